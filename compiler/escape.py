@@ -1,0 +1,33 @@
+"""Escaping customer text for each target language.
+
+Validation already keeps ids and label values to safe character sets; these
+functions are the second line of defence for free text (display names).
+"""
+from __future__ import annotations
+
+from typing import Any
+from xml.sax.saxutils import escape as _xml_escape
+
+
+def terraform_literal(text: str) -> str:
+    """Terraform JSON evaluates `${` and `%{` in every string; double them to stay literal."""
+    return text.replace("${", "$${").replace("%{", "%%{")
+
+
+def terraform_literals(value: Any) -> Any:
+    if isinstance(value, str):
+        return terraform_literal(value)
+    if isinstance(value, dict):
+        return {k: terraform_literals(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [terraform_literals(v) for v in value]
+    return value
+
+
+def xml_text(text: str) -> str:
+    return _xml_escape(text, {'"': "&quot;", "'": "&apos;"})
+
+
+def promql_string(text: str) -> str:
+    """A PromQL/Go string literal body: backslash, double quote and newlines escaped."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -1,0 +1,408 @@
+"""Input models: what a customer, tier, provider catalog and settings file may say.
+
+Pydantic checks shape and types (unknown keys are errors); tier rules that need
+several files at once live in compiler.validate. Field names are camelCase in
+YAML, like Kubernetes manifests.
+"""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Optional
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.alias_generators import to_camel
+
+# Ids become file names, Terraform stack names, host names, label values and
+# XML attribute text: a lowercase DNS label keeps every target safe.
+ID_PATTERN = r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$"
+RESERVED_IDS = frozenset({
+    "all", "default", "fleet", "generated", "localhost", "none", "null", "ops", "schemas",
+    "shared", "ungrouped", "bronze", "silver", "gold", "platinum", "wazuh", "prometheus",
+})
+# Free text: printable, single line. Escaping per target happens at render time;
+# control characters and newlines have no business in a name.
+SAFE_TEXT = r"^[^\x00-\x1f\x7f]+$"
+# Label-safe: values that reach PromQL/YAML labels and alert routes.
+LABEL_SAFE = r"^[A-Za-z0-9][A-Za-z0-9 ._@+#-]*$"
+HOSTNAME = r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+ENV_ID = r"^[A-Z][A-Z0-9_]{0,127}$"
+SLUG = r"^[a-z][a-z0-9-]{0,62}$"
+
+ChannelType = Literal["discord", "telegram", "whatsapp", "signal", "slack", "msteams"]
+Provider = Literal["hetzner", "digitalocean", "vultr"]
+
+
+def _not_reserved(value: str) -> str:
+    if value in RESERVED_IDS:
+        raise ValueError(f"'{value}' is a reserved name")
+    if value.startswith("shared-"):
+        raise ValueError("ids starting with 'shared-' are reserved for shared hosts")
+    return value
+
+
+CustomerId = Annotated[str, StringConstraints(pattern=ID_PATTERN), AfterValidator(_not_reserved)]
+SafeText = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=SAFE_TEXT)]
+Slug = Annotated[str, StringConstraints(pattern=SLUG)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
+
+
+class SecretRef(Strict):
+    """A reference resolved at apply time; never the secret itself.
+
+    Same shape as OpenClaw's SecretRef so it can be passed through unchanged.
+    """
+
+    # OpenClaw also knows "exec"; customer files may not run commands on our hosts.
+    source: Literal["env", "file"]
+    provider: Slug = "default"
+    id: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")]
+
+    @model_validator(mode="after")
+    def _id_fits_source(self) -> "SecretRef":
+        if self.source == "env" and not re.match(ENV_ID, self.id):
+            raise ValueError(f"env secret id must match {ENV_ID} (an environment variable name)")
+        if ".." in self.id.split("/"):
+            raise ValueError("secret id must not contain '..'")
+        return self
+
+
+class Contact(Strict):
+    name: SafeText
+    email: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}$", max_length=254)]
+    role: Literal["primary", "technical", "billing", "security"] = "primary"
+
+
+class Metadata(Strict):
+    id: CustomerId
+    display_name: SafeText
+    contacts: list[Contact] = Field(min_length=1)
+
+
+# What each channel type needs, from OpenClaw's config reference.
+CHANNEL_SECRETS: dict[str, tuple[str, ...]] = {
+    "discord": ("token",),
+    "telegram": ("botToken",),
+    "whatsapp": (),
+    "signal": (),
+    "slack": ("botToken", "appToken"),
+    "msteams": ("appPassword",),
+}
+CHANNEL_SETTINGS: dict[str, tuple[str, ...]] = {
+    "discord": (),
+    "telegram": (),
+    "whatsapp": (),
+    "signal": ("account",),
+    "slack": (),
+    "msteams": ("appId", "tenantId"),
+}
+
+
+class Channel(Strict):
+    type: ChannelType
+    dm_policy: Literal["pairing", "allowlist", "open", "disabled"] = "pairing"
+    allow_from: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+@._:-]{1,128}$")]] = Field(default_factory=list)
+    # Credentials: references only.
+    token: Optional[SecretRef] = None
+    bot_token: Optional[SecretRef] = None
+    app_token: Optional[SecretRef] = None
+    app_password: Optional[SecretRef] = None
+    # Non-secret identifiers some channels need.
+    account: Optional[Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]] = None
+    app_id: Optional[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")]] = None
+    tenant_id: Optional[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")]] = None
+
+    @model_validator(mode="after")
+    def _fields_fit_type(self) -> "Channel":
+        wanted = set(CHANNEL_SECRETS[self.type]) | set(CHANNEL_SETTINGS[self.type])
+        for name in ("token", "botToken", "appToken", "appPassword", "account", "appId", "tenantId"):
+            given = getattr(self, _snake(name)) is not None
+            if name in wanted and not given:
+                raise ValueError(f"{self.type} channel needs '{name}'")
+            if given and name not in wanted:
+                raise ValueError(f"{self.type} channel does not take '{name}'")
+        if self.dm_policy == "allowlist" and not self.allow_from:
+            raise ValueError("dmPolicy 'allowlist' needs a non-empty allowFrom")
+        if self.dm_policy == "open" and self.allow_from != ["*"]:
+            raise ValueError("dmPolicy 'open' requires allowFrom: ['*'] to make the exposure explicit")
+        return self
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class Skill(Strict):
+    name: Slug
+    kind: Literal["standard", "custom", "integration"] = "standard"
+    source: Optional[Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9./_-]+(?:\.git)?$", max_length=300)]] = None
+    ref: Optional[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,100}$")]] = None
+
+    @model_validator(mode="after")
+    def _custom_needs_source(self) -> "Skill":
+        if self.kind != "standard" and not self.source:
+            raise ValueError(f"{self.kind} skill '{self.name}' needs a source (https git URL)")
+        return self
+
+
+class ModelChoice(Strict):
+    primary: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+/[A-Za-z0-9._:-]+$")] = "anthropic/claude-sonnet-4-5"
+    fallbacks: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+/[A-Za-z0-9._:-]+$")]] = Field(default_factory=list)
+
+
+class ModelEndpoint(Strict):
+    name: Slug
+    base_url: Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(?::[0-9]{2,5})?(?:/[A-Za-z0-9._~/-]*)?$", max_length=300)]
+    api: Literal["openai-completions", "openai-responses", "anthropic-messages"] = "openai-completions"
+    api_key: SecretRef
+    models: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,100}$")]] = Field(min_length=1)
+
+
+class Paging(Strict):
+    provider: Literal["pagerduty", "opsgenie"]
+    # Alertmanager reads the key from a file (routing_key_file / api_key_file).
+    key_ref: SecretRef
+
+    @model_validator(mode="after")
+    def _file_ref(self) -> "Paging":
+        if self.key_ref.source != "file":
+            raise ValueError("paging keyRef must have source 'file' (Alertmanager reads it from a file)")
+        return self
+
+
+class Notifications(Strict):
+    slack_channel: Annotated[str, StringConstraints(pattern=r"^#[a-z0-9_-]{1,79}$")]
+    webhook_ref: SecretRef
+
+
+class Database(Strict):
+    engine: Literal["postgres", "mongodb"]
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+
+
+class Billing(Strict):
+    monthly_price: float = Field(gt=0)
+    currency: Literal["USD"] = "USD"
+    stripe_customer_id: Annotated[str, StringConstraints(pattern=r"^cus_[A-Za-z0-9]{6,40}$")]
+    stripe_subscription_id: Optional[Annotated[str, StringConstraints(pattern=r"^sub_[A-Za-z0-9]{6,40}$")]] = None
+    last_stripe_event: Optional[Annotated[str, StringConstraints(pattern=r"^evt_[A-Za-z0-9]{6,60}$")]] = None
+
+
+class Decommission(Strict):
+    approved_by: SafeText
+    date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+class CustomerSpec(Strict):
+    tier: Slug
+    provider: Provider
+    regions: list[Slug] = Field(min_length=1)
+    ha_mode: Optional[Literal["active-active", "active-passive"]] = None
+    status: Literal["active", "suspended", "decommissioned"] = "active"
+    onboarded_on: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    billing: Billing
+    channels: list[Channel] = Field(min_length=1)
+    model: ModelChoice = Field(default_factory=ModelChoice)
+    model_endpoints: list[ModelEndpoint] = Field(default_factory=list)
+    skills: list[Skill] = Field(default_factory=list)
+    custom_domain: Optional[Annotated[str, StringConstraints(pattern=HOSTNAME, max_length=253)]] = None
+    paging: Optional[Paging] = None
+    notifications: Optional[Notifications] = None
+    databases: list[Database] = Field(default_factory=list)
+    compliance: list[Literal["gdpr", "hipaa", "soc2"]] = Field(default_factory=list)
+    sla_override_percent: Optional[float] = Field(default=None, gt=0, lt=100)
+    white_label: bool = False
+    decommission: Optional[Decommission] = None
+
+
+class Customer(Strict):
+    """One customer file: customers/<id>.yaml."""
+
+    api_version: Literal["clawtex/v1"]
+    kind: Literal["Customer"]
+    metadata: Metadata
+    spec: CustomerSpec
+
+
+# ---------------------------------------------------------------- tiers
+
+
+class PriceBand(Strict):
+    min_monthly: float
+    max_monthly: Optional[float]
+    currency: Literal["USD"]
+
+
+class SharedHostCapacity(Strict):
+    reserved_ram_gb: float
+    cpu_overcommit: float
+
+
+class Hosting(Strict):
+    model: Literal["shared", "dedicated", "multi-region"]
+    regions_min: int
+    regions_max: int
+    ha_modes: list[Literal["active-active", "active-passive"]]
+    nodes_per_region: int = 1
+    shared_host: Optional[SharedHostCapacity] = None
+
+
+class Resources(Strict):
+    vcpu: float
+    vcpu_shared: bool
+    ram_gb: float
+    disk_gb: int
+
+
+class ChannelRules(Strict):
+    max: Optional[int]
+    allowed_types: list[ChannelType]
+
+
+class Backups(Strict):
+    schedule: Literal["hourly", "daily"]
+    interval_hours: int
+    retention_days: int
+    cross_region: bool
+
+
+class Sla(Strict):
+    target_percent: float
+    credits: bool
+    negotiable: bool = False  # a contract may raise the target (Platinum)
+
+
+class Monitoring(Strict):
+    prometheus: bool
+    customer_dashboards: bool
+
+
+class Siem(Strict):
+    wazuh: bool
+    compliance: list[Literal["gdpr", "hipaa", "soc2"]]
+
+
+class PagingRules(Strict):
+    providers: list[Literal["pagerduty", "opsgenie"]]
+
+
+class SkillRules(Strict):
+    standard: bool
+    custom: bool
+    advanced_integrations: bool
+
+
+class Support(Strict):
+    response_hours: int
+    channel: str
+
+
+class Deployment(Strict):
+    target_hours: int
+
+
+class TierSpec(Strict):
+    rank: int
+    price: PriceBand
+    hosting: Hosting
+    resources: Resources
+    channels: ChannelRules
+    backups: Optional[Backups]
+    sla: Sla
+    monitoring: Monitoring
+    siem: Siem
+    paging: PagingRules
+    custom_domain: bool
+    openvas: bool
+    kubernetes: bool
+    skills: SkillRules
+    custom_model_endpoints: bool
+    white_label: bool
+    support: Support
+    deployment: Deployment
+
+
+class NamedMetadata(Strict):
+    name: Slug
+    display_name: Optional[SafeText] = None
+    prices_taken_on: Optional[str] = None
+
+
+class Tier(Strict):
+    api_version: Literal["clawtex/v1"]
+    kind: Literal["Tier"]
+    metadata: NamedMetadata
+    spec: TierSpec
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+
+# ---------------------------------------------------------------- providers
+
+
+class Plan(Strict):
+    slug: str
+    vcpu: float
+    ram_gb: float
+    disk_gb: int
+    monthly_usd: float
+
+
+class ProviderInfo(Strict):
+    terraform_source: str
+    terraform_version: str
+    image: str
+    regions: list[Slug]
+    plans: dict[str, Plan]
+
+
+class ProviderCatalog(Strict):
+    api_version: Literal["clawtex/v1"]
+    kind: Literal["ProviderCatalog"]
+    metadata: NamedMetadata
+    spec: dict[Provider, ProviderInfo]
+
+
+# ---------------------------------------------------------------- settings
+
+
+class OpenClawSettings(Strict):
+    version: str
+    node_version: str
+    gateway_port: int
+    health_path: str
+    log_file: str
+    config_dir: str
+    workspace_dir: str
+    skills_dir: str
+
+
+class TerraformState(Strict):
+    bucket: str
+    region: str
+    endpoint: str
+    key_prefix: str
+
+
+class OpsSettings(Strict):
+    ssh_allowed_cidrs: list[str] = Field(min_length=1)
+    ansible_user: str
+    ssh_public_key_ref: SecretRef
+    alert_email: str
+    discord_webhook_file: str
+
+
+class SettingsSpec(Strict):
+    openclaw: OpenClawSettings
+    terraform_state: TerraformState
+    ops: OpsSettings
+
+
+class Settings(Strict):
+    api_version: Literal["clawtex/v1"]
+    kind: Literal["Settings"]
+    spec: SettingsSpec

@@ -1,0 +1,240 @@
+"""Stage 3: the fleet plan, a pure model of everything to run. No I/O.
+
+Every target renders from this model and nothing else, so the targets agree
+on host names, stacks, paths and labels without importing each other.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, Plan,
+                     ProviderCatalog, SecretRef, Settings, Skill, Tier)
+from .placement import Tenant, host_capacity, place
+from .validate import Inputs
+
+ROLE_OPENCLAW = "openclaw"
+ROLE_SHARED = "shared_bronze"
+ROLE_WAZUH = "wazuh_manager"
+ROLE_K8S = "k8s"
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    name: str
+    role: str
+    provider: str
+    region: str
+    size: Plan
+    stack: str
+    tier: str
+    customer: Optional[str] = None          # None for shared hosts
+    tenants: tuple[str, ...] = ()           # customer ids on a shared host
+    volume_gb: int = 0                      # attached data volume (0: none)
+    running: bool = True                    # suspended customers keep data, stop compute
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    name: str
+    provider: str
+    kind: str                               # dedicated | shared | multi-region
+    state_key: str
+    customers: tuple[str, ...]
+    hosts: tuple[HostPlan, ...]
+
+
+@dataclass(frozen=True)
+class OpenClawRuntime:
+    """Paths and ports every target must agree on: one source of truth."""
+
+    version: str
+    node_version: str
+    gateway_port: int
+    health_path: str
+    log_file: str
+    config_dir: str
+    workspace_dir: str
+    skills_dir: str
+
+
+@dataclass(frozen=True)
+class CustomerPlan:
+    id: str
+    display_name: str
+    contacts: tuple[Contact, ...]
+    tier: Tier
+    provider: str
+    regions: tuple[str, ...]
+    ha_mode: Optional[str]
+    status: str
+    onboarded_on: str
+    monthly_price: float
+    stripe_customer_id: str
+    sla_target_percent: float
+    sla_is_override: bool
+    channels: tuple[Channel, ...]
+    model: ModelChoice
+    model_endpoints: tuple[ModelEndpoint, ...]
+    skills: tuple[Skill, ...]
+    custom_domain: Optional[str]
+    paging: Optional[Paging]
+    notifications: Optional[Notifications]
+    databases: tuple[Database, ...]
+    compliance: tuple[str, ...]
+    white_label: bool
+    backups: Optional[Backups]
+    stack: str
+    hosts: tuple[str, ...]                  # OpenClaw hosts (or the shared host) serving this customer
+    wazuh_manager: Optional[str]
+    source_file: str
+
+    @property
+    def tier_name(self) -> str:
+        return self.tier.name
+
+    @property
+    def shared(self) -> bool:
+        return self.tier.spec.hosting.model == "shared"
+
+    @property
+    def wazuh(self) -> bool:
+        return self.tier.spec.siem.wazuh
+
+    @property
+    def kubernetes(self) -> bool:
+        return self.tier.spec.kubernetes
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    @property
+    def secret_refs(self) -> tuple[SecretRef, ...]:
+        refs: list[SecretRef] = []
+        for ch in self.channels:
+            refs += [r for r in (ch.token, ch.bot_token, ch.app_token, ch.app_password) if r is not None]
+        refs += [e.api_key for e in self.model_endpoints]
+        return tuple(refs)
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    settings: Settings
+    catalog: ProviderCatalog
+    tiers: dict[str, Tier]
+    runtime: OpenClawRuntime
+    customers: tuple[CustomerPlan, ...]
+    stacks: tuple[StackPlan, ...]
+    placement: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def hosts(self) -> tuple[HostPlan, ...]:
+        return tuple(h for s in self.stacks for h in s.hosts)
+
+    def customer(self, cid: str) -> CustomerPlan:
+        return next(c for c in self.customers if c.id == cid)
+
+    def host(self, name: str) -> HostPlan:
+        return next(h for h in self.hosts if h.name == name)
+
+    def tiers_by_rank(self) -> list[Tier]:
+        return sorted(self.tiers.values(), key=lambda t: t.spec.rank)
+
+
+def build_plan(inputs: Inputs) -> FleetPlan:
+    settings, catalog, tiers = inputs.settings, inputs.catalog, inputs.tiers
+    live = [lc for lc in inputs.customers if lc.model.spec.status != "decommissioned"]
+    placement = _placement(live, tiers, catalog, inputs.previous_placement)
+    host_of = {cid: host for host, ids in placement.items() for cid in ids}
+
+    customers: list[CustomerPlan] = []
+    stacks: list[StackPlan] = []
+    for lc in live:
+        c = lc.model
+        tier = tiers[c.spec.tier]
+        if tier.spec.hosting.model == "shared":
+            customers.append(_customer_plan(lc, tier, stack=host_of[c.metadata.id], hosts=(host_of[c.metadata.id],), wazuh=None))
+            continue
+        stack = _dedicated_stack(c.metadata.id, c.spec.provider, c.spec.regions, tier, catalog, settings,
+                                 running=c.spec.status == "active")
+        stacks.append(stack)
+        oc_hosts = tuple(h.name for h in stack.hosts if h.role in (ROLE_OPENCLAW, ROLE_K8S))
+        wazuh = next((h.name for h in stack.hosts if h.role == ROLE_WAZUH), None)
+        customers.append(_customer_plan(lc, tier, stack=stack.name, hosts=oc_hosts, wazuh=wazuh))
+
+    stacks += _shared_stacks(placement, customers, tiers, catalog, settings)
+    o = settings.spec.openclaw
+    runtime = OpenClawRuntime(o.version, o.node_version, o.gateway_port, o.health_path, o.log_file,
+                              o.config_dir, o.workspace_dir, o.skills_dir)
+    return FleetPlan(settings, catalog, tiers, runtime, tuple(customers),
+                     tuple(sorted(stacks, key=lambda s: s.name)), placement)
+
+
+def _placement(live, tiers, catalog, previous) -> dict[str, list[str]]:
+    tenants: list[Tenant] = []
+    capacity: dict[tuple[str, str], int] = {}
+    for lc in live:
+        spec = lc.model.spec
+        tier = tiers[spec.tier]
+        if tier.spec.hosting.model != "shared":
+            continue
+        region = spec.regions[0]
+        tenants.append(Tenant(lc.model.metadata.id, spec.provider, region, spec.onboarded_on))
+        capacity[(spec.provider, region)] = host_capacity(tier, catalog.spec[spec.provider].plans["shared_host"])
+    previous_hosts = previous.get("hosts", {}) if isinstance(previous, dict) else {}
+    prev = {h: list(v.get("tenants", [])) for h, v in previous_hosts.items() if isinstance(v, dict)}
+    return place(tenants, capacity, prev)
+
+
+def state_key(settings: Settings, stack: str) -> str:
+    return f"{settings.spec.terraform_state.key_prefix}/{stack}/terraform.tfstate"
+
+
+def _dedicated_stack(cid, provider, regions, tier: Tier, catalog, settings, running: bool) -> StackPlan:
+    plans = catalog.spec[provider].plans
+    size = plans[tier.name]
+    disk = tier.spec.resources.disk_gb
+    hosts: list[HostPlan] = []
+    if tier.spec.kubernetes:
+        for region in regions:
+            for n in range(1, tier.spec.hosting.nodes_per_region + 1):
+                hosts.append(HostPlan(f"{cid}-{region}-k8s-{n}", ROLE_K8S, provider, region, size, cid, tier.name,
+                                      customer=cid, volume_gb=disk if n == 1 else 0, running=running))
+    else:
+        hosts.append(HostPlan(f"{cid}-oc-1", ROLE_OPENCLAW, provider, regions[0], size, cid, tier.name,
+                              customer=cid, volume_gb=disk, running=running))
+    if tier.spec.siem.wazuh:
+        hosts.append(HostPlan(f"{cid}-wazuh", ROLE_WAZUH, provider, regions[0], plans["wazuh_manager"], cid, tier.name,
+                              customer=cid, volume_gb=0, running=running))
+    kind = "multi-region" if tier.spec.hosting.model == "multi-region" else "dedicated"
+    return StackPlan(cid, provider, kind, state_key(settings, cid), (cid,), tuple(hosts))
+
+
+def _shared_stacks(placement, customers, tiers, catalog, settings) -> list[StackPlan]:
+    by_id = {c.id: c for c in customers}
+    stacks = []
+    for host, ids in placement.items():
+        first = by_id[ids[0]]
+        size = catalog.spec[first.provider].plans["shared_host"]
+        h = HostPlan(host, ROLE_SHARED, first.provider, first.regions[0], size, host, first.tier_name,
+                     tenants=tuple(ids), volume_gb=int(first.tier.spec.resources.disk_gb * len(ids)))
+        stacks.append(StackPlan(host, first.provider, "shared", state_key(settings, host), tuple(ids), (h,)))
+    return stacks
+
+
+def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Optional[str]) -> CustomerPlan:
+    c = lc.model
+    s = c.spec
+    sla = s.sla_override_percent if s.sla_override_percent is not None else tier.spec.sla.target_percent
+    return CustomerPlan(
+        id=c.metadata.id, display_name=c.metadata.display_name, contacts=tuple(c.metadata.contacts), tier=tier,
+        provider=s.provider, regions=tuple(s.regions), ha_mode=s.ha_mode, status=s.status,
+        onboarded_on=s.onboarded_on, monthly_price=s.billing.monthly_price,
+        stripe_customer_id=s.billing.stripe_customer_id, sla_target_percent=sla,
+        sla_is_override=s.sla_override_percent is not None, channels=tuple(s.channels), model=s.model,
+        model_endpoints=tuple(s.model_endpoints), skills=tuple(s.skills), custom_domain=s.custom_domain,
+        paging=s.paging, notifications=s.notifications, databases=tuple(s.databases),
+        compliance=tuple(s.compliance), white_label=s.white_label, backups=tier.spec.backups, stack=stack,
+        hosts=hosts, wazuh_manager=wazuh, source_file=lc.doc.file,
+    )

@@ -1,0 +1,47 @@
+"""JSON Schemas for editors (yaml-language-server) and for tests."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ..formats import dump_json
+from ..models import Customer
+from ..plan import FleetPlan
+
+BASE_URL = "https://clawtex.example/schemas"
+
+
+def customer_schema(tier_names: list[str]) -> dict[str, Any]:
+    schema = Customer.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"{BASE_URL}/customer.schema.json"
+    schema["$defs"]["CustomerSpec"]["properties"]["tier"] = {"enum": tier_names, "title": "Tier", "type": "string"}
+    return schema
+
+
+def tier_schema(base: dict[str, Any], tier) -> dict[str, Any]:
+    """The customer schema narrowed to one tier's promises (channel count and types)."""
+    schema = copy.deepcopy(base)
+    schema["$id"] = f"{BASE_URL}/customer-{tier.name}.schema.json"
+    schema["title"] = f"Customer ({tier.spec.rank}: {tier.name})"
+    spec = schema["$defs"]["CustomerSpec"]["properties"]
+    spec["tier"] = {"const": tier.name, "title": "Tier", "type": "string"}
+    channels = spec["channels"]
+    if tier.spec.channels.max is not None:
+        channels["maxItems"] = tier.spec.channels.max
+    channel = copy.deepcopy(schema["$defs"]["Channel"])
+    channel["properties"]["type"] = {"enum": list(tier.spec.channels.allowed_types), "title": "Type", "type": "string"}
+    schema["$defs"]["TierChannel"] = channel
+    channels["items"] = {"$ref": "#/$defs/TierChannel"}
+    spec["regions"]["minItems"] = tier.spec.hosting.regions_min
+    spec["regions"]["maxItems"] = tier.spec.hosting.regions_max
+    return schema
+
+
+def render(plan: FleetPlan) -> dict[str, bytes]:
+    tiers = plan.tiers_by_rank()
+    base = customer_schema([t.name for t in tiers])
+    out = {"schemas/customer.schema.json": dump_json(base)}
+    for tier in tiers:
+        out[f"schemas/customer-{tier.name}.schema.json"] = dump_json(tier_schema(base, tier))
+    return out

@@ -1,0 +1,272 @@
+"""Stage 2: turn loaded documents into validated models, collecting every error.
+
+Shape and types come from the pydantic models; rules that need the tier, the
+provider catalog or the whole fleet are checked here. Nothing stops at the
+first problem: `clawtex validate` reports all errors of all files in one run.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .diagnostics import CompileError, Diagnostic
+from .load import Document, load_document
+from .models import Customer, ProviderCatalog, Settings, Tier
+
+M = TypeVar("M", bound=BaseModel)
+
+# Things that look like live credentials. Customer files hold references only.
+SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("Telegram bot token", re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")),
+    ("Slack token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}|\bxapp-[A-Za-z0-9-]{10,}")),
+    ("Discord bot token", re.compile(r"\b[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}")),
+    ("API key", re.compile(r"\b(?:sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|AIza[0-9A-Za-z_-]{35}|(?:sk|rk)_live_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{16,})")),
+)
+
+
+@dataclass(frozen=True)
+class LoadedCustomer:
+    model: Customer
+    doc: Document
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything the planner needs, validated."""
+
+    settings: Settings
+    catalog: ProviderCatalog
+    tiers: dict[str, Tier]
+    customers: tuple[LoadedCustomer, ...]
+    previous_placement: dict[str, Any]
+
+
+def relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def parse_model(doc: Document, model: type[M], errors: list[Diagnostic]) -> M | None:
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            errors.append(doc.diagnostic(tuple(err["loc"]), _message(err)))
+        return None
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def load_models(root: Path, pattern: str, model: type[M], errors: list[Diagnostic]) -> list[tuple[M, Document]]:
+    out = []
+    for path in sorted(root.glob(pattern)):
+        try:
+            doc = load_document(path, relative(path, root))
+        except CompileError as exc:
+            errors.extend(exc.diagnostics)
+            continue
+        parsed = parse_model(doc, model, errors)
+        if parsed is not None:
+            out.append((parsed, doc))
+    return out
+
+
+def load_repo_config(root: Path, errors: list[Diagnostic]) -> tuple[Settings | None, ProviderCatalog | None, dict[str, Tier]]:
+    settings = _single(root / "clawtex.yaml", root, Settings, errors)
+    catalog = _single(root / "tiers" / "providers.yaml", root, ProviderCatalog, errors)
+    tiers = {}
+    for path in sorted((root / "tiers").glob("*.yaml")):
+        if path.name == "providers.yaml":
+            continue
+        tier = _single(path, root, Tier, errors)
+        if tier is not None:
+            if tier.name != path.stem:
+                errors.append(Diagnostic(relative(path, root), 1, 1, "metadata.name", f"tier name '{tier.name}' must equal the file name '{path.stem}'"))
+            tiers[tier.name] = tier
+    if not tiers and not errors:
+        errors.append(Diagnostic("tiers/", 1, 1, "", "no tier files found"))
+    return settings, catalog, tiers
+
+
+def _single(path: Path, root: Path, model: type[M], errors: list[Diagnostic]) -> M | None:
+    if not path.exists():
+        errors.append(Diagnostic(relative(path, root), 1, 1, "", "file is missing"))
+        return None
+    try:
+        doc = load_document(path, relative(path, root))
+    except CompileError as exc:
+        errors.extend(exc.diagnostics)
+        return None
+    return parse_model(doc, model, errors)
+
+
+def customer_files(root: Path, files: Iterable[Path] | None = None) -> list[Path]:
+    if files:
+        return sorted({Path(f).resolve() for f in files})
+    return sorted(p.resolve() for p in (root / "customers").glob("*.y*ml"))
+
+
+def validate_customer_file(path: Path, root: Path, tiers: dict[str, Tier], catalog: ProviderCatalog | None,
+                           errors: list[Diagnostic]) -> LoadedCustomer | None:
+    name = relative(path, root)
+    try:
+        doc = load_document(path, name)
+    except CompileError as exc:
+        errors.extend(exc.diagnostics)
+        return None
+    except OSError as exc:
+        errors.append(Diagnostic(name, 1, 1, "", f"cannot read file: {exc.strerror}"))
+        return None
+    found = list(find_plaintext_secrets(doc))
+    errors.extend(found)
+    customer = parse_model(doc, Customer, errors)
+    if customer is None:
+        return None
+    if path.suffix != ".yaml":
+        errors.append(doc.diagnostic((), "customer files end in .yaml"))
+    if customer.metadata.id != path.stem:
+        errors.append(doc.diagnostic(("metadata", "id"), f"id '{customer.metadata.id}' must equal the file name '{path.stem}'"))
+    rule_errors = list(tier_rule_errors(customer, doc, tiers, catalog))
+    errors.extend(rule_errors)
+    return None if (found or rule_errors) else LoadedCustomer(customer, doc)
+
+
+def find_plaintext_secrets(doc: Document) -> Iterable[Diagnostic]:
+    def walk(value: Any, path: tuple) -> Iterable[Diagnostic]:
+        if isinstance(value, dict):
+            for key, child in value.items():
+                yield from walk(child, (*path, key))
+        elif isinstance(value, list):
+            for index, child in enumerate(value):
+                yield from walk(child, (*path, index))
+        elif isinstance(value, str):
+            for label, pattern in SECRET_PATTERNS:
+                if pattern.search(value):
+                    yield doc.diagnostic(path, f"looks like a plaintext {label}; customer files hold secret references "
+                                               "only, e.g. {source: env, id: ACME_TELEGRAM_BOT_TOKEN}")
+                    break
+    return walk(doc.data, ())
+
+
+def tier_rule_errors(c: Customer, doc: Document, tiers: dict[str, Tier], catalog: ProviderCatalog | None) -> Iterable[Diagnostic]:
+    spec = c.spec
+    tier = tiers.get(spec.tier)
+    if tier is None:
+        yield doc.diagnostic(("spec", "tier"), f"unknown tier '{spec.tier}' (known: {', '.join(sorted(tiers))})")
+        return
+    t = tier.spec
+    name = tier.name
+    at = lambda *p: ("spec", *p)  # noqa: E731 - short path builder
+
+    limit = t.channels.max
+    if limit is not None and len(spec.channels) > limit:
+        yield doc.diagnostic(at("channels"), f"{name} allows {limit} channel{'s' if limit != 1 else ''}, got {len(spec.channels)}")
+    seen: set[str] = set()
+    for i, ch in enumerate(spec.channels):
+        if ch.type not in t.channels.allowed_types:
+            yield doc.diagnostic(at("channels", i, "type"), f"{name} does not offer channel type '{ch.type}' (allowed: {', '.join(t.channels.allowed_types)})")
+        if ch.type in seen:
+            yield doc.diagnostic(at("channels", i, "type"), f"channel type '{ch.type}' appears twice")
+        seen.add(ch.type)
+
+    n = len(spec.regions)
+    if not t.hosting.regions_min <= n <= t.hosting.regions_max:
+        want = str(t.hosting.regions_min) if t.hosting.regions_min == t.hosting.regions_max else f"{t.hosting.regions_min}-{t.hosting.regions_max}"
+        yield doc.diagnostic(at("regions"), f"{name} needs {want} region{'s' if want != '1' else ''}, got {n}")
+    if len(set(spec.regions)) != n:
+        yield doc.diagnostic(at("regions"), "regions must be distinct")
+    if catalog is not None and spec.provider in catalog.spec:
+        known = catalog.spec[spec.provider].regions
+        for i, region in enumerate(spec.regions):
+            if region not in known:
+                yield doc.diagnostic(at("regions", i), f"{spec.provider} has no region '{region}' (known: {', '.join(known)})")
+    if t.hosting.ha_modes and spec.ha_mode is None:
+        yield doc.diagnostic(at("regions"), f"{name} needs haMode ({' or '.join(t.hosting.ha_modes)})")
+    if spec.ha_mode is not None and spec.ha_mode not in t.hosting.ha_modes:
+        yield doc.diagnostic(at("haMode"), f"{name} does not offer haMode '{spec.ha_mode}'")
+
+    price = spec.billing.monthly_price
+    band = t.price
+    if price < band.min_monthly or (band.max_monthly is not None and price > band.max_monthly):
+        top = f"{band.max_monthly:g}" if band.max_monthly is not None else "+"
+        yield doc.diagnostic(at("billing", "monthlyPrice"), f"{name} is priced {band.min_monthly:g}-{top} USD/month, got {price:g}")
+
+    if spec.custom_domain and not t.custom_domain:
+        yield doc.diagnostic(at("customDomain"), f"{name} does not include a custom domain (Gold and up)")
+    if t.paging.providers and spec.paging is None:
+        yield doc.diagnostic(at("tier"), f"{name} pages on incidents: spec.paging ({' or '.join(t.paging.providers)}) is required")
+    if spec.paging is not None and spec.paging.provider not in t.paging.providers:
+        yield doc.diagnostic(at("paging"), f"{name} does not include paging via {spec.paging.provider}")
+    if spec.notifications is not None and not t.paging.providers:
+        yield doc.diagnostic(at("notifications"), f"{name} does not include Slack notifications (Gold and up)")
+    if spec.model_endpoints and not t.custom_model_endpoints:
+        yield doc.diagnostic(at("modelEndpoints"), f"{name} does not include custom model endpoints (Platinum)")
+    for i, skill in enumerate(spec.skills):
+        if skill.kind == "custom" and not t.skills.custom:
+            yield doc.diagnostic(at("skills", i, "kind"), f"{name} includes standard skills only; custom skills start at Silver")
+        if skill.kind == "integration" and not t.skills.advanced_integrations:
+            yield doc.diagnostic(at("skills", i, "kind"), f"{name} does not include advanced integrations (Gold and up)")
+    names = [s.name for s in spec.skills]
+    if len(set(names)) != len(names):
+        yield doc.diagnostic(at("skills"), "skill names must be distinct")
+    for i, regime in enumerate(spec.compliance):
+        if regime not in t.siem.compliance:
+            yield doc.diagnostic(at("compliance", i), f"{name} does not include {regime} compliance logging")
+    if spec.sla_override_percent is not None:
+        if not t.sla.negotiable:
+            yield doc.diagnostic(at("slaOverridePercent"), f"{name} SLA is fixed at {t.sla.target_percent:g}%")
+        elif spec.sla_override_percent < t.sla.target_percent:
+            yield doc.diagnostic(at("slaOverridePercent"), f"a negotiated SLA may only raise {name}'s {t.sla.target_percent:g}%")
+    if spec.white_label and not t.white_label:
+        yield doc.diagnostic(at("whiteLabel"), f"{name} does not include white-label")
+    if spec.databases and t.backups is None:
+        yield doc.diagnostic(at("databases"), f"{name} has no backups, so database dumps are not offered")
+    endpoints = [e.name for e in spec.model_endpoints]
+    if len(set(endpoints)) != len(endpoints):
+        yield doc.diagnostic(at("modelEndpoints"), "endpoint names must be distinct")
+
+
+def fleet_errors(customers: list[LoadedCustomer]) -> Iterable[Diagnostic]:
+    """Rules across customers: unique ids and custom domains."""
+    by_domain: dict[str, LoadedCustomer] = {}
+    by_id: dict[str, LoadedCustomer] = {}
+    for lc in customers:
+        cid = lc.model.metadata.id
+        if cid in by_id:
+            yield lc.doc.diagnostic(("metadata", "id"), f"id '{cid}' is also used by {by_id[cid].doc.file}")
+        by_id.setdefault(cid, lc)
+        domain = lc.model.spec.custom_domain
+        if domain:
+            if domain in by_domain:
+                yield lc.doc.diagnostic(("spec", "customDomain"), f"custom domain '{domain}' is also used by {by_domain[domain].doc.file}")
+            by_domain.setdefault(domain, lc)
+
+
+def validate_repo(root: Path, files: Iterable[Path] | None = None) -> Inputs:
+    """Load and validate the repository; raise CompileError with every problem."""
+    errors: list[Diagnostic] = []
+    settings, catalog, tiers = load_repo_config(root, errors)
+    customers = []
+    for path in customer_files(root, files):
+        lc = validate_customer_file(path, root, tiers, catalog, errors)
+        if lc is not None:
+            customers.append(lc)
+    errors.extend(fleet_errors(customers))
+    if errors or settings is None or catalog is None:
+        raise CompileError(errors)
+    return Inputs(settings, catalog, tiers, tuple(sorted(customers, key=lambda lc: lc.model.metadata.id)), {})

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def copy_repo(dest: Path, with_generated: bool = True) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("clawtex.yaml", "tiers", "customers", "modules"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name)
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    if with_generated and (REPO / "generated").exists():
+        shutil.copytree(REPO / "generated", dest / "generated")
+    return dest
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A private copy of the repository's inputs (and committed generated/)."""
+    return copy_repo(tmp_path / "repo")
+
+
+def run_clawtex(root: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "compiler.cli", "--root", str(root), *args],
+                          capture_output=True, text=True, cwd=REPO, env=env)
+
+
+@pytest.fixture(scope="session")
+def generated() -> Path:
+    """The committed generated/ tree (the PR gate keeps it equal to a fresh compile)."""
+    return REPO / "generated"
