@@ -356,6 +356,7 @@ class ProviderInfo(Strict):
     terraform_source: str
     terraform_version: str
     image: str
+    volume_usd_per_gb: float
     regions: list[Slug]
     plans: dict[str, Plan]
 
