@@ -9,6 +9,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+# Import this checkout's compiler even when another checkout is pip-installed.
+sys.path.insert(0, str(REPO))
 
 
 def copy_repo(dest: Path, with_generated: bool = True) -> Path:
