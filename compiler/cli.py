@@ -62,6 +62,24 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_changed(args: argparse.Namespace) -> int:
+    from .gitops import changed
+    changes = changed.changed(_root(args), args.base, args.head)
+    print(changed.to_json(changes) if args.json else changed.format_text(changes))
+    return 0
+
+
+def cmd_pr_summary(args: argparse.Namespace) -> int:
+    from .gitops import pr_summary
+    text = pr_summary.summary(_root(args), args.base, args.head, cost_threshold=args.cost_threshold,
+                              artifact_url=args.artifact_url)
+    if args.full_out:
+        Path(args.full_out).write_text(pr_summary.summary(_root(args), args.base, args.head,
+                                                          cost_threshold=args.cost_threshold, limit=None))
+    sys.stdout.write(text)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="clawtex", description="Compile Clawtex customer files into the fleet's infrastructure.")
     p.add_argument("--root", default=".", help="repository root (default: current directory)")
@@ -75,6 +93,19 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("schema", help="write the customer JSON Schemas (also part of compile)")
     s.add_argument("--out", help="directory (default: generated/schemas)")
     s.set_defaults(func=cmd_schema)
+    ch = sub.add_parser("changed", help="stacks and customers a change affects (by its effect on generated/ and modules/)")
+    ch.add_argument("--base", required=True, help="git ref the change starts from")
+    ch.add_argument("--head", help="git ref of the change (default: the working tree)")
+    ch.add_argument("--json", action="store_true", help="machine-readable, with a GitHub Actions matrix")
+    ch.set_defaults(func=cmd_changed)
+    pr = sub.add_parser("pr-summary", help="Markdown review summary of a change (the PR comment)")
+    pr.add_argument("--base", required=True, help="git ref the change starts from")
+    pr.add_argument("--head", help="git ref of the change (default: the working tree)")
+    pr.add_argument("--cost-threshold", type=float, default=10.0,
+                    help="flag a customer whose estimated infra cost rises by more than this many percent (default 10)")
+    pr.add_argument("--artifact-url", help="where the untruncated summary is (linked when the comment is truncated)")
+    pr.add_argument("--full-out", help="also write the untruncated summary to this file")
+    pr.set_defaults(func=cmd_pr_summary)
     return p
 
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
+from .gitops.decommission import check_decommissions
 from .plan import FleetPlan, build_plan
 from .targets import render_all
 from .validate import Inputs, validate_repo
@@ -29,7 +30,10 @@ def load_inputs(root: Path, files: Iterable[Path] | None = None) -> Inputs:
 
 
 def plan_repo(root: Path) -> FleetPlan:
-    return build_plan(load_inputs(root))
+    inputs = load_inputs(root)
+    plan = build_plan(inputs)
+    check_decommissions(root, inputs, plan)     # never drop a live customer's stack silently
+    return plan
 
 
 def compile_repo(root: Path, only: list[str] | None = None) -> dict[str, bytes]:
