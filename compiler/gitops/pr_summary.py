@@ -1,0 +1,318 @@
+"""`clawtex pr-summary`: the one PR comment a reviewer approves from.
+
+Summary first (affected customers with tier, provider, size, price and
+estimated infra cost; destructive rows first; unchanged customers counted),
+red flags, then the change by meaning: resources by address and attribute,
+host variables, monitoring targets and alerts, Wazuh groups and rule ids.
+Kept under GitHub's comment limit; the untruncated text is the artifact."""
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from ..costs import customer_costs
+from ..diagnostics import CompileError
+from ..pipeline import load_inputs
+from ..plan import ROLE_SHARED, CustomerPlan, FleetPlan, build_plan
+from .artifacts import Fleet, Stack
+from .changed import ChangeSet, detect
+from .snapshot import WORKTREE, files_at, open_repo
+
+MARKER = "<!-- clawtex-pr-summary -->"
+COMMENT_LIMIT = 65535                  # GitHub's maximum comment body, in characters
+_HEADLINE_KEYS = ("name", "server_type", "size", "plan", "region", "location", "image")
+_WORLD = {"0.0.0.0/0", "::/0"}
+_VALUE_WIDTH = 60
+
+
+@dataclass(frozen=True)
+class Side:
+    """One end of the change: its generated/ facts and (if it compiles) its plan."""
+
+    fleet: Fleet
+    plan: Optional[FleetPlan]
+
+    def customer(self, cid: str) -> Optional[CustomerPlan]:
+        return next((c for c in self.plan.customers if c.id == cid), None) if self.plan else None
+
+    def cost(self, cid: str) -> Optional[float]:
+        return customer_costs(self.plan).get(cid) if self.plan else None
+
+    def rank(self, tier: str) -> int:
+        return self.plan.tiers[tier].spec.rank if self.plan and tier in self.plan.tiers else 0
+
+    def size(self, c: CustomerPlan) -> str:
+        host = self.plan.host(c.hosts[0]) if c.hosts else None
+        if host is None:
+            return "-"
+        return f"shared {host.size.slug}" if host.role == ROLE_SHARED else host.size.slug
+
+
+def _plan_of(files: dict[str, bytes]) -> Optional[FleetPlan]:
+    with tempfile.TemporaryDirectory(prefix="clawtex-pr-") as tmp:
+        for rel, data in files.items():
+            if rel.startswith("generated/") and rel != "generated/placement.json":
+                continue    # the planner reads only the placement lock from generated/
+            path = Path(tmp) / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        try:
+            return build_plan(load_inputs(Path(tmp)))
+        except (CompileError, SystemExit):
+            return None     # e.g. a base the current compiler no longer accepts: costs shown as n/a
+
+
+def summary(root: Path, base: str, head: str | None = WORKTREE, cost_threshold: float = 10.0,
+            artifact_url: str | None = None, limit: int | None = COMMENT_LIMIT) -> str:
+    repo = open_repo(root)
+    base_files, head_files = files_at(repo, root, base), files_at(repo, root, head)
+    changes = detect(base_files, head_files)
+    text = render(changes, Side(changes.base, _plan_of(base_files)), Side(changes.head, _plan_of(head_files)),
+                  cost_threshold)
+    return truncate(text, limit, artifact_url) if limit else text
+
+
+def truncate(text: str, limit: int, artifact_url: str | None) -> str:
+    if len(text) <= limit:
+        return text
+    where = f"[the full summary]({artifact_url})" if artifact_url else "the full summary in the workflow artifacts"
+    note = f"\n\n**Truncated** at {limit:,} characters: see {where}.\n"
+    cut = text.rfind("\n", 0, limit - len(note))
+    return text[:max(cut, 0)] + note
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def render(changes: ChangeSet, base: Side, head: Side, cost_threshold: float) -> str:
+    data = changes.as_dict()
+    actions = [s["action"] for s in data["stacks"]]
+    everyone = base.fleet.customers | head.fleet.customers
+    unchanged = len(everyone - set(changes.customers))
+    out = [MARKER, "## clawtex: what this change does", "",
+           f"**{len(actions)} stack(s)** ({actions.count('create')} create, {actions.count('update')} update, "
+           f"{actions.count('destroy')} destroy) · **{len(changes.customers)} customer(s) affected** · "
+           f"{unchanged} unchanged", ""]
+    out += _red_flags(changes, base, head, cost_threshold)
+    out += _customer_table(changes, base, head, unchanged)
+    out += _stack_sections(changes)
+    out += _host_section(changes)
+    out += _monitoring_section(changes, head)
+    out += _wazuh_section(changes)
+    if changes.fleet:
+        out += ["### Fleet-wide", ""] + [f"- {item}" for item in sorted(changes.fleet)] + [""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _money(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"${value:,.2f}"
+
+
+def _arrow(before: Any, after: Any, fmt=str) -> str:
+    if before is None:
+        return fmt(after)
+    if after is None:
+        return f"~~{fmt(before)}~~"
+    return fmt(after) if before == after else f"{fmt(before)} → {fmt(after)}"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
+    text = text.replace("\n", "⏎").replace("|", "\\|").replace("`", "'")
+    return text if len(text) <= _VALUE_WIDTH else text[:_VALUE_WIDTH - 1] + "…"
+
+
+def _red_flags(changes: ChangeSet, base: Side, head: Side, threshold: float) -> list[str]:
+    flags = [f"**destroy**: stack `{s.stack}` ({', '.join(sorted(s.customers)) or 'no customer'}): "
+             "the apply takes a final backup, then destroys" for s in _sorted_stacks(changes) if s.action == "destroy"]
+    for stack in _sorted_stacks(changes):
+        before, after = base.fleet.stacks.get(stack.stack), head.fleet.stacks.get(stack.stack)
+        if before and after:
+            removed = sorted(set(before.resources) - set(after.resources))
+            flags += [f"**destroy**: `{addr}` in stack `{stack.stack}`" for addr in removed]
+            flags += [f"**firewall opening** in stack `{stack.stack}`: {rule}"
+                      for rule in sorted(inbound_rules(after) - inbound_rules(before))]
+    for cid in sorted(changes.customers):
+        old, new = base.customer(cid), head.customer(cid)
+        if old and new and head.rank(new.tier_name) < base.rank(old.tier_name):
+            flags.append(f"**tier downgrade**: `{cid}` {old.tier_name} → {new.tier_name}")
+        before, after = base.cost(cid), head.cost(cid)
+        if before and after and (after - before) / before * 100 > threshold:
+            flags.append(f"**cost increase** over {threshold:g}%: `{cid}` {_money(before)} → {_money(after)} "
+                         f"(+{(after - before) / before * 100:.0f}%)")
+    if not flags:
+        return ["### Red flags", "", "None: no destroy, tier downgrade, firewall opening or cost jump.", ""]
+    return ["### :warning: Red flags", ""] + [f"- {flag}" for flag in flags] + [""]
+
+
+def _customer_table(changes: ChangeSet, base: Side, head: Side, unchanged: int) -> list[str]:
+    rows = []
+    for cid, change in changes.customers.items():
+        old, new = base.customer(cid), head.customer(cid)
+        downgrade = bool(old and new and head.rank(new.tier_name) < base.rank(old.tier_name))
+        destructive = change.change == "removed" or downgrade
+        cells = [":red_circle:" if destructive else "", f"`{cid}`", change.change,
+                 _arrow(old and old.tier_name, new and new.tier_name),
+                 _arrow(old and old.provider, new and new.provider),
+                 _arrow(old and base.size(old), new and head.size(new)),
+                 _arrow(old and old.monthly_price, new and new.monthly_price, _money),
+                 _arrow(base.cost(cid) if old else None, head.cost(cid) if new else None, _money)]
+        rows.append((not destructive, cid, "| " + " | ".join(c or "-" for c in cells) + " |"))
+    out = ["### Customers", ""]
+    if rows:
+        out += ["| | customer | change | tier | provider | size | price/mo | est. infra/mo |",
+                "|---|---|---|---|---|---|---|---|"] + [row for _, _, row in sorted(rows)]
+    else:
+        out.append("No customer is affected.")
+    return out + ["", f"_{unchanged} unchanged customer(s) not shown._", ""]
+
+
+def _sorted_stacks(changes: ChangeSet):
+    order = {"destroy": 0, "create": 1, "update": 2}
+    return sorted(changes.stacks.values(), key=lambda s: (order[s.action], s.stack))
+
+
+def _stack_sections(changes: ChangeSet) -> list[str]:
+    out: list[str] = []
+    for stack in _sorted_stacks(changes):
+        before = changes.base.stacks.get(stack.stack)
+        after = changes.head.stacks.get(stack.stack)
+        lines = resource_changes(before, after)
+        title = f"#### stack `{stack.stack}` ({stack.action}, {stack.tier or '-'})"
+        out += [title, ""] + (lines or ["- no Terraform change (configuration or module only)"]) + [""]
+    return (["### Terraform resources", ""] + out) if out else []
+
+
+def resource_changes(before: Optional[Stack], after: Optional[Stack]) -> list[str]:
+    old = before.resources if before else {}
+    new = after.resources if after else {}
+    lines = [f"- **removed** `{a}`{_headline(old[a])}" for a in sorted(set(old) - set(new))]
+    lines += [f"- added `{a}`{_headline(new[a])}" for a in sorted(set(new) - set(old))]
+    for address in sorted(set(old) & set(new)):
+        diffs = _attribute_diff(flatten(old[address]), flatten(new[address]))
+        if diffs:
+            lines.append(f"- changed `{address}`: " + "; ".join(diffs))
+    return lines
+
+
+def _headline(attrs: dict) -> str:
+    keys = [f"{k}={_short(attrs[k])}" for k in _HEADLINE_KEYS if k in attrs]
+    return f" ({', '.join(keys)})" if keys else ""
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, sub in value.items():
+            out.update(flatten(sub, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        out = {}
+        for i, sub in enumerate(value):
+            out.update(flatten(sub, f"{prefix}[{i}]"))
+        return out
+    return {prefix: value}
+
+
+def _attribute_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return [f"`{k}` {_short(old.get(k, '(unset)'))} → {_short(new.get(k, '(unset)'))}"
+            for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+
+
+def inbound_rules(stack: Stack) -> set[str]:
+    """Normalised inbound firewall rules of a stack, whatever the provider."""
+    out = set()
+    for address, attrs in stack.resources.items():
+        rtype = address.split(".", 1)[0]
+        if rtype == "hcloud_firewall":
+            rules = [(r.get("protocol"), r.get("port"), r.get("source_ips"))
+                     for r in attrs.get("rule") or [] if r.get("direction") == "in"]
+        elif rtype == "digitalocean_firewall":
+            rules = [(r.get("protocol"), r.get("port_range"), r.get("source_addresses"))
+                     for r in attrs.get("inbound_rule") or []]
+        elif rtype == "vultr_firewall_rule":
+            rules = [(attrs.get("protocol"), attrs.get("port"), [f"{attrs.get('subnet')}/{attrs.get('subnet_size')}"])]
+        else:
+            continue
+        for protocol, port, sources in rules:
+            world = " (whole internet)" if set(sources or ()) & _WORLD else ""
+            out.add(f"{protocol}/{port or 'any'} from {', '.join(sorted(sources or ['any']))}{world}")
+    return out
+
+
+def _host_section(changes: ChangeSet) -> list[str]:
+    base, head = changes.base, changes.head
+    out = []
+    if base.fleet_vars != head.fleet_vars:
+        out += [f"- fleet variables: " + "; ".join(_attribute_diff(flatten(base.fleet_vars), flatten(head.fleet_vars)))]
+    for name in sorted(set(base.hosts) | set(head.hosts)):
+        old, new = base.hosts.get(name), head.hosts.get(name)
+        if old == new:
+            continue
+        if old is None or new is None:
+            host = new or old
+            verb = "added" if old is None else "**removed**"
+            out.append(f"- {verb} host `{name}` (stack {host.stack}, groups {', '.join(host.groups)})")
+            continue
+        diffs = _attribute_diff(flatten(_containers_by_customer(old.vars)), flatten(_containers_by_customer(new.vars)))
+        if old.groups != new.groups:
+            diffs.append(f"groups {', '.join(old.groups)} → {', '.join(new.groups)}")
+        out.append(f"- `{name}`: " + "; ".join(diffs))
+    return (["### Host variables (Ansible inventory)", ""] + out + [""]) if out else []
+
+
+def _containers_by_customer(host_vars: dict) -> dict:
+    """Shared-host containers keyed by customer, so a diff names the customer, not a list index."""
+    out = dict(host_vars)
+    if "openclaw_containers" in out:
+        out["openclaw_containers"] = {str(c.get("customer")): c for c in out["openclaw_containers"] or []}
+    return out
+
+
+def _monitoring_section(changes: ChangeSet, head: Side) -> list[str]:
+    base_f, head_f = changes.base, changes.head
+    out = []
+    for path in sorted(set(base_f.targets) | set(head_f.targets)):
+        old, new = base_f.targets.get(path, {}), head_f.targets.get(path, {})
+        for cid in sorted(set(old) | set(new)):
+            added, removed = _count_diff(old.get(cid, []), new.get(cid, []))
+            if added or removed:
+                out.append(f"- `{path}`: `{cid}` +{added} / -{removed} target(s)")
+    out += [f"- alert added: `{a.name}` (group {a.group}{_alert_scope(a)})" for a in _sorted(head_f.alerts - base_f.alerts)]
+    out += [f"- **alert removed**: `{a.name}` (group {a.group}{_alert_scope(a)})"
+            for a in _sorted(base_f.alerts - head_f.alerts)]
+    for cid, change in sorted(changes.customers.items()):
+        customer = head.customer(cid)
+        if change.change == "added" and customer:
+            alerts = sorted({a.name for a in head_f.alerts
+                             if a.label("customer") == cid or a.label("tier") == customer.tier_name})
+            out.append(f"- alerts covering new customer `{cid}`: " + (", ".join(f"`{a}`" for a in alerts) or "none"))
+    return (["### Monitoring (Prometheus)", ""] + out + [""]) if out else []
+
+
+def _alert_scope(alert) -> str:
+    scope = [f"{k}={v}" for k, v in alert.labels if k in ("tier", "customer", "severity")]
+    return f", {', '.join(scope)}" if scope else ""
+
+
+def _sorted(alerts: Iterable) -> list:
+    return sorted(alerts, key=lambda a: (a.group, a.name, a.labels))
+
+
+def _count_diff(old: list[str], new: list[str]) -> tuple[int, int]:
+    return len(set(new) - set(old)), len(set(old) - set(new))
+
+
+def _wazuh_section(changes: ChangeSet) -> list[str]:
+    base, head = changes.base, changes.head
+    out = [f"- agent group added: `{g}`" for g in sorted(head.wazuh_groups - base.wazuh_groups)]
+    out += [f"- **agent group removed**: `{g}`" for g in sorted(base.wazuh_groups - head.wazuh_groups)]
+    added, removed = head.wazuh_rule_ids - base.wazuh_rule_ids, base.wazuh_rule_ids - head.wazuh_rule_ids
+    if added:
+        out.append("- rule ids added: " + ", ".join(sorted(added, key=int)))
+    if removed:
+        out.append("- **rule ids removed**: " + ", ".join(sorted(removed, key=int)))
+    return (["### Wazuh", ""] + out + [""]) if out else []

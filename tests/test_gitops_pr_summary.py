@@ -1,0 +1,117 @@
+"""`clawtex pr-summary`: the PR comment, rendered locally from temporary git repos."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import run_clawtex
+from gitops_helpers import add_gold_customer, commit, compile_and_commit, decommission, edit, edit_json, init_repo
+from compiler.gitops.pr_summary import COMMENT_LIMIT, MARKER, summary, truncate
+
+
+@pytest.fixture
+def gitrepo(tmp_path: Path) -> Path:
+    return init_repo(tmp_path / "repo")
+
+
+def section(text: str, title: str) -> str:
+    start = text.index(title)
+    end = text.find("\n### ", start + 1)
+    return text[start:end if end > 0 else None]
+
+
+def test_new_gold_customer_lists_server_wazuh_vm_alerts_price_and_cost(gitrepo):
+    add_gold_customer(gitrepo)
+    compile_and_commit(gitrepo, "zenith")
+    result = run_clawtex(gitrepo, "pr-summary", "--base", "HEAD~1", "--head", "HEAD")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.startswith(MARKER + "\n")
+    row = next(line for line in section(text, "### Customers").splitlines() if "`zenith-robotics`" in line)
+    # price from the customer file, cost from compiler.costs: 2 x cx32 + 80 GB volume
+    assert row.split(" | ")[2:] == ["added", "gold", "hetzner", "cx32", "$999.00", "$19.39 |"], row
+    resources = section(text, "### Terraform resources")
+    assert "added `hcloud_server.oc_1` (name=zenith-robotics-oc-1, server_type=cx32" in resources
+    assert "added `hcloud_server.wazuh` (name=zenith-robotics-wazuh" in resources
+    assert "added `hcloud_volume.oc_1_data`" in resources
+    assert "alerts covering new customer `zenith-robotics`: `OpenClawAvailabilityBudgetBurn`" in text
+    assert "agent group added: `zenith-robotics`" in text
+    assert "None: no destroy" in section(text, "### Red flags")
+    assert "_9 unchanged customer(s) not shown._" in text
+
+
+def test_decommission_is_a_red_flag_and_the_first_row(gitrepo):
+    decommission(gitrepo, "helios-energy")
+    add_gold_customer(gitrepo)
+    compile_and_commit(gitrepo, "swap")
+    text = summary(gitrepo, "HEAD~1", "HEAD")
+    flags = section(text, "Red flags")
+    assert "**destroy**: stack `helios-energy` (helios-energy)" in flags
+    rows = [l for l in section(text, "### Customers").splitlines() if l.startswith("| ") and "`" in l]
+    assert rows[0].startswith("| :red_circle: | `helios-energy` | removed | ~~gold~~ | ~~vultr~~"), rows
+    assert "`zenith-robotics`" in rows[1]
+    assert "**removed** `vultr_instance.oc_1`" in section(text, "#### stack `helios-energy`")
+    assert "**agent group removed**: `helios-energy`" in text
+
+
+def test_tier_upgrade_flags_the_cost_increase_and_lists_attribute_changes(gitrepo):
+    path = gitrepo / "customers" / "brightpath-tutors.yaml"
+    edit(path, "tier: silver", "tier: gold")
+    edit(path, "monthlyPrice: 199", "monthlyPrice: 899")
+    edit(path, "  skills:\n", "  paging:\n    provider: pagerduty\n    keyRef: {source: file, provider: ops, id: pd/bp.key}\n"
+                             "  skills:\n")
+    compile_and_commit(gitrepo, "brightpath to gold")
+    text = summary(gitrepo, "HEAD~1", "HEAD", cost_threshold=10)
+    assert "**cost increase** over 10%: `brightpath-tutors`" in section(text, "Red flags")
+    assert "silver → gold" in section(text, "### Customers")
+    assert "$199.00 → $899.00" in section(text, "### Customers")
+    stack = section(text, "#### stack `brightpath-tutors`")
+    assert "changed `vultr_instance.oc_1`:" in stack and "`plan`" in stack
+    assert "`clawtex_tier` silver → gold" in section(text, "### Host variables")
+    assert "tier downgrade" not in text
+    assert "cost increase" not in summary(gitrepo, "HEAD~1", "HEAD", cost_threshold=10_000)
+
+
+def test_tier_downgrade_is_a_red_flag(gitrepo):
+    path = gitrepo / "customers" / "brightpath-tutors.yaml"
+    edit(path, "tier: silver", "tier: bronze")
+    edit(path, "monthlyPrice: 199", "monthlyPrice: 49")
+    edit(path, "    - type: signal\n      account: \"+31612345678\"\n      dmPolicy: allowlist\n"
+               "      allowFrom: [\"+31612345679\"]\n", "")
+    edit(path, "  skills:\n    - {name: homework-helper, kind: custom, source: \"https://github.com/brightpath/homework-helper.git\", ref: main}\n", "")
+    compile_and_commit(gitrepo, "brightpath to bronze")
+    text = summary(gitrepo, "HEAD~1", "HEAD")
+    assert "**tier downgrade**: `brightpath-tutors` silver → bronze" in section(text, "Red flags")
+    assert section(text, "### Customers").count(":red_circle:") == 1
+
+
+def test_firewall_opening_is_a_red_flag(gitrepo):
+    def open_port(doc):
+        doc["resource"]["hcloud_firewall"]["fw"]["rule"].append(
+            {"direction": "in", "port": "5432", "protocol": "tcp", "source_ips": ["0.0.0.0/0"]})
+    edit_json(gitrepo / "generated" / "terraform" / "acme-logistics" / "cdk.tf.json", open_port)
+    commit(gitrepo, "open postgres")
+    text = summary(gitrepo, "HEAD~1", "HEAD")
+    assert ("**firewall opening** in stack `acme-logistics`: tcp/5432 from 0.0.0.0/0 (whole internet)"
+            in section(text, "Red flags"))
+    assert "changed `hcloud_firewall.fw`: `rule[3].direction` (unset) → in" in text
+
+
+def test_comment_stays_under_githubs_limit_with_a_link():
+    text = "\n".join(f"- line {i} " + "x" * 80 for i in range(2000))
+    out = truncate(text, COMMENT_LIMIT, "https://example.invalid/artifact")
+    assert len(text) > COMMENT_LIMIT >= len(out)
+    assert out.endswith("see [the full summary](https://example.invalid/artifact).\n")
+    assert truncate("short\n", COMMENT_LIMIT, None) == "short\n"
+
+
+def test_big_change_is_truncated_and_full_text_written(gitrepo, tmp_path):
+    add_gold_customer(gitrepo)
+    compile_and_commit(gitrepo, "zenith")
+    full = summary(gitrepo, "HEAD~1", "HEAD", limit=None)
+    cut = summary(gitrepo, "HEAD~1", "HEAD", limit=800, artifact_url="https://example.invalid/a")
+    assert len(cut) <= 800 < len(full) and cut.startswith(MARKER) and "**Truncated**" in cut
+    out = tmp_path / "full.md"
+    result = run_clawtex(gitrepo, "pr-summary", "--base", "HEAD~1", "--full-out", str(out))
+    assert result.returncode == 0 and out.read_text() == full == result.stdout
