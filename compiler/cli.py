@@ -69,6 +69,16 @@ def cmd_changed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_removals(args: argparse.Namespace) -> int:
+    from .gitops import changed
+    problems = changed.unapproved(_root(args), args.base, args.head)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not problems:
+        print("ok: every removed customer carries a decommission approval")
+    return 1 if problems else 0
+
+
 def cmd_pr_summary(args: argparse.Namespace) -> int:
     from .gitops import pr_summary
     text = pr_summary.summary(_root(args), args.base, args.head, cost_threshold=args.cost_threshold,
@@ -98,6 +108,10 @@ def parser() -> argparse.ArgumentParser:
     ch.add_argument("--head", help="git ref of the change (default: the working tree)")
     ch.add_argument("--json", action="store_true", help="machine-readable, with a GitHub Actions matrix")
     ch.set_defaults(func=cmd_changed)
+    cr = sub.add_parser("check-removals", help="fail if base..head removes a customer without a decommission approval")
+    cr.add_argument("--base", required=True, help="git ref the change starts from")
+    cr.add_argument("--head", help="git ref of the change (default: the working tree)")
+    cr.set_defaults(func=cmd_check_removals)
     pr = sub.add_parser("pr-summary", help="Markdown review summary of a change (the PR comment)")
     pr.add_argument("--base", required=True, help="git ref the change starts from")
     pr.add_argument("--head", help="git ref of the change (default: the working tree)")

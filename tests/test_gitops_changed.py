@@ -4,6 +4,7 @@ guard refuses to drop an active customer."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def test_customer_change_affects_only_its_stack(gitrepo):
     assert (stacks, customers) == ({"brightpath-tutors"}, {"brightpath-tutors"})
     assert data["stacks"][0]["action"] == "update"
     assert data["matrix"]["include"] == [{"stack": "brightpath-tutors", "action": "update", "environment": "fleet",
-                                          "limit": "brightpath-tutors-oc-1", "tier": "silver"}]
+                                          "limit": "brightpath-tutors-oc-1", "tier": "silver", "removed": ""}]
 
 
 def test_bronze_customer_change_affects_its_shared_host_only(gitrepo):
@@ -140,7 +141,8 @@ def test_decommission_destroys_the_stack_and_reports_a_removal(gitrepo):
     assert (stacks, customers) == ({"helios-energy"}, {"helios-energy"})
     assert data["removed_customers"] == ["helios-energy"]
     assert data["matrix"]["include"] == [{"stack": "helios-energy", "action": "destroy", "environment": "fleet-protected",
-                                          "limit": "helios-energy-oc-1,helios-energy-wazuh", "tier": "gold"}]
+                                          "limit": "helios-energy-oc-1,helios-energy-wazuh", "tier": "gold",
+                                          "removed": "helios-energy"}]
     # Deleting the file afterwards changes no infrastructure but is still reported.
     (gitrepo / CUSTOMERS / "helios-energy.yaml").unlink()
     compile_and_commit(gitrepo, "delete helios file")
@@ -155,6 +157,30 @@ def test_bronze_decommission_changes_the_shared_host(gitrepo):
     stacks, customers, data = affected(gitrepo)
     assert (stacks, customers) == ({"shared-hetzner-fsn1-01"}, {"tiny-legal"})
     assert data["stacks"][0]["action"] == "update" and data["removed_customers"] == ["tiny-legal"]
+    # the shared host stays, but the tenant's data needs its final backup, behind a reviewer
+    [entry] = data["matrix"]["include"]
+    assert (entry["removed"], entry["environment"]) == ("tiny-legal", "fleet-protected")
+
+
+def test_check_removals_accepts_the_two_step_decommission(gitrepo):
+    decommission(gitrepo, "helios-energy")
+    compile_and_commit(gitrepo, "decommission helios")
+    assert run_clawtex(gitrepo, "check-removals", "--base", "HEAD~1", "--head", "HEAD").returncode == 0
+    (gitrepo / CUSTOMERS / "helios-energy.yaml").unlink()
+    compile_and_commit(gitrepo, "delete helios file")
+    result = run_clawtex(gitrepo, "check-removals", "--base", "HEAD~1", "--head", "HEAD")
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_removals_catches_a_hand_edited_generated_tree(gitrepo):
+    """compile cannot see a drop the committed tree already lacks; the change can."""
+    (gitrepo / CUSTOMERS / "acme-logistics.yaml").unlink()
+    for path in sorted(gitrepo.glob("generated/**/*acme-logistics*"), reverse=True):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    commit(gitrepo, "sneaky delete")
+    result = run_clawtex(gitrepo, "check-removals", "--base", "HEAD~1", "--head", "HEAD")
+    assert result.returncode == 1
+    assert "customers/acme-logistics.yaml: customer acme-logistics is removed without a decommission approval" in result.stderr
 
 
 def test_cli_json_against_the_working_tree(gitrepo):

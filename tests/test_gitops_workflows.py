@@ -95,7 +95,8 @@ def _clawtex_commands(text: str):
 def test_every_clawtex_call_in_the_workflows_parses():
     calls = [args for path in FILES for _, step in steps(load(path)) for args in _clawtex_commands(step.get("run", ""))]
     # parse_args exits on an unknown flag or subcommand
-    assert {parser().parse_args(args).command for args in calls} == {"validate", "compile", "changed", "pr-summary"}
+    assert {parser().parse_args(args).command for args in calls} == {"validate", "compile", "changed", "check-removals",
+                                                                          "pr-summary"}
 
 
 def test_apply_matrix_comes_from_changed_and_is_isolated_per_stack():
@@ -109,12 +110,15 @@ def test_apply_matrix_comes_from_changed_and_is_isolated_per_stack():
     header = (WORKFLOWS / "apply.yml").read_text().split("\nname:")[0]
     assert f"`{ENV_PROTECTED}`" in header and f"`{ENV_DEFAULT}`" in header, "environments documented"
     names = [s.get("name", s.get("uses", "")) for s in job["steps"]]
-    assert names.index("Final backup before destroy") < names.index("terraform destroy")
+    backup = names.index("Final backup of departing customers")
+    assert backup < min(names.index("terraform destroy"), names.index("terraform apply"),
+                        names.index("Ansible (this stack's hosts only)"))
+    assert job["steps"][backup]["if"].startswith("matrix.removed != ''")
     assert names.index("Refuse a stale apply") < names.index("terraform apply")
     failure = job["steps"][-1]
     assert failure["if"] == "failure()" and "gh issue create" in failure["run"]
     plan_run = "\n".join(s.get("run", "") for s in workflow["jobs"]["plan"]["steps"])
-    assert "clawtex changed" in plan_run and "--json" in plan_run
+    assert "clawtex changed" in plan_run and "--json" in plan_run and "clawtex check-removals" in plan_run
 
 
 def test_drift_is_scheduled_sharded_and_reports_per_customer():

@@ -31,14 +31,16 @@ class StackChange:
     hosts: list[str] = field(default_factory=list)
     tier: str | None = None
     reasons: set[str] = field(default_factory=set)
+    removed: set[str] = field(default_factory=set)        # its customers that leave the fleet: final backup first
 
     @property
     def environment(self) -> str:
-        protected = self.action == "destroy" or self.tier in PROTECTED_TIERS
+        protected = self.action == "destroy" or bool(self.removed) or self.tier in PROTECTED_TIERS
         return ENV_PROTECTED if protected else ENV_DEFAULT
 
     def as_dict(self) -> dict:
         return {"stack": self.stack, "action": self.action, "tier": self.tier, "environment": self.environment,
+                "removed": ",".join(sorted(self.removed)),
                 "customers": sorted(self.customers), "hosts": self.hosts, "limit": ",".join(self.hosts),
                 "reasons": sorted(self.reasons)}
 
@@ -86,7 +88,7 @@ class ChangeSet:
         stacks = [self.stacks[s].as_dict() for s in sorted(self.stacks)]
         return {"stacks": stacks, "customers": [self.customers[c].as_dict() for c in sorted(self.customers)],
                 "removed_customers": self.removed_customers, "fleet": sorted(self.fleet),
-                "matrix": {"include": [{k: s[k] for k in ("stack", "action", "environment", "limit", "tier")}
+                "matrix": {"include": [{k: s[k] for k in ("stack", "action", "environment", "limit", "tier", "removed")}
                                        for s in stacks]}}
 
 
@@ -247,11 +249,22 @@ def _finish(changes: ChangeSet) -> None:
                 stack.customers.update(fleet.stacks[name].customers)
     for name, customer in changes.customers.items():
         customer.stacks = base.stacks_of(name) | head.stacks_of(name)
+        if customer.change == "removed":
+            for stack in customer.stacks & set(changes.stacks):
+                changes.stacks[stack].removed.add(name)
 
 
 def changed(root: Path, base: str, head: str | None = WORKTREE) -> ChangeSet:
     repo = open_repo(root)
     return detect(files_at(repo, root, base), files_at(repo, root, head))
+
+
+def unapproved(root: Path, base: str, head: str | None = WORKTREE) -> list[str]:
+    """Removals in base..head that carry no decommission approval (see decommission.py)."""
+    from .decommission import unapproved_removals
+    repo = open_repo(root)
+    base_files, head_files = files_at(repo, root, base), files_at(repo, root, head)
+    return unapproved_removals(detect(base_files, head_files).removed_customers, base_files, head_files)
 
 
 def format_text(changes: ChangeSet) -> str:
