@@ -171,9 +171,10 @@ def read_targets(data: bytes) -> dict[str, list[str]]:
 
 def read_alerts(data: bytes) -> set[Alert]:
     doc = _yaml(data)
+    groups = doc.get("groups") if isinstance(doc, dict) else None
     out: set[Alert] = set()
-    for group in (doc or {}).get("groups") or [] if isinstance(doc, dict) else []:
-        for rule in group.get("rules") or []:
+    for group in groups if isinstance(groups, list) else []:
+        for rule in group.get("rules") or [] if isinstance(group, dict) else []:
             if isinstance(rule, dict) and "alert" in rule:
                 labels = tuple(sorted((str(k), str(v)) for k, v in (rule.get("labels") or {}).items()))
                 out.add(Alert(str(group.get("name")), str(rule["alert"]), labels))

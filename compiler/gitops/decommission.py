@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
 from ..diagnostics import CompileError, Diagnostic
 from ..plan import FleetPlan
-from ..validate import Inputs
+from ..validate import Inputs, LoadedCustomer
 from ..write import GENERATED, read_tree
-from .artifacts import read_fleet
+from .artifacts import Fleet, read_fleet
 
 HOW_TO = ("to decommission, first merge customers/{id}.yaml with `status: decommissioned` and "
           "`decommission: {{approvedBy: <name>, date: YYYY-MM-DD}}` (the apply takes a final backup, then destroys), "
@@ -25,14 +28,14 @@ def check_decommissions(root: Path, inputs: Inputs, plan: FleetPlan) -> None:
     committed = read_fleet(read_tree(root / GENERATED))
     kept = {c.id for c in plan.customers}
     files = {lc.model.metadata.id: lc for lc in inputs.customers}
-    errors = [_refusal(cid, committed, files.get(cid), root)
+    errors = [_refusal(cid, committed, files.get(cid))
               for cid in sorted(committed.customers - kept)]
     errors = [e for e in errors if e is not None]
     if errors:
         raise CompileError(errors)
 
 
-def _refusal(cid: str, committed, loaded, root: Path) -> Diagnostic | None:
+def _refusal(cid: str, committed: Fleet, loaded: LoadedCustomer | None) -> Diagnostic | None:
     stacks = ", ".join(sorted(committed.stacks_of(cid))) or "its shared-host slot"
     how = HOW_TO.format(id=cid)
     if loaded is None:
@@ -60,8 +63,6 @@ def _approved(customer_file: bytes | None) -> bool:
 
 
 def _yaml_or_none(data: bytes):
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
     try:
         return YAML(typ="safe", pure=True).load(data)
     except YAMLError:
