@@ -115,3 +115,25 @@ def test_big_change_is_truncated_and_full_text_written(gitrepo, tmp_path):
     out = tmp_path / "full.md"
     result = run_clawtex(gitrepo, "pr-summary", "--base", "HEAD~1", "--full-out", str(out))
     assert result.returncode == 0 and out.read_text() == full == result.stdout
+
+
+def test_bronze_removal_flags_the_tenant_and_the_volume_shrink(gitrepo):
+    decommission(gitrepo, "tiny-legal")
+    compile_and_commit(gitrepo, "decommission tiny-legal")
+    text = summary(gitrepo, "HEAD~1", "HEAD")
+    flags = section(text, "Red flags")
+    assert "**customer removed**: `tiny-legal` leaves the fleet" in flags
+    assert "**volume shrink**: `hcloud_volume.host_data` in stack `shared-hetzner-fsn1-01`" in flags
+    assert "- `shared-hetzner-fsn1-01`: container `tiny-legal` **removed**" in section(text, "### Host variables")
+    assert "- `tiny-legal`: gateway config **removed**" in section(text, "### OpenClaw gateway config")
+
+
+def test_gateway_config_change_is_listed_by_setting(gitrepo):
+    edit(gitrepo / "customers" / "pixel-bakery.yaml", "dmPolicy: pairing", "dmPolicy: allowlist\n      allowFrom: [\"4242\"]")
+    compile_and_commit(gitrepo, "pixel-bakery allowlist")
+    text = summary(gitrepo, "HEAD~1", "HEAD")
+    config = section(text, "### OpenClaw gateway config")
+    assert "`channels.telegram.dmPolicy` pairing → allowlist" in config
+    assert '`channels.telegram.allowFrom` (unset) → ["4242"]' in config
+    assert "None: no destroy" in section(text, "Red flags")
+    assert "### Terraform resources" in text and "no Terraform change" in section(text, "### Terraform resources")

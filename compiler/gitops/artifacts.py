@@ -78,6 +78,7 @@ class Fleet:
     wazuh_groups: set[str] = field(default_factory=set)
     wazuh_rule_ids: set[str] = field(default_factory=set)
     openclaw: set[str] = field(default_factory=set)
+    openclaw_configs: dict[str, Any] = field(default_factory=dict)   # customer -> parsed openclaw.json
 
     @property
     def customers(self) -> set[str]:
@@ -202,4 +203,6 @@ def read_fleet(tree: dict[str, bytes]) -> Fleet:
             fleet.wazuh_rule_ids.update(m.decode() for m in _RULE_ID.findall(data))
         elif path.startswith(OPENCLAW) and len(parts) > 2:
             fleet.openclaw.add(parts[1])
+            if parts[-1] == "openclaw.json":
+                fleet.openclaw_configs[parts[1]] = _json(data)
     return fleet

@@ -26,6 +26,7 @@ COMMENT_LIMIT = 65535                  # GitHub's maximum comment body, in chara
 _HEADLINE_KEYS = ("name", "server_type", "size", "plan", "region", "location", "image")
 _WORLD = {"0.0.0.0/0", "::/0"}
 _VALUE_WIDTH = 60
+_MAX_DIFFS = 20                        # attribute changes listed per config before "… N more"
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def render(changes: ChangeSet, base: Side, head: Side, cost_threshold: float) ->
     out += _customer_table(changes, base, head, unchanged)
     out += _stack_sections(changes)
     out += _host_section(changes)
+    out += _openclaw_section(changes)
     out += _monitoring_section(changes, head)
     out += _wazuh_section(changes)
     if changes.fleet:
@@ -128,11 +130,17 @@ def _short(value: Any) -> str:
 def _red_flags(changes: ChangeSet, base: Side, head: Side, threshold: float) -> list[str]:
     flags = [f"**destroy**: stack `{s.stack}` ({', '.join(sorted(s.customers)) or 'no customer'}): "
              "the apply takes a final backup, then destroys" for s in _sorted_stacks(changes) if s.action == "destroy"]
+    destroyed = {c for s in changes.stacks.values() if s.action == "destroy" for c in s.customers}
+    flags += [f"**customer removed**: `{cid}` leaves the fleet (final backup of its data, then removal)"
+              for cid in changes.removed_customers if cid not in destroyed]
     for stack in _sorted_stacks(changes):
         before, after = base.fleet.stacks.get(stack.stack), head.fleet.stacks.get(stack.stack)
         if before and after:
             removed = sorted(set(before.resources) - set(after.resources))
             flags += [f"**destroy**: `{addr}` in stack `{stack.stack}`" for addr in removed]
+            flags += [f"**volume shrink**: `{addr}` in stack `{stack.stack}` {old} → {new} GB (providers cannot "
+                      "shrink a volume: expect a replacement or a failed apply)"
+                      for addr, old, new in volume_shrinks(before, after)]
             flags += [f"**firewall opening** in stack `{stack.stack}`: {rule}"
                       for rule in sorted(inbound_rules(after) - inbound_rules(before))]
     for cid in sorted(changes.customers):
@@ -222,6 +230,17 @@ def _attribute_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
 
 
+def volume_shrinks(before: Stack, after: Stack) -> list[tuple[str, Any, Any]]:
+    out = []
+    for address in sorted(set(before.resources) & set(after.resources)):
+        if "volume" not in address.split(".", 1)[0] and "block_storage" not in address:
+            continue
+        old, new = before.resources[address].get("size"), after.resources[address].get("size")
+        if isinstance(old, (int, float)) and isinstance(new, (int, float)) and new < old:
+            out.append((address, old, new))
+    return out
+
+
 def inbound_rules(stack: Stack) -> set[str]:
     """Normalised inbound firewall rules of a stack, whatever the provider."""
     out = set()
@@ -257,19 +276,38 @@ def _host_section(changes: ChangeSet) -> list[str]:
             verb = "added" if old is None else "**removed**"
             out.append(f"- {verb} host `{name}` (stack {host.stack}, groups {', '.join(host.groups)})")
             continue
-        diffs = _attribute_diff(flatten(_containers_by_customer(old.vars)), flatten(_containers_by_customer(new.vars)))
+        old_containers, new_containers = _containers(old.vars), _containers(new.vars)
+        diffs = _attribute_diff(flatten(_without_containers(old.vars)), flatten(_without_containers(new.vars)))
+        diffs += [f"container `{c}` added" for c in sorted(set(new_containers) - set(old_containers))]
+        diffs += [f"container `{c}` **removed**" for c in sorted(set(old_containers) - set(new_containers))]
+        for c in sorted(set(old_containers) & set(new_containers)):
+            diffs += [f"container `{c}`: {d}" for d in _attribute_diff(flatten(old_containers[c]), flatten(new_containers[c]))]
         if old.groups != new.groups:
             diffs.append(f"groups {', '.join(old.groups)} → {', '.join(new.groups)}")
         out.append(f"- `{name}`: " + "; ".join(diffs))
     return (["### Host variables (Ansible inventory)", ""] + out + [""]) if out else []
 
 
-def _containers_by_customer(host_vars: dict) -> dict:
+def _containers(host_vars: dict) -> dict[str, dict]:
     """Shared-host containers keyed by customer, so a diff names the customer, not a list index."""
-    out = dict(host_vars)
-    if "openclaw_containers" in out:
-        out["openclaw_containers"] = {str(c.get("customer")): c for c in out["openclaw_containers"] or []}
-    return out
+    return {str(c.get("customer")): c for c in host_vars.get("openclaw_containers") or [] if isinstance(c, dict)}
+
+
+def _without_containers(host_vars: dict) -> dict:
+    return {k: v for k, v in host_vars.items() if k != "openclaw_containers"}
+
+
+def _openclaw_section(changes: ChangeSet) -> list[str]:
+    base, head = changes.base.openclaw_configs, changes.head.openclaw_configs
+    out = []
+    for cid in sorted(set(base) | set(head)):
+        if cid not in base or cid not in head:
+            out.append(f"- `{cid}`: gateway config {'added' if cid in head else '**removed**'}")
+        elif base[cid] != head[cid]:
+            diffs = _attribute_diff(flatten(base[cid]), flatten(head[cid]))
+            shown = diffs[:_MAX_DIFFS] + ([f"… {len(diffs) - _MAX_DIFFS} more"] if len(diffs) > _MAX_DIFFS else [])
+            out.append(f"- `{cid}`: " + "; ".join(shown))
+    return (["### OpenClaw gateway config", ""] + out + [""]) if out else []
 
 
 def _monitoring_section(changes: ChangeSet, head: Side) -> list[str]:
