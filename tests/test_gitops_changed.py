@@ -209,3 +209,10 @@ def test_decommissioned_without_approval_fails_the_compile(gitrepo):
     [diagnostic] = err.value.diagnostics
     assert diagnostic.file == "customers/pixel-bakery.yaml" and diagnostic.path == "spec.status"
     assert "without an approval" in diagnostic.message and "shared-hetzner-fsn1-01" in diagnostic.message
+
+
+def test_fleet_wide_openclaw_upgrade_reaches_every_stack(gitrepo):
+    edit(gitrepo / "clawtex.yaml", 'version: "2026.9.6"', 'version: "2026.9.7"')
+    compile_and_commit(gitrepo, "openclaw upgrade")
+    stacks, _, _ = affected(gitrepo)
+    assert stacks == {p.name for p in (gitrepo / "generated" / "terraform").iterdir()}

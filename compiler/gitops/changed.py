@@ -97,7 +97,7 @@ def detect(base_files: dict[str, bytes], head_files: dict[str, bytes]) -> Change
     base_gen, head_gen = under(base_files, "generated"), under(head_files, "generated")
     changes = ChangeSet(read_fleet(base_gen), read_fleet(head_gen))
     for path in changed_paths(base_gen, head_gen):
-        _generated_change(changes, path, base_gen, head_gen)
+        _generated_change(changes, path)
     for path in changed_paths(under(base_files, "modules"), under(head_files, "modules")):
         _module_change(changes, path)
     _customer_lifecycle(changes, base_files, head_files)
@@ -105,7 +105,7 @@ def detect(base_files: dict[str, bytes], head_files: dict[str, bytes]) -> Change
     return changes
 
 
-def _generated_change(changes: ChangeSet, path: str, base: dict, head: dict) -> None:
+def _generated_change(changes: ChangeSet, path: str) -> None:
     parts = path.split("/")
     if path.startswith(TERRAFORM) and len(parts) >= 3:
         _terraform_change(changes, parts[1], path)
