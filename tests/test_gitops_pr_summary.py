@@ -137,3 +137,23 @@ def test_gateway_config_change_is_listed_by_setting(gitrepo):
     assert '`channels.telegram.allowFrom` (unset) → ["4242"]' in config
     assert "None: no destroy" in section(text, "Red flags")
     assert "### Terraform resources" in text and "no Terraform change" in section(text, "### Terraform resources")
+
+
+def test_alert_and_wazuh_rule_changes_are_listed(gitrepo):
+    rules = gitrepo / "generated" / "wazuh" / "rules" / "clawtex_rules.xml"
+    rules.parent.mkdir(parents=True)
+    rules.write_text('<group name="clawtex,">\n  <rule id="100100" level="10"><description>a</description></rule>\n'
+                     '  <rule id="100101" level="5"><description>b</description></rule>\n</group>\n')
+    commit(gitrepo, "wazuh rules v1")
+    rules.write_text('<group name="clawtex,">\n  <rule id="100100" level="10"><description>a</description></rule>\n'
+                     '  <rule id="100102" level="7"><description>c</description></rule>\n</group>\n')
+    slo = gitrepo / "generated" / "prometheus" / "rules" / "slo.yml"
+    edit(slo, "  - name: clawtex-slo-gold\n    rules:\n",
+         "  - name: clawtex-slo-gold\n    rules:\n      - alert: OpenClawDown\n        expr: up == 0\n"
+         "        labels:\n          severity: page\n          tier: gold\n")
+    commit(gitrepo, "wazuh rules v2, new alert")
+    text = summary(gitrepo, "HEAD~1", "HEAD")
+    wazuh = section(text, "### Wazuh")
+    assert "- rule ids added: 100102" in wazuh and "- **rule ids removed**: 100101" in wazuh
+    assert "alert added: `OpenClawDown` (group clawtex-slo-gold, severity=page, tier=gold)" in text
+    assert "Fleet-wide" in text

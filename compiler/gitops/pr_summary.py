@@ -162,7 +162,8 @@ def _customer_table(changes: ChangeSet, base: Side, head: Side, unchanged: int) 
         old, new = base.customer(cid), head.customer(cid)
         downgrade = bool(old and new and head.rank(new.tier_name) < base.rank(old.tier_name))
         destructive = change.change == "removed" or downgrade
-        cells = [":red_circle:" if destructive else "", f"`{cid}`", change.change,
+        status = f" ({old.status} → {new.status})" if old and new and old.status != new.status else ""
+        cells = [":red_circle:" if destructive else "", f"`{cid}`", change.change + status,
                  _arrow(old and old.tier_name, new and new.tier_name),
                  _arrow(old and old.provider, new and new.provider),
                  _arrow(old and base.size(old), new and head.size(new)),
