@@ -380,6 +380,12 @@ class OpenClawSettings(Strict):
     config_dir: str
     workspace_dir: str
     skills_dir: str
+    # The gateway writes one JSON object per line (tslog record) to log_file;
+    # the Wazuh decoders parse exactly that. Named here so both sides agree.
+    log_format: Literal["jsonl"] = "jsonl"
+    # File SecretRefs resolve from <secrets_dir>/<provider>.json (JSON mode),
+    # written by Ansible at apply time.
+    secrets_dir: str = "/etc/openclaw/secrets"
 
 
 class TerraformState(Strict):

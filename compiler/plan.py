@@ -56,6 +56,8 @@ class OpenClawRuntime:
     config_dir: str
     workspace_dir: str
     skills_dir: str
+    log_format: str = "jsonl"
+    secrets_dir: str = "/etc/openclaw/secrets"
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def build_plan(inputs: Inputs) -> FleetPlan:
     stacks += _shared_stacks(placement, customers, tiers, catalog, settings)
     o = settings.spec.openclaw
     runtime = OpenClawRuntime(o.version, o.node_version, o.gateway_port, o.health_path, o.log_file,
-                              o.config_dir, o.workspace_dir, o.skills_dir)
+                              o.config_dir, o.workspace_dir, o.skills_dir, o.log_format, o.secrets_dir)
     return FleetPlan(settings, catalog, tiers, runtime, tuple(customers),
                      tuple(sorted(stacks, key=lambda s: s.name)), placement)
 
