@@ -104,6 +104,8 @@ class Channel(Strict):
     type: ChannelType
     dm_policy: Literal["pairing", "allowlist", "open", "disabled"] = "pairing"
     allow_from: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+@._:-]{1,128}$")]] = Field(default_factory=list)
+    # Group/room messages; unset keeps OpenClaw's default (allowlist).
+    group_policy: Optional[Literal["open", "allowlist", "disabled"]] = None
     # Credentials: references only.
     token: Optional[SecretRef] = None
     bot_token: Optional[SecretRef] = None

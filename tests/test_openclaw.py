@@ -148,6 +148,8 @@ def test_channels_carry_dm_policy_and_allow_lists_from_the_customer_file():
                                  "allowFrom": ["+4930123456780", "+4930123456781"]}
     assert orbital["telegram"]["dmPolicy"] == "disabled"
     assert orbital["telegram"]["botToken"] == {"source": "file", "provider": "vault", "id": "/orbital/telegram-bot-token"}
+    assert CONFIGS["tiny-legal"]["channels"]["whatsapp"]["groupPolicy"] == "disabled"
+    assert not any("groupPolicy" in ch for ch in orbital.values())
     assert CONFIGS["nordic-yoga"]["channels"]["discord"]["allowFrom"] == ["148552210334568448", "228552210334568449"]
 
 

@@ -46,6 +46,8 @@ def channel_config(ch: Channel) -> dict[str, Any]:
     conf: dict[str, Any] = {"enabled": True, "dmPolicy": ch.dm_policy}
     if ch.allow_from:
         conf["allowFrom"] = list(ch.allow_from)
+    if ch.group_policy is not None:
+        conf["groupPolicy"] = ch.group_policy
     for field, key in CHANNEL_SECRET_KEYS:
         ref = getattr(ch, field)
         if ref is not None:
