@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import pytest
+import yaml
 
 from compiler.validate import SECRET_PATTERNS
 from conftest import REPO, run_clawtex
@@ -68,6 +69,22 @@ def literal_credentials(data: Any) -> list[str]:
     return bad
 
 
+class TaggedLoader(yaml.SafeLoader):
+    """Reads Ansible's `!unsafe` (and any tag) as the plain value it wraps."""
+
+
+TaggedLoader.add_multi_constructor("!", lambda loader, suffix, node: loader.construct_scalar(node)
+                                   if isinstance(node, yaml.ScalarNode) else None)
+
+
+def structured(path: Path, text: str) -> Any:
+    if path.suffix == ".json":
+        return json.loads(text)
+    if path.suffix in (".yml", ".yaml"):
+        return yaml.load(text, Loader=TaggedLoader)
+    return None
+
+
 def secret_refs(config: dict) -> list[dict]:
     return [value for _, value in walk(config) if is_secret_ref(value)]
 
@@ -78,6 +95,8 @@ def secret_refs(config: dict) -> list[dict]:
 def test_literal_scanner_catches_a_planted_token():
     planted = {"channels": {"telegram": {"botToken": "123456:AAAA"}}, "models": {"providers": {"x": {"apiKey": "k"}}}}
     assert literal_credentials(planted) == ["channels.telegram.botToken", "models.providers.x.apiKey"]
+    inventory = "all:\n  vars:\n    name: !unsafe 'x'\n    apiKey: !unsafe 'k'\n"
+    assert literal_credentials(structured(Path("hosts.yml"), inventory)) == ["all.vars.apiKey"]
     assert literal_credentials({"channels": {"telegram": {"botToken": {"source": "env", "provider": "default", "id": "T"}}}}) == []
 
 
@@ -88,8 +107,7 @@ def test_no_credential_in_generated_is_a_literal():
     for path in files:
         text = path.read_text(encoding="utf-8")
         problems += [f"{path}: looks like a {label}" for label, pattern in SECRET_PATTERNS if pattern.search(text)]
-        if path.suffix == ".json":
-            problems += [f"{path}: {p}" for p in literal_credentials(json.loads(text))]
+        problems += [f"{path}: {p}" for p in literal_credentials(structured(path, text))]
     assert not problems, problems
 
 
@@ -131,6 +149,7 @@ def test_every_referenced_secret_provider_is_declared(cid):
 def test_gateway_exposure_follows_hosting():
     bronze, silver, gold, platinum = (CONFIGS[c]["gateway"] for c in ("pixel-bakery", "mapleleaf-dental", "acme-logistics", "orbital-health"))
     assert bronze["bind"] == "lan" and "publicOrigin" not in bronze            # container on a shared host
+    assert bronze["trustedProxies"] == ["172.17.0.1"] and platinum["trustedProxies"] == ["10.42.0.0/16"]
     assert silver["bind"] == "loopback" and silver["trustedProxies"] == ["127.0.0.1"]
     assert gold["bind"] == "loopback" and gold["publicOrigin"] == "https://assistant.acme-logistics.example"
     assert gold["controlUi"]["allowedOrigins"] == [gold["publicOrigin"]]
@@ -241,3 +260,11 @@ def test_model_on_custom_endpoint_must_be_served(repo):
     result = run_clawtex(repo, "validate", path)
     assert result.returncode == 1
     assert "spec.model.primary: endpoint 'orbital-llm' serves clinical-70b, triage-8b, not 'clinical-405b'" in result.stderr, result.stderr
+
+
+def test_trusted_proxies_must_be_addresses(repo):
+    settings = repo / "clawtex.yaml"
+    settings.write_text(settings.read_text().replace('shared: ["172.17.0.1"]', 'shared: ["docker0"]'))
+    result = run_clawtex(repo, "validate")
+    assert result.returncode == 1
+    assert re.search(r"clawtex\.yaml:\d+:\d+: spec\.openclaw\.trustedProxies\.shared\[0\]: .*docker0", result.stderr), result.stderr

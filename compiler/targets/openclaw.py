@@ -16,8 +16,6 @@ from ..plan import CustomerPlan, FleetPlan, OpenClawRuntime
 
 # The gateway's own token: Ansible puts it into the service environment.
 GATEWAY_TOKEN = SecretRef(source="env", provider="default", id="OPENCLAW_GATEWAY_TOKEN")
-# Same-host TLS reverse proxy (dedicated hosts) forwards from loopback.
-LOCAL_PROXY = "127.0.0.1"
 
 CHANNEL_SECRET_KEYS = (("token", "token"), ("bot_token", "botToken"), ("app_token", "appToken"),
                        ("app_password", "appPassword"))
@@ -59,18 +57,21 @@ def channel_config(ch: Channel) -> dict[str, Any]:
     return conf
 
 
-def exposure(c: CustomerPlan) -> dict[str, Any]:
+def exposure(c: CustomerPlan, runtime: OpenClawRuntime) -> dict[str, Any]:
     """Bind and proxy trust by how the host exposes the gateway.
 
     Bronze runs in a container on a shared host and Platinum in a pod: the
     gateway must listen on the container/pod interface ("lan"; loopback would
     be unreachable through the bridge/service). Silver and Gold hosts run it
-    behind the host's own TLS reverse proxy: loopback only, that proxy trusted.
+    behind the host's own TLS reverse proxy: loopback only. In each case the
+    proxy's source addresses are trusted for forwarded client addresses.
     """
-    if c.shared or c.kubernetes:
-        conf: dict[str, Any] = {"bind": "lan"}
+    if c.kubernetes:
+        conf: dict[str, Any] = {"bind": "lan", "trustedProxies": list(runtime.proxies_kubernetes)}
+    elif c.shared:
+        conf = {"bind": "lan", "trustedProxies": list(runtime.proxies_shared)}
     else:
-        conf = {"bind": "loopback", "trustedProxies": [LOCAL_PROXY]}
+        conf = {"bind": "loopback", "trustedProxies": list(runtime.proxies_host)}
     if c.custom_domain:
         origin = f"https://{c.custom_domain}"
         conf["publicOrigin"] = origin
@@ -82,7 +83,7 @@ def gateway_config(c: CustomerPlan, runtime: OpenClawRuntime) -> dict[str, Any]:
     return {
         "mode": "local",
         "port": runtime.gateway_port,
-        **exposure(c),
+        **exposure(c, runtime),
         "auth": {"mode": "token", "token": secret(GATEWAY_TOKEN)},
         # Hot-apply safe edits, restart for the rest: Ansible only replaces the file.
         "reload": {"mode": "hybrid"},
