@@ -6,6 +6,7 @@ YAML, like Kubernetes manifests.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Literal, Optional
 
@@ -104,6 +105,8 @@ class Channel(Strict):
     type: ChannelType
     dm_policy: Literal["pairing", "allowlist", "open", "disabled"] = "pairing"
     allow_from: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+@._:-]{1,128}$")]] = Field(default_factory=list)
+    # Group/room messages; unset keeps OpenClaw's default (allowlist).
+    group_policy: Optional[Literal["open", "allowlist", "disabled"]] = None
     # Credentials: references only.
     token: Optional[SecretRef] = None
     bot_token: Optional[SecretRef] = None
@@ -371,6 +374,26 @@ class ProviderCatalog(Strict):
 # ---------------------------------------------------------------- settings
 
 
+def _ip_or_cidr(value: str) -> str:
+    ipaddress.ip_network(value, strict=True)  # ValueError -> clear pydantic error
+    return value
+
+
+IpOrCidr = Annotated[str, AfterValidator(_ip_or_cidr)]
+
+
+class ProxyTrust(Strict):
+    """Where each hosting model's TLS reverse proxy reaches the gateway from.
+
+    Becomes gateway.trustedProxies, so OpenClaw takes client addresses (auth
+    rate limits, logs) from X-Forwarded-For only when the proxy sent it.
+    """
+
+    host: list[IpOrCidr] = Field(default_factory=lambda: ["127.0.0.1"])       # Silver/Gold: proxy on the host
+    shared: list[IpOrCidr] = Field(default_factory=lambda: ["172.17.0.1"])     # Bronze: Docker bridge gateway
+    kubernetes: list[IpOrCidr] = Field(default_factory=lambda: ["10.42.0.0/16"])  # Platinum: ingress pods (pod CIDR)
+
+
 class OpenClawSettings(Strict):
     version: str
     node_version: str
@@ -380,6 +403,13 @@ class OpenClawSettings(Strict):
     config_dir: str
     workspace_dir: str
     skills_dir: str
+    # The gateway writes one JSON object per line (tslog record) to log_file;
+    # the Wazuh decoders parse exactly that. Named here so both sides agree.
+    log_format: Literal["jsonl"] = "jsonl"
+    # File SecretRefs resolve from <secrets_dir>/<provider>.json (JSON mode),
+    # written by Ansible at apply time.
+    secrets_dir: str = "/etc/openclaw/secrets"
+    trusted_proxies: ProxyTrust = Field(default_factory=ProxyTrust)
 
 
 class TerraformState(Strict):

@@ -56,6 +56,11 @@ class OpenClawRuntime:
     config_dir: str
     workspace_dir: str
     skills_dir: str
+    log_format: str = "jsonl"
+    secrets_dir: str = "/etc/openclaw/secrets"
+    proxies_host: tuple[str, ...] = ("127.0.0.1",)          # gateway.trustedProxies per hosting model
+    proxies_shared: tuple[str, ...] = ("172.17.0.1",)
+    proxies_kubernetes: tuple[str, ...] = ("10.42.0.0/16",)
 
 
 @dataclass(frozen=True)
@@ -166,7 +171,9 @@ def build_plan(inputs: Inputs) -> FleetPlan:
     stacks += _shared_stacks(placement, customers, tiers, catalog, settings)
     o = settings.spec.openclaw
     runtime = OpenClawRuntime(o.version, o.node_version, o.gateway_port, o.health_path, o.log_file,
-                              o.config_dir, o.workspace_dir, o.skills_dir)
+                              o.config_dir, o.workspace_dir, o.skills_dir, o.log_format, o.secrets_dir,
+                              tuple(o.trusted_proxies.host), tuple(o.trusted_proxies.shared),
+                              tuple(o.trusted_proxies.kubernetes))
     return FleetPlan(settings, catalog, tiers, runtime, tuple(customers),
                      tuple(sorted(stacks, key=lambda s: s.name)), placement)
 

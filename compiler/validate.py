@@ -239,6 +239,45 @@ def tier_rule_errors(c: Customer, doc: Document, tiers: dict[str, Tier], catalog
     endpoints = [e.name for e in spec.model_endpoints]
     if len(set(endpoints)) != len(endpoints):
         yield doc.diagnostic(at("modelEndpoints"), "endpoint names must be distinct")
+    yield from openclaw_rule_errors(c, doc)
+
+
+# The gateway's own token is an env ref on provider "default" (targets/openclaw.py).
+GATEWAY_SECRET_PROVIDER = ("default", "env")
+
+
+def _customer_secret_refs(spec) -> Iterable[tuple[tuple, Any]]:
+    for i, ch in enumerate(spec.channels):
+        for field in ("token", "botToken", "appToken", "appPassword"):
+            ref = getattr(ch, _snake_case(field))
+            if ref is not None:
+                yield ("spec", "channels", i, field), ref
+    for i, endpoint in enumerate(spec.model_endpoints):
+        yield ("spec", "modelEndpoints", i, "apiKey"), endpoint.api_key
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def openclaw_rule_errors(c: Customer, doc: Document) -> Iterable[Diagnostic]:
+    """What OpenClaw would refuse at boot (or fail to resolve) but its schema cannot see."""
+    spec = c.spec
+    # One provider alias = one secrets.providers entry = one source.
+    source_of = {GATEWAY_SECRET_PROVIDER[0]: GATEWAY_SECRET_PROVIDER[1]}
+    for path, ref in _customer_secret_refs(spec):
+        known = source_of.setdefault(ref.provider, ref.source)
+        if known != ref.source:
+            yield doc.diagnostic(path, f"secret provider '{ref.provider}' is an {known} provider; "
+                                       f"give {ref.source} refs their own provider name (e.g. provider: vault)")
+    # A model on a custom endpoint must be one the endpoint serves.
+    served = {e.name: set(e.models) for e in spec.model_endpoints}
+    chosen = [(("spec", "model", "primary"), spec.model.primary)]
+    chosen += [(("spec", "model", "fallbacks", i), m) for i, m in enumerate(spec.model.fallbacks)]
+    for path, model in chosen:
+        provider, _, model_id = model.partition("/")
+        if provider in served and model_id not in served[provider]:
+            yield doc.diagnostic(path, f"endpoint '{provider}' serves {', '.join(sorted(served[provider]))}, not '{model_id}'")
 
 
 def fleet_errors(customers: list[LoadedCustomer]) -> Iterable[Diagnostic]:

@@ -37,3 +37,23 @@ def test_validator_is_not_a_rubber_stamp(tmp_path):
     path.write_text(json.dumps(config))
     code, lines = run_validator([path])
     assert code == 1 and lines and not lines[0]["valid"]
+
+
+def test_openclaw_rejects_the_typo_clawtex_validate_refuses(tmp_path):
+    """The same misspelled channel option test_openclaw.py shows `clawtex validate` refusing at file:line."""
+    config = json.loads((REPO / "generated" / "openclaw" / "pixel-bakery" / "openclaw.json").read_text())
+    config["channels"]["telegram"]["dmPolicyy"] = "open"
+    path = tmp_path / "openclaw.json"
+    path.write_text(json.dumps(config))
+    code, lines = run_validator([path])
+    assert code == 1 and any(i["path"].startswith("channels.telegram") for i in lines[0]["issues"]), lines
+
+
+def test_openclaw_checks_declared_secret_providers(tmp_path):
+    """Declared secret providers are checked by OpenClaw too: a wrong mode is refused."""
+    config = json.loads((REPO / "generated" / "openclaw" / "orbital-health" / "openclaw.json").read_text())
+    config["secrets"]["providers"]["vault"]["mode"] = "yaml"
+    path = tmp_path / "openclaw.json"
+    path.write_text(json.dumps(config))
+    code, lines = run_validator([path])
+    assert code == 1 and not lines[0]["valid"], lines

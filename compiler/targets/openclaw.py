@@ -1,60 +1,142 @@
 """OpenClaw gateway config (openclaw.json) per customer.
 
 OpenClaw refuses to boot on unknown keys or wrong types, so this emits only
-keys its validator accepts. Credentials are SecretRefs, never strings.
+keys its validator accepts (tests run OpenClaw's own validator on every file).
+Credentials are SecretRefs, never strings; every provider alias a ref names is
+declared under `secrets.providers`, so the gateway can resolve it at startup.
+Paths and ports come from plan.runtime only (clawtex.yaml `spec.openclaw`).
 """
 from __future__ import annotations
 
 from typing import Any
 
 from ..formats import dump_json
-from ..models import Channel, SecretRef
-from ..plan import CustomerPlan, FleetPlan
+from ..models import Channel, ModelEndpoint, SecretRef
+from ..plan import CustomerPlan, FleetPlan, OpenClawRuntime
 
-GATEWAY_TOKEN_ENV = "OPENCLAW_GATEWAY_TOKEN"
+# The gateway's own token: Ansible puts it into the service environment.
+GATEWAY_TOKEN = SecretRef(source="env", provider="default", id="OPENCLAW_GATEWAY_TOKEN")
+
+CHANNEL_SECRET_KEYS = (("token", "token"), ("bot_token", "botToken"), ("app_token", "appToken"),
+                       ("app_password", "appPassword"))
+CHANNEL_SETTING_KEYS = (("account", "account"), ("app_id", "appId"), ("tenant_id", "tenantId"))
 
 
 def secret(ref: SecretRef) -> dict[str, str]:
-    return {"source": ref.source, "provider": ref.provider, "id": ref.id}
+    """Our ref -> OpenClaw's. File refs become JSON pointers into the provider's JSON file."""
+    ref_id = ref.id if ref.source == "env" else "/" + ref.id.replace("~", "~0")
+    return {"source": ref.source, "provider": ref.provider, "id": ref_id}
+
+
+def secret_providers(refs: list[SecretRef], runtime: OpenClawRuntime) -> dict[str, Any]:
+    """Declare every alias the config references (file refs fail closed without one)."""
+    providers: dict[str, Any] = {}
+    for ref in refs:
+        if ref.source == "env":
+            providers[ref.provider] = {"source": "env"}
+        else:
+            providers[ref.provider] = {"source": "file", "path": f"{runtime.secrets_dir}/{ref.provider}.json",
+                                       "mode": "json"}
+    return dict(sorted(providers.items()))
 
 
 def channel_config(ch: Channel) -> dict[str, Any]:
     conf: dict[str, Any] = {"enabled": True, "dmPolicy": ch.dm_policy}
     if ch.allow_from:
         conf["allowFrom"] = list(ch.allow_from)
-    for field, key in (("token", "token"), ("bot_token", "botToken"), ("app_token", "appToken"),
-                       ("app_password", "appPassword")):
+    if ch.group_policy is not None:
+        conf["groupPolicy"] = ch.group_policy
+    for field, key in CHANNEL_SECRET_KEYS:
         ref = getattr(ch, field)
         if ref is not None:
             conf[key] = secret(ref)
-    for field, key in (("account", "account"), ("app_id", "appId"), ("tenant_id", "tenantId")):
+    for field, key in CHANNEL_SETTING_KEYS:
         value = getattr(ch, field)
         if value is not None:
             conf[key] = value
     return conf
 
 
-def gateway_config(c: CustomerPlan, plan: FleetPlan) -> dict[str, Any]:
-    # Behind the host's reverse proxy (or the k8s service) the gateway listens on
-    # the LAN interface; token auth is always on.
+def exposure(c: CustomerPlan, runtime: OpenClawRuntime) -> dict[str, Any]:
+    """Bind and proxy trust by how the host exposes the gateway.
+
+    Bronze runs in a container on a shared host and Platinum in a pod: the
+    gateway must listen on the container/pod interface ("lan"; loopback would
+    be unreachable through the bridge/service). Silver and Gold hosts run it
+    behind the host's own TLS reverse proxy: loopback only. In each case the
+    proxy's source addresses are trusted for forwarded client addresses.
+    """
+    if c.kubernetes:
+        conf: dict[str, Any] = {"bind": "lan", "trustedProxies": list(runtime.proxies_kubernetes)}
+    elif c.shared:
+        conf = {"bind": "lan", "trustedProxies": list(runtime.proxies_shared)}
+    else:
+        conf = {"bind": "loopback", "trustedProxies": list(runtime.proxies_host)}
+    if c.custom_domain:
+        origin = f"https://{c.custom_domain}"
+        conf["publicOrigin"] = origin
+        conf["controlUi"] = {"allowedOrigins": [origin]}
+    return conf
+
+
+def gateway_config(c: CustomerPlan, runtime: OpenClawRuntime) -> dict[str, Any]:
     return {
-        "port": plan.runtime.gateway_port,
         "mode": "local",
-        "bind": "lan",
-        "auth": {"mode": "token", "token": {"source": "env", "provider": "default", "id": GATEWAY_TOKEN_ENV}},
+        "port": runtime.gateway_port,
+        **exposure(c, runtime),
+        "auth": {"mode": "token", "token": secret(GATEWAY_TOKEN)},
+        # Hot-apply safe edits, restart for the rest: Ansible only replaces the file.
+        "reload": {"mode": "hybrid"},
     }
 
 
-def openclaw_config(c: CustomerPlan, plan: FleetPlan) -> dict[str, Any]:
+def agent_defaults(c: CustomerPlan, runtime: OpenClawRuntime) -> dict[str, Any]:
     model: dict[str, Any] = {"primary": c.model.primary}
     if c.model.fallbacks:
         model["fallbacks"] = list(c.model.fallbacks)
-    return {
-        "gateway": gateway_config(c, plan),
-        "agents": {"defaults": {"workspace": plan.runtime.workspace_dir, "model": model}},
+    return {"workspace": runtime.workspace_dir, "model": model}
+
+
+def model_provider(e: ModelEndpoint) -> dict[str, Any]:
+    return {"baseUrl": e.base_url, "api": e.api, "apiKey": secret(e.api_key),
+            "models": [{"id": m, "name": m} for m in e.models]}
+
+
+def skills_config(c: CustomerPlan, runtime: OpenClawRuntime) -> dict[str, Any]:
+    """Standard skills are OpenClaw's bundled ones; custom and integration skills
+    are checked out by Ansible under skills_dir/<name> (Silver+ / Gold+, checked at validate)."""
+    standard = sorted(s.name for s in c.skills if s.kind == "standard")
+    conf: dict[str, Any] = {"allowBundled": standard}
+    if any(s.kind != "standard" for s in c.skills):
+        conf["load"] = {"extraDirs": [runtime.skills_dir], "watch": False}
+    conf["entries"] = {s.name: {"enabled": True} for s in sorted(c.skills, key=lambda s: s.name)}
+    return conf
+
+
+def logging_config(runtime: OpenClawRuntime) -> dict[str, Any]:
+    # A fixed path (not the dated default) keeps one file for the Wazuh agent;
+    # OpenClaw writes it as JSONL and rotates it to .1-.5 at maxFileBytes.
+    return {"level": "info", "file": runtime.log_file}
+
+
+def referenced_secrets(c: CustomerPlan) -> list[SecretRef]:
+    return [GATEWAY_TOKEN, *c.secret_refs]
+
+
+def openclaw_config(c: CustomerPlan, plan: FleetPlan) -> dict[str, Any]:
+    runtime = plan.runtime
+    config: dict[str, Any] = {
+        "gateway": gateway_config(c, runtime),
+        "secrets": {"providers": secret_providers(referenced_secrets(c), runtime)},
+        "agents": {"defaults": agent_defaults(c, runtime)},
         "channels": {ch.type: channel_config(ch) for ch in sorted(c.channels, key=lambda ch: ch.type)},
-        "logging": {"level": "info", "file": plan.runtime.log_file},
+        "skills": skills_config(c, runtime),
+        "logging": logging_config(runtime),
     }
+    if c.model_endpoints:
+        config["models"] = {"mode": "merge",
+                            "providers": {e.name: model_provider(e) for e in sorted(c.model_endpoints, key=lambda e: e.name)}}
+    return config
 
 
 def render(plan: FleetPlan) -> dict[str, bytes]:
