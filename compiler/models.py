@@ -266,12 +266,23 @@ class Backups(Strict):
     interval_hours: int
     retention_days: int
     cross_region: bool
+    # Cost estimate only: retained backup size as a multiple of the data disk
+    # (full copy plus incrementals over the retention window).
+    retained_size_factor: float = 1.0
+
+
+class SlaCredit(Strict):
+    """Monthly uptime below `below_percent` earns `credit_percent` of the monthly price."""
+
+    below_percent: float = Field(gt=0, le=100)
+    credit_percent: float = Field(gt=0, le=100)
 
 
 class Sla(Strict):
     target_percent: float
     credits: bool
     negotiable: bool = False  # a contract may raise the target (Platinum)
+    credit_schedule: list[SlaCredit] = Field(default_factory=list)
 
 
 class Monitoring(Strict):
@@ -322,6 +333,8 @@ class TierSpec(Strict):
     white_label: bool
     support: Support
     deployment: Deployment
+    # Business report: customers whose gross margin falls below this are flagged.
+    margin_floor_percent: Optional[float] = Field(default=None, ge=0, lt=100)
 
 
 class NamedMetadata(Strict):
@@ -359,6 +372,10 @@ class ProviderInfo(Strict):
     volume_usd_per_gb: float
     regions: list[Slug]
     plans: dict[str, Plan]
+    # Cost report only (list prices, same date as metadata.pricesTakenOn).
+    load_balancer_monthly_usd: float = 0.0
+    kubernetes_control_plane_monthly_usd: float = 0.0   # per cluster (0: self-managed on our nodes)
+    object_storage_usd_per_gb: float = 0.0              # backups
 
 
 class ProviderCatalog(Strict):
