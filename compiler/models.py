@@ -412,6 +412,8 @@ class OpsSettings(Strict):
     ssh_public_key_ref: SecretRef
     alert_email: str
     discord_webhook_file: str
+    # Grafana base URL for the handoff report's monitoring links (None: omitted).
+    monitoring_url: Optional[Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~/-]*)?$")]] = None
 
 
 class SettingsSpec(Strict):

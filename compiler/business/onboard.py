@@ -150,6 +150,13 @@ def channel_entry(customer_id: str, ctype: str, meta: dict[str, str]) -> Comment
     return entry
 
 
+def paging_entry(customer_id: str, provider: str) -> CommentedMap:
+    """Tiers that page need a paging key: a file reference ops fills in (Alertmanager reads files)."""
+    ref = CommentedMap(source="file", provider="ops", id=f"{provider}/{customer_id}.key")
+    ref.fa.set_flow_style()
+    return CommentedMap(provider=provider, keyRef=ref)
+
+
 def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
@@ -193,6 +200,8 @@ def new_customer(facts: StripeFacts, tier: Tier, catalog: ProviderCatalog) -> Co
     spec["onboardedOn"] = _date(facts.created)
     spec["billing"] = CommentedMap()
     spec["channels"] = CommentedSeq(channel_entry(cid, c, meta) for c in channels)
+    if tier.spec.paging.providers:
+        spec["paging"] = paging_entry(cid, meta.get("paging") or tier.spec.paging.providers[0])
     return CommentedMap(apiVersion="clawtex/v1", kind="Customer",
                         metadata=CommentedMap(id=cid, displayName=facts.name or cid, contacts=CommentedSeq([contact])),
                         spec=spec)
