@@ -85,7 +85,9 @@ class GitHubPulls:
 
 @dataclass
 class PullRequestFlow:
-    """Branch + commit (GitPython) + push + PR for one onboarding result."""
+    """Branch + commit (GitPython) + push + PR for one onboarding result.
+
+    Works in `root`'s checkout, so the webhook needs a clone of its own."""
 
     root: Path
     pulls: GitHubPulls
@@ -97,7 +99,11 @@ class PullRequestFlow:
         start = repo.active_branch.name
         facts = read_facts(event)
         branch = f"stripe/{facts.event_id}"
-        repo.git.checkout("-B", branch, self.base)   # -B: a failed earlier try may have left it
+        start_point = self.base
+        if self.remote:             # branch from what is merged upstream, not a stale local base
+            repo.remote(self.remote).fetch(self.base)
+            start_point = f"{self.remote}/{self.base}"
+        repo.git.checkout("-B", branch, start_point)   # -B: a failed earlier try may have left it
         try:
             result = onboard(self.root, event)
             if not result.changed:
