@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from .diagnostics import CompileError
-from .pipeline import compile_repo, load_inputs
+from .pipeline import compile_repo, load_inputs, plan_repo
 from .targets import schemas as schema_target
 from .write import GENERATED, diff_tree, write_tree
 
@@ -90,6 +90,77 @@ def cmd_pr_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- business (compiler.business)
+
+
+def cmd_onboard(args: argparse.Namespace) -> int:
+    import json
+    from .business.onboard import OnboardError, onboard
+    root = _root(args)
+    try:
+        result = onboard(root, json.loads(Path(args.event).read_text(encoding="utf-8")))
+    except (OnboardError, ValueError) as exc:
+        print(f"clawtex onboard: {args.event}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{result.action}: {result.path.relative_to(root).as_posix()} ({result.event_id})")
+    return 0
+
+
+def cmd_webhook(args: argparse.Namespace) -> int:
+    import os
+    import uvicorn
+    from .business.webhook import (GITHUB_TOKEN_ENV, GitHubPulls, ProcessedEvents, PullRequestFlow, create_app,
+                                   signing_secret)
+    root = _root(args)
+    pulls = GitHubPulls(args.github_repo, token=os.environ.get(GITHUB_TOKEN_ENV, ""), dry_run=args.dry_run)
+    if not args.dry_run and not pulls.token:
+        raise SystemExit(f"clawtex webhook: set {GITHUB_TOKEN_ENV} or pass --dry-run")
+    flow = PullRequestFlow(root, pulls, base=args.base, remote=None if args.dry_run else args.remote)
+    app = create_app(signing_secret(args.secret_file), ProcessedEvents(Path(args.state)), flow.run)
+    uvicorn.run(app, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .business.report import build_report, render_markdown, render_text
+    from .formats import dump_json
+    report = build_report(plan_repo(_root(args)))
+    if args.json:
+        sys.stdout.write(dump_json(report.to_json()).decode("utf-8"))
+    else:
+        sys.stdout.write(render_markdown(report) if args.markdown else render_text(report))
+    return 0
+
+
+def cmd_sla(args: argparse.Namespace) -> int:
+    from .business.sla import sla_report, to_json
+    from .formats import dump_json
+    from .load import load_document
+    root = _root(args)
+    uptime = load_document(Path(args.uptime), args.uptime).data or {}
+    try:
+        lines = sla_report(plan_repo(root), {str(k): float(v) for k, v in uptime.items()})
+    except (ValueError, TypeError, AttributeError) as exc:
+        print(f"clawtex sla: {args.uptime}: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(dump_json(to_json(lines)).decode("utf-8"))
+    return 0
+
+
+def cmd_handoff(args: argparse.Namespace) -> int:
+    from .business.handoff import render_handoff
+    try:
+        text = render_handoff(plan_repo(_root(args)), args.customer, html=args.html)
+    except KeyError as exc:
+        print(f"clawtex handoff: {exc.args[0]}", file=sys.stderr)
+        return 1
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="clawtex", description="Compile Clawtex customer files into the fleet's infrastructure.")
     p.add_argument("--root", default=".", help="repository root (default: current directory)")
@@ -120,6 +191,33 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--artifact-url", help="where the untruncated summary is (linked when the comment is truncated)")
     pr.add_argument("--full-out", help="also write the untruncated summary to this file")
     pr.set_defaults(func=cmd_pr_summary)
+    o = sub.add_parser("onboard", help="write or update a customer file from a Stripe event JSON")
+    o.add_argument("--event", required=True, help="Stripe event JSON file")
+    o.set_defaults(func=cmd_onboard)
+    w = sub.add_parser("webhook", help="serve the Stripe webhook: verified events become pull requests")
+    w.add_argument("--host", default="127.0.0.1")
+    w.add_argument("--port", type=int, default=8787)
+    w.add_argument("--secret-file", help="file holding the whsec_ signing secret (else $STRIPE_WEBHOOK_SECRET_FILE / $STRIPE_WEBHOOK_SECRET)")
+    w.add_argument("--state", default=str(Path.home() / ".local/state/clawtex/stripe-events.json"),
+                   help="processed event ids (replay protection), outside the repo")
+    w.add_argument("--github-repo", default="clawtex/fleet", help="owner/name for pull requests")
+    w.add_argument("--base", default="main", help="base branch of the pull requests")
+    w.add_argument("--remote", default="origin", help="git remote to push branches to")
+    w.add_argument("--dry-run", action="store_true", help="commit locally, do not push or call GitHub")
+    w.set_defaults(func=cmd_webhook)
+    r = sub.add_parser("report", help="price, infra cost and margin per customer, tier and fleet (MRR, ARR)")
+    fmt = r.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--markdown", action="store_true", help="Markdown tables for a PR comment")
+    r.set_defaults(func=cmd_report)
+    sl = sub.add_parser("sla", help="SLA breaches and credits from measured uptime ratios")
+    sl.add_argument("--uptime", required=True, help="YAML/JSON mapping customer id -> uptime ratio (0..1)")
+    sl.set_defaults(func=cmd_sla)
+    h = sub.add_parser("handoff", help="render a customer's handoff document (Markdown, or --html)")
+    h.add_argument("customer")
+    h.add_argument("--html", action="store_true")
+    h.add_argument("--out", help="write to this file instead of stdout")
+    h.set_defaults(func=cmd_handoff)
     return p
 
 

@@ -1,10 +1,16 @@
 """Monthly infrastructure cost per stack and per customer, from the provider
 price table in tiers/providers.yaml. Pure functions of the plan.
 
-A shared host's cost is split evenly across its tenants."""
+A stack costs its servers (stopped servers only keep their volumes), data
+volumes, one load balancer per region of a multi-region stack, one managed
+Kubernetes control plane per region of a Kubernetes stack, and backups in
+object storage by an estimate of their retained size. A shared host's cost is
+split evenly across its tenants."""
 from __future__ import annotations
 
-from .plan import FleetPlan, HostPlan, StackPlan
+from .plan import ROLE_K8S, FleetPlan, HostPlan, StackPlan
+
+COST_ITEMS = ("servers", "volumes", "loadBalancers", "kubernetes", "backups")
 
 
 def host_cost(plan: FleetPlan, host: HostPlan) -> float:
@@ -13,8 +19,30 @@ def host_cost(plan: FleetPlan, host: HostPlan) -> float:
     return compute + host.volume_gb * per_gb
 
 
+def stack_cost_items(plan: FleetPlan, stack: StackPlan) -> dict[str, float]:
+    """Cost of one stack by item (USD per month), keys in COST_ITEMS order."""
+    prices = plan.catalog.spec[stack.provider]
+    tier = plan.tiers[stack.hosts[0].tier]
+    regions = sorted({h.region for h in stack.hosts})
+    k8s_regions = sorted({h.region for h in stack.hosts if h.role == ROLE_K8S})
+    backups = tier.spec.backups
+    data_gb = sum(h.volume_gb for h in stack.hosts)
+    backup_gb = 0.0
+    if backups is not None:
+        copies = 2 if backups.cross_region else 1
+        backup_gb = data_gb * backups.retained_size_factor * copies
+    items = {
+        "servers": sum(h.size.monthly_usd for h in stack.hosts if h.running),
+        "volumes": data_gb * prices.volume_usd_per_gb,
+        "loadBalancers": prices.load_balancer_monthly_usd * len(regions) if stack.kind == "multi-region" else 0.0,
+        "kubernetes": prices.kubernetes_control_plane_monthly_usd * len(k8s_regions),
+        "backups": backup_gb * prices.object_storage_usd_per_gb,
+    }
+    return {k: round(v, 2) for k, v in items.items()}
+
+
 def stack_cost(plan: FleetPlan, stack: StackPlan) -> float:
-    return round(sum(host_cost(plan, h) for h in stack.hosts), 2)
+    return round(sum(stack_cost_items(plan, stack).values()), 2)
 
 
 def customer_costs(plan: FleetPlan) -> dict[str, float]:

@@ -269,12 +269,23 @@ class Backups(Strict):
     interval_hours: int
     retention_days: int
     cross_region: bool
+    # Cost estimate only: retained backup size as a multiple of the data disk
+    # (full copy plus incrementals over the retention window).
+    retained_size_factor: float = 1.0
+
+
+class SlaCredit(Strict):
+    """Monthly uptime below `below_percent` earns `credit_percent` of the monthly price."""
+
+    below_percent: float = Field(gt=0, le=100)
+    credit_percent: float = Field(gt=0, le=100)
 
 
 class Sla(Strict):
     target_percent: float
     credits: bool
     negotiable: bool = False  # a contract may raise the target (Platinum)
+    credit_schedule: list[SlaCredit] = Field(default_factory=list)
 
 
 class Monitoring(Strict):
@@ -325,6 +336,8 @@ class TierSpec(Strict):
     white_label: bool
     support: Support
     deployment: Deployment
+    # Business report: customers whose gross margin falls below this are flagged.
+    margin_floor_percent: Optional[float] = Field(default=None, ge=0, lt=100)
 
 
 class NamedMetadata(Strict):
@@ -362,6 +375,10 @@ class ProviderInfo(Strict):
     volume_usd_per_gb: float
     regions: list[Slug]
     plans: dict[str, Plan]
+    # Cost report only (list prices, same date as metadata.pricesTakenOn).
+    load_balancer_monthly_usd: float = 0.0
+    kubernetes_control_plane_monthly_usd: float = 0.0   # per cluster (0: self-managed on our nodes)
+    object_storage_usd_per_gb: float = 0.0              # backups
 
 
 class ProviderCatalog(Strict):
@@ -425,6 +442,8 @@ class OpsSettings(Strict):
     ssh_public_key_ref: SecretRef
     alert_email: str
     discord_webhook_file: str
+    # Grafana base URL for the handoff report's monitoring links (None: omitted).
+    monitoring_url: Optional[Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~/-]*)?$")]] = None
 
 
 class SettingsSpec(Strict):

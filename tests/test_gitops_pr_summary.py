@@ -7,7 +7,9 @@ import pytest
 
 from conftest import run_clawtex
 from gitops_helpers import add_gold_customer, commit, compile_and_commit, decommission, edit, edit_json, init_repo
+from compiler.costs import customer_costs
 from compiler.gitops.pr_summary import COMMENT_LIMIT, MARKER, summary, truncate
+from compiler.pipeline import plan_repo
 
 
 @pytest.fixture
@@ -30,7 +32,8 @@ def test_new_gold_customer_lists_server_wazuh_vm_alerts_price_and_cost(gitrepo):
     assert text.startswith(MARKER + "\n")
     row = next(line for line in section(text, "### Customers").splitlines() if "`zenith-robotics`" in line)
     # price from the customer file, cost from compiler.costs: 2 x cx32 + 80 GB volume
-    assert row.split(" | ")[2:] == ["added", "gold", "hetzner", "cx32", "$999.00", "$19.39 |"], row
+    expected_cost = customer_costs(plan_repo(gitrepo))["zenith-robotics"]
+    assert row.split(" | ")[2:] == ["added", "gold", "hetzner", "cx32", "$999.00", f"${expected_cost:,.2f} |"], row
     resources = section(text, "### Terraform resources")
     assert "added `hcloud_server.oc_1` (name=zenith-robotics-oc-1, server_type=cx32" in resources
     assert "added `hcloud_server.wazuh` (name=zenith-robotics-wazuh" in resources

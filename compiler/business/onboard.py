@@ -1,0 +1,313 @@
+"""Stripe event -> customer file (`clawtex onboard --event FILE`).
+
+Checkout metadata names the customer, its channels and regions; the price
+names the tier (its metadata `tier`, else billing/stripe-prices.yaml). The
+file is edited with ruamel's round-trip mode so comments and key order
+survive, validated exactly like `clawtex validate` before it replaces the old
+one (atomically), and records the event id: the same event twice is a no-op.
+Channel credentials are env references derived from the id, never values.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from ..diagnostics import CompileError, Diagnostic
+from ..load import load_document
+from ..models import CHANNEL_SECRETS, CHANNEL_SETTINGS, ProviderCatalog, Tier
+from ..validate import load_repo_config, validate_customer_file
+
+SCHEMA_LINE = "# yaml-language-server: $schema=../generated/schemas/customer.schema.json"
+PRICE_MAP = Path("billing") / "stripe-prices.yaml"
+SUPPORTED_EVENTS = ("checkout.session.completed", "customer.subscription.created",
+                    "customer.subscription.updated", "customer.subscription.deleted")
+# Checkout metadata keys for channel settings that are not secrets.
+SETTING_METADATA = {"account": "signal_account", "appId": "msteams_app_id", "tenantId": "msteams_tenant_id"}
+
+
+class OnboardError(ValueError):
+    """The event cannot become a valid customer file."""
+
+
+@dataclass(frozen=True)
+class StripeFacts:
+    """What a Stripe event says about one customer."""
+
+    event_id: str
+    event_type: str
+    created: int
+    stripe_customer: str
+    subscription: str | None
+    price_id: str | None
+    price_tier: str | None
+    monthly_price: float | None
+    metadata: dict[str, str]
+    name: str | None
+    email: str | None
+
+
+@dataclass(frozen=True)
+class OnboardResult:
+    customer_id: str
+    path: Path
+    action: str            # created | updated | decommissioned | unchanged
+    event_id: str
+
+    @property
+    def changed(self) -> bool:
+        return self.action != "unchanged"
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+# ---------------------------------------------------------------- event -> facts
+
+
+def read_facts(event: dict[str, Any]) -> StripeFacts:
+    etype = event.get("type")
+    if etype not in SUPPORTED_EVENTS:
+        raise OnboardError(f"unsupported event type {etype!r} (supported: {', '.join(SUPPORTED_EVENTS)})")
+    obj = (event.get("data") or {}).get("object") or {}
+    meta = {str(k): str(v) for k, v in (obj.get("metadata") or {}).items()}
+    details = obj.get("customer_details") or {}
+    if etype == "checkout.session.completed":
+        subscription = obj.get("subscription")
+        items = (obj.get("line_items") or {}).get("data") or []
+        price = (items[0].get("price") if items else None) or {"id": meta.get("price_id")}
+        amount = price.get("unit_amount", obj.get("amount_total"))
+    else:
+        subscription = obj.get("id")
+        items = (obj.get("items") or {}).get("data") or []
+        price = (items[0].get("price") if items else None) or {}
+        amount = price.get("unit_amount")
+    customer = obj.get("customer")
+    if not isinstance(customer, str) or not customer.startswith("cus_"):
+        raise OnboardError("event has no Stripe customer id (data.object.customer)")
+    return StripeFacts(
+        event_id=str(event.get("id", "")), event_type=etype, created=int(event.get("created", 0)),
+        stripe_customer=customer, subscription=subscription if isinstance(subscription, str) else None,
+        price_id=price.get("id"), price_tier=(price.get("metadata") or {}).get("tier"),
+        monthly_price=round(amount / 100, 2) if isinstance(amount, (int, float)) else None,
+        metadata=meta, name=meta.get("display_name") or details.get("name"),
+        email=meta.get("email") or details.get("email"),
+    )
+
+
+def tier_for(facts: StripeFacts, root: Path, tiers: dict[str, Tier]) -> str:
+    tier = facts.price_tier or price_map(root).get(facts.price_id or "")
+    if tier is None:
+        raise OnboardError(f"price {facts.price_id!r} has no metadata.tier and is not in {PRICE_MAP}")
+    if tier not in tiers:
+        raise OnboardError(f"price {facts.price_id!r} maps to unknown tier {tier!r}")
+    return tier
+
+
+def price_map(root: Path) -> dict[str, str]:
+    path = root / PRICE_MAP
+    if not path.exists():
+        return {}
+    data = load_document(path, PRICE_MAP.as_posix()).data
+    return {str(k): str(v) for k, v in (((data or {}).get("spec") or {}).get("prices") or {}).items()}
+
+
+# ---------------------------------------------------------------- facts -> file
+
+
+def env_ref(customer_id: str, channel: str, field: str) -> dict[str, str]:
+    """PIXEL_BAKERY_TELEGRAM_BOT_TOKEN for (pixel-bakery, telegram, botToken)."""
+    words = [customer_id.replace("-", "_"), channel, re.sub(r"(?<!^)(?=[A-Z])", "_", field)]
+    return {"source": "env", "id": "_".join(words).upper()}
+
+
+def channel_entry(customer_id: str, ctype: str, meta: dict[str, str]) -> CommentedMap:
+    if ctype not in CHANNEL_SECRETS:
+        raise OnboardError(f"unknown channel type {ctype!r}")
+    entry = CommentedMap(type=ctype)
+    for setting in CHANNEL_SETTINGS[ctype]:
+        key = SETTING_METADATA[setting]
+        if not meta.get(key):
+            raise OnboardError(f"{ctype} channel needs checkout metadata {key!r}")
+        entry[setting] = meta[key]
+    for secret in CHANNEL_SECRETS[ctype]:
+        ref = CommentedMap(env_ref(customer_id, ctype, secret))
+        ref.fa.set_flow_style()
+        entry[secret] = ref
+    return entry
+
+
+def paging_entry(customer_id: str, provider: str) -> CommentedMap:
+    """Tiers that page need a paging key: a file reference ops fills in (Alertmanager reads files)."""
+    ref = CommentedMap(source="file", provider="ops", id=f"{provider}/{customer_id}.key")
+    ref.fa.set_flow_style()
+    return CommentedMap(provider=provider, keyRef=ref)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _provider_of(regions: list[str], catalog: ProviderCatalog) -> str:
+    owners = {name for name, info in catalog.spec.items() for r in regions if r in info.regions}
+    if len(owners) != 1:
+        raise OnboardError(f"regions {regions} must all belong to exactly one provider in tiers/providers.yaml")
+    return owners.pop()
+
+
+def slugify(name: str) -> str:
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", name.lower())).strip("-")[:40].strip("-")
+
+
+def _flow(items: list) -> CommentedSeq:
+    seq = CommentedSeq(items)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def new_customer(facts: StripeFacts, tier: Tier, catalog: ProviderCatalog) -> CommentedMap:
+    meta = facts.metadata
+    cid = meta.get("clawtex_id") or slugify(facts.name or "")
+    if not cid:
+        raise OnboardError("checkout metadata needs clawtex_id or display_name")
+    regions = _split(meta.get("regions") or meta.get("region"))
+    if not regions:
+        raise OnboardError("checkout metadata needs region (or regions: a,b)")
+    channels = _split(meta.get("channels"))
+    if not channels:
+        raise OnboardError("checkout metadata needs channels (e.g. telegram,discord)")
+    if not facts.email:
+        raise OnboardError("checkout has no customer email")
+    contact = CommentedMap(name=facts.name or cid, email=facts.email, role="primary")
+    contact.fa.set_flow_style()
+    spec = CommentedMap(tier=tier.name, provider=meta.get("provider") or _provider_of(regions, catalog),
+                        regions=_flow(regions))
+    if tier.spec.hosting.ha_modes:
+        spec["haMode"] = meta.get("ha_mode") or tier.spec.hosting.ha_modes[0]
+    spec["onboardedOn"] = _date(facts.created)
+    spec["billing"] = CommentedMap()
+    spec["channels"] = CommentedSeq(channel_entry(cid, c, meta) for c in channels)
+    if tier.spec.paging.providers:
+        spec["paging"] = paging_entry(cid, meta.get("paging") or tier.spec.paging.providers[0])
+    return CommentedMap(apiVersion="clawtex/v1", kind="Customer",
+                        metadata=CommentedMap(id=cid, displayName=facts.name or cid, contacts=CommentedSeq([contact])),
+                        spec=spec)
+
+
+def _date(created: int) -> str:
+    return datetime.fromtimestamp(created, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+def apply_billing(doc: CommentedMap, facts: StripeFacts, tier: str | None) -> None:
+    spec = doc["spec"]
+    billing = spec.setdefault("billing", CommentedMap())
+    if tier is not None:
+        spec["tier"] = tier
+    if facts.monthly_price is not None:
+        price = facts.monthly_price
+        billing["monthlyPrice"] = int(price) if price == int(price) else price
+    billing["stripeCustomerId"] = facts.stripe_customer
+    if facts.subscription:
+        billing["stripeSubscriptionId"] = facts.subscription
+    billing["lastStripeEvent"] = facts.event_id
+    if facts.event_type == "customer.subscription.deleted":
+        # Decommissioning goes through review like everything else: the PR
+        # carries the status change; nothing is destroyed from here.
+        spec["status"] = "decommissioned"
+        spec["decommission"] = CommentedMap(approvedBy=f"pending review of Stripe {facts.event_id}",
+                                            date=_date(facts.created))
+    elif facts.event_type == "customer.subscription.updated" and spec.get("status") == "suspended":
+        spec["status"] = "active"
+
+
+# ---------------------------------------------------------------- files
+
+
+def find_customer_file(root: Path, stripe_customer: str, cid: str | None) -> Path | None:
+    for path in sorted((root / "customers").glob("*.yaml")):
+        data = _yaml().load(path.read_text(encoding="utf-8")) or {}
+        billing = ((data.get("spec") or {}).get("billing") or {})
+        if billing.get("stripeCustomerId") == stripe_customer:
+            return path
+    if cid and (root / "customers" / f"{cid}.yaml").exists():
+        raise OnboardError(f"customers/{cid}.yaml exists and belongs to another Stripe customer")
+    return None
+
+
+def render(doc: CommentedMap) -> str:
+    buffer = io.StringIO()
+    _yaml().dump(doc, buffer)
+    text = buffer.getvalue()
+    return text if text.startswith(SCHEMA_LINE) else f"{SCHEMA_LINE}\n{text}"
+
+
+def check_customer_text(root: Path, cid: str, text: str, tiers, catalog) -> None:
+    """Validate the candidate file exactly as `clawtex validate` would."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "customers" / f"{cid}.yaml"
+        path.parent.mkdir()
+        path.write_text(text, encoding="utf-8")
+        errors: list[Diagnostic] = []
+        validate_customer_file(path, Path(tmp), tiers, catalog, errors)
+    if errors:
+        raise CompileError(errors)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def onboard(root: Path, event: dict[str, Any]) -> OnboardResult:
+    facts = read_facts(event)
+    if not re.match(r"^evt_[A-Za-z0-9]{6,60}$", facts.event_id):
+        raise OnboardError(f"event id {facts.event_id!r} is not a Stripe event id")
+    errors: list[Diagnostic] = []
+    _, catalog, tiers = load_repo_config(root, errors)
+    if errors or catalog is None:
+        raise CompileError(errors)
+    path = find_customer_file(root, facts.stripe_customer, facts.metadata.get("clawtex_id"))
+    has_price = facts.price_id is not None or facts.price_tier is not None
+    if path is None:
+        if facts.event_type == "customer.subscription.deleted":
+            raise OnboardError(f"no customer file for {facts.stripe_customer} to decommission")
+        tier = tier_for(facts, root, tiers)
+        doc = new_customer(facts, tiers[tier], catalog)
+        cid, action, original = doc["metadata"]["id"], "created", None
+        path = root / "customers" / f"{cid}.yaml"
+    else:
+        original = path.read_text(encoding="utf-8")
+        doc = _yaml().load(original)
+        cid = str(doc["metadata"]["id"])
+        if doc["spec"].get("billing", {}).get("lastStripeEvent") == facts.event_id:
+            return OnboardResult(cid, path, "unchanged", facts.event_id)
+        tier = tier_for(facts, root, tiers) if has_price else None
+        action = "decommissioned" if facts.event_type == "customer.subscription.deleted" else "updated"
+    apply_billing(doc, facts, tier)
+    text = render(doc)
+    if text == original:
+        return OnboardResult(cid, path, "unchanged", facts.event_id)
+    check_customer_text(root, cid, text, tiers, catalog)
+    write_atomic(path, text)
+    return OnboardResult(cid, path, action, facts.event_id)

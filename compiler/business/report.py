@@ -1,0 +1,113 @@
+"""`clawtex report`: price, infra cost and margin per customer, per tier and
+for the fleet (MRR, ARR, gross margin), flagging customers below their tier's
+margin floor (tiers/*.yaml `marginFloorPercent`). Pure function of the plan;
+three renderings: terminal table, JSON, Markdown (for PR comments)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ..costs import customer_costs
+from ..plan import FleetPlan
+
+
+@dataclass(frozen=True)
+class CustomerLine:
+    id: str
+    tier: str
+    status: str
+    monthlyPrice: float          # revenue this month: 0 unless active
+    infraCost: float
+    margin: float
+    marginPercent: float
+    marginFloorPercent: float | None
+    belowFloor: bool
+
+
+@dataclass(frozen=True)
+class TierLine:
+    tier: str
+    customers: int
+    mrr: float
+    infraCost: float
+
+
+@dataclass(frozen=True)
+class Report:
+    customers: tuple[CustomerLine, ...]
+    tiers: tuple[TierLine, ...]
+    mrr: float
+    arr: float
+    infraCost: float
+    grossMarginPercent: float
+    belowFloor: tuple[str, ...]
+    pricesTakenOn: str | None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _percent(part: float, whole: float) -> float:
+    return round(100 * part / whole, 1) if whole else 0.0
+
+
+def build_report(plan: FleetPlan) -> Report:
+    costs = customer_costs(plan)
+    lines = []
+    for c in sorted(plan.customers, key=lambda c: (c.tier.spec.rank, c.id)):
+        revenue = c.monthly_price if c.active else 0.0
+        cost = costs.get(c.id, 0.0)
+        margin_pct = _percent(revenue - cost, revenue)
+        floor = c.tier.spec.margin_floor_percent
+        lines.append(CustomerLine(c.id, c.tier_name, c.status, revenue, cost, round(revenue - cost, 2), margin_pct,
+                                  floor, floor is not None and margin_pct < floor))
+    tiers = tuple(TierLine(t.name, sum(1 for l in lines if l.tier == t.name),
+                           round(sum(l.monthlyPrice for l in lines if l.tier == t.name), 2),
+                           round(sum(l.infraCost for l in lines if l.tier == t.name), 2))
+                  for t in plan.tiers_by_rank())
+    mrr = round(sum(l.monthlyPrice for l in lines), 2)
+    cost = round(sum(l.infraCost for l in lines), 2)
+    return Report(tuple(lines), tiers, mrr, round(mrr * 12, 2), cost, _percent(mrr - cost, mrr),
+                  tuple(l.id for l in lines if l.belowFloor), plan.catalog.metadata.prices_taken_on)
+
+
+# ---------------------------------------------------------------- renderings
+
+
+def _tables(r: Report) -> list[tuple[str, list[str], list[list[str]]]]:
+    def money(value: float) -> str:
+        return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+    customers = [[l.id, l.tier, l.status, money(l.monthlyPrice), money(l.infraCost), money(l.margin),
+                  f"{l.marginPercent:.1f}%" + (" BELOW FLOOR" if l.belowFloor else "")] for l in r.customers]
+    tiers = [[t.tier, str(t.customers), money(t.mrr), money(t.infraCost)] for t in r.tiers]
+    fleet = [["MRR", money(r.mrr)], ["ARR", money(r.arr)], ["infra cost / month", money(r.infraCost)],
+             ["gross margin", f"{r.grossMarginPercent:.1f}%"],
+             ["below margin floor", ", ".join(r.belowFloor) or "none"]]
+    return [("Customers", ["customer", "tier", "status", "price", "infra cost", "margin", "margin %"], customers),
+            ("Tiers", ["tier", "customers", "MRR", "infra cost"], tiers),
+            ("Fleet", ["metric", "value"], fleet)]
+
+
+def render_text(r: Report) -> str:
+    out = []
+    for title, header, rows in _tables(r):
+        widths = [max(len(x) for x in col) for col in zip(header, *rows)]
+        out.append(title)
+        for row in (header, ["-" * w for w in widths], *rows):
+            out.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        out.append("")
+    out.append(f"Provider list prices taken {r.pricesTakenOn or 'on an unknown date'}.")
+    return "\n".join(out) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_markdown(r: Report) -> str:
+    out = []
+    for title, header, rows in _tables(r):
+        out += [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+        out.append("")
+    out.append(f"_Infra cost from provider list prices taken {r.pricesTakenOn or 'on an unknown date'}._")
+    return "\n".join(out) + "\n"
