@@ -296,6 +296,9 @@ class Monitoring(Strict):
 class Siem(Strict):
     wazuh: bool
     compliance: list[Literal["gdpr", "hipaa", "soc2"]]
+    # How long the Wazuh manager keeps alerts/archives; compliance regimes may need longer.
+    log_retention_days: int = 0
+    compliance_retention_days: dict[Literal["gdpr", "hipaa", "soc2"], int] = Field(default_factory=dict)
 
 
 class PagingRules(Strict):
@@ -330,6 +333,7 @@ class TierSpec(Strict):
     paging: PagingRules
     custom_domain: bool
     openvas: bool
+    openvas_schedule: Optional[str] = None       # iCalendar RRULE for vulnerability scans
     kubernetes: bool
     skills: SkillRules
     custom_model_endpoints: bool

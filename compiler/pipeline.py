@@ -7,26 +7,32 @@ from pathlib import Path
 from typing import Iterable
 
 from .gitops.decommission import check_decommissions
-from .plan import FleetPlan, build_plan
+from .plan import WAZUH_BLOCKS_FILE, FleetPlan, build_plan
 from .targets import render_all
 from .validate import Inputs, validate_repo
 from .write import GENERATED
 
 
-def previous_placement(root: Path) -> dict:
-    path = root / GENERATED / "placement.json"
+def previous_lock(root: Path, relative: str) -> dict:
+    """A committed allocation file from the last compile (placement, rule-id blocks)."""
+    path = root / GENERATED / relative
     if not path.exists():
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError):
-        return {}  # a damaged lock file only loses stickiness; placement stays deterministic
+        return {}  # a damaged lock file only loses stickiness; allocation stays deterministic
     return data if isinstance(data, dict) else {}
+
+
+def previous_placement(root: Path) -> dict:
+    return previous_lock(root, "placement.json")
 
 
 def load_inputs(root: Path, files: Iterable[Path] | None = None) -> Inputs:
     inputs = validate_repo(root, files)
-    return replace(inputs, previous_placement=previous_placement(root))
+    return replace(inputs, previous_placement=previous_placement(root),
+                   previous_wazuh_blocks=previous_lock(root, WAZUH_BLOCKS_FILE).get("blocks", {}))
 
 
 def plan_repo(root: Path) -> FleetPlan:

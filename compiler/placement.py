@@ -67,3 +67,28 @@ def place(tenants: list[Tenant], capacity: dict[tuple[str, str], int],
             target = shared_host_name(t.provider, t.region, index)
         hosts.setdefault(target, []).append(t.id)
     return {h: ids for h, ids in sorted(hosts.items()) if ids}
+
+
+def allocate_blocks(ids_in_order: list[str], previous: dict[str, int], capacity: int) -> dict[str, int]:
+    """Give each id a block index in [0, capacity), sticky like placement.
+
+    Ids keep the block they had; newcomers (in the given order) take the lowest
+    free index, so adding or removing one id never renumbers another.
+    """
+    wanted = set(ids_in_order)
+    blocks = {cid: index for cid, index in previous.items()
+              if cid in wanted and isinstance(index, int) and 0 <= index < capacity}
+    taken = set()
+    for cid in sorted(blocks):
+        if blocks[cid] in taken:  # a damaged lock file: the later id gets a new block
+            del blocks[cid]
+        else:
+            taken.add(blocks[cid])
+    free = (i for i in range(capacity) if i not in taken)
+    for cid in ids_in_order:
+        if cid not in blocks:
+            index = next(free, None)
+            if index is None:
+                raise ValueError(f"no free block left for {cid} (capacity {capacity})")
+            blocks[cid] = index
+    return dict(sorted(blocks.items()))

@@ -10,13 +10,22 @@ from typing import Optional
 
 from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, Plan,
                      ProviderCatalog, SecretRef, Settings, Skill, Tier)
-from .placement import Tenant, host_capacity, place
+from .placement import Tenant, allocate_blocks, host_capacity, place
 from .validate import Inputs
 
 ROLE_OPENCLAW = "openclaw"
 ROLE_SHARED = "shared_bronze"
 ROLE_WAZUH = "wazuh_manager"
 ROLE_K8S = "k8s"
+
+# Wazuh custom rule ids (100000-120000): the first block of 100 holds the fleet's
+# rules, then one block of WAZUH_BLOCK_SIZE per SIEM customer, sticky across
+# compiles through a committed lock file.
+WAZUH_FLEET_RULES = 100000
+WAZUH_CUSTOMER_RULES = 100100
+WAZUH_RULES_END = 120000
+WAZUH_BLOCK_SIZE = 20
+WAZUH_BLOCKS_FILE = "wazuh/rule-blocks.json"
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,10 @@ class FleetPlan:
     customers: tuple[CustomerPlan, ...]
     stacks: tuple[StackPlan, ...]
     placement: dict[str, list[str]] = field(default_factory=dict)
+    wazuh_rule_blocks: dict[str, int] = field(default_factory=dict)   # customer -> first rule id
+
+    def wazuh_rule_base(self, cid: str) -> int:
+        return self.wazuh_rule_blocks[cid]
 
     @property
     def hosts(self) -> tuple[HostPlan, ...]:
@@ -175,7 +188,16 @@ def build_plan(inputs: Inputs) -> FleetPlan:
                               tuple(o.trusted_proxies.host), tuple(o.trusted_proxies.shared),
                               tuple(o.trusted_proxies.kubernetes))
     return FleetPlan(settings, catalog, tiers, runtime, tuple(customers),
-                     tuple(sorted(stacks, key=lambda s: s.name)), placement)
+                     tuple(sorted(stacks, key=lambda s: s.name)), placement,
+                     _wazuh_rule_blocks(customers, inputs.previous_wazuh_blocks))
+
+
+def _wazuh_rule_blocks(customers: list[CustomerPlan], previous: dict) -> dict[str, int]:
+    """First custom rule id of each SIEM customer's block, oldest customers first."""
+    siem = sorted((c for c in customers if c.wazuh), key=lambda c: (c.onboarded_on, c.id))
+    capacity = (WAZUH_RULES_END - WAZUH_CUSTOMER_RULES) // WAZUH_BLOCK_SIZE
+    blocks = allocate_blocks([c.id for c in siem], previous, capacity)
+    return {cid: WAZUH_CUSTOMER_RULES + index * WAZUH_BLOCK_SIZE for cid, index in blocks.items()}
 
 
 def _placement(live, tiers, catalog, previous) -> dict[str, list[str]]:

@@ -7,7 +7,7 @@ first problem: `clawtex validate` reports all errors of all files in one run.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, TypeVar
 
@@ -44,6 +44,7 @@ class Inputs:
     tiers: dict[str, Tier]
     customers: tuple[LoadedCustomer, ...]
     previous_placement: dict[str, Any]
+    previous_wazuh_blocks: dict[str, Any] = field(default_factory=dict)
 
 
 def relative(path: Path, root: Path) -> str:

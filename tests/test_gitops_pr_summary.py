@@ -144,12 +144,12 @@ def test_gateway_config_change_is_listed_by_setting(gitrepo):
 
 def test_alert_and_wazuh_rule_changes_are_listed(gitrepo):
     rules = gitrepo / "generated" / "wazuh" / "rules" / "clawtex_rules.xml"
-    rules.parent.mkdir(parents=True)
-    rules.write_text('<group name="clawtex,">\n  <rule id="100100" level="10"><description>a</description></rule>\n'
-                     '  <rule id="100101" level="5"><description>b</description></rule>\n</group>\n')
+    rules.parent.mkdir(parents=True, exist_ok=True)
+    rules.write_text('<group name="clawtex,">\n  <rule id="119990" level="10"><description>a</description></rule>\n'
+                     '  <rule id="119991" level="5"><description>b</description></rule>\n</group>\n')
     commit(gitrepo, "wazuh rules v1")
-    rules.write_text('<group name="clawtex,">\n  <rule id="100100" level="10"><description>a</description></rule>\n'
-                     '  <rule id="100102" level="7"><description>c</description></rule>\n</group>\n')
+    rules.write_text('<group name="clawtex,">\n  <rule id="119990" level="10"><description>a</description></rule>\n'
+                     '  <rule id="119992" level="7"><description>c</description></rule>\n</group>\n')
     slo = gitrepo / "generated" / "prometheus" / "rules" / "slo.yml"
     edit(slo, "  - name: clawtex-slo-gold\n    rules:\n",
          "  - name: clawtex-slo-gold\n    rules:\n      - alert: OpenClawDown\n        expr: up == 0\n"
@@ -157,6 +157,6 @@ def test_alert_and_wazuh_rule_changes_are_listed(gitrepo):
     commit(gitrepo, "wazuh rules v2, new alert")
     text = summary(gitrepo, "HEAD~1", "HEAD")
     wazuh = section(text, "### Wazuh")
-    assert "- rule ids added: 100102" in wazuh and "- **rule ids removed**: 100101" in wazuh
+    assert "- rule ids added: 119992" in wazuh and "- **rule ids removed**: 119991" in wazuh
     assert "alert added: `OpenClawDown` (group clawtex-slo-gold, severity=page, tier=gold)" in text
     assert "Fleet-wide" in text

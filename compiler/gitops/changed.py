@@ -109,7 +109,7 @@ def _generated_change(changes: ChangeSet, path: str) -> None:
     parts = path.split("/")
     if path.startswith(TERRAFORM) and len(parts) >= 3:
         _terraform_change(changes, parts[1], path)
-    elif path.startswith((OPENCLAW, WAZUH + "groups/")) and len(parts) >= 3:
+    elif path.startswith((OPENCLAW, WAZUH + "groups/", WAZUH + "managers/")) and len(parts) >= 3:
         customer = parts[1] if path.startswith(OPENCLAW) else parts[2]
         changes.touch_customer(customer, f"generated/{path}")
     elif path == PLACEMENT:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..plan import FleetPlan
-from . import ansible, openclaw, placement, prometheus, schemas, terraform, wazuh
+from . import ansible, openclaw, openvas, placement, prometheus, schemas, terraform, wazuh
 
 Renderer = Callable[[FleetPlan], dict[str, bytes]]
 
@@ -18,6 +18,7 @@ TARGETS: dict[str, Renderer] = {
     "openclaw": openclaw.render,
     "prometheus": prometheus.render,
     "wazuh": wazuh.render,
+    "openvas": openvas.render,
 }
 
 
