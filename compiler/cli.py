@@ -20,14 +20,28 @@ def _root(args: argparse.Namespace) -> Path:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     root = _root(args)
-    inputs = load_inputs(root, [Path(f) for f in args.files] or None)
+    inputs = load_inputs(root, [Path(f) for f in args.files] or None, use_cache=not args.no_cache)
     print(f"ok: {len(inputs.customers)} customer file(s) valid against {len(inputs.tiers)} tiers")
     return 0
 
 
+def _compile_with_progress(root: Path, use_cache: bool, show: bool) -> dict[str, bytes]:
+    """A progress bar on stderr for interactive compiles; nothing in CI logs or --check output."""
+    if not show:
+        return compile_repo(root, use_cache=use_cache)
+    from rich.progress import Progress
+    from .targets import TARGETS
+    with Progress(transient=True) as progress:
+        task = progress.add_task("loading customers", total=len(TARGETS) + 1)
+
+        def advance(name: str) -> None:
+            progress.update(task, advance=1, description=f"rendering {name}")
+        return compile_repo(root, use_cache=use_cache, on_target=advance)
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
     root = _root(args)
-    files = compile_repo(root)
+    files = _compile_with_progress(root, use_cache=not args.no_cache, show=not args.check and sys.stderr.isatty())
     if args.check:
         diff = diff_tree(root / GENERATED, files)
         if diff.clean:
@@ -167,9 +181,11 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="validate customer files against their tiers; report every error")
     v.add_argument("files", nargs="*", help="customer files (default: customers/*.yaml)")
+    v.add_argument("--no-cache", action="store_true", help="ignore and do not fill .clawtex-cache/")
     v.set_defaults(func=cmd_validate)
     c = sub.add_parser("compile", help="write generated/ (atomically)")
     c.add_argument("--check", action="store_true", help="write nothing; exit 1 if generated/ is not up to date")
+    c.add_argument("--no-cache", action="store_true", help="ignore and do not fill .clawtex-cache/")
     c.set_defaults(func=cmd_compile)
     s = sub.add_parser("schema", help="write the customer JSON Schemas (also part of compile)")
     s.add_argument("--out", help="directory (default: generated/schemas)")

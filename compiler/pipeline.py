@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .gitops.decommission import check_decommissions
 from .plan import WAZUH_BLOCKS_FILE, FleetPlan, build_plan
@@ -29,18 +29,19 @@ def previous_placement(root: Path) -> dict:
     return previous_lock(root, "placement.json")
 
 
-def load_inputs(root: Path, files: Iterable[Path] | None = None) -> Inputs:
-    inputs = validate_repo(root, files)
+def load_inputs(root: Path, files: Iterable[Path] | None = None, use_cache: bool = True) -> Inputs:
+    inputs = validate_repo(root, files, use_cache=use_cache)
     return replace(inputs, previous_placement=previous_placement(root),
                    previous_wazuh_blocks=previous_lock(root, WAZUH_BLOCKS_FILE).get("blocks", {}))
 
 
-def plan_repo(root: Path) -> FleetPlan:
-    inputs = load_inputs(root)
+def plan_repo(root: Path, use_cache: bool = True) -> FleetPlan:
+    inputs = load_inputs(root, use_cache=use_cache)
     plan = build_plan(inputs)
     check_decommissions(root, inputs, plan)     # never drop a live customer's stack silently
     return plan
 
 
-def compile_repo(root: Path, only: list[str] | None = None) -> dict[str, bytes]:
-    return render_all(plan_repo(root), only)
+def compile_repo(root: Path, only: list[str] | None = None, use_cache: bool = True,
+                 on_target: Callable[[str], None] | None = None) -> dict[str, bytes]:
+    return render_all(plan_repo(root, use_cache), only, on_target)

@@ -13,6 +13,7 @@ from typing import Any, Iterable, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from .cache import Cache
 from .diagnostics import CompileError, Diagnostic
 from .load import Document, load_document
 from .models import Customer, ProviderCatalog, Settings, Tier
@@ -297,13 +298,38 @@ def fleet_errors(customers: list[LoadedCustomer]) -> Iterable[Diagnostic]:
             by_domain.setdefault(domain, lc)
 
 
-def validate_repo(root: Path, files: Iterable[Path] | None = None) -> Inputs:
+def repo_config_bytes(root: Path) -> bytes:
+    """Everything a customer file's verdict depends on besides the file itself."""
+    paths = [root / "clawtex.yaml", *sorted((root / "tiers").glob("*.yaml"))]
+    return b"\0".join(p.read_bytes() for p in paths if p.exists())
+
+
+def cached_customer_file(path: Path, root: Path, tiers, catalog, errors: list[Diagnostic], cache: Cache) -> LoadedCustomer | None:
+    """validate_customer_file, reused by content hash: unchanged files are not parsed again."""
+    try:
+        key = cache.key(relative(path, root).encode(), path.read_bytes())
+    except OSError:
+        return validate_customer_file(path, root, tiers, catalog, errors)
+    hit = cache.get(key)
+    if hit is not None:
+        found, loaded = hit
+        errors.extend(found)
+        return loaded
+    found: list[Diagnostic] = []
+    loaded = validate_customer_file(path, root, tiers, catalog, found)
+    cache.put(key, (found, loaded))
+    errors.extend(found)
+    return loaded
+
+
+def validate_repo(root: Path, files: Iterable[Path] | None = None, use_cache: bool = True) -> Inputs:
     """Load and validate the repository; raise CompileError with every problem."""
     errors: list[Diagnostic] = []
     settings, catalog, tiers = load_repo_config(root, errors)
+    cache = Cache(root, "customers", repo_config_bytes(root), enabled=use_cache and not errors)
     customers = []
     for path in customer_files(root, files):
-        lc = validate_customer_file(path, root, tiers, catalog, errors)
+        lc = cached_customer_file(path, root, tiers, catalog, errors, cache)
         if lc is not None:
             customers.append(lc)
     errors.extend(fleet_errors(customers))

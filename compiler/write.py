@@ -62,10 +62,11 @@ def write_tree(root: Path, files: dict[str, bytes]) -> Path:
         for rel, content in sorted(files.items()):
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
+            if not _link_if_unchanged(target / rel, path, content):
+                with open(path, "wb") as handle:
+                    handle.write(content)
+                    handle.flush()
+                    os.fsync(handle.fileno())
         _fsync_dir(staging)
         if target.exists():
             _exchange(staging, target)      # staging now holds the old tree
@@ -77,6 +78,20 @@ def write_tree(root: Path, files: dict[str, bytes]) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _link_if_unchanged(current: Path, staged: Path, content: bytes) -> bool:
+    """Reuse an unchanged file of the current tree (a hard link: no copy, no fsync).
+
+    The current tree is never modified, only replaced whole, so sharing its
+    inodes with the new tree is safe."""
+    try:
+        if current.is_file() and not current.is_symlink() and current.read_bytes() == content:
+            os.link(current, staged)
+            return True
+    except OSError:
+        pass  # different filesystem or no hard links: write the file instead
+    return False
 
 
 def _fsync_dir(path: Path) -> None:

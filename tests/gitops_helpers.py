@@ -3,10 +3,11 @@ then changed, compiled (in-process, it is the slow part) and committed again."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import copy_repo
+from conftest import REPO, copy_repo
 from compiler.pipeline import compile_repo
 from compiler.write import write_tree
 
@@ -20,6 +21,7 @@ def git(root: Path, *args: str) -> str:
 
 def init_repo(dest: Path) -> Path:
     root = copy_repo(dest)
+    shutil.copy(REPO / ".gitignore", root / ".gitignore")   # keep local caches out of commits
     git(root, "init", "-q", "-b", "main")
     commit(root, "base")
     return root

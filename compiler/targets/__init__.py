@@ -22,11 +22,14 @@ TARGETS: dict[str, Renderer] = {
 }
 
 
-def render_all(plan: FleetPlan, only: list[str] | None = None) -> dict[str, bytes]:
+def render_all(plan: FleetPlan, only: list[str] | None = None,
+               on_target: Callable[[str], None] | None = None) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for name, render in TARGETS.items():
         if only and name not in only:
             continue
+        if on_target:
+            on_target(name)
         for path, content in render(plan).items():
             if path in files:
                 raise RuntimeError(f"two targets write {path}")

@@ -1,0 +1,53 @@
+"""The incremental cache never changes what a compile produces."""
+from __future__ import annotations
+
+from compiler.cache import CACHE_DIR
+from compiler.write import read_tree
+from conftest import run_clawtex
+
+
+def entries(repo):
+    return sorted((repo / CACHE_DIR).rglob("*.pickle"))
+
+
+def test_cached_recompile_is_identical_and_reuses_entries(repo):
+    assert run_clawtex(repo, "compile").returncode == 0
+    first = read_tree(repo / "generated")
+    cached = entries(repo)
+    assert len(cached) >= 9
+    stamps = {p: p.stat().st_mtime_ns for p in cached}
+    assert run_clawtex(repo, "compile").returncode == 0
+    assert read_tree(repo / "generated") == first
+    assert {p: p.stat().st_mtime_ns for p in entries(repo)} == stamps, "a hit must not rewrite entries"
+
+
+def test_tier_change_invalidates_cached_verdicts(repo):
+    assert run_clawtex(repo, "validate").returncode == 0
+    bronze = repo / "tiers" / "bronze.yaml"
+    bronze.write_text(bronze.read_text().replace("maxMonthly: 99", "maxMonthly: 60"))
+    result = run_clawtex(repo, "validate")
+    assert result.returncode == 1
+    assert "customers/tiny-legal.yaml" in result.stderr and "got 99" in result.stderr
+
+
+def test_damaged_entries_are_misses_not_errors(repo):
+    assert run_clawtex(repo, "compile").returncode == 0
+    expected = read_tree(repo / "generated")
+    for entry in entries(repo):
+        entry.write_bytes(b"not a pickle")
+    assert run_clawtex(repo, "compile").returncode == 0
+    assert read_tree(repo / "generated") == expected
+
+
+def test_cached_errors_are_still_reported(repo):
+    path = repo / "customers" / "pixel-bakery.yaml"
+    path.write_text(path.read_text().replace("monthlyPrice: 49", "monthlyPrice: 5"))
+    first = run_clawtex(repo, "validate")
+    second = run_clawtex(repo, "validate")
+    assert first.returncode == second.returncode == 1
+    assert first.stderr == second.stderr and "got 5" in second.stderr
+
+
+def test_no_cache_flag_compiles_without_touching_the_cache(repo):
+    assert run_clawtex(repo, "compile", "--no-cache").returncode == 0
+    assert not entries(repo)
