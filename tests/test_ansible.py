@@ -238,3 +238,62 @@ def test_generated_inventory_holds_no_lookup_or_template_of_its_own(path):
     text = path.read_text()
     templated = [line for line in text.splitlines() if ("{{" in line or "{%" in line) and "!unsafe" not in line]
     assert templated == []
+
+
+RENDER_PLAY = """\
+- name: Render the roles' templates for real inventory hosts
+  hosts: shared-hetzner-fsn1-01,acme-logistics-oc-1,orbital-health-fra1-k8s-1
+  connection: local
+  gather_facts: false
+  vars_files:
+    - {roles}/openclaw/defaults/main.yml
+    - {roles}/backup/defaults/main.yml
+  vars:
+    clawtex_textfile_dir: /var/lib/prometheus/node-exporter
+    smoke_test_gateways: []
+    out: {out}
+  tasks:
+    - name: Reverse proxy
+      ansible.builtin.template: {{src: "{roles}/openclaw/templates/nginx-openclaw.conf.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-nginx.conf", mode: "0600"}}
+      when: openclaw_mode != 'kubernetes'
+    - name: Container units
+      ansible.builtin.template:
+        src: "{roles}/openclaw/templates/openclaw-container.service.j2"
+        dest: "{{{{ out }}}}/{{{{ openclaw_tenant.customer }}}}.service"
+        mode: "0600"
+      loop: "{{{{ openclaw_containers | default([]) }}}}"
+      loop_control: {{loop_var: openclaw_tenant}}
+    - name: Backup script
+      ansible.builtin.template: {{src: "{roles}/backup/templates/clawtex-backup.sh.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-backup.sh", mode: "0600"}}
+      when: backup is defined
+    - name: Kubernetes manifests
+      ansible.builtin.template: {{src: "{roles}/openclaw/templates/openclaw-k8s.yml.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-k8s.yml", mode: "0600"}}
+      when: openclaw_mode == 'kubernetes'
+    - name: Handoff report
+      ansible.builtin.template: {{src: "{roles}/smoke_test/templates/handoff.md.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-handoff.md", mode: "0600"}}
+"""
+
+
+def test_role_templates_render_for_each_hosting_model(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    play = tmp_path / "render.yml"
+    play.write_text(RENDER_PLAY.format(roles=ROLES, out=out))
+    result = run("ansible-playbook", "-i", str(INVENTORY), str(play), env=ansible_env(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Bronze: one location and one container unit per tenant, with the tier's limits.
+    nginx = (out / "shared-hetzner-fsn1-01-nginx.conf").read_text()
+    for tenant in hostvars()["shared-hetzner-fsn1-01"]["openclaw_containers"]:
+        assert f"location /{tenant['customer']}/ {{\n        proxy_pass http://127.0.0.1:{tenant['port']}/;" in nginx
+        unit = (out / f"{tenant['customer']}.service").read_text()
+        assert f"--cpus {tenant['cpus']} --memory {tenant['memory']}" in unit
+    # Backup scripts are valid bash, dump the customer's databases, copy cross-region on Platinum only.
+    for host in ("acme-logistics-oc-1", "orbital-health-fra1-k8s-1"):
+        script = out / f"{host}-backup.sh"
+        assert run("bash", "-n", str(script)).returncode == 0
+        assert "pg_dump" in script.read_text()
+        assert "--exclude=/etc/openclaw/secrets" in script.read_text()
+        assert ("copy --from-repo" in script.read_text()) == host.startswith("orbital")
+    docs = list(yaml.safe_load_all((out / "orbital-health-fra1-k8s-1-k8s.yml").read_text()))
+    assert [d["kind"] for d in docs] == ["Namespace", "Deployment", "Service"]
+    assert "ACME Logistics GmbH" in (out / "acme-logistics-oc-1-handoff.md").read_text()
