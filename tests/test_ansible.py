@@ -297,3 +297,31 @@ def test_role_templates_render_for_each_hosting_model(tmp_path):
     docs = list(yaml.safe_load_all((out / "orbital-health-fra1-k8s-1-k8s.yml").read_text()))
     assert [d["kind"] for d in docs] == ["Namespace", "Deployment", "Service"]
     assert "ACME Logistics GmbH" in (out / "acme-logistics-oc-1-handoff.md").read_text()
+
+
+CHANNELS_PLAY = """\
+- name: Channel check of the smoke test
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    smoke_test_channels:
+      results:
+        - item: [18790, {{customer: demo, channels: [discord, telegram]}}]
+          stdout: '{health}'
+  tasks:
+    - name: Check
+      ansible.builtin.include_tasks: {role}/tasks/channels.yml
+"""
+
+
+@pytest.mark.parametrize("telegram, ok", [(True, True), (False, False)])
+def test_smoke_test_fails_when_a_channel_is_not_connected(tmp_path, telegram, ok):
+    # The shape of `openclaw health --json`: channels.<id>.connected.
+    health = json.dumps({"ok": True, "channels": {"discord": {"connected": True}, "telegram": {"connected": telegram}}})
+    play = tmp_path / "channels.yml"
+    play.write_text(CHANNELS_PLAY.format(health=health, role=ROLES / "smoke_test"))
+    result = run("ansible-playbook", "-i", "localhost,", str(play), env=ansible_env(tmp_path))
+    assert (result.returncode == 0) == ok, result.stdout + result.stderr
+    if not ok:
+        assert "demo: channels not connected: telegram" in result.stdout
