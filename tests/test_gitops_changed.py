@@ -107,7 +107,7 @@ def test_terraform_module_change_affects_the_stacks_using_it(gitrepo):
 
 def _ansible_role_change(root: Path) -> None:
     role = root / "modules" / "ansible" / "roles" / "wazuh_agent" / "tasks"
-    role.mkdir(parents=True)
+    role.mkdir(parents=True, exist_ok=True)   # the repo copy may already hold the role
     (role / "main.yml").write_text("---\n[]\n")
     commit(root, "role")
     (role / "main.yml").write_text("---\n- ansible.builtin.debug: {msg: v2}\n")

@@ -1,0 +1,327 @@
+"""Ansible target: the inventory and roles, checked by Ansible's own tools.
+
+- ansible-inventory reads generated/ansible/inventory and lists every host;
+- ansible-playbook --syntax-check and ansible-lint (production profile) accept
+  modules/ansible/;
+- each host gets exactly the roles its tier promises (tiers/*.yaml read raw);
+- customer text stays literal, secrets are names resolved by lookups.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compiler.pipeline import plan_repo
+from conftest import REPO, copy_repo, run_clawtex
+
+INVENTORY = REPO / "generated" / "ansible" / "inventory"
+ANSIBLE = REPO / "modules" / "ansible"
+ROLES = ANSIBLE / "roles"
+HOSTILE = "{{ lookup('pipe','id') }}"
+
+
+def ansible_env(tmp: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=str(tmp or "/tmp"), ANSIBLE_HOST_KEY_CHECKING="0",
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    env.pop("ANSIBLE_CONFIG", None)
+    return env
+
+
+def run(*cmd: str, cwd: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env or ansible_env())
+
+
+@lru_cache(maxsize=None)
+def inventory_list(inventory: Path = INVENTORY) -> dict:
+    result = run("ansible-inventory", "-i", str(inventory), "--list")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def hostvars() -> dict[str, dict]:
+    return inventory_list()["_meta"]["hostvars"]
+
+
+def raw(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+TIERS = {p.stem: raw(p)["spec"] for p in (REPO / "tiers").glob("*.yaml") if p.stem != "providers"}
+CUSTOMERS = {p.stem: raw(p) for p in (REPO / "customers").glob("*.yaml")}
+
+
+# ---------------------------------------------------------------- the three tool checks
+
+
+def test_ansible_inventory_lists_every_expected_host():
+    plan = plan_repo(REPO)
+    expected = {h.name for h in plan.hosts}
+    listed = inventory_list()
+    assert set(listed["_meta"]["hostvars"]) == expected
+    assert len(expected) == 15          # 6 Platinum nodes, 3 Wazuh VMs, 4 dedicated, 2 shared Bronze hosts
+    groups = {g: set(v.get("hosts", [])) for g, v in listed.items() if g != "_meta"}
+    for host in plan.hosts:
+        for group in (host.role, f"tier_{host.tier}", f"provider_{host.provider}", f"region_{host.region.replace('-', '_')}"):
+            assert host.name in groups[group], (host.name, group)
+    # Bronze customers are containers on their shared host, not hosts.
+    bronze = {cid for cid, c in CUSTOMERS.items() if c["spec"]["tier"] == "bronze"}
+    containers = {c["customer"] for hv in hostvars().values() for c in hv.get("openclaw_containers", [])}
+    assert containers == bronze and not bronze & set(listed["_meta"]["hostvars"])
+
+
+def test_host_vars_files_hold_only_their_host():
+    files = sorted((INVENTORY / "host_vars").glob("*.yml"))
+    assert {f.stem for f in files} == set(hostvars())
+    for f in files:
+        text = f.read_text()
+        others = [h for h in hostvars() if h != f.stem and re.search(rf"\b{re.escape(h)}\b", text)]
+        # A node may name its customer's Wazuh manager; the Wazuh VM names the hosts it scans.
+        allowed = {hostvars()[f.stem].get("wazuh_manager_host"), *hostvars()[f.stem].get("openvas_targets", [])}
+        assert set(others) <= allowed, (f.name, others)
+
+
+def test_playbook_syntax_check():
+    result = run("ansible-playbook", "--syntax-check", "-i", str(INVENTORY), str(ANSIBLE / "site.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ansible_lint_production_profile():
+    result = run("ansible-lint", "--offline", "-f", "pep8", cwd=ANSIBLE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Profile 'production' was required, and it passed" in result.stderr
+
+
+# ---------------------------------------------------------------- roles per tier
+
+
+def promised_roles(host: str, hv: dict) -> set[str]:
+    """What tiers/*.yaml promises this host, read straight from the tier data."""
+    tier = TIERS[hv["clawtex_tier"]]
+    roles = {"hardening", "node_exporter"}
+    if hv["clawtex_role"] == "wazuh_manager":
+        return roles | {"blackbox"} | ({"openvas"} if tier["openvas"] else set())
+    roles |= {"openclaw", "smoke_test"}
+    if not tier["kubernetes"]:
+        roles.add("container_runtime")
+    # Platinum keeps its data on the first node of each region; that node backs it up.
+    if tier["backups"] and (not tier["kubernetes"] or host.endswith("-k8s-1")):
+        roles.add("backup")
+    customer = CUSTOMERS.get(hv.get("clawtex_customer", ""), {}).get("spec", {})
+    if tier["customDomain"] and customer.get("customDomain"):
+        roles.add("tls")
+    if tier["siem"]["wazuh"]:
+        roles.add("wazuh_agent")
+    return roles
+
+
+def test_every_host_gets_exactly_the_roles_its_tier_promises():
+    seen_tiers = set()
+    for host, hv in hostvars().items():
+        assert set(hv["clawtex_roles"]) == promised_roles(host, hv), host
+        assert len(hv["clawtex_roles"]) == len(set(hv["clawtex_roles"]))
+        seen_tiers.add(hv["clawtex_tier"])
+    assert seen_tiers == set(TIERS)
+    # Spot checks that would catch a wrong reading of the tier data above.
+    assert "container_runtime" not in hostvars()["orbital-health-fra1-k8s-1"]["clawtex_roles"]
+    assert "backup" not in hostvars()["shared-hetzner-fsn1-01"]["clawtex_roles"]
+    assert {"wazuh_agent", "tls", "backup"} <= set(hostvars()["acme-logistics-oc-1"]["clawtex_roles"])
+
+
+def site_roles() -> list[dict]:
+    return raw(ANSIBLE / "site.yml")[0]["roles"]
+
+
+def test_site_yml_applies_each_role_only_where_listed():
+    entries = site_roles()
+    assert {e["role"] for e in entries} == {p.name for p in ROLES.iterdir() if p.is_dir()}
+    for e in entries:
+        assert e["when"] == f"'{e['role']}' in clawtex_roles"
+
+
+def test_backup_schedule_and_retention_follow_the_tier():
+    for host, hv in hostvars().items():
+        if "backup" not in hv["clawtex_roles"]:
+            continue
+        b = TIERS[hv["clawtex_tier"]]["backups"]
+        assert hv["backup"]["retention_days"] == b["retentionDays"]
+        assert hv["backup"]["on_calendar"] == ("daily" if b["intervalHours"] == 24 else "*-*-* 00/1:00:00")
+        assert bool(hv["backup"]["copy_bucket"]) == b["crossRegion"], host
+    script = (ROLES / "backup" / "templates" / "clawtex-backup.sh.j2").read_text()
+    assert "clawtex_backup_last_success_timestamp_seconds{" in script
+
+
+# ---------------------------------------------------------------- customer text and secrets
+
+
+def test_hostile_display_name_stays_literal(tmp_path):
+    root = copy_repo(tmp_path / "repo")
+    for cid in ("acme-logistics", "pixel-bakery"):
+        path = root / "customers" / f"{cid}.yaml"
+        text = re.sub(r"displayName: .*", f"displayName: \"{HOSTILE}\"", path.read_text(), count=1)
+        path.write_text(text)
+    result = run_clawtex(root, "compile")
+    assert result.returncode == 0, result.stderr
+    inventory = root / "generated" / "ansible" / "inventory"
+    for host, var in (("acme-logistics-oc-1", "clawtex_display_name"), ("shared-hetzner-fsn1-01", "openclaw_containers")):
+        out = run("ansible", "-i", str(inventory), host, "-m", "ansible.builtin.debug", "-a", f"var={var}",
+                  "-e", "ansible_connection=local", env=ansible_env(tmp_path))
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert HOSTILE in out.stdout, out.stdout
+        assert "uid=" not in out.stdout
+
+
+def test_secrets_are_names_never_values():
+    for cid, customer in CUSTOMERS.items():
+        refs = [v for ch in customer["spec"]["channels"] for v in ch.values() if isinstance(v, dict)]
+        refs += [e["apiKey"] for e in customer["spec"].get("modelEndpoints", [])]
+        env = sorted({r["id"] for r in refs if r["source"] == "env"})
+        files = sorted({(r.get("provider", "default"), r["id"]) for r in refs if r["source"] == "file"})
+        entry = next((c for hv in hostvars().values() for c in hv.get("openclaw_containers", []) if c["customer"] == cid), None)
+        if entry is None:
+            hv = next(hv for hv in hostvars().values() if hv.get("clawtex_customer") == cid and "openclaw" in hv["clawtex_roles"])
+            entry = {k.removeprefix("openclaw_"): v for k, v in hv.items() if k.startswith("openclaw_")}
+        assert entry["secret_env"] == env, cid
+        assert sorted((f["provider"], f["id"]) for f in entry["secret_files"]) == files, cid
+        assert re.fullmatch(r"CLAWTEX_[A-Z0-9_]+_GATEWAY_TOKEN", entry["gateway_token_env"])
+
+
+SECRETS_PLAY = """\
+- name: Render one gateway's secrets
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    openclaw_controller_secrets_dir: "{secrets}"
+    openclaw_secrets_names:
+      gateway_token_env: T_GATEWAY
+      secret_env: [T_SLACK]
+      secret_files:
+        - {{provider: vault, id: orbital/slack-bot-token, path: [orbital, slack-bot-token]}}
+        - {{provider: vault, id: orbital/llm/key, path: [orbital, llm, key]}}
+  tasks:
+    - name: Env file
+      ansible.builtin.template: {{src: "{role}/templates/gateway.env.j2", dest: "{out}/gateway.env", mode: "0600"}}
+    - name: Provider file
+      ansible.builtin.template: {{src: "{role}/templates/secret-provider.json.j2", dest: "{out}/vault.json", mode: "0600"}}
+      vars: {{openclaw_provider: vault}}
+"""
+
+
+def test_secret_templates_resolve_refs_with_lookups_at_apply_time(tmp_path):
+    secrets, out = tmp_path / "secrets", tmp_path / "out"
+    (secrets / "vault" / "orbital" / "llm").mkdir(parents=True)
+    out.mkdir()
+    (secrets / "vault" / "orbital" / "slack-bot-token").write_text("xoxb-test\n")
+    (secrets / "vault" / "orbital" / "llm" / "key").write_text("sk-test")
+    play = tmp_path / "play.yml"
+    play.write_text(SECRETS_PLAY.format(secrets=secrets, role=ROLES / "openclaw", out=out))
+    env = dict(ansible_env(tmp_path), T_GATEWAY="gw-123", T_SLACK="{{ not templated }}")
+    result = run("ansible-playbook", "-i", "localhost,", str(play), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [line for line in (out / "gateway.env").read_text().splitlines() if not line.startswith("#")]
+    assert lines == ["OPENCLAW_GATEWAY_TOKEN=gw-123", "T_SLACK={{ not templated }}"]
+    # The JSON pointers openclaw.json uses (/orbital/slack-bot-token) find the values.
+    assert json.loads((out / "vault.json").read_text()) == {"orbital": {"slack-bot-token": "xoxb-test", "llm": {"key": "sk-test"}}}
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "generated" / "ansible").rglob("*.yml")), ids=lambda p: p.name)
+def test_generated_inventory_holds_no_lookup_or_template_of_its_own(path):
+    # Customer text is !unsafe; the inventory itself never asks Ansible to evaluate anything.
+    text = path.read_text()
+    templated = [line for line in text.splitlines() if ("{{" in line or "{%" in line) and "!unsafe" not in line]
+    assert templated == []
+
+
+RENDER_PLAY = """\
+- name: Render the roles' templates for real inventory hosts
+  hosts: shared-hetzner-fsn1-01,acme-logistics-oc-1,orbital-health-fra1-k8s-1
+  connection: local
+  gather_facts: false
+  vars_files:
+    - {roles}/openclaw/defaults/main.yml
+    - {roles}/backup/defaults/main.yml
+  vars:
+    clawtex_textfile_dir: /var/lib/prometheus/node-exporter
+    smoke_test_gateways: []
+    out: {out}
+  tasks:
+    - name: Reverse proxy
+      ansible.builtin.template: {{src: "{roles}/openclaw/templates/nginx-openclaw.conf.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-nginx.conf", mode: "0600"}}
+      when: openclaw_mode != 'kubernetes'
+    - name: Container units
+      ansible.builtin.template:
+        src: "{roles}/openclaw/templates/openclaw-container.service.j2"
+        dest: "{{{{ out }}}}/{{{{ openclaw_tenant.customer }}}}.service"
+        mode: "0600"
+      loop: "{{{{ openclaw_containers | default([]) }}}}"
+      loop_control: {{loop_var: openclaw_tenant}}
+    - name: Backup script
+      ansible.builtin.template: {{src: "{roles}/backup/templates/clawtex-backup.sh.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-backup.sh", mode: "0600"}}
+      when: backup is defined
+    - name: Kubernetes manifests
+      ansible.builtin.template: {{src: "{roles}/openclaw/templates/openclaw-k8s.yml.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-k8s.yml", mode: "0600"}}
+      when: openclaw_mode == 'kubernetes'
+    - name: Handoff report
+      ansible.builtin.template: {{src: "{roles}/smoke_test/templates/handoff.md.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-handoff.md", mode: "0600"}}
+"""
+
+
+def test_role_templates_render_for_each_hosting_model(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    play = tmp_path / "render.yml"
+    play.write_text(RENDER_PLAY.format(roles=ROLES, out=out))
+    result = run("ansible-playbook", "-i", str(INVENTORY), str(play), env=ansible_env(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Bronze: one location and one container unit per tenant, with the tier's limits.
+    nginx = (out / "shared-hetzner-fsn1-01-nginx.conf").read_text()
+    for tenant in hostvars()["shared-hetzner-fsn1-01"]["openclaw_containers"]:
+        assert f"location /{tenant['customer']}/ {{\n        proxy_pass http://127.0.0.1:{tenant['port']}/;" in nginx
+        unit = (out / f"{tenant['customer']}.service").read_text()
+        assert f"--cpus {tenant['cpus']} --memory {tenant['memory']}" in unit
+    # Backup scripts are valid bash, dump the customer's databases, copy cross-region on Platinum only.
+    for host in ("acme-logistics-oc-1", "orbital-health-fra1-k8s-1"):
+        script = out / f"{host}-backup.sh"
+        assert run("bash", "-n", str(script)).returncode == 0
+        assert "pg_dump" in script.read_text()
+        assert "--exclude=/etc/openclaw/secrets" in script.read_text()
+        assert ("copy --from-repo" in script.read_text()) == host.startswith("orbital")
+    docs = list(yaml.safe_load_all((out / "orbital-health-fra1-k8s-1-k8s.yml").read_text()))
+    assert [d["kind"] for d in docs] == ["Namespace", "Deployment", "Service"]
+    assert "ACME Logistics GmbH" in (out / "acme-logistics-oc-1-handoff.md").read_text()
+
+
+CHANNELS_PLAY = """\
+- name: Channel check of the smoke test
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    smoke_test_channels:
+      results:
+        - item: [18790, {{customer: demo, channels: [discord, telegram]}}]
+          stdout: '{health}'
+  tasks:
+    - name: Check
+      ansible.builtin.include_tasks: {role}/tasks/channels.yml
+"""
+
+
+@pytest.mark.parametrize("telegram, ok", [(True, True), (False, False)])
+def test_smoke_test_fails_when_a_channel_is_not_connected(tmp_path, telegram, ok):
+    # The shape of `openclaw health --json`: channels.<id>.connected.
+    health = json.dumps({"ok": True, "channels": {"discord": {"connected": True}, "telegram": {"connected": telegram}}})
+    play = tmp_path / "channels.yml"
+    play.write_text(CHANNELS_PLAY.format(health=health, role=ROLES / "smoke_test"))
+    result = run("ansible-playbook", "-i", "localhost,", str(play), env=ansible_env(tmp_path))
+    assert (result.returncode == 0) == ok, result.stdout + result.stderr
+    if not ok:
+        assert "demo: channels not connected: telegram" in result.stdout
