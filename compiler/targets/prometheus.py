@@ -73,7 +73,9 @@ def node_targets(plan: FleetPlan) -> list[dict[str, Any]]:
         if not host.running:
             continue
         customer = host.customer or "shared"
-        out.append({"targets": [f"{host.name}:{NODE_EXPORTER_PORT}"], "labels": labels(host, customer)})
+        # role lets Alertmanager tell a gateway host from a Wazuh VM (inhibition).
+        out.append({"targets": [f"{host.name}:{NODE_EXPORTER_PORT}"],
+                    "labels": {**labels(host, customer), "role": _label_safe(host.role)}})
     return out
 
 
@@ -262,10 +264,25 @@ def tier_unit_test(tier) -> list[dict[str, Any]]:
     return [outage, blip]
 
 
+def override_unit_test(c: CustomerPlan) -> dict[str, Any]:
+    """A negotiated SLA replaces the tier's budget for that customer only."""
+    return {
+        "interval": "15s",
+        "input_series": [_probe_series(c.id, c.tier_name, "1x300")],
+        "promql_expr_test": [{
+            "expr": f'{BUDGET}{{customer="{c.id}"}}', "eval_time": "10m",
+            "exp_samples": [{"labels": f'{BUDGET}{{customer="{c.id}", tier="{c.tier_name}"}}',
+                             "value": budget(c.sla_target_percent)}],
+        }],
+    }
+
+
 def unit_tests(plan: FleetPlan) -> dict[str, bytes]:
     out = {}
     for tier in plan.tiers_by_rank():
-        doc = {"rule_files": ["../rules/slo.yml"], "evaluation_interval": "15s", "tests": tier_unit_test(tier)}
+        overrides = [override_unit_test(c) for c in _active(plan) if c.sla_is_override and c.tier_name == tier.name]
+        doc = {"rule_files": ["../rules/slo.yml"], "evaluation_interval": "15s",
+               "tests": tier_unit_test(tier) + overrides}
         out[f"prometheus/tests/{tier.name}.yml"] = dump_yaml(doc, HEADER)
     return out
 
