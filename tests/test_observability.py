@@ -118,3 +118,12 @@ def test_slack_webhook_must_be_a_file_reference(repo):
     result = run_clawtex(repo, "validate", str(path))
     assert result.returncode == 1
     assert "customers/acme-logistics.yaml:" in result.stderr and "api_url_file" in result.stderr, result.stderr
+
+
+def test_rule_expressions_use_only_recorded_and_exporter_metrics():
+    rules = YAML(typ="safe").load((GEN / "prometheus" / "rules" / "slo.yml").read_text())
+    known = recorded_series() | {m for names in EXPORTER_METRICS.values() for m in names}
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            unknown = metric_names(rule["expr"]) - known
+            assert not unknown, f"{rule.get('alert') or rule.get('record')}: {unknown}"

@@ -39,10 +39,11 @@ def test_generated_unit_tests_per_tier_pass(tier):
 
 
 def test_unit_tests_can_fail(tmp_path):
-    """Guard against vacuous unit tests: expecting no page during an outage fails."""
+    """Guard against vacuous unit tests: the same expectations fail when the
+    synthetic outage is replaced by healthy probes."""
     text = (PROM / "tests" / "gold.yml").read_text().replace("../rules/slo.yml", str(PROM / "rules" / "slo.yml"))
-    broken = text.replace("exp_labels:", "exp_labels_unused:", 1)
-    (tmp_path / "t.yml").write_text(broken)
+    assert "1x20 0x300" in text
+    (tmp_path / "t.yml").write_text(text.replace("1x20 0x300", "1x320"))
     assert promtool("test", "rules", "t.yml", cwd=tmp_path).returncode != 0
 
 
