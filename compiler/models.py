@@ -179,6 +179,12 @@ class Notifications(Strict):
     slack_channel: Annotated[str, StringConstraints(pattern=r"^#[a-z0-9_-]{1,79}$")]
     webhook_ref: SecretRef
 
+    @model_validator(mode="after")
+    def _file_ref(self) -> "Notifications":
+        if self.webhook_ref.source != "file":
+            raise ValueError("notifications webhookRef must have source 'file' (Alertmanager reads api_url_file)")
+        return self
+
 
 class Database(Strict):
     engine: Literal["postgres", "mongodb"]
@@ -448,6 +454,11 @@ class OpsSettings(Strict):
     discord_webhook_file: str
     # Grafana base URL for the handoff report's monitoring links (None: omitted).
     monitoring_url: Optional[Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~/-]*)?$")]] = None
+    # Alertmanager: file SecretRefs (paging keys, Slack webhooks) resolve to
+    # <alertmanagerSecretsDir>/<ref id>; mail goes through this smarthost.
+    alertmanager_secrets_dir: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._/-]+$")] = "/etc/alertmanager/secrets"
+    alert_smtp_smarthost: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")] = "localhost:25"
+    alert_smtp_from: Annotated[str, StringConstraints(pattern=r"^[^\s@]+@[A-Za-z0-9.-]+$")] = "alertmanager@clawtex.example"
 
 
 class SettingsSpec(Strict):

@@ -38,7 +38,7 @@ def test_new_gold_customer_lists_server_wazuh_vm_alerts_price_and_cost(gitrepo):
     assert "added `hcloud_server.oc_1` (name=zenith-robotics-oc-1, server_type=cx32" in resources
     assert "added `hcloud_server.wazuh` (name=zenith-robotics-wazuh" in resources
     assert "added `hcloud_volume.oc_1_data`" in resources
-    assert "alerts covering new customer `zenith-robotics`: `OpenClawAvailabilityBudgetBurn`" in text
+    assert "alerts covering new customer `zenith-robotics`: `BackupStale`, `ChannelDisconnected`, `DiskSpaceHigh`" in text
     assert "agent group added: `zenith-robotics`" in text
     assert "None: no destroy" in section(text, "### Red flags")
     assert "_9 unchanged customer(s) not shown._" in text

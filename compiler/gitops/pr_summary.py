@@ -327,7 +327,8 @@ def _monitoring_section(changes: ChangeSet, head: Side) -> list[str]:
         customer = head.customer(cid)
         if change.change == "added" and customer:
             alerts = sorted({a.name for a in head_f.alerts
-                             if a.label("customer") == cid or a.label("tier") == customer.tier_name})
+                             if a.label("customer") == cid or a.label("tier") == customer.tier_name
+                             or a.label("customer") is a.label("tier") is None})   # fleet-wide alerts
             out.append(f"- alerts covering new customer `{cid}`: " + (", ".join(f"`{a}`" for a in alerts) or "none"))
     return (["### Monitoring (Prometheus)", ""] + out + [""]) if out else []
 

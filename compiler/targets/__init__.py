@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..plan import FleetPlan
-from . import ansible, openclaw, openvas, placement, prometheus, schemas, terraform, wazuh
+from . import alertmanager, ansible, grafana, openclaw, openvas, placement, prometheus, schemas, terraform, wazuh
 
 Renderer = Callable[[FleetPlan], dict[str, bytes]]
 
@@ -17,6 +17,8 @@ TARGETS: dict[str, Renderer] = {
     "ansible": ansible.render,
     "openclaw": openclaw.render,
     "prometheus": prometheus.render,
+    "alertmanager": alertmanager.render,
+    "grafana": grafana.render,
     "wazuh": wazuh.render,
     "openvas": openvas.render,
 }
