@@ -378,7 +378,19 @@ class Plan(Strict):
     monthly_usd: float
 
 
+class BackupStorage(Strict):
+    kind: Literal["storage-box", "spaces", "object-storage"]
+    type: Optional[str] = None
+    location: Optional[str] = None
+    cluster_id: Optional[int] = None
+    tier_id: Optional[int] = None
+
+
 class ProviderInfo(Strict):
+    dns_zone: str
+    backup_storage: BackupStorage
+    load_balancer_type: Optional[str] = None
+    kubernetes_version: Optional[str] = None
     terraform_source: str
     terraform_version: str
     image: str

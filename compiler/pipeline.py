@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .cache import Cache
 from .gitops.decommission import check_decommissions
 from .plan import WAZUH_BLOCKS_FILE, FleetPlan, build_plan
 from .targets import render_all
@@ -44,4 +45,5 @@ def plan_repo(root: Path, use_cache: bool = True) -> FleetPlan:
 
 def compile_repo(root: Path, only: list[str] | None = None, use_cache: bool = True,
                  on_target: Callable[[str], None] | None = None) -> dict[str, bytes]:
-    return render_all(plan_repo(root, use_cache), only, on_target)
+    cache = Cache(root, "render", enabled=use_cache)
+    return render_all(plan_repo(root, use_cache), only, on_target, cache)

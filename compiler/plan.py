@@ -246,8 +246,11 @@ def _shared_stacks(placement, customers, tiers, catalog, settings) -> list[Stack
     for host, ids in placement.items():
         first = by_id[ids[0]]
         size = catalog.spec[first.provider].plans["shared_host"]
+        # Sized for a full host, not the current tenants: volumes cannot shrink, so a
+        # tenant leaving must not make Terraform try.
+        capacity = host_capacity(first.tier, size)
         h = HostPlan(host, ROLE_SHARED, first.provider, first.regions[0], size, host, first.tier_name,
-                     tenants=tuple(ids), volume_gb=int(first.tier.spec.resources.disk_gb * len(ids)))
+                     tenants=tuple(ids), volume_gb=int(first.tier.spec.resources.disk_gb * capacity))
         stacks.append(StackPlan(host, first.provider, "shared", state_key(settings, host), tuple(ids), (h,)))
     return stacks
 

@@ -51,3 +51,16 @@ def test_cached_errors_are_still_reported(repo):
 def test_no_cache_flag_compiles_without_touching_the_cache(repo):
     assert run_clawtex(repo, "compile", "--no-cache").returncode == 0
     assert not entries(repo)
+
+
+def test_one_changed_customer_resynthesizes_only_its_stack(repo, tmp_path):
+    assert run_clawtex(repo, "compile").returncode == 0
+    render = repo / CACHE_DIR / "render"
+    before = set(render.glob("*.pickle"))
+    path = repo / "customers" / "brightpath-tutors.yaml"
+    path.write_text(path.read_text().replace("displayName: BrightPath Tutors", "displayName: BrightPath Learning"))
+    assert run_clawtex(repo, "compile").returncode == 0
+    assert len(set(render.glob("*.pickle")) - before) == 1, "exactly one stack synthesized again"
+    cached = read_tree(repo / "generated")
+    assert run_clawtex(repo, "compile", "--no-cache").returncode == 0
+    assert read_tree(repo / "generated") == cached

@@ -120,15 +120,23 @@ def test_big_change_is_truncated_and_full_text_written(gitrepo, tmp_path):
     assert result.returncode == 0 and out.read_text() == full == result.stdout
 
 
-def test_bronze_removal_flags_the_tenant_and_the_volume_shrink(gitrepo):
+def test_bronze_removal_flags_the_tenant_but_never_shrinks_the_shared_volume(gitrepo):
     decommission(gitrepo, "tiny-legal")
     compile_and_commit(gitrepo, "decommission tiny-legal")
     text = summary(gitrepo, "HEAD~1", "HEAD")
     flags = section(text, "Red flags")
     assert "**customer removed**: `tiny-legal` leaves the fleet" in flags
-    assert "**volume shrink**: `hcloud_volume.host_data` in stack `shared-hetzner-fsn1-01`" in flags
+    assert "volume shrink" not in flags, "shared volumes are sized by host capacity, not tenants"
     assert "- `shared-hetzner-fsn1-01`: container `tiny-legal` **removed**" in section(text, "### Host variables")
     assert "- `tiny-legal`: gateway config **removed**" in section(text, "### OpenClaw gateway config")
+
+
+def test_volume_shrink_is_a_red_flag(gitrepo):
+    stack = gitrepo / "generated" / "terraform" / "shared-hetzner-fsn1-01" / "cdk.tf.json"
+    edit_json(stack, lambda d: d["resource"]["hcloud_volume"]["host_data"].update(size=10))
+    commit(gitrepo, "shrink by hand")
+    flags = section(summary(gitrepo, "HEAD~1", "HEAD"), "Red flags")
+    assert "**volume shrink**: `hcloud_volume.host_data` in stack `shared-hetzner-fsn1-01`" in flags
 
 
 def test_gateway_config_change_is_listed_by_setting(gitrepo):

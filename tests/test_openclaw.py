@@ -54,7 +54,13 @@ def walk(value: Any, path: tuple = ()) -> Iterable[tuple[tuple, Any]]:
             yield from walk(child, (*path, index))
 
 
+TERRAFORM_VARIABLE = re.compile(r"^\$\{var\.[a-z0-9_]+\}$")
+
+
 def is_secret_ref(value: Any) -> bool:
+    """A SecretRef, or in Terraform JSON a whole-value variable reference (TF_VAR_* at apply time)."""
+    if isinstance(value, str):
+        return bool(TERRAFORM_VARIABLE.match(value))
     return isinstance(value, dict) and set(value) == {"source", "provider", "id"} and value["source"] in ("env", "file")
 
 

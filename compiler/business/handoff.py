@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from ..plan import CustomerPlan, FleetPlan, HostPlan
 # The output name must match what the Terraform target writes; reuse its naming
 # function instead of repeating the rule.
-from ..targets.terraform import _rid as terraform_host_id
+from ..targets.terraform import host_output as terraform_host_output
 from ..write import GENERATED
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -37,7 +37,7 @@ def host_rows(plan: FleetPlan, c: CustomerPlan) -> list[HostRow]:
 
 
 def _row(h: HostPlan) -> HostRow:
-    output = f"{terraform_host_id(h)}_ipv4"
+    output = terraform_host_output(h)
     return HostRow(h.name, h.role, h.provider, h.region, f"{h.size.slug} ({h.size.vcpu:g} vCPU, {h.size.ram_gb:g} GB RAM)",
                    bool(h.tenants), output,
                    f"terraform -chdir={GENERATED}/terraform/{h.stack} output -raw {output}")

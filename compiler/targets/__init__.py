@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..cache import Cache
 from ..plan import FleetPlan
 from . import alertmanager, ansible, grafana, openclaw, openvas, placement, prometheus, schemas, terraform, wazuh
 
@@ -24,16 +25,41 @@ TARGETS: dict[str, Renderer] = {
 }
 
 
+# Targets that can render part of their output (Terraform: one stack) expose
+# units(plan) -> {unit: fingerprint} and render_units(plan, [unit]) -> {unit: files};
+# with a cache,
+# only units whose fingerprint changed are rendered again.
+PARTIAL = {"terraform": terraform}
+
+
 def render_all(plan: FleetPlan, only: list[str] | None = None,
-               on_target: Callable[[str], None] | None = None) -> dict[str, bytes]:
+               on_target: Callable[[str], None] | None = None, cache: Cache | None = None) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for name, render in TARGETS.items():
         if only and name not in only:
             continue
         if on_target:
             on_target(name)
-        for path, content in render(plan).items():
+        output = _render_reusing(PARTIAL[name], plan, cache) if cache and name in PARTIAL else render(plan)
+        for path, content in output.items():
             if path in files:
                 raise RuntimeError(f"two targets write {path}")
             files[path] = content
     return files
+
+
+def _render_reusing(module, plan: FleetPlan, cache: Cache) -> dict[str, bytes]:
+    keys = {unit: cache.key(unit.encode(), fingerprint) for unit, fingerprint in module.units(plan).items()}
+    out: dict[str, bytes] = {}
+    missing = []
+    for unit, key in keys.items():
+        hit = cache.get(key)
+        if hit is None:
+            missing.append(unit)
+        else:
+            out.update(hit)
+    if missing:
+        for unit, part in module.render_units(plan, missing).items():
+            cache.put(keys[unit], part)
+            out.update(part)
+    return out

@@ -1,11 +1,24 @@
 """Terraform JSON per stack, synthesized with CDKTF.
 
 CDKTF is deprecated upstream (0.21.0 is final), so it stays inside this module.
-DigitalOcean uses the prebuilt typed bindings; Hetzner and Vultr have none, so
-their resources are generic TerraformResource objects with explicit types.
-Customer text is escaped (`${` -> `$${`) before it reaches CDKTF, which does
-not escape for us. Provider credentials come from the environment at apply
-time (HCLOUD_TOKEN, DIGITALOCEAN_TOKEN, VULTR_API_KEY), never from here.
+DigitalOcean's provider and core resources use the prebuilt typed bindings;
+Hetzner and Vultr have none, so their resources (and the DigitalOcean ones the
+bindings make awkward: Spaces, DNS, DOKS, load balancers) are generic
+TerraformResource objects with explicit types, checked in the tests against the
+providers' schemas. Customer text is escaped (`${` -> `$${`) before it reaches
+CDKTF, which does not escape for us. Credentials come from the environment at
+apply time (HCLOUD_TOKEN, DIGITALOCEAN_TOKEN + SPACES_ACCESS_KEY_ID /
+SPACES_SECRET_ACCESS_KEY, VULTR_API_KEY) or from sensitive variables
+(TF_VAR_ops_ssh_public_key, TF_VAR_storage_box_password), never from here.
+
+Per stack: provider pinned to the schema version, S3 state with a lock file,
+SSH key, firewall (22 from the ops ranges, 80/443, nothing else; the Wazuh VM
+also takes agent traffic 1514-1515 from the stack's own servers), servers sized
+by tier, data volumes, reverse DNS, outputs. Silver+: backup storage with the
+tier's retention. Gold+: the Wazuh manager VM and a DNS record the customer's
+domain points at (CNAME). Platinum: a cluster and load balancer per region and
+a global entry point. Suspended customers keep volumes and backups but lose
+compute. Data-bearing resources carry lifecycle.prevent_destroy.
 """
 from __future__ import annotations
 
@@ -13,17 +26,19 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..escape import terraform_literal
 from ..formats import dump_json
-from ..plan import CustomerPlan, FleetPlan, HostPlan, StackPlan
+from ..plan import ROLE_K8S, ROLE_WAZUH, CustomerPlan, FleetPlan, HostPlan, StackPlan
 
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 # jsii wants the Node major versions to stay quiet about, not a boolean.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
 
 PUBLIC_PORTS = ("80", "443")
+WAZUH_AGENT_PORTS = "1514-1515"
+ANYWHERE = ["0.0.0.0/0", "::/0"]
 
 
 def _cdktf():
@@ -57,54 +72,147 @@ def cloud_init(plan: FleetPlan) -> str:
     ])
 
 
+def resource_id(host: HostPlan) -> str:
+    """Terraform resource name of a host: stable, independent of the stack name."""
+    suffix = host.name[len(host.stack) + 1:] if host.name.startswith(host.stack + "-") else "host"
+    return suffix.replace("-", "_") or "host"
+
+
+def host_address_output(host: HostPlan, provider_has_managed_k8s: bool) -> str:
+    """Name of the stack output holding the address clients use for `host`."""
+    if host.role == ROLE_K8S and provider_has_managed_k8s:
+        return f"{host.region}_lb_ipv4"      # managed node pools sit behind the regional load balancer
+    return f"{resource_id(host)}_ipv4"
+
+
+MANAGED_KUBERNETES = {"digitalocean"}
+
+
+def host_output(host: HostPlan) -> str:
+    return host_address_output(host, host.provider in MANAGED_KUBERNETES)
+
+
 class StackBuilder:
-    """Adds one provider's resources for a StackPlan to a CDKTF stack."""
+    """Resources of one StackPlan in one CDKTF stack."""
 
     def __init__(self, stack: Any, plan: FleetPlan, sp: StackPlan):
         self.cdktf = _cdktf()
         self.stack, self.plan, self.sp = stack, plan, sp
+        self.info = plan.catalog.spec[sp.provider]
+        self.customers = [plan.customer(cid) for cid in sp.customers]
         self.ssh_var = self.cdktf.TerraformVariable(stack, "ops_ssh_public_key", type="string",
                                                     description="Public SSH key of the Ansible user")
 
-    def resource(self, rtype: str, name: str, body: dict[str, Any]) -> Any:
+    @property
+    def dedicated(self) -> CustomerPlan | None:
+        return self.customers[0] if self.sp.kind != "shared" else None
+
+    @property
+    def keep_data(self) -> bool:
+        # Every customer in the plan is active or suspended; decommissioned ones are gone from it.
+        return True
+
+    def resource(self, rtype: str, name: str, body: dict[str, Any], data: bool = False) -> str:
         res = self.cdktf.TerraformResource(self.stack, name, terraform_resource_type=rtype)
         for key, value in body.items():
             res.add_override(key, value)
-        return res
+        if data and self.keep_data:
+            res.add_override("lifecycle", {"prevent_destroy": True})
+        return f"{rtype}.{name}"
 
     def output(self, name: str, value: str, description: str) -> None:
         self.cdktf.TerraformOutput(self.stack, name, value=value, description=description)
 
+    def servers(self) -> list[HostPlan]:
+        return [h for h in self.sp.hosts if h.running]
 
-def _ssh_ingress(plan: FleetPlan) -> list[str]:
+    def record_name(self) -> str:
+        return self.dedicated.id if self.dedicated else self.sp.name
+
+
+def _ops_cidrs(plan: FleetPlan) -> list[str]:
     return list(plan.settings.spec.ops.ssh_allowed_cidrs)
 
 
+def _fqdn(b: StackBuilder, host: HostPlan) -> str:
+    return f"{host.name}.{b.info.dns_zone}"
+
+
+def _entry_host(b: StackBuilder) -> HostPlan | None:
+    """The server a customer's DNS record points at (Gold: its OpenClaw host)."""
+    return next((h for h in b.servers() if h.role not in (ROLE_WAZUH, ROLE_K8S)), None)
+
+
+# ------------------------------------------------------------------ Hetzner
+
+
 def build_hetzner(b: StackBuilder) -> None:
-    p = b.plan
-    tf = b.cdktf
-    provider = p.catalog.spec["hetzner"]
-    tf.TerraformProvider  # noqa: B018 - generic provider declared via required_providers below
-    b.stack.add_override("terraform.required_providers.hcloud", {"source": provider.terraform_source, "version": provider.terraform_version})
+    info, plan = b.info, b.plan
+    b.stack.add_override("terraform.required_providers.hcloud", {"source": info.terraform_source, "version": info.terraform_version})
     b.stack.add_override("provider.hcloud", [{}])
-    key = b.resource("hcloud_ssh_key", "ops", {"name": f"{b.sp.name}-ops", "public_key": "${var.ops_ssh_public_key}", "labels": {"managed-by": "clawtex"}})
-    rules = [{"direction": "in", "protocol": "tcp", "port": "22", "source_ips": _ssh_ingress(p), "description": "ssh from ops"}]
-    rules += [{"direction": "in", "protocol": "tcp", "port": port, "source_ips": ["0.0.0.0/0", "::/0"], "description": f"public {port}"} for port in PUBLIC_PORTS]
+    b.resource("hcloud_ssh_key", "ops", {"name": f"{b.sp.name}-ops", "public_key": "${var.ops_ssh_public_key}", "labels": {"managed-by": "clawtex"}})
+    rules = [_hz_rule("22", _ops_cidrs(plan), "ssh from ops")] + [_hz_rule(p, ANYWHERE, f"public {p}") for p in PUBLIC_PORTS]
     b.resource("hcloud_firewall", "fw", {"name": f"{b.sp.name}-fw", "labels": {"managed-by": "clawtex"}, "rule": rules})
+    servers = b.servers()
+    agents = [f"${{hcloud_server.{resource_id(h)}.ipv4_address}}/32" for h in servers if h.role != ROLE_WAZUH]
+    if any(h.role == ROLE_WAZUH for h in servers) and agents:
+        wazuh_rules = [_hz_rule("22", _ops_cidrs(plan), "ssh from ops"), _hz_rule(WAZUH_AGENT_PORTS, agents, "wazuh agents of this stack")]
+        b.resource("hcloud_firewall", "wazuh_fw", {"name": f"{b.sp.name}-wazuh-fw", "labels": {"managed-by": "clawtex"}, "rule": wazuh_rules})
     for host in b.sp.hosts:
-        rid = _rid(host)
-        b.resource("hcloud_server", rid, {
-            "name": host.name, "server_type": host.size.slug, "image": provider.image, "location": host.region,
-            "ssh_keys": ["${hcloud_ssh_key.ops.id}"], "firewall_ids": ["${hcloud_firewall.fw.id}"],
-            "labels": labels(host), "user_data": cloud_init(p),
-        })
-        if host.volume_gb:
-            b.resource("hcloud_volume", f"{rid}_data", {
-                "name": f"{host.name}-data", "size": host.volume_gb, "server_id": f"${{hcloud_server.{rid}.id}}",
-                "automount": True, "format": "ext4", "labels": labels(host),
+        rid = resource_id(host)
+        if host.running:
+            firewall = "wazuh_fw" if host.role == ROLE_WAZUH and agents else "fw"
+            b.resource("hcloud_server", rid, {
+                "name": host.name, "server_type": host.size.slug, "image": info.image, "location": host.region,
+                "ssh_keys": ["${hcloud_ssh_key.ops.id}"], "firewall_ids": [f"${{hcloud_firewall.{firewall}.id}}"],
+                "labels": labels(host), "user_data": cloud_init(plan),
             })
-        b.output(f"{rid}_ipv4", f"${{hcloud_server.{rid}.ipv4_address}}", f"public IPv4 of {host.name}")
-    _ = key
+            b.resource("hcloud_rdns", f"{rid}_rdns", {"server_id": f"${{hcloud_server.{rid}.id}}",
+                                                       "ip_address": f"${{hcloud_server.{rid}.ipv4_address}}", "dns_ptr": _fqdn(b, host)})
+            b.output(f"{rid}_ipv4", f"${{hcloud_server.{rid}.ipv4_address}}", f"public IPv4 of {host.name}")
+        if host.volume_gb:
+            volume = {"name": f"{host.name}-data", "size": host.volume_gb, "format": "ext4", "labels": labels(host), "location": host.region}
+            if host.running:
+                volume.update({"server_id": f"${{hcloud_server.{rid}.id}}", "automount": True})
+                volume.pop("location")
+            b.resource("hcloud_volume", f"{rid}_data", volume, data=True)
+    c = b.dedicated
+    if c and c.backups:
+        storage = info.backup_storage
+        for index, region in enumerate(_backup_regions(c)):
+            suffix = "" if index == 0 else f"_{region}"
+            b.cdktf.TerraformVariable(b.stack, f"storage_box_password{suffix}", type="string", sensitive=True,
+                                      description="Storage Box password (restic over SFTP); from TF_VAR_* at apply")
+            b.resource("hcloud_storage_box", f"backup{suffix}", {
+                "name": f"{c.id}-backup{suffix.replace('_', '-')}", "storage_box_type": storage.type,
+                "location": storage.location if index == 0 else region, "password": f"${{var.storage_box_password{suffix}}}",
+                "ssh_keys": ["${var.ops_ssh_public_key}"], "labels": {"managed-by": "clawtex", "customer": c.id,
+                                                                      "retention-days": str(c.backups.retention_days)},
+            }, data=True)
+    if c and c.kubernetes:
+        for region in c.regions:
+            nodes = [h for h in servers if h.region == region and h.role == ROLE_K8S]
+            lb = f"lb_{region}"
+            b.resource("hcloud_load_balancer", lb, {"name": f"{c.id}-{region}", "load_balancer_type": info.load_balancer_type,
+                                                   "location": region, "labels": {"managed-by": "clawtex", "customer": c.id}})
+            for node in nodes:
+                b.resource("hcloud_load_balancer_target", f"{lb}_{resource_id(node)}", {
+                    "type": "server", "load_balancer_id": f"${{hcloud_load_balancer.{lb}.id}}", "server_id": f"${{hcloud_server.{resource_id(node)}.id}}"})
+            for port in PUBLIC_PORTS:
+                b.resource("hcloud_load_balancer_service", f"{lb}_{port}", {
+                    "load_balancer_id": f"${{hcloud_load_balancer.{lb}.id}}", "protocol": "tcp", "listen_port": int(port), "destination_port": int(port),
+                    "health_check": [{"protocol": "tcp", "port": int(port), "interval": 10, "timeout": 5, "retries": 3}]})
+            b.output(f"{region}_lb_ipv4", f"${{hcloud_load_balancer.{lb}.ipv4}}", f"load balancer of {c.id} in {region} (failover target)")
+    _dns_record(b, "hcloud_zone_rrset", lambda ip: {"zone": b.info.dns_zone, "name": b.record_name(), "type": "A", "ttl": 300,
+                                                      "records": [{"value": ip}]}, lambda h: f"${{hcloud_server.{resource_id(h)}.ipv4_address}}",
+                lambda region: f"${{hcloud_load_balancer.lb_{region}.ipv4}}")
+
+
+def _hz_rule(port: str, sources: list[str], description: str) -> dict[str, Any]:
+    return {"direction": "in", "protocol": "tcp", "port": port, "source_ips": sources, "description": description}
+
+
+# ------------------------------------------------------------------ DigitalOcean
 
 
 def build_digitalocean(b: StackBuilder) -> None:
@@ -115,71 +223,182 @@ def build_digitalocean(b: StackBuilder) -> None:
     from cdktf_cdktf_provider_digitalocean.volume import Volume
     from cdktf_cdktf_provider_digitalocean.volume_attachment import VolumeAttachment
 
-    p = b.plan
-    provider = p.catalog.spec["digitalocean"]
+    plan, info, tf = b.plan, b.info, b.cdktf
     DigitaloceanProvider(b.stack, "digitalocean")
-    b.stack.add_override("terraform.required_providers.digitalocean.version", provider.terraform_version)
+    b.stack.add_override("terraform.required_providers.digitalocean.version", info.terraform_version)
     key = SshKey(b.stack, "ops", name=f"{b.sp.name}-ops", public_key=b.ssh_var.string_value)
-    droplets = []
+    droplets: dict[str, Any] = {}
     for host in b.sp.hosts:
-        rid = _rid(host)
-        d = Droplet(b.stack, rid, name=host.name, size=host.size.slug, image=provider.image, region=host.region,
-                    ssh_keys=[key.fingerprint], tags=[f"{k}:{v}" for k, v in sorted(labels(host).items())],
-                    user_data=cloud_init(p), monitoring=True, ipv6=True)
-        droplets.append(d)
+        if host.role == ROLE_K8S:
+            continue    # DOKS node pools, below
+        rid = resource_id(host)
+        if host.running:
+            droplets[rid] = Droplet(b.stack, rid, name=host.name, size=host.size.slug, image=info.image, region=host.region,
+                                    ssh_keys=[key.fingerprint], tags=[f"{k}:{v}" for k, v in sorted(labels(host).items())],
+                                    user_data=cloud_init(plan), monitoring=True, ipv6=True)
+            b.output(f"{rid}_ipv4", droplets[rid].ipv4_address, f"public IPv4 of {host.name}")
         if host.volume_gb:
-            v = Volume(b.stack, f"{rid}_data", name=f"{host.name}-data", region=host.region, size=host.volume_gb,
-                       initial_filesystem_type="ext4", description=f"data volume of {host.name}")
-            VolumeAttachment(b.stack, f"{rid}_data_attach", droplet_id=d.id_as_number if hasattr(d, "id_as_number") else tf_number(d.id), volume_id=v.id)
-        b.output(f"{rid}_ipv4", d.ipv4_address, f"public IPv4 of {host.name}")
-    inbound = [FirewallInboundRule(protocol="tcp", port_range="22", source_addresses=_ssh_ingress(p))]
-    inbound += [FirewallInboundRule(protocol="tcp", port_range=port, source_addresses=["0.0.0.0/0", "::/0"]) for port in PUBLIC_PORTS]
-    outbound = [FirewallOutboundRule(protocol=proto, port_range="1-65535", destination_addresses=["0.0.0.0/0", "::/0"]) for proto in ("tcp", "udp")]
-    Firewall(b.stack, "fw", name=f"{b.sp.name}-fw", droplet_ids=[tf_number(d.id) for d in droplets],
-             inbound_rule=inbound, outbound_rule=outbound)
+            volume = Volume(b.stack, f"{rid}_data", name=f"{host.name}-data", region=host.region, size=host.volume_gb,
+                            initial_filesystem_type="ext4", description=f"data volume of {host.name}")
+            volume.add_override("lifecycle", {"prevent_destroy": True})
+            if host.running:
+                VolumeAttachment(b.stack, f"{rid}_data_attach", droplet_id=tf.Token.as_number(droplets[rid].id), volume_id=volume.id)
+    wazuh = [rid for rid in droplets if rid == "wazuh"]
+    serving = [d for rid, d in droplets.items() if rid not in wazuh]
+    outbound = [FirewallOutboundRule(protocol=p, port_range="1-65535", destination_addresses=ANYWHERE) for p in ("tcp", "udp")]
+    ssh = FirewallInboundRule(protocol="tcp", port_range="22", source_addresses=_ops_cidrs(plan))
+    if serving:
+        inbound = [ssh] + [FirewallInboundRule(protocol="tcp", port_range=p, source_addresses=ANYWHERE) for p in PUBLIC_PORTS]
+        Firewall(b.stack, "fw", name=f"{b.sp.name}-fw", droplet_ids=[tf.Token.as_number(d.id) for d in serving],
+                 inbound_rule=inbound, outbound_rule=outbound)
+    if wazuh:
+        c = b.dedicated
+        node_tags = [f"{c.id}-{region}-nodes" for region in c.regions] if c and c.kubernetes else []
+        agents = FirewallInboundRule(protocol="tcp", port_range=WAZUH_AGENT_PORTS,
+                                     source_droplet_ids=[tf.Token.as_number(d.id) for d in serving] or None,
+                                     source_tags=node_tags or None) if (serving or node_tags) else None
+        Firewall(b.stack, "wazuh_fw", name=f"{b.sp.name}-wazuh-fw", droplet_ids=[tf.Token.as_number(droplets["wazuh"].id)],
+                 inbound_rule=[ssh] + ([agents] if agents else []), outbound_rule=outbound)
+    c = b.dedicated
+    if c and c.backups:
+        for index, region in enumerate(_backup_regions(c)):
+            suffix = "" if index == 0 else f"_{region}"
+            b.resource("digitalocean_spaces_bucket", f"backup{suffix}", {
+                "name": f"clawtex-{c.id}-backup{suffix.replace('_', '-')}", "region": region, "acl": "private",
+                "versioning": [{"enabled": True}],
+                "lifecycle_rule": [{"id": "retention", "enabled": True, "expiration": [{"days": c.backups.retention_days}],
+                                    "noncurrent_version_expiration": [{"days": c.backups.retention_days}],
+                                    "abort_incomplete_multipart_upload_days": 1}],
+            }, data=True)
+    if c and c.kubernetes:
+        _doks(b, c)
+    _dns_record(b, "digitalocean_record", lambda ip: {"domain": b.info.dns_zone, "name": b.record_name(), "type": "A", "ttl": 300, "value": ip},
+                lambda h: f"${{digitalocean_droplet.{resource_id(h)}.ipv4_address}}",
+                lambda region: "${digitalocean_loadbalancer.global.ip}")
 
 
-def tf_number(value: str) -> Any:
-    return _cdktf().Token.as_number(value)
+def _doks(b: StackBuilder, c: CustomerPlan) -> None:
+    """A DOKS cluster per region, a regional load balancer onto its node pool, one global LB in front."""
+    nodes = c.tier.spec.hosting.nodes_per_region
+    size = b.info.plans[c.tier_name].slug
+    regional = []
+    for priority, region in enumerate(c.regions, start=1):
+        tag = f"{c.id}-{region}-nodes"
+        b.resource("digitalocean_kubernetes_cluster", f"k8s_{region}", {
+            "name": f"{c.id}-{region}", "region": region, "version": b.info.kubernetes_version, "ha": True, "auto_upgrade": True,
+            "surge_upgrade": True, "tags": ["managed-by:clawtex", f"customer:{c.id}"],
+            "node_pool": [{"name": f"{c.id}-{region}-pool", "size": size, "node_count": nodes, "tags": [tag]}],
+            "maintenance_policy": [{"day": "sunday", "start_time": "03:00"}],
+        })
+        b.resource("digitalocean_loadbalancer", f"lb_{region}", {
+            "name": f"{c.id}-{region}", "region": region, "droplet_tag": tag,
+            "forwarding_rule": [{"entry_port": int(p), "entry_protocol": "tcp", "target_port": 30000 + int(p), "target_protocol": "tcp"}
+                                for p in PUBLIC_PORTS],
+            "healthcheck": [{"port": 30080, "protocol": "http", "path": b.plan.runtime.health_path}],
+            "depends_on": [f"digitalocean_kubernetes_cluster.k8s_{region}"],
+        })
+        regional.append((region, priority))
+        b.output(f"{region}_lb_ipv4", f"${{digitalocean_loadbalancer.lb_{region}.ip}}", f"load balancer of {c.id} in {region} (failover target)")
+        b.output(f"{region}_k8s_endpoint", f"${{digitalocean_kubernetes_cluster.k8s_{region}.endpoint}}", f"Kubernetes API of {c.id} in {region}")
+    # active-active: equal priority; active-passive: the first region wins until it fails.
+    priorities = {r: (1 if c.ha_mode == "active-active" else p) for r, p in regional}
+    b.resource("digitalocean_loadbalancer", "global", {
+        "name": f"{c.id}-global", "type": "GLOBAL",
+        "target_load_balancer_ids": [f"${{digitalocean_loadbalancer.lb_{r}.id}}" for r, _ in regional],
+        "glb_settings": [{"target_port": 443, "target_protocol": "https", "region_priorities": priorities, "failover_threshold": 50}],
+        "domains": [{"name": f"{b.record_name()}.{b.info.dns_zone}", "is_managed": True}],
+    })
+    b.output("global_lb_ip", "${digitalocean_loadbalancer.global.ip}", f"global entry point of {c.id}")
+
+
+# ------------------------------------------------------------------ Vultr
 
 
 def build_vultr(b: StackBuilder) -> None:
-    p = b.plan
-    provider = p.catalog.spec["vultr"]
-    b.stack.add_override("terraform.required_providers.vultr", {"source": provider.terraform_source, "version": provider.terraform_version})
+    plan, info = b.plan, b.info
+    b.stack.add_override("terraform.required_providers.vultr", {"source": info.terraform_source, "version": info.terraform_version})
     b.stack.add_override("provider.vultr", [{}])
     b.resource("vultr_ssh_key", "ops", {"name": f"{b.sp.name}-ops", "ssh_key": "${var.ops_ssh_public_key}"})
-    b.resource("vultr_firewall_group", "fw", {"description": f"{b.sp.name} firewall (managed by clawtex)"})
-    rule = 0
-    for cidr in _ssh_ingress(p):
-        net, size = cidr.split("/")
-        b.resource("vultr_firewall_rule", f"ssh_{rule}", {"firewall_group_id": "${vultr_firewall_group.fw.id}", "protocol": "tcp",
-                                                          "ip_type": "v6" if ":" in net else "v4", "subnet": net, "subnet_size": int(size), "port": "22", "notes": "ssh from ops"})
-        rule += 1
-    for port in PUBLIC_PORTS:
-        for ip_type, net in (("v4", "0.0.0.0"), ("v6", "::")):
-            b.resource("vultr_firewall_rule", f"public_{port}_{ip_type}", {"firewall_group_id": "${vultr_firewall_group.fw.id}", "protocol": "tcp",
-                                                                          "ip_type": ip_type, "subnet": net, "subnet_size": 0, "port": port, "notes": f"public {port}"})
+    servers = b.servers()
+    _vultr_firewall(b, "fw", [("22", _ops_cidrs(plan), "ssh from ops")] + [(p, ANYWHERE, f"public {p}") for p in PUBLIC_PORTS])
+    agents = [f"${{vultr_instance.{resource_id(h)}.main_ip}}/32" for h in servers if h.role != ROLE_WAZUH]
+    has_wazuh = any(h.role == ROLE_WAZUH for h in servers)
+    if has_wazuh:
+        _vultr_firewall(b, "wazuh_fw", [("22", _ops_cidrs(plan), "ssh from ops"), (WAZUH_AGENT_PORTS.replace("-", ":"), agents, "wazuh agents")])
     for host in b.sp.hosts:
-        rid = _rid(host)
-        b.resource("vultr_instance", rid, {
-            "plan": host.size.slug, "region": host.region, "os_id": int(provider.image), "label": host.name, "hostname": host.name,
-            "ssh_key_ids": ["${vultr_ssh_key.ops.id}"], "firewall_group_id": "${vultr_firewall_group.fw.id}",
-            "tags": [f"{k}:{v}" for k, v in sorted(labels(host).items())], "user_data": cloud_init(p), "enable_ipv6": True,
-        })
+        rid = resource_id(host)
+        if host.running:
+            group = "wazuh_fw" if host.role == ROLE_WAZUH else "fw"
+            b.resource("vultr_instance", rid, {
+                "plan": host.size.slug, "region": host.region, "os_id": int(info.image), "label": host.name, "hostname": host.name,
+                "ssh_key_ids": ["${vultr_ssh_key.ops.id}"], "firewall_group_id": f"${{vultr_firewall_group.{group}.id}}",
+                "tags": [f"{k}:{v}" for k, v in sorted(labels(host).items())], "user_data": cloud_init(plan), "enable_ipv6": True,
+            })
+            b.resource("vultr_reverse_ipv4", f"{rid}_rdns", {"instance_id": f"${{vultr_instance.{rid}.id}}",
+                                                              "ip": f"${{vultr_instance.{rid}.main_ip}}", "reverse": _fqdn(b, host)})
+            b.output(f"{rid}_ipv4", f"${{vultr_instance.{rid}.main_ip}}", f"public IPv4 of {host.name}")
         if host.volume_gb:
-            b.resource("vultr_block_storage", f"{rid}_data", {"region": host.region, "size_gb": host.volume_gb, "label": f"{host.name}-data",
-                                                              "attached_to_instance": f"${{vultr_instance.{rid}.id}}", "live": True})
-        b.output(f"{rid}_ipv4", f"${{vultr_instance.{rid}.main_ip}}", f"public IPv4 of {host.name}")
+            volume = {"region": host.region, "size_gb": host.volume_gb, "label": f"{host.name}-data"}
+            if host.running:
+                volume.update({"attached_to_instance": f"${{vultr_instance.{rid}.id}}", "live": True})
+            b.resource("vultr_block_storage", f"{rid}_data", volume, data=True)
+    c = b.dedicated
+    if c and c.backups:
+        storage = info.backup_storage
+        b.resource("vultr_object_storage", "backup_store", {"cluster_id": storage.cluster_id, "tier_id": storage.tier_id,
+                                                            "label": f"{c.id}-backup"}, data=True)
+        # Vultr buckets have no lifecycle rules: restic's `forget --keep-within` enforces retention.
+        b.resource("vultr_object_storage_bucket", "backup", {"name": f"clawtex-{c.id}-backup", "enable_versioning": True,
+                                                             "object_storage_id": "${vultr_object_storage.backup_store.id}"}, data=True)
+    if c and c.kubernetes:
+        for region in c.regions:
+            nodes = [h for h in servers if h.region == region and h.role == ROLE_K8S]
+            b.resource("vultr_load_balancer", f"lb_{region}", {
+                "region": region, "label": f"{c.id}-{region}", "attached_instances": [f"${{vultr_instance.{resource_id(n)}.id}}" for n in nodes],
+                "forwarding_rules": [{"frontend_protocol": "tcp", "frontend_port": int(p), "backend_protocol": "tcp", "backend_port": int(p)} for p in PUBLIC_PORTS],
+                "health_check": [{"protocol": "tcp", "port": 443}]})
+            b.output(f"{region}_lb_ipv4", f"${{vultr_load_balancer.lb_{region}.ipv4}}", f"load balancer of {c.id} in {region} (failover target)")
+    _dns_record(b, "vultr_dns_record", lambda ip: {"domain": b.info.dns_zone, "name": b.record_name(), "type": "A", "ttl": 300, "data": ip},
+                lambda h: f"${{vultr_instance.{resource_id(h)}.main_ip}}", lambda region: f"${{vultr_load_balancer.lb_{region}.ipv4}}")
+
+
+def _vultr_firewall(b: StackBuilder, name: str, rules: list[tuple[str, list[str], str]]) -> None:
+    b.resource("vultr_firewall_group", name, {"description": f"{b.sp.name} {name} (managed by clawtex)"})
+    for index, (port, sources, note) in enumerate(rules):
+        for n, cidr in enumerate(sources):
+            net, size = cidr.rsplit("/", 1)
+            ip_type = "v6" if ":" in net else "v4"
+            b.resource("vultr_firewall_rule", f"{name}_{index}_{n}", {
+                "firewall_group_id": f"${{vultr_firewall_group.{name}.id}}", "protocol": "tcp", "ip_type": ip_type,
+                "subnet": net, "subnet_size": int(size), "port": port, "notes": note})
+
+
+# ------------------------------------------------------------------ shared pieces
+
+
+def _backup_regions(c: CustomerPlan) -> list[str]:
+    """Primary region, plus the second region when the tier copies backups across regions."""
+    return list(c.regions[:2]) if c.backups and c.backups.cross_region and len(c.regions) > 1 else [c.regions[0]]
+
+
+def _dns_record(b: StackBuilder, rtype: str, body: Callable[[str], dict[str, Any]], server_ip: Callable[[HostPlan], str],
+                lb_ip: Callable[[str], str]) -> None:
+    """Gold+: `<id>.<fleet zone>` -> the customer's entry point; their custom domain is a CNAME to it."""
+    c = b.dedicated
+    if not (c and c.custom_domain and c.active):
+        return
+    if c.kubernetes:
+        ip = lb_ip(c.regions[0])
+    else:
+        entry = _entry_host(b)
+        if entry is None:
+            return
+        ip = server_ip(entry)
+    b.resource(rtype, "customer_dns", body(ip))
+    b.output("customer_dns_name", f"{b.record_name()}.{b.info.dns_zone}", f"CNAME target for {c.custom_domain}")
 
 
 BUILDERS = {"hetzner": build_hetzner, "digitalocean": build_digitalocean, "vultr": build_vultr}
-
-
-def _rid(host: HostPlan) -> str:
-    """Terraform resource name for a host: stable, independent of the stack name."""
-    suffix = host.name[len(host.stack) + 1:] if host.name.startswith(host.stack + "-") else "host"
-    return suffix.replace("-", "_") or "host"
 
 
 def stack_comment(sp: StackPlan, plan: FleetPlan) -> str:
@@ -187,11 +406,15 @@ def stack_comment(sp: StackPlan, plan: FleetPlan) -> str:
     return terraform_literal(f"clawtex stack {sp.name} for " + ", ".join(names))
 
 
-def synthesize(plan: FleetPlan) -> dict[str, bytes]:
+def synthesize(plan: FleetPlan, stacks: list[StackPlan] | None = None) -> dict[str, bytes]:
+    """Terraform JSON of `stacks` (default: all), keyed by path under generated/."""
     tf = _cdktf()
+    chosen = plan.stacks if stacks is None else stacks
+    if not chosen:
+        return {}
     with tempfile.TemporaryDirectory(prefix="clawtex-cdktf-") as outdir:
         app = tf.App(outdir=outdir, skip_validation=True, skip_backend_validation=True)
-        for sp in plan.stacks:
+        for sp in chosen:
             stack = tf.TerraformStack(app, sp.name)
             state = plan.settings.spec.terraform_state
             tf.S3Backend(stack, bucket=state.bucket, key=sp.state_key, region=state.region, endpoint=state.endpoint,
@@ -199,13 +422,11 @@ def synthesize(plan: FleetPlan) -> dict[str, bytes]:
                          skip_metadata_api_check=True, skip_s3_checksum=True, use_path_style=True)
             stack.add_override("terraform.backend.s3.use_lockfile", True)
             stack.add_override("terraform.required_version", ">= 1.10.0")
-            builder = StackBuilder(stack, plan, sp)
-            BUILDERS[sp.provider](builder)
+            BUILDERS[sp.provider](StackBuilder(stack, plan, sp))
             stack.add_override("//.clawtex", {"stack": sp.name, "kind": sp.kind, "customers": list(sp.customers),
                                               "description": stack_comment(sp, plan)})
         app.synth()
-        return {f"terraform/{sp.name}/cdk.tf.json": _normalize(Path(outdir, "stacks", sp.name, "cdk.tf.json"))
-                for sp in plan.stacks}
+        return {f"terraform/{sp.name}/cdk.tf.json": _normalize(Path(outdir, "stacks", sp.name, "cdk.tf.json")) for sp in chosen}
 
 
 def _normalize(path: Path) -> bytes:
@@ -214,3 +435,16 @@ def _normalize(path: Path) -> bytes:
 
 def render(plan: FleetPlan) -> dict[str, bytes]:
     return synthesize(plan)
+
+
+def units(plan: FleetPlan) -> dict[str, bytes]:
+    """Stack name -> everything its Terraform JSON depends on, for reuse by content hash."""
+    shared = repr((plan.settings, plan.catalog, plan.runtime)).encode()
+    return {sp.name: shared + repr((sp, [plan.customer(cid) for cid in sp.customers])).encode() for sp in plan.stacks}
+
+
+def render_units(plan: FleetPlan, names: list[str]) -> dict[str, dict[str, bytes]]:
+    """Stack name -> its files, for the stacks named."""
+    wanted = [sp for sp in plan.stacks if sp.name in set(names)]
+    files = synthesize(plan, wanted)
+    return {sp.name: {f"terraform/{sp.name}/cdk.tf.json": files[f"terraform/{sp.name}/cdk.tf.json"]} for sp in wanted}
