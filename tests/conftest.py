@@ -12,6 +12,28 @@ SHARED = REPO.parent / "shared"
 # Import this checkout's compiler even when another checkout is pip-installed.
 sys.path.insert(0, str(REPO))
 
+# The smallest valid customer file; tests format in id, tier and price.
+CUSTOMER = """\
+apiVersion: clawtex/v1
+kind: Customer
+metadata:
+  id: {id}
+  displayName: Test Customer
+  contacts:
+    - {{name: T, email: t@example.com}}
+spec:
+  tier: {tier}
+  provider: hetzner
+  regions: [fsn1]
+  onboardedOn: "2026-09-01"
+  billing:
+    monthlyPrice: {price}
+    stripeCustomerId: cus_Test000001
+  channels:
+    - type: telegram
+      botToken: {{source: env, id: T_TOKEN}}
+"""
+
 
 def copy_repo(dest: Path, with_generated: bool = True) -> Path:
     dest.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from conftest import REPO, run_clawtex
+from artifact_checks import strings
 from compiler.write import read_tree
 
 
@@ -79,16 +80,6 @@ def test_terraform_interpolation_in_display_name_stays_literal(repo):
     assert run_clawtex(repo, "compile").returncode == 0
     text = (repo / "generated" / "terraform" / "brightpath-tutors" / "cdk.tf.json").read_text()
     data = json.loads(text)
-
-    def strings(node):
-        if isinstance(node, dict):
-            for v in node.values():
-                yield from strings(v)
-        elif isinstance(node, list):
-            for v in node:
-                yield from strings(v)
-        elif isinstance(node, str):
-            yield node
 
     hits = [s for s in strings(data) if "passwd" in s]
     assert hits, "display name should reach the stack description"

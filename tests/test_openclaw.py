@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from compiler.validate import SECRET_PATTERNS
-from conftest import REPO, run_clawtex
+from conftest import CUSTOMER, REPO, run_clawtex
 
 CONFIGS = {p.parent.name: json.loads(p.read_text()) for p in sorted((REPO / "generated" / "openclaw").glob("*/openclaw.json"))}
 # Keys whose value is a credential wherever they appear in a generated file.
@@ -18,26 +18,6 @@ CREDENTIAL_KEY = re.compile(r"(?i)^(token|bottoken|apptoken|apppassword|password
 ENV_ID = re.compile(r"^[A-Z][A-Z0-9_]{0,127}$")
 JSON_POINTER = re.compile(r"^(/([^~/]|~[01])*)+$")
 
-CUSTOMER = """\
-apiVersion: clawtex/v1
-kind: Customer
-metadata:
-  id: {id}
-  displayName: Test Customer
-  contacts:
-    - {{name: T, email: t@example.com}}
-spec:
-  tier: {tier}
-  provider: hetzner
-  regions: [fsn1]
-  onboardedOn: "2026-09-01"
-  billing:
-    monthlyPrice: {price}
-    stripeCustomerId: cus_Test000001
-  channels:
-    - type: telegram
-      botToken: {{source: env, id: T_TOKEN}}
-"""
 
 
 def customer(cid: str, tier: str = "bronze", price: int = 75, extra: str = "") -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SHARED
+from artifact_checks import strings
 
 GENERATED = REPO / "generated" / "terraform"
 SCHEMAS = SHARED / "reference" / "terraform-providers"
@@ -63,16 +64,6 @@ def body_problems(address: str, body: dict, schema: dict) -> list[str]:
             problems.append(f"{address}: required block {key} is missing")
     return problems
 
-
-def strings(node):
-    if isinstance(node, dict):
-        for value in node.values():
-            yield from strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from strings(value)
-    elif isinstance(node, str):
-        yield node
 
 
 def reference_problems(stack: dict) -> list[str]:

@@ -6,28 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_clawtex
+from conftest import CUSTOMER, run_clawtex
 
-BRONZE = """\
-apiVersion: clawtex/v1
-kind: Customer
-metadata:
-  id: {id}
-  displayName: Test Customer
-  contacts:
-    - {{name: T, email: t@example.com}}
-spec:
-  tier: bronze
-  provider: hetzner
-  regions: [fsn1]
-  onboardedOn: "2026-09-01"
-  billing:
-    monthlyPrice: 75
-    stripeCustomerId: cus_Test000001
-  channels:
-    - type: telegram
-      botToken: {{source: env, id: T_TOKEN}}
-"""
+BRONZE = CUSTOMER.replace("{tier}", "bronze").replace("{price}", "75")
 
 
 def write(repo: Path, name: str, text: str) -> Path:
