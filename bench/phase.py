@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def validate(root: Path) -> None:
     from compiler.pipeline import load_inputs
-    load_inputs(root)
+    load_inputs(root, use_cache=False)  # cold: leave the cache for the compile phases
 
 
 def compile_(root: Path) -> None:

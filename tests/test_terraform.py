@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import hcl2
 import pytest
 
 from conftest import REPO, SHARED
@@ -22,6 +23,8 @@ STACKS = sorted(GENERATED.glob("*/cdk.tf.json"))
 META_ARGUMENTS = {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner", "connection", "//"}
 PROVIDER_FILES = {"hcloud": "hcloud.json", "digitalocean": "digitalocean.json", "vultr": "vultr.json"}
 REFERENCE = re.compile(r"(?<!\$)\$\{([^}]*)\}")
+MODULES = REPO / "modules" / "terraform"
+MODULE_FILES = sorted(MODULES.rglob("*.tf"))
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +86,44 @@ def reference_problems(stack: dict) -> list[str]:
     return problems
 
 
-def stack_problems(stack: dict, schemas: dict) -> list[str]:
-    problems = reference_problems(stack)
+def module_interface(directory: Path) -> dict[str, set[str]]:
+    """Variables (required / all) and outputs of an HCL module, as python-hcl2 reads them."""
+    required, declared, outputs = set(), set(), set()
+    for path in sorted(directory.glob("*.tf")):
+        parsed = hcl2.loads(path.read_text(encoding="utf-8"))
+        for block in parsed.get("variable", []):
+            for name, body in block.items():
+                declared.add(name)
+                if "default" not in body:
+                    required.add(name)
+        for block in parsed.get("output", []):
+            outputs.update(block)
+    return {"required": required, "declared": declared, "outputs": outputs}
+
+
+def module_problems(stack: dict, stack_dir: Path) -> list[str]:
+    """Each module call: a local source under modules/terraform/, exactly the required
+    variables and no unknown ones, and only outputs the module declares are read."""
+    problems = []
+    for name, call in stack.get("module", {}).items():
+        source = (stack_dir / call.get("source", "")).resolve()
+        if MODULES.resolve() not in source.parents or not any(source.glob("*.tf")):
+            problems.append(f"module.{name}: source {call.get('source')} is not a module under modules/terraform/")
+            continue
+        interface = module_interface(source)
+        passed = set(call) - {"source", "version", "providers", "depends_on", "count", "for_each", "//"}
+        problems += [f"module.{name}: required variable {v} is missing" for v in sorted(interface["required"] - passed)]
+        problems += [f"module.{name}: unknown variable {v}" for v in sorted(passed - interface["declared"])]
+        for text in strings({k: v for k, v in stack.items() if k != "//"}):
+            for expression in REFERENCE.findall(text):
+                parts = expression.strip().split(".")
+                if parts[:2] == ["module", name] and (len(parts) < 3 or parts[2] not in interface["outputs"]):
+                    problems.append(f"module.{name} has no output {'.'.join(parts[2:])}")
+    return problems
+
+
+def stack_problems(stack: dict, schemas: dict, stack_dir: Path = GENERATED / "any") -> list[str]:
+    problems = reference_problems(stack) + module_problems(stack, stack_dir)
     declared = stack.get("terraform", {}).get("required_providers", {})
     for name, req in declared.items():
         schema = schemas[name]
@@ -110,7 +149,7 @@ def stack_problems(stack: dict, schemas: dict) -> list[str]:
 def test_stack_matches_provider_schemas_and_references_resolve(path, schemas):
     stack = json.loads(path.read_text())
     assert stack["terraform"]["backend"]["s3"]["key"].endswith(f"/{path.parent.name}/terraform.tfstate")
-    assert stack_problems(stack, schemas) == []
+    assert stack_problems(stack, schemas, path.parent) == []
 
 
 def test_checker_catches_what_terraform_would_reject(schemas):
@@ -122,13 +161,32 @@ def test_checker_catches_what_terraform_would_reject(schemas):
             "vultr_instance": {"v": {"plan": "p", "region": "r"}},
             "hcloud_teapot": {"t": {}},
         },
+        "module": {
+            "cloud_init": {"source": "../../../modules/terraform/cloud-init", "ansible_user": "x", "colour": "red"},
+            "elsewhere": {"source": "../../../../etc"},
+        },
+        "output": {"o": {"value": "${module.cloud_init.password}"}},
     }
     problems = "\n".join(stack_problems(stack, schemas))
     for expected in ("unknown attribute colour", "server_type is missing", "ipv4_address is read-only", "public_net must be a list",
                      "unresolved reference ${hcloud_server.missing.id}", "rule[0]: required attribute protocol",
                      "vultr_instance: provider vultr is not declared", "hcloud_teapot: not a resource",
-                     "pinned to 0.1"):
+                     "pinned to 0.1", "module.cloud_init: required variable ssh_public_key is missing",
+                     "module.cloud_init: unknown variable colour", "module.cloud_init has no output password",
+                     "module.elsewhere: source ../../../../etc is not a module"):
         assert expected in problems, (expected, problems)
+
+
+def test_modules_parse_with_python_hcl2_and_every_stack_calls_cloud_init():
+    assert MODULE_FILES, "modules/terraform/ holds no .tf file"
+    for path in MODULE_FILES:
+        hcl2.loads(path.read_text(encoding="utf-8"))
+    assert module_interface(MODULES / "cloud-init")["outputs"] == {"user_data"}
+    for path in STACKS:
+        stack = json.loads(path.read_text())
+        servers = [body for rtype in ("hcloud_server", "digitalocean_droplet", "vultr_instance")
+                   for body in stack.get("resource", {}).get(rtype, {}).values()]
+        assert all(body["user_data"] == "${module.cloud_init.user_data}" for body in servers), path
 
 
 def resources(name: str) -> dict:

@@ -39,6 +39,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
 PUBLIC_PORTS = ("80", "443")
 WAZUH_AGENT_PORTS = "1514-1515"
 ANYWHERE = ["0.0.0.0/0", "::/0"]
+# Stacks are written to generated/terraform/<stack>/; modules live at the repo root.
+CLOUD_INIT_MODULE = "../../../modules/terraform/cloud-init"
 
 
 def _cdktf():
@@ -52,24 +54,6 @@ def labels(host: HostPlan) -> dict[str, str]:
     if host.customer:
         out["customer"] = host.customer
     return out
-
-
-def cloud_init(plan: FleetPlan) -> str:
-    """Bootstraps the Ansible user; the key arrives as a Terraform variable at apply time."""
-    user = plan.settings.spec.ops.ansible_user
-    return "\n".join([
-        "#cloud-config",
-        "users:",
-        f"  - name: {user}",
-        "    groups: [sudo]",
-        "    shell: /bin/bash",
-        "    sudo: ['ALL=(ALL) NOPASSWD:ALL']",
-        "    ssh_authorized_keys:",
-        "      - ${var.ops_ssh_public_key}",
-        "ssh_pwauth: false",
-        "disable_root: true",
-        "",
-    ])
 
 
 def resource_id(host: HostPlan) -> str:
@@ -102,6 +86,7 @@ class StackBuilder:
         self.customers = [plan.customer(cid) for cid in sp.customers]
         self.ssh_var = self.cdktf.TerraformVariable(stack, "ops_ssh_public_key", type="string",
                                                     description="Public SSH key of the Ansible user")
+        self._cloud_init: Any = None
 
     @property
     def dedicated(self) -> CustomerPlan | None:
@@ -119,6 +104,15 @@ class StackBuilder:
         if data and self.keep_data:
             res.add_override("lifecycle", {"prevent_destroy": True})
         return f"{rtype}.{name}"
+
+    def user_data(self) -> str:
+        """cloud-init that bootstraps the Ansible user, from the shared HCL module (one call per stack)."""
+        if self._cloud_init is None:
+            self._cloud_init = self.cdktf.TerraformHclModule(
+                self.stack, "cloud_init", source=CLOUD_INIT_MODULE, skip_asset_creation_from_local_modules=True,
+                variables={"ansible_user": self.plan.settings.spec.ops.ansible_user,
+                           "ssh_public_key": "${var.ops_ssh_public_key}"})
+        return "${module.cloud_init.user_data}"
 
     def output(self, name: str, value: str, description: str) -> None:
         self.cdktf.TerraformOutput(self.stack, name, value=value, description=description)
@@ -165,7 +159,7 @@ def build_hetzner(b: StackBuilder) -> None:
             b.resource("hcloud_server", rid, {
                 "name": host.name, "server_type": host.size.slug, "image": info.image, "location": host.region,
                 "ssh_keys": ["${hcloud_ssh_key.ops.id}"], "firewall_ids": [f"${{hcloud_firewall.{firewall}.id}}"],
-                "labels": labels(host), "user_data": cloud_init(plan),
+                "labels": labels(host), "user_data": b.user_data(),
             })
             b.resource("hcloud_rdns", f"{rid}_rdns", {"server_id": f"${{hcloud_server.{rid}.id}}",
                                                        "ip_address": f"${{hcloud_server.{rid}.ipv4_address}}", "dns_ptr": _fqdn(b, host)})
@@ -235,7 +229,7 @@ def build_digitalocean(b: StackBuilder) -> None:
         if host.running:
             droplets[rid] = Droplet(b.stack, rid, name=host.name, size=host.size.slug, image=info.image, region=host.region,
                                     ssh_keys=[key.fingerprint], tags=[f"{k}:{v}" for k, v in sorted(labels(host).items())],
-                                    user_data=cloud_init(plan), monitoring=True, ipv6=True)
+                                    user_data=b.user_data(), monitoring=True, ipv6=True)
             b.output(f"{rid}_ipv4", droplets[rid].ipv4_address, f"public IPv4 of {host.name}")
         if host.volume_gb:
             volume = Volume(b.stack, f"{rid}_data", name=f"{host.name}-data", region=host.region, size=host.volume_gb,
@@ -332,7 +326,7 @@ def build_vultr(b: StackBuilder) -> None:
             b.resource("vultr_instance", rid, {
                 "plan": host.size.slug, "region": host.region, "os_id": int(info.image), "label": host.name, "hostname": host.name,
                 "ssh_key_ids": ["${vultr_ssh_key.ops.id}"], "firewall_group_id": f"${{vultr_firewall_group.{group}.id}}",
-                "tags": [f"{k}:{v}" for k, v in sorted(labels(host).items())], "user_data": cloud_init(plan), "enable_ipv6": True,
+                "tags": [f"{k}:{v}" for k, v in sorted(labels(host).items())], "user_data": b.user_data(), "enable_ipv6": True,
             })
             b.resource("vultr_reverse_ipv4", f"{rid}_rdns", {"instance_id": f"${{vultr_instance.{rid}.id}}",
                                                               "ip": f"${{vultr_instance.{rid}.main_ip}}", "reverse": _fqdn(b, host)})
