@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -99,20 +100,36 @@ def _lexical_problems(text: str, name: str) -> list[Diagnostic]:
     if problems:
         return problems
     try:
-        for event in _yaml().parse(text):
+        events = list(_fast_events(text))
+    except yaml.YAMLError:
+        events = None  # let ruamel, which composes the document below, say what is wrong
+    try:
+        for event in events if events is not None else _yaml().parse(text):
             mark = event.start_mark
             where = (mark.line + 1, mark.column + 1)
-            if isinstance(event, AliasEvent):
+            if isinstance(event, ALIAS_EVENTS):
                 problems.append(Diagnostic(name, *where, "", f"YAML alias *{event.anchor} is not allowed in clawtex files"))
-            elif isinstance(event, NodeEvent) and event.anchor:
+            elif isinstance(event, NODE_EVENTS) and event.anchor:
                 problems.append(Diagnostic(name, *where, "", f"YAML anchor &{event.anchor} is not allowed in clawtex files"))
-            if isinstance(event, (ScalarEvent, CollectionStartEvent)) and event.tag and not _implicit(event):
+            if isinstance(event, TAGGED_EVENTS) and event.tag and not _implicit(event):
                 problems.append(Diagnostic(name, *where, "", f"YAML tag {event.tag} is not allowed in clawtex files"))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problems.append(Diagnostic(name, line, col, "", " ".join(str(exc.problem or "invalid YAML").split())))
     return problems
+
+
+# The same checks over either parser's events.
+ALIAS_EVENTS = (AliasEvent, yaml.AliasEvent)
+NODE_EVENTS = (NodeEvent, yaml.NodeEvent)
+TAGGED_EVENTS = (ScalarEvent, CollectionStartEvent, yaml.ScalarEvent, yaml.CollectionStartEvent)
+
+
+def _fast_events(text: str) -> Iterator[Any]:
+    """The event stream from libyaml: same anchors, aliases and tags as ruamel
+    sees, in a fraction of the time (this pass runs over every customer file)."""
+    return yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _implicit(event: Any) -> bool:

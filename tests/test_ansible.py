@@ -271,6 +271,19 @@ RENDER_PLAY = """\
       when: openclaw_mode == 'kubernetes'
     - name: Handoff report
       ansible.builtin.template: {{src: "{roles}/smoke_test/templates/handoff.md.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-handoff.md", mode: "0600"}}
+    - name: Channel status unit of a tenant container
+      ansible.builtin.template:
+        src: "{roles}/openclaw/templates/clawtex-channel-status.service.j2"
+        dest: "{{{{ out }}}}/{{{{ channel_status.name }}}}-channel-status.service"
+        mode: "0600"
+      vars:
+        channel_status:
+          name: "{{{{ openclaw_tenant.customer }}}}"
+          customer: "{{{{ openclaw_tenant.customer }}}}"
+          config: "/srv/openclaw/{{{{ openclaw_tenant.customer }}}}/config/openclaw.json"
+          command: [/usr/bin/docker, exec, "openclaw-{{{{ openclaw_tenant.customer }}}}", openclaw, health, --json]
+      loop: "{{{{ openclaw_containers | default([]) }}}}"
+      loop_control: {{loop_var: openclaw_tenant}}
 """
 
 
@@ -287,6 +300,10 @@ def test_role_templates_render_for_each_hosting_model(tmp_path):
         assert f"location /{tenant['customer']}/ {{\n        proxy_pass http://127.0.0.1:{tenant['port']}/;" in nginx
         unit = (out / f"{tenant['customer']}.service").read_text()
         assert f"--cpus {tenant['cpus']} --memory {tenant['memory']}" in unit
+        status = (out / f"{tenant['customer']}-channel-status.service").read_text()
+        assert (f"--customer {tenant['customer']} --config /srv/openclaw/{tenant['customer']}/config/openclaw.json "
+                f"\\\n  --out /var/lib/prometheus/node-exporter/openclaw_channels_{tenant['customer']}.prom "
+                f"-- /usr/bin/docker exec openclaw-{tenant['customer']} openclaw health --json") in status
     # Backup scripts are valid bash, dump the customer's databases, copy cross-region on Platinum only.
     for host in ("acme-logistics-oc-1", "orbital-health-fra1-k8s-1"):
         script = out / f"{host}-backup.sh"

@@ -159,9 +159,9 @@ def test_alert_and_wazuh_rule_changes_are_listed(gitrepo):
     rules.write_text('<group name="clawtex,">\n  <rule id="119990" level="10"><description>a</description></rule>\n'
                      '  <rule id="119992" level="7"><description>c</description></rule>\n</group>\n')
     slo = gitrepo / "generated" / "prometheus" / "rules" / "slo.yml"
-    edit(slo, "  - name: clawtex-slo-gold\n    rules:\n",
-         "  - name: clawtex-slo-gold\n    rules:\n      - alert: OpenClawDown\n        expr: up == 0\n"
-         "        labels:\n          severity: page\n          tier: gold\n")
+    edit(slo, "- name: clawtex-slo-gold\n  rules:\n",
+         "- name: clawtex-slo-gold\n  rules:\n  - alert: OpenClawDown\n    expr: up == 0\n"
+         "    labels:\n      severity: page\n      tier: gold\n")
     commit(gitrepo, "wazuh rules v2, new alert")
     text = summary(gitrepo, "HEAD~1", "HEAD")
     wazuh = section(text, "### Wazuh")

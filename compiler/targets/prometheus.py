@@ -216,13 +216,23 @@ def _probe_job(name: str, module: str, file: str) -> dict[str, Any]:
     }
 
 
+# A shared Bronze host's target says customer="shared"; its textfile metrics
+# (channel status per tenant) name the real customer, which Prometheus renames
+# to exported_customer on conflict. Put it back where the rules look.
+TEXTFILE_CUSTOMER_RELABEL = [
+    {"source_labels": ["exported_customer"], "regex": "(.+)", "target_label": "customer"},
+    {"regex": "exported_customer", "action": "labeldrop"},
+]
+
+
 def prometheus_config() -> dict[str, Any]:
     return {
         "global": {"scrape_interval": "15s", "evaluation_interval": "30s"},
         "rule_files": ["rules/*.yml"],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [ALERTMANAGER_ADDRESS]}]}]},
         "scrape_configs": [
-            {"job_name": NODE_JOB, "file_sd_configs": [{"files": ["targets/node.json"]}]},
+            {"job_name": NODE_JOB, "file_sd_configs": [{"files": ["targets/node.json"]}],
+             "metric_relabel_configs": TEXTFILE_CUSTOMER_RELABEL},
             _probe_job(PROBE_JOB, "http_2xx", "targets/openclaw-probes.json"),
             _probe_job(TCP_JOB, "tcp_connect", "targets/openclaw-tcp.json"),
         ],
