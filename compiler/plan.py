@@ -6,6 +6,7 @@ on host names, stacks, paths and labels without importing each other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Optional
 
 from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, Plan,
@@ -146,15 +147,24 @@ class FleetPlan:
     def wazuh_rule_base(self, cid: str) -> int:
         return self.wazuh_rule_blocks[cid]
 
-    @property
+    @cached_property
     def hosts(self) -> tuple[HostPlan, ...]:
         return tuple(h for s in self.stacks for h in s.hosts)
 
+    # Lookups by id: targets ask once per host or customer, so a scan would be quadratic.
+    @cached_property
+    def _customers_by_id(self) -> dict[str, CustomerPlan]:
+        return {c.id: c for c in self.customers}
+
+    @cached_property
+    def _hosts_by_name(self) -> dict[str, HostPlan]:
+        return {h.name: h for h in self.hosts}
+
     def customer(self, cid: str) -> CustomerPlan:
-        return next(c for c in self.customers if c.id == cid)
+        return self._customers_by_id[cid]
 
     def host(self, name: str) -> HostPlan:
-        return next(h for h in self.hosts if h.name == name)
+        return self._hosts_by_name[name]
 
     def tiers_by_rank(self) -> list[Tier]:
         return sorted(self.tiers.values(), key=lambda t: t.spec.rank)

@@ -277,3 +277,21 @@ def test_checkov_terraform_json(tmp_path):
     assert summary["parsing_errors"] == 0, result.stdout[-3000:]
     assert summary["passed"] >= 10, summary
     assert summary["failed"] == 0, [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+
+
+def test_parallel_synthesis_gives_the_same_bytes(monkeypatch):
+    """Large fleets synthesize in worker processes; the result must not depend on it."""
+    from compiler.pipeline import plan_repo
+    from compiler.targets import terraform
+    plan = plan_repo(REPO, use_cache=False)
+    serial = terraform._synthesize_here(plan, list(plan.stacks))
+    monkeypatch.setattr(terraform, "PARALLEL_MIN_STACKS", 2)
+    monkeypatch.setenv("CLAWTEX_JOBS", "2")
+    spawned = []
+    real_pool = terraform.concurrent.futures.ProcessPoolExecutor
+    monkeypatch.setattr(terraform.concurrent.futures, "ProcessPoolExecutor",
+                        lambda *a, **k: spawned.append(a) or real_pool(*a, **k))
+    parallel = terraform.synthesize(plan)
+    assert spawned == [(2,)]
+    assert parallel == serial
+    assert list(parallel) == sorted(parallel)

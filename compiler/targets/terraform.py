@@ -22,7 +22,10 @@ compute. Data-bearing resources carry lifecycle.prevent_destroy.
 """
 from __future__ import annotations
 
+import concurrent.futures
+import functools
 import json
+import multiprocessing
 import os
 import tempfile
 from pathlib import Path
@@ -47,6 +50,27 @@ def _cdktf():
     # Imported lazily: starting the jsii runtime costs ~1 s, only this target needs it.
     import cdktf
     return cdktf
+
+
+META_ARGUMENTS = {"lifecycle", "depends_on", "count", "for_each", "provider"}
+
+
+@functools.cache
+def _generic_resource() -> type:
+    """A TerraformResource whose body is handed over whole at synth time: one
+    jsii callback per resource instead of one add_override call per attribute."""
+    class GenericResource(_cdktf().TerraformResource):
+        def __init__(self, scope: Any, name: str, rtype: str, body: dict[str, Any]):
+            super().__init__(scope, name, terraform_resource_type=rtype)
+            self._body = {k: v for k, v in body.items() if k not in META_ARGUMENTS}
+            # CDKTF writes meta-arguments from its own fields, over the attributes.
+            for key in META_ARGUMENTS & body.keys():
+                self.add_override(key, body[key])
+
+        def _synthesize_attributes(self) -> dict[str, Any]:
+            return self._body
+
+    return GenericResource
 
 
 def labels(host: HostPlan) -> dict[str, str]:
@@ -98,11 +122,9 @@ class StackBuilder:
         return True
 
     def resource(self, rtype: str, name: str, body: dict[str, Any], data: bool = False) -> str:
-        res = self.cdktf.TerraformResource(self.stack, name, terraform_resource_type=rtype)
-        for key, value in body.items():
-            res.add_override(key, value)
         if data and self.keep_data:
-            res.add_override("lifecycle", {"prevent_destroy": True})
+            body = {**body, "lifecycle": {"prevent_destroy": True}}
+        _generic_resource()(self.stack, name, rtype, body)
         return f"{rtype}.{name}"
 
     def user_data(self) -> str:
@@ -400,10 +422,31 @@ def stack_comment(sp: StackPlan, plan: FleetPlan) -> str:
     return terraform_literal(f"clawtex stack {sp.name} for " + ", ".join(names))
 
 
+# Each jsii call is a round trip to a Node process (~40 ms a stack), so large
+# fleets synthesize in parallel, one fresh interpreter and Node per worker.
+PARALLEL_MIN_STACKS = 64
+
+
+def _jobs() -> int:
+    return max(1, int(os.environ.get("CLAWTEX_JOBS") or os.cpu_count() or 1))
+
+
 def synthesize(plan: FleetPlan, stacks: list[StackPlan] | None = None) -> dict[str, bytes]:
     """Terraform JSON of `stacks` (default: all), keyed by path under generated/."""
+    chosen = list(plan.stacks if stacks is None else stacks)
+    jobs = min(_jobs(), len(chosen) // (PARALLEL_MIN_STACKS // 2) or 1)
+    if len(chosen) < PARALLEL_MIN_STACKS or jobs < 2:
+        return _synthesize_here(plan, chosen)
+    # spawn, not fork: a forked child would share the parent's jsii pipe.
+    context = multiprocessing.get_context("spawn")
+    chunks = [chosen[i::jobs] for i in range(jobs)]
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        parts = list(pool.map(_synthesize_here, [plan] * jobs, chunks))
+    return dict(sorted(item for part in parts for item in part.items()))
+
+
+def _synthesize_here(plan: FleetPlan, chosen: list[StackPlan]) -> dict[str, bytes]:
     tf = _cdktf()
-    chosen = plan.stacks if stacks is None else stacks
     if not chosen:
         return {}
     with tempfile.TemporaryDirectory(prefix="clawtex-cdktf-") as outdir:
