@@ -46,5 +46,6 @@ if __name__ == "__main__":
     started = time.perf_counter()
     PHASES[phase](root)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # Largest of this process and any synthesis worker it spawned (RSS is per process, not summed).
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
     print(json.dumps({"seconds": round(seconds, 3), "peak_rss_mb": round(peak, 1)}))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Optional
 
+from .diagnostics import CompileError, Diagnostic
 from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, Plan,
                      ProviderCatalog, SecretRef, Settings, Skill, Tier)
 from .placement import Tenant, allocate_blocks, host_capacity, place
@@ -203,10 +204,19 @@ def build_plan(inputs: Inputs) -> FleetPlan:
 
 
 def _wazuh_rule_blocks(customers: list[CustomerPlan], previous: dict) -> dict[str, int]:
-    """First custom rule id of each SIEM customer's block, oldest customers first."""
-    siem = sorted((c for c in customers if c.wazuh), key=lambda c: (c.onboarded_on, c.id))
+    """First custom rule id of each block, oldest customers first.
+
+    Only customers with rules of their own (a compliance overlay) hold a block:
+    Wazuh's custom range fits 995 blocks, fewer than a large fleet's Gold+ count."""
+    owners = sorted((c for c in customers if c.wazuh and c.compliance), key=lambda c: (c.onboarded_on, c.id))
     capacity = (WAZUH_RULES_END - WAZUH_CUSTOMER_RULES) // WAZUH_BLOCK_SIZE
-    blocks = allocate_blocks([c.id for c in siem], previous, capacity)
+    try:
+        blocks = allocate_blocks([c.id for c in owners], previous, capacity)
+    except ValueError:
+        raise CompileError([Diagnostic(
+            "customers/", 0, 0, "", f"{len(owners)} customers need a Wazuh rule-id block of {WAZUH_BLOCK_SIZE}, "
+            f"and ids {WAZUH_CUSTOMER_RULES}-{WAZUH_RULES_END - 1} hold {capacity}; shrink the block size or move "
+            "compliance overlays to per-manager ids")]) from None
     return {cid: WAZUH_CUSTOMER_RULES + index * WAZUH_BLOCK_SIZE for cid, index in blocks.items()}
 
 

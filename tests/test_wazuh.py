@@ -241,13 +241,29 @@ def test_xml_breaking_display_name_is_escaped(repo):
     assert len(list(root.iter("rule"))) == 0
 
 
-def test_adding_a_siem_customer_keeps_everyone_elses_rule_ids(repo):
+def test_adding_a_compliance_customer_keeps_everyone_elses_rule_ids(repo):
     before = json.loads((repo / "generated" / "wazuh" / "rule-blocks.json").read_text())["blocks"]
-    src = (repo / "customers" / "helios-energy.yaml").read_text()
-    new = (src.replace("helios-energy", "aardvark-power").replace("ai.aardvark-power", "ai2.aardvark-power")
-           .replace('onboardedOn: "2026-08-19"', 'onboardedOn: "2020-01-01"'))
-    (repo / "customers" / "aardvark-power.yaml").write_text(new)
-    assert run_clawtex(repo, "compile").returncode == 0
+    assert before, "no example customer holds a rule-id block"
+    src = (repo / "customers" / "orbital-health.yaml").read_text()
+    new = (src.replace("orbital-health", "aardvark-health").replace('onboardedOn: "2025-11-03"', 'onboardedOn: "2020-01-01"'))
+    (repo / "customers" / "aardvark-health.yaml").write_text(new)
+    result = run_clawtex(repo, "compile")
+    assert result.returncode == 0, result.stderr
     after = json.loads((repo / "generated" / "wazuh" / "rule-blocks.json").read_text())["blocks"]
     assert {k: after[k] for k in before} == before
-    assert after["aardvark-power"] not in before.values()
+    assert after["aardvark-health"] not in before.values()
+    # Gold customers without a compliance overlay have no rules of their own, so hold no block.
+    assert "acme-logistics" not in after and "helios-energy" not in after
+
+
+def test_rule_id_range_exhaustion_is_a_clear_error():
+    from types import SimpleNamespace
+
+    from compiler.diagnostics import CompileError
+    from compiler.plan import _wazuh_rule_blocks
+    customers = [SimpleNamespace(id=f"c{i:04d}", wazuh=True, compliance=("gdpr",), onboarded_on="2026-01-01")
+                 for i in range(996)]
+    with pytest.raises(CompileError) as error:
+        _wazuh_rule_blocks(customers, {})
+    assert "996 customers need a Wazuh rule-id block of 20" in str(error.value.diagnostics[0])
+    assert len(_wazuh_rule_blocks(customers[:995], {})) == 995

@@ -186,7 +186,7 @@ def customer_rules(c: CustomerPlan, plan: FleetPlan) -> bytes:
 
     A child rule with only <if_sid> fires whenever its parent does, so the alert
     carries the tags without changing what matches. Only customers with a
-    compliance regime get an overlay; the others' blocks stay reserved."""
+    compliance regime get an overlay, and only they hold a block."""
     base = plan.wazuh_rule_base(c.id)
     overlay = []
     if c.compliance:  # callers only ask for customers with a regime
