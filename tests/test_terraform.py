@@ -86,6 +86,11 @@ def reference_problems(stack: dict) -> list[str]:
     return problems
 
 
+def hcl_label(name: str) -> str:
+    """python-hcl2 8 keeps the quotes around block labels (`"user_data"`); older releases drop them."""
+    return name[1:-1] if len(name) >= 2 and name[0] == name[-1] == '"' else name
+
+
 def module_interface(directory: Path) -> dict[str, set[str]]:
     """Variables (required / all) and outputs of an HCL module, as python-hcl2 reads them."""
     required, declared, outputs = set(), set(), set()
@@ -93,11 +98,11 @@ def module_interface(directory: Path) -> dict[str, set[str]]:
         parsed = hcl2.loads(path.read_text(encoding="utf-8"))
         for block in parsed.get("variable", []):
             for name, body in block.items():
-                declared.add(name)
+                declared.add(hcl_label(name))
                 if "default" not in body:
-                    required.add(name)
+                    required.add(hcl_label(name))
         for block in parsed.get("output", []):
-            outputs.update(block)
+            outputs.update(hcl_label(name) for name in block)
     return {"required": required, "declared": declared, "outputs": outputs}
 
 

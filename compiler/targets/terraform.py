@@ -86,18 +86,14 @@ def resource_id(host: HostPlan) -> str:
     return suffix.replace("-", "_") or "host"
 
 
-def host_address_output(host: HostPlan, provider_has_managed_k8s: bool) -> str:
-    """Name of the stack output holding the address clients use for `host`."""
-    if host.role == ROLE_K8S and provider_has_managed_k8s:
-        return f"{host.region}_lb_ipv4"      # managed node pools sit behind the regional load balancer
-    return f"{resource_id(host)}_ipv4"
-
-
 MANAGED_KUBERNETES = {"digitalocean"}
 
 
 def host_output(host: HostPlan) -> str:
-    return host_address_output(host, host.provider in MANAGED_KUBERNETES)
+    """Name of the stack output holding the address clients use for `host`."""
+    if host.role == ROLE_K8S and host.provider in MANAGED_KUBERNETES:
+        return f"{host.region}_lb_ipv4"      # managed node pools sit behind the regional load balancer
+    return f"{resource_id(host)}_ipv4"
 
 
 class StackBuilder:
@@ -116,13 +112,8 @@ class StackBuilder:
     def dedicated(self) -> CustomerPlan | None:
         return self.customers[0] if self.sp.kind != "shared" else None
 
-    @property
-    def keep_data(self) -> bool:
-        # Every customer in the plan is active or suspended; decommissioned ones are gone from it.
-        return True
-
     def resource(self, rtype: str, name: str, body: dict[str, Any], data: bool = False) -> str:
-        if data and self.keep_data:
+        if data:  # every customer in the plan is active or suspended: their data stays
             body = {**body, "lifecycle": {"prevent_destroy": True}}
         _generic_resource()(self.stack, name, rtype, body)
         return f"{rtype}.{name}"
