@@ -7,12 +7,15 @@ duplicate keys. Every problem becomes a Diagnostic with file:line:column.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
 from ruamel.yaml import YAML
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
@@ -63,9 +66,18 @@ def load_document(path: Path, display_name: str) -> Document:
     if len(raw) > MAX_FILE_BYTES:
         raise CompileError([Diagnostic(display_name, 1, 1, "", f"file is {len(raw)} bytes; the limit is {MAX_FILE_BYTES}")])
     text = _decode(raw, display_name)
-    problems = _lexical_problems(text, display_name)
+    unprintable = _unprintable(text, display_name)
+    if unprintable:
+        raise CompileError(unprintable)
+    events = _fast_events(text)
+    problems = _lexical_problems(text, display_name, events)
     if problems:
         raise CompileError(problems)
+    return _fast_document(text, events, display_name) or ruamel_document(text, display_name)
+
+
+def ruamel_document(text: str, name: str) -> Document:
+    """The reference loader: ruamel's round-trip constructor, for any YAML."""
     try:
         node = _yaml().load(text)
     except MarkedYAMLError as exc:
@@ -74,11 +86,33 @@ def load_document(path: Path, display_name: str) -> Document:
         message = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
         if "duplicate key" in message or "found duplicate key" in str(exc):
             message = "duplicate key " + _duplicate_key_name(str(exc))
-        raise CompileError([Diagnostic(display_name, line, col, "", message)]) from None
-    doc = Document(display_name, None)
-    doc.data = _plain(node, (), doc.positions)
+        raise CompileError([Diagnostic(name, line, col, "", message)]) from None
+    except Exception as exc:  # ruamel's own crashes on odd input (a sequence as a key): still an error, not a traceback
+        raise CompileError([Diagnostic(name, 1, 1, "", f"unreadable YAML ({type(exc).__name__}: {exc})")]) from None
+    doc = Document(name, None)
+    try:
+        doc.data = _plain(node, (), doc.positions)
+    except _ComplexKey as key:
+        raise CompileError([Diagnostic(name, key.line, key.column, key.where,
+                                       "a mapping key must be plain text, not a list or mapping")]) from None
     doc.positions.setdefault((), (1, 1))
     return doc
+
+
+def libyaml_document(text: str, name: str) -> Document | None:
+    """The fast loader (see _from_events); None where it defers to ruamel."""
+    return _fast_document(text, _fast_events(text), name)
+
+
+_DEFER_TO_RUAMEL = re.compile("[\t\r\x85\u2028\u2029]")
+
+
+def _fast_document(text: str, events: list[Any] | None, name: str) -> Document | None:
+    # libyaml accepts tabs in places ruamel refuses ("k: [0<TAB>0]") and counts lines
+    # differently around YAML 1.1's extra line breaks: leave such files to ruamel.
+    if events is None or _DEFER_TO_RUAMEL.search(text):
+        return None
+    return _from_events(events, name)
 
 
 def _decode(raw: bytes, name: str) -> str:
@@ -90,7 +124,20 @@ def _decode(raw: bytes, name: str) -> str:
         raise CompileError([Diagnostic(name, line, column, "", f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})")]) from None
 
 
-def _lexical_problems(text: str, name: str) -> list[Diagnostic]:
+# What YAML 1.2 lets a stream contain (section 5.1); anything else makes both parsers throw.
+_NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _unprintable(text: str, name: str) -> list[Diagnostic]:
+    problems = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        for match in _NOT_PRINTABLE.finditer(line):
+            problems.append(Diagnostic(name, number, match.start() + 1, "",
+                                       f"control character U+{ord(match.group()):04X} is not allowed"))
+    return problems
+
+
+def _lexical_problems(text: str, name: str, events: list[Any] | None) -> list[Diagnostic]:
     """Refuse anchors, aliases, explicit tags and tab indentation before composing."""
     problems: list[Diagnostic] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -99,10 +146,6 @@ def _lexical_problems(text: str, name: str) -> list[Diagnostic]:
             problems.append(Diagnostic(name, number, len(line) - len(stripped) + 1, "", "tab used for indentation; use spaces"))
     if problems:
         return problems
-    try:
-        events = list(_fast_events(text))
-    except yaml.YAMLError:
-        events = None  # let ruamel, which composes the document below, say what is wrong
     try:
         for event in events if events is not None else _yaml().parse(text):
             mark = event.start_mark
@@ -126,10 +169,104 @@ NODE_EVENTS = (NodeEvent, yaml.NodeEvent)
 TAGGED_EVENTS = (ScalarEvent, CollectionStartEvent, yaml.ScalarEvent, yaml.CollectionStartEvent)
 
 
-def _fast_events(text: str) -> Iterator[Any]:
+def _fast_events(text: str) -> list[Any] | None:
     """The event stream from libyaml: same anchors, aliases and tags as ruamel
-    sees, in a fraction of the time (this pass runs over every customer file)."""
-    return yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    sees, in a fraction of the time (this pass runs over every customer file).
+    None when libyaml refuses the text: ruamel then says what is wrong."""
+    try:
+        return list(yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    except yaml.YAMLError:
+        return None
+
+
+class _NotSimple(Exception):
+    """The document needs ruamel's full constructor (see _from_events)."""
+
+
+_RESOLVER = VersionedResolver()        # ruamel's YAML 1.2 rules decide what a plain scalar is
+_STR, _NULL, _BOOL, _INT, _FLOAT = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "null", "bool", "int", "float"))
+_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_POINT_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)\.[0-9]+")
+
+
+def _from_events(events: list[Any], name: str) -> Document | None:
+    """Build the document from libyaml's events, ~10x faster than ruamel composes it.
+
+    Only for the plain shape customer files have: one document of mappings,
+    sequences, strings, booleans, nulls, decimal integers and decimals like
+    99.95, with string keys that appear once. Anything else (exponents, dates, octal, duplicate or merge
+    keys, several documents) returns None and ruamel loads the file, so both
+    paths give the same data and positions (tests/test_load.py compares them)."""
+    if [type(e) for e in events[:2]] != [yaml.StreamStartEvent, yaml.DocumentStartEvent] or \
+            [type(e) for e in events[-2:]] != [yaml.DocumentEndEvent, yaml.StreamEndEvent]:
+        return None
+    doc = Document(name, None)
+    body = iter(events[2:-2])
+    try:
+        doc.data = _build(next(body), body, (), doc.positions)
+        if next(body, None) is not None:
+            return None
+    except (_NotSimple, StopIteration):
+        return None
+    doc.positions.setdefault((), (1, 1))
+    return doc
+
+
+def _build(event: Any, rest: Iterator[Any], path: Path_, positions: dict[Path_, tuple[int, int]]) -> Any:
+    if isinstance(event, yaml.ScalarEvent):
+        return _scalar(event)
+    if isinstance(event, yaml.SequenceStartEvent):
+        items: list[Any] = []
+        for item in rest:
+            if isinstance(item, yaml.SequenceEndEvent):
+                return items
+            child = (*path, len(items))
+            positions[child] = _where(item)
+            items.append(_build(item, rest, child, positions))
+    if isinstance(event, yaml.MappingStartEvent):
+        out: dict[str, Any] = {}
+        for key in rest:
+            if isinstance(key, yaml.MappingEndEvent):
+                return out
+            name = _key(key)
+            if name in out:
+                raise _NotSimple
+            child = (*path, name)
+            positions[child] = _where(key)
+            out[name] = _build(next(rest), rest, child, positions)
+    raise _NotSimple
+
+
+def _where(event: Any) -> tuple[int, int]:
+    return (event.start_mark.line + 1, event.start_mark.column + 1)
+
+
+def _key(event: Any) -> str:
+    if not isinstance(event, yaml.ScalarEvent):
+        raise _NotSimple
+    value = _scalar(event)
+    if not isinstance(value, str) or value == "<<":
+        raise _NotSimple
+    return value
+
+
+def _scalar(event: Any) -> Any:
+    if event.style in ("|", ">"):
+        raise _NotSimple                    # libyaml forgives block headers ruamel refuses (">#")
+    if not event.implicit[0]:
+        return event.value                  # quoted or block scalar: always text
+    tag = _RESOLVER.resolve(ScalarNode, event.value, (True, False))
+    if tag == _STR:
+        return event.value
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        return event.value.lower() == "true"
+    if tag == _INT and _DECIMAL.fullmatch(event.value):
+        return int(event.value)
+    if tag == _FLOAT and _POINT_DECIMAL.fullmatch(event.value):
+        return float(event.value)
+    raise _NotSimple
 
 
 def _implicit(event: Any) -> bool:
@@ -146,6 +283,12 @@ def _duplicate_key_name(text: str) -> str:
     return ""
 
 
+class _ComplexKey(Exception):
+    def __init__(self, line: int, column: int, where: str):
+        super().__init__(line, column, where)
+        self.line, self.column, self.where = line, column, where
+
+
 def _plain(node: Any, path: Path_, positions: dict[Path_, tuple[int, int]]) -> Any:
     """Turn ruamel's round-trip nodes into dict/list/scalars, recording positions."""
     if isinstance(node, CommentedMap):
@@ -153,6 +296,8 @@ def _plain(node: Any, path: Path_, positions: dict[Path_, tuple[int, int]]) -> A
         for key in node:
             child = (*path, str(key))
             line, col = node.lc.key(key)
+            if isinstance(key, (tuple, dict)):          # "? [a, b]": ruamel makes a tuple of it
+                raise _ComplexKey(line + 1, col + 1, dotted(path))
             positions[child] = (line + 1, col + 1)
             out[str(key)] = _plain(node[key], child, positions)
         return out
