@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Iterator
 
 import yaml
@@ -193,10 +194,11 @@ def _from_events(events: list[Any], name: str) -> Document | None:
     """Build the document from libyaml's events, ~10x faster than ruamel composes it.
 
     Only for the plain shape customer files have: one document of mappings,
-    sequences, strings, booleans, nulls, decimal integers and decimals like
-    99.95, with string keys that appear once. Anything else (exponents, dates, octal, duplicate or merge
-    keys, several documents) returns None and ruamel loads the file, so both
-    paths give the same data and positions (tests/test_load.py compares them)."""
+    sequences, plain or quoted strings, booleans, nulls, decimal integers and
+    decimals like 99.95, with string keys that appear once. Anything else
+    (exponents, dates, octal, block scalars, duplicate or merge keys, several
+    documents) returns None and ruamel loads the file, so both paths give the
+    same data and positions (tests/test_load.py compares them)."""
     if [type(e) for e in events[:2]] != [yaml.StreamStartEvent, yaml.DocumentStartEvent] or \
             [type(e) for e in events[-2:]] != [yaml.DocumentEndEvent, yaml.StreamEndEvent]:
         return None
@@ -254,7 +256,7 @@ def _scalar(event: Any) -> Any:
     if event.style in ("|", ">"):
         raise _NotSimple                    # libyaml forgives block headers ruamel refuses (">#")
     if not event.implicit[0]:
-        return event.value                  # quoted or block scalar: always text
+        return event.value                  # quoted: always text
     tag = _RESOLVER.resolve(ScalarNode, event.value, (True, False))
     if tag == _STR:
         return event.value
@@ -296,7 +298,7 @@ def _plain(node: Any, path: Path_, positions: dict[Path_, tuple[int, int]]) -> A
         for key in node:
             child = (*path, str(key))
             line, col = node.lc.key(key)
-            if isinstance(key, (tuple, dict)):          # "? [a, b]": ruamel makes a tuple of it
+            if isinstance(key, (tuple, Mapping)):       # "? [a, b]" / "? {a: b}": ruamel's key seq/map
                 raise _ComplexKey(line + 1, col + 1, dotted(path))
             positions[child] = (line + 1, col + 1)
             out[str(key)] = _plain(node[key], child, positions)

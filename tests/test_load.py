@@ -24,6 +24,7 @@ def load_text(tmp_path: Path, content: bytes):
     (b"a: [1, 2\n", "customers/c.yaml:"),
     (b"? {a: [b]}\n: c\n", "customers/c.yaml:1:1: unreadable YAML (TypeError"),
     (b"x:\n  ? [a]\n  : b\n", "customers/c.yaml:2:5: x: a mapping key must be plain text"),
+    (b"?\n  a: b\n: c\n", "a mapping key must be plain text"),
     (b"a: ok\nb: x\x08y\n", "customers/c.yaml:2:5: control character U+0008 is not allowed"),
 ])
 def test_refused(tmp_path, content, expected):
