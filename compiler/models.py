@@ -41,6 +41,9 @@ def _not_reserved(value: str) -> str:
     return value
 
 
+_ICAL_DAY = "(MO|TU|WE|TH|FR|SA|SU)"
+_HOUR = "([01]?[0-9]|2[0-3])"
+SCAN_RRULE = rf"^(FREQ=DAILY|FREQ=WEEKLY;BYDAY={_ICAL_DAY}(,{_ICAL_DAY})*)(;BYHOUR={_HOUR}(,{_HOUR})*)?$"
 CustomerId = Annotated[str, StringConstraints(pattern=ID_PATTERN), AfterValidator(_not_reserved)]
 SafeText = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=SAFE_TEXT)]
 Slug = Annotated[str, StringConstraints(pattern=SLUG)]
@@ -339,7 +342,8 @@ class TierSpec(Strict):
     paging: PagingRules
     custom_domain: bool
     openvas: bool
-    openvas_schedule: Optional[str] = None       # iCalendar RRULE for vulnerability scans
+    # iCalendar RRULE for vulnerability scans; the subset plan.scan_schedule turns into a systemd timer too
+    openvas_schedule: Optional[Annotated[str, StringConstraints(pattern=SCAN_RRULE)]] = None
     kubernetes: bool
     skills: SkillRules
     custom_model_endpoints: bool

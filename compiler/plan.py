@@ -5,6 +5,7 @@ on host names, stacks, paths and labels without importing each other.
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Optional
@@ -75,6 +76,13 @@ class OpenClawRuntime:
 
 
 @dataclass(frozen=True)
+class ScanSchedule:
+    """When a customer's vulnerability scan runs, in the two forms its consumers read."""
+    rrule: str              # Greenbone schedule (generated/openvas/targets.json)
+    on_calendar: str        # the systemd timer that starts the scan (Ansible openvas role)
+
+
+@dataclass(frozen=True)
 class CustomerPlan:
     id: str
     display_name: str
@@ -104,6 +112,7 @@ class CustomerPlan:
     hosts: tuple[str, ...]                  # OpenClaw hosts (or the shared host) serving this customer
     wazuh_manager: Optional[str]
     source_file: str
+    vulnerability_scan: Optional[ScanSchedule] = None     # Gold+ (tier openvas)
 
     @property
     def tier_name(self) -> str:
@@ -289,4 +298,24 @@ def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Op
         paging=s.paging, notifications=s.notifications, databases=tuple(s.databases),
         compliance=tuple(s.compliance), white_label=s.white_label, backups=tier.spec.backups, stack=stack,
         hosts=hosts, wazuh_manager=wazuh, source_file=lc.doc.file,
+        vulnerability_scan=scan_schedule(c.metadata.id, tier),
     )
+
+
+DEFAULT_SCAN_RRULE = "FREQ=WEEKLY;BYDAY=SU;BYHOUR=2"
+SCAN_SPREAD_HOURS = 6
+SYSTEMD_DAYS = {"MO": "Mon", "TU": "Tue", "WE": "Wed", "TH": "Thu", "FR": "Fri", "SA": "Sat", "SU": "Sun"}
+
+
+def scan_schedule(cid: str, tier: Tier) -> Optional[ScanSchedule]:
+    """The tier's scan rule, its hours moved by a stable per-customer offset (0-5 h)
+    so the scanner does not start the whole fleet at once."""
+    if not tier.spec.openvas:
+        return None
+    parts = dict(p.split("=", 1) for p in (tier.spec.openvas_schedule or DEFAULT_SCAN_RRULE).split(";"))
+    offset = zlib.crc32(cid.encode()) % SCAN_SPREAD_HOURS
+    hours = [(int(h) + offset) % 24 for h in parts.get("BYHOUR", "0").split(",")]
+    parts["BYHOUR"] = ",".join(map(str, hours))
+    days = ",".join(SYSTEMD_DAYS[d] for d in parts["BYDAY"].split(",")) + " " if "BYDAY" in parts else ""
+    on_calendar = f"{days}*-*-* {','.join(f'{h:02d}' for h in sorted(hours))}:00:00"
+    return ScanSchedule(";".join(f"{k}={v}" for k, v in parts.items()), on_calendar)

@@ -100,3 +100,12 @@ def test_duplicate_custom_domain(repo):
     write(repo, "helios-energy.yaml", text.replace("ai.helios-energy.example", "assistant.acme-logistics.example"))
     result = validate(repo)
     assert "custom domain 'assistant.acme-logistics.example' is also used by customers/acme-logistics.yaml" in result.stderr
+
+
+def test_tier_scan_schedule_outside_what_the_timer_can_express_is_refused(repo):
+    gold = repo / "tiers" / "gold.yaml"
+    gold.write_text(gold.read_text().replace('openvasSchedule: "FREQ=WEEKLY;BYDAY=SU;BYHOUR=2"',
+                                             'openvasSchedule: "FREQ=MONTHLY;BYMONTHDAY=1"'))
+    result = run_clawtex(repo, "validate")
+    assert result.returncode == 1
+    assert re.search(r"tiers/gold\.yaml:\d+:\d+: spec\.openvasSchedule: String should match pattern", result.stdout + result.stderr)

@@ -12,11 +12,15 @@ is emulated by json.loads with nested keys joined by dots, as Wazuh names them.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import yaml
 
 from compiler.plan import WAZUH_BLOCK_SIZE, WAZUH_CUSTOMER_RULES, WAZUH_FLEET_RULES, WAZUH_RULES_END
 from conftest import REPO, SHARED, run_clawtex
@@ -163,6 +167,25 @@ def test_siem_only_for_gold_and_platinum():
     assert {t["customer"] for t in targets} == siem
     for t in targets:
         assert re.fullmatch(r"FREQ=WEEKLY;BYDAY=[A-Z,]+;BYHOUR=\d+(,\d+)*", t["schedule"]["rrule"])
+
+
+def test_scan_timer_fires_when_the_greenbone_schedule_says():
+    """The systemd timer that starts each customer's scan and the RRULE in
+    openvas/targets.json give the same next eight start times (dateutil reads
+    the RRULE, systemd-analyze the OnCalendar expression)."""
+    from dateutil.rrule import rrulestr
+    base = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    targets = json.loads((REPO / "generated" / "openvas" / "targets.json").read_text())["targets"]
+    assert targets
+    for t in targets:
+        host_vars = yaml.safe_load((REPO / "generated" / "ansible" / "inventory" / "host_vars" / f"{t['customer']}-wazuh.yml").read_text())
+        rule = rrulestr(t["schedule"]["rrule"], dtstart=base)
+        expected = [str(when.replace(tzinfo=None)) for when in rule.xafter(base, count=8)]
+        out = subprocess.run(["systemd-analyze", "calendar", "--iterations=8", f"--base-time={base:%Y-%m-%d %H:%M:%S} UTC",
+                              host_vars["openvas_on_calendar"]], capture_output=True, text=True, env={**os.environ, "TZ": "UTC"})
+        assert out.returncode == 0, out.stderr
+        fired = re.findall(r"(?:Next elapse|Iter\. #\d+): \w{3} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", out.stdout)
+        assert fired == expected, t["customer"]
 
 
 def test_integrations_by_customer_setting_and_no_secret_values():

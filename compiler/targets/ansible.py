@@ -189,7 +189,7 @@ def security_vm_vars(c: CustomerPlan, roles: list[str], plan: FleetPlan) -> dict
     out: dict[str, Any] = {"blackbox_targets": [probe_url(c, plan)]}
     if "openvas" in roles:
         out["openvas_targets"] = sorted(c.hosts)
-        out["openvas_on_calendar"] = "weekly"
+        out["openvas_on_calendar"] = c.vulnerability_scan.on_calendar
     return out
 
 
