@@ -41,7 +41,9 @@ def _not_reserved(value: str) -> str:
     return value
 
 
-_ICAL_DAY = "(MO|TU|WE|TH|FR|SA|SU)"
+# iCalendar weekday -> systemd weekday: the days a tier's scan schedule may name.
+SCAN_DAYS = {"MO": "Mon", "TU": "Tue", "WE": "Wed", "TH": "Thu", "FR": "Fri", "SA": "Sat", "SU": "Sun"}
+_ICAL_DAY = f"({'|'.join(SCAN_DAYS)})"
 _HOUR = "([01]?[0-9]|2[0-3])"
 SCAN_RRULE = rf"^(FREQ=DAILY|FREQ=WEEKLY;BYDAY={_ICAL_DAY}(,{_ICAL_DAY})*)(;BYHOUR={_HOUR}(,{_HOUR})*)?$"
 CustomerId = Annotated[str, StringConstraints(pattern=ID_PATTERN), AfterValidator(_not_reserved)]

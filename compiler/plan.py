@@ -12,7 +12,7 @@ from typing import Optional
 
 from .diagnostics import CompileError, Diagnostic
 from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, Plan,
-                     ProviderCatalog, SecretRef, Settings, Skill, Tier)
+                     ProviderCatalog, SCAN_DAYS, SecretRef, Settings, Skill, Tier)
 from .placement import Tenant, allocate_blocks, host_capacity, place
 from .validate import Inputs
 
@@ -304,7 +304,6 @@ def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Op
 
 DEFAULT_SCAN_RRULE = "FREQ=WEEKLY;BYDAY=SU;BYHOUR=2"
 SCAN_SPREAD_HOURS = 6
-SYSTEMD_DAYS = {"MO": "Mon", "TU": "Tue", "WE": "Wed", "TH": "Thu", "FR": "Fri", "SA": "Sat", "SU": "Sun"}
 
 
 def scan_schedule(cid: str, tier: Tier) -> Optional[ScanSchedule]:
@@ -316,6 +315,6 @@ def scan_schedule(cid: str, tier: Tier) -> Optional[ScanSchedule]:
     offset = zlib.crc32(cid.encode()) % SCAN_SPREAD_HOURS
     hours = [(int(h) + offset) % 24 for h in parts.get("BYHOUR", "0").split(",")]
     parts["BYHOUR"] = ",".join(map(str, hours))
-    days = ",".join(SYSTEMD_DAYS[d] for d in parts["BYDAY"].split(",")) + " " if "BYDAY" in parts else ""
+    days = (",".join(SCAN_DAYS[d] for d in parts["BYDAY"].split(",")) + " ") if "BYDAY" in parts else ""
     on_calendar = f"{days}*-*-* {','.join(f'{h:02d}' for h in sorted(hours))}:00:00"
     return ScanSchedule(";".join(f"{k}={v}" for k, v in parts.items()), on_calendar)
