@@ -1,0 +1,49 @@
+"""Live suite: every generated artifact is run by the program it is for.
+
+Everything here is marked `live`. A tool that is missing fails the run under
+CI=true (no silent skips) and, locally, skips with what to install.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO / "tests") not in sys.path:
+    sys.path.insert(0, str(REPO / "tests"))
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.live)
+
+
+def missing(what: str, install: str) -> None:
+    """A live prerequisite is absent: fail in CI, skip (saying how to get it) locally."""
+    message = f"{what} is not installed; {install}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def require_tool(name: str, install: str = "run scripts/install-deps.sh") -> str:
+    path = shutil.which(name)
+    if path is None:
+        missing(name, install)
+    return path
+
+
+def openclaw_path() -> str:
+    """PATH with the pinned Node.js and OpenClaw first (scripts/deps/40-openclaw.sh installs them)."""
+    result = subprocess.run(["bash", str(REPO / "scripts" / "openclaw-env")], capture_output=True, text=True)
+    path = result.stdout.strip()
+    if result.returncode != 0 or shutil.which("openclaw", path=path) is None:
+        missing("the pinned OpenClaw CLI", "run CLAWTEX_DEPS=40-openclaw bash scripts/install-deps.sh")
+    return path
