@@ -75,6 +75,46 @@ class OpenClawRuntime:
     proxies_kubernetes: tuple[str, ...] = ("10.42.0.0/16",)
 
 
+# The reverse proxy in front of every non-Kubernetes gateway (nginx, Ansible
+# openclaw/tls roles): plain HTTP on every gateway host, TLS where the customer
+# has its own domain. Bronze tenants share a host and are routed by path.
+PROXY_HTTP_PORT = 80
+PROXY_HTTPS_PORT = 443
+
+
+def tenant_prefix(cid: str) -> str:
+    """The shared-host proxy location of a Bronze tenant (nginx strips it before the gateway)."""
+    return f"/{cid}/"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a customer's gateway health is reached from outside: computed once
+    (CustomerPlan.probe) and read by the Prometheus probe targets, the
+    security VM's blackbox targets and the proxy's listening facts."""
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+    @property
+    def url(self) -> str:
+        default = {"http": PROXY_HTTP_PORT, "https": PROXY_HTTPS_PORT}[self.scheme]
+        port = "" if self.port == default else f":{self.port}"
+        return f"{self.scheme}://{self.host}{port}{self.path}"
+
+
+def probe_endpoint(cid: str, tier: Tier, custom_domain: Optional[str], host: str, health_path: str) -> Endpoint:
+    """TLS on the customer's domain where its tier grants one (tls role, or
+    cert-manager on Platinum); otherwise the host's plain-HTTP proxy, which
+    routes a shared host's tenants by path prefix."""
+    if tier.spec.custom_domain and custom_domain:
+        return Endpoint("https", custom_domain, PROXY_HTTPS_PORT, health_path)
+    if tier.spec.hosting.model == "shared":
+        return Endpoint("http", host, PROXY_HTTP_PORT, tenant_prefix(cid).rstrip("/") + health_path)
+    return Endpoint("http", host, PROXY_HTTP_PORT, health_path)
+
+
 @dataclass(frozen=True)
 class ScanSchedule:
     """When a customer's vulnerability scan runs, in the two forms its consumers read."""
@@ -113,6 +153,7 @@ class CustomerPlan:
     wazuh_manager: Optional[str]
     source_file: str
     vulnerability_scan: Optional[ScanSchedule] = None     # Gold+ (tier openvas)
+    probe: Optional[Endpoint] = None                      # health through the proxy (probe_endpoint)
 
     @property
     def tier_name(self) -> str:
@@ -192,14 +233,16 @@ def build_plan(inputs: Inputs) -> FleetPlan:
         c = lc.model
         tier = tiers[c.spec.tier]
         if tier.spec.hosting.model == "shared":
-            customers.append(_customer_plan(lc, tier, stack=host_of[c.metadata.id], hosts=(host_of[c.metadata.id],), wazuh=None))
+            customers.append(_customer_plan(lc, tier, stack=host_of[c.metadata.id], hosts=(host_of[c.metadata.id],),
+                                            wazuh=None, health_path=settings.spec.openclaw.health_path))
             continue
         stack = _dedicated_stack(c.metadata.id, c.spec.provider, c.spec.regions, tier, catalog, settings,
                                  running=c.spec.status == "active")
         stacks.append(stack)
         oc_hosts = tuple(h.name for h in stack.hosts if h.role in (ROLE_OPENCLAW, ROLE_K8S))
         wazuh = next((h.name for h in stack.hosts if h.role == ROLE_WAZUH), None)
-        customers.append(_customer_plan(lc, tier, stack=stack.name, hosts=oc_hosts, wazuh=wazuh))
+        customers.append(_customer_plan(lc, tier, stack=stack.name, hosts=oc_hosts, wazuh=wazuh,
+                                        health_path=settings.spec.openclaw.health_path))
 
     stacks += _shared_stacks(placement, customers, tiers, catalog, settings)
     o = settings.spec.openclaw
@@ -284,7 +327,8 @@ def _shared_stacks(placement, customers, tiers, catalog, settings) -> list[Stack
     return stacks
 
 
-def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Optional[str]) -> CustomerPlan:
+def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Optional[str],
+                   health_path: str) -> CustomerPlan:
     c = lc.model
     s = c.spec
     sla = s.sla_override_percent if s.sla_override_percent is not None else tier.spec.sla.target_percent
@@ -299,6 +343,7 @@ def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Op
         compliance=tuple(s.compliance), white_label=s.white_label, backups=tier.spec.backups, stack=stack,
         hosts=hosts, wazuh_manager=wazuh, source_file=lc.doc.file,
         vulnerability_scan=scan_schedule(c.metadata.id, tier),
+        probe=probe_endpoint(c.metadata.id, tier, s.custom_domain, hosts[0], health_path),
     )
 
 

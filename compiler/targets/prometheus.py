@@ -79,19 +79,11 @@ def node_targets(plan: FleetPlan) -> list[dict[str, Any]]:
     return out
 
 
-def probe_host(plan: FleetPlan, c: CustomerPlan) -> str:
-    """The public name the TLS proxy (or load balancer) answers on."""
-    return c.custom_domain or plan.host(c.hosts[0]).name
-
-
 def probe_url(plan: FleetPlan, c: CustomerPlan) -> str:
-    """Gateway health through the TLS front: the shared host's proxy routes
-    Bronze tenants by path; Silver/Gold proxies and Platinum's load balancer
-    forward /healthz to the gateway (which binds loopback or a pod port)."""
-    health = plan.runtime.health_path
-    if c.shared:
-        return f"https://{probe_host(plan, c)}/{c.id}{health}"
-    return f"https://{probe_host(plan, c)}{health}"
+    """Gateway health through the host's proxy, as the plan computed it once
+    (plan.probe_endpoint: https on a custom domain, else the proxy's http port;
+    Bronze tenants by path on the shared host)."""
+    return c.probe.url
 
 
 def _active(plan: FleetPlan) -> list[CustomerPlan]:
@@ -104,8 +96,8 @@ def probe_targets(plan: FleetPlan) -> list[dict[str, Any]]:
 
 
 def tcp_targets(plan: FleetPlan) -> list[dict[str, Any]]:
-    """Blackbox TCP probes of the TLS front (port 443)."""
-    return [{"targets": [f"{probe_host(plan, c)}:443"], "labels": labels(plan.host(c.hosts[0]), c.id)}
+    """Blackbox TCP probes of the port the health probe goes through."""
+    return [{"targets": [f"{c.probe.host}:{c.probe.port}"], "labels": labels(plan.host(c.hosts[0]), c.id)}
             for c in _active(plan)]
 
 

@@ -1,0 +1,81 @@
+"""Cross-target join: every URL Prometheus (and the Gold+ security VM's
+blackbox) probes must be served by the reverse proxy the Ansible roles
+configure on that host, and must reach the gateway's health endpoint.
+
+The proxy side is the nginx configuration the role templates render from the
+generated host variables (tests/proxy_config.py), not the compiler's idea of
+it; the health path is clawtex.yaml's and the gateway port the one the
+customer's compiled openclaw.json binds (or, on a shared host, the port its
+container is published on).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from proxy_config import INVENTORY, host_variables, proxy_servers, route
+
+REPO = Path(__file__).resolve().parents[1]
+GEN = REPO / "generated"
+HEALTH = yaml.safe_load((REPO / "clawtex.yaml").read_text())["spec"]["openclaw"]["healthPath"]
+
+
+def _groups(name: str) -> list[dict]:
+    return json.loads((GEN / "prometheus" / "targets" / name).read_text())
+
+
+PROBES = [(g["labels"]["customer"], g["labels"]["host"], g["targets"][0]) for g in _groups("openclaw-probes.json")]
+
+
+def gateway_port(customer: str, host: str) -> int:
+    v = host_variables(host)
+    if v.get("openclaw_mode") == "containers":
+        return next(c["port"] for c in v["openclaw_containers"] if c["customer"] == customer)
+    return json.loads((GEN / "openclaw" / customer / "openclaw.json").read_text())["gateway"]["port"]
+
+
+@pytest.mark.parametrize("customer, host, url", PROBES, ids=[p[0] for p in PROBES])
+def test_prometheus_probe_is_served_by_the_proxy(customer, host, url):
+    v = host_variables(host)
+    if v.get("openclaw_mode") == "kubernetes":
+        # No nginx: the cluster's ingress terminates TLS for the customer's domain (cert-manager).
+        assert urlsplit(url).scheme == "https" and urlsplit(url).hostname == v["tls_domain"], url
+        assert urlsplit(url).path == HEALTH
+        return
+    servers = proxy_servers(host)
+    served = sorted({(("https" if s.ssl else "http"), s.port, n) for s in servers for n in s.names})
+    assert route(servers, url) == (gateway_port(customer, host), HEALTH), (
+        f"Prometheus probes {url} for {customer}, but {host}'s proxy serves {served}")
+
+
+def test_tcp_probe_targets_a_port_the_proxy_listens_on():
+    for g in _groups("openclaw-tcp.json"):
+        host, port = g["targets"][0].rsplit(":", 1)
+        v = host_variables(g["labels"]["host"])
+        if v.get("openclaw_mode") == "kubernetes":
+            continue
+        ports = {s.port for s in proxy_servers(g["labels"]["host"])}
+        assert int(port) in ports, (g["targets"][0], sorted(ports))
+
+
+def test_security_vm_probes_what_prometheus_probes():
+    """The Gold+ security VM's blackbox targets are the same URL as the central probe."""
+    central = {c: url for c, _, url in PROBES}
+    vms = [p for p in (INVENTORY / "host_vars").glob("*-wazuh.yml")]
+    assert vms
+    for path in vms:
+        v = yaml.safe_load(path.read_text())
+        customer = path.name[: -len("-wazuh.yml")]
+        assert v["blackbox_targets"] == [central[customer]], path.name
+
+
+def test_every_active_customer_is_probed_once():
+    customers = [c for c, _, _ in PROBES]
+    assert len(customers) == len(set(customers))
+    active = [yaml.safe_load(p.read_text())["metadata"]["id"] for p in (REPO / "customers").glob("*.yaml")
+              if yaml.safe_load(p.read_text())["spec"].get("status", "active") == "active"]
+    assert sorted(customers) == sorted(active)
