@@ -1,0 +1,335 @@
+"""Monitoring, live: Debian's Prometheus, blackbox exporter, node exporter and
+Alertmanager run the generated prometheus.yml, rules and alertmanager.yml
+against a live OpenClaw gateway behind the routes its hosts' nginx serve.
+
+The test overlay (README "Live checks → Monitoring") changes only:
+- addresses: every file_sd target, the blackbox and Alertmanager addresses
+  point at loopback ports (scheme and path kept);
+- intervals: scrape/evaluation 1s, every rule's `for:` 5s, Alertmanager
+  group_wait/group_interval 1s;
+- receivers: PagerDuty `url`, Opsgenie `api_url`, the secret files' paths (a
+  temp dir holding dummy keys and the Slack/Discord sink URLs), the SMTP
+  smarthost (a local SMTP sink, `smtp_require_tls: false`).
+Then: every target is discovered with its labels; every probe of the live
+gateway succeeds; the gateway is killed and each customer's outage page must
+reach its receivers by tier (Gold: PagerDuty/Opsgenie, its Slack, ops; Bronze
+and Silver: ops only), timed from the kill.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from live.conftest import REPO, openclaw_path, require_tool
+from live.sinks import HttpSink, LoopbackProxy, SmtpSink, free_port, make_ca
+from proxy_config import Location, Server, host_variables, proxy_servers, route
+
+GEN = REPO / "generated"
+# Debian's packaged blackbox configuration (prometheus-blackbox-exporter): the
+# generated prometheus.yml asks it for its stock modules http_2xx and tcp_connect.
+DEBIAN_BLACKBOX_CONFIG = Path("/etc/prometheus/blackbox.yml")
+DELIVERY_TIMEOUT = 240
+TOOLS = {"prometheus": "prometheus", "alertmanager": "prometheus-alertmanager",
+         "blackbox": "prometheus-blackbox-exporter", "node": "prometheus-node-exporter"}
+INSTALL = "run CLAWTEX_DEPS=50-monitoring bash scripts/install-deps.sh"
+
+
+# ------------------------------------------------------------ processes
+
+@contextmanager
+def process(argv: list[str], log: Path, env: dict | None = None):
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+
+
+def wait_http(url: str, timeout: float, proc=None, log: Path | None = None, ok=lambda status, body: status == 200):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{proc.args[0]} exited {proc.returncode}: {log.read_text()[-2000:] if log else ''}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if ok(r.status, r.read()):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} not ready after {timeout}s: {log.read_text()[-2000:] if log else ''}")
+
+
+# Until tests/live/gateway.py (the shared live gateway helper) is on this branch:
+# the smallest gateway that boots offline, on a free loopback port.
+@contextmanager
+def live_gateway(tmp: Path):
+    port = free_port()
+    config = {"gateway": {"mode": "local", "bind": "loopback", "port": port,
+                          "auth": {"mode": "token", "token": {"source": "env", "provider": "default",
+                                                              "id": "OPENCLAW_GATEWAY_TOKEN"}}},
+              "secrets": {"providers": {"default": {"source": "env"}}},
+              "logging": {"file": str(tmp / "gateway.jsonl")},
+              "channels": {"telegram": {"enabled": True, "botToken": {"source": "env", "provider": "default",
+                                                                      "id": "TELEGRAM_BOT_TOKEN"}}}}
+    (tmp / "openclaw.json").write_text(json.dumps(config))
+    env = {**os.environ, "PATH": openclaw_path(), "HOME": str(tmp), "OPENCLAW_CONFIG_PATH": str(tmp / "openclaw.json"),
+           "OPENCLAW_STATE_DIR": str(tmp / "state"), "OPENCLAW_GATEWAY_TOKEN": "live-test-token",
+           "TELEGRAM_BOT_TOKEN": "123456:offline-test"}
+    for attempt in range(2):     # under load the gateway's 5 s startup lease can time out once
+        with process(["openclaw", "gateway"], tmp / f"gateway-{attempt}.log", env) as proc:
+            try:
+                wait_http(f"http://127.0.0.1:{port}/healthz", 150, proc, tmp / f"gateway-{attempt}.log")
+            except AssertionError:
+                if attempt:
+                    raise
+                continue
+            yield port, proc
+            return
+
+
+# ------------------------------------------------------------ overlay
+
+def prometheus_overlay(src: Path, dst: Path, blackbox: str, alertmanager: str, rewrite) -> None:
+    """Copy generated/prometheus with the overlay applied (module docstring)."""
+    shutil.copytree(src, dst)
+    cfg = yaml.safe_load((dst / "prometheus.yml").read_text())
+    cfg["global"].update({"scrape_interval": "1s", "evaluation_interval": "1s"})
+    cfg["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [alertmanager]
+    for job in cfg["scrape_configs"]:
+        for r in job.get("relabel_configs", []):
+            if r.get("target_label") == "__address__":
+                r["replacement"] = blackbox
+    (dst / "prometheus.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    for f in (dst / "targets").glob("*.json"):
+        groups = json.loads(f.read_text())
+        for g in groups:
+            g["targets"] = [rewrite(f.name, t) for t in g["targets"]]
+        f.write_text(json.dumps(groups))
+    rules = yaml.safe_load((dst / "rules" / "slo.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = "5s"
+    (dst / "rules" / "slo.yml").write_text(yaml.safe_dump(rules, sort_keys=False))
+    shutil.rmtree(dst / "tests")
+
+
+def alertmanager_overlay(src: Path, dst: Path, secrets: Path, sink: HttpSink, smtp: SmtpSink) -> dict:
+    cfg = yaml.safe_load(src.read_text())
+    cfg["global"]["smtp_smarthost"] = f"127.0.0.1:{smtp.port}"
+    cfg["global"]["smtp_require_tls"] = False
+    cfg["route"]["group_wait"] = "1s"
+    cfg["route"]["group_interval"] = "1s"
+
+    def local(path: str, content: str) -> str:
+        target = secrets / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+        return str(target)
+
+    for r in cfg["receivers"]:
+        for c in r.get("pagerduty_configs", []):
+            c["routing_key_file"] = local(c["routing_key_file"], f"key-{r['name']}")
+            c["url"] = f"{sink.url}/pagerduty/{r['name']}"
+        for c in r.get("opsgenie_configs", []):
+            c["api_key_file"] = local(c["api_key_file"], f"key-{r['name']}")
+            c["api_url"] = f"{sink.url}/opsgenie/{r['name']}/"
+        for c in r.get("slack_configs", []):
+            c["api_url_file"] = local(c["api_url_file"], f"{sink.url}/slack/{r['name']}")
+    dst.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return cfg
+
+
+# ------------------------------------------------------------ the test
+
+def receivers_of(kind: str, path: str) -> str:
+    return path.split("/")[2] if path.startswith(f"/{kind}/") else ""
+
+
+
+
+def test_live_outage_reaches_the_right_receivers(tmp_path):
+    for tool in TOOLS.values():
+        require_tool(tool, INSTALL)
+    require_tool("openssl")
+    if not DEBIAN_BLACKBOX_CONFIG.exists():
+        pytest.fail(f"{DEBIAN_BLACKBOX_CONFIG} missing: the prometheus-blackbox-exporter package ships it")
+    probes = json.loads((GEN / "prometheus" / "targets" / "openclaw-probes.json").read_text())
+    am_generated = yaml.safe_load((GEN / "alertmanager" / "alertmanager.yml").read_text())
+    tiers = {g["labels"]["customer"]: g["labels"]["tier"] for g in probes}
+    # Oracle for routing: tiers/*.yaml (which tiers page) and customers/*.yaml (who pages where).
+    tier_pages = {yaml.safe_load(p.read_text())["metadata"]["name"]: bool(yaml.safe_load(p.read_text())["spec"]["paging"]["providers"])
+                  for p in (REPO / "tiers").glob("*.yaml") if p.name != "providers.yaml"}
+    customer_spec = {yaml.safe_load(p.read_text())["metadata"]["id"]: yaml.safe_load(p.read_text())["spec"]
+                     for p in (REPO / "customers").glob("*.yaml")}
+
+    with ExitStack() as stack:
+        tmp = tmp_path
+        ca, cert, key = make_ca(tmp)
+        http_sink, smtp = HttpSink(), SmtpSink()
+        stack.callback(http_sink.close)
+        stack.callback(smtp.close)
+        gw_dir = tmp / "gateway"
+        gw_dir.mkdir()
+        gw_port, gw_proc = stack.enter_context(live_gateway(gw_dir))
+        t_boot = time.monotonic()
+
+        # One loopback listener per (host, nginx server) the probes go through.
+        listeners: dict[tuple[str, str, int], LoopbackProxy] = {}
+        def listener_for(url: str, host: str) -> LoopbackProxy:
+            u = urlsplit(url)
+            port = u.port or {"http": 80, "https": 443}[u.scheme]
+            k = (host, u.hostname, port)
+            if k not in listeners:
+                v = host_variables(host)
+                if v.get("openclaw_mode") == "kubernetes":
+                    # No nginx on Platinum: the cluster ingress terminates TLS for the domain.
+                    servers = [Server(443, True, (v["tls_domain"],), (Location("/", v["openclaw_gateway_port"], "/"),))]
+                else:
+                    servers = proxy_servers(host)
+                upstreams = {l.upstream_port: gw_port for s in servers for l in s.locations}
+                scheme = u.scheme
+                p = LoopbackProxy(lambda path, s=servers, h=u.hostname, sc=scheme, pt=port:
+                                  route(s, f"{sc}://{h}:{pt}{path}"), upstreams,
+                                  tls=(cert, key) if scheme == "https" else None)
+                stack.callback(p.close)
+                listeners[k] = p
+            return listeners[k]
+
+        host_of = {g["targets"][0]: g["labels"]["host"] for g in probes}
+        ne_port, bb_port, am_port, prom_port = free_port(), free_port(), free_port(), free_port()
+
+        def rewrite(file: str, target: str) -> str:
+            if file == "node.json":
+                return f"127.0.0.1:{ne_port}"
+            if file == "openclaw-probes.json":
+                u = urlsplit(target)
+                return f"{u.scheme}://127.0.0.1:{listener_for(target, host_of[target]).port}{u.path}"
+            host, port = target.rsplit(":", 1)       # openclaw-tcp.json: the probe's host and port
+            url = next(t for t in host_of if urlsplit(t).hostname == host)
+            return f"127.0.0.1:{listener_for(url, host_of[url]).port}"
+
+        prometheus_overlay(GEN / "prometheus", tmp / "prom", f"127.0.0.1:{bb_port}", f"127.0.0.1:{am_port}", rewrite)
+        secrets = tmp / "secrets"
+        am_cfg = alertmanager_overlay(GEN / "alertmanager" / "alertmanager.yml", tmp / "alertmanager.yml", secrets,
+                                      http_sink, smtp)
+
+        env = {**os.environ, "SSL_CERT_FILE": str(ca)}      # blackbox trusts the throwaway CA like a public one
+        ne = stack.enter_context(process([TOOLS["node"], f"--web.listen-address=127.0.0.1:{ne_port}"], tmp / "ne.log"))
+        bb = stack.enter_context(process([TOOLS["blackbox"], f"--config.file={DEBIAN_BLACKBOX_CONFIG}",
+                                          f"--web.listen-address=127.0.0.1:{bb_port}"], tmp / "bb.log", env))
+        am = stack.enter_context(process([TOOLS["alertmanager"], f"--config.file={tmp / 'alertmanager.yml'}",
+                                          f"--storage.path={tmp / 'am-data'}", "--cluster.listen-address=",
+                                          f"--web.listen-address=127.0.0.1:{am_port}"], tmp / "am.log"))
+        prom = stack.enter_context(process([TOOLS["prometheus"], f"--config.file={tmp / 'prom' / 'prometheus.yml'}",
+                                            f"--storage.tsdb.path={tmp / 'prom-data'}",
+                                            f"--web.listen-address=127.0.0.1:{prom_port}"], tmp / "prom.log"))
+        for port, proc, log in ((ne_port, ne, "ne.log"), (bb_port, bb, "bb.log"), (am_port, am, "am.log"),
+                                (prom_port, prom, "prom.log")):
+            wait_http(f"http://127.0.0.1:{port}/-/ready" if proc in (am, prom) else f"http://127.0.0.1:{port}/metrics",
+                      60, proc, tmp / log)
+        api = f"http://127.0.0.1:{prom_port}/api/v1"
+
+        def get(path: str):
+            with urllib.request.urlopen(api + path, timeout=5) as r:
+                return json.load(r)["data"]
+
+        # 1. Every generated target is discovered with its labels.
+        expected = set()
+        for job, file in (("node", "node.json"), ("openclaw-probe", "openclaw-probes.json"),
+                          ("openclaw-tcp", "openclaw-tcp.json")):
+            for g in json.loads((GEN / "prometheus" / "targets" / file).read_text()):
+                expected.add((job, tuple(sorted(g["labels"].items()))))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            active = get("/targets")["activeTargets"]
+            found = {(t["labels"]["job"], tuple(sorted((k, v) for k, v in t["labels"].items()
+                                                       if k not in ("job", "instance"))))
+                     for t in active}
+            if found == expected:
+                break
+            time.sleep(1)
+        assert found == expected, (sorted(expected - found), sorted(found - expected))
+        print(f"\ndiscovered {len(active)} targets ({len(expected)} label sets) as generated")
+
+        # 2. Every probe of the live gateway succeeds, through the scheme/port/path the generated config uses.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            results = {(r["metric"]["job"], r["metric"]["customer"]): r["value"][1]
+                       for r in get("/query?query=probe_success")["result"]}
+            if len(results) == 2 * len(probes) and set(results.values()) == {"1"}:
+                break
+            time.sleep(1)
+        assert len(results) == 2 * len(probes) and set(results.values()) == {"1"}, results
+        served = {(path, status) for p in listeners.values() for path, status in p.requests}
+        for g in probes:       # the proxies saw the generated paths, not a rewritten one
+            assert (urlsplit(g["targets"][0]).path, 200) in served, g["targets"][0]
+        print(f"{len(probes)} HTTP + {len(probes)} TCP probes succeed "
+              f"({sorted({urlsplit(g['targets'][0]).scheme for g in probes})}); "
+              f"stack up {time.monotonic() - t_boot:.1f}s after the gateway")
+
+        # 3. Outage: kill the gateway; every customer's page reaches its receivers by tier.
+        os.killpg(gw_proc.pid, signal.SIGKILL)
+        t_stop = time.monotonic()
+
+        def page_deliveries():
+            out: dict[str, dict[str, float]] = {}
+            for d in http_sink.deliveries:
+                if "OpenClawErrorBudgetBurnFast" not in json.dumps(d.body):
+                    continue
+                kind, name = d.path.split("/")[1:3]
+                for c in (c for c in tiers if c in json.dumps(d.body)):
+                    out.setdefault(c, {}).setdefault(f"{kind}:{name}", d.at)
+            for m in smtp.messages:
+                if "OpenClawErrorBudgetBurnFast" in m.data:
+                    for c in (c for c in tiers if c in m.data):
+                        out.setdefault(c, {}).setdefault(f"email:{','.join(m.recipients)}", m.at)
+            return out
+
+        def expected_receivers(c: str) -> set[str]:
+            spec = customer_spec[c]
+            want = {"slack:ops", f"email:{yaml.safe_load((REPO / 'clawtex.yaml').read_text())['spec']['ops']['alertEmail']}"}
+            if tier_pages[tiers[c]]:
+                provider = spec["paging"]["provider"]
+                want.add(f"{provider}:page-{c}")
+                if spec.get("notifications"):
+                    want.add(f"slack:slack-{c}")
+            return want
+
+        want = {c: expected_receivers(c) for c in tiers}
+        deadline = time.monotonic() + DELIVERY_TIMEOUT
+        while time.monotonic() < deadline:
+            got = page_deliveries()
+            if all(want[c] <= set(got.get(c, {})) for c in want):
+                break
+            time.sleep(1)
+        got = page_deliveries()
+        for c in sorted(want):
+            assert want[c] <= set(got.get(c, {})), (c, tiers[c], sorted(want[c]), sorted(got.get(c, {})))
+            extra = {r for r in got[c] if r.split(":")[0] in ("pagerduty", "opsgenie") or r.startswith("slack:slack-")}
+            assert extra <= want[c], (c, tiers[c], "paged or notified beyond its tier", sorted(extra - want[c]))
+        for c in sorted(want):
+            took = {r: f"{at - t_stop:.1f}s" for r, at in sorted(got[c].items())}
+            print(f"{tiers[c]:>8} {c}: {took}")
+        print(f"gateway stop -> last expected delivery: "
+              f"{max(at for c in want for r, at in got[c].items() if r in want[c]) - t_stop:.1f}s")
