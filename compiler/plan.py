@@ -115,6 +115,26 @@ def probe_endpoint(cid: str, tier: Tier, custom_domain: Optional[str], host: str
     return Endpoint("http", host, PROXY_HTTP_PORT, health_path)
 
 
+# Monitoring names: the Prometheus rules define these alerts and recorded
+# series; Alertmanager routes and inhibits on them, Grafana queries them.
+# Published here because targets never import each other.
+SEVERITY_PAGE = "page"
+SEVERITY_TICKET = "ticket"
+ALERT_BURN_FAST = "OpenClawErrorBudgetBurnFast"
+ALERT_BURN_SLOW = "OpenClawErrorBudgetBurnSlow"
+ALERT_HOST_DOWN = "HostDown"
+ALERT_DISK = "DiskSpaceHigh"
+ALERT_MEMORY = "MemoryPressure"
+ALERT_BACKUP = "BackupStale"
+ALERT_TLS_EXPIRY = "TLSCertificateExpiring"
+ALERT_CHANNEL = "ChannelDisconnected"
+# Alerts a down host causes anyway (inhibited by ALERT_HOST_DOWN).
+SYMPTOM_ALERTS = (ALERT_BURN_FAST, ALERT_BURN_SLOW, ALERT_DISK, ALERT_MEMORY, ALERT_BACKUP, ALERT_TLS_EXPIRY,
+                  ALERT_CHANNEL)
+SERIES_SLI = "clawtex:probe_error:ratio_rate"                 # + window, e.g. ...ratio_rate5m
+SERIES_CUSTOMER_BUDGET = "clawtex:customer_error_budget:ratio"
+
+
 @dataclass(frozen=True)
 class ScanSchedule:
     """When a customer's vulnerability scan runs, in the two forms its consumers read."""

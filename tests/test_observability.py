@@ -127,3 +127,41 @@ def test_rule_expressions_use_only_recorded_and_exporter_metrics():
         for rule in group["rules"]:
             unknown = metric_names(rule["expr"]) - known
             assert not unknown, f"{rule.get('alert') or rule.get('record')}: {unknown}"
+
+
+# ------------------------------------------------------------------ alertmanager x prometheus
+
+def _matchers(am: dict) -> list[str]:
+    out = []
+    def walk(route):
+        out.extend(route.get("matchers", []))
+        for child in route.get("routes", []):
+            walk(child)
+    walk(am["route"])
+    for rule in am["inhibit_rules"]:
+        out += rule["source_matchers"] + rule["target_matchers"]
+    return out
+
+
+def test_alertmanager_matches_only_what_the_rules_and_targets_emit():
+    """Every alertname, severity and role Alertmanager routes or inhibits on is one the
+    generated rules (or the node targets' labels) produce; every `equal` label is on them."""
+    am = YAML(typ="safe").load(AM.read_text())
+    rules = YAML(typ="safe").load((GEN / "prometheus" / "rules" / "slo.yml").read_text())
+    alerts = [r for g in rules["groups"] for r in g["rules"] if "alert" in r]
+    emitted = {"alertname": {a["alert"] for a in alerts},
+               "severity": {a["labels"]["severity"] for a in alerts},
+               "role": {g["labels"]["role"] for g in json.loads((GEN / "prometheus" / "targets" / "node.json").read_text())}}
+    checked = set()
+    for m in _matchers(am):
+        name, op, value = re.fullmatch(r'(\w+)(=~|=|!=)"(.*)"', m).groups()
+        if name in emitted:
+            values = set(value.split("|")) if op == "=~" else {value}
+            assert values <= emitted[name], f"{m}: {sorted(values - emitted[name])} never emitted"
+            checked.add(name)
+    assert checked == set(emitted)
+    target_labels = {k for f in ("node.json", "openclaw-probes.json")
+                     for g in json.loads((GEN / "prometheus" / "targets" / f).read_text()) for k in g["labels"]}
+    for rule in am["inhibit_rules"]:
+        assert set(rule["equal"]) <= target_labels, rule["equal"]
+    assert set(am["route"]["group_by"]) <= target_labels | {"alertname"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..formats import dump_json
-from ..plan import FleetPlan
+from ..plan import SERIES_CUSTOMER_BUDGET, SERIES_SLI, FleetPlan
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 # Exporter metrics the dashboards use, by source. openclaw_channel_connected is
@@ -26,12 +26,12 @@ EXPORTER_METRICS = {
 
 
 def attainment(selector: str) -> str:
-    return f"1 - clawtex:probe_error:ratio_rate30d{selector}"
+    return f"1 - {SERIES_SLI}30d{selector}"
 
 
 def budget_left(selector: str) -> str:
     """Share of the 30-day error budget not yet spent (negative: overspent)."""
-    return f"1 - clawtex:probe_error:ratio_rate30d{selector} / on (customer, tier) clawtex:customer_error_budget:ratio"
+    return f"1 - {SERIES_SLI}30d{selector} / on (customer, tier) {SERIES_CUSTOMER_BUDGET}"
 
 
 def _target(expr: str, legend: str, fmt: str = "time_series") -> dict[str, Any]:
@@ -88,7 +88,7 @@ def customer_dashboard() -> dict[str, Any]:
         panel(3, "Health probe", "timeseries", [(f"probe_success{{{c}}}", "{{instance}}"),
                                                 (f"probe_duration_seconds{{{c}}}", "latency {{instance}}")], 12, 0),
         panel(4, "Burn rate (x budget)", "timeseries",
-              [(f"clawtex:probe_error:ratio_rate{w}{{{c}}} / on (customer, tier) clawtex:customer_error_budget:ratio", w)
+              [(f"{SERIES_SLI}{w}{{{c}}} / on (customer, tier) {SERIES_CUSTOMER_BUDGET}", w)
                for w in ("5m", "1h", "6h", "1d")], 0, 8),
         panel(5, "CPU busy", "timeseries",
               [(f'1 - avg by (host) (rate(node_cpu_seconds_total{{{c},mode="idle"}}[5m]))', "{{host}}")], 12, 8,
