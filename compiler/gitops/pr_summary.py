@@ -67,12 +67,14 @@ def _plan_of(files: dict[str, bytes]) -> Optional[FleetPlan]:
 
 
 def summary(root: Path, base: str, head: str | None = WORKTREE, cost_threshold: float = 10.0,
-            artifact_url: str | None = None, limit: int | None = COMMENT_LIMIT) -> str:
+            artifact_url: str | None = None, limit: int | None = COMMENT_LIMIT, plans: Path | None = None) -> str:
+    """`plans`: a directory of `terraform show -json` files, one <stack>.json per planned stack."""
+    from .plan_summary import load_plans
     repo = open_repo(root)
     base_files, head_files = files_at(repo, root, base), files_at(repo, root, head)
     changes = detect(base_files, head_files)
     text = render(changes, Side(changes.base, _plan_of(base_files)), Side(changes.head, _plan_of(head_files)),
-                  cost_threshold)
+                  cost_threshold, load_plans(plans, root / "generated") if plans else None)
     return truncate(text, limit, artifact_url) if limit else text
 
 
@@ -88,7 +90,7 @@ def truncate(text: str, limit: int, artifact_url: str | None) -> str:
 # ---------------------------------------------------------------- rendering
 
 
-def render(changes: ChangeSet, base: Side, head: Side, cost_threshold: float) -> str:
+def render(changes: ChangeSet, base: Side, head: Side, cost_threshold: float, plans: list | None = None) -> str:
     data = changes.as_dict()
     actions = [s["action"] for s in data["stacks"]]
     everyone = base.fleet.customers | head.fleet.customers
@@ -98,6 +100,9 @@ def render(changes: ChangeSet, base: Side, head: Side, cost_threshold: float) ->
            f"{actions.count('destroy')} destroy) · **{len(changes.customers)} customer(s) affected** · "
            f"{unchanged} unchanged", ""]
     out += _red_flags(changes, base, head, cost_threshold)
+    if plans is not None:
+        from .plan_summary import render as render_plans
+        out += render_plans(plans)
     out += _customer_table(changes, base, head, unchanged)
     out += _stack_sections(changes)
     out += _host_section(changes)
