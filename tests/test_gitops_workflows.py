@@ -1,4 +1,4 @@
-"""The GitHub workflows (.github/workflows/{pr,apply,drift}.yml), checked by the
+"""The GitHub workflows (.github/workflows/{pr,apply,drift,live}.yml), checked by the
 ecosystem's own tools (check-jsonschema, actionlint, zizmor) plus the rules
 the linters do not know: SHA pins, per-job least privilege, the apply matrix
 wiring to `clawtex changed`, backup before destroy."""
@@ -40,7 +40,7 @@ def steps(workflow: dict):
 
 
 def test_the_three_workflows_exist():
-    assert [p.name for p in FILES] == ["apply.yml", "drift.yml", "pr.yml"]
+    assert [p.name for p in FILES] == ["apply.yml", "drift.yml", "live.yml", "pr.yml"]
 
 
 def test_check_jsonschema_accepts_the_workflows():
@@ -139,3 +139,29 @@ def test_pr_comment_is_found_by_the_summary_marker():
     from compiler.gitops.pr_summary import MARKER
     text = (WORKFLOWS / "pr.yml").read_text()
     assert f"marker='{MARKER}'" in text and "--method PATCH" in text
+
+
+def test_pr_runs_what_ci_runs_and_plans_each_affected_stack_read_only():
+    workflow = load(WORKFLOWS / "pr.yml")
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "bash scripts/install-deps.sh" in ci and "python3 -m pytest -n 2" in ci
+    check = "\n".join(s.get("run", "") for s in workflow["jobs"]["check"]["steps"])
+    assert "bash scripts/install-deps.sh" in check and "python -m pytest -n 2" in check
+    assert "apt-get" not in check, "the one installer installs apt packages (pinned), not the workflow"
+    plan = workflow["jobs"]["plan"]
+    assert plan["strategy"]["matrix"] == "${{ fromJSON(needs.changed.outputs.matrix) }}"
+    assert plan["permissions"] == {"contents": "read"}
+    run = "\n".join(s.get("run", "") for s in plan["steps"])
+    assert "plan -input=false -lock=false -out=tfplan" in run and "show -json tfplan" in run
+    secrets = " ".join(str(v) for s in plan["steps"] for v in (s.get("env") or {}).values())
+    assert "READONLY" in secrets and "secrets.HCLOUD_TOKEN }}" not in secrets
+    summary = "\n".join(s.get("run", "") for s in workflow["jobs"]["summary"]["steps"])
+    assert "--plans plans" in summary
+
+
+def test_the_live_suite_runs_on_a_schedule_and_on_module_changes():
+    workflow = load(WORKFLOWS / "live.yml")
+    assert workflow["on"]["schedule"] and workflow["on"]["push"]["paths"] == ["modules/**"]
+    assert workflow["on"]["pull_request"]["paths"] == ["modules/**"]
+    run = "\n".join(s.get("run", "") for s in workflow["jobs"]["live"]["steps"])
+    assert "scripts/install-deps.sh" in run and "pytest -m live" in run
