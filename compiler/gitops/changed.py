@@ -170,6 +170,8 @@ def _generated_change(changes: ChangeSet, path: str) -> None:
         _placement_change(changes)
     elif path == INVENTORY:
         _inventory_change(changes)
+    elif path.startswith(HOST_VARS) and len(parts) == 4:
+        _host_vars_file_change(changes, parts[3].rsplit(".", 1)[0], path)
     elif path.startswith(TARGETS):
         _targets_change(changes, path)
     elif path.startswith(WAZUH):
@@ -188,6 +190,18 @@ def _terraform_change(changes: ChangeSet, stack: str, path: str) -> None:
             owners.update(fleet.stacks[stack].customers)
     if len(owners) == 1:      # a dedicated stack is its customer's infrastructure
         changes.touch_customer(owners.pop(), f"terraform stack {stack}", deploys=False)
+
+
+HOST_VARS = "ansible/inventory/host_vars/"
+
+
+def _host_vars_file_change(changes: ChangeSet, host: str, path: str) -> None:
+    """A per-host variables file reaches that host (and its stack and customers), not the fleet."""
+    changes.touch_host(host, f"generated/{path}")
+    for fleet in (changes.base, changes.head):
+        if host in fleet.hosts:
+            for customer in fleet.hosts[host].customers:
+                changes.touch_customer(customer, f"host {host}: generated/{path}", deploys=False)
 
 
 def _placement_change(changes: ChangeSet) -> None:
