@@ -12,17 +12,13 @@ the worst a tier or module change can do."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import REPO
 from compiler.gitops.artifacts import Fleet
 from compiler.gitops.changed import MAX_JOBS, ChangeSet, CustomerChange, StackChange, batches, to_json
 
-sys.path.insert(0, str(REPO / "bench"))
-from fleet import tier_counts  # noqa: E402  the benchmark's own generator of the tier mix
+from bench.fleet import tier_counts  # the benchmark's own generator of the tier mix
 
 BRONZE_PER_HOST = 8       # tenants per shared host; any value gives the same limits
 
