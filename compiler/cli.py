@@ -95,11 +95,12 @@ def cmd_check_removals(args: argparse.Namespace) -> int:
 
 def cmd_pr_summary(args: argparse.Namespace) -> int:
     from .gitops import pr_summary
+    plans = Path(args.plans) if args.plans else None
     text = pr_summary.summary(_root(args), args.base, args.head, cost_threshold=args.cost_threshold,
-                              artifact_url=args.artifact_url)
+                              artifact_url=args.artifact_url, plans=plans)
     if args.full_out:
         Path(args.full_out).write_text(pr_summary.summary(_root(args), args.base, args.head,
-                                                          cost_threshold=args.cost_threshold, limit=None))
+                                                          cost_threshold=args.cost_threshold, limit=None, plans=plans))
     sys.stdout.write(text)
     return 0
 
@@ -206,6 +207,7 @@ def parser() -> argparse.ArgumentParser:
                     help="flag a customer whose estimated infra cost rises by more than this many percent (default 10)")
     pr.add_argument("--artifact-url", help="where the untruncated summary is (linked when the comment is truncated)")
     pr.add_argument("--full-out", help="also write the untruncated summary to this file")
+    pr.add_argument("--plans", help="directory of `terraform show -json` plans, one <stack>.json per stack")
     pr.set_defaults(func=cmd_pr_summary)
     o = sub.add_parser("onboard", help="write or update a customer file from a Stripe event JSON")
     o.add_argument("--event", required=True, help="Stripe event JSON file")

@@ -87,7 +87,8 @@ def ruamel_document(text: str, name: str) -> Document:
         message = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
         if "duplicate key" in message or "found duplicate key" in str(exc):
             message = "duplicate key " + _duplicate_key_name(str(exc))
-        raise CompileError([Diagnostic(name, line, col, "", message)]) from None
+            raise CompileError([Diagnostic(name, line, col, "", message)]) from None
+        raise CompileError([_syntax_diagnostic(text, name, line, col, message)]) from None
     except Exception as exc:  # ruamel's own crashes on odd input (a sequence as a key): still an error, not a traceback
         raise CompileError([Diagnostic(name, 1, 1, "", f"unreadable YAML ({type(exc).__name__}: {exc})")]) from None
     doc = Document(name, None)
@@ -160,8 +161,106 @@ def _lexical_problems(text: str, name: str, events: list[Any] | None) -> list[Di
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problems.append(Diagnostic(name, line, col, "", " ".join(str(exc.problem or "invalid YAML").split())))
+        problems.append(_syntax_diagnostic(text, name, line, col, " ".join(str(exc.problem or "invalid YAML").split())))
     return problems
+
+
+def _syntax_diagnostic(text: str, name: str, line: int, col: int, message: str) -> Diagnostic:
+    """A parser error, in plain words where it is a mis-indented line.
+
+    The YAML parser reports indentation mistakes as "expected <block end>, but found
+    '<block mapping start>'" or "mapping values are not allowed here", and where the
+    first line of a block is the one indented wrongly, it points at the line after it.
+    Both are re-read here from the lines themselves: the line to fix is the one whose
+    indentation disagrees with its block (the parent's indentation plus the file's
+    indentation step)."""
+    if not (message.startswith("expected <block end>") or message == "mapping values are not allowed here"):
+        return Diagnostic(name, line, col, "", message)
+    found = _misindented_line(text.split("\n"), line)
+    if found is None:
+        return Diagnostic(name, line, col, "", message)
+    number, have, levels = found
+    around = " or ".join(str(level) for level in levels)
+    return Diagnostic(name, number, have + 1, "",
+                      f"indentation: this line is indented {have} space{'s' if have != 1 else ''} where its block "
+                      f"uses {around}; YAML nests by indentation, so line it up with the other lines of its block")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _inner(line: str) -> int:
+    """Where a line's mapping starts: its indentation, past any "- " item markers."""
+    match = re.match(r" *(?:- +)*", line)
+    return match.end() if match else 0
+
+
+def _content(lines: list[str], before: int) -> int | None:
+    """The 1-based number of the last line before `before` that holds YAML, not a comment."""
+    for number in range(before - 1, 0, -1):
+        stripped = lines[number - 1].strip()
+        if stripped and not stripped.startswith("#"):
+            return number
+    return None
+
+
+def _step(lines: list[str]) -> int:
+    """The file's indentation step: the most common increase from one line to the next."""
+    steps: dict[int, int] = {}
+    previous = 0
+    for line in lines:
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = _indent(line)
+        if indent > previous:
+            steps[indent - previous] = steps.get(indent - previous, 0) + 1
+        previous = indent
+    return max(sorted(steps), key=lambda k: steps[k]) if steps else 2
+
+
+def _misindented_line(lines: list[str], line: int) -> tuple[int, int, list[int]] | None:
+    """(line to fix, its indentation, the indentation(s) its block uses), or None when
+    the error at `line` is not about indentation."""
+    if not 1 <= line <= len(lines):
+        return None
+    previous = _content(lines, line)
+    if previous is None:
+        return None
+    here, above, inner = _indent(lines[line - 1]), _indent(lines[previous - 1]), _inner(lines[previous - 1])
+    parent = _content(lines, previous)
+    expected = _indent(lines[parent - 1]) + _step(lines) if parent is not None else 0
+    first_of_block = parent is not None and lines[parent - 1].split("#")[0].rstrip().endswith(":") \
+        and _indent(lines[parent - 1]) < above
+    # The line above is the first of its block and sits off the parent's step, while this
+    # line sits on it: the line above is the one to fix (the parser reports this line).
+    if first_of_block and above != expected and here in (expected, expected + inner - above) and here != inner:
+        return previous, above, [expected]
+    opens_block = lines[previous - 1].split("#")[0].rstrip().endswith(":")
+    if here > inner and not opens_block:
+        return line, here, [inner]                 # read as the value above continued
+    if here < above or (here > above and here < inner):
+        levels = _enclosing_levels(lines, line)
+        below = [level for level in levels if level < here]
+        higher = [level for level in levels if level > here]
+        return line, here, ([below[-1]] if below else []) + ([higher[0]] if higher else [])
+    return None
+
+
+def _enclosing_levels(lines: list[str], line: int) -> list[int]:
+    """The indentations of the blocks open above `line`, ascending."""
+    levels: list[int] = []
+    floor = None
+    number = line
+    while (number := _content(lines, number)) is not None:
+        indent, inner = _indent(lines[number - 1]), _inner(lines[number - 1])
+        if floor is None or indent < floor:
+            levels.extend(level for level in (inner, indent) if level not in levels)
+            floor = indent
+        if indent == 0:
+            break
+    return sorted(levels)
 
 
 # The same checks over either parser's events.

@@ -99,7 +99,9 @@ def _single(path: Path, root: Path, model: type[M], errors: list[Diagnostic]) ->
         doc = load_document(path, relative(path, root))
     except CompileError as exc:
         errors.extend(exc.diagnostics)
+        errors.extend(secrets_in_file(path, relative(path, root), None))
         return None
+    errors.extend(secrets_in_file(path, relative(path, root), doc))   # reported; the file's data still counts
     return parse_model(doc, model, errors)
 
 
@@ -116,11 +118,12 @@ def validate_customer_file(path: Path, root: Path, tiers: dict[str, Tier], catal
         doc = load_document(path, name)
     except CompileError as exc:
         errors.extend(exc.diagnostics)
+        errors.extend(secrets_in_file(path, name, None))     # a file that does not parse still leaks
         return None
     except OSError as exc:
         errors.append(Diagnostic(name, 1, 1, "", f"cannot read file: {exc.strerror}"))
         return None
-    found = list(find_plaintext_secrets(doc))
+    found = secrets_in_file(path, name, doc)
     errors.extend(found)
     customer = parse_model(doc, Customer, errors)
     if customer is None:
@@ -134,6 +137,49 @@ def validate_customer_file(path: Path, root: Path, tiers: dict[str, Tier], catal
     return None if (found or rule_errors) else LoadedCustomer(customer, doc)
 
 
+SECRET_ADVICE = "{kind} files hold secret references only, e.g. {{source: env, id: ACME_TELEGRAM_BOT_TOKEN}}"
+
+
+def find_secrets_in_text(text: str, name: str) -> list[Diagnostic]:
+    """Every line of the file's text, comments included, against SECRET_PATTERNS: a
+    token pasted into a comment is as committed to git history as one in a value."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        for label, pattern in SECRET_PATTERNS:
+            match = pattern.search(line)
+            if match:
+                comment = line.find("#")
+                where = " in a comment" if 0 <= comment < match.start() and _comment_starts(line, comment) else ""
+                found.append(Diagnostic(name, number, match.start() + 1, "",
+                                        f"looks like a plaintext {label}{where}; {_advice(name)}; once pushed it is in "
+                                        "git history: remove it and rotate the credential"))
+                break
+    return found
+
+
+def _advice(name: str) -> str:
+    return SECRET_ADVICE.format(kind="customer" if name.startswith("customers/") else "clawtex")
+
+
+def _comment_starts(line: str, at: int) -> bool:
+    """A YAML comment starts with '#' at the line start or after whitespace (YAML 1.2, 6.6)."""
+    return at == 0 or line[at - 1] in " \t"
+
+
+def secrets_in_file(path: Path, name: str, doc: Document | None) -> list[Diagnostic]:
+    """Secrets in the file's text (by line) and in its parsed values (by key path, which
+    also catches values the text spells with escapes or folding), each line reported once."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    found = find_secrets_in_text(text, name)
+    lines = {d.line for d in found}
+    if doc is not None:
+        found += [d for d in find_plaintext_secrets(doc) if d.line not in lines]
+    return found
+
+
 def find_plaintext_secrets(doc: Document) -> Iterable[Diagnostic]:
     def walk(value: Any, path: tuple) -> Iterable[Diagnostic]:
         if isinstance(value, dict):
@@ -145,8 +191,7 @@ def find_plaintext_secrets(doc: Document) -> Iterable[Diagnostic]:
         elif isinstance(value, str):
             for label, pattern in SECRET_PATTERNS:
                 if pattern.search(value):
-                    yield doc.diagnostic(path, f"looks like a plaintext {label}; customer files hold secret references "
-                                               "only, e.g. {source: env, id: ACME_TELEGRAM_BOT_TOKEN}")
+                    yield doc.diagnostic(path, f"looks like a plaintext {label}; {_advice(doc.file)}")
                     break
     return walk(doc.data, ())
 

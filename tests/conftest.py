@@ -9,6 +9,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+# Reference data the tests check against, checked in with its provenance (reference/*/README.md).
+REFERENCE = REPO / "reference"
 # Import this checkout's compiler even when another checkout is pip-installed.
 sys.path.insert(0, str(REPO))
 

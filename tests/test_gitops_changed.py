@@ -35,8 +35,11 @@ def test_customer_change_affects_only_its_stack(gitrepo):
     stacks, customers, data = affected(gitrepo)
     assert (stacks, customers) == ({"brightpath-tutors"}, {"brightpath-tutors"})
     assert data["stacks"][0]["action"] == "update"
-    assert data["matrix"]["include"] == [{"stack": "brightpath-tutors", "action": "update", "environment": "fleet",
-                                          "limit": "brightpath-tutors-oc-1", "tier": "silver", "removed": ""}]
+    assert {k: data["stacks"][0][k] for k in ("stack", "action", "environment", "limit", "tier", "removed", "batch")} == \
+        {"stack": "brightpath-tutors", "action": "update", "environment": "fleet",
+         "limit": "brightpath-tutors-oc-1", "tier": "silver", "removed": "", "batch": "fleet-001"}
+    assert data["matrix"]["include"] == [{"batch": "fleet-001", "environment": "fleet", "count": 1}]
+    assert data["batches"] == [{"batch": "fleet-001", "environment": "fleet", "count": 1, "stacks": ["brightpath-tutors"]}]
 
 
 def test_bronze_customer_change_affects_its_shared_host_only(gitrepo):
@@ -140,9 +143,10 @@ def test_decommission_destroys_the_stack_and_reports_a_removal(gitrepo):
     stacks, customers, data = affected(gitrepo)
     assert (stacks, customers) == ({"helios-energy"}, {"helios-energy"})
     assert data["removed_customers"] == ["helios-energy"]
-    assert data["matrix"]["include"] == [{"stack": "helios-energy", "action": "destroy", "environment": "fleet-protected",
-                                          "limit": "helios-energy-oc-1,helios-energy-wazuh", "tier": "gold",
-                                          "removed": "helios-energy"}]
+    assert {k: data["stacks"][0][k] for k in ("stack", "action", "environment", "limit", "tier", "removed")} == \
+        {"stack": "helios-energy", "action": "destroy", "environment": "fleet-protected",
+         "limit": "helios-energy-oc-1,helios-energy-wazuh", "tier": "gold", "removed": "helios-energy"}
+    assert data["matrix"]["include"] == [{"batch": "fleet-protected-001", "environment": "fleet-protected", "count": 1}]
     # Deleting the file afterwards changes no infrastructure but is still reported.
     (gitrepo / CUSTOMERS / "helios-energy.yaml").unlink()
     compile_and_commit(gitrepo, "delete helios file")
@@ -158,8 +162,9 @@ def test_bronze_decommission_changes_the_shared_host(gitrepo):
     assert (stacks, customers) == ({"shared-hetzner-fsn1-01"}, {"tiny-legal"})
     assert data["stacks"][0]["action"] == "update" and data["removed_customers"] == ["tiny-legal"]
     # the shared host stays, but the tenant's data needs its final backup, behind a reviewer
-    [entry] = data["matrix"]["include"]
+    [entry] = data["stacks"]
     assert (entry["removed"], entry["environment"]) == ("tiny-legal", "fleet-protected")
+    assert data["matrix"]["include"] == [{"batch": "fleet-protected-001", "environment": "fleet-protected", "count": 1}]
 
 
 def test_check_removals_accepts_the_two_step_decommission(gitrepo):

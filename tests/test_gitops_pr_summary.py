@@ -168,3 +168,56 @@ def test_alert_and_wazuh_rule_changes_are_listed(gitrepo):
     assert "- rule ids added: 119992" in wazuh and "- **rule ids removed**: 119991" in wazuh
     assert "alert added: `OpenClawDown` (group clawtex-slo-gold, severity=page, tier=gold)" in text
     assert "Fleet-wide" in text
+
+
+def test_table_header_fleet_totals_and_tier_scoped_alerts(gitrepo):
+    """Reviewers' nits: the first column has a header; the fleet's MRR and cost delta is
+    shown; an alert whose expression selects other tiers is not listed for a new
+    customer (TLSCertificateExpiring is tier=~"gold|platinum" in the generated rules)."""
+    add_gold_customer(gitrepo)
+    text = (gitrepo / "customers" / "brightpath-tutors.yaml").read_text()
+    (gitrepo / "customers" / "newleaf-silver.yaml").write_text(
+        text.replace("brightpath-tutors", "newleaf-silver").replace("BRIGHTPATH_", "NEWLEAF_")
+            .replace("cus_", "cus_N").replace("sub_", "sub_N"))
+    compile_and_commit(gitrepo, "zenith and newleaf")
+    rules = "\n".join(p.read_text() for p in (gitrepo / "generated" / "prometheus" / "rules").glob("*.yml"))
+    assert 'TLSCertificateExpiring\n    expr: probe_ssl_earliest_cert_expiry{job="openclaw-probe",tier=~"gold|platinum"}' in rules
+    result = run_clawtex(gitrepo, "pr-summary", "--base", "HEAD~1", "--head", "HEAD")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "| risk | customer | change |" in out
+    silver = next(l for l in out.splitlines() if "alerts covering new customer `newleaf-silver`" in l)
+    gold = next(l for l in out.splitlines() if "alerts covering new customer `zenith-robotics`" in l)
+    assert "TLSCertificateExpiring" not in silver and "TLSCertificateExpiring" in gold
+    plan = plan_repo(gitrepo)
+    added = sum(c.monthly_price for c in plan.customers if c.id in ("zenith-robotics", "newleaf-silver"))
+    cost = sum(v for k, v in customer_costs(plan).items() if k in ("zenith-robotics", "newleaf-silver"))
+    totals = next(l for l in out.splitlines() if l.startswith("**Fleet total**"))
+    assert f"(+${added:,.2f})" in totals and f"(+${cost:,.2f})" in totals, totals
+
+
+def test_a_tag_list_change_shows_the_added_tag_not_the_shared_prefix():
+    from compiler.gitops.artifacts import Stack
+    from compiler.gitops.pr_summary import resource_changes
+    tags = ["customer:acme-logistics", "managed-by:clawtex", "role:openclaw"]
+    before = Stack("s", ("acme",), {"hcloud_server.oc_1": {"labels": {}, "tags": tags}}, ())
+    after = Stack("s", ("acme",), {"hcloud_server.oc_1": {"labels": {}, "tags": tags + ["tier:gold"]}}, ())
+    [line] = resource_changes(before, after)
+    assert line == "- changed `hcloud_server.oc_1`: `tags` +tier:gold"
+    long_before = Stack("s", (), {"x.y": {"user_data": "#cloud-config\n" + "a" * 80 + "OLD"}}, ())
+    long_after = Stack("s", (), {"x.y": {"user_data": "#cloud-config\n" + "a" * 80 + "NEW"}}, ())
+    [line] = resource_changes(long_before, long_after)
+    assert "OLD" in line and "NEW" in line
+
+
+def test_per_host_variables_are_listed_under_their_host_not_fleet_wide():
+    from compiler.gitops.changed import detect
+    from conftest import REPO
+    files = {f"generated/{p.relative_to(REPO / 'generated').as_posix()}": p.read_bytes()
+             for p in (REPO / "generated" / "ansible").rglob("*") if p.is_file()}
+    head = dict(files)
+    key = "generated/ansible/inventory/host_vars/acme-logistics-oc-1.yml"
+    head[key] = files[key] + b"\nclawtex_extra: 1\n"
+    changes = detect(files, head)
+    assert not changes.fleet, changes.fleet
+    assert "acme-logistics" in changes.stacks and "acme-logistics" in changes.customers

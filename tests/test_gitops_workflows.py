@@ -1,4 +1,4 @@
-"""The GitHub workflows (.github/workflows/{pr,apply,drift}.yml), checked by the
+"""The GitHub workflows (.github/workflows/{pr,apply,drift,live}.yml), checked by the
 ecosystem's own tools (check-jsonschema, actionlint, zizmor) plus the rules
 the linters do not know: SHA pins, per-job least privilege, the apply matrix
 wiring to `clawtex changed`, backup before destroy."""
@@ -40,7 +40,7 @@ def steps(workflow: dict):
 
 
 def test_the_three_workflows_exist():
-    assert [p.name for p in FILES] == ["apply.yml", "drift.yml", "pr.yml"]
+    assert [p.name for p in FILES] == ["apply.yml", "drift.yml", "live.yml", "pr.yml"]
 
 
 def test_check_jsonschema_accepts_the_workflows():
@@ -105,20 +105,25 @@ def test_apply_matrix_comes_from_changed_and_is_isolated_per_stack():
     job = workflow["jobs"]["stack"]
     assert job["strategy"]["fail-fast"] is False and 1 <= job["strategy"]["max-parallel"] <= 8
     assert job["strategy"]["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
-    assert job["concurrency"] == {"group": "apply-stack-${{ matrix.stack }}", "cancel-in-progress": False}
+    assert job["concurrency"] == {"group": "apply-batch-${{ matrix.batch }}", "cancel-in-progress": False}
     assert job["environment"] == "${{ matrix.environment }}"
     header = (WORKFLOWS / "apply.yml").read_text().split("\nname:")[0]
     assert f"`{ENV_PROTECTED}`" in header and f"`{ENV_DEFAULT}`" in header, "environments documented"
-    names = [s.get("name", s.get("uses", "")) for s in job["steps"]]
-    backup = names.index("Final backup of departing customers")
-    assert backup < min(names.index("terraform destroy"), names.index("terraform apply"),
-                        names.index("Ansible (this stack's hosts only)"))
-    assert job["steps"][backup]["if"].startswith("matrix.removed != ''")
-    assert names.index("Refuse a stale apply") < names.index("terraform apply")
-    failure = job["steps"][-1]
-    assert failure["if"] == "failure()" and "gh issue create" in failure["run"]
-    plan_run = "\n".join(s.get("run", "") for s in workflow["jobs"]["plan"]["steps"])
+    # the batch job walks its stacks; a failing stack opens its issue and the loop goes on
+    [loop] = [s["run"] for s in job["steps"] if "apply-stack.sh" in s.get("run", "")]
+    assert 'if ! scripts/gitops/apply-stack.sh "$stack" changed.json' in loop and "gh issue create" in loop
+    assert ".batches[] | select(.batch == $b) | .stacks[]" in loop and "exit 1" in loop
+    # one stack: final backup before anything that changes it; no stale apply
+    script = (REPO / "scripts" / "gitops" / "apply-stack.sh").read_text()
+    backup = script.index("--tags backup")
+    assert backup < min(script.index("destroy -input=false"), script.index("apply -input=false tfplan"),
+                        script.index("ansible-playbook -i generated/ansible/inventory"))
+    assert script.index("refusing the stale apply") < script.index("apply -input=false tfplan")
+    assert subprocess.run(["bash", "-n", str(REPO / "scripts" / "gitops" / "apply-stack.sh")]).returncode == 0
+    plan_job = workflow["jobs"]["plan"]
+    plan_run = "\n".join(s.get("run", "") for s in plan_job["steps"])
     assert "clawtex changed" in plan_run and "--json" in plan_run and "clawtex check-removals" in plan_run
+    assert "jq -c .matrix changed.json" in plan_run, "only the compact matrix goes into the 1 MB job output"
 
 
 def test_drift_is_scheduled_sharded_and_reports_per_customer():
@@ -134,3 +139,29 @@ def test_pr_comment_is_found_by_the_summary_marker():
     from compiler.gitops.pr_summary import MARKER
     text = (WORKFLOWS / "pr.yml").read_text()
     assert f"marker='{MARKER}'" in text and "--method PATCH" in text
+
+
+def test_pr_runs_what_ci_runs_and_plans_each_affected_stack_read_only():
+    workflow = load(WORKFLOWS / "pr.yml")
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "bash scripts/install-deps.sh" in ci and "python3 -m pytest -n 2" in ci
+    check = "\n".join(s.get("run", "") for s in workflow["jobs"]["check"]["steps"])
+    assert "bash scripts/install-deps.sh" in check and "python -m pytest -n 2" in check
+    assert "apt-get" not in check, "the one installer installs apt packages (pinned), not the workflow"
+    plan = workflow["jobs"]["plan"]
+    assert plan["strategy"]["matrix"] == "${{ fromJSON(needs.changed.outputs.matrix) }}"
+    assert plan["permissions"] == {"contents": "read"}
+    run = "\n".join(s.get("run", "") for s in plan["steps"])
+    assert "plan -input=false -lock=false -out=tfplan" in run and "show -json tfplan" in run
+    secrets = " ".join(str(v) for s in plan["steps"] for v in (s.get("env") or {}).values())
+    assert "READONLY" in secrets and "secrets.HCLOUD_TOKEN }}" not in secrets
+    summary = "\n".join(s.get("run", "") for s in workflow["jobs"]["summary"]["steps"])
+    assert "--plans plans" in summary
+
+
+def test_the_live_suite_runs_on_a_schedule_and_on_module_changes():
+    workflow = load(WORKFLOWS / "live.yml")
+    assert workflow["on"]["schedule"] and workflow["on"]["push"]["paths"] == ["modules/**"]
+    assert workflow["on"]["pull_request"]["paths"] == ["modules/**"]
+    run = "\n".join(s.get("run", "") for s in workflow["jobs"]["live"]["steps"])
+    assert "scripts/install-deps.sh" in run and "pytest -m live" in run

@@ -1,6 +1,6 @@
 """Terraform JSON checked without a terraform binary: every body against its
-provider's resource schema (../shared/reference/terraform-providers/, read from
-the providers' source at the versions we pin), every reference resolvable, and
+provider's resource schema (reference/terraform-providers/, read from the
+providers' source at the versions we pin), every reference resolvable, and
 checkov's terraform_json checks."""
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from conftest import REPO, SHARED
+from conftest import REFERENCE, REPO
 from artifact_checks import strings
 
 GENERATED = REPO / "generated" / "terraform"
-SCHEMAS = SHARED / "reference" / "terraform-providers"
+SCHEMAS = REFERENCE / "terraform-providers"
 STACKS = sorted(GENERATED.glob("*/cdk.tf.json"))
 META_ARGUMENTS = {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner", "connection", "//"}
 PROVIDER_FILES = {"hcloud": "hcloud.json", "digitalocean": "digitalocean.json", "vultr": "vultr.json"}
@@ -29,8 +29,6 @@ MODULE_FILES = sorted(MODULES.rglob("*.tf"))
 
 @pytest.fixture(scope="module")
 def schemas() -> dict:
-    if not SCHEMAS.exists():
-        pytest.skip("../shared/reference/terraform-providers is not present")
     return {name: json.loads((SCHEMAS / file).read_text()) for name, file in PROVIDER_FILES.items()}
 
 

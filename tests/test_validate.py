@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from compiler.diagnostics import CompileError
+from compiler.load import load_document
 from conftest import CUSTOMER, run_clawtex
 
 BRONZE = CUSTOMER.replace("{tier}", "bronze").replace("{price}", "75")
@@ -109,3 +111,64 @@ def test_tier_scan_schedule_outside_what_the_timer_can_express_is_refused(repo):
     result = run_clawtex(repo, "validate")
     assert result.returncode == 1
     assert re.search(r"tiers/gold\.yaml:\d+:\d+: spec\.openvasSchedule: String should match pattern", result.stdout + result.stderr)
+
+
+# A token in a YAML comment is not in the parsed data, but it is in the file and so in
+# git history. The token strings below are made up in the shapes SECRET_PATTERNS knows.
+TELEGRAM = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
+
+
+def test_a_bot_token_in_a_comment_of_a_customer_file_is_refused_at_its_line(repo):
+    text = BRONZE.format(id="chatty").replace(
+        "      botToken: {source: env, id: T_TOKEN}",
+        f"      botToken: {{source: env, id: T_TOKEN}}   # was {TELEGRAM}")
+    line = next(n for n, l in enumerate(text.splitlines(), 1) if TELEGRAM in l)
+    write(repo, "chatty.yaml", text)
+    result = validate(repo, "customers/chatty.yaml")
+    assert result.returncode == 1, result.stdout
+    assert f"customers/chatty.yaml:{line}:" in result.stderr and "Telegram bot token in a comment" in result.stderr, result.stderr
+
+
+def test_a_comment_on_its_own_line_and_a_file_that_does_not_parse_are_scanned_too(repo):
+    text = f"# old token: {TELEGRAM}\n" + BRONZE.format(id="broken").replace("  tier: bronze", "   tier: bronze")
+    write(repo, "broken.yaml", text)
+    result = validate(repo, "customers/broken.yaml")
+    assert "customers/broken.yaml:1:14: looks like a plaintext Telegram bot token in a comment" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("name", ["clawtex.yaml", "tiers/bronze.yaml"])
+def test_settings_and_tier_files_are_scanned_for_secrets(repo, name):
+    path = repo / name
+    path.write_text(path.read_text() + "# slack: xoxb-1234567890-abcdefghijkl\n")
+    line = len(path.read_text().splitlines())
+    result = validate(repo)
+    assert result.returncode == 1
+    assert f"{name}:{line}:10: looks like a plaintext Slack token in a comment" in result.stderr, result.stderr
+
+
+# Each key line of the minimal customer file indented one space too far or too little:
+# the error says "indentation" and names that line (the mutation's own line number,
+# not one the parser picked), including the first key of a block, which the YAML
+# parser reports one line late.
+KEY_LINES = [n for n, l in enumerate(BRONZE.splitlines(), 1) if l.startswith("  ") and ":" in l and "- {" not in l]
+
+
+@pytest.mark.parametrize("shift", [1, -1], ids=["deeper", "shallower"])
+@pytest.mark.parametrize("line", KEY_LINES)
+def test_a_misindented_line_is_named_in_plain_words(tmp_path, line, shift):
+    lines = BRONZE.format(id="indent").splitlines()
+    lines[line - 1] = lines[line - 1][1:] if shift < 0 else " " + lines[line - 1]
+    path = tmp_path / "indent.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CompileError) as caught:
+        load_document(path, "customers/indent.yaml")
+    assert re.search(rf"customers/indent\.yaml:{line}:\d+: indentation: this line is indented", str(caught.value)), str(caught.value)
+    assert "<block" not in str(caught.value)
+
+
+def test_the_indentation_message_reaches_the_user(repo):
+    """The issue's case: the first key of a block one space too deep (the parser blamed the next line)."""
+    text = BRONZE.format(id="indent").replace("  tier: bronze", "   tier: bronze")
+    write(repo, "indent.yaml", text)
+    result = validate(repo, "customers/indent.yaml")
+    assert "customers/indent.yaml:9:4: indentation: this line is indented 3 spaces where its block uses 2" in result.stderr, result.stderr

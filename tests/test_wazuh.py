@@ -2,7 +2,7 @@
 
 No wazuh-logtest can be installed here. Instead every XML file parses, rule
 ids are unique and in the custom range, every reference resolves (to our rules
-or to Wazuh 4.14.7's built-ins, indexed in ../shared/reference/wazuh/), every
+or to Wazuh 4.14.7's built-ins, indexed in reference/wazuh/), every
 element and attribute is one analysisd accepts, and sample log lines go
 through our decoders. Decoder and rule patterns are type="pcre2", which
 Python's `re` runs faithfully for the constructs used here (\\d \\w \\S, {n},
@@ -23,18 +23,16 @@ import pytest
 import yaml
 
 from compiler.plan import WAZUH_BLOCK_SIZE, WAZUH_CUSTOMER_RULES, WAZUH_FLEET_RULES, WAZUH_RULES_END
-from conftest import REPO, SHARED, run_clawtex
+from conftest import REFERENCE, REPO, run_clawtex
 
 WAZUH = REPO / "generated" / "wazuh"
-INDEX_FILE = SHARED / "reference" / "wazuh" / "wazuh-ruleset-index.json"
+INDEX_FILE = REFERENCE / "wazuh" / "wazuh-ruleset-index.json"
 RULE_ATTRIBUTES = {"id", "level", "frequency", "timeframe", "ignore", "noalert", "maxsize", "overwrite"}
 PATTERN_ATTRIBUTES = {"type", "name", "negate"}
 
 
 @pytest.fixture(scope="module")
 def index() -> dict:
-    if not INDEX_FILE.exists():
-        pytest.skip("../shared/reference/wazuh is not present")
     return json.loads(INDEX_FILE.read_text())
 
 

@@ -58,9 +58,30 @@ class Alert:
     group: str
     name: str
     labels: tuple[tuple[str, str], ...]
+    tiers: tuple[str, ...] | None = None      # the tiers its expression selects (tier="x" / tier=~"x|y"); None: all
 
     def label(self, key: str) -> str | None:
         return dict(self.labels).get(key)
+
+    def covers_tier(self, tier: str) -> bool:
+        if self.label("tier") is not None and self.label("tier") != tier:
+            return False
+        return self.tiers is None or tier in self.tiers
+
+
+# A PromQL equality or regex matcher on the tier label: tier="gold", tier=~"gold|platinum".
+_TIER_MATCHER = re.compile(r'\btier\s*(=~|=)\s*"([A-Za-z0-9_|]*)"')
+
+
+def expression_tiers(expr: str) -> tuple[str, ...] | None:
+    found = _TIER_MATCHER.findall(expr)
+    if not found:
+        return None
+    tiers: set[str] | None = None
+    for _, value in found:                   # several matchers in one expression: all must hold
+        names = set(value.split("|"))
+        tiers = names if tiers is None else tiers & names
+    return tuple(sorted(tiers or ()))
 
 
 @dataclass
@@ -183,7 +204,8 @@ def read_alerts(data: bytes) -> set[Alert]:
         for rule in group.get("rules") or [] if isinstance(group, dict) else []:
             if isinstance(rule, dict) and "alert" in rule:
                 labels = tuple(sorted((str(k), str(v)) for k, v in (rule.get("labels") or {}).items()))
-                out.add(Alert(str(group.get("name")), str(rule["alert"]), labels))
+                out.add(Alert(str(group.get("name")), str(rule["alert"]), labels,
+                              expression_tiers(str(rule.get("expr") or ""))))
     return out
 
 

@@ -86,10 +86,64 @@ class ChangeSet:
 
     def as_dict(self) -> dict:
         stacks = [self.stacks[s].as_dict() for s in sorted(self.stacks)]
+        jobs = batches([self.stacks[s] for s in sorted(self.stacks)])
+        for job in jobs:
+            for name in job["stacks"]:
+                stacks[_index(stacks, name)]["batch"] = job["batch"]
         return {"stacks": stacks, "customers": [self.customers[c].as_dict() for c in sorted(self.customers)],
                 "removed_customers": self.removed_customers, "fleet": sorted(self.fleet),
-                "matrix": {"include": [{k: s[k] for k in ("stack", "action", "environment", "limit", "tier", "removed")}
-                                       for s in stacks]}}
+                "batches": jobs,
+                "matrix": {"include": [{k: job[k] for k in ("batch", "environment", "count")} for job in jobs]}}
+
+
+# GitHub Actions limits (docs.github.com, "Running variations of jobs in a workflow":
+# "A matrix can generate a maximum of 256 jobs per workflow run"; "Passing information
+# between jobs": "Job outputs ... maximum of 1 MB" per job, 50 MB per run). The matrix
+# holds batch ids only - each job reads its stacks from the changed.json artifact -
+# so the job output stays a few kilobytes however many stacks change.
+MAX_JOBS = 256
+MAX_OUTPUT_BYTES = 1024 * 1024
+# Within a job: new stacks first, then updates, destroys last (a destroy's final
+# backup is the slowest step and nothing else waits on it).
+_ACTION_ORDER = {"create": 0, "update": 1, "destroy": 2}
+
+
+def _index(stacks: list[dict], name: str) -> int:
+    lo, hi = 0, len(stacks)
+    while lo < hi:                         # stacks are sorted by name
+        mid = (lo + hi) // 2
+        if stacks[mid]["stack"] < name:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def batches(stacks: list[StackChange], max_jobs: int = MAX_JOBS) -> list[dict]:
+    """Stacks grouped into at most `max_jobs` jobs. A job runs in one GitHub environment
+    (protected stacks wait for a reviewer, the rest do not), so batches never mix them;
+    stacks are spread evenly, and each job applies its stacks one after another, each
+    with its own state and lock, a failure stopping only that stack."""
+    by_env: dict[str, list[StackChange]] = {}
+    for stack in sorted(stacks, key=lambda s: (_ACTION_ORDER.get(s.action, 1), s.stack)):
+        by_env.setdefault(stack.environment, []).append(stack)
+    if not by_env:
+        return []
+    if len(by_env) > max_jobs:
+        raise ValueError(f"{len(by_env)} environments cannot share {max_jobs} jobs")
+    size = max(1, -(-len(stacks) // max_jobs))
+    while sum(-(-len(group) // size) for group in by_env.values()) > max_jobs:
+        size += 1
+    jobs = []
+    for env in sorted(by_env):
+        group = by_env[env]
+        count = -(-len(group) // size)
+        # even spread: sizes differ by at most one
+        for k in range(count):
+            part = group[k * len(group) // count:(k + 1) * len(group) // count]
+            jobs.append({"batch": f"{env}-{k + 1:03d}", "environment": env, "count": len(part),
+                         "stacks": [s.stack for s in part]})
+    return jobs
 
 
 def detect(base_files: dict[str, bytes], head_files: dict[str, bytes]) -> ChangeSet:
@@ -116,6 +170,8 @@ def _generated_change(changes: ChangeSet, path: str) -> None:
         _placement_change(changes)
     elif path == INVENTORY:
         _inventory_change(changes)
+    elif path.startswith(HOST_VARS) and len(parts) == 4:
+        _host_vars_file_change(changes, parts[3].rsplit(".", 1)[0], path)
     elif path.startswith(TARGETS):
         _targets_change(changes, path)
     elif path.startswith(WAZUH):
@@ -134,6 +190,18 @@ def _terraform_change(changes: ChangeSet, stack: str, path: str) -> None:
             owners.update(fleet.stacks[stack].customers)
     if len(owners) == 1:      # a dedicated stack is its customer's infrastructure
         changes.touch_customer(owners.pop(), f"terraform stack {stack}", deploys=False)
+
+
+HOST_VARS = "ansible/inventory/host_vars/"
+
+
+def _host_vars_file_change(changes: ChangeSet, host: str, path: str) -> None:
+    """A per-host variables file reaches that host (and its stack and customers), not the fleet."""
+    changes.touch_host(host, f"generated/{path}")
+    for fleet in (changes.base, changes.head):
+        if host in fleet.hosts:
+            for customer in fleet.hosts[host].customers:
+                changes.touch_customer(customer, f"host {host}: generated/{path}", deploys=False)
 
 
 def _placement_change(changes: ChangeSet) -> None:
@@ -278,4 +346,5 @@ def format_text(changes: ChangeSet) -> str:
 
 
 def to_json(changes: ChangeSet) -> str:
-    return json.dumps(changes.as_dict(), indent=2, sort_keys=True)
+    """Compact: at fleet scale the change set is the artifact the apply jobs read."""
+    return json.dumps(changes.as_dict(), sort_keys=True, separators=(",", ":")) + "\n"

@@ -67,12 +67,14 @@ def _plan_of(files: dict[str, bytes]) -> Optional[FleetPlan]:
 
 
 def summary(root: Path, base: str, head: str | None = WORKTREE, cost_threshold: float = 10.0,
-            artifact_url: str | None = None, limit: int | None = COMMENT_LIMIT) -> str:
+            artifact_url: str | None = None, limit: int | None = COMMENT_LIMIT, plans: Path | None = None) -> str:
+    """`plans`: a directory of `terraform show -json` files, one <stack>.json per planned stack."""
+    from .plan_summary import load_plans
     repo = open_repo(root)
     base_files, head_files = files_at(repo, root, base), files_at(repo, root, head)
     changes = detect(base_files, head_files)
     text = render(changes, Side(changes.base, _plan_of(base_files)), Side(changes.head, _plan_of(head_files)),
-                  cost_threshold)
+                  cost_threshold, load_plans(plans, root / "generated") if plans else None)
     return truncate(text, limit, artifact_url) if limit else text
 
 
@@ -88,7 +90,7 @@ def truncate(text: str, limit: int, artifact_url: str | None) -> str:
 # ---------------------------------------------------------------- rendering
 
 
-def render(changes: ChangeSet, base: Side, head: Side, cost_threshold: float) -> str:
+def render(changes: ChangeSet, base: Side, head: Side, cost_threshold: float, plans: list | None = None) -> str:
     data = changes.as_dict()
     actions = [s["action"] for s in data["stacks"]]
     everyone = base.fleet.customers | head.fleet.customers
@@ -98,6 +100,9 @@ def render(changes: ChangeSet, base: Side, head: Side, cost_threshold: float) ->
            f"{actions.count('destroy')} destroy) · **{len(changes.customers)} customer(s) affected** · "
            f"{unchanged} unchanged", ""]
     out += _red_flags(changes, base, head, cost_threshold)
+    if plans is not None:
+        from .plan_summary import render as render_plans
+        out += render_plans(plans)
     out += _customer_table(changes, base, head, unchanged)
     out += _stack_sections(changes)
     out += _host_section(changes)
@@ -172,11 +177,30 @@ def _customer_table(changes: ChangeSet, base: Side, head: Side, unchanged: int) 
         rows.append((not destructive, cid, "| " + " | ".join(c or "-" for c in cells) + " |"))
     out = ["### Customers", ""]
     if rows:
-        out += ["| | customer | change | tier | provider | size | price/mo | est. infra/mo |",
+        out += ["| risk | customer | change | tier | provider | size | price/mo | est. infra/mo |",
                 "|---|---|---|---|---|---|---|---|"] + [row for _, _, row in sorted(rows)]
     else:
         out.append("No customer is affected.")
-    return out + ["", f"_{unchanged} unchanged customer(s) not shown._", ""]
+    return out + ["", _totals(base, head), "", f"_{unchanged} unchanged customer(s) not shown._", ""]
+
+
+def _totals(base: Side, head: Side) -> str:
+    """The whole fleet's monthly revenue and estimated infra cost, before and after."""
+    from ..business.report import build_report      # the same MRR and cost as `clawtex report`
+
+    def sums(side: Side) -> tuple[Optional[float], Optional[float]]:
+        if side.plan is None:
+            return None, None
+        report = build_report(side.plan)
+        return report.mrr, report.infraCost
+    (mrr0, cost0), (mrr1, cost1) = sums(base), sums(head)
+
+    def delta(a: Optional[float], b: Optional[float]) -> str:
+        if a is None or b is None:
+            return f"{_money(a)} → {_money(b)}"
+        sign = "+" if b - a >= 0 else "-"
+        return f"{_money(a)} → {_money(b)} ({sign}{_money(abs(b - a))})"
+    return f"**Fleet total**: MRR {delta(mrr0, mrr1)} · est. infra/mo {delta(cost0, cost1)}"
 
 
 def _sorted_stacks(changes: ChangeSet):
@@ -227,8 +251,25 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _attribute_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    return [f"`{k}` {_short(old.get(k, '(unset)'))} → {_short(new.get(k, '(unset)'))}"
+    return [_value_diff(k, old.get(k, "(unset)"), new.get(k, "(unset)"))
             for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+
+
+def _value_diff(key: str, before: Any, after: Any) -> str:
+    """A list of plain values (tags, IP ranges) as what was added and removed; a long
+    value from where it starts to differ, so a shared prefix never hides the change."""
+    if isinstance(before, list) and isinstance(after, list):
+        added = [v for v in after if v not in before]
+        removed = [v for v in before if v not in after]
+        parts = [f"+{_short(v)}" for v in added] + [f"-{_short(v)}" for v in removed]
+        return f"`{key}` " + (", ".join(parts) if parts else "reordered")
+    old, new = (json.dumps(v, sort_keys=True) if not isinstance(v, str) else v for v in (before, after))
+    if max(len(old), len(new)) > _VALUE_WIDTH:
+        start = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+        start = max(0, start - 10)
+        if start:
+            return f"`{key}` …{_short(old[start:])} → …{_short(new[start:])}"
+    return f"`{key}` {_short(before)} → {_short(after)}"
 
 
 def volume_shrinks(before: Stack, after: Stack) -> list[tuple[str, Any, Any]]:
@@ -327,8 +368,8 @@ def _monitoring_section(changes: ChangeSet, head: Side) -> list[str]:
         customer = head.customer(cid)
         if change.change == "added" and customer:
             alerts = sorted({a.name for a in head_f.alerts
-                             if a.label("customer") == cid or a.label("tier") == customer.tier_name
-                             or a.label("customer") is a.label("tier") is None})   # fleet-wide alerts
+                             if a.label("customer") == cid
+                             or (a.label("customer") is None and a.covers_tier(customer.tier_name))})
             out.append(f"- alerts covering new customer `{cid}`: " + (", ".join(f"`{a}`" for a in alerts) or "none"))
     return (["### Monitoring (Prometheus)", ""] + out + [""]) if out else []
 

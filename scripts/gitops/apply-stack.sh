@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Apply (or destroy) ONE stack of the change set, as the `apply` workflow's batch
+# jobs do for each stack of their batch in turn. Each stack has its own state key
+# and lock file (generated/terraform/<stack>/cdk.tf.json's backend), so a batch is
+# only a way to fit GitHub's 256-job matrix limit: a failing stack fails alone.
+#
+#   scripts/gitops/apply-stack.sh STACK CHANGED_JSON
+# Environment: BASE (the change's base commit), GITHUB_SHA, the cloud and state
+# credentials, OPS_SSH_PRIVATE_KEY, RUNNER_TEMP.
+set -euo pipefail
+stack=$1
+changed=$2
+field() { jq -r --arg s "$stack" --arg f "$1" '.stacks[] | select(.stack == $s) | .[$f] // ""' "$changed"; }
+action=$(field action)
+limit=$(field limit)
+removed=$(field removed)
+dir="generated/terraform/$stack"
+tmp="${RUNNER_TEMP:-/tmp}/apply-$stack"
+mkdir -p "$tmp"
+echo "== $action $stack (hosts: ${limit:-none}; departing: ${removed:-none})"
+
+if [ -n "$removed" ]; then
+  # The last configuration of departing customers: their hosts and (for a destroy) the stack.
+  git show "$BASE:generated/ansible/inventory/hosts.yml" > "$tmp/inventory.yml"
+  if [ "$action" = destroy ]; then
+    mkdir -p "$dir"
+    git show "$BASE:$dir/cdk.tf.json" > "$dir/cdk.tf.json"
+  fi
+fi
+
+terraform -chdir="$dir" init -input=false
+if [ "$action" != destroy ]; then
+  terraform -chdir="$dir" plan -input=false -out=tfplan
+fi
+
+# Refuse a stale apply: if main moved on and the newer commits change this stack,
+# the newer push's run re-plans it.
+latest=$(git rev-parse origin/main 2>/dev/null || git rev-parse HEAD)
+if [ "$latest" != "$GITHUB_SHA" ]; then
+  clawtex changed --base "$GITHUB_SHA" --head "$latest" --json > "$tmp/newer.json"
+  if jq -e --arg s "$stack" '.stacks | map(.stack) | index($s) != null' "$tmp/newer.json" >/dev/null; then
+    echo "::warning::main moved and changed stack $stack since this plan; refusing the stale apply (the newer run re-plans it)"
+    exit 0
+  fi
+fi
+
+ssh_key() {
+  install -m 700 -d ~/.ssh
+  printf '%s\n' "$OPS_SSH_PRIVATE_KEY" > ~/.ssh/id_ed25519
+  chmod 600 ~/.ssh/id_ed25519
+}
+# Final backup of departing customers: before any destroy, apply or Ansible run.
+if [ -n "$removed" ] && [ -n "$limit" ]; then
+  ssh_key
+  ansible-playbook -i "$tmp/inventory.yml" modules/ansible/site.yml --limit "$limit" \
+    --tags backup -e clawtex_final_backup=true -e "clawtex_backup_customers=$removed"
+fi
+if [ "$action" = destroy ]; then
+  terraform -chdir="$dir" destroy -input=false -auto-approve
+  exit 0
+fi
+terraform -chdir="$dir" apply -input=false tfplan
+if [ -n "$limit" ]; then
+  ssh_key
+  ANSIBLE_HOST_KEY_CHECKING=True ansible-playbook -i generated/ansible/inventory modules/ansible/site.yml --limit "$limit"
+fi
