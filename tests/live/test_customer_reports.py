@@ -214,3 +214,49 @@ def test_pdf_by_chromium(prom, tmp_path):
     assert data.startswith(b"%PDF-") and len(re.findall(rb"/Type\s*/Page\b", data)) >= 2
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "customer-orbital-health-2026-10.pdf").write_bytes(data)
+
+
+# ------------------------------------------------------------------ the KPI page
+
+
+def test_kpi_sla_per_tier_and_page(prom, tmp_path):
+    from compiler.cli import main
+    from compiler.business.customer_report import screenshot
+    server, truth = prom
+    out = tmp_path / "kpis.json"
+    assert main(["--root", str(REPO), "report", "--kpis", "--period", PERIOD, "--prometheus", server.url,
+                 "--out", str(out)]) == 0
+    sla = {r["tier"]: r for r in json.loads(out.read_text())["sla"]}
+    targets = {"bronze": 95.0, "silver": 98.0, "gold": 99.5, "platinum": 99.9}   # tiers/*.yaml
+    negotiated = {"orbital-health": 99.95}                                       # customers/orbital-health.yaml
+    for cid, (tier, *_rest) in sm.FLEET.items():
+        row = sla[tier]
+        assert row["measured"] == 1 and row["targetPercent"] == targets[tier]
+        assert row["meanAttainmentPercent"] == pytest.approx(truth[cid].uptime * 100, abs=1e-3)
+        target = negotiated.get(cid, targets[tier])
+        assert row["breached"] == ([cid] if truth[cid].uptime * 100 < target else [])
+    assert sla["gold"]["breached"] == ["acme-logistics"]
+    page = tmp_path / "kpis.html"
+    assert main(["--root", str(REPO), "report", "--html", "--period", PERIOD, "--prometheus", server.url,
+                 "--out", str(page)]) == 0
+    html = page.read_text()
+    assert html.count("data:image/svg+xml;base64,") == 4
+    chromium = require_tool("chromium", "apt-get install chromium")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    png = ARTIFACTS / f"kpis-{PERIOD}.png"
+    screenshot(html, png, size="1100,2600", chromium_bin=chromium)
+    assert nonwhite_share(png) > BLANK
+
+
+def test_kpi_dashboard_queries_run_on_prometheus(prom):
+    """Every query of the clawtex-kpis Grafana dashboard is accepted by the real
+    Prometheus, and the channel and backup panels see the synthetic series."""
+    server, _ = prom
+    board = json.loads((REPO / "generated" / "grafana" / "dashboards" / "kpis.json").read_text())
+    assert board["uid"] == "clawtex-kpis"
+    exprs = [t["expr"] for p in board["panels"] for t in p.get("targets", [])]
+    results = {e: server.query(e, sm.END - 1) for e in exprs}          # raises on a query Prometheus refuses
+    channel = next(e for e in exprs if "avg_over_time(openclaw_channel_connected" in e)
+    assert {r["metric"]["channel"] for r in results[channel]} == {"signal", "discord", "slack", "msteams", "telegram"}
+    backup_age = next(e for e in exprs if e.startswith("max by (tier) (time() - clawtex_backup"))
+    assert {r["metric"]["tier"] for r in results[backup_age]} == {"silver", "gold", "platinum"}
