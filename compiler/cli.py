@@ -230,6 +230,16 @@ def cmd_customer_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reports_due(args: argparse.Namespace) -> int:
+    from .business.customer_report import reports_due
+    if args.cadence not in ("monthly", "quarterly"):
+        print(f"clawtex reports-due: --cadence must be monthly or quarterly, not {args.cadence!r}", file=sys.stderr)
+        return 2
+    for cid, tier, email in reports_due(plan_repo(_root(args)), args.cadence):
+        print(f"{cid}\t{tier}\t{email}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="clawtex", description="Compile Clawtex customer files into the fleet's infrastructure.")
     p.add_argument("--root", default=".", help="repository root (default: current directory)")
@@ -302,6 +312,9 @@ def parser() -> argparse.ArgumentParser:
     cu.add_argument("--out", help="write HTML/JSON to this file instead of stdout")
     cu.add_argument("--chromium", default="chromium", help="Chromium binary for --pdf")
     cu.set_defaults(func=cmd_customer_report)
+    rd = sub.add_parser("reports-due", help="customers whose report is due: id, tier, recipient (tab-separated)")
+    rd.add_argument("--cadence", required=True, help="monthly (every active customer) or quarterly (Gold and up)")
+    rd.set_defaults(func=cmd_reports_due)
     h = sub.add_parser("handoff", help="render a customer's handoff document (Markdown, or --html)")
     h.add_argument("customer")
     h.add_argument("--html", action="store_true")

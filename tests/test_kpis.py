@@ -117,3 +117,14 @@ def test_deploy_time_by_tier_from_records():
     assert deploy_time_by_tier(records) == [{"tier": "bronze", "deployments": 2, "medianHours": 1.0, "maxHours": 1.5},
                                             {"tier": "gold", "deployments": 3, "medianHours": 9.0, "maxHours": 30.0}]
     assert deploy_time_by_tier(None) is None
+
+
+def test_reports_due_monthly_everyone_quarterly_gold_and_up(tmp_path):
+    from conftest import REPO
+    from compiler.business.customer_report import reports_due
+    from compiler.pipeline import plan_repo
+    plan = plan_repo(REPO)
+    assert [c for c, _, _ in reports_due(plan, "quarterly")] == ["acme-logistics", "helios-energy", "orbital-health"]
+    monthly_ids = [c for c, _, _ in reports_due(plan, "monthly")]
+    assert monthly_ids == sorted(p.stem for p in (REPO / "customers").glob("*.yaml"))
+    assert dict((c, e) for c, _, e in reports_due(plan, "monthly"))["acme-logistics"] == "jonas.weber@acme-logistics.example"

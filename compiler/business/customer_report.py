@@ -58,6 +58,22 @@ def sections_for(c: CustomerPlan) -> tuple[str, ...]:
     return SECTIONS[min(max(c.tier.spec.rank, 1), max(SECTIONS))]
 
 
+# Quarterly documents (founding document): Gold security audits, Platinum business reviews.
+QUARTERLY_FROM_RANK = 3
+
+
+def reports_due(plan: FleetPlan, cadence: str) -> list[tuple[str, str, str]]:
+    """(customer, tier, recipient) for the monthly run (every active customer) or
+    the quarterly one (Gold and up). The recipient is the primary contact."""
+    out = []
+    for c in sorted(plan.customers, key=lambda c: c.id):
+        if not c.active or (cadence == "quarterly" and c.tier.spec.rank < QUARTERLY_FROM_RANK):
+            continue
+        primary = next((p for p in c.contacts if p.role == "primary"), c.contacts[0] if c.contacts else None)
+        out.append((c.id, c.tier_name, primary.email if primary else ""))
+    return out
+
+
 @dataclass
 class Incident:
     start: str
