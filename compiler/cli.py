@@ -156,8 +156,10 @@ def _kpi_report(args: argparse.Namespace) -> int:
     root = _root(args)
     try:
         period = parse_period(args.period) if args.period else previous_period(datetime.now(timezone.utc))
+        # --deploy-times DIR (a deploy-times checkout) is the onboarding work's flag on this same command.
+        deploy_dir = getattr(args, "deploy_times", None)
         kpis = build_kpis(root, plan_repo(root), period, Prometheus(args.prometheus) if args.prometheus else None,
-                          rev=args.rev, figures=bool(args.html))
+                          rev=args.rev, deploy_dir=Path(deploy_dir) if deploy_dir else None, figures=bool(args.html))
     except (MetricsError, ValueError) as exc:
         print(f"clawtex report: {exc}", file=sys.stderr)
         return 1

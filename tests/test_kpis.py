@@ -108,6 +108,9 @@ def test_periods():
     assert previous_period(datetime(2027, 1, 1, 6, tzinfo=timezone.utc), quarter=True).label == "2026-Q4"
     with pytest.raises(ValueError):
         parse_period("2026-13")
+    from compiler.business.metrics import MAX_POINTS, step_for
+    assert step_for(parse_period("2026-10"), 300) == 300                       # 8,928 points
+    assert step_for(q, 300) == 900 and q.seconds / 900 < MAX_POINTS            # 92 days at 300 s would be 26,496
 
 
 def test_deploy_time_by_tier_from_records():
@@ -128,3 +131,40 @@ def test_reports_due_monthly_everyone_quarterly_gold_and_up(tmp_path):
     monthly_ids = [c for c, _, _ in reports_due(plan, "monthly")]
     assert monthly_ids == sorted(p.stem for p in (REPO / "customers").glob("*.yaml"))
     assert dict((c, e) for c, _, e in reports_due(plan, "monthly"))["acme-logistics"] == "jonas.weber@acme-logistics.example"
+
+
+def test_deploy_times_are_read_through_the_onboarding_module(tmp_path, monkeypatch):
+    """The onboarding work's compiler.business.deploytime owns the record format
+    (load(dir) -> records, summarize(records, targets) -> TierTimes); until it is
+    merged, a stand-in with that interface shows the wiring: targets come from
+    tiers/*.yaml deployment.targetHours, rows reach the page."""
+    import sys
+    import types
+    from dataclasses import dataclass
+    from conftest import REPO
+    from compiler.business.kpis import deploy_time_rows
+    from compiler.pipeline import plan_repo
+    import compiler.business as business
+
+    @dataclass
+    class TierTimes:
+        tier: str
+        target_hours: float
+        done: int
+        median_hours: float | None
+        worst_hours: float | None
+        over_target: list
+        pending: list
+
+    seen = {}
+    fake = types.ModuleType("compiler.business.deploytime")
+    fake.load = lambda d: seen.setdefault("dir", d) and {"x": {}}
+    fake.summarize = lambda records, targets: seen.setdefault("targets", targets) and [
+        TierTimes("gold", targets["gold"], 2, 20.0, 30.0, [("late-co", 30.0)], ["new-co"])]
+    monkeypatch.setitem(sys.modules, "compiler.business.deploytime", fake)
+    monkeypatch.setattr(business, "deploytime", fake, raising=False)
+    rows = deploy_time_rows(tmp_path, plan_repo(REPO))
+    assert seen["dir"] == tmp_path and seen["targets"]["gold"] == 24.0      # tiers/gold.yaml deployment.targetHours
+    assert rows == [{"tier": "gold", "deployments": 2, "targetHours": 24.0, "medianHours": 20.0, "maxHours": 30.0,
+                     "overTarget": ["late-co"], "pending": ["new-co"]}]
+    assert deploy_time_rows(None, plan_repo(REPO)) is None

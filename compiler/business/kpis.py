@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable
+from typing import Iterable
 
 import yaml
 
@@ -176,19 +176,23 @@ def sla_by_tier(plan, prom: Prometheus, period: Period) -> list[dict]:
 
 # ----------------------------------------------------------- deployment time
 
-DeployRecords = Callable[[Path], Iterable[dict]]
-
-
-def default_deploy_records(root: Path) -> list[dict] | None:
-    """The onboarding record (compiler.business.deploytime, written at
-    deployment time) when that module exists on this branch; None otherwise.
-    Records are read through the module's own reader: no second format here."""
+def deploy_time_rows(directory: Path | None, plan) -> list[dict] | None:
+    """Deployment time per tier from the onboarding record (a checkout of the
+    `deploy-times` branch: <customer>.jsonl files), read and summarized by
+    compiler.business.deploytime, the module that owns that format (merged
+    from the onboarding work; None while it is absent or no directory is given)."""
+    if directory is None:
+        return None
     try:
         from . import deploytime  # type: ignore[attr-defined]
     except ImportError:
         return None
-    reader = getattr(deploytime, "load_records", None) or getattr(deploytime, "read_records", None)
-    return list(reader(root)) if reader else None
+    targets = {t.name: float(t.spec.deployment.target_hours) for t in plan.tiers_by_rank()}
+    return [{"tier": r.tier, "deployments": r.done, "targetHours": r.target_hours,
+             "medianHours": None if r.median_hours is None else round(r.median_hours, 2),
+             "maxHours": None if r.worst_hours is None else round(r.worst_hours, 2),
+             "overTarget": [c for c, _ in r.over_target], "pending": list(r.pending)}
+            for r in deploytime.summarize(deploytime.load(Path(directory)), targets)]
 
 
 def deploy_time_by_tier(records: Iterable[dict] | None) -> list[dict] | None:
@@ -223,15 +227,16 @@ class Kpis:
 
 
 def build_kpis(root: Path, plan, period: Period, prom: Prometheus | None = None, rev: str = "HEAD",
-               deploy_records: Iterable[dict] | None = None, figures: bool = True) -> Kpis:
+               deploy_records: Iterable[dict] | None = None, deploy_dir: Path | None = None,
+               figures: bool = True) -> Kpis:
     from .report import build_report
     history = customer_history(root, rev)
     months = monthly(history, months_ending(period))
     finance = build_report(plan).to_json()
     sla = sla_by_tier(plan, prom, period) if prom else None
-    records = deploy_records if deploy_records is not None else default_deploy_records(root)
+    deploy = deploy_time_by_tier(deploy_records) if deploy_records is not None else deploy_time_rows(deploy_dir, plan)
     k = Kpis(period.label, months, [e for e in history.events if e.date < period.end.date().isoformat()],
-             sla, finance, deploy_time_by_tier(records))
+             sla, finance, deploy)
     if figures:
         from . import plots
         tiers = [t.name for t in plan.tiers_by_rank()]

@@ -80,8 +80,9 @@ def previous_period(now: datetime, quarter: bool = False) -> Period:
 
 
 def step_for(period: Period, wanted: int = 300) -> int:
-    """`wanted` seconds, or coarser so that a range query stays under MAX_POINTS."""
-    return max(wanted, math.ceil(period.seconds / (MAX_POINTS - 1)))
+    """`wanted` seconds, or a multiple of it coarse enough that a range query
+    stays under MAX_POINTS (a multiple, so 5-minute samples stay aligned)."""
+    return wanted * max(1, math.ceil(period.seconds / (MAX_POINTS - 1) / wanted))
 
 
 Labels = dict[str, str]

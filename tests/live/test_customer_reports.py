@@ -260,3 +260,19 @@ def test_kpi_dashboard_queries_run_on_prometheus(prom):
     assert {r["metric"]["channel"] for r in results[channel]} == {"signal", "discord", "slack", "msteams", "telegram"}
     backup_age = next(e for e in exprs if e.startswith("max by (tier) (time() - clawtex_backup"))
     assert {r["metric"]["tier"] for r in results[backup_age]} == {"silver", "gold", "platinum"}
+
+
+def test_quarterly_report_covers_the_quarter(prom, tmp_path):
+    """2026-Q4 at 15-minute resolution: only October has samples, so the
+    quarter's uptime is October's (no data is neither up nor down) and the
+    incidents are October's, rounded to 15 minutes."""
+    from compiler.cli import main
+    server, truth = prom
+    out = tmp_path / "q.json"
+    assert main(["--root", str(REPO), "customer-report", "acme-logistics", "--period", "2026-Q4", "--prometheus",
+                 server.url, "--json", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["period"] == "2026-Q4"
+    assert r["uptime_percent"] == pytest.approx(truth["acme-logistics"].uptime * 100, abs=1e-3)
+    assert [i["minutes"] for i in r["incidents"]] == minutes(truth["acme-logistics"].incidents)  # 540 = 36 x 15
+    assert r["backups"]["expected"] == 92 * 24
