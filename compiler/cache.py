@@ -73,6 +73,3 @@ class Cache:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-
-def disabled() -> Cache:
-    return Cache(Path("."), "none", enabled=False)

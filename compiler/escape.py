@@ -6,7 +6,6 @@ functions are the second line of defence for free text (display names).
 from __future__ import annotations
 
 from typing import Any
-from xml.sax.saxutils import escape as _xml_escape
 
 
 def terraform_literal(text: str) -> str:
@@ -22,10 +21,6 @@ def terraform_literals(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [terraform_literals(v) for v in value]
     return value
-
-
-def xml_text(text: str) -> str:
-    return _xml_escape(text, {'"': "&quot;", "'": "&apos;"})
 
 
 def promql_string(text: str) -> str:

@@ -74,20 +74,6 @@ def _message(err: dict[str, Any]) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def load_models(root: Path, pattern: str, model: type[M], errors: list[Diagnostic]) -> list[tuple[M, Document]]:
-    out = []
-    for path in sorted(root.glob(pattern)):
-        try:
-            doc = load_document(path, relative(path, root))
-        except CompileError as exc:
-            errors.extend(exc.diagnostics)
-            continue
-        parsed = parse_model(doc, model, errors)
-        if parsed is not None:
-            out.append((parsed, doc))
-    return out
-
-
 def load_repo_config(root: Path, errors: list[Diagnostic]) -> tuple[Settings | None, ProviderCatalog | None, dict[str, Tier]]:
     settings = _single(root / "clawtex.yaml", root, Settings, errors)
     catalog = _single(root / "tiers" / "providers.yaml", root, ProviderCatalog, errors)

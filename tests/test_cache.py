@@ -21,6 +21,25 @@ def test_cached_recompile_is_identical_and_reuses_entries(repo):
     assert {p: p.stat().st_mtime_ns for p in entries(repo)} == stamps, "a hit must not rewrite entries"
 
 
+def test_a_hit_serves_the_stored_entry(repo):
+    """Proof the second compile reads the cache: an entry swapped for another
+    valid pickle changes what the compile writes (a miss would recompute it)."""
+    import pickle
+    assert run_clawtex(repo, "compile").returncode == 0
+    render = sorted((repo / CACHE_DIR / "render").glob("*.pickle"))
+    assert render, "the first compile stored rendered stacks"
+    planted = 0
+    for entry in render:
+        value = pickle.loads(entry.read_bytes())
+        if isinstance(value, dict) and value and all(isinstance(v, bytes) for v in value.values()):
+            entry.write_bytes(pickle.dumps({k: b"{\"planted\": true}\n" for k in value}))
+            planted += 1
+    assert planted, "render entries hold {path: bytes}"
+    assert run_clawtex(repo, "compile").returncode == 0
+    tree = read_tree(repo / "generated")
+    assert sum(content == b'{"planted": true}\n' for content in tree.values()) >= planted
+
+
 def test_tier_change_invalidates_cached_verdicts(repo):
     assert run_clawtex(repo, "validate").returncode == 0
     bronze = repo / "tiers" / "bronze.yaml"

@@ -69,8 +69,17 @@ def test_output_independent_of_file_creation_and_listing_order(tmp_path):
     assert run_clawtex(forward, "compile").returncode == 0
     assert run_clawtex(backward, "compile", env=env).returncode == 0
     assert read_tree(forward / "generated") == read_tree(backward / "generated")
+    # Diagnostics, not only counts, must not depend on the order files are named in:
+    # break two files so the report has content to order.
+    for name, old, new in (("pixel-bakery.yaml", "monthlyPrice: 49", "monthlyPrice: 5"),
+                           ("tiny-legal.yaml", "monthlyPrice: 99", "monthlyPrice: 7")):
+        path = backward / "customers" / name
+        path.write_text(path.read_text().replace(old, new))
     files = sorted(str(p) for p in (backward / "customers").glob("*.yaml"))
-    listed = run_clawtex(backward, "validate", *files)
-    reversed_listed = run_clawtex(backward, "validate", *reversed(files))
-    assert listed.returncode == reversed_listed.returncode == 0
-    assert listed.stdout == reversed_listed.stdout
+    listed = run_clawtex(backward, "validate", "--no-cache", *files)
+    reversed_listed = run_clawtex(backward, "validate", "--no-cache", *reversed(files))
+    assert listed.returncode == reversed_listed.returncode == 1
+    errors = listed.stderr.splitlines()
+    assert any("pixel-bakery.yaml" in line and "got 5" in line for line in errors), listed.stderr
+    assert any("tiny-legal.yaml" in line and "got 7" in line for line in errors), listed.stderr
+    assert listed.stderr == reversed_listed.stderr

@@ -1,0 +1,384 @@
+"""Boot one real OpenClaw gateway for a generated openclaw.json, unmodified.
+
+    from live.gateway import running_gateway
+    with running_gateway(REPO / "generated/openclaw/pixel-bakery/openclaw.json") as gw:
+        urllib.request.urlopen(gw.url + "/healthz")
+        gw.run(["openclaw", "health", "--json"])      # a CLI next to the gateway
+        gw.log_records()                              # its JSON log lines
+
+How the generated file runs unmodified (absolute paths, port 18789):
+- Each gateway gets its own mount namespace and network namespace
+  (`unshare --mount --net`). Inside, private bind mounts put a scratch
+  directory over /etc/openclaw, /var/lib/openclaw and /var/log/openclaw (the
+  paths clawtex.yaml publishes) and the cached Node.js and OpenClaw over
+  /opt/openclaw (the role's install root), so the config's own paths and port
+  are used as they are. The host only gains the empty mount-point directories.
+- The network namespace has loopback only: the gateway listens on its own
+  127.0.0.1:18789 (or all interfaces, for bind=lan) and can reach no registry,
+  which proves first boot needs no download. `url` is a host-loopback port that
+  a forwarding thread connects into the namespace.
+- It runs like the role's systemd unit runs it: as uid/gid OPENCLAW_UID
+  (the role's openclaw_uid), HOME=/var/lib/openclaw, OPENCLAW_CONFIG_PATH=
+  /etc/openclaw/openclaw.json, the EnvironmentFile's variables in its
+  environment. Secrets are laid out as roles/openclaw/tasks/secrets.yml lays
+  them: the modes and owners are read from that file, not restated here;
+  values are dummies.
+- Channel plugins preinstalled by `preinstall_plugins` (the same pinned
+  packages roles/openclaw/tasks/plugins.yml installs) are copied into the
+  state dir before boot.
+- stop(): SIGTERM, then SIGKILL after STOP_GRACE_SECONDS (an offline Telegram
+  gateway can take > 40 s to exit on SIGTERM).
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+ROLE = REPO / "modules" / "ansible" / "roles" / "openclaw"
+CACHE = Path(os.environ.get("CLAWTEX_CACHE", Path.home() / ".cache" / "clawtex"))
+STOP_GRACE_SECONDS = 20
+BOOT_TIMEOUT_SECONDS = 180
+CLONE_NEWNET = 0x40000000
+
+
+def settings() -> dict[str, Any]:
+    return yaml.safe_load((REPO / "clawtex.yaml").read_text())["spec"]["openclaw"]
+
+
+def role_defaults() -> dict[str, Any]:
+    return yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+
+
+def role_secret_layout() -> dict[str, dict[str, str]]:
+    """Owner/group/mode of the env file, secrets dir and provider files, as secrets.yml writes them."""
+    tasks = yaml.safe_load((ROLE / "tasks" / "secrets.yml").read_text())
+    layout = {}
+    for task in tasks:
+        for module in ("ansible.builtin.template", "ansible.builtin.file"):
+            if module in task:
+                args = task[module]
+                key = {"Gateway environment file": "env_file", "Secrets directory": "secrets_dir",
+                       "File secret providers": "provider_file"}.get(task["name"])
+                if key:
+                    layout[key] = {"owner": args["owner"], "group": args["group"], "mode": args["mode"]}
+    assert set(layout) == {"env_file", "secrets_dir", "provider_file"}, layout
+    return layout
+
+
+def node_dir() -> Path:
+    return CACHE / f"node-{settings()['nodeVersion']}"
+
+
+def openclaw_dir() -> Path:
+    return CACHE / f"openclaw-{settings()['version']}"
+
+
+def refs(node: Any) -> Iterator[dict[str, str]]:
+    """Every SecretRef ({source, provider, id}) in an OpenClaw config."""
+    if isinstance(node, dict):
+        if set(node) == {"source", "provider", "id"}:
+            yield node
+        else:
+            for value in node.values():
+                yield from refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from refs(value)
+
+
+def dummy(ref: dict[str, str]) -> str:
+    return "dummy-" + "".join(ch if ch.isalnum() else "-" for ch in ref["id"]).strip("-")
+
+
+def pointer_set(doc: dict, pointer: str, value: str) -> None:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
+    for part in parts[:-1]:
+        doc = doc.setdefault(part, {})
+    doc[parts[-1]] = value
+
+
+def _ids(owner: str, group: str, uid: int) -> tuple[int, int]:
+    def one(name: str) -> int:
+        return 0 if name == "root" else uid
+    return one(owner), one(group)
+
+
+def lay_out_secrets(config: dict, etc: Path, uid: int) -> dict[str, str]:
+    """Write what secrets.yml writes; return the unit's EnvironmentFile variables."""
+    layout = role_secret_layout()
+    env: dict[str, str] = {}
+    files: dict[str, dict] = {}
+    providers = config.get("secrets", {}).get("providers", {})
+    for ref in refs(config):
+        if ref["source"] == "env":
+            env[ref["id"]] = dummy(ref)
+        elif ref["source"] == "file":
+            path = providers[ref["provider"]]["path"]
+            pointer_set(files.setdefault(path, {}), ref["id"], dummy(ref))
+    env_file = etc / "gateway.env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
+    _own(env_file, layout["env_file"], uid)
+    for path, doc in files.items():
+        target = etc / Path(path).relative_to(settings()["configDir"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _own(target.parent, layout["secrets_dir"], uid)
+        target.write_text(json.dumps(doc, indent=4, sort_keys=True))
+        _own(target, layout["provider_file"], uid)
+    return env
+
+
+def _own(path: Path, spec: dict[str, str], uid: int) -> None:
+    os.chown(path, *_ids(spec["owner"], spec["group"], uid))
+    os.chmod(path, int(str(spec["mode"]), 8))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Forwarder:
+    """host 127.0.0.1:<port> -> 127.0.0.1:<gateway port> inside the gateway's network namespace."""
+
+    def __init__(self, netns_pid: int, target_port: int):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.netns = f"/proc/{netns_pid}/ns/net"
+        self.target_port = target_port
+        self.closed = False
+        self._ready = threading.Event()
+        self._requests: list = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _connect_inside(self) -> socket.socket:
+        # setns(CLONE_NEWNET) switches only the calling thread; a socket keeps the namespace it was made in.
+        result: dict[str, Any] = {}
+
+        def inside() -> None:
+            try:
+                libc = ctypes.CDLL(None, use_errno=True)
+                with open(self.netns) as ns:
+                    if libc.setns(ns.fileno(), CLONE_NEWNET) != 0:
+                        raise OSError(ctypes.get_errno(), "setns")
+                result["sock"] = socket.create_connection(("127.0.0.1", self.target_port), timeout=10)
+            except OSError as exc:
+                result["error"] = exc
+
+        t = threading.Thread(target=inside)
+        t.start()
+        t.join()
+        if "error" in result:
+            raise result["error"]
+        result["sock"].settimeout(None)
+        return result["sock"]
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = self._connect_inside()
+            except OSError:
+                client.close()
+                continue
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.closed = True
+        with contextlib.suppress(OSError):
+            self.listener.close()
+
+
+@dataclass
+class Gateway:
+    customer: str
+    config: dict
+    root: Path                      # scratch dir: etc/ lib/ log/ (the bind-mount sources)
+    env: dict[str, str]             # the process environment the unit gives the gateway
+    proc: subprocess.Popen | None = None
+    forwarder: _Forwarder | None = None
+    boot_seconds: float | None = None
+    stop_seconds: float | None = None
+    outside_log: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.forwarder.port}"
+
+    @property
+    def channels(self) -> list[str]:
+        return sorted(n for n, c in self.config.get("channels", {}).items() if c.get("enabled", True))
+
+    def host_path(self, inside: str) -> Path:
+        """Where a path inside the gateway's mount namespace lives on the host."""
+        for mount, sub in _mounts().items():
+            if inside == mount or inside.startswith(mount + "/"):
+                return self.root / sub / inside[len(mount):].lstrip("/")
+        raise ValueError(f"{inside} is not under a private mount")
+
+    @property
+    def log_file(self) -> Path:
+        return self.host_path(self.config["logging"]["file"])
+
+    @property
+    def state_dir(self) -> Path:
+        return self.host_path("/var/lib/openclaw/.openclaw")
+
+    def log_records(self) -> list[dict]:
+        records = []
+        for path in sorted(self.log_file.parent.glob(self.log_file.name + "*")):
+            for line in path.read_text(errors="replace").splitlines():
+                with contextlib.suppress(ValueError):
+                    records.append(json.loads(line))
+        return records
+
+    def get(self, path: str, timeout: float = 10) -> tuple[int, Any]:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=timeout) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as err:
+            body = err.read()
+            with contextlib.suppress(ValueError):
+                return err.code, json.loads(body or b"null")
+            return err.code, body.decode(errors="replace")
+
+    def command(self, argv: list[str]) -> list[str]:
+        """argv run inside the gateway's namespaces, as its user, with its environment."""
+        uid = int(role_defaults()["openclaw_uid"])
+        envs = [f"{k}={v}" for k, v in sorted(self.env.items())]
+        return ["nsenter", "-t", str(self.proc.pid), "-m", "-n", "--",
+                "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                "env", "-i", *envs, *argv]
+
+    def run(self, argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run(self.command(argv), capture_output=True, text=True, timeout=timeout)
+
+    def stop(self) -> None:
+        if self.forwarder:
+            self.forwarder.close()
+        if self.proc and self.proc.poll() is None:
+            started = time.monotonic()
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+            self.stop_seconds = time.monotonic() - started
+
+
+def _mounts() -> dict[str, str]:
+    s = settings()
+    return {s["configDir"]: "etc", "/var/lib/openclaw": "lib", str(Path(s["logFile"]).parent): "log",
+            role_defaults()["openclaw_install_root"]: "opt"}
+
+
+def _launch_script(env: dict[str, str], uid: int) -> str:
+    mounts = "".join(f'mount --bind "$ROOT/{sub}" {target}\n' for target, sub in _mounts().items())
+    envs = " ".join(f"'{k}={v}'" for k, v in sorted(env.items()))
+    return f"""set -e
+mount --make-rprivate /
+{mounts}mount --bind "{node_dir()}" /opt/openclaw/node
+mount --bind "{openclaw_dir()}" /opt/openclaw/openclaw
+ip link set lo up
+cd /var/lib/openclaw
+exec setpriv --reuid={uid} --regid={uid} --clear-groups env -i {envs} openclaw gateway
+"""
+
+
+def gateway_env(config: dict, secret_env: dict[str, str]) -> dict[str, str]:
+    s = settings()
+    return {"HOME": "/var/lib/openclaw",
+            "PATH": "/opt/openclaw/node/bin:/opt/openclaw/openclaw/node_modules/.bin:/usr/bin:/bin",
+            "OPENCLAW_CONFIG_PATH": f"{s['configDir']}/openclaw.json",
+            # npm would only be used for plugins we failed to preinstall: a dead
+            # registry makes that fail fast instead of waiting on a timeout.
+            "npm_config_registry": "http://127.0.0.1:9/", "npm_config_offline": "true",
+            **secret_env}
+
+
+@contextlib.contextmanager
+def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: bool = True,
+                    keep: bool = False) -> Iterator[Gateway]:
+    """Boot the gateway for config_path (see module doc); stop it and remove its scratch dir after."""
+    config = json.loads(Path(config_path).read_text())
+    uid = int(role_defaults()["openclaw_uid"])
+    root = Path(tempfile.mkdtemp(prefix=f"clawtex-gw-{Path(config_path).parent.name}-"))
+    os.chmod(root, 0o755)
+    for sub in ("etc", "lib", "log", "opt", "opt/node", "opt/openclaw"):
+        (root / sub).mkdir(exist_ok=True)
+    for target in _mounts():
+        Path(target).mkdir(parents=True, exist_ok=True)     # empty mount points on the host
+    # Ownership and modes as roles/openclaw/tasks/service.yml creates them.
+    os.chown(root / "etc", 0, uid); os.chmod(root / "etc", 0o750)
+    os.chown(root / "lib", uid, uid); os.chmod(root / "lib", 0o750)
+    os.chown(root / "log", uid, uid); os.chmod(root / "log", 0o750)
+    shutil.copyfile(config_path, root / "etc" / "openclaw.json")
+    os.chown(root / "etc" / "openclaw.json", 0, uid); os.chmod(root / "etc" / "openclaw.json", 0o640)
+    if plugins is not None:
+        shutil.copytree(plugins, root / "lib" / ".openclaw", symlinks=True, dirs_exist_ok=True)
+        subprocess.run(["chown", "-R", f"{uid}:{uid}", str(root / "lib")], check=True)
+    env = gateway_env(config, lay_out_secrets(config, root / "etc", uid))
+    gw = Gateway(customer=Path(config_path).parent.name, config=config, root=root, env=env)
+    gw.outside_log = root / "gateway.stdout"
+    started = time.monotonic()
+    with open(gw.outside_log, "wb") as out:
+        gw.proc = subprocess.Popen(["unshare", "--mount", "--net", "--", "bash", "-c", _launch_script(env, uid)],
+                                   env={**os.environ, "ROOT": str(root)}, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        gw.forwarder = _Forwarder(gw.proc.pid, int(config["gateway"]["port"]))
+        if wait:
+            deadline = started + BOOT_TIMEOUT_SECONDS
+            while True:
+                if gw.proc.poll() is not None:
+                    raise RuntimeError(f"{gw.customer}: gateway exited {gw.proc.returncode}:\n"
+                                       + gw.outside_log.read_text(errors="replace")[-3000:])
+                with contextlib.suppress(OSError, ValueError):
+                    status, body = gw.get(settings()["healthPath"], timeout=3)
+                    if status == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{gw.customer}: no /healthz within {BOOT_TIMEOUT_SECONDS}s:\n"
+                                       + gw.outside_log.read_text(errors="replace")[-3000:])
+                time.sleep(0.5)
+            gw.boot_seconds = time.monotonic() - started
+        yield gw
+    finally:
+        gw.stop()
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
