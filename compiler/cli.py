@@ -309,6 +309,7 @@ def parser() -> argparse.ArgumentParser:
     cu.add_argument("--prometheus", default="http://127.0.0.1:9090", help="Prometheus base URL")
     cu.add_argument("--security", help="directory with wazuh-alerts.json, wazuh-agents.json, openvas/*.xml (Gold+)")
     cfmt = cu.add_mutually_exclusive_group()
+    cfmt.add_argument("--html", action="store_true", help="HTML with embedded SVG figures (the default)")
     cfmt.add_argument("--json", action="store_true", help="the numbers, no figures")
     cfmt.add_argument("--pdf", metavar="FILE", help="print the HTML to a PDF with headless Chromium")
     cu.add_argument("--out", help="write HTML/JSON to this file instead of stdout")

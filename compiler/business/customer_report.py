@@ -190,10 +190,12 @@ def build_customer_report(plan: FleetPlan, cid: str, period: Period, prom: Prome
                      "retentionDays": c.tier.spec.backups.retention_days,
                      "crossRegion": c.tier.spec.backups.cross_region}
         if figures:
-            age = prom.range(f"(time() - {b}) / 3600", period, step)
+            # the worst age in each hour (the 5-minute sawtooth of an hourly schedule is unreadable)
+            hour = step_for(period, TREND_STEP)
+            age = prom.range(f"max_over_time(((time() - {b}) / 3600)[{hour}s:{step}s])", period, hour)
             if age:
-                r.figures["backups"] = plots.lines("Age of the newest successful backup (hours)", {"age": age[0][1]},
-                                                   "hours", hline=max_age / 3600)
+                r.figures["backups"] = plots.lines("Age of the newest successful backup, worst per hour (hours)",
+                                                   {"age": age[0][1]}, "hours", hline=max_age / 3600)
     if "slo" in sections:
         att = _ratio(prom, f"avg by (customer) (avg_over_time(probe_success{probe}[{SLO_DAYS}d]))", at)
         budget = 1 - c.sla_target_percent / 100

@@ -68,15 +68,14 @@ def security_dir(tmp: Path) -> Path:
     return d
 
 
-def report(prom, cid, tmp_path=None, fmt="--json"):
+def report(prom, cid, tmp_path, fmt="--json"):
     from compiler.cli import main
     server, _ = prom
-    out = (tmp_path or Path("/tmp")) / f"{cid}.{fmt.strip('-')}"
+    out = tmp_path / f"{cid}.{fmt.strip('-')}"
     args = ["--root", str(REPO), "customer-report", cid, "--period", PERIOD, "--prometheus", server.url, "--out", str(out)]
-    if tmp_path is not None and cid in ("acme-logistics", "orbital-health"):
+    if cid in ("acme-logistics", "orbital-health"):
         args += ["--security", str(security_dir(tmp_path))]
-    if fmt == "--json":
-        args.append("--json")
+    args.append(fmt)
     assert main(args) == 0
     return json.loads(out.read_text()) if fmt == "--json" else out.read_text()
 
