@@ -139,11 +139,37 @@ def cmd_webhook(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .business.report import build_report, render_markdown, render_text
     from .formats import dump_json
+    if args.html or args.kpis:
+        return _kpi_report(args)
     report = build_report(plan_repo(_root(args)))
     if args.json:
         sys.stdout.write(dump_json(report.to_json()).decode("utf-8"))
     else:
         sys.stdout.write(render_markdown(report) if args.markdown else render_text(report))
+    return 0
+
+
+def _kpi_report(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+    from .business.kpis import build_kpis, render_kpis_html
+    from .business.metrics import MetricsError, Prometheus, parse_period, previous_period
+    from .formats import dump_json
+    root = _root(args)
+    try:
+        period = parse_period(args.period) if args.period else previous_period(datetime.now(timezone.utc))
+        # --deploy-times DIR (a deploy-times checkout) is the onboarding work's flag on this same command.
+        deploy_dir = getattr(args, "deploy_times", None)
+        kpis = build_kpis(root, plan_repo(root), period, Prometheus(args.prometheus) if args.prometheus else None,
+                          rev=args.rev, deploy_dir=Path(deploy_dir) if deploy_dir else None, figures=bool(args.html))
+    except (MetricsError, ValueError) as exc:
+        print(f"clawtex report: {exc}", file=sys.stderr)
+        return 1
+    text = render_kpis_html(kpis) if args.html else dump_json(kpis.to_json()).decode("utf-8")
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -173,6 +199,47 @@ def cmd_handoff(args: argparse.Namespace) -> int:
         Path(args.out).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def cmd_customer_report(args: argparse.Namespace) -> int:
+    import json
+    from .business.customer_report import build_customer_report, render_html, render_pdf
+    from .business.metrics import MetricsError, Prometheus, parse_period
+    plan = plan_repo(_root(args))
+    try:
+        period = parse_period(args.period)
+        report = build_customer_report(plan, args.customer, period, Prometheus(args.prometheus),
+                                       Path(args.security) if args.security else None, figures=not args.json)
+    except KeyError as exc:
+        print(f"clawtex customer-report: unknown customer {exc.args[0]}", file=sys.stderr)
+        return 1
+    except (MetricsError, ValueError) as exc:
+        print(f"clawtex customer-report: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        from dataclasses import asdict
+        text = json.dumps(asdict(report), indent=2, sort_keys=True, default=str) + "\n"
+    else:
+        text = render_html(report)
+    if args.pdf:
+        render_pdf(text, Path(args.pdf), chromium_bin=args.chromium)
+        print(f"wrote {args.pdf}")
+    elif args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_reports_due(args: argparse.Namespace) -> int:
+    from .business.customer_report import reports_due
+    if args.cadence not in ("monthly", "quarterly"):
+        print(f"clawtex reports-due: --cadence must be monthly or quarterly, not {args.cadence!r}", file=sys.stderr)
+        return 2
+    for cid, tier, email in reports_due(plan_repo(_root(args)), args.cadence):
+        print(f"{cid}\t{tier}\t{email}")
     return 0
 
 
@@ -227,10 +294,32 @@ def parser() -> argparse.ArgumentParser:
     fmt = r.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--markdown", action="store_true", help="Markdown tables for a PR comment")
+    fmt.add_argument("--html", action="store_true",
+                     help="the KPI page: churn/acquisition (git history), MRR by tier, SLA per tier, margins, plots")
+    fmt.add_argument("--kpis", action="store_true", help="the KPI page's numbers as JSON")
+    r.add_argument("--period", help="KPI month YYYY-MM (default: the last complete month)")
+    r.add_argument("--prometheus", help="Prometheus base URL for SLA attainment per tier")
+    r.add_argument("--rev", default="HEAD", help="git revision whose customers/ history is read (default HEAD)")
+    r.add_argument("--out", help="write to this file instead of stdout")
     r.set_defaults(func=cmd_report)
     sl = sub.add_parser("sla", help="SLA breaches and credits from measured uptime ratios")
     sl.add_argument("--uptime", required=True, help="YAML/JSON mapping customer id -> uptime ratio (0..1)")
     sl.set_defaults(func=cmd_sla)
+    cu = sub.add_parser("customer-report", help="a customer's monthly/quarterly report from Prometheus (HTML, PDF, JSON)")
+    cu.add_argument("customer")
+    cu.add_argument("--period", required=True, help="YYYY-MM (month) or YYYY-Qn (quarter), UTC")
+    cu.add_argument("--prometheus", default="http://127.0.0.1:9090", help="Prometheus base URL")
+    cu.add_argument("--security", help="directory with wazuh-alerts.json, wazuh-agents.json, openvas/*.xml (Gold+)")
+    cfmt = cu.add_mutually_exclusive_group()
+    cfmt.add_argument("--html", action="store_true", help="HTML with embedded SVG figures (the default)")
+    cfmt.add_argument("--json", action="store_true", help="the numbers, no figures")
+    cfmt.add_argument("--pdf", metavar="FILE", help="print the HTML to a PDF with headless Chromium")
+    cu.add_argument("--out", help="write HTML/JSON to this file instead of stdout")
+    cu.add_argument("--chromium", default="chromium", help="Chromium binary for --pdf")
+    cu.set_defaults(func=cmd_customer_report)
+    rd = sub.add_parser("reports-due", help="customers whose report is due: id, tier, recipient (tab-separated)")
+    rd.add_argument("--cadence", required=True, help="monthly (every active customer) or quarterly (Gold and up)")
+    rd.set_defaults(func=cmd_reports_due)
     h = sub.add_parser("handoff", help="render a customer's handoff document (Markdown, or --html)")
     h.add_argument("customer")
     h.add_argument("--html", action="store_true")

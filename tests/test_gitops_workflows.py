@@ -40,7 +40,7 @@ def steps(workflow: dict):
 
 
 def test_the_three_workflows_exist():
-    assert [p.name for p in FILES] == ["apply.yml", "drift.yml", "live.yml", "pr.yml"]
+    assert [p.name for p in FILES] == ["apply.yml", "drift.yml", "live.yml", "pr.yml", "reports.yml"]
 
 
 def test_check_jsonschema_accepts_the_workflows():
@@ -96,7 +96,8 @@ def test_every_clawtex_call_in_the_workflows_parses():
     calls = [args for path in FILES for _, step in steps(load(path)) for args in _clawtex_commands(step.get("run", ""))]
     # parse_args exits on an unknown flag or subcommand
     assert {parser().parse_args(args).command for args in calls} == {"validate", "compile", "changed", "check-removals",
-                                                                          "pr-summary"}
+                                                                          "pr-summary", "reports-due", "customer-report",
+                                                                          "report"}
 
 
 def test_apply_matrix_comes_from_changed_and_is_isolated_per_stack():
@@ -144,9 +145,10 @@ def test_pr_comment_is_found_by_the_summary_marker():
 def test_pr_runs_what_ci_runs_and_plans_each_affected_stack_read_only():
     workflow = load(WORKFLOWS / "pr.yml")
     ci = (REPO / ".ci" / "run").read_text()
-    assert "bash scripts/install-deps.sh" in ci and "python3 -m pytest -n 2" in ci
+    assert "bash scripts/install-deps.sh" in ci and "bash scripts/test.sh" in ci
+    assert 'python3 -m pytest -n 2 -m "not live"' in (REPO / "scripts" / "test.sh").read_text()
     check = "\n".join(s.get("run", "") for s in workflow["jobs"]["check"]["steps"])
-    assert "bash scripts/install-deps.sh" in check and "python -m pytest -n 2" in check
+    assert "bash scripts/install-deps.sh" in check and 'python -m pytest -n 2 -q -m "not live"' in check
     assert "apt-get" not in check, "the one installer installs apt packages (pinned), not the workflow"
     plan = workflow["jobs"]["plan"]
     assert plan["strategy"]["matrix"] == "${{ fromJSON(needs.changed.outputs.matrix) }}"
@@ -165,3 +167,14 @@ def test_the_live_suite_runs_on_a_schedule_and_on_module_changes():
     assert workflow["on"]["pull_request"]["paths"] == ["modules/**"]
     run = "\n".join(s.get("run", "") for s in workflow["jobs"]["live"]["steps"])
     assert "scripts/install-deps.sh" in run and "pytest -m live" in run
+
+
+def test_reports_run_on_the_first_of_the_month_and_quarter():
+    workflow = load(WORKFLOWS / "reports.yml")
+    crons = [s["cron"].split() for s in workflow["on"]["schedule"]]
+    assert [c[2] for c in crons] == ["1", "1"]                      # day of month
+    assert [c[3] for c in crons] == ["*", "1,4,7,10"]               # every month; first month of each quarter
+    text = (WORKFLOWS / "reports.yml").read_text()
+    assert f'[ "$SCHEDULE" = "{" ".join(crons[1])}" ] && cadence=quarterly' in text
+    assert "fetch-depth: 0" in text, "churn needs the history of customers/"
+    assert "--mail-rcpt" in text and "--pdf" in text

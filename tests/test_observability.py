@@ -90,12 +90,12 @@ def test_metric_name_parser_sees_unknown_metrics():
 
 def test_dashboards_parse_with_stable_uids():
     boards = dashboards()
-    assert {b["uid"] for b in boards.values()} == {"clawtex-fleet", "clawtex-customer"}
+    assert {b["uid"] for b in boards.values()} == {"clawtex-fleet", "clawtex-customer", "clawtex-kpis"}
     customer = boards["customer.json"]
     assert any(v["name"] == "customer" for v in customer["templating"]["list"])
 
 
-@pytest.mark.parametrize("name", ["fleet-overview.json", "customer.json"])
+@pytest.mark.parametrize("name", ["fleet-overview.json", "customer.json", "kpis.json"])
 def test_every_panel_query_uses_known_metrics(name):
     known = recorded_series() | {m for names in EXPORTER_METRICS.values() for m in names}
     exprs = [t["expr"] for p in dashboards()[name]["panels"] for t in p.get("targets", [])]

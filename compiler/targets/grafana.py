@@ -22,6 +22,7 @@ EXPORTER_METRICS = {
     "blackbox": ("probe_success", "probe_duration_seconds", "probe_ssl_earliest_cert_expiry"),
     "backup role (textfile)": ("clawtex_backup_last_success_timestamp_seconds",),
     "clawtex channel status (textfile)": ("openclaw_channel_connected",),
+    "prometheus (alert state)": ("ALERTS",),
 }
 
 
@@ -109,8 +110,41 @@ def customer_dashboard() -> dict[str, Any]:
     return dashboard("clawtex-customer", "Clawtex customer", panels, [variable])
 
 
+def kpi_dashboard(plan: FleetPlan) -> dict[str, Any]:
+    """The live company KPIs (issue 21): uptime per tier against its SLA, channel
+    uptime, backup freshness and alert counts. The monthly figures (churn, MRR,
+    margins) are `clawtex report --html`; they come from git, not Prometheus."""
+    from .prometheus import BACKUP_MAX_AGE, BACKUP_METRIC, CHANNEL_METRIC, SLI
+    panels: list[dict[str, Any]] = []
+    for i, tier in enumerate(plan.tiers_by_rank()):
+        panels.append(panel(1 + i, f"{tier.name}: uptime, 30 days (SLA {tier.spec.sla.target_percent}%)", "stat",
+                            [(f'1 - avg(clawtex:probe_error:ratio_rate30d{{tier="{tier.name}"}})', tier.name)],
+                            6 * i, 0, w=6, h=5, unit="percentunit"))
+    n = len(panels)
+    panels += [
+        panel(n + 1, "Uptime per tier (30-day SLI, mean of customers)", "timeseries",
+              [(f"1 - avg by (tier) ({SLI}30d)", "{{tier}}")], 0, 5, unit="percentunit"),
+        panel(n + 2, "Customers under their SLA target (30 days)", "timeseries",
+              [(f"count by (tier) ({SLI}30d > on (customer, tier) clawtex:customer_error_budget:ratio)", "{{tier}}")],
+              12, 5),
+        panel(n + 3, "Channel uptime per channel type (30 days)", "bargauge",
+              [(f"avg by (channel) (avg_over_time({CHANNEL_METRIC}[30d]))", "{{channel}}")], 0, 13, unit="percentunit"),
+        panel(n + 4, "Channels disconnected now", "stat", [(f"count({CHANNEL_METRIC} == 0) or vector(0)", "channels")],
+              12, 13, w=6),
+        panel(n + 5, "Backups overdue now", "stat",
+              [(f"count((time() - {BACKUP_METRIC}) > on (tier) group_left () {BACKUP_MAX_AGE}) or vector(0)", "customers")],
+              18, 13, w=6),
+        panel(n + 6, "Age of the newest backup, worst per tier", "timeseries",
+              [(f"max by (tier) (time() - {BACKUP_METRIC})", "{{tier}}")], 12, 18, h=8, unit="s"),
+        panel(n + 7, "Firing alerts by name and severity", "table",
+              [('count by (alertname, severity) (ALERTS{alertstate="firing"})', "{{alertname}}")], 0, 21, h=8),
+    ]
+    return dashboard("clawtex-kpis", "Clawtex KPIs", panels, [])
+
+
 def render(plan: FleetPlan) -> dict[str, bytes]:
     return {
         "grafana/dashboards/fleet-overview.json": dump_json(fleet_overview(plan)),
         "grafana/dashboards/customer.json": dump_json(customer_dashboard()),
+        "grafana/dashboards/kpis.json": dump_json(kpi_dashboard(plan)),
     }

@@ -1,0 +1,277 @@
+"""Customer reports against a real Prometheus: a synthetic October 2026
+(outages, failed backups, disconnected channels, a region outage) is
+backfilled with promtool, served by Debian's prometheus, and each tier's
+report must state what the synthetic data implies (synthetic_month.Truth,
+computed from the samples, not by the report code). The HTML is rendered by
+headless Chromium; the screenshots stay in test-artifacts/reports/."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from live.conftest import require_tool
+from live import synthetic_month as sm
+
+ARTIFACTS = REPO / "test-artifacts" / "reports"
+PERIOD = "2026-10"
+
+
+@pytest.fixture(scope="module")
+def prom(tmp_path_factory):
+    require_tool("promtool", "apt-get install prometheus")
+    require_tool("prometheus", "apt-get install prometheus")
+    text, truth = sm.openmetrics()
+    server = sm.PrometheusServer(tmp_path_factory.mktemp("prom")).start(text)
+    try:
+        yield server, truth
+    finally:
+        server.stop()
+
+
+# --- security sources for the Gold/Platinum sections (formats: compiler/business/security_data.py)
+ALERTS = [  # (timestamp, level, groups)
+    ("2026-10-02T10:00:00.000+0000", 5, ["sshd", "authentication_failed"]),
+    ("2026-10-02T10:01:00.000+0000", 10, ["sshd", "authentication_failures"]),
+    ("2026-10-09T22:00:00.000+0000", 12, ["syscheck"]),
+    ("2026-10-30T23:59:59.000+0000", 15, ["rootcheck"]),
+    ("2026-09-30T23:59:59.000+0000", 15, ["rootcheck"]),      # September: not in the report
+    ("2026-11-01T00:00:00.000+0000", 3, ["sshd"]),             # November: not in the report
+]
+# Wazuh dashboard buckets: low 0-6, medium 7-11, high 12-14, critical 15-16
+EXPECTED_SEVERITY = {"critical": 1, "high": 1, "medium": 1, "low": 1}
+SCANS = {"2026-10-04": {"High": 2, "Medium": 3, "Low": 1, "Log": 4},
+         "2026-10-25": {"High": 0, "Medium": 2, "Low": 1, "Log": 4},
+         "2026-09-27": {"High": 5, "Medium": 0, "Low": 0, "Log": 0}}
+
+
+def security_dir(tmp: Path) -> Path:
+    d = tmp / "security"
+    (d / "openvas").mkdir(parents=True, exist_ok=True)
+    (d / "wazuh-alerts.json").write_text("".join(json.dumps(
+        {"timestamp": ts, "rule": {"level": lvl, "id": "5710", "groups": g, "description": "x"},
+         "agent": {"id": "001", "name": "acme-logistics-oc-1"}}) + "\n" for ts, lvl, g in ALERTS))
+    (d / "wazuh-agents.json").write_text(json.dumps({"data": {"affected_items": [
+        {"id": "000", "name": "acme-logistics-wazuh", "status": "active"},
+        {"id": "001", "name": "acme-logistics-oc-1", "status": "disconnected"}]}}))
+    for day, counts in SCANS.items():
+        results = "".join(f"<result><host>203.0.113.7</host><threat>{t}</threat><severity>5.0</severity></result>"
+                          for t, n in counts.items() for _ in range(n))
+        (d / "openvas" / f"{day}.xml").write_text(
+            f'<get_reports_response status="200"><report id="r"><report><scan_start>{day}T02:00:00Z</scan_start>'
+            f"<results>{results}</results></report></report></get_reports_response>")
+    return d
+
+
+def report(prom, cid, tmp_path, fmt="--json"):
+    from compiler.cli import main
+    server, _ = prom
+    out = tmp_path / f"{cid}.{fmt.strip('-')}"
+    args = ["--root", str(REPO), "customer-report", cid, "--period", PERIOD, "--prometheus", server.url, "--out", str(out)]
+    if cid in ("acme-logistics", "orbital-health"):
+        args += ["--security", str(security_dir(tmp_path))]
+    args.append(fmt)
+    assert main(args) == 0
+    return json.loads(out.read_text()) if fmt == "--json" else out.read_text()
+
+
+def minutes(windows):
+    return [int((b - a) / 60) for a, b in windows]
+
+
+@pytest.mark.parametrize("cid", list(sm.FLEET))
+def test_uptime_incidents_and_channels_match_the_synthetic_month(prom, cid, tmp_path):
+    _, truth = prom
+    r = report(prom, cid, tmp_path)
+    t = truth[cid]
+    assert r["uptime_percent"] == pytest.approx(t.uptime * 100, abs=1e-3)
+    assert [i["minutes"] for i in r["incidents"]] == minutes(t.incidents)
+    assert r["downtime_minutes"] == sum(minutes(t.incidents))
+    assert r["incidents"][0]["start"] == datetime.fromtimestamp(t.incidents[0][0], timezone.utc).strftime("%Y-%m-%d %H:%M")
+    assert r["channels"] == {ch: pytest.approx(v * 100, abs=1e-3) for ch, v in t.channels.items()}
+    assert {ch: len(v) for ch, v in r["channel_disconnections"].items()} == t.channel_outages
+
+
+def test_sections_follow_the_tier(prom, tmp_path):
+    expected = {"corner-garage": {"uptime", "channels", "incidents"},
+                "brightpath-tutors": {"uptime", "channels", "incidents", "resources", "backups", "slo"},
+                "acme-logistics": {"uptime", "channels", "incidents", "resources", "backups", "slo", "security", "credits"},
+                "orbital-health": {"uptime", "channels", "incidents", "resources", "backups", "slo", "security",
+                                   "credits", "regions", "compliance"}}
+    for cid, sections in expected.items():
+        html = report(prom, cid, tmp_path, fmt="--html")
+        assert set(re.findall(r'<section id="([a-z]+)"', html)) == sections, cid
+
+
+@pytest.mark.parametrize("cid", ["brightpath-tutors", "acme-logistics", "orbital-health"])
+def test_backups_slo_and_resources(prom, cid, tmp_path):
+    _, truth = prom
+    r, t = report(prom, cid, tmp_path), truth[cid]
+    assert r["backups"]["successful"] == t.backups_ok
+    assert r["backups"]["staleMinutes"] == t.stale_steps * sm.STEP // 60
+    assert r["slo"]["attainmentPercent"] == pytest.approx(t.slo30 * 100, abs=1e-3)
+    target = {"silver": 98.0, "gold": 99.5, "platinum": 99.95}[sm.FLEET[cid][0]]
+    assert r["slo"]["budgetSpentPercent"] == pytest.approx(100 * (1 - t.slo30) / (1 - target / 100), abs=0.1)
+    assert r["resources"]["CPU busy"] == pytest.approx(t.cpu_busy * 100, abs=0.01)
+    assert r["resources"]["memory used"] == pytest.approx(100 * (1 - 5 / 8), abs=0.01)
+    assert r["resources"]["disk used"] == pytest.approx(25.0, abs=0.01)
+
+
+def test_known_failures_are_visible():
+    """The synthetic month is not vacuous: the failures it claims are in the truth."""
+    _, truth = sm.openmetrics()
+    assert truth["brightpath-tutors"].backups_ok == 30 and truth["brightpath-tutors"].stale_steps > 0
+    assert truth["acme-logistics"].backups_ok == 744 - 2 and truth["orbital-health"].stale_steps == 0
+    assert truth["acme-logistics"].uptime < 0.99
+
+
+def test_gold_credit_and_security(prom, tmp_path):
+    _, truth = prom
+    r = report(prom, "acme-logistics", tmp_path)
+    # gold.yaml: below 99.0 % (and not below 95.0 %) earns 25 % of the 999 USD price
+    assert 95.0 <= truth["acme-logistics"].uptime * 100 < 99.0
+    assert r["credit"] == {"breached": True, "creditPercent": 25.0, "creditAmount": 249.75, "currency": "USD"}
+    sec = r["security"]
+    assert sec["missing"] == []
+    assert sec["alerts_by_severity"] == EXPECTED_SEVERITY
+    assert sec["alerts_by_group"]["sshd"] == {"critical": 0, "high": 0, "medium": 1, "low": 1}
+    assert sec["agents"] == {"active": 1, "disconnected": 1} and sec["agents_not_active"] == ["acme-logistics-oc-1"]
+    assert sec["scans"] == [{"date": d, **c} for d, c in sorted(SCANS.items()) if d.startswith(PERIOD)]
+
+
+def test_platinum_regions_failovers_and_white_label(prom, tmp_path):
+    _, truth = prom
+    r = report(prom, "orbital-health", tmp_path)
+    t = truth["orbital-health"]
+    assert r["regions"]["availability"] == {k: pytest.approx(v * 100, abs=1e-3) for k, v in t.regions.items()}
+    assert len(r["regions"]["failovers"]) == t.failovers
+    assert r["credit"]["breached"] is False
+    assert {row["framework"]: row["retentionDays"] for row in r["compliance"]}["hipaa"] == 2190
+    html = report(prom, "orbital-health", tmp_path, fmt="--html")
+    svgs = [base64.b64decode(b).decode() for b in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", html)]
+    assert len(svgs) >= 5
+    text = re.sub(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+", "", html)
+    assert "Orbital" in text
+    assert "clawtex" not in text.lower() and not any("clawtex" in s.lower() for s in svgs)
+    assert "Clawtex" in report(prom, "acme-logistics", tmp_path, fmt="--html")
+
+
+def test_hostile_display_name_is_escaped(prom):
+    from compiler.business.customer_report import build_customer_report, render_html
+    from compiler.business.metrics import Prometheus, parse_period
+    from compiler.pipeline import plan_repo
+    import dataclasses
+    server, _ = prom
+    r = build_customer_report(plan_repo(REPO), "corner-garage", parse_period(PERIOD), Prometheus(server.url), figures=False)
+    html = render_html(dataclasses.replace(r, display_name='<script>alert(1)</script>'))
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def nonwhite_share(png: Path) -> float:
+    import matplotlib.image as mpimg
+    img = mpimg.imread(str(png))
+    return float((img[:, :, :3].min(axis=2) < 0.9).mean())
+
+
+@pytest.mark.parametrize("cid", list(sm.FLEET))
+def test_chromium_renders_each_tier(prom, cid, tmp_path):
+    from compiler.business.customer_report import screenshot
+    chromium = require_tool("chromium", "apt-get install chromium")
+    html = report(prom, cid, tmp_path, fmt="--html")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    png = ARTIFACTS / f"customer-{cid}-{PERIOD}.png"
+    screenshot(html, png, size="1000,2400", chromium_bin=chromium)
+    assert nonwhite_share(png) > BLANK, f"{png} is (nearly) blank"
+
+
+BLANK = 0.008     # share of non-white pixels below which a page counts as empty
+
+
+def test_the_blank_page_check_fails_on_an_empty_or_broken_page(tmp_path):
+    from compiler.business.customer_report import screenshot
+    chromium = require_tool("chromium", "apt-get install chromium")
+    for name, html in (("empty", "<html><body></body></html>"),
+                       ("broken", '<html><body><img src="data:image/svg+xml;base64,AAAA"><p>x</p></body></html>')):
+        png = tmp_path / f"{name}.png"
+        screenshot(html, png, size="1000,2400", chromium_bin=chromium)
+        assert nonwhite_share(png) < BLANK, name
+
+
+def test_pdf_by_chromium(prom, tmp_path):
+    from compiler.cli import main
+    chromium = require_tool("chromium", "apt-get install chromium")
+    server, _ = prom
+    pdf = tmp_path / "orbital.pdf"
+    assert main(["--root", str(REPO), "customer-report", "orbital-health", "--period", PERIOD, "--prometheus",
+                 server.url, "--pdf", str(pdf), "--chromium", chromium]) == 0
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-") and len(re.findall(rb"/Type\s*/Page\b", data)) >= 2
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "customer-orbital-health-2026-10.pdf").write_bytes(data)
+
+
+# ------------------------------------------------------------------ the KPI page
+
+
+def test_kpi_sla_per_tier_and_page(prom, tmp_path):
+    from compiler.cli import main
+    from compiler.business.customer_report import screenshot
+    server, truth = prom
+    out = tmp_path / "kpis.json"
+    assert main(["--root", str(REPO), "report", "--kpis", "--period", PERIOD, "--prometheus", server.url,
+                 "--out", str(out)]) == 0
+    sla = {r["tier"]: r for r in json.loads(out.read_text())["sla"]}
+    targets = {"bronze": 95.0, "silver": 98.0, "gold": 99.5, "platinum": 99.9}   # tiers/*.yaml
+    negotiated = {"orbital-health": 99.95}                                       # customers/orbital-health.yaml
+    for cid, (tier, *_rest) in sm.FLEET.items():
+        row = sla[tier]
+        assert row["measured"] == 1 and row["targetPercent"] == targets[tier]
+        assert row["meanAttainmentPercent"] == pytest.approx(truth[cid].uptime * 100, abs=1e-3)
+        target = negotiated.get(cid, targets[tier])
+        assert row["breached"] == ([cid] if truth[cid].uptime * 100 < target else [])
+    assert sla["gold"]["breached"] == ["acme-logistics"]
+    page = tmp_path / "kpis.html"
+    assert main(["--root", str(REPO), "report", "--html", "--period", PERIOD, "--prometheus", server.url,
+                 "--out", str(page)]) == 0
+    html = page.read_text()
+    assert html.count("data:image/svg+xml;base64,") == 4
+    chromium = require_tool("chromium", "apt-get install chromium")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    png = ARTIFACTS / f"kpis-{PERIOD}.png"
+    screenshot(html, png, size="1100,2600", chromium_bin=chromium)
+    assert nonwhite_share(png) > BLANK
+
+
+def test_kpi_dashboard_queries_run_on_prometheus(prom):
+    """Every query of the clawtex-kpis Grafana dashboard is accepted by the real
+    Prometheus, and the channel and backup panels see the synthetic series."""
+    server, _ = prom
+    board = json.loads((REPO / "generated" / "grafana" / "dashboards" / "kpis.json").read_text())
+    assert board["uid"] == "clawtex-kpis"
+    exprs = [t["expr"] for p in board["panels"] for t in p.get("targets", [])]
+    results = {e: server.query(e, sm.END - 1) for e in exprs}          # raises on a query Prometheus refuses
+    channel = next(e for e in exprs if "avg_over_time(openclaw_channel_connected" in e)
+    assert {r["metric"]["channel"] for r in results[channel]} == {"signal", "discord", "slack", "msteams", "telegram"}
+    backup_age = next(e for e in exprs if e.startswith("max by (tier) (time() - clawtex_backup"))
+    assert {r["metric"]["tier"] for r in results[backup_age]} == {"silver", "gold", "platinum"}
+
+
+def test_quarterly_report_covers_the_quarter(prom, tmp_path):
+    """2026-Q4 at 15-minute resolution: only October has samples, so the
+    quarter's uptime is October's (no data is neither up nor down) and the
+    incidents are October's, rounded to 15 minutes."""
+    from compiler.cli import main
+    server, truth = prom
+    out = tmp_path / "q.json"
+    assert main(["--root", str(REPO), "customer-report", "acme-logistics", "--period", "2026-Q4", "--prometheus",
+                 server.url, "--json", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["period"] == "2026-Q4"
+    assert r["uptime_percent"] == pytest.approx(truth["acme-logistics"].uptime * 100, abs=1e-3)
+    assert [i["minutes"] for i in r["incidents"]] == minutes(truth["acme-logistics"].incidents)  # 540 = 36 x 15
+    assert r["backups"]["expected"] == 92 * 24
