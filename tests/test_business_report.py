@@ -151,7 +151,7 @@ def test_handoff_for_each_tier(cid, generated):
         name = next(line for line in md.splitlines() if line.startswith(f"| {h.name}")).split("`")[1]
         assert name in outputs
     assert f"OpenClaw {plan.runtime.version} on Node.js {plan.runtime.node_version}" in md
-    assert f"within {c.tier.spec.support.response_hours} h" in md
+    assert f"within {c.tier.spec.support.first_response_hours} h" in md
     assert f"Uptime target: {c.sla_target_percent} %" in md
     assert ("Your tier does not include backups." in md) == (c.backups is None)
     for ch in c.channels:
