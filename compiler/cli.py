@@ -121,23 +121,82 @@ def cmd_onboard(args: argparse.Namespace) -> int:
 
 
 def cmd_webhook(args: argparse.Namespace) -> int:
+    import json
+    import logging
     import os
+    import time
+    from .business import deploytime
+    from .business.onboard import STRIPE_API_KEY_ENV, stripe_line_items
+    from .business.webhook import (GITHUB_TOKEN_ENV, EventQueue, GitHubPulls, PullRequestFlow, Worker, create_app,
+                                   render_status)
+    queue = EventQueue(Path(args.state))
+    if args.status:
+        status = queue.status()
+        sys.stdout.write(json.dumps(status, indent=2, sort_keys=True) + "\n" if args.json else render_status(status))
+        return 1 if status["dead"] else 0
+    if args.retry:
+        if not queue.requeue(args.retry, time.time()):
+            print(f"clawtex webhook: {args.retry} is not a dead letter", file=sys.stderr)
+            return 1
+        print(f"requeued {args.retry}")
+        if not args.process_once:
+            return 0
     import uvicorn
-    from .business.webhook import (GITHUB_TOKEN_ENV, GitHubPulls, ProcessedEvents, PullRequestFlow, create_app,
-                                   signing_secret)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = _root(args)
     pulls = GitHubPulls(args.github_repo, token=os.environ.get(GITHUB_TOKEN_ENV, ""), dry_run=args.dry_run)
     if not args.dry_run and not pulls.token:
         raise SystemExit(f"clawtex webhook: set {GITHUB_TOKEN_ENV} or pass --dry-run")
-    flow = PullRequestFlow(root, pulls, base=args.base, remote=None if args.dry_run else args.remote)
-    app = create_app(signing_secret(args.secret_file), ProcessedEvents(Path(args.state)), flow.run)
+    api_key = os.environ.get(STRIPE_API_KEY_ENV)
+    flow = PullRequestFlow(root, pulls, base=args.base, remote=None if args.dry_run else args.remote,
+                           line_items=stripe_line_items(api_key) if api_key else None)
+    record = None
+    if not args.dry_run:
+        import git
+        remote_url = git.Repo(root).remote(args.remote).url
+        record = lambda records: deploytime.push_records(remote_url, records)
+    worker = Worker(queue, flow.run, record=record)
+    if args.process_once:
+        print(f"processed {worker.process_due()} event(s)")
+        sys.stdout.write(render_status(queue.status()))
+        return 0
+    from .business.webhook import signing_secret
+    app = create_app(signing_secret(args.secret_file), queue, worker)
     uvicorn.run(app, host=args.host, port=args.port)
+    return 0
+
+
+def _tier_targets(root: Path) -> dict[str, float]:
+    """tier -> deployment.targetHours, in rank order, from tiers/ (every tier, with or without customers)."""
+    from .diagnostics import Diagnostic
+    from .validate import load_repo_config
+    errors: list[Diagnostic] = []
+    _, _, tiers = load_repo_config(root, errors)
+    return {name: float(t.spec.deployment.target_hours)
+            for name, t in sorted((tiers or {}).items(), key=lambda kv: kv[1].spec.rank)}
+
+
+def cmd_deploytime(args: argparse.Namespace) -> int:
+    from .business import deploytime
+    at = args.at or deploytime.utc()
+    record = deploytime.Record(args.customer, args.tier, args.step, at, args.event or "", args.source)
+    if args.remote:
+        written = deploytime.push_records(args.remote, [record])
+    else:
+        written = int(deploytime.append(Path(args.dir), record))
+    print(f"{'recorded' if written else 'already recorded'}: {args.customer} {args.step} {at}")
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .business.report import build_report, render_markdown, render_text
     from .formats import dump_json
+    if args.deploy_times:
+        # Deployment time per tier (compiler.business.deploytime), kept apart from the money report.
+        from .business import deploytime
+        targets = _tier_targets(_root(args))
+        sys.stdout.write(deploytime.render_text(deploytime.summarize(deploytime.load(Path(args.deploy_times)), targets)))
+        return 0
     report = build_report(plan_repo(_root(args)))
     if args.json:
         sys.stdout.write(dump_json(report.to_json()).decode("utf-8"))
@@ -214,18 +273,36 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--host", default="127.0.0.1")
     w.add_argument("--port", type=int, default=8787)
     w.add_argument("--secret-file", help="file holding the whsec_ signing secret (else $STRIPE_WEBHOOK_SECRET_FILE / $STRIPE_WEBHOOK_SECRET)")
-    w.add_argument("--state", default=str(Path.home() / ".local/state/clawtex/stripe-events.json"),
-                   help="processed event ids (replay protection), outside the repo")
+    w.add_argument("--state", default=str(Path.home() / ".local/state/clawtex/stripe-events.sqlite3"),
+                   help="the event queue (SQLite, outside the repo): durable, survives restarts")
     w.add_argument("--github-repo", default="clawtex/fleet", help="owner/name for pull requests")
     w.add_argument("--base", default="main", help="base branch of the pull requests")
-    w.add_argument("--remote", default="origin", help="git remote to push branches to")
+    w.add_argument("--remote", default="origin", help="git remote to push branches (and deploy-times) to")
     w.add_argument("--dry-run", action="store_true", help="commit locally, do not push or call GitHub")
+    w.add_argument("--status", action="store_true", help="print queue counts, retrying events and dead letters; exit 1 if any dead")
+    w.add_argument("--json", action="store_true", help="with --status: JSON")
+    w.add_argument("--retry", metavar="EVENT", help="put a dead-lettered event back on the queue")
+    w.add_argument("--process-once", action="store_true", help="process the due events and exit (no server)")
     w.set_defaults(func=cmd_webhook)
     r = sub.add_parser("report", help="price, infra cost and margin per customer, tier and fleet (MRR, ARR)")
     fmt = r.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--markdown", action="store_true", help="Markdown tables for a PR comment")
+    r.add_argument("--deploy-times", metavar="DIR",
+                   help="instead: deployment time per tier from a checkout of the deploy-times branch")
     r.set_defaults(func=cmd_report)
+    dt = sub.add_parser("deploytime", help="record one onboarding step's time (deploy-times branch or a directory)")
+    dt.add_argument("step", choices=("event_received", "pr_opened", "merged", "apply_finished", "smoke_passed",
+                                     "welcome_sent"))
+    dt.add_argument("--customer", required=True)
+    dt.add_argument("--tier", required=True)
+    dt.add_argument("--event", help="the Stripe event that started the onboarding")
+    dt.add_argument("--at", help="UTC time, 2026-11-26T14:03:00Z (default: now)")
+    dt.add_argument("--source", default="cli", help="who recorded it (webhook, apply, ...)")
+    where = dt.add_mutually_exclusive_group(required=True)
+    where.add_argument("--remote", help="git URL: commit to its deploy-times branch and push (retried)")
+    where.add_argument("--dir", help="append to <dir>/<customer>.jsonl")
+    dt.set_defaults(func=cmd_deploytime)
     sl = sub.add_parser("sla", help="SLA breaches and credits from measured uptime ratios")
     sl.add_argument("--uptime", required=True, help="YAML/JSON mapping customer id -> uptime ratio (0..1)")
     sl.set_defaults(func=cmd_sla)

@@ -364,6 +364,9 @@ class Support(Strict):
 
 class Deployment(Strict):
     target_hours: int
+    # Creation PRs from Stripe enable GitHub auto-merge (merged once required checks pass);
+    # downgrades and decommissions always wait for a human.
+    auto_merge: bool = False
 
 
 class TierSpec(Strict):

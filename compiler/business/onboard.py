@@ -344,8 +344,8 @@ def onboard(root: Path, event: dict[str, Any], line_items: LineItems | None = No
     if path is None:
         if facts.event_type != "checkout.session.completed":
             # Only a checkout carries the metadata a new customer file needs.
-            raise WaitForCheckout(f"no customer file for {facts.stripe_customer} yet ({facts.event_type} "
-                                  f"arrived before its checkout.session.completed)")
+            raise WaitForCheckout(f"no customer file for {facts.stripe_customer} on the base branch yet "
+                                  f"({facts.event_type} arrived before its checkout was processed and merged)")
         facts = with_line_items(facts, line_items)
         tier = tier_for(facts, root, tiers)
         doc = new_customer(facts, tiers[tier], catalog)
