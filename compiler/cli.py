@@ -221,9 +221,13 @@ def cmd_sla(args: argparse.Namespace) -> int:
 
 
 def cmd_handoff(args: argparse.Namespace) -> int:
-    from .business.handoff import render_handoff
+    from .business.handoff import load_outputs, render_handoff
     try:
-        text = render_handoff(plan_repo(_root(args)), args.customer, html=args.html)
+        outputs = load_outputs(Path(args.outputs) if args.outputs else None)
+        text = render_handoff(plan_repo(_root(args)), args.customer, html=args.html, outputs=outputs)
+    except ValueError as exc:
+        print(f"clawtex handoff: {exc}", file=sys.stderr)
+        return 1
     except KeyError as exc:
         print(f"clawtex handoff: {exc.args[0]}", file=sys.stderr)
         return 1
@@ -309,6 +313,8 @@ def parser() -> argparse.ArgumentParser:
     h = sub.add_parser("handoff", help="render a customer's handoff document (Markdown, or --html)")
     h.add_argument("customer")
     h.add_argument("--html", action="store_true")
+    h.add_argument("--outputs", metavar="DIR",
+                   help="`terraform output -json` per stack (<stack>.json, the apply job's terraform-outputs artifact)")
     h.add_argument("--out", help="write to this file instead of stdout")
     h.set_defaults(func=cmd_handoff)
     return p
