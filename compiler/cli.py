@@ -176,6 +176,24 @@ def _tier_targets(root: Path) -> dict[str, float]:
             for name, t in sorted((tiers or {}).items(), key=lambda kv: kv[1].spec.rank)}
 
 
+def cmd_welcome(args: argparse.Namespace) -> int:
+    from .business.handoff import load_outputs
+    from .business.welcome import WelcomeError, build_message, send
+    root = _root(args)
+    plan = plan_repo(root)
+    try:
+        msg = build_message(plan, args.customer, load_outputs(Path(args.outputs) if args.outputs else None))
+        if args.out:
+            Path(args.out).write_bytes(bytes(msg))
+        if args.send:
+            send(msg, plan.settings.spec.support.smtp, root)
+    except (WelcomeError, KeyError, ValueError) as exc:
+        print(f"clawtex welcome: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
+        return 1
+    print(f"welcome for {args.customer}: {'sent to ' + msg['To'] if args.send else 'not sent (no --send)'}")
+    return 0
+
+
 def cmd_deploytime(args: argparse.Namespace) -> int:
     from .business import deploytime
     at = args.at or deploytime.utc()
@@ -295,6 +313,12 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--deploy-times", metavar="DIR",
                    help="instead: deployment time per tier from a checkout of the deploy-times branch")
     r.set_defaults(func=cmd_report)
+    we = sub.add_parser("welcome", help="the welcome email with the onboarding guide (after the smoke test passed)")
+    we.add_argument("customer")
+    we.add_argument("--outputs", metavar="DIR", help="terraform output -json per stack (the apply job's artifact)")
+    we.add_argument("--out", help="also write the message (RFC 5322) to this file")
+    we.add_argument("--send", action="store_true", help="send it through clawtex.yaml spec.support.smtp")
+    we.set_defaults(func=cmd_welcome)
     dt = sub.add_parser("deploytime", help="record one onboarding step's time (deploy-times branch or a directory)")
     dt.add_argument("step", choices=("event_received", "pr_opened", "merged", "apply_finished", "smoke_passed",
                                      "welcome_sent"))
