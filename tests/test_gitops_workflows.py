@@ -96,7 +96,7 @@ def test_every_clawtex_call_in_the_workflows_parses():
     calls = [args for path in FILES for _, step in steps(load(path)) for args in _clawtex_commands(step.get("run", ""))]
     # parse_args exits on an unknown flag or subcommand
     assert {parser().parse_args(args).command for args in calls} == {"validate", "compile", "changed", "check-removals",
-                                                                          "pr-summary"}
+                                                                          "pr-summary", "deploytime", "welcome"}
 
 
 def test_apply_matrix_comes_from_changed_and_is_isolated_per_stack():
