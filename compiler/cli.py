@@ -209,6 +209,15 @@ def cmd_deploytime(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .business.report import build_report, render_markdown, render_text
     from .formats import dump_json
+    if args.support:
+        from .business.supportterms import render_tier_table
+        from .diagnostics import Diagnostic
+        from .validate import load_repo_config
+        errors: list[Diagnostic] = []
+        settings, _, tiers = load_repo_config(_root(args), errors)
+        ordered = sorted((tiers or {}).values(), key=lambda t: t.spec.rank)
+        sys.stdout.write(render_tier_table(ordered, settings.spec.support if settings else None))
+        return 0
     if args.deploy_times:
         # Deployment time per tier (compiler.business.deploytime), kept apart from the money report.
         from .business import deploytime
@@ -310,6 +319,7 @@ def parser() -> argparse.ArgumentParser:
     fmt = r.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--markdown", action="store_true", help="Markdown tables for a PR comment")
+    r.add_argument("--support", action="store_true", help="instead: each tier's support terms (tiers/*.yaml spec.support)")
     r.add_argument("--deploy-times", metavar="DIR",
                    help="instead: deployment time per tier from a checkout of the deploy-times branch")
     r.set_defaults(func=cmd_report)

@@ -98,3 +98,16 @@ def test_outputs_that_are_not_terraform_json_are_refused(tmp_path):
     (tmp_path / "x.json").write_text('{"a": 1}')
     out = run_clawtex(REPO, "handoff", "pixel-bakery", "--outputs", str(tmp_path))
     assert out.returncode == 1 and "terraform output -json" in out.stderr
+
+
+def test_report_lists_the_support_terms_of_each_tier():
+    out = run_clawtex(REPO, "report", "--support")
+    assert out.returncode == 0, out.stderr
+    rows = {line.split()[0]: line for line in out.stdout.splitlines()[2:]}
+    # The founding document's terms, written out here (not read from tiers/).
+    assert rows["bronze"].split()[1:3] == ["8", "h"] and "09:00–18:00" in rows["bronze"]
+    assert rows["bronze"].endswith("email, discord")
+    assert rows["silver"].split()[1:3] == ["4", "h"] and "discord (priority)" in rows["silver"]
+    assert rows["gold"].split()[1:3] == ["1", "h"] and "Mon–Fri around the clock" in rows["gold"]
+    assert "slack (dedicated)" in rows["gold"]
+    assert "every day around the clock" in rows["platinum"] and "account manager (dedicated)" in rows["platinum"]

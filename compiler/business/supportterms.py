@@ -63,3 +63,14 @@ def support_terms(tier: Tier, settings: SupportSettings | None, customer_id: str
     holidays = ("not staffed on German public holidays: " + ", ".join(h.date for h in settings.holidays)
                 if s.coverage.observes_holidays and settings.holidays else "staffed on public holidays too")
     return SupportTerms(s.first_response_hours, coverage_text(s.coverage), holidays, tuple(how))
+
+
+def render_tier_table(tiers: list[Tier], settings: SupportSettings | None) -> str:
+    """`clawtex report --support`: what each tier promises, in the customer's words."""
+    lines = ["Support terms per tier", f"{'tier':<10} {'first response':>14}  {'hours':<48} channels"]
+    for tier in tiers:
+        terms = support_terms(tier, settings, "<customer>")
+        channels = ", ".join(name + (" (dedicated)" if ch.dedicated else "") + (" (priority)" if ch.priority else "")
+                             for (name, _), ch in zip(terms.channels, tier.spec.support.channels))
+        lines.append(f"{tier.name:<10} {terms.first_response_hours:>12} h  {terms.hours:<48} {channels}")
+    return "\n".join(lines) + "\n"
