@@ -214,8 +214,24 @@ def test_updates_and_decommissions_wait_for_a_human(tmp_path, fleet):
     assert worker.process_due() == 2
     assert [queue.get(e).state for e in ("evt_Update0001", "evt_Delete0001")] == ["done", "done"]
     assert pulls.auto_merged == []                                          # bronze, but not a creation
-    assert "status: decommissioned" in _branch_file(origin, "stripe/evt_Delete0001", "customers/pixel-bakery.yaml")
-    assert "Decommission" in pulls.opened[1]["body"]
+    assert "Tier change" not in pulls.opened[0]["body"]
+
+
+def test_a_downgrade_is_flagged_and_waits(tmp_path, fleet):
+    origin, root = fleet
+    worker, pulls, queue = _worker(tmp_path, root)
+    checkout = checkout_event(tier="silver", channels="telegram")          # one channel: fits Bronze too
+    queue.enqueue(checkout["id"], checkout["type"], checkout["created"], "cus_NewCustomer01", json.dumps(checkout), 1000.0)
+    worker.process_due()
+    assert pulls.auto_merged != []                                          # the Silver creation merges itself
+    git.Repo(origin).git.branch("-f", "main", "stripe/evt_Checkout0001")  # ... and is merged
+    down = subscription_event("updated", "evt_Down0001", price="price_ClawtexBronzeMonthly", amount=7500)
+    queue.enqueue(down["id"], down["type"], down["created"], "cus_NewCustomer01", json.dumps(down), 1000.0)
+    worker.process_due()
+    assert queue.get("evt_Down0001").state == "done", queue.get("evt_Down0001").last_error
+    assert len(pulls.auto_merged) == 1                                      # the downgrade does not
+    assert "**Tier change:** silver -> bronze (downgrade" in pulls.opened[1]["body"]
+    assert "tier: bronze" in _branch_file(origin, "stripe/evt_Down0001", "customers/lumen-studio.yaml")
 
 
 def test_out_of_order_and_superseded_events(tmp_path, fleet):

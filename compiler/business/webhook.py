@@ -262,6 +262,7 @@ class PullRequestFlow:
         repo.git.checkout("-B", branch, start_point)   # -B: a failed earlier try may have left it
         committed = False
         try:
+            before = {path.name: _tier_of(path) for path in (self.root / "customers").glob("*.yaml")}
             result = onboard(self.root, event, self.line_items)
             if not result.changed:
                 return FlowResult(result, None)
@@ -274,11 +275,17 @@ class PullRequestFlow:
             if self.remote:          # forced: a retried event replaces its own earlier, unmerged branch
                 repo.git.push(self.remote, f"+{branch}:refs/heads/{branch}")
             tier_name = _tier_of(self.root / "customers" / f"{result.customer_id}.yaml")
+            previous = before.get(f"{result.customer_id}.yaml")
             auto = result.action == "created" and _auto_merge(self.root, tier_name)
+            change = (f"\n\n**Tier change:** {previous} -> {tier_name}"
+                      + (" (downgrade: check resources and data before merging)"
+                         if _rank(self.root, tier_name) < _rank(self.root, previous) else "")
+                      if previous and tier_name and previous != tier_name else "")
             body = (f"Stripe `{facts.event_type}` event `{result.event_id}` for `{facts.stripe_customer}`.\n\n"
                     f"`customers/{result.customer_id}.yaml` and the `generated/` it compiles to, from one commit.\n\n"
                     + (f"**Auto-merge:** {tier_name} creations merge themselves once the required checks pass."
                        if auto else "**Needs a human review** (tier without auto-merge, an update, or a decommission).")
+                    + change
                     + ("\n\n**Decommission:** merge only after confirming the cancellation; "
                        "the apply pipeline removes the stack." if result.action == "decommissioned" else ""))
             url, node_id = self.pulls.open(branch, self.base, title, body)
@@ -297,6 +304,18 @@ def _tier_of(path: Path) -> str | None:
     from ruamel.yaml import YAML
     data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) if path.exists() else None
     return ((data or {}).get("spec") or {}).get("tier")
+
+
+def _tier_spec(root: Path, tier: str | None) -> dict:
+    from ruamel.yaml import YAML
+    path = root / "tiers" / f"{tier}.yaml"
+    if not tier or not path.exists():
+        return {}
+    return (YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}).get("spec") or {}
+
+
+def _rank(root: Path, tier: str | None) -> int:
+    return int(_tier_spec(root, tier).get("rank", 0))
 
 
 def _auto_merge(root: Path, tier: str | None) -> bool:
