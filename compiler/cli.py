@@ -122,25 +122,111 @@ def cmd_onboard(args: argparse.Namespace) -> int:
 
 
 def cmd_webhook(args: argparse.Namespace) -> int:
+    import json
+    import logging
     import os
+    import time
+    from .business import deploytime
+    from .business.onboard import STRIPE_API_KEY_ENV, stripe_line_items
+    from .business.webhook import (GITHUB_TOKEN_ENV, EventQueue, GitHubPulls, PullRequestFlow, Worker, create_app,
+                                   render_status)
+    queue = EventQueue(Path(args.state))
+    if args.status:
+        status = queue.status()
+        sys.stdout.write(json.dumps(status, indent=2, sort_keys=True) + "\n" if args.json else render_status(status))
+        return 1 if status["dead"] else 0
+    if args.retry:
+        if not queue.requeue(args.retry, time.time()):
+            print(f"clawtex webhook: {args.retry} is not a dead letter", file=sys.stderr)
+            return 1
+        print(f"requeued {args.retry}")
+        if not args.process_once:
+            return 0
     import uvicorn
-    from .business.webhook import (GITHUB_TOKEN_ENV, GitHubPulls, ProcessedEvents, PullRequestFlow, create_app,
-                                   signing_secret)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = _root(args)
     pulls = GitHubPulls(args.github_repo, token=os.environ.get(GITHUB_TOKEN_ENV, ""), dry_run=args.dry_run)
     if not args.dry_run and not pulls.token:
         raise SystemExit(f"clawtex webhook: set {GITHUB_TOKEN_ENV} or pass --dry-run")
-    flow = PullRequestFlow(root, pulls, base=args.base, remote=None if args.dry_run else args.remote)
-    app = create_app(signing_secret(args.secret_file), ProcessedEvents(Path(args.state)), flow.run)
+    api_key = os.environ.get(STRIPE_API_KEY_ENV)
+    flow = PullRequestFlow(root, pulls, base=args.base, remote=None if args.dry_run else args.remote,
+                           line_items=stripe_line_items(api_key) if api_key else None)
+    record = None
+    if not args.dry_run:
+        import git
+        remote_url = git.Repo(root).remote(args.remote).url
+        record = lambda records: deploytime.push_records(remote_url, records)
+    worker = Worker(queue, flow.run, record=record)
+    if args.process_once:
+        print(f"processed {worker.process_due()} event(s)")
+        sys.stdout.write(render_status(queue.status()))
+        return 0
+    from .business.webhook import signing_secret
+    app = create_app(signing_secret(args.secret_file), queue, worker)
     uvicorn.run(app, host=args.host, port=args.port)
+    return 0
+
+
+def _tier_targets(root: Path) -> dict[str, float]:
+    """tier -> deployment.targetHours, in rank order, from tiers/ (every tier, with or without customers)."""
+    from .diagnostics import Diagnostic
+    from .validate import load_repo_config
+    errors: list[Diagnostic] = []
+    _, _, tiers = load_repo_config(root, errors)
+    return {name: float(t.spec.deployment.target_hours)
+            for name, t in sorted((tiers or {}).items(), key=lambda kv: kv[1].spec.rank)}
+
+
+def cmd_welcome(args: argparse.Namespace) -> int:
+    from .business.handoff import load_outputs
+    from .business.welcome import WelcomeError, build_message, send
+    root = _root(args)
+    plan = plan_repo(root)
+    try:
+        msg = build_message(plan, args.customer, load_outputs(Path(args.outputs) if args.outputs else None))
+        if args.out:
+            Path(args.out).write_bytes(bytes(msg))
+        if args.send:
+            send(msg, plan.settings.spec.support.smtp, root)
+    except (WelcomeError, KeyError, ValueError) as exc:
+        print(f"clawtex welcome: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
+        return 1
+    print(f"welcome for {args.customer}: {'sent to ' + msg['To'] if args.send else 'not sent (no --send)'}")
+    return 0
+
+
+def cmd_deploytime(args: argparse.Namespace) -> int:
+    from .business import deploytime
+    at = args.at or deploytime.utc()
+    record = deploytime.Record(args.customer, args.tier, args.step, at, args.event or "", args.source)
+    if args.remote:
+        written = deploytime.push_records(args.remote, [record])
+    else:
+        written = int(deploytime.append(Path(args.dir), record))
+    print(f"{'recorded' if written else 'already recorded'}: {args.customer} {args.step} {at}")
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .business.report import build_report, render_markdown, render_text
     from .formats import dump_json
+    if args.support:
+        from .business.supportterms import render_tier_table
+        from .diagnostics import Diagnostic
+        from .validate import load_repo_config
+        errors: list[Diagnostic] = []
+        settings, _, tiers = load_repo_config(_root(args), errors)
+        ordered = sorted((tiers or {}).values(), key=lambda t: t.spec.rank)
+        sys.stdout.write(render_tier_table(ordered, settings.spec.support if settings else None))
+        return 0
     if args.html or args.kpis:
         return _kpi_report(args)
+    if args.deploy_times:
+        # Deployment time per tier (compiler.business.deploytime), kept apart from the money report.
+        from .business import deploytime
+        targets = _tier_targets(_root(args))
+        sys.stdout.write(deploytime.render_text(deploytime.summarize(deploytime.load(Path(args.deploy_times)), targets)))
+        return 0
     report = build_report(plan_repo(_root(args)))
     if args.json:
         sys.stdout.write(dump_json(report.to_json()).decode("utf-8"))
@@ -189,9 +275,13 @@ def cmd_sla(args: argparse.Namespace) -> int:
 
 
 def cmd_handoff(args: argparse.Namespace) -> int:
-    from .business.handoff import render_handoff
+    from .business.handoff import load_outputs, render_handoff
     try:
-        text = render_handoff(plan_repo(_root(args)), args.customer, html=args.html)
+        outputs = load_outputs(Path(args.outputs) if args.outputs else None)
+        text = render_handoff(plan_repo(_root(args)), args.customer, html=args.html, outputs=outputs)
+    except ValueError as exc:
+        print(f"clawtex handoff: {exc}", file=sys.stderr)
+        return 1
     except KeyError as exc:
         print(f"clawtex handoff: {exc.args[0]}", file=sys.stderr)
         return 1
@@ -283,12 +373,16 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--host", default="127.0.0.1")
     w.add_argument("--port", type=int, default=8787)
     w.add_argument("--secret-file", help="file holding the whsec_ signing secret (else $STRIPE_WEBHOOK_SECRET_FILE / $STRIPE_WEBHOOK_SECRET)")
-    w.add_argument("--state", default=str(Path.home() / ".local/state/clawtex/stripe-events.json"),
-                   help="processed event ids (replay protection), outside the repo")
+    w.add_argument("--state", default=str(Path.home() / ".local/state/clawtex/stripe-events.sqlite3"),
+                   help="the event queue (SQLite, outside the repo): durable, survives restarts")
     w.add_argument("--github-repo", default="clawtex/fleet", help="owner/name for pull requests")
     w.add_argument("--base", default="main", help="base branch of the pull requests")
-    w.add_argument("--remote", default="origin", help="git remote to push branches to")
+    w.add_argument("--remote", default="origin", help="git remote to push branches (and deploy-times) to")
     w.add_argument("--dry-run", action="store_true", help="commit locally, do not push or call GitHub")
+    w.add_argument("--status", action="store_true", help="print queue counts, retrying events and dead letters; exit 1 if any dead")
+    w.add_argument("--json", action="store_true", help="with --status: JSON")
+    w.add_argument("--retry", metavar="EVENT", help="put a dead-lettered event back on the queue")
+    w.add_argument("--process-once", action="store_true", help="process the due events and exit (no server)")
     w.set_defaults(func=cmd_webhook)
     r = sub.add_parser("report", help="price, infra cost and margin per customer, tier and fleet (MRR, ARR)")
     fmt = r.add_mutually_exclusive_group()
@@ -301,7 +395,28 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--prometheus", help="Prometheus base URL for SLA attainment per tier")
     r.add_argument("--rev", default="HEAD", help="git revision whose customers/ history is read (default HEAD)")
     r.add_argument("--out", help="write to this file instead of stdout")
+    r.add_argument("--support", action="store_true", help="instead: each tier's support terms (tiers/*.yaml spec.support)")
+    r.add_argument("--deploy-times", metavar="DIR",
+                   help="instead: deployment time per tier from a checkout of the deploy-times branch")
     r.set_defaults(func=cmd_report)
+    we = sub.add_parser("welcome", help="the welcome email with the onboarding guide (after the smoke test passed)")
+    we.add_argument("customer")
+    we.add_argument("--outputs", metavar="DIR", help="terraform output -json per stack (the apply job's artifact)")
+    we.add_argument("--out", help="also write the message (RFC 5322) to this file")
+    we.add_argument("--send", action="store_true", help="send it through clawtex.yaml spec.support.smtp")
+    we.set_defaults(func=cmd_welcome)
+    dt = sub.add_parser("deploytime", help="record one onboarding step's time (deploy-times branch or a directory)")
+    dt.add_argument("step", choices=("event_received", "pr_opened", "merged", "apply_finished", "smoke_passed",
+                                     "welcome_sent"))
+    dt.add_argument("--customer", required=True)
+    dt.add_argument("--tier", required=True)
+    dt.add_argument("--event", help="the Stripe event that started the onboarding")
+    dt.add_argument("--at", help="UTC time, 2026-11-26T14:03:00Z (default: now)")
+    dt.add_argument("--source", default="cli", help="who recorded it (webhook, apply, ...)")
+    where = dt.add_mutually_exclusive_group(required=True)
+    where.add_argument("--remote", help="git URL: commit to its deploy-times branch and push (retried)")
+    where.add_argument("--dir", help="append to <dir>/<customer>.jsonl")
+    dt.set_defaults(func=cmd_deploytime)
     sl = sub.add_parser("sla", help="SLA breaches and credits from measured uptime ratios")
     sl.add_argument("--uptime", required=True, help="YAML/JSON mapping customer id -> uptime ratio (0..1)")
     sl.set_defaults(func=cmd_sla)
@@ -323,6 +438,8 @@ def parser() -> argparse.ArgumentParser:
     h = sub.add_parser("handoff", help="render a customer's handoff document (Markdown, or --html)")
     h.add_argument("customer")
     h.add_argument("--html", action="store_true")
+    h.add_argument("--outputs", metavar="DIR",
+                   help="`terraform output -json` per stack (<stack>.json, the apply job's terraform-outputs artifact)")
     h.add_argument("--out", help="write to this file instead of stdout")
     h.set_defaults(func=cmd_handoff)
     return p

@@ -322,13 +322,51 @@ class SkillRules(Strict):
     advanced_integrations: bool
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ClockTime = Annotated[str, StringConstraints(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
+
+
+class CoverageWindow(Strict):
+    """Support is staffed on these days between start and end (local time of Coverage.time_zone)."""
+
+    days: list[Weekday] = Field(min_length=1)
+    start: ClockTime
+    end: ClockTime                 # "24:00": to the end of the day
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "CoverageWindow":
+        if self.start >= self.end:
+            raise ValueError(f"coverage window start {self.start} must be before end {self.end}")
+        return self
+
+
+class Coverage(Strict):
+    # The founding document states hours in CET; Europe/Berlin follows CET/CEST.
+    time_zone: Literal["Europe/Berlin"]
+    windows: list[CoverageWindow] = Field(min_length=1)
+    # True: the public holidays listed in clawtex.yaml spec.support.holidays are not covered.
+    observes_holidays: bool
+
+
+class SupportChannel(Strict):
+    type: Literal["email", "discord", "slack", "phone", "account-manager"]
+    # dedicated: a channel/room for this customer alone; priority: answered before non-priority queues.
+    dedicated: bool = False
+    priority: bool = False
+
+
 class Support(Strict):
-    response_hours: int
-    channel: str
+    # First response within this many hours, counted inside the coverage windows.
+    first_response_hours: int = Field(gt=0)
+    coverage: Coverage
+    channels: list[SupportChannel] = Field(min_length=1)
 
 
 class Deployment(Strict):
     target_hours: int
+    # Creation PRs from Stripe enable GitHub auto-merge (merged once required checks pass);
+    # downgrades and decommissions always wait for a human.
+    auto_merge: bool = False
 
 
 class TierSpec(Strict):
@@ -479,10 +517,40 @@ class OpsSettings(Strict):
     alert_smtp_from: Annotated[str, StringConstraints(pattern=r"^[^\s@]+@[A-Za-z0-9.-]+$")] = "alertmanager@clawtex.example"
 
 
+class Holiday(Strict):
+    date: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    name: str
+
+
+class SmtpSettings(Strict):
+    """Where the welcome email goes out; the password is a reference, never a value."""
+
+    host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]+$")]
+    port: int = Field(ge=1, le=65535)
+    # starttls: plain connection upgraded with STARTTLS (port 587); tls: implicit TLS (465); none: local relays only.
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    sender: Annotated[str, StringConstraints(pattern=r"^[^\s@<>]+@[A-Za-z0-9.-]+$")]
+    username: Optional[str] = None
+    password_ref: Optional[SecretRef] = None
+
+
+class SupportSettings(Strict):
+    """Company-wide support contacts and calendar; what each tier gets is in tiers/*.yaml spec.support."""
+
+    email: Annotated[str, StringConstraints(pattern=r"^[^\s@<>]+@[A-Za-z0-9.-]+$")]
+    discord_invite: Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+/[A-Za-z0-9._~/-]*$")]
+    # Dedicated Slack/Discord channels are named <dedicatedChannelPrefix><customer id>.
+    dedicated_channel_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")] = "clawtex-"
+    phone: Optional[Annotated[str, StringConstraints(pattern=r"^\+[0-9 ]{6,20}$")]] = None
+    holidays: list[Holiday] = Field(default_factory=list)
+    smtp: Optional[SmtpSettings] = None
+
+
 class SettingsSpec(Strict):
     openclaw: OpenClawSettings
     terraform_state: TerraformState
     ops: OpsSettings
+    support: Optional[SupportSettings] = None
 
 
 class Settings(Strict):

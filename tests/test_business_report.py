@@ -145,13 +145,11 @@ def test_handoff_for_each_tier(cid, generated):
     tokens = MarkdownIt().enable("table").parse(md)
     rows = [t for t in tokens if t.type == "tr_open"]
     hosts = [h for h in plan.hosts if h.customer == cid or cid in h.tenants]
-    assert len(rows) == 1 + len(hosts)
-    for h in hosts:     # every named output exists in the stack Terraform will apply
-        outputs = json.loads((generated / "terraform" / h.stack / "cdk.tf.json").read_text())["output"]
-        name = next(line for line in md.splitlines() if line.startswith(f"| {h.name}")).split("`")[1]
-        assert name in outputs
+    assert len(rows) == 1 + len(hosts) + (2 if c.custom_domain else 0)     # host table, then the DNS table
+    for h in hosts:     # addresses come from the apply outputs (tests/test_handoff.py); none given: pending
+        assert "pending (assigned at apply)" in next(line for line in md.splitlines() if line.startswith(f"| {h.name}"))
     assert f"OpenClaw {plan.runtime.version} on Node.js {plan.runtime.node_version}" in md
-    assert f"within {c.tier.spec.support.response_hours} h" in md
+    assert f"within {c.tier.spec.support.first_response_hours} h" in md
     assert f"Uptime target: {c.sla_target_percent} %" in md
     assert ("Your tier does not include backups." in md) == (c.backups is None)
     for ch in c.channels:

@@ -97,7 +97,7 @@ def test_every_clawtex_call_in_the_workflows_parses():
     # parse_args exits on an unknown flag or subcommand
     assert {parser().parse_args(args).command for args in calls} == {"validate", "compile", "changed", "check-removals",
                                                                           "pr-summary", "reports-due", "customer-report",
-                                                                          "report"}
+                                                                          "report", "deploytime", "welcome"}
 
 
 def test_apply_matrix_comes_from_changed_and_is_isolated_per_stack():

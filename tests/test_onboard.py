@@ -65,7 +65,7 @@ def test_tier_comes_from_price_metadata_before_the_map(brepo):
 def test_invalid_result_is_refused_and_nothing_is_written(brepo, tmp_path):
     # Bronze allows one channel: the file would not validate, so it is not written.
     event = tmp_path / "event.json"
-    event.write_text(json.dumps(checkout_event(price="price_ClawtexBronzeMonthly", amount=7500)))
+    event.write_text(json.dumps(checkout_event(tier="bronze")))
     result = run_clawtex(brepo, "onboard", "--event", str(event))
     assert result.returncode == 1
     assert "customers/lumen-studio.yaml" in result.stderr and "channel" in result.stderr
@@ -73,7 +73,7 @@ def test_invalid_result_is_refused_and_nothing_is_written(brepo, tmp_path):
 
 
 def test_platinum_checkout_gets_regions_and_ha_mode(brepo):
-    event = checkout_event(event_id="evt_Checkout0002", customer="cus_BigCorp00001", price="price_ClawtexPlatinumMonthly",
+    event = checkout_event(event_id="evt_Checkout0002", customer="cus_BigCorp00001", tier="platinum",
                            amount=300000, clawtex_id="bigcorp", display_name="BigCorp", regions="fra1,ams3",
                            channels="slack")
     assert onboard(brepo, event).action == "created"
@@ -81,3 +81,72 @@ def test_platinum_checkout_gets_regions_and_ha_mode(brepo):
     assert "provider: digitalocean" in text and "haMode: active-active" in text
     assert "appToken: {source: env, id: BIGCORP_SLACK_APP_TOKEN}" in text
     assert "keyRef: {source: file, provider: ops, id: pagerduty/bigcorp.key}" in text
+
+
+def test_each_tier_from_a_webhook_shaped_checkout(brepo):
+    # Stripe's webhook Checkout Session has no line_items; the tier comes from our Payment Link metadata.
+    assert "line_items" not in checkout_event()["data"]["object"]
+    for n, (tier, channels) in enumerate([("bronze", "telegram"), ("silver", "telegram,discord"),
+                                          ("gold", "slack"), ("platinum", "slack")]):
+        cid = f"shop-{tier}"
+        event = checkout_event(event_id=f"evt_Tier{n:08d}", customer=f"cus_Tier{n:08d}", tier=tier,
+                               clawtex_id=cid, channels=channels, region="fra1" if tier == "platinum" else "fsn1",
+                               **({"regions": "fra1,ams3"} if tier == "platinum" else {}))
+        assert onboard(brepo, event).action == "created"
+        assert f"tier: {tier}" in (brepo / "customers" / f"{cid}.yaml").read_text()
+
+
+def test_checkout_without_tier_metadata_needs_the_line_items_lookup(brepo):
+    with pytest.raises(OnboardError, match="no metadata.tier and no Stripe API key"):
+        onboard(brepo, checkout_event(tier=None))
+    assert not (brepo / "customers" / "lumen-studio.yaml").exists()
+
+
+def test_line_items_are_fetched_with_the_stripe_library(brepo):
+    """The real `stripe` client against a local server answering Stripe's documented list shape."""
+    import http.server
+    import threading
+
+    seen = []
+
+    class Api(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append((self.path, self.headers.get("Authorization")))
+            body = json.dumps({"object": "list", "has_more": False, "url": "/v1/checkout/sessions/cs_test_a1/line_items",
+                               "data": [{"id": "li_1", "object": "item", "quantity": 1, "amount_total": 24900,
+                                         "currency": "usd", "description": "Clawtex Silver",
+                                         "price": {"id": "price_ClawtexSilverMonthly", "object": "price",
+                                                   "unit_amount": 24900, "currency": "usd", "metadata": {}}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), Api)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        from compiler.business.onboard import stripe_line_items
+        lookup = stripe_line_items("sk_test_local", base=f"http://127.0.0.1:{srv.server_address[1]}")
+        result = onboard(brepo, checkout_event(tier=None), line_items=lookup)
+    finally:
+        srv.shutdown()
+        thread.join(5)
+    assert result.action == "created"
+    assert seen[0][0].startswith("/v1/checkout/sessions/cs_test_a1/line_items")
+    assert seen[0][1] == "Bearer sk_test_local"
+    text = (brepo / "customers" / "lumen-studio.yaml").read_text()
+    assert "tier: silver" in text and "monthlyPrice: 249" in text
+
+
+def test_subscription_event_before_its_checkout_waits(brepo):
+    from compiler.business.onboard import WaitForCheckout
+    early = subscription_event("updated", "evt_Early0001", customer="cus_NewCustomer01")
+    with pytest.raises(WaitForCheckout):
+        onboard(brepo, early)
+    assert onboard(brepo, checkout_event()).action == "created"
+    assert onboard(brepo, early).action == "updated"

@@ -1,10 +1,17 @@
-"""`clawtex handoff <id>`: the customer's handoff document (Markdown or HTML),
-rendered from the same plan as every target: hosts, regions, channels,
-backups, SLA and support from the tier, OpenClaw and Node versions from
-plan.runtime. IP addresses are known only after `terraform apply`, so the
-document names the Terraform output that holds each one."""
+"""`clawtex handoff <id> [--outputs DIR]`: the document a customer acts on.
+
+Rendered from the plan (hosts, regions, channels, backups, SLA) and from the
+apply job's real Terraform outputs: `terraform output -json` per stack, saved
+by apply.yml as the `terraform-outputs` artifact (`<stack>.json` each). IP
+addresses and the CNAME target come from there; without outputs the document
+says it is a preview and shows addresses as pending (it never tells the
+customer to run our internal tooling). Support channel, hours and contacts come
+from tier data through supportterms. HTML (styled for print) and Markdown are
+rendered from the same context, so they say the same things.
+"""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +21,11 @@ from ..plan import CustomerPlan, FleetPlan, HostPlan
 # The output name must match what the Terraform target writes; reuse its naming
 # function instead of repeating the rule.
 from ..targets.terraform import host_output as terraform_host_output
-from ..write import GENERATED
+from .supportterms import support_terms
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+CNAME_OUTPUT = "customer_dns_name"          # compiler/targets/terraform.py _dns_record
+PENDING = "pending (assigned at apply)"
 
 
 @dataclass(frozen=True)
@@ -27,20 +36,56 @@ class HostRow:
     region: str
     size: str
     shared: bool
-    ip_output: str             # terraform output name
-    ip_command: str            # how to read it after apply
+    ipv4: str
 
 
-def host_rows(plan: FleetPlan, c: CustomerPlan) -> list[HostRow]:
+@dataclass(frozen=True)
+class DnsRecord:
+    name: str
+    type: str
+    value: str
+    purpose: str
+
+
+def load_outputs(directory: Path | None) -> dict[str, dict]:
+    """stack -> `terraform output -json` of that stack ({name: {value, type, sensitive}})."""
+    if directory is None:
+        return {}
+    out = {}
+    for path in sorted(Path(directory).glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or any(not isinstance(v, dict) or "value" not in v for v in data.values()):
+            raise ValueError(f"{path}: not the output of `terraform output -json`")
+        out[path.stem] = data
+    return out
+
+
+def _value(outputs: dict[str, dict], stack: str, name: str) -> str | None:
+    entry = outputs.get(stack, {}).get(name)
+    if entry is None or entry.get("sensitive"):
+        return None
+    return str(entry["value"])
+
+
+def host_rows(plan: FleetPlan, c: CustomerPlan, outputs: dict[str, dict]) -> list[HostRow]:
     hosts = [h for h in plan.hosts if h.customer == c.id or c.id in h.tenants]
-    return [_row(h) for h in sorted(hosts, key=lambda h: h.name)]
+    return [_row(h, outputs) for h in sorted(hosts, key=lambda h: h.name)]
 
 
-def _row(h: HostPlan) -> HostRow:
-    output = terraform_host_output(h)
+def _row(h: HostPlan, outputs: dict[str, dict]) -> HostRow:
+    ip = _value(outputs, h.stack, terraform_host_output(h)) or PENDING
     return HostRow(h.name, h.role, h.provider, h.region, f"{h.size.slug} ({h.size.vcpu:g} vCPU, {h.size.ram_gb:g} GB RAM)",
-                   bool(h.tenants), output,
-                   f"terraform -chdir={GENERATED}/terraform/{h.stack} output -raw {output}")
+                   bool(h.tenants), ip)
+
+
+def dns_records(plan: FleetPlan, c: CustomerPlan, outputs: dict[str, dict]) -> list[DnsRecord]:
+    """Records the customer creates in their own DNS zone."""
+    if not c.custom_domain:
+        return []
+    stacks = sorted({h.stack for h in plan.hosts if h.customer == c.id})
+    target = next((v for s in stacks if (v := _value(outputs, s, CNAME_OUTPUT))), None)
+    return [DnsRecord(c.custom_domain, "CNAME", (target + ".") if target else PENDING,
+                      "points your domain at your assistant; TLS certificates follow automatically once it resolves")]
 
 
 def monitoring_links(plan: FleetPlan, c: CustomerPlan) -> list[tuple[str, str]]:
@@ -69,11 +114,19 @@ def _markdown_text(value: object) -> str:
     return text
 
 
-def render_handoff(plan: FleetPlan, customer_id: str, html: bool = False) -> str:
+def context(plan: FleetPlan, customer_id: str, outputs: dict[str, dict] | None = None) -> dict:
     ids = {c.id for c in plan.customers}
     if customer_id not in ids:
         raise KeyError(f"no live customer '{customer_id}' (known: {', '.join(sorted(ids))})")
+    outputs = outputs or {}
     c = plan.customer(customer_id)
+    hosts = host_rows(plan, c, outputs)
+    return dict(c=c, tier=c.tier.spec, tier_name=c.tier.metadata.display_name or c.tier_name, hosts=hosts,
+                runtime=plan.runtime, links=monitoring_links(plan, c), dns=dns_records(plan, c, outputs),
+                support=support_terms(c.tier, plan.settings.spec.support, c.id),
+                preview=any(h.ipv4 == PENDING for h in hosts))
+
+
+def render_handoff(plan: FleetPlan, customer_id: str, html: bool = False, outputs: dict[str, dict] | None = None) -> str:
     template = _environment().get_template("handoff.html.j2" if html else "handoff.md.j2")
-    return template.render(c=c, tier=c.tier.spec, tier_name=c.tier.metadata.display_name or c.tier_name,
-                           hosts=host_rows(plan, c), runtime=plan.runtime, links=monitoring_links(plan, c))
+    return template.render(**context(plan, customer_id, outputs))

@@ -1,7 +1,20 @@
 """Stripe event -> customer file (`clawtex onboard --event FILE`).
 
 Checkout metadata names the customer, its channels and regions; the price
-names the tier (its metadata `tier`, else billing/stripe-prices.yaml). The
+names the tier (its metadata `tier`, else billing/stripe-prices.yaml).
+
+Where the price comes from, per event type (Stripe's documented payloads):
+- `checkout.session.completed`: the Checkout Session object in a webhook has
+  no `line_items` (Stripe: "line_items ... This field is not included by
+  default. To include it in the response, expand the line_items field" -- and
+  webhook payloads are never expanded). So the tier is read, in order, from
+  the session's `metadata.tier` (we set it on each Payment Link / Checkout
+  Session we create; Stripe copies Payment Link metadata onto the sessions it
+  creates) and else from the session's line items fetched with the `stripe`
+  library (`STRIPE_API_KEY`, `line_items` below). Neither: a clear error.
+- `customer.subscription.*`: the Subscription object carries
+  `items.data[].price` (a full Price with `id`, `unit_amount`, `metadata`).
+The
 file is edited with ruamel's round-trip mode so comments and key order
 survive, validated exactly like `clawtex validate` before it replaces the old
 one (atomically), and records the event id: the same event twice is a no-op.
@@ -10,13 +23,14 @@ Channel credentials are env references derived from the id, never values.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -42,6 +56,7 @@ class OnboardError(ValueError):
 class StripeFacts:
     """What a Stripe event says about one customer."""
 
+    session_id: str | None
     event_id: str
     event_type: str
     created: int
@@ -87,9 +102,8 @@ def read_facts(event: dict[str, Any]) -> StripeFacts:
     details = obj.get("customer_details") or {}
     if etype == "checkout.session.completed":
         subscription = obj.get("subscription")
-        items = (obj.get("line_items") or {}).get("data") or []
-        price = (items[0].get("price") if items else None) or {"id": meta.get("price_id")}
-        amount = price.get("unit_amount", obj.get("amount_total"))
+        price = {"id": meta.get("price_id"), "metadata": {"tier": meta["tier"]} if meta.get("tier") else {}}
+        amount = obj.get("amount_total")
     else:
         subscription = obj.get("id")
         items = (obj.get("items") or {}).get("data") or []
@@ -99,6 +113,7 @@ def read_facts(event: dict[str, Any]) -> StripeFacts:
     if not isinstance(customer, str) or not customer.startswith("cus_"):
         raise OnboardError("event has no Stripe customer id (data.object.customer)")
     return StripeFacts(
+        session_id=obj.get("id") if etype == "checkout.session.completed" else None,
         event_id=str(event.get("id", "")), event_type=etype, created=int(event.get("created", 0)),
         stripe_customer=customer, subscription=subscription if isinstance(subscription, str) else None,
         price_id=price.get("id"), price_tier=(price.get("metadata") or {}).get("tier"),
@@ -106,6 +121,39 @@ def read_facts(event: dict[str, Any]) -> StripeFacts:
         metadata=meta, name=meta.get("display_name") or details.get("name"),
         email=meta.get("email") or details.get("email"),
     )
+
+
+LineItems = Callable[[str], list[dict[str, Any]]]
+STRIPE_API_KEY_ENV = "STRIPE_API_KEY"
+
+
+def stripe_line_items(api_key: str, base: str | None = None) -> LineItems:
+    """Line items of a Checkout Session through the official `stripe` library
+    (GET /v1/checkout/sessions/{id}/line_items; each item has `price`)."""
+    import stripe
+    client = stripe.StripeClient(api_key, base_addresses={"api": base} if base else {}, max_network_retries=2)
+
+    def fetch(session_id: str) -> list[dict[str, Any]]:
+        items = client.v1.checkout.sessions.line_items.list(session_id)
+        # StripeObject is a dict subclass; a JSON round trip gives plain dicts (to_dict is deprecated).
+        return [json.loads(json.dumps(item)) for item in items.data]
+    return fetch
+
+
+def with_line_items(facts: StripeFacts, line_items: LineItems | None) -> StripeFacts:
+    """Fill a Checkout Session's price from its line items when metadata named no tier."""
+    if facts.event_type != "checkout.session.completed" or facts.price_tier or facts.price_id:
+        return facts
+    if line_items is None or not facts.session_id:
+        raise OnboardError(f"checkout session {facts.session_id!r} has no metadata.tier and no Stripe API key "
+                           f"({STRIPE_API_KEY_ENV}) to look up its line items")
+    items = line_items(facts.session_id)
+    if len(items) != 1 or not isinstance(items[0].get("price"), dict):
+        raise OnboardError(f"checkout session {facts.session_id} has {len(items)} line items; expected one price")
+    price = items[0]["price"]
+    amount = price.get("unit_amount")
+    return replace(facts, price_id=price.get("id"), price_tier=(price.get("metadata") or {}).get("tier"),
+                   monthly_price=round(amount / 100, 2) if isinstance(amount, (int, float)) else facts.monthly_price)
 
 
 def tier_for(facts: StripeFacts, root: Path, tiers: dict[str, Tier]) -> str:
@@ -279,7 +327,12 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def onboard(root: Path, event: dict[str, Any]) -> OnboardResult:
+class WaitForCheckout(OnboardError):
+    """A subscription event for a customer whose checkout has not been processed yet
+    (Stripe does not guarantee delivery order): retry later, do not fail."""
+
+
+def onboard(root: Path, event: dict[str, Any], line_items: LineItems | None = None) -> OnboardResult:
     facts = read_facts(event)
     if not re.match(r"^evt_[A-Za-z0-9]{6,60}$", facts.event_id):
         raise OnboardError(f"event id {facts.event_id!r} is not a Stripe event id")
@@ -288,10 +341,12 @@ def onboard(root: Path, event: dict[str, Any]) -> OnboardResult:
     if errors or catalog is None:
         raise CompileError(errors)
     path = find_customer_file(root, facts.stripe_customer, facts.metadata.get("clawtex_id"))
-    has_price = facts.price_id is not None or facts.price_tier is not None
     if path is None:
-        if facts.event_type == "customer.subscription.deleted":
-            raise OnboardError(f"no customer file for {facts.stripe_customer} to decommission")
+        if facts.event_type != "checkout.session.completed":
+            # Only a checkout carries the metadata a new customer file needs.
+            raise WaitForCheckout(f"no customer file for {facts.stripe_customer} on the base branch yet "
+                                  f"({facts.event_type} arrived before its checkout was processed and merged)")
+        facts = with_line_items(facts, line_items)
         tier = tier_for(facts, root, tiers)
         doc = new_customer(facts, tiers[tier], catalog)
         cid, action, original = doc["metadata"]["id"], "created", None
@@ -302,7 +357,9 @@ def onboard(root: Path, event: dict[str, Any]) -> OnboardResult:
         cid = str(doc["metadata"]["id"])
         if doc["spec"].get("billing", {}).get("lastStripeEvent") == facts.event_id:
             return OnboardResult(cid, path, "unchanged", facts.event_id)
-        tier = tier_for(facts, root, tiers) if has_price else None
+        if facts.event_type == "checkout.session.completed":
+            facts = with_line_items(facts, line_items)
+        tier = tier_for(facts, root, tiers) if facts.price_id is not None or facts.price_tier is not None else None
         action = "decommissioned" if facts.event_type == "customer.subscription.deleted" else "updated"
     apply_billing(doc, facts, tier)
     text = render(doc)

@@ -60,7 +60,18 @@ if [ "$action" = destroy ]; then
   exit 0
 fi
 terraform -chdir="$dir" apply -input=false tfplan
+# Onboarding record (the welcome job reads it): when the apply finished, the
+# stack's non-sensitive outputs (artifacts are readable by everyone with read
+# access), and when the smoke test passed.
+onboarding="${RUNNER_TEMP:-/tmp}/onboarding"
+mkdir -p "$onboarding/times" "$onboarding/outputs"
+times="$onboarding/times/$stack.json"
+jq -n --arg s "$stack" --arg t "$(date -u +%Y-%m-%dT%H:%M:%SZ)" '{stack: $s, apply_finished: $t}' > "$times"
+terraform -chdir="$dir" output -json | jq 'with_entries(select(.value.sensitive | not))' > "$onboarding/outputs/$stack.json"
 if [ -n "$limit" ]; then
   ssh_key
   ANSIBLE_HOST_KEY_CHECKING=True ansible-playbook -i generated/ansible/inventory modules/ansible/site.yml --limit "$limit"
+  # site.yml ends with the smoke_test role (gateway health, channels, backup): reaching this line means it passed.
+  jq --arg t "$(date -u +%Y-%m-%dT%H:%M:%SZ)" '. + {smoke_passed: $t}' "$times" > "$times.new"
+  mv "$times.new" "$times"
 fi

@@ -1,0 +1,76 @@
+"""A tier's support terms in words a customer reads: first response time,
+staffed hours, and how to reach us on each channel. One function, used by the
+handoff document, the welcome email and `clawtex report`, so they cannot
+disagree. The numbers come from tiers/*.yaml spec.support; the addresses from
+clawtex.yaml spec.support."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..models import Coverage, SupportSettings, Tier
+
+DAY_NAMES = {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri", "sat": "Sat", "sun": "Sun"}
+ORDER = list(DAY_NAMES)
+
+
+@dataclass(frozen=True)
+class SupportTerms:
+    first_response_hours: int
+    hours: str
+    holidays: str
+    channels: tuple[tuple[str, str], ...]       # (channel, how to reach it)
+
+
+def _days(days: list[str]) -> str:
+    idx = sorted(ORDER.index(d) for d in days)
+    if idx == list(range(7)):
+        return "every day"
+    runs, start = [], idx[0]
+    for prev, cur in zip(idx, idx[1:] + [None]):
+        if cur != prev + 1:
+            runs.append(DAY_NAMES[ORDER[start]] if start == prev else f"{DAY_NAMES[ORDER[start]]}–{DAY_NAMES[ORDER[prev]]}")
+            start = cur
+    return ", ".join(runs)
+
+
+def coverage_text(coverage: Coverage) -> str:
+    parts = []
+    for w in coverage.windows:
+        span = "around the clock" if (w.start, w.end) == ("00:00", "24:00") else f"{w.start}–{w.end}"
+        parts.append(f"{_days(list(w.days))} {span}")
+    return f"{'; '.join(parts)} ({coverage.time_zone} time)"
+
+
+def support_terms(tier: Tier, settings: SupportSettings | None, customer_id: str) -> SupportTerms:
+    s = tier.spec.support
+    if settings is None:
+        raise ValueError("clawtex.yaml has no spec.support (support contacts)")
+    channel = f"#{settings.dedicated_channel_prefix}{customer_id}"
+    how = []
+    for ch in s.channels:
+        if ch.type == "email":
+            text = settings.email
+        elif ch.type == "discord":
+            text = (f"your private channel {channel} on our Discord ({settings.discord_invite})" if ch.dedicated
+                    else f"our Discord server, {settings.discord_invite}")
+        elif ch.type == "slack":
+            text = f"shared Slack channel {channel} (Slack Connect invitation to your primary contact)"
+        elif ch.type == "phone":
+            text = f"on-call engineer, {settings.phone}" if settings.phone else "on-call engineer (number in your contract)"
+        else:
+            text = "your dedicated account manager (introduced by email)"
+        how.append((ch.type.replace("-", " "), text + (" (priority queue)" if ch.priority and ch.type != "phone" else "")))
+    holidays = ("not staffed on German public holidays: " + ", ".join(h.date for h in settings.holidays)
+                if s.coverage.observes_holidays and settings.holidays else "staffed on public holidays too")
+    return SupportTerms(s.first_response_hours, coverage_text(s.coverage), holidays, tuple(how))
+
+
+def render_tier_table(tiers: list[Tier], settings: SupportSettings | None) -> str:
+    """`clawtex report --support`: what each tier promises, in the customer's words."""
+    lines = ["Support terms per tier", f"{'tier':<10} {'first response':>14}  {'hours':<48} channels"]
+    for tier in tiers:
+        terms = support_terms(tier, settings, "<customer>")
+        channels = ", ".join(name + (" (dedicated)" if ch.dedicated else "") + (" (priority)" if ch.priority else "")
+                             for (name, _), ch in zip(terms.channels, tier.spec.support.channels))
+        lines.append(f"{tier.name:<10} {terms.first_response_hours:>12} h  {terms.hours:<48} {channels}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,96 @@
+"""`clawtex welcome <id>`: the welcome email with the onboarding guide, sent by
+SMTP once the apply job's smoke test passed for a new customer.
+
+The guide is per tier and per customer: how to connect each channel, support
+hours and contacts (supportterms, the same words as the handoff), the
+dashboard link where the tier has one, and the handoff document attached (HTML
+and Markdown). The relay is clawtex.yaml spec.support.smtp; its password is a
+SecretRef (env or file) resolved at send time, never stored in the repo.
+"""
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from pathlib import Path
+
+from ..models import SecretRef, SmtpSettings
+from ..plan import FleetPlan
+from .handoff import _environment, context, render_handoff
+
+# How a customer connects each channel type (OpenClaw channel setup; pairing is
+# the default DM policy: the first DM gets a pairing code an operator approves).
+CONNECT = {
+    "telegram": "Create a bot with @BotFather, then send us its token through the secure link.",
+    "discord": "Create an application and bot in the Discord Developer Portal, invite it to your server, then send us the bot token through the secure link.",
+    "whatsapp": "We send you a QR code; scan it from WhatsApp > Linked devices on the phone the assistant should use.",
+    "signal": "Register the Signal number named in your order; we link it and confirm by a test message.",
+    "slack": "Install our Slack app in your workspace; send us the bot token and app-level token through the secure link.",
+    "msteams": "Register the bot in Azure (app id and tenant from your order), then send us the app password through the secure link.",
+}
+
+
+class WelcomeError(RuntimeError):
+    """The email cannot be built or sent."""
+
+
+def resolve_secret(ref: SecretRef, root: Path) -> str:
+    if ref.source == "env":
+        value = os.environ.get(ref.id)
+        if not value:
+            raise WelcomeError(f"SMTP password: environment variable {ref.id} is not set")
+        return value
+    if ref.source == "file":
+        path = Path(ref.id) if Path(ref.id).is_absolute() else root / ".secrets" / ref.id
+        if not path.exists():
+            raise WelcomeError(f"SMTP password: file {path} does not exist")
+        return path.read_text(encoding="utf-8").strip()
+    raise WelcomeError(f"SMTP password: source {ref.source!r} cannot be read here (use env or file)")
+
+
+def build_message(plan: FleetPlan, customer_id: str, outputs: dict[str, dict] | None = None) -> EmailMessage:
+    ctx = context(plan, customer_id, outputs)
+    c = ctx["c"]
+    smtp = plan.settings.spec.support.smtp if plan.settings.spec.support else None
+    if smtp is None:
+        raise WelcomeError("clawtex.yaml has no spec.support.smtp")
+    ctx["connect"] = [(ch.type, CONNECT[ch.type]) for ch in c.channels]
+    ctx["dashboard"] = next((url for name, url in ctx["links"] if name == "Dashboard"), None)
+    env = _environment()
+    msg = EmailMessage()
+    msg["Subject"] = f"Welcome to Clawtex, {c.display_name}: your assistant is live"
+    msg["From"] = formataddr(("Clawtex", smtp.sender))
+    msg["To"] = ", ".join(formataddr((contact.name, contact.email)) for contact in c.contacts)
+    msg["Reply-To"] = plan.settings.spec.support.email
+    msg["Message-ID"] = make_msgid(domain=smtp.sender.split("@")[1])
+    msg.set_content(env.get_template("welcome.txt.j2").render(**ctx))
+    msg.add_alternative(env.get_template("welcome.html.j2").render(**ctx), subtype="html")
+    msg.add_attachment(render_handoff(plan, customer_id, html=True, outputs=outputs).encode("utf-8"),
+                       maintype="text", subtype="html", filename=f"handoff-{c.id}.html")
+    msg.add_attachment(render_handoff(plan, customer_id, outputs=outputs).encode("utf-8"),
+                       maintype="text", subtype="markdown", filename=f"handoff-{c.id}.md")
+    return msg
+
+
+def send(msg: EmailMessage, smtp: SmtpSettings, root: Path, timeout: float = 30) -> None:
+    password = resolve_secret(smtp.password_ref, root) if smtp.password_ref else None
+    try:
+        if smtp.security == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout,
+                                                    context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
+        with client:
+            client.ehlo()
+            if smtp.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+                client.ehlo()
+            if smtp.username and password:
+                client.login(smtp.username, password)
+            refused = client.send_message(msg)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise WelcomeError(f"SMTP {smtp.host}:{smtp.port}: {exc}") from exc
+    if refused:
+        raise WelcomeError(f"SMTP refused recipients: {refused}")
