@@ -9,12 +9,15 @@ from conftest import REPO
 def test_welcome_follows_the_smoke_test_and_uses_the_saved_outputs():
     workflow = yaml.safe_load((REPO / ".github" / "workflows" / "apply.yml").read_text())
     stack = workflow["jobs"]["stack"]
-    names = [s.get("name", s.get("uses", "")) for s in stack["steps"]]
-    save = names.index("Save Terraform outputs and the smoke-test time (handoff, welcome, deployment time)")
-    assert names.index("terraform apply") < names.index("Note when the apply finished") < \
-        names.index("Ansible (this stack's hosts only)") < save
-    assert "terraform -chdir=\"$STACK_DIR\" output -json" in stack["steps"][save]["run"]
-    assert "select(.value.sensitive | not)" in stack["steps"][save]["run"]
+    # Each batch job runs scripts/gitops/apply-stack.sh per stack: the apply, the
+    # apply time, Ansible (ending in the smoke test), then the smoke time, in that order.
+    script = (REPO / "scripts" / "gitops" / "apply-stack.sh").read_text()
+    order = [script.index(s) for s in ('terraform -chdir="$dir" apply', "apply_finished: $t",
+                                       "ansible-playbook -i generated/ansible/inventory", "smoke_passed: $t")]
+    assert order == sorted(order)
+    assert "terraform -chdir=\"$dir\" output -json | jq 'with_entries(select(.value.sensitive | not))'" in script
+    uploads = [s for s in stack["steps"] if "upload-artifact" in s.get("uses", "")]
+    assert [u["with"]["name"] for u in uploads] == ["onboarding-${{ matrix.batch }}"]
     welcome = workflow["jobs"]["welcome"]
     assert welcome["needs"] == ["plan", "stack"] and welcome["permissions"] == {"contents": "write"}
     run = welcome["steps"][-1]["run"]
