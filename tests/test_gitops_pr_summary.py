@@ -127,7 +127,9 @@ def test_bronze_removal_flags_the_tenant_but_never_shrinks_the_shared_volume(git
     flags = section(text, "Red flags")
     assert "**customer removed**: `tiny-legal` leaves the fleet" in flags
     assert "volume shrink" not in flags, "shared volumes are sized by host capacity, not tenants"
-    assert "- `shared-hetzner-fsn1-01`: container `tiny-legal` **removed**" in section(text, "### Host variables")
+    [line] = section(text, "### Host variables").splitlines()[2:]
+    assert line.startswith("- `shared-hetzner-fsn1-01`: ") and line.endswith("container `tiny-legal` **removed**")
+    assert "`openclaw_proxy_locations[2].path` /tiny-legal/ → (unset)" in line   # its route leaves the proxy too
     assert "- `tiny-legal`: gateway config **removed**" in section(text, "### OpenClaw gateway config")
 
 

@@ -76,6 +76,9 @@ def identity_vars(host: HostPlan, plan: FleetPlan) -> dict[str, Any]:
     if host.role == ROLE_SHARED:
         out["openclaw_containers"] = [container_entry(plan.customer(cid), port)
                                       for cid, port in tenant_ports(host, plan)]
+        # Per-tenant routes belong with the tenants (what the GitOps readers diff per
+        # customer): a tenant leaving changes its own entry, not its neighbours'.
+        out["openclaw_proxy_locations"] = proxy_vars(host, plan)["openclaw_proxy_locations"]
     elif host.customer:
         c = plan.customer(host.customer)
         out["clawtex_customer"] = c.id
@@ -213,8 +216,10 @@ def host_vars(host: HostPlan, plan: FleetPlan) -> dict[str, Any]:
         "openclaw_health_path": plan.runtime.health_path,
     }
     customer: Optional[CustomerPlan] = plan.customer(host.customer) if host.customer else None
-    if host.role in (ROLE_OPENCLAW, ROLE_SHARED):
+    if host.role == ROLE_OPENCLAW:
         out.update(proxy_vars(host, plan))
+    elif host.role == ROLE_SHARED:
+        out.update({k: v for k, v in proxy_vars(host, plan).items() if k != "openclaw_proxy_locations"})
     if customer and host.role in GATEWAY_ROLES:
         out.update(customer_vars(customer, host, roles, plan))
     elif customer and host.role == ROLE_WAZUH:
