@@ -582,3 +582,28 @@ def test_minor_provider_facts():
         assert ptrs <= forward, (name, ptrs - forward)
         for fw in res.get("digitalocean_firewall", {}).values():
             assert any(rule["protocol"] == "icmp" for rule in fw["outbound_rule"]), name
+
+
+def test_every_server_sits_on_a_private_network_ansible_trusts():
+    """Issue 16 item 13: internal traffic (Wazuh 1514-1515, Kubernetes) has a private path.
+    Ansible's firewall trusts 10.0.0.0/8 as `private` (roles/hardening/defaults/main.yml)."""
+    import ipaddress
+    trusted = ipaddress.ip_network(yaml_load(REPO / "modules" / "ansible" / "roles" / "hardening" / "defaults" / "main.yml")
+                                   ["hardening_private_cidrs"][0])
+    checked = 0
+    for name, stack in customer_stacks().items():
+        res = stack.get("resource", {})
+        attached = {REFERENCE.fullmatch(n["server_id"]).group(1).split(".")[1] for n in res.get("hcloud_server_network", {}).values()}
+        for rid in res.get("hcloud_server", {}):
+            assert rid in attached, (name, rid)
+            checked += 1
+        for net in [*res.get("hcloud_network", {}).values(), *res.get("hcloud_network_subnet", {}).values()]:
+            assert ipaddress.ip_network(net["ip_range"]).subnet_of(trusted), (name, net["ip_range"])
+        for rid, body in res.get("vultr_instance", {}).items():
+            vpc = REFERENCE.fullmatch(body["vpc_ids"][0]).group(1).split(".")[1]
+            assert res["vultr_vpc"][vpc]["region"] == body["region"], (name, rid)
+            checked += 1
+        for rid, body in res.get("digitalocean_droplet", {}).items():
+            # the region's default VPC (DigitalOcean VPC docs); vpc_uuid is force_new (v2.99.1 schema)
+            assert "vpc_uuid" not in body, (name, rid)
+    assert checked >= 5

@@ -176,6 +176,21 @@ SERVER_IGNORE_CHANGES = {
 }
 
 
+# Private networks (issue 16 item 13): internal traffic (Wazuh agents 1514-1515, Kubernetes)
+# uses the provider's private network; the Ansible firewall role trusts 10.0.0.0/8 as
+# "private" (modules/ansible/roles/hardening/defaults/main.yml). Hetzner: one network per
+# stack (networks are isolated, ranges may repeat), a cloud subnet in the location's network
+# zone (hcloud v1.68.0 docs/resources/network_subnet.md; zones eu-central, us-east, us-west
+# from docs.hetzner.com networks overview), attached with hcloud_server_network (a separate
+# resource: attaching does not replace the server). Vultr: a VPC per stack and region,
+# subnet assigned by Vultr (v4_subnet optional/computed in v2.32.0), attached with
+# vultr_instance.vpc_ids (not force_new). DigitalOcean: every droplet is already in its
+# region's default VPC, and vpc_uuid is force_new, so no explicit VPC is set.
+PRIVATE_RANGE = "10.0.0.0/16"
+PRIVATE_SUBNET = "10.0.1.0/24"
+HETZNER_NETWORK_ZONES = {"fsn1": "eu-central", "nbg1": "eu-central", "hel1": "eu-central", "ash": "us-east", "hil": "us-west"}
+
+
 def _server_lifecycle(rtype: str) -> dict[str, Any]:
     return {"lifecycle": {"ignore_changes": list(SERVER_IGNORE_CHANGES[rtype])}}
 
@@ -191,6 +206,14 @@ def build_hetzner(b: StackBuilder) -> None:
     rules = [_hz_rule("22", _ops_cidrs(plan), "ssh from ops")] + [_hz_rule(p, ANYWHERE, f"public {p}") for p in PUBLIC_PORTS]
     b.resource("hcloud_firewall", "fw", {"name": f"{b.sp.name}-fw", "labels": {"managed-by": "clawtex"}, "rule": rules})
     servers = b.servers()
+    subnets = {}
+    if servers:
+        b.resource("hcloud_network", "private", {"name": f"{b.sp.name}-private", "ip_range": PRIVATE_RANGE,
+                                                 "labels": {"managed-by": "clawtex"}})
+        for zone in sorted({HETZNER_NETWORK_ZONES[h.region] for h in servers}):
+            subnets[zone] = f"private_{zone.replace('-', '_')}"
+            b.resource("hcloud_network_subnet", subnets[zone], {"network_id": "${hcloud_network.private.id}", "type": "cloud",
+                                                                "network_zone": zone, "ip_range": PRIVATE_SUBNET})
     agents = [f"${{hcloud_server.{resource_id(h)}.ipv4_address}}/32" for h in servers if h.role != ROLE_WAZUH]
     if any(h.role == ROLE_WAZUH for h in servers) and agents:
         wazuh_rules = [_hz_rule("22", _ops_cidrs(plan), "ssh from ops"), _hz_rule(WAZUH_AGENT_PORTS, agents, "wazuh agents of this stack")]
@@ -213,6 +236,10 @@ def build_hetzner(b: StackBuilder) -> None:
             b.resource("hcloud_zone_rrset", f"{rid}_a", {"zone": info.dns_zone, "name": host.name, "type": "A", "ttl": 300,
                                                          "records": [{"value": f"${{hcloud_server.{rid}.ipv4_address}}"}]})
             b.output(f"{rid}_ipv4", f"${{hcloud_server.{rid}.ipv4_address}}", f"public IPv4 of {host.name}")
+            subnet = subnets[HETZNER_NETWORK_ZONES[host.region]]
+            b.resource("hcloud_server_network", f"{rid}_private", {"server_id": f"${{hcloud_server.{rid}.id}}",
+                                                                  "subnet_id": f"${{hcloud_network_subnet.{subnet}.id}}"})
+            b.output(f"{rid}_private_ipv4", f"${{hcloud_server_network.{rid}_private.ip}}", f"private IPv4 of {host.name}")
         if host.volume_gb:
             volume = {"name": f"{host.name}-data", "size": host.volume_gb, "format": "ext4", "labels": labels(host), "location": host.region,
                       "delete_protection": True}
@@ -382,6 +409,8 @@ def build_vultr(b: StackBuilder) -> None:
     has_wazuh = any(h.role == ROLE_WAZUH for h in servers)
     if has_wazuh:
         _vultr_firewall(b, "wazuh_fw", [("22", _ops_cidrs(plan), "ssh from ops"), (WAZUH_AGENT_PORTS.replace("-", ":"), agents, "wazuh agents")])
+    for region in sorted({h.region for h in servers}):
+        b.resource("vultr_vpc", f"private_{region}", {"region": region, "description": f"{b.sp.name} private network (clawtex)"})
     for host in b.sp.hosts:
         rid = resource_id(host)
         if host.running:
@@ -390,13 +419,14 @@ def build_vultr(b: StackBuilder) -> None:
                 "plan": host.size.slug, "region": host.region, "os_id": int(info.image), "label": host.name, "hostname": host.name,
                 "ssh_key_ids": [f"${{{key}.id}}"], "firewall_group_id": f"${{vultr_firewall_group.{group}.id}}",
                 "tags": [f"{k}:{v}" for k, v in sorted(labels(host).items())], "user_data": b.user_data(), "enable_ipv6": True,
-                **_server_lifecycle("vultr_instance"),
+                "vpc_ids": [f"${{vultr_vpc.private_{host.region}.id}}"], **_server_lifecycle("vultr_instance"),
             })
             b.resource("vultr_reverse_ipv4", f"{rid}_rdns", {"instance_id": f"${{vultr_instance.{rid}.id}}",
                                                               "ip": f"${{vultr_instance.{rid}.main_ip}}", "reverse": _fqdn(b, host)})
             b.resource("vultr_dns_record", f"{rid}_a", {"domain": info.dns_zone, "name": host.name, "type": "A", "ttl": 300,
                                                         "data": f"${{vultr_instance.{rid}.main_ip}}"})
             b.output(f"{rid}_ipv4", f"${{vultr_instance.{rid}.main_ip}}", f"public IPv4 of {host.name}")
+            b.output(f"{rid}_private_ipv4", f"${{vultr_instance.{rid}.internal_ip}}", f"private IPv4 of {host.name}")
         if host.volume_gb:
             volume = {"region": host.region, "size_gb": host.volume_gb, "label": f"{host.name}-data"}
             if host.running:
