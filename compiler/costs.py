@@ -3,12 +3,14 @@ price table in tiers/providers.yaml. Pure functions of the plan.
 
 A stack costs its servers (stopped servers only keep their volumes), data
 volumes, one load balancer per region of a multi-region stack, one managed
-Kubernetes control plane per region of a Kubernetes stack, and backups in
-object storage by an estimate of their retained size. A shared host's cost is
+Kubernetes control plane per region of a Kubernetes stack, and backups: one storage subscription
+(bucket set or Storage Box) per backup target of the plan (the same targets
+Terraform creates and Ansible writes to) plus an estimate of their retained
+size per GB. A shared host's cost is
 split evenly across its tenants."""
 from __future__ import annotations
 
-from .plan import ROLE_K8S, FleetPlan, HostPlan, StackPlan
+from .plan import ROLE_K8S, BackupTarget, FleetPlan, HostPlan, StackPlan
 
 COST_ITEMS = ("servers", "volumes", "loadBalancers", "kubernetes", "backups")
 
@@ -27,18 +29,23 @@ def stack_cost_items(plan: FleetPlan, stack: StackPlan) -> dict[str, float]:
     k8s_regions = sorted({h.region for h in stack.hosts if h.role == ROLE_K8S})
     backups = tier.spec.backups
     data_gb = sum(h.volume_gb for h in stack.hosts)
-    backup_gb = 0.0
-    if backups is not None:
-        copies = 2 if backups.cross_region else 1
-        backup_gb = data_gb * backups.retained_size_factor * copies
+    targets = backup_targets(plan, stack)
+    backup_gb = data_gb * backups.retained_size_factor * len(targets) if backups is not None else 0.0
     items = {
         "servers": sum(h.size.monthly_usd for h in stack.hosts if h.running),
         "volumes": data_gb * prices.volume_usd_per_gb,
         "loadBalancers": prices.load_balancer_monthly_usd * len(regions) if stack.kind == "multi-region" else 0.0,
         "kubernetes": prices.kubernetes_control_plane_monthly_usd * len(k8s_regions),
-        "backups": backup_gb * prices.object_storage_usd_per_gb,
+        "backups": backup_gb * prices.object_storage_usd_per_gb + len(targets) * prices.object_storage_monthly_usd,
     }
     return {k: round(v, 2) for k, v in items.items()}
+
+
+def backup_targets(plan: FleetPlan, stack: StackPlan) -> tuple[BackupTarget, ...]:
+    """Backup destinations a stack pays for (shared stacks: none, Bronze has no backups)."""
+    if stack.kind == "shared":
+        return ()
+    return tuple(t for cid in stack.customers for t in plan.customer(cid).backup_targets)
 
 
 def stack_cost(plan: FleetPlan, stack: StackPlan) -> float:

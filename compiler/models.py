@@ -420,31 +420,54 @@ class Plan(Strict):
     ram_gb: float
     disk_gb: int
     monthly_usd: float
+    dedicated_vcpu: bool = False            # tiers with vcpuShared: false need True
+    # Locations that sell this plan (None: every region of the provider). A
+    # region outside the list is a compile error at the customer's regions line.
+    locations: Optional[list[Slug]] = None
+    price_source: Optional[str] = None      # where monthly_usd was read, with its date; None: unverified
 
 
 class BackupStorage(Strict):
     kind: Literal["storage-box", "spaces", "object-storage"]
     type: Optional[str] = None
     location: Optional[str] = None
-    cluster_id: Optional[int] = None
     tier_id: Optional[int] = None
+    # S3 endpoint host per region ("{region}" is replaced); Vultr: region -> cluster host.
+    endpoint: Optional[str] = None
+    endpoints: dict[str, str] = Field(default_factory=dict)
 
 
 class ProviderInfo(Strict):
     dns_zone: str
     backup_storage: BackupStorage
     load_balancer_type: Optional[str] = None
-    kubernetes_version: Optional[str] = None
+    kubernetes_version_prefix: Optional[str] = None   # managed Kubernetes: newest patch of this minor
+    platinum: bool = True                   # False: Platinum is refused on this provider (no real failover)
     terraform_source: str
     terraform_version: str
     image: str
     volume_usd_per_gb: float
     regions: list[Slug]
     plans: dict[str, Plan]
+    # region -> role -> Plan, over `plans` where a location sells other types.
+    location_plans: dict[str, dict[str, Plan]] = Field(default_factory=dict)
     # Cost report only (list prices, same date as metadata.pricesTakenOn).
     load_balancer_monthly_usd: float = 0.0
     kubernetes_control_plane_monthly_usd: float = 0.0   # per cluster (0: self-managed on our nodes)
     object_storage_usd_per_gb: float = 0.0              # backups
+    object_storage_monthly_usd: float = 0.0             # per subscription/bucket set, before per-GB usage
+
+    def plan(self, role: str, region: str) -> Plan:
+        """The plan for a tier name or host role in `region` (location override first)."""
+        return self.location_plans.get(region, {}).get(role) or self.plans[role]
+
+    def plan_problem(self, provider: str, role: str, region: str) -> Optional[str]:
+        if role not in self.plans and role not in self.location_plans.get(region, {}):
+            return f"{provider} has no plan for {role}"
+        p = self.plan(role, region)
+        if p.locations is not None and region not in p.locations:
+            return f"{provider} has no {p.slug} in {region} (sold in {', '.join(p.locations)})"
+        return None
 
 
 class ProviderCatalog(Strict):

@@ -13,6 +13,7 @@ from typing import Optional
 from .diagnostics import CompileError, Diagnostic
 from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, Plan,
                      ProviderCatalog, SCAN_DAYS, SecretRef, Settings, Skill, Tier)
+from .providers import backup_endpoint
 from .placement import Tenant, allocate_blocks, host_capacity, place
 from .validate import Inputs
 
@@ -143,6 +144,24 @@ class ScanSchedule:
 
 
 @dataclass(frozen=True)
+class BackupTarget:
+    """Where a customer's restic repository lives: one fact for Terraform (the
+    bucket or Storage Box it creates), Ansible (where the backup role writes)
+    and the cost model (what it charges)."""
+    kind: str               # s3 | sftp
+    name: str               # S3 bucket, or Storage Box name (sftp)
+    region: str             # provider region of the bucket / box location
+    endpoint: Optional[str] # S3 endpoint URL; None for sftp (host known after apply: Terraform output)
+    resource: str           # Terraform resource name in the customer's stack (backup, backup_<region>)
+    copy: bool = False      # the cross-region copy (restic copy from the primary)
+
+    @property
+    def output(self) -> str:
+        """Terraform output of the customer's stack naming the host (sftp) or bucket (s3)."""
+        return f"{self.resource}_endpoint"
+
+
+@dataclass(frozen=True)
 class CustomerPlan:
     id: str
     display_name: str
@@ -174,6 +193,7 @@ class CustomerPlan:
     source_file: str
     vulnerability_scan: Optional[ScanSchedule] = None     # Gold+ (tier openvas)
     probe: Optional[Endpoint] = None                      # health through the proxy (probe_endpoint)
+    backup_targets: tuple[BackupTarget, ...] = ()           # primary first, then the cross-region copy
 
     @property
     def tier_name(self) -> str:
@@ -254,7 +274,7 @@ def build_plan(inputs: Inputs) -> FleetPlan:
         tier = tiers[c.spec.tier]
         if tier.spec.hosting.model == "shared":
             customers.append(_customer_plan(lc, tier, stack=host_of[c.metadata.id], hosts=(host_of[c.metadata.id],),
-                                            wazuh=None, health_path=settings.spec.openclaw.health_path))
+                                            wazuh=None, health_path=settings.spec.openclaw.health_path, catalog=catalog))
             continue
         stack = _dedicated_stack(c.metadata.id, c.spec.provider, c.spec.regions, tier, catalog, settings,
                                  running=c.spec.status == "active")
@@ -262,7 +282,7 @@ def build_plan(inputs: Inputs) -> FleetPlan:
         oc_hosts = tuple(h.name for h in stack.hosts if h.role in (ROLE_OPENCLAW, ROLE_K8S))
         wazuh = next((h.name for h in stack.hosts if h.role == ROLE_WAZUH), None)
         customers.append(_customer_plan(lc, tier, stack=stack.name, hosts=oc_hosts, wazuh=wazuh,
-                                        health_path=settings.spec.openclaw.health_path))
+                                        health_path=settings.spec.openclaw.health_path, catalog=catalog))
 
     stacks += _shared_stacks(placement, customers, tiers, catalog, settings)
     o = settings.spec.openclaw
@@ -302,7 +322,7 @@ def _placement(live, tiers, catalog, previous) -> dict[str, list[str]]:
             continue
         region = spec.regions[0]
         tenants.append(Tenant(lc.model.metadata.id, spec.provider, region, spec.onboarded_on))
-        capacity[(spec.provider, region)] = host_capacity(tier, catalog.spec[spec.provider].plans["shared_host"])
+        capacity[(spec.provider, region)] = host_capacity(tier, catalog.spec[spec.provider].plan("shared_host", region))
     previous_hosts = previous.get("hosts", {}) if isinstance(previous, dict) else {}
     prev = {h: list(v.get("tenants", [])) for h, v in previous_hosts.items() if isinstance(v, dict)}
     return place(tenants, capacity, prev)
@@ -313,20 +333,19 @@ def state_key(settings: Settings, stack: str) -> str:
 
 
 def _dedicated_stack(cid, provider, regions, tier: Tier, catalog, settings, running: bool) -> StackPlan:
-    plans = catalog.spec[provider].plans
-    size = plans[tier.name]
+    info = catalog.spec[provider]
     disk = tier.spec.resources.disk_gb
     hosts: list[HostPlan] = []
     if tier.spec.kubernetes:
         for region in regions:
             for n in range(1, tier.spec.hosting.nodes_per_region + 1):
-                hosts.append(HostPlan(f"{cid}-{region}-k8s-{n}", ROLE_K8S, provider, region, size, cid, tier.name,
+                hosts.append(HostPlan(f"{cid}-{region}-k8s-{n}", ROLE_K8S, provider, region, info.plan(tier.name, region), cid, tier.name,
                                       customer=cid, volume_gb=disk if n == 1 else 0, running=running))
     else:
-        hosts.append(HostPlan(f"{cid}-oc-1", ROLE_OPENCLAW, provider, regions[0], size, cid, tier.name,
+        hosts.append(HostPlan(f"{cid}-oc-1", ROLE_OPENCLAW, provider, regions[0], info.plan(tier.name, regions[0]), cid, tier.name,
                               customer=cid, volume_gb=disk, running=running))
     if tier.spec.siem.wazuh:
-        hosts.append(HostPlan(f"{cid}-wazuh", ROLE_WAZUH, provider, regions[0], plans["wazuh_manager"], cid, tier.name,
+        hosts.append(HostPlan(f"{cid}-wazuh", ROLE_WAZUH, provider, regions[0], info.plan("wazuh_manager", regions[0]), cid, tier.name,
                               customer=cid, volume_gb=0, running=running))
     kind = "multi-region" if tier.spec.hosting.model == "multi-region" else "dedicated"
     return StackPlan(cid, provider, kind, state_key(settings, cid), (cid,), tuple(hosts))
@@ -337,7 +356,7 @@ def _shared_stacks(placement, customers, tiers, catalog, settings) -> list[Stack
     stacks = []
     for host, ids in placement.items():
         first = by_id[ids[0]]
-        size = catalog.spec[first.provider].plans["shared_host"]
+        size = catalog.spec[first.provider].plan("shared_host", first.regions[0])
         # Sized for a full host, not the current tenants: volumes cannot shrink, so a
         # tenant leaving must not make Terraform try.
         capacity = host_capacity(first.tier, size)
@@ -347,8 +366,29 @@ def _shared_stacks(placement, customers, tiers, catalog, settings) -> list[Stack
     return stacks
 
 
+def backup_targets(cid: str, provider: str, regions: tuple[str, ...], backups: Optional[Backups],
+                   catalog: ProviderCatalog) -> tuple[BackupTarget, ...]:
+    """The primary repository in the first region, plus a copy in the second when the
+    tier copies across regions. Names are the ones the stacks already created
+    (renaming a bucket or box replaces it, and prevent_destroy blocks that)."""
+    if backups is None:
+        return ()
+    info = catalog.spec[provider]
+    chosen = list(regions[:2]) if backups.cross_region and len(regions) > 1 else [regions[0]]
+    out = []
+    for index, region in enumerate(chosen):
+        suffix = "" if index == 0 else f"-{region}"
+        resource = "backup" if index == 0 else f"backup_{region}"
+        if info.backup_storage.kind == "storage-box":
+            location = info.backup_storage.location if index == 0 else region
+            out.append(BackupTarget("sftp", f"{cid}-backup{suffix}", location or region, None, resource, index > 0))
+        else:
+            out.append(BackupTarget("s3", f"clawtex-{cid}-backup{suffix}", region, backup_endpoint(info, region), resource, index > 0))
+    return tuple(out)
+
+
 def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Optional[str],
-                   health_path: str) -> CustomerPlan:
+                   health_path: str, catalog: ProviderCatalog) -> CustomerPlan:
     c = lc.model
     s = c.spec
     sla = s.sla_override_percent if s.sla_override_percent is not None else tier.spec.sla.target_percent
@@ -364,6 +404,7 @@ def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Op
         hosts=hosts, wazuh_manager=wazuh, source_file=lc.doc.file,
         vulnerability_scan=scan_schedule(c.metadata.id, tier),
         probe=probe_endpoint(c.metadata.id, tier, s.custom_domain, hosts[0], health_path),
+        backup_targets=backup_targets(c.metadata.id, s.provider, tuple(s.regions), tier.spec.backups, catalog),
     )
 
 

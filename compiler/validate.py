@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from .cache import Cache
 from .diagnostics import CompileError, Diagnostic
 from .load import Document, load_document
+from .providers import provider_problems, region_problems
 from .models import Customer, ProviderCatalog, Settings, Tier
 
 M = TypeVar("M", bound=BaseModel)
@@ -228,6 +229,11 @@ def tier_rule_errors(c: Customer, doc: Document, tiers: dict[str, Tier], catalog
         for i, region in enumerate(spec.regions):
             if region not in known:
                 yield doc.diagnostic(at("regions", i), f"{spec.provider} has no region '{region}' (known: {', '.join(known)})")
+            else:
+                for problem in region_problems(spec.provider, tier, region, catalog, primary=i == 0):
+                    yield doc.diagnostic(at("regions", i), problem)
+        for problem in provider_problems(spec.provider, tier, catalog):
+            yield doc.diagnostic(at("provider"), problem)
     if t.hosting.ha_modes and spec.ha_mode is None:
         yield doc.diagnostic(at("regions"), f"{name} needs haMode ({' or '.join(t.hosting.ha_modes)})")
     if spec.ha_mode is not None and spec.ha_mode not in t.hosting.ha_modes:

@@ -81,7 +81,8 @@ def test_seed_costs_include_lb_kubernetes_and_backups(seed_repo):
     assert items["loadBalancers"] == 2 * do.load_balancer_monthly_usd
     assert items["kubernetes"] == 2 * do.kubernetes_control_plane_monthly_usd
     data_gb = sum(h.volume_gb for h in platinum.hosts)
-    assert items["backups"] == round(data_gb * 3.0 * 2 * do.object_storage_usd_per_gb, 2)
+    # two targets (primary + cross-region copy), each a subscription plus its retained GB
+    assert items["backups"] == round(data_gb * 3.0 * 2 * do.object_storage_usd_per_gb + 2 * do.object_storage_monthly_usd, 2)
     bronze_hosts = {s.name for s in plan.stacks if s.kind == "shared"}
     assert len(bronze_hosts) >= 2            # 50 tenants do not fit one host: cost is split per host
 
@@ -167,3 +168,17 @@ def test_handoff_html_escapes_customer_text(repo):
     assert "<script>" not in out.stdout and "Pixel &lt;script&gt;x&lt;/script&gt; &amp; Co" in out.stdout
     md = run_clawtex(repo, "handoff", "pixel-bakery").stdout
     assert "# Handoff: Pixel \\<script\\>x\\</script\\> & Co" in md
+
+
+def test_report_says_how_old_the_price_table_is_and_what_is_unverified(repo):
+    import datetime
+    import yaml
+    from compiler.business.report import _price_table_age
+    catalog = yaml.safe_load((repo / "tiers" / "providers.yaml").read_text())
+    plans = [p for info in catalog["spec"].values()
+             for p in [*info["plans"].values(), *(q for roles in info.get("locationPlans", {}).values() for q in roles.values())]]
+    unverified = sum(1 for p in plans if "priceSource" not in p)
+    age, missing, total = _price_table_age(plan_repo(repo), today=datetime.date(2026, 12, 1))
+    assert (age, missing, total) == (30, unverified, len(plans))
+    text = run_clawtex(repo, "report").stdout
+    assert f"{unverified} of {len(plans)} plan prices unverified" in text and "days ago" in text

@@ -31,11 +31,11 @@ def test_new_gold_customer_lists_server_wazuh_vm_alerts_price_and_cost(gitrepo):
     text = result.stdout
     assert text.startswith(MARKER + "\n")
     row = next(line for line in section(text, "### Customers").splitlines() if "`zenith-robotics`" in line)
-    # price from the customer file, cost from compiler.costs: 2 x cx32 + 80 GB volume
+    # price from the customer file, cost from compiler.costs: ccx23 (Gold is dedicated vCPU) + cx33 Wazuh VM + 80 GB volume
     expected_cost = customer_costs(plan_repo(gitrepo))["zenith-robotics"]
-    assert row.split(" | ")[2:] == ["added", "gold", "hetzner", "cx32", "$999.00", f"${expected_cost:,.2f} |"], row
+    assert row.split(" | ")[2:] == ["added", "gold", "hetzner", "ccx23", "$999.00", f"${expected_cost:,.2f} |"], row
     resources = section(text, "### Terraform resources")
-    assert "added `hcloud_server.oc_1` (name=zenith-robotics-oc-1, server_type=cx32" in resources
+    assert "added `hcloud_server.oc_1` (name=zenith-robotics-oc-1, server_type=ccx23" in resources
     assert "added `hcloud_server.wazuh` (name=zenith-robotics-wazuh" in resources
     assert "added `hcloud_volume.oc_1_data`" in resources
     assert "alerts covering new customer `zenith-robotics`: `BackupStale`, `ChannelDisconnected`, `DiskSpaceHigh`" in text

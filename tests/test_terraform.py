@@ -204,7 +204,7 @@ def test_every_stack_has_its_tiers_infrastructure():
     assert "backup" in resources("mapleleaf-dental")["digitalocean_spaces_bucket"]
     assert "backup" in resources("brightpath-tutors")["vultr_object_storage_bucket"]
     assert set(do["digitalocean_kubernetes_cluster"]) == {"k8s_fra1", "k8s_ams3"}
-    assert {"lb_fra1", "lb_ams3", "global"} <= set(do["digitalocean_loadbalancer"])
+    assert set(do["digitalocean_loadbalancer"]) == {"global"}, "regional LBs come from the gateway Service (see below)"
     assert set(do["digitalocean_spaces_bucket"]) == {"backup", "backup_ams3"}, "cross-region backup copy"
     shared = resources("shared-hetzner-fsn1-01")
     assert shared["hcloud_server"] and shared["hcloud_volume"] and shared["hcloud_firewall"]
@@ -287,7 +287,7 @@ def test_parallel_synthesis_gives_the_same_bytes(monkeypatch):
     from compiler.pipeline import plan_repo
     from compiler.targets import terraform
     plan = plan_repo(REPO, use_cache=False)
-    serial = terraform._synthesize_here(plan, list(plan.stacks))
+    serial = terraform._synthesize_here(plan, list(plan.stacks), terraform.fleet_stacks(plan))
     monkeypatch.setattr(terraform, "PARALLEL_MIN_STACKS", 2)
     monkeypatch.setenv("CLAWTEX_JOBS", "2")
     spawned = []
@@ -298,3 +298,310 @@ def test_parallel_synthesis_gives_the_same_bytes(monkeypatch):
     assert spawned == [(2,)]
     assert parallel == serial
     assert list(parallel) == sorted(parallel)
+
+
+# ------------------------------------------------------------------ provider facts (issue 16)
+# Each fact names its source; tiers/provider-facts.md lists them with the date read
+# and how to refresh them.
+
+# Hetzner changelog (deprecated 2025-10-16, removed from the API end of 2025), as cited
+# by issue 16; hcloud v1.68.0 docs/resources/server.md uses their successor cx23.
+HETZNER_REMOVED_TYPES = {"cx22", "cx32", "cx42"}
+# Locations selling CX (cost-optimized) types: EU only, not ash/hil (Hetzner server-type
+# locations API; hcloud v1.53.0 CHANGELOG "Server Types now depend on Locations").
+HETZNER_CX_LOCATIONS = {"fsn1", "nbg1", "hel1"}
+# Dedicated-vCPU families: Hetzner CCX (docs.hetzner.com cloud FAQ "dedicated vCPU");
+# DigitalOcean CPU-Optimized c-* / General Purpose g-* (docs.digitalocean.com choosing-a-plan);
+# Vultr Optimized Cloud voc-* and dedicated vdc-* (vultr.com/products/optimized-cloud-compute).
+DEDICATED_PREFIXES = {"hetzner": ("ccx",), "digitalocean": ("c-", "g-", "gd-", "m-"), "vultr": ("voc-", "vdc-")}
+SERVER_TYPES = {"hcloud_server": "server_type", "digitalocean_droplet": "size", "vultr_instance": "plan"}
+# Account-wide objects the API refuses twice (DigitalOcean: `422 SSH Key is already in use
+# on your account`; hcloud: ssh key fingerprint uniqueness_error; Vultr keys are per account too).
+ACCOUNT_WIDE = {"hcloud_ssh_key", "digitalocean_ssh_key", "vultr_ssh_key"}
+# Rotating the key or editing cloud-init must not touch a server: these arguments are
+# force_new in the schemas (read from the providers' source, see SCHEMAS).
+ROUTINE_ARGUMENTS = {"ssh_keys", "ssh_key_ids", "user_data"}
+
+
+def all_stacks() -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text()) for p in STACKS}
+
+
+def customer_stacks() -> dict[str, dict]:
+    return {name: s for name, s in all_stacks().items() if not name.startswith("fleet-")}
+
+
+def test_hetzner_plans_exist_where_they_are_ordered(schemas):
+    for name, stack in all_stacks().items():
+        for body in stack.get("resource", {}).get("hcloud_server", {}).values():
+            assert body["server_type"] not in HETZNER_REMOVED_TYPES, (name, body["server_type"])
+            if body["server_type"].startswith("cx"):
+                assert body["location"] in HETZNER_CX_LOCATIONS, (name, body["server_type"], body["location"])
+
+
+def test_dedicated_tiers_get_dedicated_vcpu_plans():
+    tiers = {t: yaml_load(REPO / "tiers" / f"{t}.yaml") for t in ("bronze", "silver", "gold", "platinum")}
+    for name, stack in customer_stacks().items():
+        for rtype, attr in SERVER_TYPES.items():
+            for rid, body in stack.get("resource", {}).get(rtype, {}).items():
+                tier = dict(tag.split(":", 1) for tag in body["tags"])["tier"] if "tags" in body else body["labels"]["tier"]
+                if rid != "wazuh" and not tiers[tier]["spec"]["resources"]["vcpuShared"]:
+                    provider = {"hcloud_server": "hetzner", "digitalocean_droplet": "digitalocean", "vultr_instance": "vultr"}[rtype]
+                    assert body[attr].startswith(DEDICATED_PREFIXES[provider]), (name, rid, body[attr])
+        for cluster in stack.get("resource", {}).get("digitalocean_kubernetes_cluster", {}).values():
+            assert cluster["node_pool"][0]["size"].startswith(DEDICATED_PREFIXES["digitalocean"]), name
+
+
+def yaml_load(path: Path) -> dict:
+    import yaml
+    return yaml.safe_load(path.read_text())
+
+
+CUSTOMER = """apiVersion: clawtex/v1
+kind: Customer
+metadata:
+  id: {id}
+  displayName: Test {id}
+  contacts: [{{name: Ops, email: ops@example.com, role: technical}}]
+spec:
+  tier: {tier}
+  provider: {provider}
+  regions: [{regions}]
+"""
+
+
+def _variant(repo: Path, template: str, cid: str, provider: str, regions: str, extra: str = "") -> Path:
+    """An example customer moved to another provider/regions (same tier and channels)."""
+    import re as _re
+    text = (repo / "customers" / f"{template}.yaml").read_text()
+    text = text.replace(template, cid).replace(template.upper().replace("-", "_"), cid.upper().replace("-", "_"))
+    text = _re.sub(r"(?m)^  provider: .*$", f"  provider: {provider}", text, count=1)
+    text = _re.sub(r"(?m)^  regions: .*$", f"  regions: [{regions}]", text, count=1)
+    text = _re.sub(r"(?m)^(\s*(stripeCustomerId|stripeSubscriptionId): \S{4}).*$", r"\g<1>Variant0001", text)
+    path = repo / "customers" / f"{cid}.yaml"
+    path.write_text(text + extra)
+    return path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_plan_not_sold_in_a_location_is_a_compile_error_at_file_line(repo):
+    from conftest import run_clawtex
+    bronze = _variant(repo, "pixel-bakery", "ash-bakery", "hetzner", "ash")
+    gold = _variant(repo, "acme-logistics", "ash-logistics", "hetzner", "ash")
+    result = run_clawtex(repo, "compile")
+    assert result.returncode != 0
+    # Bronze's shared host is a CX type: not sold in ash (HETZNER_CX_LOCATIONS).
+    assert f"customers/ash-bakery.yaml:{_line_of(bronze, 'regions:')}" in result.stderr, result.stderr
+    assert "hetzner has no cx43 in ash" in result.stderr, result.stderr
+    # Gold runs on CCX, and its Wazuh VM on a CCX in ash: nothing to say about it.
+    assert "ash-logistics" not in result.stderr, result.stderr
+
+
+def test_platinum_is_refused_where_failover_is_not_real(repo):
+    from conftest import run_clawtex
+    path = _variant(repo, "orbital-health", "orbital-vultr", "vultr", "ewr, ams")
+    result = run_clawtex(repo, "compile")
+    assert result.returncode != 0
+    assert f"customers/orbital-vultr.yaml:{_line_of(path, 'provider:')}" in result.stderr, result.stderr
+    assert "vultr cannot run platinum" in result.stderr
+
+
+def test_account_wide_resources_exist_once_in_the_fleet_stack():
+    seen: dict[str, list[str]] = {}
+    for name, stack in all_stacks().items():
+        for rtype in ACCOUNT_WIDE & set(stack.get("resource", {})):
+            seen.setdefault(rtype, []).append(name)
+    assert seen == {"hcloud_ssh_key": ["fleet-hetzner"], "digitalocean_ssh_key": ["fleet-digitalocean"],
+                    "vultr_ssh_key": ["fleet-vultr"]}
+    for name, stack in customer_stacks().items():
+        looked_up = {t for t in stack.get("data", {}) if t in ACCOUNT_WIDE}
+        assert len(looked_up) == 1, name
+
+
+def test_routine_changes_never_replace_a_server(schemas):
+    providers = {"hcloud_server": "hcloud", "digitalocean_droplet": "digitalocean", "vultr_instance": "vultr"}
+    for name, stack in all_stacks().items():
+        for rtype, provider in providers.items():
+            schema = schemas[provider]["resources"][rtype]["attributes"]
+            force_new = {a for a, spec in schema.items() if spec.get("force_new")} & ROUTINE_ARGUMENTS
+            assert force_new, (rtype, "the schema no longer marks them force_new: re-check this fact")
+            for rid, body in stack.get("resource", {}).get(rtype, {}).items():
+                ignored = set(body.get("lifecycle", {}).get("ignore_changes", []))
+                assert force_new & set(body) <= ignored, (name, rid, force_new & set(body) - ignored)
+                if rtype == "hcloud_server":
+                    # delete and rebuild protection, equal (hcloud v1.68.0 docs/resources/server.md)
+                    assert body["delete_protection"] is True and body["rebuild_protection"] is True, (name, rid)
+
+
+def test_doks_version_comes_from_the_provider_and_upgrades_do_not_replace():
+    for name, stack in customer_stacks().items():
+        for rid, cluster in stack.get("resource", {}).get("digitalocean_kubernetes_cluster", {}).items():
+            # DOKS 1.33.1-do.0 is past end of life (issue 16); data.digitalocean_kubernetes_versions
+            # (v2.99.1 docs/data-sources/kubernetes_versions.md) gives latest_version for a prefix.
+            assert cluster["version"].startswith("${data.digitalocean_kubernetes_versions."), (name, cluster["version"])
+            assert cluster["auto_upgrade"] is True and "version" in cluster["lifecycle"]["ignore_changes"], (name, rid)
+            prefix = stack["data"]["digitalocean_kubernetes_versions"]["doks"]["version_prefix"]
+            assert re.fullmatch(r"1\.\d+\.", prefix) and prefix != "1.33.", prefix
+
+
+def test_global_lb_owns_its_records_and_targets_what_kubernetes_creates():
+    for name, stack in customer_stacks().items():
+        res = stack.get("resource", {})
+        lbs = res.get("digitalocean_loadbalancer", {})
+        managed = {d["name"] for lb in lbs.values() for d in lb.get("domains", []) if d.get("is_managed")}
+        zone = "do.clawtex.example"
+        records = {f"{r['name']}.{r['domain']}" for r in res.get("digitalocean_record", {}).values()}
+        assert not managed & records, (name, managed & records)
+        if "digitalocean_kubernetes_cluster" in res:
+            # API-created load balancers cannot serve a DOKS cluster (DigitalOcean docs); no
+            # NodePort 30080/30443 that nothing exposes.
+            assert all(lb.get("type") == "GLOBAL" for lb in lbs.values()), name
+            assert "30080" not in json.dumps(stack) and "30443" not in json.dumps(stack)
+            glb = lbs["global"]
+            for ref in glb["target_load_balancer_ids"]:
+                assert ref.startswith("${data.digitalocean_loadbalancer."), ref
+            assert managed == {f"{name}.{zone}"}
+
+
+def test_backup_storage_never_expires_live_restic_data():
+    for name, stack in customer_stacks().items():
+        for rid, bucket in stack.get("resource", {}).get("digitalocean_spaces_bucket", {}).items():
+            for rule in bucket.get("lifecycle_rule", []):
+                assert "expiration" not in rule, (name, rid, "restic's config, keys/ and packs are never rewritten")
+                assert rule["noncurrent_version_expiration"], (name, rid)
+        for rid, bucket in stack.get("resource", {}).get("vultr_object_storage_bucket", {}).items():
+            # no lifecycle rules on Vultr buckets: versioning would keep pruned data forever
+            assert bucket["enable_versioning"] is False, (name, rid)
+
+
+def test_storage_box_speaks_ssh_and_survives_key_rotation():
+    boxes = [(n, b) for n, s in customer_stacks().items() for b in s.get("resource", {}).get("hcloud_storage_box", {}).values()]
+    assert boxes
+    for name, box in boxes:
+        # hcloud v1.68.0 internal/storagebox/resource.go: access_settings default all false
+        assert box["access_settings"]["ssh_enabled"] is True and box["access_settings"]["reachable_externally"] is True, name
+        assert "ssh_keys" in box["lifecycle"]["ignore_changes"] and box["lifecycle"]["prevent_destroy"] is True, name
+        assert "retention-days" not in box.get("labels", {}), name
+
+
+def test_vultr_object_storage_uses_the_cluster_of_its_region():
+    found = 0
+    for name, stack in customer_stacks().items():
+        for rid, store in stack.get("resource", {}).get("vultr_object_storage", {}).items():
+            found += 1
+            ref = REFERENCE.fullmatch(store["cluster_id"])
+            assert ref and ref.group(1).startswith("data.vultr_object_storage_cluster."), (name, store["cluster_id"])
+            data_name = ref.group(1).split(".")[2]
+            region = stack["data"]["vultr_object_storage_cluster"][data_name]["filter"][0]["values"]
+            instances = stack["resource"]["vultr_instance"]
+            assert region == [next(iter(instances.values()))["region"]], (name, region)
+    assert found
+
+
+def _terraform_backup_destinations(name: str, stack: dict) -> set[tuple[str, str, str]]:
+    """(kind, name, region) of every backup destination a customer stack creates."""
+    res, data = stack.get("resource", {}), stack.get("data", {})
+    out = {("s3", b["name"], b["region"]) for b in res.get("digitalocean_spaces_bucket", {}).values()}
+    out |= {("sftp", b["name"], b["location"]) for b in res.get("hcloud_storage_box", {}).values()}
+    for bucket in res.get("vultr_object_storage_bucket", {}).values():
+        store = REFERENCE.fullmatch(bucket["object_storage_id"]).group(1).split(".")[1]
+        cluster = REFERENCE.fullmatch(res["vultr_object_storage"][store]["cluster_id"]).group(1).split(".")[2]
+        out.add(("s3", bucket["name"], data["vultr_object_storage_cluster"][cluster]["filter"][0]["values"][0]))
+    return out
+
+
+def _ansible_backup_destinations(customer: str) -> set[tuple[str, str, str]]:
+    out = set()
+    for path in sorted((REPO / "generated" / "ansible" / "inventory" / "host_vars").glob(f"{customer}-*.yml")):
+        backup = yaml_load(path).get("backup")
+        if not backup:
+            continue
+        kind = backup.get("kind", "s3")
+        out.add((kind, backup["bucket"], backup.get("region") or path.stem.split(f"{customer}-")[1].split("-")[0]))
+        if backup.get("copy_bucket"):
+            out.add((kind, backup["copy_bucket"], backup["copy_region"]))
+    return out
+
+
+def _ansible_backup_endpoints_problems(customer: str) -> list[str]:
+    """The S3 endpoint the role writes to must be in the bucket's own region."""
+    problems = []
+    for path in sorted((REPO / "generated" / "ansible" / "inventory" / "host_vars").glob(f"{customer}-*.yml")):
+        backup = yaml_load(path).get("backup") or {}
+        pairs = [(backup.get("endpoint"), backup.get("region"))]
+        if backup.get("copy_bucket"):
+            pairs.append((backup.get("copy_endpoint"), backup.get("copy_region")))
+        if backup and backup.get("kind", "s3") == "s3":
+            problems += [f"{path.name}: {e} for {r}" for e, r in pairs if not str(e).startswith(f"https://{r}")]
+    return problems
+
+
+def test_backup_destinations_agree_across_terraform_ansible_and_costs():
+    """Issue 16 item 9: every backup destination is on all three sides, and nowhere else."""
+    from compiler.costs import stack_cost_items
+    from compiler.pipeline import plan_repo
+    plan = plan_repo(REPO, use_cache=False)
+    checked = 0
+    for name, stack in customer_stacks().items():
+        if stack["//"]["clawtex"]["kind"] == "shared":
+            continue
+        terraform = _terraform_backup_destinations(name, stack)
+        ansible = _ansible_backup_destinations(name)
+        assert terraform == ansible, (name, terraform, ansible)
+        assert _ansible_backup_endpoints_problems(name) == []
+        sp = next(s for s in plan.stacks if s.name == name)
+        prices = plan.catalog.spec[sp.provider]
+        backups = plan.customer(name).tier.spec.backups
+        data_gb = sum(h.volume_gb for h in sp.hosts)
+        expected = (len(terraform) * (data_gb * backups.retained_size_factor * prices.object_storage_usd_per_gb
+                                      + getattr(prices, "object_storage_monthly_usd", 0.0))) if backups else 0.0
+        assert stack_cost_items(plan, sp)["backups"] == round(expected, 2), (name, terraform)
+        checked += bool(terraform)
+    assert checked >= 5
+    # The SFTP host is known after apply only: the Ansible side names the stack output holding it.
+    hv = yaml_load(REPO / "generated" / "ansible" / "inventory" / "host_vars" / "acme-logistics-oc-1.yml")["backup"]
+    stack_name, output = hv["endpoint_output"].split(".")
+    assert "hcloud_storage_box." in all_stacks()[stack_name]["output"][output]["value"]
+
+
+def test_minor_provider_facts():
+    for name, stack in all_stacks().items():
+        backend = stack["terraform"]["backend"]["s3"]
+        # `endpoint` is deprecated in the S3 backend (Terraform 1.6+ docs): endpoints.s3
+        assert "endpoint" not in backend and backend["endpoints"]["s3"].startswith("https://"), name
+        res = stack.get("resource", {})
+        # every PTR name resolves forward (an A record of the same name in the fleet zone)
+        ptrs = {r["dns_ptr"] for r in res.get("hcloud_rdns", {}).values()} | {r["reverse"] for r in res.get("vultr_reverse_ipv4", {}).values()}
+        forward = {f"{r['name']}.{r['zone']}" for r in res.get("hcloud_zone_rrset", {}).values()}
+        forward |= {f"{r['name']}.{r['domain']}" for r in res.get("vultr_dns_record", {}).values()}
+        assert ptrs <= forward, (name, ptrs - forward)
+        for fw in res.get("digitalocean_firewall", {}).values():
+            assert any(rule["protocol"] == "icmp" for rule in fw["outbound_rule"]), name
+
+
+def test_every_server_sits_on_a_private_network_ansible_trusts():
+    """Issue 16 item 13: internal traffic (Wazuh 1514-1515, Kubernetes) has a private path.
+    Ansible's firewall trusts 10.0.0.0/8 as `private` (roles/hardening/defaults/main.yml)."""
+    import ipaddress
+    trusted = ipaddress.ip_network(yaml_load(REPO / "modules" / "ansible" / "roles" / "hardening" / "defaults" / "main.yml")
+                                   ["hardening_private_cidrs"][0])
+    checked = 0
+    for name, stack in customer_stacks().items():
+        res = stack.get("resource", {})
+        attached = {REFERENCE.fullmatch(n["server_id"]).group(1).split(".")[1] for n in res.get("hcloud_server_network", {}).values()}
+        for rid in res.get("hcloud_server", {}):
+            assert rid in attached, (name, rid)
+            checked += 1
+        for net in [*res.get("hcloud_network", {}).values(), *res.get("hcloud_network_subnet", {}).values()]:
+            assert ipaddress.ip_network(net["ip_range"]).subnet_of(trusted), (name, net["ip_range"])
+        for rid, body in res.get("vultr_instance", {}).items():
+            vpc = REFERENCE.fullmatch(body["vpc_ids"][0]).group(1).split(".")[1]
+            assert res["vultr_vpc"][vpc]["region"] == body["region"], (name, rid)
+            checked += 1
+        for rid, body in res.get("digitalocean_droplet", {}).items():
+            # the region's default VPC (DigitalOcean VPC docs); vpc_uuid is force_new (v2.99.1 schema)
+            assert "vpc_uuid" not in body, (name, rid)
+    assert checked >= 5

@@ -5,6 +5,7 @@ three renderings: terminal table, JSON, Markdown (for PR comments)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import date
 
 from ..costs import customer_costs
 from ..plan import FleetPlan
@@ -41,6 +42,9 @@ class Report:
     grossMarginPercent: float
     belowFloor: tuple[str, ...]
     pricesTakenOn: str | None
+    pricesAgeDays: int | None = None        # as of the day the report runs
+    plansUnverified: int = 0                # plan prices without a priceSource (tiers/provider-facts.md)
+    plansPriced: int = 0
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -67,7 +71,25 @@ def build_report(plan: FleetPlan) -> Report:
     mrr = round(sum(l.monthlyPrice for l in lines), 2)
     cost = round(sum(l.infraCost for l in lines), 2)
     return Report(tuple(lines), tiers, mrr, round(mrr * 12, 2), cost, _percent(mrr - cost, mrr),
-                  tuple(l.id for l in lines if l.belowFloor), plan.catalog.metadata.prices_taken_on)
+                  tuple(l.id for l in lines if l.belowFloor), plan.catalog.metadata.prices_taken_on,
+                  *_price_table_age(plan))
+
+
+def _price_table_age(plan: FleetPlan, today: date | None = None) -> tuple[int | None, int, int]:
+    """Days since metadata.pricesTakenOn, and how many plan prices name no source."""
+    taken = plan.catalog.metadata.prices_taken_on
+    age = ((today or date.today()) - date.fromisoformat(taken)).days if taken else None
+    plans = [p for info in plan.catalog.spec.values()
+             for p in [*info.plans.values(), *(q for by_role in info.location_plans.values() for q in by_role.values())]]
+    return age, sum(1 for p in plans if not p.price_source), len(plans)
+
+
+def _price_note(r: Report) -> str:
+    if not r.pricesTakenOn:
+        return "on an unknown date"
+    age = f", {r.pricesAgeDays} days ago" if r.pricesAgeDays is not None else ""
+    return (f"{r.pricesTakenOn}{age}; {r.plansUnverified} of {r.plansPriced} plan prices unverified "
+            "(tiers/provider-facts.md)")
 
 
 # ---------------------------------------------------------------- renderings
@@ -95,7 +117,7 @@ def render_text(r: Report) -> str:
         for row in (header, ["-" * w for w in widths], *rows):
             out.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
         out.append("")
-    out.append(f"Provider list prices taken {r.pricesTakenOn or 'on an unknown date'}.")
+    out.append(f"Provider list prices taken {_price_note(r)}.")
     return "\n".join(out) + "\n"
 
 
@@ -109,5 +131,5 @@ def render_markdown(r: Report) -> str:
         out += [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
         out.append("")
-    out.append(f"_Infra cost from provider list prices taken {r.pricesTakenOn or 'on an unknown date'}._")
+    out.append(f"_Infra cost from provider list prices taken {_price_note(r)}._")
     return "\n".join(out) + "\n"

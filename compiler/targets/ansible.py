@@ -165,16 +165,26 @@ def on_calendar(interval_hours: int) -> str:
 
 
 def backup_vars(c: CustomerPlan, host: HostPlan) -> dict[str, Any]:
+    """Where this host's restic repository lives: the plan's backup targets, the same
+    ones the customer's Terraform stack creates and the cost model charges."""
     b = c.backups
-    assert b is not None
-    others = [r for r in c.regions if r != host.region]
+    assert b is not None and c.backup_targets
+    primary = c.backup_targets[0]
+    copy = next((t for t in c.backup_targets if t.copy), None)
     return {
-        "bucket": f"clawtex-backup-{c.id}-{host.region}",
+        # s3: bucket at `endpoint`; sftp: Storage Box, host from the stack's Terraform
+        # output `endpoint_output` (known only after apply), exported to the controller.
+        "kind": primary.kind,
+        "bucket": primary.name,
+        "endpoint": primary.endpoint,
+        "endpoint_output": f"{c.stack}.{primary.output}",
+        "region": primary.region,
         "on_calendar": on_calendar(b.interval_hours),
         "retention_days": b.retention_days,
-        # Cross-region (Platinum): each region copies its snapshots to the next region's bucket.
-        "copy_bucket": f"clawtex-backup-{c.id}-{others[0]}" if b.cross_region and others else None,
-        "copy_region": others[0] if b.cross_region and others else None,
+        # Cross-region (Platinum): every host's snapshots are copied to the second region's repository.
+        "copy_bucket": copy.name if copy else None,
+        "copy_endpoint": copy.endpoint if copy else None,
+        "copy_region": copy.region if copy else None,
         "databases": [{"engine": d.engine, "name": d.name} for d in c.databases],
     }
 

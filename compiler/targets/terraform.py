@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 from ..escape import terraform_literal
 from ..formats import dump_json
-from ..plan import ROLE_K8S, ROLE_WAZUH, CustomerPlan, FleetPlan, HostPlan, StackPlan
+from ..plan import ROLE_K8S, ROLE_WAZUH, CustomerPlan, FleetPlan, HostPlan, StackPlan, state_key
 
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 # jsii wants the Node major versions to stay quiet about, not a boolean.
@@ -114,9 +114,14 @@ class StackBuilder:
 
     def resource(self, rtype: str, name: str, body: dict[str, Any], data: bool = False) -> str:
         if data:  # every customer in the plan is active or suspended: their data stays
-            body = {**body, "lifecycle": {"prevent_destroy": True}}
+            body = {**body, "lifecycle": {**body.get("lifecycle", {}), "prevent_destroy": True}}
         _generic_resource()(self.stack, name, rtype, body)
         return f"{rtype}.{name}"
+
+    def data(self, dtype: str, name: str, body: dict[str, Any]) -> str:
+        """A data source (read at plan time), written straight into the stack."""
+        self.stack.add_override(f"data.{dtype}.{name}", body)
+        return f"data.{dtype}.{name}"
 
     def user_data(self) -> str:
         """cloud-init that bootstraps the Ansible user, from the shared HCL module (one call per stack)."""
@@ -150,6 +155,46 @@ def _entry_host(b: StackBuilder) -> HostPlan | None:
     return next((h for h in b.servers() if h.role not in (ROLE_WAZUH, ROLE_K8S)), None)
 
 
+# Account-wide resources live once, in the provider's fleet stack
+# (generated/terraform/fleet-<provider>/), and customer stacks look them up by
+# name: the same public key uploaded twice is refused (DigitalOcean answers
+# `422 SSH Key is already in use on your account`; hcloud keeps fingerprints
+# unique per project, issue 16 item 2). The fleet stack is applied first.
+FLEET_STACK = "fleet-{provider}"
+OPS_KEY_NAME = "clawtex-ops"
+
+# Attributes of a server that force its replacement (`force_new` in the
+# provider schemas read from hcloud v1.68.0 internal/server/resource.go,
+# digitalocean v2.99.1 digitalocean/droplet/resource_droplet.go, vultr v2.32.0
+# vultr/resource_vultr_instance.go) and that a routine change touches: the ops
+# key rotates, cloud-init is edited. Both only matter at first boot; after
+# that Ansible owns the hosts, so Terraform ignores later changes.
+SERVER_IGNORE_CHANGES = {
+    "hcloud_server": ["ssh_keys", "user_data"],
+    "digitalocean_droplet": ["ssh_keys", "user_data"],
+    "vultr_instance": ["ssh_key_ids", "user_data"],
+}
+
+
+# Private networks (issue 16 item 13): internal traffic (Wazuh agents 1514-1515, Kubernetes)
+# uses the provider's private network; the Ansible firewall role trusts 10.0.0.0/8 as
+# "private" (modules/ansible/roles/hardening/defaults/main.yml). Hetzner: one network per
+# stack (networks are isolated, ranges may repeat), a cloud subnet in the location's network
+# zone (hcloud v1.68.0 docs/resources/network_subnet.md; zones eu-central, us-east, us-west
+# from docs.hetzner.com networks overview), attached with hcloud_server_network (a separate
+# resource: attaching does not replace the server). Vultr: a VPC per stack and region,
+# subnet assigned by Vultr (v4_subnet optional/computed in v2.32.0), attached with
+# vultr_instance.vpc_ids (not force_new). DigitalOcean: every droplet is already in its
+# region's default VPC, and vpc_uuid is force_new, so no explicit VPC is set.
+PRIVATE_RANGE = "10.0.0.0/16"
+PRIVATE_SUBNET = "10.0.1.0/24"
+HETZNER_NETWORK_ZONES = {"fsn1": "eu-central", "nbg1": "eu-central", "hel1": "eu-central", "ash": "us-east", "hil": "us-west"}
+
+
+def _server_lifecycle(rtype: str) -> dict[str, Any]:
+    return {"lifecycle": {"ignore_changes": list(SERVER_IGNORE_CHANGES[rtype])}}
+
+
 # ------------------------------------------------------------------ Hetzner
 
 
@@ -157,10 +202,18 @@ def build_hetzner(b: StackBuilder) -> None:
     info, plan = b.info, b.plan
     b.stack.add_override("terraform.required_providers.hcloud", {"source": info.terraform_source, "version": info.terraform_version})
     b.stack.add_override("provider.hcloud", [{}])
-    b.resource("hcloud_ssh_key", "ops", {"name": f"{b.sp.name}-ops", "public_key": "${var.ops_ssh_public_key}", "labels": {"managed-by": "clawtex"}})
+    key = b.data("hcloud_ssh_key", "ops", {"name": OPS_KEY_NAME})
     rules = [_hz_rule("22", _ops_cidrs(plan), "ssh from ops")] + [_hz_rule(p, ANYWHERE, f"public {p}") for p in PUBLIC_PORTS]
     b.resource("hcloud_firewall", "fw", {"name": f"{b.sp.name}-fw", "labels": {"managed-by": "clawtex"}, "rule": rules})
     servers = b.servers()
+    subnets = {}
+    if servers:
+        b.resource("hcloud_network", "private", {"name": f"{b.sp.name}-private", "ip_range": PRIVATE_RANGE,
+                                                 "labels": {"managed-by": "clawtex"}})
+        for zone in sorted({HETZNER_NETWORK_ZONES[h.region] for h in servers}):
+            subnets[zone] = f"private_{zone.replace('-', '_')}"
+            b.resource("hcloud_network_subnet", subnets[zone], {"network_id": "${hcloud_network.private.id}", "type": "cloud",
+                                                                "network_zone": zone, "ip_range": PRIVATE_SUBNET})
     agents = [f"${{hcloud_server.{resource_id(h)}.ipv4_address}}/32" for h in servers if h.role != ROLE_WAZUH]
     if any(h.role == ROLE_WAZUH for h in servers) and agents:
         wazuh_rules = [_hz_rule("22", _ops_cidrs(plan), "ssh from ops"), _hz_rule(WAZUH_AGENT_PORTS, agents, "wazuh agents of this stack")]
@@ -169,50 +222,57 @@ def build_hetzner(b: StackBuilder) -> None:
         rid = resource_id(host)
         if host.running:
             firewall = "wazuh_fw" if host.role == ROLE_WAZUH and agents else "fw"
+            # delete/rebuild protection: the API refuses to delete or rebuild the server until
+            # it is lifted (hcloud v1.68.0 docs/resources/server.md: both must be equal).
             b.resource("hcloud_server", rid, {
                 "name": host.name, "server_type": host.size.slug, "image": info.image, "location": host.region,
-                "ssh_keys": ["${hcloud_ssh_key.ops.id}"], "firewall_ids": [f"${{hcloud_firewall.{firewall}.id}}"],
+                "ssh_keys": [f"${{{key}.id}}"], "firewall_ids": [f"${{hcloud_firewall.{firewall}.id}}"],
                 "labels": labels(host), "user_data": b.user_data(),
+                "delete_protection": True, "rebuild_protection": True, **_server_lifecycle("hcloud_server"),
             })
             b.resource("hcloud_rdns", f"{rid}_rdns", {"server_id": f"${{hcloud_server.{rid}.id}}",
                                                        "ip_address": f"${{hcloud_server.{rid}.ipv4_address}}", "dns_ptr": _fqdn(b, host)})
+            # The PTR name resolves forward to the same address (forward-confirmed reverse DNS).
+            b.resource("hcloud_zone_rrset", f"{rid}_a", {"zone": info.dns_zone, "name": host.name, "type": "A", "ttl": 300,
+                                                         "records": [{"value": f"${{hcloud_server.{rid}.ipv4_address}}"}]})
             b.output(f"{rid}_ipv4", f"${{hcloud_server.{rid}.ipv4_address}}", f"public IPv4 of {host.name}")
+            subnet = subnets[HETZNER_NETWORK_ZONES[host.region]]
+            b.resource("hcloud_server_network", f"{rid}_private", {"server_id": f"${{hcloud_server.{rid}.id}}",
+                                                                  "subnet_id": f"${{hcloud_network_subnet.{subnet}.id}}"})
+            b.output(f"{rid}_private_ipv4", f"${{hcloud_server_network.{rid}_private.ip}}", f"private IPv4 of {host.name}")
         if host.volume_gb:
-            volume = {"name": f"{host.name}-data", "size": host.volume_gb, "format": "ext4", "labels": labels(host), "location": host.region}
+            volume = {"name": f"{host.name}-data", "size": host.volume_gb, "format": "ext4", "labels": labels(host), "location": host.region,
+                      "delete_protection": True}
             if host.running:
                 volume.update({"server_id": f"${{hcloud_server.{rid}.id}}", "automount": True})
                 volume.pop("location")
             b.resource("hcloud_volume", f"{rid}_data", volume, data=True)
     c = b.dedicated
-    if c and c.backups:
-        storage = info.backup_storage
-        for index, region in enumerate(_backup_regions(c)):
-            suffix = "" if index == 0 else f"_{region}"
+    if c:
+        for target in c.backup_targets:
+            storage = info.backup_storage
+            suffix = target.resource[len("backup"):]
             b.cdktf.TerraformVariable(b.stack, f"storage_box_password{suffix}", type="string", sensitive=True,
-                                      description="Storage Box password (restic over SFTP); from TF_VAR_* at apply")
-            b.resource("hcloud_storage_box", f"backup{suffix}", {
-                "name": f"{c.id}-backup{suffix.replace('_', '-')}", "storage_box_type": storage.type,
-                "location": storage.location if index == 0 else region, "password": f"${{var.storage_box_password{suffix}}}",
-                "ssh_keys": ["${var.ops_ssh_public_key}"], "labels": {"managed-by": "clawtex", "customer": c.id,
-                                                                      "retention-days": str(c.backups.retention_days)},
+                                      description="Storage Box password; from TF_VAR_* at apply")
+            # hcloud v1.68.0 internal/storagebox/resource.go: every access_settings flag defaults
+            # to false (SSH included: restic over SFTP could not connect), and ssh_keys cannot be
+            # updated through the API, so a change forces a replacement. Key rotation is done on
+            # the box (~/.ssh/authorized_keys over SFTP), Terraform ignores later key changes.
+            # Retention is restic's `forget --prune` (a label does nothing).
+            b.resource("hcloud_storage_box", target.resource, {
+                "name": target.name, "storage_box_type": storage.type, "location": target.region,
+                "password": f"${{var.storage_box_password{suffix}}}", "ssh_keys": ["${var.ops_ssh_public_key}"],
+                "access_settings": {"ssh_enabled": True, "reachable_externally": True, "samba_enabled": False,
+                                    "webdav_enabled": False, "zfs_enabled": False},
+                "delete_protection": True,
+                "labels": {"managed-by": "clawtex", "customer": c.id},
+                "lifecycle": {"ignore_changes": ["ssh_keys"]},
             }, data=True)
+            b.output(target.output, f"${{hcloud_storage_box.{target.resource}.server}}", f"SFTP host of {target.name} (backup role)")
     if c and c.kubernetes:
-        for region in c.regions:
-            nodes = [h for h in servers if h.region == region and h.role == ROLE_K8S]
-            lb = f"lb_{region}"
-            b.resource("hcloud_load_balancer", lb, {"name": f"{c.id}-{region}", "load_balancer_type": info.load_balancer_type,
-                                                   "location": region, "labels": {"managed-by": "clawtex", "customer": c.id}})
-            for node in nodes:
-                b.resource("hcloud_load_balancer_target", f"{lb}_{resource_id(node)}", {
-                    "type": "server", "load_balancer_id": f"${{hcloud_load_balancer.{lb}.id}}", "server_id": f"${{hcloud_server.{resource_id(node)}.id}}"})
-            for port in PUBLIC_PORTS:
-                b.resource("hcloud_load_balancer_service", f"{lb}_{port}", {
-                    "load_balancer_id": f"${{hcloud_load_balancer.{lb}.id}}", "protocol": "tcp", "listen_port": int(port), "destination_port": int(port),
-                    "health_check": [{"protocol": "tcp", "port": int(port), "interval": 10, "timeout": 5, "retries": 3}]})
-            b.output(f"{region}_lb_ipv4", f"${{hcloud_load_balancer.{lb}.ipv4}}", f"load balancer of {c.id} in {region} (failover target)")
+        raise ValueError(f"{c.id}: Platinum is refused on hetzner (validation should have said so)")
     _dns_record(b, "hcloud_zone_rrset", lambda ip: {"zone": b.info.dns_zone, "name": b.record_name(), "type": "A", "ttl": 300,
-                                                      "records": [{"value": ip}]}, lambda h: f"${{hcloud_server.{resource_id(h)}.ipv4_address}}",
-                lambda region: f"${{hcloud_load_balancer.lb_{region}.ipv4}}")
+                                                      "records": [{"value": ip}]}, lambda h: f"${{hcloud_server.{resource_id(h)}.ipv4_address}}")
 
 
 def _hz_rule(port: str, sources: list[str], description: str) -> dict[str, Any]:
@@ -226,14 +286,13 @@ def build_digitalocean(b: StackBuilder) -> None:
     from cdktf_cdktf_provider_digitalocean.droplet import Droplet
     from cdktf_cdktf_provider_digitalocean.firewall import Firewall, FirewallInboundRule, FirewallOutboundRule
     from cdktf_cdktf_provider_digitalocean.provider import DigitaloceanProvider
-    from cdktf_cdktf_provider_digitalocean.ssh_key import SshKey
     from cdktf_cdktf_provider_digitalocean.volume import Volume
     from cdktf_cdktf_provider_digitalocean.volume_attachment import VolumeAttachment
 
     plan, info, tf = b.plan, b.info, b.cdktf
     DigitaloceanProvider(b.stack, "digitalocean")
     b.stack.add_override("terraform.required_providers.digitalocean.version", info.terraform_version)
-    key = SshKey(b.stack, "ops", name=f"{b.sp.name}-ops", public_key=b.ssh_var.string_value)
+    key = b.data("digitalocean_ssh_key", "ops", {"name": OPS_KEY_NAME})
     droplets: dict[str, Any] = {}
     for host in b.sp.hosts:
         if host.role == ROLE_K8S:
@@ -241,8 +300,10 @@ def build_digitalocean(b: StackBuilder) -> None:
         rid = resource_id(host)
         if host.running:
             droplets[rid] = Droplet(b.stack, rid, name=host.name, size=host.size.slug, image=info.image, region=host.region,
-                                    ssh_keys=[key.fingerprint], tags=[f"{k}:{v}" for k, v in sorted(labels(host).items())],
+                                    ssh_keys=[f"${{{key}.fingerprint}}"], tags=[f"{k}:{v}" for k, v in sorted(labels(host).items())],
                                     user_data=b.user_data(), monitoring=True, ipv6=True)
+            # DigitalOcean has no delete protection for droplets; lifecycle keeps routine changes from replacing them.
+            droplets[rid].add_override("lifecycle", _server_lifecycle("digitalocean_droplet")["lifecycle"])
             b.output(f"{rid}_ipv4", droplets[rid].ipv4_address, f"public IPv4 of {host.name}")
         if host.volume_gb:
             volume = Volume(b.stack, f"{rid}_data", name=f"{host.name}-data", region=host.region, size=host.volume_gb,
@@ -252,7 +313,9 @@ def build_digitalocean(b: StackBuilder) -> None:
                 VolumeAttachment(b.stack, f"{rid}_data_attach", droplet_id=tf.Token.as_number(droplets[rid].id), volume_id=volume.id)
     wazuh = [rid for rid in droplets if rid == "wazuh"]
     serving = [d for rid, d in droplets.items() if rid not in wazuh]
+    # Outbound ICMP too (path MTU discovery, ping): DigitalOcean firewalls drop what no rule allows.
     outbound = [FirewallOutboundRule(protocol=p, port_range="1-65535", destination_addresses=ANYWHERE) for p in ("tcp", "udp")]
+    outbound.append(FirewallOutboundRule(protocol="icmp", destination_addresses=ANYWHERE))
     ssh = FirewallInboundRule(protocol="tcp", port_range="22", source_addresses=_ops_cidrs(plan))
     if serving:
         inbound = [ssh] + [FirewallInboundRule(protocol="tcp", port_range=p, source_addresses=ANYWHERE) for p in PUBLIC_PORTS]
@@ -267,55 +330,69 @@ def build_digitalocean(b: StackBuilder) -> None:
         Firewall(b.stack, "wazuh_fw", name=f"{b.sp.name}-wazuh-fw", droplet_ids=[tf.Token.as_number(droplets["wazuh"].id)],
                  inbound_rule=[ssh] + ([agents] if agents else []), outbound_rule=outbound)
     c = b.dedicated
-    if c and c.backups:
-        for index, region in enumerate(_backup_regions(c)):
-            suffix = "" if index == 0 else f"_{region}"
-            b.resource("digitalocean_spaces_bucket", f"backup{suffix}", {
-                "name": f"clawtex-{c.id}-backup{suffix.replace('_', '-')}", "region": region, "acl": "private",
+    if c:
+        for target in c.backup_targets:
+            # No `expiration`: restic writes `config`, `keys/` and packs once and never rewrites
+            # them, so an age-based expiry breaks the repository. Retention is restic's
+            # `forget --prune`; the bucket only expires versions restic already deleted.
+            b.resource("digitalocean_spaces_bucket", target.resource, {
+                "name": target.name, "region": target.region, "acl": "private",
                 "versioning": [{"enabled": True}],
-                "lifecycle_rule": [{"id": "retention", "enabled": True, "expiration": [{"days": c.backups.retention_days}],
+                "lifecycle_rule": [{"id": "noncurrent", "enabled": True,
                                     "noncurrent_version_expiration": [{"days": c.backups.retention_days}],
                                     "abort_incomplete_multipart_upload_days": 1}],
             }, data=True)
+            b.output(target.output, f"${{digitalocean_spaces_bucket.{target.resource}.bucket_domain_name}}", f"bucket {target.name}")
     if c and c.kubernetes:
         _doks(b, c)
+        return      # the global load balancer owns the customer's record (domains.is_managed)
     _dns_record(b, "digitalocean_record", lambda ip: {"domain": b.info.dns_zone, "name": b.record_name(), "type": "A", "ttl": 300, "value": ip},
-                lambda h: f"${{digitalocean_droplet.{resource_id(h)}.ipv4_address}}",
-                lambda region: "${digitalocean_loadbalancer.global.ip}")
+                lambda h: f"${{digitalocean_droplet.{resource_id(h)}.ipv4_address}}")
+
+
+def doks_lb_name(c: CustomerPlan, region: str) -> str:
+    """Name of the regional load balancer DigitalOcean's cloud controller creates for the
+    gateway Service (type LoadBalancer, annotation service.beta.kubernetes.io/do-loadbalancer-name)."""
+    return f"{c.id}-{region}"
 
 
 def _doks(b: StackBuilder, c: CustomerPlan) -> None:
-    """A DOKS cluster per region, a regional load balancer onto its node pool, one global LB in front."""
+    """A DOKS cluster per region; the regional load balancers come from the gateway's
+    Service of type LoadBalancer inside each cluster (DigitalOcean documents that a load
+    balancer created through the API cannot serve a DOKS cluster); one global LB in front."""
     nodes = c.tier.spec.hosting.nodes_per_region
-    size = b.info.plans[c.tier_name].slug
+    versions = b.data("digitalocean_kubernetes_versions", "doks", {"version_prefix": b.info.kubernetes_version_prefix})
     regional = []
     for priority, region in enumerate(c.regions, start=1):
         tag = f"{c.id}-{region}-nodes"
+        # The version is read once at create time; DigitalOcean's patch upgrades
+        # (auto_upgrade, in the maintenance window: the one place upgrades happen) then
+        # change it, and a pinned version would make the next plan replace the cluster.
         b.resource("digitalocean_kubernetes_cluster", f"k8s_{region}", {
-            "name": f"{c.id}-{region}", "region": region, "version": b.info.kubernetes_version, "ha": True, "auto_upgrade": True,
+            "name": f"{c.id}-{region}", "region": region, "version": f"${{{versions}.latest_version}}", "ha": True, "auto_upgrade": True,
             "surge_upgrade": True, "tags": ["managed-by:clawtex", f"customer:{c.id}"],
-            "node_pool": [{"name": f"{c.id}-{region}-pool", "size": size, "node_count": nodes, "tags": [tag]}],
+            "node_pool": [{"name": f"{c.id}-{region}-pool", "size": b.info.plan(c.tier_name, region).slug, "node_count": nodes, "tags": [tag]}],
             "maintenance_policy": [{"day": "sunday", "start_time": "03:00"}],
+            "lifecycle": {"ignore_changes": ["version"]},
         })
-        b.resource("digitalocean_loadbalancer", f"lb_{region}", {
-            "name": f"{c.id}-{region}", "region": region, "droplet_tag": tag,
-            "forwarding_rule": [{"entry_port": int(p), "entry_protocol": "tcp", "target_port": 30000 + int(p), "target_protocol": "tcp"}
-                                for p in PUBLIC_PORTS],
-            "healthcheck": [{"port": 30080, "protocol": "http", "path": b.plan.runtime.health_path}],
-            "depends_on": [f"digitalocean_kubernetes_cluster.k8s_{region}"],
-        })
-        regional.append((region, priority))
-        b.output(f"{region}_lb_ipv4", f"${{digitalocean_loadbalancer.lb_{region}.ip}}", f"load balancer of {c.id} in {region} (failover target)")
+        lb = b.data("digitalocean_loadbalancer", f"lb_{region}", {"name": doks_lb_name(c, region),
+                                                                  "depends_on": [f"digitalocean_kubernetes_cluster.k8s_{region}"]})
+        regional.append((region, priority, lb))
+        b.output(f"{region}_lb_ipv4", f"${{{lb}.ip}}", f"load balancer of {c.id} in {region} (failover target)")
         b.output(f"{region}_k8s_endpoint", f"${{digitalocean_kubernetes_cluster.k8s_{region}.endpoint}}", f"Kubernetes API of {c.id} in {region}")
     # active-active: equal priority; active-passive: the first region wins until it fails.
-    priorities = {r: (1 if c.ha_mode == "active-active" else p) for r, p in regional}
+    priorities = {r: (1 if c.ha_mode == "active-active" else p) for r, p, _ in regional}
     b.resource("digitalocean_loadbalancer", "global", {
         "name": f"{c.id}-global", "type": "GLOBAL",
-        "target_load_balancer_ids": [f"${{digitalocean_loadbalancer.lb_{r}.id}}" for r, _ in regional],
+        "target_load_balancer_ids": [f"${{{lb}.id}}" for _, _, lb in regional],
         "glb_settings": [{"target_port": 443, "target_protocol": "https", "region_priorities": priorities, "failover_threshold": 50}],
+        # is_managed: DigitalOcean creates the A/AAAA records of this name itself; a
+        # digitalocean_record of the same name would conflict (issue 16 item 4).
         "domains": [{"name": f"{b.record_name()}.{b.info.dns_zone}", "is_managed": True}],
     })
     b.output("global_lb_ip", "${digitalocean_loadbalancer.global.ip}", f"global entry point of {c.id}")
+    if c.custom_domain and c.active:
+        b.output("customer_dns_name", f"{b.record_name()}.{b.info.dns_zone}", f"CNAME target for {c.custom_domain}")
 
 
 # ------------------------------------------------------------------ Vultr
@@ -325,48 +402,58 @@ def build_vultr(b: StackBuilder) -> None:
     plan, info = b.plan, b.info
     b.stack.add_override("terraform.required_providers.vultr", {"source": info.terraform_source, "version": info.terraform_version})
     b.stack.add_override("provider.vultr", [{}])
-    b.resource("vultr_ssh_key", "ops", {"name": f"{b.sp.name}-ops", "ssh_key": "${var.ops_ssh_public_key}"})
+    key = b.data("vultr_ssh_key", "ops", {"filter": [{"name": "name", "values": [OPS_KEY_NAME]}]})
     servers = b.servers()
     _vultr_firewall(b, "fw", [("22", _ops_cidrs(plan), "ssh from ops")] + [(p, ANYWHERE, f"public {p}") for p in PUBLIC_PORTS])
     agents = [f"${{vultr_instance.{resource_id(h)}.main_ip}}/32" for h in servers if h.role != ROLE_WAZUH]
     has_wazuh = any(h.role == ROLE_WAZUH for h in servers)
     if has_wazuh:
         _vultr_firewall(b, "wazuh_fw", [("22", _ops_cidrs(plan), "ssh from ops"), (WAZUH_AGENT_PORTS.replace("-", ":"), agents, "wazuh agents")])
+    for region in sorted({h.region for h in servers}):
+        b.resource("vultr_vpc", f"private_{region}", {"region": region, "description": f"{b.sp.name} private network (clawtex)"})
     for host in b.sp.hosts:
         rid = resource_id(host)
         if host.running:
             group = "wazuh_fw" if host.role == ROLE_WAZUH else "fw"
             b.resource("vultr_instance", rid, {
                 "plan": host.size.slug, "region": host.region, "os_id": int(info.image), "label": host.name, "hostname": host.name,
-                "ssh_key_ids": ["${vultr_ssh_key.ops.id}"], "firewall_group_id": f"${{vultr_firewall_group.{group}.id}}",
+                "ssh_key_ids": [f"${{{key}.id}}"], "firewall_group_id": f"${{vultr_firewall_group.{group}.id}}",
                 "tags": [f"{k}:{v}" for k, v in sorted(labels(host).items())], "user_data": b.user_data(), "enable_ipv6": True,
+                "vpc_ids": [f"${{vultr_vpc.private_{host.region}.id}}"], **_server_lifecycle("vultr_instance"),
             })
             b.resource("vultr_reverse_ipv4", f"{rid}_rdns", {"instance_id": f"${{vultr_instance.{rid}.id}}",
                                                               "ip": f"${{vultr_instance.{rid}.main_ip}}", "reverse": _fqdn(b, host)})
+            b.resource("vultr_dns_record", f"{rid}_a", {"domain": info.dns_zone, "name": host.name, "type": "A", "ttl": 300,
+                                                        "data": f"${{vultr_instance.{rid}.main_ip}}"})
             b.output(f"{rid}_ipv4", f"${{vultr_instance.{rid}.main_ip}}", f"public IPv4 of {host.name}")
+            b.output(f"{rid}_private_ipv4", f"${{vultr_instance.{rid}.internal_ip}}", f"private IPv4 of {host.name}")
         if host.volume_gb:
             volume = {"region": host.region, "size_gb": host.volume_gb, "label": f"{host.name}-data"}
             if host.running:
                 volume.update({"attached_to_instance": f"${{vultr_instance.{rid}.id}}", "live": True})
             b.resource("vultr_block_storage", f"{rid}_data", volume, data=True)
     c = b.dedicated
-    if c and c.backups:
+    if c:
         storage = info.backup_storage
-        b.resource("vultr_object_storage", "backup_store", {"cluster_id": storage.cluster_id, "tier_id": storage.tier_id,
-                                                            "label": f"{c.id}-backup"}, data=True)
-        # Vultr buckets have no lifecycle rules: restic's `forget --keep-within` enforces retention.
-        b.resource("vultr_object_storage_bucket", "backup", {"name": f"clawtex-{c.id}-backup", "enable_versioning": True,
-                                                             "object_storage_id": "${vultr_object_storage.backup_store.id}"}, data=True)
+        for target in c.backup_targets:
+            suffix = target.resource[len("backup"):]
+            # The cluster of the bucket's own region (website/docs/d/object_storage_cluster.html.markdown
+            # @ v2.32.0), not one id for every region.
+            cluster = b.data("vultr_object_storage_cluster", f"backup{suffix}", {"filter": [{"name": "region", "values": [target.region]}]})
+            b.resource("vultr_object_storage", f"backup_store{suffix}", {"cluster_id": f"${{{cluster}.id}}", "tier_id": storage.tier_id,
+                                                                        "label": f"{c.id}-backup{suffix.replace('_', '-')}"}, data=True)
+            # Vultr buckets have no lifecycle rules here, so versions restic prunes would be
+            # kept forever: no versioning. enable_versioning forces a new bucket (schema
+            # force_new, v2.32.0): an existing versioned bucket is left as it is (ignore_changes).
+            b.resource("vultr_object_storage_bucket", target.resource, {
+                "name": target.name, "enable_versioning": False,
+                "object_storage_id": f"${{vultr_object_storage.backup_store{suffix}.id}}",
+                "lifecycle": {"ignore_changes": ["enable_versioning"]}}, data=True)
+            b.output(target.output, f"${{vultr_object_storage.backup_store{suffix}.s3_hostname}}", f"S3 host of {target.name}")
     if c and c.kubernetes:
-        for region in c.regions:
-            nodes = [h for h in servers if h.region == region and h.role == ROLE_K8S]
-            b.resource("vultr_load_balancer", f"lb_{region}", {
-                "region": region, "label": f"{c.id}-{region}", "attached_instances": [f"${{vultr_instance.{resource_id(n)}.id}}" for n in nodes],
-                "forwarding_rules": [{"frontend_protocol": "tcp", "frontend_port": int(p), "backend_protocol": "tcp", "backend_port": int(p)} for p in PUBLIC_PORTS],
-                "health_check": [{"protocol": "tcp", "port": 443}]})
-            b.output(f"{region}_lb_ipv4", f"${{vultr_load_balancer.lb_{region}.ipv4}}", f"load balancer of {c.id} in {region} (failover target)")
+        raise ValueError(f"{c.id}: Platinum is refused on vultr (validation should have said so)")
     _dns_record(b, "vultr_dns_record", lambda ip: {"domain": b.info.dns_zone, "name": b.record_name(), "type": "A", "ttl": 300, "data": ip},
-                lambda h: f"${{vultr_instance.{resource_id(h)}.main_ip}}", lambda region: f"${{vultr_load_balancer.lb_{region}.ipv4}}")
+                lambda h: f"${{vultr_instance.{resource_id(h)}.main_ip}}")
 
 
 def _vultr_firewall(b: StackBuilder, name: str, rules: list[tuple[str, list[str], str]]) -> None:
@@ -383,26 +470,40 @@ def _vultr_firewall(b: StackBuilder, name: str, rules: list[tuple[str, list[str]
 # ------------------------------------------------------------------ shared pieces
 
 
-def _backup_regions(c: CustomerPlan) -> list[str]:
-    """Primary region, plus the second region when the tier copies backups across regions."""
-    return list(c.regions[:2]) if c.backups and c.backups.cross_region and len(c.regions) > 1 else [c.regions[0]]
-
-
-def _dns_record(b: StackBuilder, rtype: str, body: Callable[[str], dict[str, Any]], server_ip: Callable[[HostPlan], str],
-                lb_ip: Callable[[str], str]) -> None:
-    """Gold+: `<id>.<fleet zone>` -> the customer's entry point; their custom domain is a CNAME to it."""
+def _dns_record(b: StackBuilder, rtype: str, body: Callable[[str], dict[str, Any]], server_ip: Callable[[HostPlan], str]) -> None:
+    """Gold: `<id>.<fleet zone>` -> the customer's entry point; their custom domain is a CNAME to it."""
     c = b.dedicated
     if not (c and c.custom_domain and c.active):
         return
-    if c.kubernetes:
-        ip = lb_ip(c.regions[0])
-    else:
-        entry = _entry_host(b)
-        if entry is None:
-            return
-        ip = server_ip(entry)
-    b.resource(rtype, "customer_dns", body(ip))
+    entry = _entry_host(b)
+    if entry is None:
+        return
+    b.resource(rtype, "customer_dns", body(server_ip(entry)))
     b.output("customer_dns_name", f"{b.record_name()}.{b.info.dns_zone}", f"CNAME target for {c.custom_domain}")
+
+
+def build_fleet(stack: Any, plan: FleetPlan, provider: str) -> None:
+    """The provider's account-wide resources, created once: the ops SSH key."""
+    info = plan.catalog.spec[provider]
+    tf = _cdktf()
+    tf.TerraformVariable(stack, "ops_ssh_public_key", type="string", description="Public SSH key of the Ansible user")
+    if provider == "hetzner":
+        stack.add_override("terraform.required_providers.hcloud", {"source": info.terraform_source, "version": info.terraform_version})
+        stack.add_override("provider.hcloud", [{}])
+        _generic_resource()(stack, "ops", "hcloud_ssh_key", {"name": OPS_KEY_NAME, "public_key": "${var.ops_ssh_public_key}",
+                                                             "labels": {"managed-by": "clawtex"}})
+    elif provider == "digitalocean":
+        stack.add_override("terraform.required_providers.digitalocean", {"source": info.terraform_source, "version": info.terraform_version})
+        stack.add_override("provider.digitalocean", [{}])
+        _generic_resource()(stack, "ops", "digitalocean_ssh_key", {"name": OPS_KEY_NAME, "public_key": "${var.ops_ssh_public_key}"})
+    else:
+        stack.add_override("terraform.required_providers.vultr", {"source": info.terraform_source, "version": info.terraform_version})
+        stack.add_override("provider.vultr", [{}])
+        _generic_resource()(stack, "ops", "vultr_ssh_key", {"name": OPS_KEY_NAME, "ssh_key": "${var.ops_ssh_public_key}"})
+
+
+def fleet_stacks(plan: FleetPlan) -> list[str]:
+    return [FLEET_STACK.format(provider=p) for p in sorted({sp.provider for sp in plan.stacks})]
 
 
 BUILDERS = {"hetzner": build_hetzner, "digitalocean": build_digitalocean, "vultr": build_vultr}
@@ -422,39 +523,55 @@ def _jobs() -> int:
     return max(1, int(os.environ.get("CLAWTEX_JOBS") or os.cpu_count() or 1))
 
 
-def synthesize(plan: FleetPlan, stacks: list[StackPlan] | None = None) -> dict[str, bytes]:
-    """Terraform JSON of `stacks` (default: all), keyed by path under generated/."""
+def synthesize(plan: FleetPlan, stacks: list[StackPlan] | None = None, fleet: list[str] | None = None) -> dict[str, bytes]:
+    """Terraform JSON of `stacks` and fleet stacks `fleet` (default: all), keyed by path under generated/."""
     chosen = list(plan.stacks if stacks is None else stacks)
+    fleet = fleet_stacks(plan) if fleet is None else fleet
     jobs = min(_jobs(), len(chosen) // (PARALLEL_MIN_STACKS // 2) or 1)
     if len(chosen) < PARALLEL_MIN_STACKS or jobs < 2:
-        return _synthesize_here(plan, chosen)
+        return _synthesize_here(plan, chosen, fleet)
     # spawn, not fork: a forked child would share the parent's jsii pipe.
     context = multiprocessing.get_context("spawn")
     chunks = [chosen[i::jobs] for i in range(jobs)]
+    fleets = [fleet if i == 0 else [] for i in range(jobs)]
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        parts = list(pool.map(_synthesize_here, [plan] * jobs, chunks))
+        parts = list(pool.map(_synthesize_here, [plan] * jobs, chunks, fleets))
     return dict(sorted(item for part in parts for item in part.items()))
 
 
-def _synthesize_here(plan: FleetPlan, chosen: list[StackPlan]) -> dict[str, bytes]:
+def _backend(tf: Any, stack: Any, plan: FleetPlan, name: str) -> None:
+    state = plan.settings.spec.terraform_state
+    # `endpoints = { s3 = ... }`: the S3 backend's `endpoint` is deprecated since Terraform 1.6
+    # (developer.hashicorp.com/terraform/language/backend/s3, "endpoint (Deprecated)").
+    tf.S3Backend(stack, bucket=state.bucket, key=state_key(plan.settings, name), region=state.region,
+                 skip_credentials_validation=True, skip_region_validation=True, skip_requesting_account_id=True,
+                 skip_metadata_api_check=True, skip_s3_checksum=True, use_path_style=True)
+    stack.add_override("terraform.backend.s3.endpoints", {"s3": state.endpoint})
+    stack.add_override("terraform.backend.s3.use_lockfile", True)
+    stack.add_override("terraform.required_version", ">= 1.10.0")
+
+
+def _synthesize_here(plan: FleetPlan, chosen: list[StackPlan], fleet: list[str] = ()) -> dict[str, bytes]:
     tf = _cdktf()
-    if not chosen:
+    if not chosen and not fleet:
         return {}
     with tempfile.TemporaryDirectory(prefix="clawtex-cdktf-") as outdir:
         app = tf.App(outdir=outdir, skip_validation=True, skip_backend_validation=True)
         for sp in chosen:
             stack = tf.TerraformStack(app, sp.name)
-            state = plan.settings.spec.terraform_state
-            tf.S3Backend(stack, bucket=state.bucket, key=sp.state_key, region=state.region, endpoint=state.endpoint,
-                         skip_credentials_validation=True, skip_region_validation=True, skip_requesting_account_id=True,
-                         skip_metadata_api_check=True, skip_s3_checksum=True, use_path_style=True)
-            stack.add_override("terraform.backend.s3.use_lockfile", True)
-            stack.add_override("terraform.required_version", ">= 1.10.0")
+            _backend(tf, stack, plan, sp.name)
             BUILDERS[sp.provider](StackBuilder(stack, plan, sp))
             stack.add_override("//.clawtex", {"stack": sp.name, "kind": sp.kind, "customers": list(sp.customers),
                                               "description": stack_comment(sp, plan)})
+        for name in fleet:
+            stack = tf.TerraformStack(app, name)
+            _backend(tf, stack, plan, name)
+            build_fleet(stack, plan, name.split("-", 1)[1])
+            stack.add_override("//.clawtex", {"stack": name, "kind": "fleet", "customers": [],
+                                              "description": "account-wide resources, applied before every other stack"})
         app.synth()
-        return {f"terraform/{sp.name}/cdk.tf.json": _normalize(Path(outdir, "stacks", sp.name, "cdk.tf.json")) for sp in chosen}
+        names = [sp.name for sp in chosen] + list(fleet)
+        return {f"terraform/{n}/cdk.tf.json": _normalize(Path(outdir, "stacks", n, "cdk.tf.json")) for n in names}
 
 
 def _normalize(path: Path) -> bytes:
@@ -468,11 +585,14 @@ def render(plan: FleetPlan) -> dict[str, bytes]:
 def units(plan: FleetPlan) -> dict[str, bytes]:
     """Stack name -> everything its Terraform JSON depends on, for reuse by content hash."""
     shared = repr((plan.settings, plan.catalog, plan.runtime)).encode()
-    return {sp.name: shared + repr((sp, [plan.customer(cid) for cid in sp.customers])).encode() for sp in plan.stacks}
+    out = {sp.name: shared + repr((sp, [plan.customer(cid) for cid in sp.customers])).encode() for sp in plan.stacks}
+    out.update({name: shared + name.encode() for name in fleet_stacks(plan)})
+    return out
 
 
 def render_units(plan: FleetPlan, names: list[str]) -> dict[str, dict[str, bytes]]:
     """Stack name -> its files, for the stacks named."""
     wanted = [sp for sp in plan.stacks if sp.name in set(names)]
-    files = synthesize(plan, wanted)
-    return {sp.name: {f"terraform/{sp.name}/cdk.tf.json": files[f"terraform/{sp.name}/cdk.tf.json"]} for sp in wanted}
+    fleet = [n for n in fleet_stacks(plan) if n in set(names)]
+    files = synthesize(plan, wanted, fleet)
+    return {n: {f"terraform/{n}/cdk.tf.json": files[f"terraform/{n}/cdk.tf.json"]} for n in [sp.name for sp in wanted] + fleet}
