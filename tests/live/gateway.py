@@ -256,7 +256,8 @@ class Gateway:
 
     @property
     def state_dir(self) -> Path:
-        return self.host_path("/var/lib/openclaw/.openclaw")
+        inside = self.env.get("OPENCLAW_STATE_DIR") or str(Path(self.env["OPENCLAW_CONFIG_PATH"]).parent)
+        return self.host_path(inside)
 
     def log_records(self) -> list[dict]:
         records = []
@@ -301,6 +302,74 @@ class Gateway:
             self.stop_seconds = time.monotonic() - started
 
 
+def plugin_pins() -> dict[str, str]:
+    """channel id -> exact npm version of @openclaw/<id> (clawtex.yaml spec.openclaw.channelPlugins)."""
+    return dict(settings().get("channelPlugins", {}))
+
+
+def plugin_install_argv(cid: str, version: str) -> list[str]:
+    # The same command roles/openclaw/tasks/plugins.yml runs on hosts.
+    return ["openclaw", "plugins", "install", "--force", "--pin", f"npm:@openclaw/{cid}@{version}"]
+
+
+def preinstall_plugins() -> Path:
+    """The gateway state dir with every pinned channel plugin installed, built once into the cache.
+
+    Runs what roles/openclaw/tasks/plugins.yml runs on a host, as the gateway
+    user, with the unit's OPENCLAW_STATE_DIR: the install records hold absolute
+    paths (plugins.installedIndex in <state>/state/openclaw.sqlite), so the
+    install happens at the path the gateway uses, inside a mount namespace
+    that puts a scratch dir over /var/lib/openclaw and the cached Node.js and
+    OpenClaw over /opt/openclaw as the gateways see them. This is the only
+    step that uses the network (the npm registry). Cached by OpenClaw version,
+    pins and state path.
+    """
+    s = settings()
+    pins = plugin_pins()
+    key = "-".join(f"{k}@{v}" for k, v in sorted(pins.items())) + "-at" + s["stateDir"].replace("/", "_")
+    target = CACHE / f"openclaw-plugins-{s['version']}" / key
+    if (target / ".ready").exists():
+        return target
+    uid = int(role_defaults()["openclaw_uid"])
+    stage = Path(tempfile.mkdtemp(prefix="clawtex-plugins-"))
+    os.chmod(stage, 0o755)
+    for sub in ("opt", "opt/node", "opt/openclaw", "lib", "tmp"):
+        (stage / sub).mkdir(exist_ok=True)
+    os.chmod(stage / "tmp", 0o1777)
+    os.chown(stage / "lib", uid, uid)
+    state = s["stateDir"]
+    installs = "".join(" ".join(plugin_install_argv(cid, ver)) + "\n" for cid, ver in sorted(pins.items()))
+    script = f"""set -e
+mount --make-rprivate /
+mount --bind "$STAGE/opt" /opt/openclaw
+mount --bind "{node_dir()}" /opt/openclaw/node
+mount --bind "{openclaw_dir()}" /opt/openclaw/openclaw
+mount --bind "$STAGE/lib" /var/lib/openclaw
+mount --bind "$STAGE/tmp" /tmp
+cd /var/lib/openclaw
+exec setpriv --reuid={uid} --regid={uid} --clear-groups env HOME=/var/lib/openclaw \
+  PATH=/opt/openclaw/node/bin:/opt/openclaw/openclaw/node_modules/.bin:/usr/bin:/bin \
+  OPENCLAW_STATE_DIR={state} OPENCLAW_CONFIG_PATH={state}/plugin-install.json bash -ec '
+mkdir -p -m 0700 {state}
+{installs}'
+"""
+    for mount in ("/opt/openclaw", "/var/lib/openclaw"):
+        Path(mount).mkdir(parents=True, exist_ok=True)
+    keep = {k: v for k, v in os.environ.items() if k.lower().endswith("_proxy") or k in ("NODE_EXTRA_CA_CERTS",)
+            or k.lower().startswith("npm_config_")}
+    done = subprocess.run(["unshare", "--mount", "--", "bash", "-c", script],
+                          env={"PATH": os.environ["PATH"], "STAGE": str(stage), **keep},
+                          capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError("plugin preinstall failed:\n" + done.stdout[-3000:] + done.stderr[-3000:])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.move(str(stage / "lib" / Path(state).relative_to("/var/lib/openclaw")), target)
+    shutil.rmtree(stage, ignore_errors=True)
+    (target / ".ready").write_text(key + "\n")
+    return target
+
+
 def _mounts() -> dict[str, str]:
     s = settings()
     return {s["configDir"]: "etc", "/var/lib/openclaw": "lib", str(Path(s["logFile"]).parent): "log",
@@ -312,7 +381,8 @@ def _launch_script(env: dict[str, str], uid: int) -> str:
     envs = " ".join(f"'{k}={v}'" for k, v in sorted(env.items()))
     return f"""set -e
 mount --make-rprivate /
-{mounts}mount --bind "{node_dir()}" /opt/openclaw/node
+{mounts}mount --bind "$ROOT/tmp" /tmp
+mount --bind "{node_dir()}" /opt/openclaw/node
 mount --bind "{openclaw_dir()}" /opt/openclaw/openclaw
 ip link set lo up
 cd /var/lib/openclaw
@@ -320,11 +390,31 @@ exec setpriv --reuid={uid} --regid={uid} --clear-groups env -i {envs} openclaw g
 """
 
 
-def gateway_env(config: dict, secret_env: dict[str, str]) -> dict[str, str]:
+def unit_environment() -> dict[str, str]:
+    """The Environment= lines of the role's gateway unit, rendered with the inventory's values."""
+    import jinja2
     s = settings()
-    return {"HOME": "/var/lib/openclaw",
+    values = {"openclaw_config_dir": s["configDir"], "openclaw_state_dir": s["stateDir"],
+              "openclaw_node_home": "/opt/openclaw/node", "openclaw_user": "openclaw",
+              "openclaw_log_file": s["logFile"], "openclaw_version": s["version"], "clawtex_customer": "x",
+              "openclaw_prefix": "/opt/openclaw/openclaw", "ansible_managed": ""}
+    jenv = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    jenv.filters["dirname"] = os.path.dirname          # Ansible's filter of that name
+    text = jenv.from_string(
+        (ROLE / "templates" / "openclaw-gateway.service.j2").read_text()).render(values)
+    env = {}
+    for line in text.splitlines():
+        if line.startswith("Environment="):
+            key, _, value = line[len("Environment="):].partition("=")
+            env[key] = value
+    return env
+
+
+def gateway_env(config: dict, secret_env: dict[str, str]) -> dict[str, str]:
+    unit = unit_environment()
+    return {**unit,
+            # The unit's PATH names the role's Node dir; here the cached Node and OpenClaw are mounted under /opt/openclaw.
             "PATH": "/opt/openclaw/node/bin:/opt/openclaw/openclaw/node_modules/.bin:/usr/bin:/bin",
-            "OPENCLAW_CONFIG_PATH": f"{s['configDir']}/openclaw.json",
             # npm would only be used for plugins we failed to preinstall: a dead
             # registry makes that fail fast instead of waiting on a timeout.
             "npm_config_registry": "http://127.0.0.1:9/", "npm_config_offline": "true",
@@ -339,8 +429,9 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
     uid = int(role_defaults()["openclaw_uid"])
     root = Path(tempfile.mkdtemp(prefix=f"clawtex-gw-{Path(config_path).parent.name}-"))
     os.chmod(root, 0o755)
-    for sub in ("etc", "lib", "log", "opt", "opt/node", "opt/openclaw"):
+    for sub in ("etc", "lib", "log", "opt", "opt/node", "opt/openclaw", "tmp"):
         (root / sub).mkdir(exist_ok=True)
+    os.chmod(root / "tmp", 0o1777)      # the unit's PrivateTmp=true (OpenClaw keeps its state locks in /tmp)
     for target in _mounts():
         Path(target).mkdir(parents=True, exist_ok=True)     # empty mount points on the host
     # Ownership and modes as roles/openclaw/tasks/service.yml creates them.
@@ -349,11 +440,14 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
     os.chown(root / "log", uid, uid); os.chmod(root / "log", 0o750)
     shutil.copyfile(config_path, root / "etc" / "openclaw.json")
     os.chown(root / "etc" / "openclaw.json", 0, uid); os.chmod(root / "etc" / "openclaw.json", 0o640)
-    if plugins is not None:
-        shutil.copytree(plugins, root / "lib" / ".openclaw", symlinks=True, dirs_exist_ok=True)
-        subprocess.run(["chown", "-R", f"{uid}:{uid}", str(root / "lib")], check=True)
     env = gateway_env(config, lay_out_secrets(config, root / "etc", uid))
     gw = Gateway(customer=Path(config_path).parent.name, config=config, root=root, env=env)
+    if plugins is not None:
+        # Where the role's plugins.yml installs them: the unit's state dir.
+        shutil.copytree(plugins, gw.state_dir, symlinks=True, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(".ready"))
+        subprocess.run(["chown", "-R", f"{uid}:{uid}", str(root / "lib")], check=True)
+        os.chmod(gw.state_dir, 0o700)
     gw.outside_log = root / "gateway.stdout"
     started = time.monotonic()
     with open(gw.outside_log, "wb") as out:
