@@ -184,3 +184,22 @@ def test_gateway(config: Path, plugins: Path, tools: str):
     print(f"\n{gw.customer}: healthy after {boot:.1f}s, stopped in {gw.stop_seconds or 0:.1f}s, "
           f"total {time.monotonic() - started:.1f}s, channels {gw.channels}, readyz {status} {ready}")
     assert not problems, f"{config.parent.name}:\n" + "\n".join(problems)
+
+
+def test_bundled_and_external_channels_match_the_package(tools):
+    """clawtex.yaml's bundledChannels/channelPlugins agree with the installed openclaw package itself."""
+    package = g.openclaw_dir() / "node_modules" / "openclaw"
+    bundled = {p.parent.name for p in (package / "dist" / "extensions").glob("*/openclaw.plugin.json")
+               if json.loads(p.read_text()).get("channels")}
+    catalog = {e["openclaw"]["channel"]["id"]: e for e in json.loads((package / "dist" / "channel-catalog.json")
+               .read_text())["entries"] if e.get("kind") == "channel" and "channel" in e.get("openclaw", {})}
+    settings = g.settings()
+    for cid in settings["bundledChannels"]:
+        assert cid in bundled, f"{cid} is not bundled in openclaw {settings['version']}"
+    for cid in settings["channelPlugins"]:
+        assert cid not in bundled and cid in catalog, f"{cid} is not an external channel plugin"
+        assert catalog[cid]["openclaw"]["install"]["npmSpec"] == f"@openclaw/{cid}"
+    for config in CONFIGS:
+        data = json.loads(config.read_text())
+        trusted = {k for k, v in data.get("plugins", {}).get("entries", {}).items() if v.get("enabled")}
+        assert trusted == set(data["channels"]) - bundled, config
