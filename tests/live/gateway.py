@@ -10,17 +10,18 @@ How the generated file runs unmodified (absolute paths, port 18789):
 - Each gateway gets its own mount namespace and network namespace
   (`unshare --mount --net`). Inside, private bind mounts put a scratch
   directory over /etc/openclaw, /var/lib/openclaw and /var/log/openclaw (the
-  paths clawtex.yaml publishes) and the cached Node.js and OpenClaw over
+  paths clawtex.yaml publishes), over /tmp (the unit's PrivateTmp; OpenClaw
+  keeps per-uid state locks there) and the cached Node.js and OpenClaw over
   /opt/openclaw (the role's install root), so the config's own paths and port
   are used as they are. The host only gains the empty mount-point directories.
 - The network namespace has loopback only: the gateway listens on its own
   127.0.0.1:18789 (or all interfaces, for bind=lan) and can reach no registry,
   which proves first boot needs no download. `url` is a host-loopback port that
   a forwarding thread connects into the namespace.
-- It runs like the role's systemd unit runs it: as uid/gid OPENCLAW_UID
-  (the role's openclaw_uid), HOME=/var/lib/openclaw, OPENCLAW_CONFIG_PATH=
-  /etc/openclaw/openclaw.json, the EnvironmentFile's variables in its
-  environment. Secrets are laid out as roles/openclaw/tasks/secrets.yml lays
+- It runs like the role's systemd unit runs it: as the role's openclaw_uid,
+  with the Environment= lines of the rendered openclaw-gateway.service.j2
+  (HOME, OPENCLAW_CONFIG_PATH, OPENCLAW_STATE_DIR, OPENCLAW_CONFIG_READONLY)
+  and the EnvironmentFile's variables. Secrets are laid out as roles/openclaw/tasks/secrets.yml lays
   them: the modes and owners are read from that file, not restated here;
   values are dummies.
 - Channel plugins preinstalled by `preinstall_plugins` (the same pinned
@@ -120,9 +121,12 @@ def _ids(owner: str, group: str, uid: int) -> tuple[int, int]:
     return one(owner), one(group)
 
 
-def lay_out_secrets(config: dict, etc: Path, uid: int) -> dict[str, str]:
-    """Write what secrets.yml writes; return the unit's EnvironmentFile variables."""
-    layout = role_secret_layout()
+def lay_out_secrets(config: dict, etc: Path, uid: int, override: dict | None = None) -> dict[str, str]:
+    """Write what secrets.yml writes; return the unit's EnvironmentFile variables.
+
+    override: {"provider_file": {"owner": "root", "group": "openclaw", "mode": "0640"}}
+    replaces the role's layout (canary tests show what the old layout did)."""
+    layout = {**role_secret_layout(), **(override or {})}
     env: dict[str, str] = {}
     files: dict[str, dict] = {}
     providers = config.get("secrets", {}).get("providers", {})
@@ -300,6 +304,10 @@ class Gateway:
                 self.proc.kill()
                 self.proc.wait(10)
             self.stop_seconds = time.monotonic() - started
+        if self.proc:
+            # Its workers (spawn broker, sqlite) share its process group (start_new_session).
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 def plugin_pins() -> dict[str, str]:
@@ -423,7 +431,7 @@ def gateway_env(config: dict, secret_env: dict[str, str]) -> dict[str, str]:
 
 @contextlib.contextmanager
 def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: bool = True,
-                    keep: bool = False) -> Iterator[Gateway]:
+                    keep: bool = False, secret_layout: dict | None = None) -> Iterator[Gateway]:
     """Boot the gateway for config_path (see module doc); stop it and remove its scratch dir after."""
     config = json.loads(Path(config_path).read_text())
     uid = int(role_defaults()["openclaw_uid"])
@@ -440,12 +448,16 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
     os.chown(root / "log", uid, uid); os.chmod(root / "log", 0o750)
     shutil.copyfile(config_path, root / "etc" / "openclaw.json")
     os.chown(root / "etc" / "openclaw.json", 0, uid); os.chmod(root / "etc" / "openclaw.json", 0o640)
-    env = gateway_env(config, lay_out_secrets(config, root / "etc", uid))
+    env = gateway_env(config, lay_out_secrets(config, root / "etc", uid, secret_layout))
     gw = Gateway(customer=Path(config_path).parent.name, config=config, root=root, env=env)
     if plugins is not None:
         # Where the role's plugins.yml installs them: the unit's state dir.
+        # Plugin packages (npm/, ~300 MB) are hard-linked from the cache (the
+        # gateway only reads them); the rest (sqlite state, install index) is copied.
+        gw.state_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["cp", "-al", str(plugins / "npm"), str(gw.state_dir / "npm")], check=True)
         shutil.copytree(plugins, gw.state_dir, symlinks=True, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(".ready"))
+                        ignore=shutil.ignore_patterns(".ready", "npm"))
         subprocess.run(["chown", "-R", f"{uid}:{uid}", str(root / "lib")], check=True)
         os.chmod(gw.state_dir, 0o700)
     gw.outside_log = root / "gateway.stdout"

@@ -203,3 +203,32 @@ def test_bundled_and_external_channels_match_the_package(tools):
         data = json.loads(config.read_text())
         trusted = {k for k, v in data.get("plugins", {}).get("entries", {}).items() if v.get("enabled")}
         assert trusted == set(data["channels"]) - bundled, config
+
+
+# ---------------------------------------------------------------- canaries: the detectors catch the old bugs
+
+
+def boot_and_collect(config: Path, plugins: Path, **kwargs) -> tuple[list[str], dict]:
+    with g.running_gateway(config, plugins=plugins, **kwargs) as gw:
+        health = wait_for_channels(gw)
+        return refusals(gw.log_records()), health
+
+
+def test_canary_untrusted_external_plugin_is_refused(plugins, tools, tmp_path):
+    """The config as generated before plugins.entries: the gateway refuses the channel, and this suite sees it."""
+    config = json.loads((REPO / "generated" / "openclaw" / "nordic-yoga" / "openclaw.json").read_text())
+    assert config.pop("plugins")["entries"] == {"discord": {"enabled": True}}
+    path = tmp_path / "nordic-yoga" / "openclaw.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(config))
+    found, health = boot_and_collect(path, plugins)
+    assert any("without explicit trust" in line for line in found), found
+    assert "discord" not in health.get("channels", {}), health
+
+
+def test_canary_group_readable_secret_file_is_refused(plugins, tools):
+    """secrets.yml's old layout (root:openclaw 0640): the gateway refuses the provider, and this suite sees it."""
+    found, _ = boot_and_collect(REPO / "generated" / "openclaw" / "orbital-health" / "openclaw.json", plugins,
+                                secret_layout={"provider_file": {"owner": "root", "group": "openclaw", "mode": "0640"}})
+    assert any(re.search(r"insecure-permissions|permissions are too open", line) for line in found), found
+    assert any("unresolved SecretRef" in line or "SECRETS_PROVIDER_DEGRADED" in line for line in found), found
