@@ -452,12 +452,11 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
     gw = Gateway(customer=Path(config_path).parent.name, config=config, root=root, env=env)
     if plugins is not None:
         # Where the role's plugins.yml installs them: the unit's state dir.
-        # Plugin packages (npm/, ~300 MB) are hard-linked from the cache (the
-        # gateway only reads them); the rest (sqlite state, install index) is copied.
+        # A real copy: OpenClaw refuses hard-linked plugin files ("Failed to repair
+        # installed OpenClaw host peer links: path must not be hardlinked").
         gw.state_dir.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["cp", "-al", str(plugins / "npm"), str(gw.state_dir / "npm")], check=True)
-        shutil.copytree(plugins, gw.state_dir, symlinks=True, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(".ready", "npm"))
+        subprocess.run(["cp", "-a", "--reflink=auto", f"{plugins}/.", str(gw.state_dir)], check=True)
+        (gw.state_dir / ".ready").unlink(missing_ok=True)
         subprocess.run(["chown", "-R", f"{uid}:{uid}", str(root / "lib")], check=True)
         os.chmod(gw.state_dir, 0o700)
     gw.outside_log = root / "gateway.stdout"
