@@ -62,9 +62,13 @@ def explained_lint(finding: dict, config: dict) -> bool:
     """Doctor lint findings README "Live checks -> Gateway" explains."""
     # Bronze (container) and Platinum (pod) gateways bind "lan" on purpose: loopback
     # is unreachable through the bridge/service; token auth and the proxy front them.
-    return (finding.get("checkId") == "core/doctor/security"
-            and finding.get("requirement") == "gateway.bind_network_accessible"
-            and config["gateway"]["bind"] == "lan")
+    if (finding.get("checkId") == "core/doctor/security"
+            and finding.get("requirement") == "gateway.bind_network_accessible"):
+        return config["gateway"]["bind"] == "lan"
+    # Silver/Gold bind loopback behind the host's TLS proxy on purpose; we offer no
+    # node (device) onboarding, which is what this precondition is about.
+    return (finding.get("checkId") == "core/doctor/node-hosting-preconditions"
+            and finding.get("requirement") == "node-onboarding-url" and config["gateway"]["bind"] == "loopback")
 
 
 def record_text(record: dict) -> str:
