@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal, Optional, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
@@ -516,6 +516,25 @@ class OpenClawSettings(Strict):
     # written by Ansible at apply time.
     secrets_dir: str = "/etc/openclaw/secrets"
     trusted_proxies: ProxyTrust = Field(default_factory=ProxyTrust)
+    # Readiness (503 while a configured channel is not running): see README "Live checks -> Gateway".
+    ready_path: str = "/readyz"
+    # OPENCLAW_STATE_DIR: without it the gateway keeps media/cron next to the config (configDir).
+    state_dir: str = "/var/lib/openclaw/.openclaw"
+    # Channels whose plugin ships inside the openclaw package (its dist/extensions/<id>).
+    bundled_channels: list[str] = Field(default_factory=lambda: ["telegram"])
+    # External channel plugins: channel id -> exact npm version of @openclaw/<id>.
+    channel_plugins: dict[str, Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _every_channel_has_a_plugin(self):
+        # A channel type OpenClaw has no plugin for would be refused at boot.
+        external, bundled = set(self.channel_plugins), set(self.bundled_channels)
+        if external & bundled:
+            raise ValueError(f"channels both bundled and external: {sorted(external & bundled)}")
+        missing = set(get_args(ChannelType)) - external - bundled
+        if missing:
+            raise ValueError(f"channel types with neither a bundled nor a pinned plugin: {sorted(missing)}")
+        return self
 
 
 class TerraformState(Strict):

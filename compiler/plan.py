@@ -74,6 +74,10 @@ class OpenClawRuntime:
     proxies_host: tuple[str, ...] = ("127.0.0.1",)          # gateway.trustedProxies per hosting model
     proxies_shared: tuple[str, ...] = ("172.17.0.1",)
     proxies_kubernetes: tuple[str, ...] = ("10.42.0.0/16",)
+    ready_path: str = "/readyz"
+    state_dir: str = "/var/lib/openclaw/.openclaw"
+    bundled_channels: tuple[str, ...] = ("telegram",)
+    channel_plugins: tuple[tuple[str, str], ...] = ()          # (channel id, pinned npm version), sorted
 
 
 # The reverse proxy in front of every non-Kubernetes gateway (nginx, Ansible
@@ -289,7 +293,8 @@ def build_plan(inputs: Inputs) -> FleetPlan:
     runtime = OpenClawRuntime(o.version, o.node_version, o.gateway_port, o.health_path, o.log_file,
                               o.config_dir, o.workspace_dir, o.skills_dir, o.log_format, o.secrets_dir,
                               tuple(o.trusted_proxies.host), tuple(o.trusted_proxies.shared),
-                              tuple(o.trusted_proxies.kubernetes))
+                              tuple(o.trusted_proxies.kubernetes), o.ready_path, o.state_dir,
+                              tuple(o.bundled_channels), tuple(sorted(o.channel_plugins.items())))
     return FleetPlan(settings, catalog, tiers, runtime, tuple(customers),
                      tuple(sorted(stacks, key=lambda s: s.name)), placement,
                      _wazuh_rule_blocks(customers, inputs.previous_wazuh_blocks))

@@ -254,3 +254,24 @@ def test_trusted_proxies_must_be_addresses(repo):
     result = run_clawtex(repo, "validate")
     assert result.returncode == 1
     assert re.search(r"clawtex\.yaml:\d+:\d+: spec\.openclaw\.trustedProxies\.shared\[0\]: .*docker0", result.stderr), result.stderr
+
+
+def test_a_channel_type_without_a_plugin_is_refused_at_validate(repo):
+    """Dropping a pinned external plugin would leave that channel unstartable: clawtex validate says so."""
+    settings = repo / "clawtex.yaml"
+    settings.write_text(settings.read_text().replace('      slack: "2026.9.6"\n', ""))
+    result = run_clawtex(repo, "validate")
+    assert result.returncode == 1
+    assert "clawtex.yaml" in result.stderr and "slack" in result.stderr, result.stderr
+
+
+def test_external_channel_plugins_are_trusted_and_bundled_ones_are_not():
+    """Oracle: the channel list of each customer file (not the generator's tables)."""
+    external = set(yaml.safe_load((REPO / "clawtex.yaml").read_text())["spec"]["openclaw"]["channelPlugins"])
+    for path in sorted((REPO / "customers").glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        cid = doc["metadata"]["id"] if "id" in doc.get("metadata", {}) else path.stem
+        config = json.loads((REPO / "generated" / "openclaw" / cid / "openclaw.json").read_text())
+        types = {ch["type"] for ch in doc["spec"]["channels"]}
+        entries = config.get("plugins", {}).get("entries", {})
+        assert entries == {t: {"enabled": True} for t in sorted(types & external)}, cid

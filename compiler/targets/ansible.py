@@ -264,6 +264,9 @@ def inventory(plan: FleetPlan) -> dict[str, Any]:
                              "openclaw_skills_dir": rt.skills_dir,
                              "openclaw_secrets_dir": rt.secrets_dir,
                              "openclaw_log_file": rt.log_file,
+                             "openclaw_state_dir": rt.state_dir,
+                             # External channel plugins preinstalled by tasks/plugins.yml: {id: version}.
+                             "openclaw_channel_plugins": dict(rt.channel_plugins),
                              "clawtex_ssh_allowed_cidrs": list(plan.settings.spec.ops.ssh_allowed_cidrs),
                              "clawtex_ops_email": plan.settings.spec.ops.alert_email},
                     "children": children}}

@@ -119,6 +119,25 @@ def logging_config(runtime: OpenClawRuntime) -> dict[str, Any]:
     return {"level": "info", "file": runtime.log_file}
 
 
+def plugins_config(c: CustomerPlan, runtime: OpenClawRuntime) -> dict[str, Any] | None:
+    """Explicit trust for the external channel plugins this customer's channels need.
+
+    OpenClaw starts a bundled channel plugin (telegram) when its channel is
+    configured, but refuses an external one (discord, msteams, signal, slack,
+    whatsapp: npm @openclaw/<id>) with `channels.<id>: channel is configured,
+    but external plugin "<id>" is installed without explicit trust. Add
+    plugins.entries.<id>.enabled=true.` (openclaw 2026.9.6
+    dist/channel-plugin-blockers-*.mjs; `openclaw config validate` does not
+    report it, the gateway does). Which channels are external is data:
+    clawtex.yaml spec.openclaw.channelPlugins / bundledChannels.
+    """
+    external = dict(runtime.channel_plugins)
+    used = sorted(ch.type for ch in c.channels if ch.type in external)
+    if not used:
+        return None
+    return {"entries": {cid: {"enabled": True} for cid in used}}
+
+
 def referenced_secrets(c: CustomerPlan) -> list[SecretRef]:
     return [GATEWAY_TOKEN, *c.secret_refs]
 
@@ -133,6 +152,9 @@ def openclaw_config(c: CustomerPlan, plan: FleetPlan) -> dict[str, Any]:
         "skills": skills_config(c, runtime),
         "logging": logging_config(runtime),
     }
+    plugins = plugins_config(c, runtime)
+    if plugins:
+        config["plugins"] = plugins
     if c.model_endpoints:
         config["models"] = {"mode": "merge",
                             "providers": {e.name: model_provider(e) for e in sorted(c.model_endpoints, key=lambda e: e.name)}}

@@ -10,17 +10,18 @@ How the generated file runs unmodified (absolute paths, port 18789):
 - Each gateway gets its own mount namespace and network namespace
   (`unshare --mount --net`). Inside, private bind mounts put a scratch
   directory over /etc/openclaw, /var/lib/openclaw and /var/log/openclaw (the
-  paths clawtex.yaml publishes) and the cached Node.js and OpenClaw over
+  paths clawtex.yaml publishes), over /tmp (the unit's PrivateTmp; OpenClaw
+  keeps per-uid state locks there) and the cached Node.js and OpenClaw over
   /opt/openclaw (the role's install root), so the config's own paths and port
   are used as they are. The host only gains the empty mount-point directories.
 - The network namespace has loopback only: the gateway listens on its own
   127.0.0.1:18789 (or all interfaces, for bind=lan) and can reach no registry,
   which proves first boot needs no download. `url` is a host-loopback port that
   a forwarding thread connects into the namespace.
-- It runs like the role's systemd unit runs it: as uid/gid OPENCLAW_UID
-  (the role's openclaw_uid), HOME=/var/lib/openclaw, OPENCLAW_CONFIG_PATH=
-  /etc/openclaw/openclaw.json, the EnvironmentFile's variables in its
-  environment. Secrets are laid out as roles/openclaw/tasks/secrets.yml lays
+- It runs like the role's systemd unit runs it: as the role's openclaw_uid,
+  with the Environment= lines of the rendered openclaw-gateway.service.j2
+  (HOME, OPENCLAW_CONFIG_PATH, OPENCLAW_STATE_DIR, OPENCLAW_CONFIG_READONLY)
+  and the EnvironmentFile's variables. Secrets are laid out as roles/openclaw/tasks/secrets.yml lays
   them: the modes and owners are read from that file, not restated here;
   values are dummies.
 - Channel plugins preinstalled by `preinstall_plugins` (the same pinned
@@ -120,9 +121,12 @@ def _ids(owner: str, group: str, uid: int) -> tuple[int, int]:
     return one(owner), one(group)
 
 
-def lay_out_secrets(config: dict, etc: Path, uid: int) -> dict[str, str]:
-    """Write what secrets.yml writes; return the unit's EnvironmentFile variables."""
-    layout = role_secret_layout()
+def lay_out_secrets(config: dict, etc: Path, uid: int, override: dict | None = None) -> dict[str, str]:
+    """Write what secrets.yml writes; return the unit's EnvironmentFile variables.
+
+    override: {"provider_file": {"owner": "root", "group": "openclaw", "mode": "0640"}}
+    replaces the role's layout (canary tests show what the old layout did)."""
+    layout = {**role_secret_layout(), **(override or {})}
     env: dict[str, str] = {}
     files: dict[str, dict] = {}
     providers = config.get("secrets", {}).get("providers", {})
@@ -256,7 +260,8 @@ class Gateway:
 
     @property
     def state_dir(self) -> Path:
-        return self.host_path("/var/lib/openclaw/.openclaw")
+        inside = self.env.get("OPENCLAW_STATE_DIR") or str(Path(self.env["OPENCLAW_CONFIG_PATH"]).parent)
+        return self.host_path(inside)
 
     def log_records(self) -> list[dict]:
         records = []
@@ -299,6 +304,78 @@ class Gateway:
                 self.proc.kill()
                 self.proc.wait(10)
             self.stop_seconds = time.monotonic() - started
+        if self.proc:
+            # Its workers (spawn broker, sqlite) share its process group (start_new_session).
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def plugin_pins() -> dict[str, str]:
+    """channel id -> exact npm version of @openclaw/<id> (clawtex.yaml spec.openclaw.channelPlugins)."""
+    return dict(settings().get("channelPlugins", {}))
+
+
+def plugin_install_argv(cid: str, version: str) -> list[str]:
+    # The same command roles/openclaw/tasks/plugins.yml runs on hosts.
+    return ["openclaw", "plugins", "install", "--force", "--pin", f"npm:@openclaw/{cid}@{version}"]
+
+
+def preinstall_plugins() -> Path:
+    """The gateway state dir with every pinned channel plugin installed, built once into the cache.
+
+    Runs what roles/openclaw/tasks/plugins.yml runs on a host, as the gateway
+    user, with the unit's OPENCLAW_STATE_DIR: the install records hold absolute
+    paths (plugins.installedIndex in <state>/state/openclaw.sqlite), so the
+    install happens at the path the gateway uses, inside a mount namespace
+    that puts a scratch dir over /var/lib/openclaw and the cached Node.js and
+    OpenClaw over /opt/openclaw as the gateways see them. This is the only
+    step that uses the network (the npm registry). Cached by OpenClaw version,
+    pins and state path.
+    """
+    s = settings()
+    pins = plugin_pins()
+    key = "-".join(f"{k}@{v}" for k, v in sorted(pins.items())) + "-at" + s["stateDir"].replace("/", "_")
+    target = CACHE / f"openclaw-plugins-{s['version']}" / key
+    if (target / ".ready").exists():
+        return target
+    uid = int(role_defaults()["openclaw_uid"])
+    stage = Path(tempfile.mkdtemp(prefix="clawtex-plugins-"))
+    os.chmod(stage, 0o755)
+    for sub in ("opt", "opt/node", "opt/openclaw", "lib", "tmp"):
+        (stage / sub).mkdir(exist_ok=True)
+    os.chmod(stage / "tmp", 0o1777)
+    os.chown(stage / "lib", uid, uid)
+    state = s["stateDir"]
+    installs = "".join(" ".join(plugin_install_argv(cid, ver)) + "\n" for cid, ver in sorted(pins.items()))
+    script = f"""set -e
+mount --make-rprivate /
+mount --bind "$STAGE/opt" /opt/openclaw
+mount --bind "{node_dir()}" /opt/openclaw/node
+mount --bind "{openclaw_dir()}" /opt/openclaw/openclaw
+mount --bind "$STAGE/lib" /var/lib/openclaw
+mount --bind "$STAGE/tmp" /tmp
+cd /var/lib/openclaw
+exec setpriv --reuid={uid} --regid={uid} --clear-groups env HOME=/var/lib/openclaw \
+  PATH=/opt/openclaw/node/bin:/opt/openclaw/openclaw/node_modules/.bin:/usr/bin:/bin \
+  OPENCLAW_STATE_DIR={state} OPENCLAW_CONFIG_PATH={state}/plugin-install.json bash -ec '
+mkdir -p -m 0700 {state}
+{installs}'
+"""
+    for mount in ("/opt/openclaw", "/var/lib/openclaw"):
+        Path(mount).mkdir(parents=True, exist_ok=True)
+    keep = {k: v for k, v in os.environ.items() if k.lower().endswith("_proxy") or k in ("NODE_EXTRA_CA_CERTS",)
+            or k.lower().startswith("npm_config_")}
+    done = subprocess.run(["unshare", "--mount", "--", "bash", "-c", script],
+                          env={"PATH": os.environ["PATH"], "STAGE": str(stage), **keep},
+                          capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError("plugin preinstall failed:\n" + done.stdout[-3000:] + done.stderr[-3000:])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.move(str(stage / "lib" / Path(state).relative_to("/var/lib/openclaw")), target)
+    shutil.rmtree(stage, ignore_errors=True)
+    (target / ".ready").write_text(key + "\n")
+    return target
 
 
 def _mounts() -> dict[str, str]:
@@ -312,7 +389,8 @@ def _launch_script(env: dict[str, str], uid: int) -> str:
     envs = " ".join(f"'{k}={v}'" for k, v in sorted(env.items()))
     return f"""set -e
 mount --make-rprivate /
-{mounts}mount --bind "{node_dir()}" /opt/openclaw/node
+{mounts}mount --bind "$ROOT/tmp" /tmp
+mount --bind "{node_dir()}" /opt/openclaw/node
 mount --bind "{openclaw_dir()}" /opt/openclaw/openclaw
 ip link set lo up
 cd /var/lib/openclaw
@@ -320,11 +398,31 @@ exec setpriv --reuid={uid} --regid={uid} --clear-groups env -i {envs} openclaw g
 """
 
 
-def gateway_env(config: dict, secret_env: dict[str, str]) -> dict[str, str]:
+def unit_environment() -> dict[str, str]:
+    """The Environment= lines of the role's gateway unit, rendered with the inventory's values."""
+    import jinja2
     s = settings()
-    return {"HOME": "/var/lib/openclaw",
+    values = {"openclaw_config_dir": s["configDir"], "openclaw_state_dir": s["stateDir"],
+              "openclaw_node_home": "/opt/openclaw/node", "openclaw_user": "openclaw",
+              "openclaw_log_file": s["logFile"], "openclaw_version": s["version"], "clawtex_customer": "x",
+              "openclaw_prefix": "/opt/openclaw/openclaw", "ansible_managed": ""}
+    jenv = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    jenv.filters["dirname"] = os.path.dirname          # Ansible's filter of that name
+    text = jenv.from_string(
+        (ROLE / "templates" / "openclaw-gateway.service.j2").read_text()).render(values)
+    env = {}
+    for line in text.splitlines():
+        if line.startswith("Environment="):
+            key, _, value = line[len("Environment="):].partition("=")
+            env[key] = value
+    return env
+
+
+def gateway_env(config: dict, secret_env: dict[str, str]) -> dict[str, str]:
+    unit = unit_environment()
+    return {**unit,
+            # The unit's PATH names the role's Node dir; here the cached Node and OpenClaw are mounted under /opt/openclaw.
             "PATH": "/opt/openclaw/node/bin:/opt/openclaw/openclaw/node_modules/.bin:/usr/bin:/bin",
-            "OPENCLAW_CONFIG_PATH": f"{s['configDir']}/openclaw.json",
             # npm would only be used for plugins we failed to preinstall: a dead
             # registry makes that fail fast instead of waiting on a timeout.
             "npm_config_registry": "http://127.0.0.1:9/", "npm_config_offline": "true",
@@ -333,14 +431,15 @@ def gateway_env(config: dict, secret_env: dict[str, str]) -> dict[str, str]:
 
 @contextlib.contextmanager
 def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: bool = True,
-                    keep: bool = False) -> Iterator[Gateway]:
+                    keep: bool = False, secret_layout: dict | None = None) -> Iterator[Gateway]:
     """Boot the gateway for config_path (see module doc); stop it and remove its scratch dir after."""
     config = json.loads(Path(config_path).read_text())
     uid = int(role_defaults()["openclaw_uid"])
     root = Path(tempfile.mkdtemp(prefix=f"clawtex-gw-{Path(config_path).parent.name}-"))
     os.chmod(root, 0o755)
-    for sub in ("etc", "lib", "log", "opt", "opt/node", "opt/openclaw"):
+    for sub in ("etc", "lib", "log", "opt", "opt/node", "opt/openclaw", "tmp"):
         (root / sub).mkdir(exist_ok=True)
+    os.chmod(root / "tmp", 0o1777)      # the unit's PrivateTmp=true (OpenClaw keeps its state locks in /tmp)
     for target in _mounts():
         Path(target).mkdir(parents=True, exist_ok=True)     # empty mount points on the host
     # Ownership and modes as roles/openclaw/tasks/service.yml creates them.
@@ -349,11 +448,17 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
     os.chown(root / "log", uid, uid); os.chmod(root / "log", 0o750)
     shutil.copyfile(config_path, root / "etc" / "openclaw.json")
     os.chown(root / "etc" / "openclaw.json", 0, uid); os.chmod(root / "etc" / "openclaw.json", 0o640)
-    if plugins is not None:
-        shutil.copytree(plugins, root / "lib" / ".openclaw", symlinks=True, dirs_exist_ok=True)
-        subprocess.run(["chown", "-R", f"{uid}:{uid}", str(root / "lib")], check=True)
-    env = gateway_env(config, lay_out_secrets(config, root / "etc", uid))
+    env = gateway_env(config, lay_out_secrets(config, root / "etc", uid, secret_layout))
     gw = Gateway(customer=Path(config_path).parent.name, config=config, root=root, env=env)
+    if plugins is not None:
+        # Where the role's plugins.yml installs them: the unit's state dir.
+        # A real copy: OpenClaw refuses hard-linked plugin files ("Failed to repair
+        # installed OpenClaw host peer links: path must not be hardlinked").
+        gw.state_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["cp", "-a", "--reflink=auto", f"{plugins}/.", str(gw.state_dir)], check=True)
+        (gw.state_dir / ".ready").unlink(missing_ok=True)
+        subprocess.run(["chown", "-R", f"{uid}:{uid}", str(root / "lib")], check=True)
+        os.chmod(gw.state_dir, 0o700)
     gw.outside_log = root / "gateway.stdout"
     started = time.monotonic()
     with open(gw.outside_log, "wb") as out:
