@@ -151,6 +151,11 @@ def openclaw_config(c: CustomerPlan, plan: FleetPlan) -> dict[str, Any]:
         "channels": {ch.type: channel_config(ch) for ch in sorted(c.channels, key=lambda ch: ch.type)},
         "skills": skills_config(c, runtime),
         "logging": logging_config(runtime),
+        # A customer's assistant talks to many people: one session per sender and
+        # channel, so no user sees another's context (OpenClaw docs
+        # gateway/config-agents/sessions.md; `openclaw doctor --lint` reports the
+        # default "main" scope as channels.dm.session_collision).
+        "session": {"dmScope": "per-channel-peer"},
     }
     plugins = plugins_config(c, runtime)
     if plugins:
