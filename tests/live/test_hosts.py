@@ -2,8 +2,9 @@
 
 Each host boots on a fresh overlay of the cached root (tests/live/hosts.py), runs
 `ansible-playbook -i generated/ansible/inventory modules/ansible/site.yml --limit HOST`
-inside itself (ansible_connection=local, clawtex_offline=true, dummy secrets), twice:
-the first run has 0 failed tasks, the second reports changed=0. Then every rendered
+inside itself (ansible_connection=local, clawtex_offline=true, dummy secrets): once with
+--check (0 failed on the fresh host), then twice for real: the first run has 0 failed
+tasks, the second reports changed=0. Then every rendered
 file is read by its own program and the gateway answers its health path through nginx.
 """
 from __future__ import annotations
@@ -49,6 +50,9 @@ CANNOT_RUN_HERE = {
 def test_site_yml_converges_and_is_idempotent(kind, root):
     name = HOST_KINDS[kind]
     with hosts.Host(name, root) as h:
+        # A dry run is usable before the first apply: --check on the fresh host fails nothing.
+        dry, out = hosts.apply(h, ["--check"])
+        assert dry["failed"] == 0 and dry["unreachable"] == 0, out[-8000:]
         first, out = hosts.apply(h)
         assert first["failed"] == 0 and first["unreachable"] == 0, out[-8000:]
         second, out = hosts.apply(h)
