@@ -109,7 +109,7 @@ def promised_roles(host: str, hv: dict) -> set[str]:
     if hv["clawtex_role"] == "wazuh_manager":
         return roles | {"blackbox"} | ({"openvas"} if tier["openvas"] else set())
     roles |= {"openclaw", "smoke_test"}
-    if not tier["kubernetes"]:
+    if hv["clawtex_role"] == "shared_bronze":      # the only hosts whose gateways run in containers
         roles.add("container_runtime")
     # Platinum keeps its data on the first node of each region; that node backs it up.
     if tier["backups"] and (not tier["kubernetes"] or host.endswith("-k8s-1")):
@@ -131,6 +131,8 @@ def test_every_host_gets_exactly_the_roles_its_tier_promises():
     assert seen_tiers == set(TIERS)
     # Spot checks that would catch a wrong reading of the tier data above.
     assert "container_runtime" not in hostvars()["orbital-health-fra1-k8s-1"]["clawtex_roles"]
+    assert "container_runtime" not in hostvars()["mapleleaf-dental-oc-1"]["clawtex_roles"]
+    assert "container_runtime" in hostvars()["shared-hetzner-fsn1-01"]["clawtex_roles"]
     assert "backup" not in hostvars()["shared-hetzner-fsn1-01"]["clawtex_roles"]
     assert {"wazuh_agent", "tls", "backup"} <= set(hostvars()["acme-logistics-oc-1"]["clawtex_roles"])
 
@@ -223,11 +225,14 @@ def test_secret_templates_resolve_refs_with_lookups_at_apply_time(tmp_path):
     (secrets / "vault" / "orbital" / "llm" / "key").write_text("sk-test")
     play = tmp_path / "play.yml"
     play.write_text(SECRETS_PLAY.format(secrets=secrets, role=ROLES / "openclaw", out=out))
-    env = dict(ansible_env(tmp_path), T_GATEWAY="gw-123", T_SLACK="{{ not templated }}")
+    env = dict(ansible_env(tmp_path), T_GATEWAY="Xk9 #pa$(id -un)'\"`x\\", T_SLACK="{{ not templated }}")
     result = run("ansible-playbook", "-i", "localhost,", str(play), env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = [line for line in (out / "gateway.env").read_text().splitlines() if not line.startswith("#")]
-    assert lines == ["OPENCLAW_GATEWAY_TOKEN=gw-123", "T_SLACK={{ not templated }}"]
+    # systemd.exec(5) EnvironmentFile=: double quotes keep spaces and '#'; \ " $ ` are backslash-escaped.
+    # (Unquoted, `. gateway.env` cut this token at the space and ran `id`.) The live hosts suite reads
+    # the file back through systemd itself.
+    assert lines == ['OPENCLAW_GATEWAY_TOKEN="Xk9 #pa\\$(id -un)\'\\"\\`x\\\\"', 'T_SLACK="{{ not templated }}"']
     # The JSON pointers openclaw.json uses (/orbital/slack-bot-token) find the values.
     assert json.loads((out / "vault.json").read_text()) == {"orbital": {"slack-bot-token": "xoxb-test", "llm": {"key": "sk-test"}}}
 

@@ -95,7 +95,8 @@ def host_roles(host: HostPlan, plan: FleetPlan) -> list[str]:
     roles = {"hardening", "node_exporter"}
     if host.role in GATEWAY_ROLES:
         roles |= {"openclaw", "smoke_test"}
-        if not tier.kubernetes:
+        if host.role == ROLE_SHARED:
+            # Only shared hosts run gateways in containers; Silver/Gold run a systemd service.
             roles.add("container_runtime")
         if tier.backups is not None and host.volume_gb > 0:
             roles.add("backup")
