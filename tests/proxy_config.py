@@ -43,6 +43,8 @@ def _env() -> jinja2.Environment:
     env.filters["regex_replace"] = lambda value, pattern, repl: re.sub(
         pattern, re.sub(r"\\(\d)", r"\\\1", repl), str(value))
     env.filters["zip"] = lambda a, *others: list(zip(a, *others))
+    from ansible.plugins.test.core import version_compare   # Ansible's own `version` test
+    env.tests["version"] = version_compare
     return env
 
 
@@ -79,7 +81,9 @@ def rendered_configs(host: str) -> list[str]:
     env = _env()
     out = [env.from_string(OPENCLAW_TEMPLATE.read_text()).render(**v)]
     if "tls" in v.get("clawtex_roles", []):
-        out.append(env.from_string(TLS_TEMPLATE.read_text()).render(**v))
+        # The role reads the installed nginx's version (a fact); both syntaxes listen alike.
+        for nginx in ("1.22.1", "1.26.0"):        # Debian 12, and one with `http2 on;`
+            out.append(env.from_string(TLS_TEMPLATE.read_text()).render(**v, tls_nginx_version=nginx))
     return out
 
 
