@@ -90,11 +90,26 @@ def gateway_config(c: CustomerPlan, runtime: OpenClawRuntime) -> dict[str, Any]:
     }
 
 
+# Providers whose models OpenClaw may run on a runtime from a plugin we do not
+# ship: with the runtime unset, an `openai/*` model lets the gateway pick the
+# Codex app-server runtime and install @openclaw/codex from npm at boot (seen
+# live: "Failed to install missing configured plugin codex"). Our customers use
+# API keys, so their turns stay on OpenClaw's own runtime (OpenClaw docs
+# providers/openai/runtimes.md: an explicit agentRuntime.id "openclaw" keeps a
+# Codex-eligible route on OpenClaw; concepts/agent-runtimes.md for the key).
+PINNED_RUNTIME_PROVIDERS = ("openai",)
+
+
 def agent_defaults(c: CustomerPlan, runtime: OpenClawRuntime) -> dict[str, Any]:
     model: dict[str, Any] = {"primary": c.model.primary}
     if c.model.fallbacks:
         model["fallbacks"] = list(c.model.fallbacks)
-    return {"workspace": runtime.workspace_dir, "model": model}
+    out: dict[str, Any] = {"workspace": runtime.workspace_dir, "model": model}
+    pinned = sorted({ref for ref in (c.model.primary, *c.model.fallbacks)
+                     if ref.split("/", 1)[0] in PINNED_RUNTIME_PROVIDERS})
+    if pinned:
+        out["models"] = {ref: {"agentRuntime": {"id": "openclaw"}} for ref in pinned}
+    return out
 
 
 def model_provider(e: ModelEndpoint) -> dict[str, Any]:

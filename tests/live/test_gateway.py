@@ -108,6 +108,18 @@ def plugins(tools, tmp_path_factory) -> Path:
     return path
 
 
+def started_or_awaiting_link(status: dict) -> bool:
+    """Admitted by configuration: the channel started (and may fail to reach its
+    network here), or it is WhatsApp Web waiting to be linked to a phone. A
+    WhatsApp account is linked once, by scanning a QR code (`openclaw channels
+    login --channel whatsapp` on the host; OpenClaw docs channels/whatsapp.md);
+    until then the gateway reports it configured, `statusState: not-linked`,
+    and does not start it. That is the handoff's first step, not a refusal."""
+    if status.get("running") or status.get("lastError"):
+        return True
+    return status.get("configured") is True and status.get("statusState") == "not-linked"
+
+
 def wait_for_channels(gw: g.Gateway) -> dict:
     """`openclaw health --json` once every configured channel shows up in it (or the bound passes)."""
     deadline = time.monotonic() + CHANNEL_START_SECONDS
@@ -117,8 +129,7 @@ def wait_for_channels(gw: g.Gateway) -> dict:
         if done.returncode == 0:
             snapshot = json.loads(done.stdout)
             listed = snapshot.get("channels", {})
-            if all(listed.get(ch, {}).get("running") or listed.get(ch, {}).get("lastError")
-                   for ch in gw.channels):
+            if all(started_or_awaiting_link(listed.get(ch, {})) for ch in gw.channels):
                 return snapshot
         time.sleep(3)
     return snapshot
@@ -160,7 +171,7 @@ def test_gateway(config: Path, plugins: Path, tools: str):
         for ch in gw.channels:
             if ch not in listed:
                 problems.append(f"openclaw health --json does not list channel {ch} (plugin never loaded)")
-            elif not (listed[ch].get("running") or listed[ch].get("lastError")):
+            elif not started_or_awaiting_link(listed[ch]):
                 problems.append(f"channel {ch} was not started: {json.dumps(listed[ch])[:300]}")
         status, ready = gw.get(settings["readyPath"])
         if status not in (200, 503) or not isinstance(ready, dict) or "ready" not in ready:
