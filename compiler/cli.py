@@ -251,9 +251,15 @@ def _kpi_report(args: argparse.Namespace) -> int:
         print(f"clawtex report: {exc}", file=sys.stderr)
         return 1
     text = render_kpis_html(kpis) if args.html else dump_json(kpis.to_json()).decode("utf-8")
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-        print(f"wrote {args.out}")
+    return _emit(text, args.out, announce=True)
+
+
+def _emit(text: str, out: str | None, announce: bool = False) -> int:
+    """A command's document to --out (saying where, if asked) or to stdout."""
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        if announce:
+            print(f"wrote {out}")
     else:
         sys.stdout.write(text)
     return 0
@@ -285,11 +291,7 @@ def cmd_handoff(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"clawtex handoff: {exc.args[0]}", file=sys.stderr)
         return 1
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return _emit(text, args.out)
 
 
 def cmd_customer_report(args: argparse.Namespace) -> int:
@@ -315,12 +317,8 @@ def cmd_customer_report(args: argparse.Namespace) -> int:
     if args.pdf:
         render_pdf(text, Path(args.pdf), chromium_bin=args.chromium)
         print(f"wrote {args.pdf}")
-    elif args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-        print(f"wrote {args.out}")
-    else:
-        sys.stdout.write(text)
-    return 0
+        return 0
+    return _emit(text, args.out, announce=True)
 
 
 def cmd_reports_due(args: argparse.Namespace) -> int:
