@@ -8,7 +8,7 @@ start=$SECONDS
 python3 -m pytest -n 2 -m "not live" "$@"; fast=$?
 fast_s=$((SECONDS - start))
 start=$SECONDS
-python3 -m pytest -n 2 -m live "$@"; live=$?
+python3 -m pytest -n 2 --dist loadgroup -m live "$@"; live=$?
 live_s=$((SECONDS - start))
 echo "fast suite: ${fast_s} s (exit $fast); live suite: ${live_s} s (exit $live)"
 [ "$fast" -eq 0 ] && [ "$live" -eq 0 ]

@@ -45,6 +45,9 @@ CANNOT_RUN_HERE = {
 }
 
 
+# One booted host at a time (scripts/test.sh runs the live suite with --dist loadgroup):
+# two package-installing hosts at once starve the other live tests on 2 cores.
+@pytest.mark.xdist_group("hosts")
 @pytest.mark.parametrize("kind", [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=CANNOT_RUN_HERE[k]))
                                   if k in CANNOT_RUN_HERE else k for k in HOST_KINDS], ids=list(HOST_KINDS))
 def test_site_yml_converges_and_is_idempotent(kind, root):

@@ -335,6 +335,13 @@ def test_live_outage_reaches_the_right_receivers(tmp_path):
                 break
             time.sleep(1)
         got = page_deliveries()
+        if not all(want[c] <= set(got.get(c, {})) for c in want):
+            # Say what the stack saw, so a miss is diagnosable from the CI log.
+            probes_now = {r["metric"].get("instance"): r["value"][1] for r in query('probe_success{job="openclaw-probe"}')}
+            alerts_now = sorted({(r["metric"].get("alertname"), r["metric"].get("customer"), r["metric"].get("alertstate"))
+                                 for r in query("ALERTS")})
+            print(f"after {DELIVERY_TIMEOUT}s: gateway stopper alive={stopping.is_alive()}; probe_success={probes_now}; "
+                  f"ALERTS={alerts_now}; deliveries={len(http_sink.deliveries)} http, {len(smtp.messages)} mail")
         for c in sorted(want):
             assert want[c] <= set(got.get(c, {})), (c, tiers[c], sorted(want[c]), sorted(got.get(c, {})))
             extra = {r for r in got[c] if r.split(":")[0] in ("pagerduty", "opsgenie") or r.startswith("slack:slack-")}
