@@ -135,26 +135,16 @@ def test_reports_due_monthly_everyone_quarterly_gold_and_up(tmp_path):
 
 def test_deploy_times_are_read_through_the_onboarding_module(tmp_path, monkeypatch):
     """The onboarding work's compiler.business.deploytime owns the record format
-    (load(dir) -> records, summarize(records, targets) -> TierTimes); until it is
-    merged, a stand-in with that interface shows the wiring: targets come from
+    (load(dir) -> records, summarize(records, targets) -> TierTimes); a stand-in
+    load/summarize returning the real TierTimes shows the wiring: targets come from
     tiers/*.yaml deployment.targetHours, rows reach the page."""
     import sys
     import types
-    from dataclasses import dataclass
     from conftest import REPO
     from compiler.business.kpis import deploy_time_rows
     from compiler.pipeline import plan_repo
     import compiler.business as business
-
-    @dataclass
-    class TierTimes:
-        tier: str
-        target_hours: float
-        done: int
-        median_hours: float | None
-        worst_hours: float | None
-        over_target: list
-        pending: list
+    from compiler.business.deploytime import TierTimes     # the real record type; load/summarize are faked
 
     seen = {}
     fake = types.ModuleType("compiler.business.deploytime")
