@@ -271,15 +271,29 @@ class Gateway:
                     records.append(json.loads(line))
         return records
 
-    def get(self, path: str, timeout: float = 10) -> tuple[int, Any]:
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=timeout) as resp:
-                return resp.status, json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as err:
-            body = err.read()
-            with contextlib.suppress(ValueError):
-                return err.code, json.loads(body or b"null")
-            return err.code, body.decode(errors="replace")
+    def get(self, path: str, timeout: float = 10, patience: float = 90) -> tuple[int, Any]:
+        """One HTTP GET; a request that times out is asked again until `patience` runs out.
+
+        Right after boot the gateway's event loop can stall for tens of seconds while it
+        starts channel plugins (seen in CI on 2 busy cores: a /healthz read timed out at 10 s
+        just after the first healthy answer). A slow answer is not a wrong one; the answer
+        itself is still asserted by the caller."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + path, timeout=timeout) as resp:
+                    return resp.status, json.loads(resp.read() or b"null")
+            except urllib.error.HTTPError as err:
+                body = err.read()
+                with contextlib.suppress(ValueError):
+                    return err.code, json.loads(body or b"null")
+                return err.code, body.decode(errors="replace")
+            except (TimeoutError, urllib.error.URLError) as err:
+                if isinstance(err, urllib.error.URLError) and not isinstance(err.reason, TimeoutError):
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+                print(f"{self.customer}: GET {path} timed out after {timeout}s; asking again", flush=True)
 
     def command(self, argv: list[str]) -> list[str]:
         """argv run inside the gateway's namespaces, as its user, with its environment."""
@@ -474,7 +488,7 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
                     raise RuntimeError(f"{gw.customer}: gateway exited {gw.proc.returncode}:\n"
                                        + gw.outside_log.read_text(errors="replace")[-3000:])
                 with contextlib.suppress(OSError, ValueError):
-                    status, body = gw.get(settings()["healthPath"], timeout=3)
+                    status, body = gw.get(settings()["healthPath"], timeout=3, patience=0)
                     if status == 200:
                         break
                 if time.monotonic() > deadline:
