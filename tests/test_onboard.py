@@ -104,38 +104,23 @@ def test_checkout_without_tier_metadata_needs_the_line_items_lookup(brepo):
 
 def test_line_items_are_fetched_with_the_stripe_library(brepo):
     """The real `stripe` client against a local server answering Stripe's documented list shape."""
-    import http.server
-    import threading
+    from http_stub import QuietHandler, serve
 
     seen = []
 
-    class Api(http.server.BaseHTTPRequestHandler):
+    class Api(QuietHandler):
         def do_GET(self):  # noqa: N802
             seen.append((self.path, self.headers.get("Authorization")))
-            body = json.dumps({"object": "list", "has_more": False, "url": "/v1/checkout/sessions/cs_test_a1/line_items",
-                               "data": [{"id": "li_1", "object": "item", "quantity": 1, "amount_total": 24900,
-                                         "currency": "usd", "description": "Clawtex Silver",
-                                         "price": {"id": "price_ClawtexSilverMonthly", "object": "price",
-                                                   "unit_amount": 24900, "currency": "usd", "metadata": {}}}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.reply_json(200, {"object": "list", "has_more": False, "url": "/v1/checkout/sessions/cs_test_a1/line_items",
+                                  "data": [{"id": "li_1", "object": "item", "quantity": 1, "amount_total": 24900,
+                                            "currency": "usd", "description": "Clawtex Silver",
+                                            "price": {"id": "price_ClawtexSilverMonthly", "object": "price",
+                                                      "unit_amount": 24900, "currency": "usd", "metadata": {}}}]})
 
-        def log_message(self, *args):
-            pass
-
-    srv = http.server.HTTPServer(("127.0.0.1", 0), Api)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve(Api) as base:
         from compiler.business.onboard import stripe_line_items
-        lookup = stripe_line_items("sk_test_local", base=f"http://127.0.0.1:{srv.server_address[1]}")
+        lookup = stripe_line_items("sk_test_local", base=base)
         result = onboard(brepo, checkout_event(tier=None), line_items=lookup)
-    finally:
-        srv.shutdown()
-        thread.join(5)
     assert result.action == "created"
     assert seen[0][0].startswith("/v1/checkout/sessions/cs_test_a1/line_items")
     assert seen[0][1] == "Bearer sk_test_local"

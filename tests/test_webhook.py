@@ -292,49 +292,32 @@ def test_transient_failures_retry_then_dead_letter(tmp_path, fleet):
 
 def test_github_calls_open_the_pr_reuse_an_existing_one_and_enable_auto_merge():
     """The non-dry-run GitHub path against a local server speaking the REST/GraphQL shapes GitHub documents."""
-    import http.server
+    from http_stub import QuietHandler, serve
 
     calls: list[tuple[str, str, dict | None]] = []
     existing = {"stripe/evt_Again0001"}
 
-    class Api(http.server.BaseHTTPRequestHandler):
-        def _reply(self, status: int, data) -> None:
-            body = json.dumps(data).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class Api(QuietHandler):
         def do_POST(self):  # noqa: N802
             payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             calls.append(("POST", self.path, payload))
             assert self.headers["Authorization"] == "Bearer ghs_test"
             if self.path == "/graphql":
-                return self._reply(200, {"data": {"enablePullRequestAutoMerge": {"pullRequest": {"number": 7}}}})
+                return self.reply_json(200, {"data": {"enablePullRequestAutoMerge": {"pullRequest": {"number": 7}}}})
             if payload["head"] in existing:
-                return self._reply(422, {"message": "Validation Failed",
-                                         "errors": [{"message": "A pull request already exists for clawtex:x."}]})
-            return self._reply(201, {"html_url": "https://github.example/clawtex/fleet/pull/7", "node_id": "PR_kwDO7"})
+                return self.reply_json(422, {"message": "Validation Failed",
+                                             "errors": [{"message": "A pull request already exists for clawtex:x."}]})
+            return self.reply_json(201, {"html_url": "https://github.example/clawtex/fleet/pull/7", "node_id": "PR_kwDO7"})
 
         def do_GET(self):  # noqa: N802
             calls.append(("GET", self.path, None))
-            self._reply(200, [{"html_url": "https://github.example/clawtex/fleet/pull/5", "node_id": "PR_kwDO5"}])
+            self.reply_json(200, [{"html_url": "https://github.example/clawtex/fleet/pull/5", "node_id": "PR_kwDO5"}])
 
-        def log_message(self, *args):
-            pass
-
-    srv = http.server.HTTPServer(("127.0.0.1", 0), Api)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        pulls = GitHubPulls("clawtex/fleet", token="ghs_test", dry_run=False, api=f"http://127.0.0.1:{srv.server_address[1]}")
+    with serve(Api) as base:
+        pulls = GitHubPulls("clawtex/fleet", token="ghs_test", dry_run=False, api=base)
         assert pulls.open("stripe/evt_New0001", "main", "t", "b") == ("https://github.example/clawtex/fleet/pull/7", "PR_kwDO7")
         pulls.enable_auto_merge("PR_kwDO7")
         assert pulls.open("stripe/evt_Again0001", "main", "t", "b") == ("https://github.example/clawtex/fleet/pull/5", "PR_kwDO5")
-    finally:
-        srv.shutdown()
-        thread.join(5)
     assert calls[0][:2] == ("POST", "/repos/clawtex/fleet/pulls") and calls[0][2]["head"] == "stripe/evt_New0001"
     assert calls[1][1] == "/graphql" and calls[1][2]["variables"] == {"id": "PR_kwDO7"}
     assert "enablePullRequestAutoMerge" in calls[1][2]["query"] and "SQUASH" in calls[1][2]["query"]
