@@ -15,6 +15,7 @@ from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndp
                      ProviderCatalog, SCAN_DAYS, SecretRef, Settings, Skill, Tier)
 from .providers import backup_endpoint
 from .placement import Tenant, allocate_blocks, host_capacity, place
+from .previous import PLACEMENT_FILE, WAZUH_BLOCKS_FILE  # noqa: F401 (published to the targets that write them)
 from .validate import Inputs
 
 ROLE_OPENCLAW = "openclaw"
@@ -29,7 +30,6 @@ WAZUH_FLEET_RULES = 100000
 WAZUH_CUSTOMER_RULES = 100100
 WAZUH_RULES_END = 120000
 WAZUH_BLOCK_SIZE = 20
-WAZUH_BLOCKS_FILE = "wazuh/rule-blocks.json"
 
 
 @dataclass(frozen=True)
@@ -268,7 +268,7 @@ class FleetPlan:
 def build_plan(inputs: Inputs) -> FleetPlan:
     settings, catalog, tiers = inputs.settings, inputs.catalog, inputs.tiers
     live = [lc for lc in inputs.customers if lc.model.spec.status != "decommissioned"]
-    placement = _placement(live, tiers, catalog, inputs.previous_placement)
+    placement = _placement(live, tiers, catalog, inputs.previous.placement)
     host_of = {cid: host for host, ids in placement.items() for cid in ids}
 
     customers: list[CustomerPlan] = []
@@ -297,7 +297,7 @@ def build_plan(inputs: Inputs) -> FleetPlan:
                               tuple(o.bundled_channels), tuple(sorted(o.channel_plugins.items())))
     return FleetPlan(settings, catalog, tiers, runtime, tuple(customers),
                      tuple(sorted(stacks, key=lambda s: s.name)), placement,
-                     _wazuh_rule_blocks(customers, inputs.previous_wazuh_blocks))
+                     _wazuh_rule_blocks(customers, inputs.previous.wazuh_blocks))
 
 
 def _wazuh_rule_blocks(customers: list[CustomerPlan], previous: dict) -> dict[str, int]:

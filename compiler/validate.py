@@ -18,6 +18,7 @@ from .diagnostics import CompileError, Diagnostic
 from .load import Document, load_document
 from .providers import provider_problems, region_problems
 from .models import Customer, ProviderCatalog, Settings, Tier
+from .previous import PreviousState
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -45,8 +46,8 @@ class Inputs:
     catalog: ProviderCatalog
     tiers: dict[str, Tier]
     customers: tuple[LoadedCustomer, ...]
-    previous_placement: dict[str, Any]
-    previous_wazuh_blocks: dict[str, Any] = field(default_factory=dict)
+    # What the last compile committed (read by pipeline.load_inputs; empty from validate_repo alone).
+    previous: PreviousState = field(default_factory=PreviousState)
 
 
 def relative(path: Path, root: Path) -> str:
@@ -372,4 +373,4 @@ def validate_repo(root: Path, files: Iterable[Path] | None = None, use_cache: bo
     errors.extend(fleet_errors(customers))
     if errors or settings is None or catalog is None:
         raise CompileError(errors)
-    return Inputs(settings, catalog, tiers, tuple(sorted(customers, key=lambda lc: lc.model.metadata.id)), {})
+    return Inputs(settings, catalog, tiers, tuple(sorted(customers, key=lambda lc: lc.model.metadata.id)))
