@@ -411,6 +411,54 @@ class Tier(Strict):
         return self.metadata.name
 
 
+# ---------------------------------------------------------------- SLO windows (tiers/slo-windows.yaml)
+
+Duration = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*[mhd]$")]
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(value: str) -> int:
+    """A Prometheus duration of one unit (5m, 6h, 30d) in seconds."""
+    return int(value[:-1]) * _UNIT_SECONDS[value[-1]]
+
+
+class BurnWindow(Strict):
+    error_budget_percent: float = Field(gt=0, le=100)
+    short_window: Duration
+    long_window: Duration
+
+    @model_validator(mode="after")
+    def _short_is_shorter(self) -> "BurnWindow":
+        if duration_seconds(self.short_window) >= duration_seconds(self.long_window):
+            raise ValueError(f"shortWindow {self.short_window} must be shorter than longWindow {self.long_window}")
+        return self
+
+
+class BurnWindowPair(Strict):
+    quick: BurnWindow
+    slow: BurnWindow
+
+
+class SloWindowsSpec(Strict):
+    slo_period: Duration
+    page: BurnWindowPair
+    ticket: BurnWindowPair
+
+    @model_validator(mode="after")
+    def _windows_fit_the_period(self) -> "SloWindowsSpec":
+        for w in (self.page.quick, self.page.slow, self.ticket.quick, self.ticket.slow):
+            if duration_seconds(w.long_window) > duration_seconds(self.slo_period):
+                raise ValueError(f"longWindow {w.long_window} is longer than sloPeriod {self.slo_period}")
+        return self
+
+
+class SloWindows(Strict):
+    api_version: Literal["clawtex/v1"]
+    kind: Literal["SloWindows"]
+    metadata: NamedMetadata
+    spec: SloWindowsSpec
+
+
 # ---------------------------------------------------------------- providers
 
 

@@ -1,45 +1,33 @@
-"""The whole compile, stage by stage: load -> validate -> plan -> render -> write."""
+"""The whole compile, stage by stage:
+
+    load (validate_repo + previous.read_previous) -> validate -> plan (pure)
+      -> guard (decommission) -> render (targets/*) -> write (by the caller)
+
+Core: nothing here imports compiler.gitops or compiler.business (tests/test_architecture.py)."""
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 
 from .cache import Cache
-from .gitops.decommission import check_decommissions
-from .plan import WAZUH_BLOCKS_FILE, FleetPlan, build_plan
+from .guard import check_decommissions
+from .plan import FleetPlan, build_plan
+from .previous import read_previous
 from .targets import render_all
 from .validate import Inputs, validate_repo
-from .write import GENERATED
-
-
-def previous_lock(root: Path, relative: str) -> dict:
-    """A committed allocation file from the last compile (placement, rule-id blocks)."""
-    path = root / GENERATED / relative
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return {}  # a damaged lock file only loses stickiness; allocation stays deterministic
-    return data if isinstance(data, dict) else {}
-
-
-def previous_placement(root: Path) -> dict:
-    return previous_lock(root, "placement.json")
 
 
 def load_inputs(root: Path, files: Iterable[Path] | None = None, use_cache: bool = True) -> Inputs:
+    """Stages 1-2: the repository's files, validated, plus what the last compile committed."""
     inputs = validate_repo(root, files, use_cache=use_cache)
-    return replace(inputs, previous_placement=previous_placement(root),
-                   previous_wazuh_blocks=previous_lock(root, WAZUH_BLOCKS_FILE).get("blocks", {}))
+    return replace(inputs, previous=read_previous(root))
 
 
 def plan_repo(root: Path, use_cache: bool = True) -> FleetPlan:
     inputs = load_inputs(root, use_cache=use_cache)
     plan = build_plan(inputs)
-    check_decommissions(root, inputs, plan)     # never drop a live customer's stack silently
+    check_decommissions(inputs, plan)     # never drop a live customer's stack silently
     return plan
 
 

@@ -13,8 +13,10 @@ from typing import Optional
 from .diagnostics import CompileError, Diagnostic
 from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, Plan,
                      ProviderCatalog, SCAN_DAYS, SecretRef, Settings, Skill, Tier)
+from .models import SloWindows, duration_seconds
 from .providers import backup_endpoint
 from .placement import Tenant, allocate_blocks, host_capacity, place
+from .previous import PLACEMENT_FILE, WAZUH_BLOCKS_FILE  # noqa: F401 (published to the targets that write them)
 from .validate import Inputs
 
 ROLE_OPENCLAW = "openclaw"
@@ -29,7 +31,6 @@ WAZUH_FLEET_RULES = 100000
 WAZUH_CUSTOMER_RULES = 100100
 WAZUH_RULES_END = 120000
 WAZUH_BLOCK_SIZE = 20
-WAZUH_BLOCKS_FILE = "wazuh/rule-blocks.json"
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,53 @@ SERIES_CUSTOMER_BUDGET = "clawtex:customer_error_budget:ratio"
 
 
 @dataclass(frozen=True)
+class BurnAlert:
+    """One multiwindow burn-rate alert: it fires when any (long, short, factor)
+    pair has both windows burning faster than factor x the error budget."""
+    name: str
+    severity: str
+    windows: tuple[tuple[str, str, float], ...]
+
+
+@dataclass(frozen=True)
+class SloPlan:
+    """The SLO windows of tiers/slo-windows.yaml, as the Prometheus rules and the
+    Grafana dashboards read them."""
+    period: str                         # the SLO period: attainment and budget are over this window
+    sli_window: str                     # the SLI recorded from probes; every longer window averages it
+    recorded_windows: tuple[str, ...]   # longer windows recorded from sli_window, shortest first (period last)
+    burn_alerts: tuple[BurnAlert, ...]  # page first
+
+    @property
+    def period_days(self) -> int:
+        return duration_seconds(self.period) // 86400
+
+    @property
+    def burn_windows(self) -> tuple[str, ...]:
+        """The SLI window and every window a burn alert reads as its long one, shortest first."""
+        longs = {long for a in self.burn_alerts for long, _, _ in a.windows}
+        return (self.sli_window, *sorted(longs, key=duration_seconds))
+
+
+def burn_factor(error_budget_percent: float, period: str, long_window: str) -> float:
+    """Burn rate at which `error_budget_percent` of the period's budget goes in `long_window`."""
+    factor = round(error_budget_percent / 100 * duration_seconds(period) / duration_seconds(long_window), 6)
+    return int(factor) if factor == int(factor) else factor
+
+
+def slo_plan(windows: SloWindows) -> SloPlan:
+    s = windows.spec
+    alerts = tuple(BurnAlert(name, severity, tuple((w.long_window, w.short_window,
+                                                    burn_factor(w.error_budget_percent, s.slo_period, w.long_window))
+                                                   for w in (pair.quick, pair.slow)))
+                   for name, severity, pair in ((ALERT_BURN_FAST, SEVERITY_PAGE, s.page),
+                                                (ALERT_BURN_SLOW, SEVERITY_TICKET, s.ticket)))
+    used = {w for a in alerts for long, short, _ in a.windows for w in (long, short)} | {s.slo_period}
+    by_length = sorted(used, key=duration_seconds)
+    return SloPlan(s.slo_period, by_length[0], tuple(by_length[1:]), alerts)
+
+
+@dataclass(frozen=True)
 class ScanSchedule:
     """When a customer's vulnerability scan runs, in the two forms its consumers read."""
     rrule: str              # Greenbone schedule (generated/openvas/targets.json)
@@ -236,6 +284,7 @@ class FleetPlan:
     runtime: OpenClawRuntime
     customers: tuple[CustomerPlan, ...]
     stacks: tuple[StackPlan, ...]
+    slo: SloPlan
     placement: dict[str, list[str]] = field(default_factory=dict)
     wazuh_rule_blocks: dict[str, int] = field(default_factory=dict)   # customer -> first rule id
 
@@ -268,7 +317,7 @@ class FleetPlan:
 def build_plan(inputs: Inputs) -> FleetPlan:
     settings, catalog, tiers = inputs.settings, inputs.catalog, inputs.tiers
     live = [lc for lc in inputs.customers if lc.model.spec.status != "decommissioned"]
-    placement = _placement(live, tiers, catalog, inputs.previous_placement)
+    placement = _placement(live, tiers, catalog, inputs.previous.placement)
     host_of = {cid: host for host, ids in placement.items() for cid in ids}
 
     customers: list[CustomerPlan] = []
@@ -296,8 +345,8 @@ def build_plan(inputs: Inputs) -> FleetPlan:
                               tuple(o.trusted_proxies.kubernetes), o.ready_path, o.state_dir,
                               tuple(o.bundled_channels), tuple(sorted(o.channel_plugins.items())))
     return FleetPlan(settings, catalog, tiers, runtime, tuple(customers),
-                     tuple(sorted(stacks, key=lambda s: s.name)), placement,
-                     _wazuh_rule_blocks(customers, inputs.previous_wazuh_blocks))
+                     tuple(sorted(stacks, key=lambda s: s.name)), slo_plan(inputs.slo_windows), placement,
+                     _wazuh_rule_blocks(customers, inputs.previous.wazuh_blocks))
 
 
 def _wazuh_rule_blocks(customers: list[CustomerPlan], previous: dict) -> dict[str, int]:

@@ -17,7 +17,8 @@ from .cache import Cache
 from .diagnostics import CompileError, Diagnostic
 from .load import Document, load_document
 from .providers import provider_problems, region_problems
-from .models import Customer, ProviderCatalog, Settings, Tier
+from .models import Customer, ProviderCatalog, Settings, SloWindows, Tier
+from .previous import PreviousState
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -45,8 +46,9 @@ class Inputs:
     catalog: ProviderCatalog
     tiers: dict[str, Tier]
     customers: tuple[LoadedCustomer, ...]
-    previous_placement: dict[str, Any]
-    previous_wazuh_blocks: dict[str, Any] = field(default_factory=dict)
+    slo_windows: SloWindows
+    # What the last compile committed (read by pipeline.load_inputs; empty from validate_repo alone).
+    previous: PreviousState = field(default_factory=PreviousState)
 
 
 def relative(path: Path, root: Path) -> str:
@@ -75,12 +77,20 @@ def _message(err: dict[str, Any]) -> str:
     return msg.removeprefix("Value error, ")
 
 
+SLO_WINDOWS_FILE = "slo-windows.yaml"
+NOT_TIERS = ("providers.yaml", SLO_WINDOWS_FILE)
+
+
+def load_slo_windows(root: Path, errors: list[Diagnostic]) -> SloWindows | None:
+    return _single(root / "tiers" / SLO_WINDOWS_FILE, root, SloWindows, errors)
+
+
 def load_repo_config(root: Path, errors: list[Diagnostic]) -> tuple[Settings | None, ProviderCatalog | None, dict[str, Tier]]:
     settings = _single(root / "clawtex.yaml", root, Settings, errors)
     catalog = _single(root / "tiers" / "providers.yaml", root, ProviderCatalog, errors)
     tiers = {}
     for path in sorted((root / "tiers").glob("*.yaml")):
-        if path.name == "providers.yaml":
+        if path.name in NOT_TIERS:
             continue
         tier = _single(path, root, Tier, errors)
         if tier is not None:
@@ -363,6 +373,7 @@ def validate_repo(root: Path, files: Iterable[Path] | None = None, use_cache: bo
     """Load and validate the repository; raise CompileError with every problem."""
     errors: list[Diagnostic] = []
     settings, catalog, tiers = load_repo_config(root, errors)
+    slo_windows = load_slo_windows(root, errors)
     cache = Cache(root, "customers", repo_config_bytes(root), enabled=use_cache and not errors)
     customers = []
     for path in customer_files(root, files):
@@ -370,6 +381,6 @@ def validate_repo(root: Path, files: Iterable[Path] | None = None, use_cache: bo
         if lc is not None:
             customers.append(lc)
     errors.extend(fleet_errors(customers))
-    if errors or settings is None or catalog is None:
+    if errors or settings is None or catalog is None or slo_windows is None:
         raise CompileError(errors)
-    return Inputs(settings, catalog, tiers, tuple(sorted(customers, key=lambda lc: lc.model.metadata.id)), {})
+    return Inputs(settings, catalog, tiers, tuple(sorted(customers, key=lambda lc: lc.model.metadata.id)), slo_windows)

@@ -54,7 +54,7 @@ def raw(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-TIERS = {p.stem: raw(p)["spec"] for p in (REPO / "tiers").glob("*.yaml") if p.stem != "providers"}
+TIERS = {p.stem: raw(p)["spec"] for p in (REPO / "tiers").glob("*.yaml") if raw(p)["kind"] == "Tier"}
 CUSTOMERS = {p.stem: raw(p) for p in (REPO / "customers").glob("*.yaml")}
 
 

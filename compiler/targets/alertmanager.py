@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import secrets
 from ..formats import dump_yaml
 from ..plan import ALERT_HOST_DOWN, ROLE_OPENCLAW, SEVERITY_PAGE, SYMPTOM_ALERTS, CustomerPlan, FleetPlan
 
@@ -27,7 +28,7 @@ SLACK_TEXT = {"title": "{{ .CommonLabels.alertname }} ({{ .Status }})",
 
 
 def secret_file(plan: FleetPlan, ref) -> str:
-    return f"{plan.settings.spec.ops.alertmanager_secrets_dir.rstrip('/')}/{ref.id}"
+    return secrets.to_alertmanager(ref, plan.settings.spec.ops.alertmanager_secrets_dir)
 
 
 def paged_tiers(plan: FleetPlan) -> list[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ..formats import Unsafe, dump_yaml
-from ..models import SecretRef
+from .. import secrets
 from ..plan import (PROXY_HTTP_PORT, PROXY_HTTPS_PORT, ROLE_K8S, ROLE_OPENCLAW, ROLE_SHARED, ROLE_WAZUH, CustomerPlan,
                     FleetPlan, HostPlan, tenant_prefix)
 
@@ -143,16 +143,8 @@ def gateway_token_env(c: CustomerPlan) -> str:
 
 
 def secret_names(c: CustomerPlan) -> dict[str, Any]:
-    refs = sorted(set(c.secret_refs), key=lambda r: (r.source, r.provider, r.id))
-    return {
-        "gateway_token_env": gateway_token_env(c),
-        "secret_env": [r.id for r in refs if r.source == "env"],
-        "secret_files": [file_ref(r) for r in refs if r.source == "file"],
-    }
-
-
-def file_ref(ref: SecretRef) -> dict[str, Any]:
-    return {"provider": ref.provider, "id": ref.id, "path": ref.id.split("/")}
+    """What the openclaw role looks up on the controller (compiler/secrets.py)."""
+    return {"gateway_token_env": gateway_token_env(c), **secrets.to_ansible(c.secret_refs)}
 
 
 def custom_skills(c: CustomerPlan) -> list[dict[str, str]]:

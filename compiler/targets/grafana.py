@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..formats import dump_json
-from ..plan import SERIES_CUSTOMER_BUDGET, SERIES_SLI, FleetPlan
+from ..plan import SERIES_CUSTOMER_BUDGET, SERIES_SLI, FleetPlan, SloPlan
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 # Exporter metrics the dashboards use, by source. openclaw_channel_connected is
@@ -26,13 +26,13 @@ EXPORTER_METRICS = {
 }
 
 
-def attainment(selector: str) -> str:
-    return f"1 - {SERIES_SLI}30d{selector}"
+def attainment(slo: SloPlan, selector: str) -> str:
+    return f"1 - {SERIES_SLI}{slo.period}{selector}"
 
 
-def budget_left(selector: str) -> str:
-    """Share of the 30-day error budget not yet spent (negative: overspent)."""
-    return f"1 - {SERIES_SLI}30d{selector} / on (customer, tier) {SERIES_CUSTOMER_BUDGET}"
+def budget_left(slo: SloPlan, selector: str) -> str:
+    """Share of the SLO period's error budget not yet spent (negative: overspent)."""
+    return f"1 - {SERIES_SLI}{slo.period}{selector} / on (customer, tier) {SERIES_CUSTOMER_BUDGET}"
 
 
 def _target(expr: str, legend: str, fmt: str = "time_series") -> dict[str, Any]:
@@ -66,31 +66,31 @@ def fleet_overview(plan: FleetPlan) -> dict[str, Any]:
         panels.append({"id": pid, "type": "row", "title": f"{tier.metadata.display_name or tier.name} "
                        f"(SLA {tier.spec.sla.target_percent}%)", "gridPos": {"x": 0, "y": y, "w": 24, "h": 1},
                        "collapsed": False, "panels": []})
-        panels.append(panel(pid + 1, f"{tier.name}: 30-day SLO attainment", "table",
-                            [(attainment(sel), "{{customer}}")],
+        panels.append(panel(pid + 1, f"{tier.name}: {plan.slo.period_days}-day SLO attainment", "table",
+                            [(attainment(plan.slo, sel), "{{customer}}")],
                             0, y + 1, unit="percentunit"))
         panels.append(panel(pid + 2, f"{tier.name}: error budget remaining", "bargauge",
-                            [(budget_left(sel), "{{customer}}")],
+                            [(budget_left(plan.slo, sel), "{{customer}}")],
                             12, y + 1, unit="percentunit"))
         y, pid = y + 9, pid + 3
     return dashboard("clawtex-fleet", "Clawtex fleet SLOs", panels, [])
 
 
-def customer_dashboard() -> dict[str, Any]:
+def customer_dashboard(slo: SloPlan) -> dict[str, Any]:
     c = 'customer="$customer"'
     variable = {"name": "customer", "type": "query", "label": "Customer", "datasource": DATASOURCE,
                 "query": {"query": "label_values(probe_success, customer)", "refId": "customer"},
                 "definition": "label_values(probe_success, customer)", "refresh": 2, "sort": 1}
     panels = [
-        panel(1, "Uptime (30 days)", "stat", [(attainment(f"{{{c}}}"), "uptime")],
+        panel(1, f"Uptime ({slo.period_days} days)", "stat", [(attainment(slo, f"{{{c}}}"), "uptime")],
               0, 0, w=6, unit="percentunit"),
-        panel(2, "Error budget remaining", "stat", [(budget_left(f"{{{c}}}"), "budget")],
+        panel(2, "Error budget remaining", "stat", [(budget_left(slo, f"{{{c}}}"), "budget")],
               6, 0, w=6, unit="percentunit"),
         panel(3, "Health probe", "timeseries", [(f"probe_success{{{c}}}", "{{instance}}"),
                                                 (f"probe_duration_seconds{{{c}}}", "latency {{instance}}")], 12, 0),
         panel(4, "Burn rate (x budget)", "timeseries",
               [(f"{SERIES_SLI}{w}{{{c}}} / on (customer, tier) {SERIES_CUSTOMER_BUDGET}", w)
-               for w in ("5m", "1h", "6h", "1d")], 0, 8),
+               for w in slo.burn_windows], 0, 8),
         panel(5, "CPU busy", "timeseries",
               [(f'1 - avg by (host) (rate(node_cpu_seconds_total{{{c},mode="idle"}}[5m]))', "{{host}}")], 12, 8,
               unit="percentunit"),
@@ -116,19 +116,20 @@ def kpi_dashboard(plan: FleetPlan) -> dict[str, Any]:
     margins) are `clawtex report --html`; they come from git, not Prometheus."""
     from .prometheus import BACKUP_MAX_AGE, BACKUP_METRIC, CHANNEL_METRIC, SLI
     panels: list[dict[str, Any]] = []
+    period, days = plan.slo.period, plan.slo.period_days
     for i, tier in enumerate(plan.tiers_by_rank()):
-        panels.append(panel(1 + i, f"{tier.name}: uptime, 30 days (SLA {tier.spec.sla.target_percent}%)", "stat",
-                            [(f'1 - avg(clawtex:probe_error:ratio_rate30d{{tier="{tier.name}"}})', tier.name)],
+        panels.append(panel(1 + i, f"{tier.name}: uptime, {days} days (SLA {tier.spec.sla.target_percent}%)", "stat",
+                            [(f'1 - avg({SLI}{period}{{tier="{tier.name}"}})', tier.name)],
                             6 * i, 0, w=6, h=5, unit="percentunit"))
     n = len(panels)
     panels += [
-        panel(n + 1, "Uptime per tier (30-day SLI, mean of customers)", "timeseries",
-              [(f"1 - avg by (tier) ({SLI}30d)", "{{tier}}")], 0, 5, unit="percentunit"),
-        panel(n + 2, "Customers under their SLA target (30 days)", "timeseries",
-              [(f"count by (tier) ({SLI}30d > on (customer, tier) clawtex:customer_error_budget:ratio)", "{{tier}}")],
+        panel(n + 1, f"Uptime per tier ({days}-day SLI, mean of customers)", "timeseries",
+              [(f"1 - avg by (tier) ({SLI}{period})", "{{tier}}")], 0, 5, unit="percentunit"),
+        panel(n + 2, f"Customers under their SLA target ({days} days)", "timeseries",
+              [(f"count by (tier) ({SLI}{period} > on (customer, tier) {SERIES_CUSTOMER_BUDGET})", "{{tier}}")],
               12, 5),
-        panel(n + 3, "Channel uptime per channel type (30 days)", "bargauge",
-              [(f"avg by (channel) (avg_over_time({CHANNEL_METRIC}[30d]))", "{{channel}}")], 0, 13, unit="percentunit"),
+        panel(n + 3, f"Channel uptime per channel type ({days} days)", "bargauge",
+              [(f"avg by (channel) (avg_over_time({CHANNEL_METRIC}[{period}]))", "{{channel}}")], 0, 13, unit="percentunit"),
         panel(n + 4, "Channels disconnected now", "stat", [(f"count({CHANNEL_METRIC} == 0) or vector(0)", "channels")],
               12, 13, w=6),
         panel(n + 5, "Backups overdue now", "stat",
@@ -145,6 +146,6 @@ def kpi_dashboard(plan: FleetPlan) -> dict[str, Any]:
 def render(plan: FleetPlan) -> dict[str, bytes]:
     return {
         "grafana/dashboards/fleet-overview.json": dump_json(fleet_overview(plan)),
-        "grafana/dashboards/customer.json": dump_json(customer_dashboard()),
+        "grafana/dashboards/customer.json": dump_json(customer_dashboard(plan.slo)),
         "grafana/dashboards/kpis.json": dump_json(kpi_dashboard(plan)),
     }

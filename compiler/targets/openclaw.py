@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..formats import dump_json
+from .. import secrets
 from ..models import Channel, ModelEndpoint, SecretRef
 from ..plan import CustomerPlan, FleetPlan, OpenClawRuntime
 
@@ -23,21 +24,13 @@ CHANNEL_SETTING_KEYS = (("account", "account"), ("app_id", "appId"), ("tenant_id
 
 
 def secret(ref: SecretRef) -> dict[str, str]:
-    """Our ref -> OpenClaw's. File refs become JSON pointers into the provider's JSON file."""
-    ref_id = ref.id if ref.source == "env" else "/" + ref.id.replace("~", "~0")
-    return {"source": ref.source, "provider": ref.provider, "id": ref_id}
+    """Our ref -> OpenClaw's (compiler/secrets.py)."""
+    return secrets.to_openclaw(ref)
 
 
 def secret_providers(refs: list[SecretRef], runtime: OpenClawRuntime) -> dict[str, Any]:
     """Declare every alias the config references (file refs fail closed without one)."""
-    providers: dict[str, Any] = {}
-    for ref in refs:
-        if ref.source == "env":
-            providers[ref.provider] = {"source": "env"}
-        else:
-            providers[ref.provider] = {"source": "file", "path": f"{runtime.secrets_dir}/{ref.provider}.json",
-                                       "mode": "json"}
-    return dict(sorted(providers.items()))
+    return secrets.openclaw_providers(refs, runtime.secrets_dir)
 
 
 def channel_config(ch: Channel) -> dict[str, Any]:

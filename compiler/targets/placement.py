@@ -4,7 +4,7 @@ Committed, and read back by the next compile, so placement is sticky."""
 from __future__ import annotations
 
 from ..formats import dump_json
-from ..plan import FleetPlan
+from ..plan import PLACEMENT_FILE, FleetPlan
 
 
 def render(plan: FleetPlan) -> dict[str, bytes]:
@@ -13,4 +13,4 @@ def render(plan: FleetPlan) -> dict[str, bytes]:
         host = plan.host(name)
         hosts[name] = {"provider": host.provider, "region": host.region, "plan": host.size.slug,
                        "tenants": list(tenants)}
-    return {"placement.json": dump_json({"hosts": hosts})}
+    return {PLACEMENT_FILE: dump_json({"hosts": hosts})}

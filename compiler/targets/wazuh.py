@@ -23,6 +23,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from ..formats import dump_json
+from .. import secrets
 from ..models import SecretRef
 from ..plan import (WAZUH_BLOCK_SIZE, WAZUH_BLOCKS_FILE, WAZUH_CUSTOMER_RULES, WAZUH_FLEET_RULES, CustomerPlan,
                     FleetPlan, OpenClawRuntime)
@@ -200,7 +201,7 @@ def customer_rules(c: CustomerPlan, plan: FleetPlan) -> bytes:
 
 
 def secret_placeholder(ref: SecretRef) -> str:
-    return f"@@secret:{ref.source}:{ref.provider}:{ref.id}@@"
+    return secrets.to_wazuh(ref)
 
 
 def manager_conf(c: CustomerPlan, plan: FleetPlan) -> bytes:

@@ -1,0 +1,125 @@
+"""The pipeline is straight: the core stages never reach up into the GitOps or
+business layers, directly or through another compiler module.
+
+The oracle is the source text itself, parsed with ast (not importlib, so a lazy
+import inside a function counts as well)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import REPO
+
+PACKAGE = REPO / "compiler"
+CORE = ("load", "validate", "previous", "plan", "guard", "write", "pipeline",
+        *(f"targets.{p.stem}" for p in sorted((PACKAGE / "targets").glob("*.py"))))
+UPPER = ("compiler.gitops", "compiler.business")
+
+
+def module_file(name: str) -> Path:
+    path = PACKAGE.joinpath(*name.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def imports_of(name: str) -> set[str]:
+    """compiler.* modules that module `name` (relative to compiler) imports, anywhere in its text."""
+    tree = ast.parse(module_file(name).read_text(encoding="utf-8"))
+    package = name.split(".")[:-1] if not module_file(name).name == "__init__.py" else name.split(".")
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("compiler."))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ["compiler", *package][: len(package) + 2 - node.level]
+                stem = ".".join(base + ([node.module] if node.module else []))
+            else:
+                stem = node.module or ""
+            if not stem.startswith("compiler"):
+                continue
+            out.add(stem)
+            for alias in node.names:           # `from . import ansible`: a submodule
+                candidate = f"{stem}.{alias.name}"
+                if module_file(candidate.removeprefix("compiler.")).exists():
+                    out.add(candidate)
+    return {m for m in out if m != "compiler"}
+
+
+def reachable(start: str) -> dict[str, str]:
+    """Every compiler module reachable from `start`, with the module that imports it."""
+    seen = {f"compiler.{start}": ""}
+    todo = [start]
+    while todo:
+        current = todo.pop()
+        for target in sorted(imports_of(current)):
+            if target not in seen:
+                seen[target] = f"compiler.{current}"
+                rel = target.removeprefix("compiler.")
+                if module_file(rel).exists():
+                    todo.append(rel)
+    return seen
+
+
+def test_core_stages_do_not_import_gitops_or_business():
+    offences = []
+    for stage in CORE:
+        for module, via in reachable(stage).items():
+            if module.startswith(UPPER):
+                offences.append(f"compiler.{stage} reaches {module} (imported by {via})")
+    assert not offences, "\n".join(offences)
+
+
+def test_the_checker_sees_an_upward_import(tmp_path, monkeypatch):
+    """The check can fail: a core module importing gitops is reported."""
+    fake = tmp_path / "compiler"
+    (fake / "gitops").mkdir(parents=True)
+    (fake / "gitops" / "__init__.py").write_text("")
+    (fake / "gitops" / "decommission.py").write_text("")
+    (fake / "plan.py").write_text("def f():\n    from .gitops.decommission import x\n")
+    (fake / "pipeline.py").write_text("from . import plan\n")
+    monkeypatch.setattr(__import__(__name__), "PACKAGE", fake)
+    assert "compiler.gitops.decommission" in reachable("pipeline")
+    assert reachable("pipeline")["compiler.gitops.decommission"] == "compiler.plan"
+
+
+def test_the_core_list_names_real_modules():
+    for stage in CORE:
+        assert module_file(stage).exists(), stage
+
+
+def test_previous_fleet_index_agrees_with_the_gitops_reader():
+    """The load stage's index of the committed tree (compiler/previous.py) and the
+    GitOps reader of the same tree (compiler/gitops/artifacts.py) are two readers;
+    they must name the same customers and stacks."""
+    from compiler.gitops.artifacts import read_fleet
+    from compiler.previous import read_previous
+    from compiler.write import GENERATED, read_tree
+
+    index = read_previous(REPO).fleet
+    fleet = read_fleet(read_tree(REPO / GENERATED))
+    assert index.customers == fleet.customers
+    assert len(index.customers) >= 9          # the bundled examples: dedicated and shared tenants
+    for cid in fleet.customers:
+        assert index.stacks_of(cid) == fleet.stacks_of(cid), cid
+
+
+def test_plan_and_guard_do_no_io(monkeypatch):
+    """Everything the last compile left is read in the load stage; plan and guard are pure."""
+    import builtins
+    import os
+
+    from compiler.guard import check_decommissions
+    from compiler.pipeline import load_inputs
+    from compiler.plan import build_plan
+
+    inputs = load_inputs(REPO, use_cache=False)
+    assert inputs.previous.placement and inputs.previous.wazuh_blocks and inputs.previous.fleet.customers
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"I/O after the load stage: {args[:1]}")
+    for owner, name in ((builtins, "open"), (os, "open"), (os, "scandir"), (os, "listdir"), (os, "stat")):
+        monkeypatch.setattr(owner, name, refuse)
+    plan = build_plan(inputs)
+    check_decommissions(inputs, plan)
+    monkeypatch.undo()
+    assert plan.placement
