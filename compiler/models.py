@@ -13,6 +13,8 @@ from typing import Annotated, Literal, Optional, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
+from .providers import PROVIDER_NAMES
+
 # Ids become file names, Terraform stack names, host names, label values and
 # XML attribute text: a lowercase DNS label keeps every target safe.
 ID_PATTERN = r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$"
@@ -30,7 +32,8 @@ ENV_ID = r"^[A-Z][A-Z0-9_]{0,127}$"
 SLUG = r"^[a-z][a-z0-9-]{0,62}$"
 
 ChannelType = Literal["discord", "telegram", "whatsapp", "signal", "slack", "msteams"]
-Provider = Literal["hetzner", "digitalocean", "vultr"]
+# The registered provider plug-ins (compiler/providers/__init__.py), in registration order.
+Provider = Literal[PROVIDER_NAMES]
 
 
 def _not_reserved(value: str) -> str:

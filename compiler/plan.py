@@ -13,14 +13,13 @@ from typing import Optional
 from .diagnostics import CompileError, Diagnostic
 from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, Plan,
                      ProviderCatalog, SCAN_DAYS, SecretRef, Settings, Skill, Tier)
-from .providers import backup_endpoint
+from .providers import plugin
+from .providers.base import ROLE_K8S, ROLE_WAZUH
 from .placement import Tenant, allocate_blocks, host_capacity, place
 from .validate import Inputs
 
 ROLE_OPENCLAW = "openclaw"
 ROLE_SHARED = "shared_bronze"
-ROLE_WAZUH = "wazuh_manager"
-ROLE_K8S = "k8s"
 
 # Wazuh custom rule ids (100000-120000): the first block of 100 holds the fleet's
 # rules, then one block of WAZUH_BLOCK_SIZE per SIEM customer, sticky across
@@ -382,13 +381,9 @@ def backup_targets(cid: str, provider: str, regions: tuple[str, ...], backups: O
     chosen = list(regions[:2]) if backups.cross_region and len(regions) > 1 else [regions[0]]
     out = []
     for index, region in enumerate(chosen):
-        suffix = "" if index == 0 else f"-{region}"
         resource = "backup" if index == 0 else f"backup_{region}"
-        if info.backup_storage.kind == "storage-box":
-            location = info.backup_storage.location if index == 0 else region
-            out.append(BackupTarget("sftp", f"{cid}-backup{suffix}", location or region, None, resource, index > 0))
-        else:
-            out.append(BackupTarget("s3", f"clawtex-{cid}-backup{suffix}", region, backup_endpoint(info, region), resource, index > 0))
+        d = plugin(provider).backup_destination(info, cid, region, copy=index > 0)
+        out.append(BackupTarget(d.kind, d.name, d.region, d.endpoint, resource, index > 0))
     return tuple(out)
 
 

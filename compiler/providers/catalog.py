@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from .models import ProviderCatalog, ProviderInfo, Tier
+from ..models import ProviderCatalog, ProviderInfo, Tier
+from .base import ROLE_WAZUH, s3_endpoint
 
+# The catalog plan key of a shared (Bronze) host, in tiers/providers.yaml `plans`.
 ROLE_SHARED_HOST = "shared_host"
-ROLE_WAZUH = "wazuh_manager"
 
 
 def plan_roles(tier: Tier) -> list[str]:
@@ -23,12 +24,9 @@ def plan_roles(tier: Tier) -> list[str]:
 
 def backup_endpoint(info: ProviderInfo, region: str) -> Optional[str]:
     """S3 endpoint of the provider's object storage in `region`; None for SFTP (Storage Box)."""
-    storage = info.backup_storage
-    if storage.kind == "storage-box":
+    if info.backup_storage.kind == "storage-box":
         return None
-    if region in storage.endpoints:
-        return storage.endpoints[region]
-    return storage.endpoint.replace("{region}", region) if storage.endpoint else None
+    return s3_endpoint(info, region)
 
 
 def region_problems(provider: str, tier: Tier, region: str, catalog: ProviderCatalog, primary: bool) -> Iterable[str]:
