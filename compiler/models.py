@@ -435,7 +435,7 @@ class BackupStorage(Strict):
     type: Optional[str] = None
     location: Optional[str] = None
     tier_id: Optional[int] = None
-    # S3 endpoint host per region ("{region}" is replaced); Vultr: region -> cluster host.
+    # S3 endpoint host per region ("{region}" is replaced), or region -> host where each differs.
     endpoint: Optional[str] = None
     endpoints: dict[str, str] = Field(default_factory=dict)
 

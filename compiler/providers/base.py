@@ -60,6 +60,9 @@ class ProviderPlugin:
     # Server attributes that force replacement and that Ansible owns after first boot.
     server_type: str = ""
     server_ignore_changes: tuple[str, ...] = ()
+    # The server's size attribute when changing it powers the server off (the PR
+    # comment flags it as a resize that reboots); "" when a resize is live.
+    rebooting_resize: str = ""
     managed_kubernetes: bool = False        # Platinum node pools behind provider load balancers
 
     # --- Terraform ---------------------------------------------------------------

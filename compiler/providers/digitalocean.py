@@ -18,13 +18,17 @@ from .base import (ANYWHERE, OPS_KEY_NAME, PUBLIC_PORTS, ROLE_K8S, WAZUH_AGENT_P
 class DigitalOcean(ProviderPlugin):
     name = "digitalocean"
     terraform_provider = "digitalocean"
-    # digitalocean v2.99.1 docs/index.md: `token` from DIGITALOCEAN_TOKEN (or
-    # DIGITALOCEAN_ACCESS_TOKEN); Spaces buckets need `spaces_access_id` /
-    # `spaces_secret_key` from SPACES_ACCESS_KEY_ID / SPACES_SECRET_ACCESS_KEY.
+    # Provider reference (docs.digitalocean.com/reference/terraform/reference, read
+    # 2026-11-26): `token` from DIGITALOCEAN_TOKEN (or DIGITALOCEAN_ACCESS_TOKEN); Spaces
+    # buckets need `spaces_access_id` / `spaces_secret_key`, defaulting to
+    # SPACES_ACCESS_KEY_ID / SPACES_SECRET_ACCESS_KEY (the workflows lacked them).
     credential_env = ("DIGITALOCEAN_TOKEN", "SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY")
     server_type = "digitalocean_droplet"
     # force_new in digitalocean v2.99.1 digitalocean/droplet/resource_droplet.go.
     server_ignore_changes = ("ssh_keys", "user_data")
+    # DigitalOcean resizes a Droplet only while it is off; the provider powers it
+    # off and on around the resize (as documented; re-check on a bump).
+    rebooting_resize = "size"
     managed_kubernetes = True
 
     def build_fleet(self, b: Any) -> None:

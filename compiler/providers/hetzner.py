@@ -30,6 +30,9 @@ class Hetzner(ProviderPlugin):
     server_type = "hcloud_server"
     # force_new in hcloud v1.68.0 internal/server/resource.go; only matter at first boot.
     server_ignore_changes = ("ssh_keys", "user_data")
+    # Hetzner Cloud's "change type" action needs the server powered off; the
+    # provider stops it, changes the type and starts it again (as documented; re-check on a bump).
+    rebooting_resize = "server_type"
 
     def _provider(self, b: Any) -> None:
         b.stack.add_override("terraform.required_providers.hcloud", {"source": b.info.terraform_source, "version": b.info.terraform_version})

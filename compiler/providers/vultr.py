@@ -20,6 +20,8 @@ class Vultr(ProviderPlugin):
     server_type = "vultr_instance"
     # force_new in vultr v2.32.0 vultr/resource_vultr_instance.go.
     server_ignore_changes = ("ssh_key_ids", "user_data")
+    # Vultr: a plan change upgrades the instance with a reboot (as documented; re-check on a bump).
+    rebooting_resize = "plan"
 
     def build_fleet(self, b: Any) -> None:
         b.stack.add_override("terraform.required_providers.vultr", {"source": b.info.terraform_source, "version": b.info.terraform_version})
