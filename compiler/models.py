@@ -417,7 +417,8 @@ class Tier(Strict):
 # ---------------------------------------------------------------- providers
 
 
-class Plan(Strict):
+class ServerPlan(Strict):
+    """A server size a provider sells (tiers/providers.yaml `plans`), not a fleet plan."""
     slug: str
     vcpu: float
     ram_gb: float
@@ -451,16 +452,16 @@ class ProviderInfo(Strict):
     image: str
     volume_usd_per_gb: float
     regions: list[Slug]
-    plans: dict[str, Plan]
-    # region -> role -> Plan, over `plans` where a location sells other types.
-    location_plans: dict[str, dict[str, Plan]] = Field(default_factory=dict)
+    plans: dict[str, ServerPlan]
+    # region -> role -> ServerPlan, over `plans` where a location sells other types.
+    location_plans: dict[str, dict[str, ServerPlan]] = Field(default_factory=dict)
     # Cost report only (list prices, same date as metadata.pricesTakenOn).
     load_balancer_monthly_usd: float = 0.0
     kubernetes_control_plane_monthly_usd: float = 0.0   # per cluster (0: self-managed on our nodes)
     object_storage_usd_per_gb: float = 0.0              # backups
     object_storage_monthly_usd: float = 0.0             # per subscription/bucket set, before per-GB usage
 
-    def plan(self, role: str, region: str) -> Plan:
+    def plan(self, role: str, region: str) -> ServerPlan:
         """The plan for a tier name or host role in `region` (location override first)."""
         return self.location_plans.get(region, {}).get(role) or self.plans[role]
 

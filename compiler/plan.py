@@ -11,15 +11,17 @@ from functools import cached_property
 from typing import Optional
 
 from .diagnostics import CompileError, Diagnostic
-from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, Plan,
+from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, ServerPlan,
                      ProviderCatalog, SCAN_DAYS, SecretRef, Settings, Skill, Tier)
 from .providers import plugin
 from .providers.base import ROLE_K8S, ROLE_WAZUH
 from .placement import Tenant, allocate_blocks, host_capacity, place
 from .validate import Inputs
 
+# Host roles. A shared Bronze host has role shared_bronze; the server size it gets is
+# the catalog plan `shared_host` (providers.catalog.ROLE_SHARED_HOST).
 ROLE_OPENCLAW = "openclaw"
-ROLE_SHARED = "shared_bronze"
+ROLE_SHARED_BRONZE = "shared_bronze"
 
 # Wazuh custom rule ids (100000-120000): the first block of 100 holds the fleet's
 # rules, then one block of WAZUH_BLOCK_SIZE per SIEM customer, sticky across
@@ -37,7 +39,7 @@ class HostPlan:
     role: str
     provider: str
     region: str
-    size: Plan
+    size: ServerPlan
     stack: str
     tier: str
     customer: Optional[str] = None          # None for shared hosts
@@ -364,7 +366,7 @@ def _shared_stacks(placement, customers, tiers, catalog, settings) -> list[Stack
         # Sized for a full host, not the current tenants: volumes cannot shrink, so a
         # tenant leaving must not make Terraform try.
         capacity = host_capacity(first.tier, size)
-        h = HostPlan(host, ROLE_SHARED, first.provider, first.regions[0], size, host, first.tier_name,
+        h = HostPlan(host, ROLE_SHARED_BRONZE, first.provider, first.regions[0], size, host, first.tier_name,
                      tenants=tuple(ids), volume_gb=int(first.tier.spec.resources.disk_gb * capacity))
         stacks.append(StackPlan(host, first.provider, "shared", state_key(settings, host), tuple(ids), (h,)))
     return stacks

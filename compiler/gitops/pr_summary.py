@@ -16,7 +16,7 @@ from typing import Any, Iterable, Optional
 from ..costs import customer_costs
 from ..diagnostics import CompileError
 from ..pipeline import load_inputs
-from ..plan import ROLE_SHARED, CustomerPlan, FleetPlan, build_plan
+from ..plan import ROLE_SHARED_BRONZE, CustomerPlan, FleetPlan, build_plan
 from ..providers import PLUGINS
 from .artifacts import Fleet, Stack
 from .changed import ChangeSet, detect
@@ -50,7 +50,7 @@ class Side:
         host = self.plan.host(c.hosts[0]) if c.hosts else None
         if host is None:
             return "-"
-        return f"shared {host.size.slug}" if host.role == ROLE_SHARED else host.size.slug
+        return f"shared {host.size.slug}" if host.role == ROLE_SHARED_BRONZE else host.size.slug
 
 
 def _plan_of(files: dict[str, bytes]) -> Optional[FleetPlan]:
