@@ -167,6 +167,28 @@ class BackupTarget:
 
 
 @dataclass(frozen=True)
+class GatewayLoadBalancer:
+    """The regional load balancer in front of a Platinum customer's gateway in one
+    region. The cluster's cloud controller creates it for the gateway Service (type
+    LoadBalancer, named through the provider's annotation: the Ansible openclaw role's
+    manifest); Terraform looks it up by the same name and points the global load
+    balancer at `port`/`protocol`. One fact for both."""
+    region: str
+    name: str
+    port: int               # the Service port the load balancer listens on, and the global LB's target
+    protocol: str           # what the load balancer speaks to the nodes and the global LB to it
+    health_path: str        # the gateway's health endpoint, the load balancer's health check
+
+
+def gateway_load_balancers(cid: str, regions: tuple[str, ...], tier: Tier, health_path: str) -> tuple[GatewayLoadBalancer, ...]:
+    if not tier.spec.kubernetes:
+        return ()
+    # Plain HTTP inside the provider's network: the regional load balancers carry no
+    # certificate; TLS for the customer's name ends at the global entry point.
+    return tuple(GatewayLoadBalancer(r, f"{cid}-{r}", PROXY_HTTP_PORT, "http", health_path) for r in regions)
+
+
+@dataclass(frozen=True)
 class CustomerPlan:
     id: str
     display_name: str
@@ -199,6 +221,7 @@ class CustomerPlan:
     vulnerability_scan: Optional[ScanSchedule] = None     # Gold+ (tier openvas)
     probe: Optional[Endpoint] = None                      # health through the proxy (probe_endpoint)
     backup_targets: tuple[BackupTarget, ...] = ()           # primary first, then the cross-region copy
+    load_balancers: tuple[GatewayLoadBalancer, ...] = ()    # Platinum: one per region, in region order
 
     @property
     def tier_name(self) -> str:
@@ -407,6 +430,7 @@ def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Op
         vulnerability_scan=scan_schedule(c.metadata.id, tier),
         probe=probe_endpoint(c.metadata.id, tier, s.custom_domain, hosts[0], health_path),
         backup_targets=backup_targets(c.metadata.id, s.provider, tuple(s.regions), tier.spec.backups, catalog),
+        load_balancers=gateway_load_balancers(c.metadata.id, tuple(s.regions), tier, health_path),
     )
 
 

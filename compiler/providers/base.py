@@ -83,6 +83,12 @@ class ProviderPlugin:
     def server_lifecycle(self) -> dict[str, Any]:
         return {"lifecycle": {"ignore_changes": list(self.server_ignore_changes)}}
 
+    def k8s_service_annotations(self, lb: Any) -> dict[str, str]:
+        """Annotations of the gateway Service (type LoadBalancer) that make the provider's
+        cloud controller create load balancer `lb` (plan.GatewayLoadBalancer) under its
+        name; only providers with managed_kubernetes are asked."""
+        raise NotImplementedError
+
     # --- PR summary ----------------------------------------------------------------
     def inbound_rules(self, rtype: str, attrs: dict[str, Any]) -> Optional[list[InboundRule]]:
         """Inbound rules of one firewall resource of this provider; None: not a firewall."""

@@ -39,6 +39,19 @@ class DigitalOcean(ProviderPlugin):
     def build_stack(self, b: Any) -> None:
         _build_stack(b)
 
+    def k8s_service_annotations(self, lb: Any) -> dict[str, str]:
+        # digitalocean-cloud-controller-manager docs/controllers/services/annotations.md and
+        # docs.digitalocean.com/products/kubernetes/how-to/configure-load-balancers (read
+        # 2026-11-26): `do-loadbalancer-name` names (or renames) the load balancer (DOKS
+        # 1.27+); `do-loadbalancer-protocol` defaults to tcp (https would also need a
+        # certificate-id or tls-passthrough); the health check defaults to tcp on "/".
+        return {
+            "service.beta.kubernetes.io/do-loadbalancer-name": lb.name,
+            "service.beta.kubernetes.io/do-loadbalancer-protocol": lb.protocol,
+            "service.beta.kubernetes.io/do-loadbalancer-healthcheck-protocol": lb.protocol,
+            "service.beta.kubernetes.io/do-loadbalancer-healthcheck-path": lb.health_path,
+        }
+
     def inbound_rules(self, rtype: str, attrs: dict[str, Any]) -> Optional[list[InboundRule]]:
         if rtype != "digitalocean_firewall":
             return None
@@ -120,12 +133,6 @@ def _build_stack(b: Any) -> None:
                 lambda h: f"${{digitalocean_droplet.{resource_id(h)}.ipv4_address}}")
 
 
-def doks_lb_name(c: Any, region: str) -> str:
-    """Name of the regional load balancer DigitalOcean's cloud controller creates for the
-    gateway Service (type LoadBalancer, annotation service.beta.kubernetes.io/do-loadbalancer-name)."""
-    return f"{c.id}-{region}"
-
-
 def _doks(b: Any, c: Any) -> None:
     """A DOKS cluster per region; the regional load balancers come from the gateway's
     Service of type LoadBalancer inside each cluster (DigitalOcean documents that a load
@@ -133,7 +140,8 @@ def _doks(b: Any, c: Any) -> None:
     nodes = c.tier.spec.hosting.nodes_per_region
     versions = b.data("digitalocean_kubernetes_versions", "doks", {"version_prefix": b.info.kubernetes_version_prefix})
     regional = []
-    for priority, region in enumerate(c.regions, start=1):
+    for priority, gateway in enumerate(c.load_balancers, start=1):
+        region = gateway.region
         tag = f"{c.id}-{region}-nodes"
         # The version is read once at create time; DigitalOcean's patch upgrades
         # (auto_upgrade, in the maintenance window: the one place upgrades happen) then
@@ -145,17 +153,19 @@ def _doks(b: Any, c: Any) -> None:
             "maintenance_policy": [{"day": "sunday", "start_time": "03:00"}],
             "lifecycle": {"ignore_changes": ["version"]},
         })
-        lb = b.data("digitalocean_loadbalancer", f"lb_{region}", {"name": doks_lb_name(c, region),
+        # The load balancer the gateway Service creates under the plan's name (k8s_service_annotations).
+        lb = b.data("digitalocean_loadbalancer", f"lb_{region}", {"name": gateway.name,
                                                                   "depends_on": [f"digitalocean_kubernetes_cluster.k8s_{region}"]})
         regional.append((region, priority, lb))
         b.output(f"{region}_lb_ipv4", f"${{{lb}.ip}}", f"load balancer of {c.id} in {region} (failover target)")
         b.output(f"{region}_k8s_endpoint", f"${{digitalocean_kubernetes_cluster.k8s_{region}.endpoint}}", f"Kubernetes API of {c.id} in {region}")
     # active-active: equal priority; active-passive: the first region wins until it fails.
     priorities = {r: (1 if c.ha_mode == "active-active" else p) for r, p, _ in regional}
+    (port, protocol), = {(g.port, g.protocol) for g in c.load_balancers}
     b.resource("digitalocean_loadbalancer", "global", {
         "name": f"{c.id}-global", "type": "GLOBAL",
         "target_load_balancer_ids": [f"${{{lb}.id}}" for _, _, lb in regional],
-        "glb_settings": [{"target_port": 443, "target_protocol": "https", "region_priorities": priorities, "failover_threshold": 50}],
+        "glb_settings": [{"target_port": port, "target_protocol": protocol, "region_priorities": priorities, "failover_threshold": 50}],
         # is_managed: DigitalOcean creates the A/AAAA records of this name itself; a
         # digitalocean_record of the same name would conflict (issue 16 item 4).
         "domains": [{"name": f"{b.record_name()}.{b.info.dns_zone}", "is_managed": True}],
