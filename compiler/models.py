@@ -257,13 +257,38 @@ class SharedHostCapacity(Strict):
     cpu_overcommit: float
 
 
+class Autoscaling(Strict):
+    """Bounds of a Kubernetes node pool per region: it never shrinks below min_nodes
+    (what the plan, the inventory and the cost model count) nor grows past max_nodes."""
+    min_nodes: int = Field(ge=1)
+    max_nodes: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        if self.max_nodes < self.min_nodes:
+            raise ValueError(f"autoscaling.maxNodes ({self.max_nodes}) is below minNodes ({self.min_nodes})")
+        return self
+
+
 class Hosting(Strict):
     model: Literal["shared", "dedicated", "multi-region"]
     regions_min: int
     regions_max: int
     ha_modes: list[Literal["active-active", "active-passive"]]
-    nodes_per_region: int = 1
+    nodes_per_region: int = 1               # fixed-size node pools; with autoscaling: its minNodes
+    autoscaling: Optional[Autoscaling] = None
     shared_host: Optional[SharedHostCapacity] = None
+
+    @model_validator(mode="after")
+    def _one_node_count(self):
+        if self.autoscaling is not None and "nodes_per_region" in self.model_fields_set:
+            raise ValueError("nodesPerRegion and autoscaling both set: autoscaling.minNodes is the node count")
+        return self
+
+    @property
+    def region_nodes(self) -> int:
+        """Nodes each region always has: the fixed count, or the autoscaling floor."""
+        return self.autoscaling.min_nodes if self.autoscaling else self.nodes_per_region
 
 
 class Resources(Strict):

@@ -367,7 +367,7 @@ def _dedicated_stack(cid, provider, regions, tier: Tier, catalog, settings, runn
     hosts: list[HostPlan] = []
     if tier.spec.kubernetes:
         for region in regions:
-            for n in range(1, tier.spec.hosting.nodes_per_region + 1):
+            for n in range(1, tier.spec.hosting.region_nodes + 1):
                 hosts.append(HostPlan(f"{cid}-{region}-k8s-{n}", ROLE_K8S, provider, region, info.plan(tier.name, region), cid, tier.name,
                                       customer=cid, volume_gb=disk if n == 1 else 0, running=running))
     else:

@@ -137,7 +137,12 @@ def _doks(b: Any, c: Any) -> None:
     """A DOKS cluster per region; the regional load balancers come from the gateway's
     Service of type LoadBalancer inside each cluster (DigitalOcean documents that a load
     balancer created through the API cannot serve a DOKS cluster); one global LB in front."""
-    nodes = c.tier.spec.hosting.nodes_per_region
+    scaling = c.tier.spec.hosting.autoscaling
+    # DOKS cluster autoscaler: auto_scale between min_nodes and max_nodes. node_count is left
+    # out then: set, it would reset the pool to that size on every apply (digitalocean v2.99.1
+    # docs/resources/kubernetes_cluster.md, node_pool.node_count).
+    pool = ({"auto_scale": True, "min_nodes": scaling.min_nodes, "max_nodes": scaling.max_nodes} if scaling
+            else {"node_count": c.tier.spec.hosting.region_nodes})
     versions = b.data("digitalocean_kubernetes_versions", "doks", {"version_prefix": b.info.kubernetes_version_prefix})
     regional = []
     for priority, gateway in enumerate(c.load_balancers, start=1):
@@ -149,7 +154,7 @@ def _doks(b: Any, c: Any) -> None:
         b.resource("digitalocean_kubernetes_cluster", f"k8s_{region}", {
             "name": f"{c.id}-{region}", "region": region, "version": f"${{{versions}.latest_version}}", "ha": True, "auto_upgrade": True,
             "surge_upgrade": True, "tags": ["managed-by:clawtex", f"customer:{c.id}"],
-            "node_pool": [{"name": f"{c.id}-{region}-pool", "size": b.info.plan(c.tier_name, region).slug, "node_count": nodes, "tags": [tag]}],
+            "node_pool": [{"name": f"{c.id}-{region}-pool", "size": b.info.plan(c.tier_name, region).slug, "tags": [tag], **pool}],
             "maintenance_policy": [{"day": "sunday", "start_time": "03:00"}],
             "lifecycle": {"ignore_changes": ["version"]},
         })
