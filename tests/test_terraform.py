@@ -400,6 +400,20 @@ def test_plan_not_sold_in_a_location_is_a_compile_error_at_file_line(repo):
     assert "ash-logistics" not in result.stderr, result.stderr
 
 
+def test_backups_need_object_storage_in_the_region_unless_the_provider_uses_a_storage_box(repo):
+    """Vultr object storage exists in ewr, ams and sgp only (tiers/providers.yaml
+    backupStorage.endpoints, fact 13): a Silver customer in lax is refused at its
+    regions line; Hetzner backs up to a Storage Box, so ash is fine for backups."""
+    from conftest import run_clawtex
+    lax = _variant(repo, "brightpath-tutors", "brightpath-lax", "vultr", "lax")
+    _variant(repo, "brightpath-tutors", "brightpath-ash", "hetzner", "ash")
+    result = run_clawtex(repo, "compile")
+    assert result.returncode != 0
+    assert f"customers/brightpath-lax.yaml:{_line_of(lax, 'regions:')}" in result.stderr, result.stderr
+    assert "vultr has no object storage in lax (backups need one)" in result.stderr
+    assert "brightpath-ash" not in result.stderr, result.stderr
+
+
 def test_platinum_is_refused_where_failover_is_not_real(repo):
     from conftest import run_clawtex
     path = _variant(repo, "orbital-health", "orbital-vultr", "vultr", "ewr, ams")
