@@ -10,15 +10,9 @@ size per GB. A shared host's cost is
 split evenly across its tenants."""
 from __future__ import annotations
 
-from .plan import ROLE_K8S, BackupTarget, FleetPlan, HostPlan, StackPlan
+from .plan import ROLE_K8S, BackupTarget, FleetPlan, StackPlan
 
 COST_ITEMS = ("servers", "volumes", "loadBalancers", "kubernetes", "backups")
-
-
-def host_cost(plan: FleetPlan, host: HostPlan) -> float:
-    per_gb = plan.catalog.spec[host.provider].volume_usd_per_gb
-    compute = host.size.monthly_usd if host.running else 0.0
-    return compute + host.volume_gb * per_gb
 
 
 def stack_cost_items(plan: FleetPlan, stack: StackPlan) -> dict[str, float]:

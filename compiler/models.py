@@ -13,6 +13,8 @@ from typing import Annotated, Literal, Optional, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
+from .providers import PROVIDER_NAMES
+
 # Ids become file names, Terraform stack names, host names, label values and
 # XML attribute text: a lowercase DNS label keeps every target safe.
 ID_PATTERN = r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$"
@@ -30,7 +32,8 @@ ENV_ID = r"^[A-Z][A-Z0-9_]{0,127}$"
 SLUG = r"^[a-z][a-z0-9-]{0,62}$"
 
 ChannelType = Literal["discord", "telegram", "whatsapp", "signal", "slack", "msteams"]
-Provider = Literal["hetzner", "digitalocean", "vultr"]
+# The registered provider plug-ins (compiler/providers/__init__.py), in registration order.
+Provider = Literal[PROVIDER_NAMES]
 
 
 def _not_reserved(value: str) -> str:
@@ -254,13 +257,38 @@ class SharedHostCapacity(Strict):
     cpu_overcommit: float
 
 
+class Autoscaling(Strict):
+    """Bounds of a Kubernetes node pool per region: it never shrinks below min_nodes
+    (what the plan, the inventory and the cost model count) nor grows past max_nodes."""
+    min_nodes: int = Field(ge=1)
+    max_nodes: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        if self.max_nodes < self.min_nodes:
+            raise ValueError(f"autoscaling.maxNodes ({self.max_nodes}) is below minNodes ({self.min_nodes})")
+        return self
+
+
 class Hosting(Strict):
     model: Literal["shared", "dedicated", "multi-region"]
     regions_min: int
     regions_max: int
     ha_modes: list[Literal["active-active", "active-passive"]]
-    nodes_per_region: int = 1
+    nodes_per_region: int = 1               # fixed-size node pools; with autoscaling: its minNodes
+    autoscaling: Optional[Autoscaling] = None
     shared_host: Optional[SharedHostCapacity] = None
+
+    @model_validator(mode="after")
+    def _one_node_count(self):
+        if self.autoscaling is not None and "nodes_per_region" in self.model_fields_set:
+            raise ValueError("nodesPerRegion and autoscaling both set: autoscaling.minNodes is the node count")
+        return self
+
+    @property
+    def region_nodes(self) -> int:
+        """Nodes each region always has: the fixed count, or the autoscaling floor."""
+        return self.autoscaling.min_nodes if self.autoscaling else self.nodes_per_region
 
 
 class Resources(Strict):
@@ -462,7 +490,8 @@ class SloWindows(Strict):
 # ---------------------------------------------------------------- providers
 
 
-class Plan(Strict):
+class ServerPlan(Strict):
+    """A server size a provider sells (tiers/providers.yaml `plans`), not a fleet plan."""
     slug: str
     vcpu: float
     ram_gb: float
@@ -480,7 +509,7 @@ class BackupStorage(Strict):
     type: Optional[str] = None
     location: Optional[str] = None
     tier_id: Optional[int] = None
-    # S3 endpoint host per region ("{region}" is replaced); Vultr: region -> cluster host.
+    # S3 endpoint host per region ("{region}" is replaced), or region -> host where each differs.
     endpoint: Optional[str] = None
     endpoints: dict[str, str] = Field(default_factory=dict)
 
@@ -496,16 +525,16 @@ class ProviderInfo(Strict):
     image: str
     volume_usd_per_gb: float
     regions: list[Slug]
-    plans: dict[str, Plan]
-    # region -> role -> Plan, over `plans` where a location sells other types.
-    location_plans: dict[str, dict[str, Plan]] = Field(default_factory=dict)
+    plans: dict[str, ServerPlan]
+    # region -> role -> ServerPlan, over `plans` where a location sells other types.
+    location_plans: dict[str, dict[str, ServerPlan]] = Field(default_factory=dict)
     # Cost report only (list prices, same date as metadata.pricesTakenOn).
     load_balancer_monthly_usd: float = 0.0
     kubernetes_control_plane_monthly_usd: float = 0.0   # per cluster (0: self-managed on our nodes)
     object_storage_usd_per_gb: float = 0.0              # backups
     object_storage_monthly_usd: float = 0.0             # per subscription/bucket set, before per-GB usage
 
-    def plan(self, role: str, region: str) -> Plan:
+    def plan(self, role: str, region: str) -> ServerPlan:
         """The plan for a tier name or host role in `region` (location override first)."""
         return self.location_plans.get(region, {}).get(role) or self.plans[role]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .models import Plan, Tier
+from .models import ServerPlan, Tier
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Tenant:
     onboarded_on: str
 
 
-def host_capacity(tier: Tier, plan: Plan) -> int:
+def host_capacity(tier: Tier, plan: ServerPlan) -> int:
     """How many tenants of `tier` fit on a shared host of `plan`, by RAM and CPU share."""
     shared = tier.spec.hosting.shared_host
     if shared is None:

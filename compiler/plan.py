@@ -11,18 +11,19 @@ from functools import cached_property
 from typing import Optional
 
 from .diagnostics import CompileError, Diagnostic
-from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, Plan,
+from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, ServerPlan,
                      ProviderCatalog, SCAN_DAYS, SecretRef, Settings, Skill, Tier)
 from .models import SloWindows, duration_seconds
-from .providers import backup_endpoint
+from .providers import plugin
+from .providers.base import ROLE_K8S, ROLE_WAZUH
 from .placement import Tenant, allocate_blocks, host_capacity, place
 from .previous import PLACEMENT_FILE, WAZUH_BLOCKS_FILE  # noqa: F401 (published to the targets that write them)
 from .validate import Inputs
 
+# Host roles. A shared Bronze host has role shared_bronze; the server size it gets is
+# the catalog plan `shared_host` (providers.catalog.ROLE_SHARED_HOST).
 ROLE_OPENCLAW = "openclaw"
-ROLE_SHARED = "shared_bronze"
-ROLE_WAZUH = "wazuh_manager"
-ROLE_K8S = "k8s"
+ROLE_SHARED_BRONZE = "shared_bronze"
 
 # Wazuh custom rule ids (100000-120000): the first block of 100 holds the fleet's
 # rules, then one block of WAZUH_BLOCK_SIZE per SIEM customer, sticky across
@@ -39,7 +40,7 @@ class HostPlan:
     role: str
     provider: str
     region: str
-    size: Plan
+    size: ServerPlan
     stack: str
     tier: str
     customer: Optional[str] = None          # None for shared hosts
@@ -214,6 +215,28 @@ class BackupTarget:
 
 
 @dataclass(frozen=True)
+class GatewayLoadBalancer:
+    """The regional load balancer in front of a Platinum customer's gateway in one
+    region. The cluster's cloud controller creates it for the gateway Service (type
+    LoadBalancer, named through the provider's annotation: the Ansible openclaw role's
+    manifest); Terraform looks it up by the same name and points the global load
+    balancer at `port`/`protocol`. One fact for both."""
+    region: str
+    name: str
+    port: int               # the Service port the load balancer listens on, and the global LB's target
+    protocol: str           # what the load balancer speaks to the nodes and the global LB to it
+    health_path: str        # the gateway's health endpoint, the load balancer's health check
+
+
+def gateway_load_balancers(cid: str, regions: tuple[str, ...], tier: Tier, health_path: str) -> tuple[GatewayLoadBalancer, ...]:
+    if not tier.spec.kubernetes:
+        return ()
+    # Plain HTTP inside the provider's network: the regional load balancers carry no
+    # certificate; TLS for the customer's name ends at the global entry point.
+    return tuple(GatewayLoadBalancer(r, f"{cid}-{r}", PROXY_HTTP_PORT, "http", health_path) for r in regions)
+
+
+@dataclass(frozen=True)
 class CustomerPlan:
     id: str
     display_name: str
@@ -246,6 +269,7 @@ class CustomerPlan:
     vulnerability_scan: Optional[ScanSchedule] = None     # Gold+ (tier openvas)
     probe: Optional[Endpoint] = None                      # health through the proxy (probe_endpoint)
     backup_targets: tuple[BackupTarget, ...] = ()           # primary first, then the cross-region copy
+    load_balancers: tuple[GatewayLoadBalancer, ...] = ()    # Platinum: one per region, in region order
 
     @property
     def tier_name(self) -> str:
@@ -392,7 +416,7 @@ def _dedicated_stack(cid, provider, regions, tier: Tier, catalog, settings, runn
     hosts: list[HostPlan] = []
     if tier.spec.kubernetes:
         for region in regions:
-            for n in range(1, tier.spec.hosting.nodes_per_region + 1):
+            for n in range(1, tier.spec.hosting.region_nodes + 1):
                 hosts.append(HostPlan(f"{cid}-{region}-k8s-{n}", ROLE_K8S, provider, region, info.plan(tier.name, region), cid, tier.name,
                                       customer=cid, volume_gb=disk if n == 1 else 0, running=running))
     else:
@@ -414,7 +438,7 @@ def _shared_stacks(placement, customers, tiers, catalog, settings) -> list[Stack
         # Sized for a full host, not the current tenants: volumes cannot shrink, so a
         # tenant leaving must not make Terraform try.
         capacity = host_capacity(first.tier, size)
-        h = HostPlan(host, ROLE_SHARED, first.provider, first.regions[0], size, host, first.tier_name,
+        h = HostPlan(host, ROLE_SHARED_BRONZE, first.provider, first.regions[0], size, host, first.tier_name,
                      tenants=tuple(ids), volume_gb=int(first.tier.spec.resources.disk_gb * capacity))
         stacks.append(StackPlan(host, first.provider, "shared", state_key(settings, host), tuple(ids), (h,)))
     return stacks
@@ -431,13 +455,9 @@ def backup_targets(cid: str, provider: str, regions: tuple[str, ...], backups: O
     chosen = list(regions[:2]) if backups.cross_region and len(regions) > 1 else [regions[0]]
     out = []
     for index, region in enumerate(chosen):
-        suffix = "" if index == 0 else f"-{region}"
         resource = "backup" if index == 0 else f"backup_{region}"
-        if info.backup_storage.kind == "storage-box":
-            location = info.backup_storage.location if index == 0 else region
-            out.append(BackupTarget("sftp", f"{cid}-backup{suffix}", location or region, None, resource, index > 0))
-        else:
-            out.append(BackupTarget("s3", f"clawtex-{cid}-backup{suffix}", region, backup_endpoint(info, region), resource, index > 0))
+        d = plugin(provider).backup_destination(info, cid, region, copy=index > 0)
+        out.append(BackupTarget(d.kind, d.name, d.region, d.endpoint, resource, index > 0))
     return tuple(out)
 
 
@@ -459,6 +479,7 @@ def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Op
         vulnerability_scan=scan_schedule(c.metadata.id, tier),
         probe=probe_endpoint(c.metadata.id, tier, s.custom_domain, hosts[0], health_path),
         backup_targets=backup_targets(c.metadata.id, s.provider, tuple(s.regions), tier.spec.backups, catalog),
+        load_balancers=gateway_load_balancers(c.metadata.id, tuple(s.regions), tier, health_path),
     )
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from .cache import Cache
 from .diagnostics import CompileError, Diagnostic
 from .load import Document, load_document
-from .providers import provider_problems, region_problems
+from .providers.catalog import provider_problems, region_problems
 from .models import Customer, ProviderCatalog, Settings, SloWindows, Tier
 from .previous import PreviousState
 

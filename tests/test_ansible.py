@@ -318,7 +318,42 @@ def test_role_templates_render_for_each_hosting_model(tmp_path):
         assert ("copy --from-repo" in script.read_text()) == host.startswith("orbital")
     docs = list(yaml.safe_load_all((out / "orbital-health-fra1-k8s-1-k8s.yml").read_text()))
     assert [d["kind"] for d in docs] == ["Namespace", "Deployment", "Service"]
+    _check_gateway_manifest(docs, "orbital-health", "fra1")
     assert "ACME Logistics GmbH" in (out / "acme-logistics-oc-1-handoff.md").read_text()
+
+
+def _check_gateway_manifest(docs: list[dict], customer: str, region: str) -> None:
+    """The rendered manifest joined with the customer's Terraform stack: the Service is
+    of type LoadBalancer and names, through DigitalOcean's annotation, the load balancer
+    Terraform looks up in that region, listening where the global load balancer sends
+    traffic (issue 16 item 5). One active gateway: a single replica replaced with
+    Recreate (OpenClaw lets one gateway own a state directory)."""
+    # Every object valid for the cluster's Kubernetes minor (the DOKS prefix of
+    # tiers/providers.yaml), strict: an unknown field is an error, as the API server's
+    # strict field validation makes it (kubernetes-validate vendors the OpenAPI schemas).
+    import kubernetes_validate
+    prefix = yaml.safe_load((REPO / "tiers" / "providers.yaml").read_text())["spec"]["digitalocean"]["kubernetesVersionPrefix"]
+    for doc in docs:
+        kubernetes_validate.validate(doc, prefix.rstrip("."), strict=True)
+    deployment, service = docs[1], docs[2]
+    stack = json.loads((REPO / "generated" / "terraform" / customer / "cdk.tf.json").read_text())
+    looked_up = stack["data"]["digitalocean_loadbalancer"][f"lb_{region}"]["name"]
+    glb = stack["resource"]["digitalocean_loadbalancer"]["global"]["glb_settings"][0]
+    annotations = service["metadata"]["annotations"]
+    assert service["spec"]["type"] == "LoadBalancer"
+    # Annotation names: digitalocean-cloud-controller-manager docs/controllers/services/annotations.md.
+    assert annotations["service.beta.kubernetes.io/do-loadbalancer-name"] == looked_up
+    assert annotations["service.beta.kubernetes.io/do-loadbalancer-protocol"] == glb["target_protocol"]
+    [port] = service["spec"]["ports"]
+    assert port["port"] == glb["target_port"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert port["targetPort"] == container["ports"][0]["containerPort"]
+    assert annotations["service.beta.kubernetes.io/do-loadbalancer-healthcheck-path"] == \
+        container["readinessProbe"]["httpGet"]["path"]
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"] == {"type": "Recreate"}
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"]["port"] == container["ports"][0]["containerPort"]
 
 
 CHANNELS_PLAY = """\

@@ -223,3 +223,36 @@ def test_fleet_wide_openclaw_upgrade_reaches_every_stack(gitrepo):
     stacks, _, _ = affected(gitrepo)
     # every stack with hosts; fleet-<provider> stacks hold account-wide resources only
     assert stacks == {p.name for p in (gitrepo / "generated" / "terraform").iterdir() if not p.name.startswith("fleet-")}
+
+
+def _stack_files(*names: str) -> dict[str, bytes]:
+    from conftest import REPO
+    return {f"generated/terraform/{n}/cdk.tf.json": (REPO / "generated" / "terraform" / n / "cdk.tf.json").read_bytes()
+            for n in names}
+
+
+@pytest.mark.parametrize("direction", ["create", "destroy"])
+def test_fleet_stack_applies_before_the_stacks_that_use_it_and_goes_last(direction):
+    """Customer stacks look up the fleet stack's ops key by name: a new provider's
+    fleet stack is created before its first customer stack, and destroyed only
+    after its last one (apply.yml runs fleet-first, the matrix, then fleet-last)."""
+    from compiler.gitops.changed import detect
+    files = _stack_files("fleet-vultr", "helios-energy")
+    base, head = ({}, files) if direction == "create" else (files, {})
+    data = detect(base, head).as_dict()
+    by_name = {s["stack"]: s for s in data["stacks"]}
+    assert by_name["fleet-vultr"]["action"] == by_name["helios-energy"]["action"] == direction
+    in_batches = [s for job in data["batches"] for s in job["stacks"]]
+    assert in_batches == ["helios-energy"], "fleet stacks never run in the parallel matrix"
+    first, last = (["fleet-vultr"], []) if direction == "create" else ([], ["fleet-vultr"])
+    assert (data["fleet-first"], data["fleet-last"]) == (first, last)
+    assert by_name["fleet-vultr"]["environment"] == "fleet-protected", "account-wide resources wait for a reviewer"
+
+
+def test_provider_bump_applies_its_fleet_stack_first(gitrepo):
+    edit(gitrepo / "tiers" / "providers.yaml", 'terraformVersion: "2.32.0"', 'terraformVersion: "2.32.1"')
+    compile_and_commit(gitrepo, "vultr provider 2.32.1")
+    _, _, data = affected(gitrepo)
+    vultr = {s["stack"] for s in data["stacks"]} - {"fleet-vultr"}
+    assert data["fleet-first"] == ["fleet-vultr"] and data["fleet-last"] == []
+    assert vultr and {s for job in data["batches"] for s in job["stacks"]} == vultr

@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 
 from conftest import REPO
 from compiler.cli import parser
-from compiler.gitops.changed import ENV_DEFAULT, ENV_PROTECTED
+from compiler.gitops.changed import ENV_DEFAULT, ENV_PROTECTED, PHASE_FLEET_FIRST, PHASE_FLEET_LAST
 
 WORKFLOWS = REPO / ".github" / "workflows"
 FILES = sorted(WORKFLOWS.glob("*.yml"))
@@ -125,6 +125,29 @@ def test_apply_matrix_comes_from_changed_and_is_isolated_per_stack():
     plan_run = "\n".join(s.get("run", "") for s in plan_job["steps"])
     assert "clawtex changed" in plan_run and "--json" in plan_run and "clawtex check-removals" in plan_run
     assert "jq -c .matrix changed.json" in plan_run, "only the compact matrix goes into the 1 MB job output"
+
+
+def test_apply_runs_fleet_stacks_before_the_matrix_and_retires_them_after():
+    """Customer stacks look up the fleet stack's resources by name: the jobs that
+    apply `changed --json`'s fleet-first and fleet-last lists bracket the matrix."""
+    jobs = load(WORKFLOWS / "apply.yml")["jobs"]
+    first, stack, last = jobs["fleet-first"], jobs["stack"], jobs["fleet-last"]
+    assert first["needs"] == "plan" and "fleet-first" in stack["needs"] and "stack" in last["needs"]
+    # the matrix runs when the fleet job was skipped (nothing to do), never after it failed
+    assert "!cancelled()" in stack["if"] and "needs.fleet-first.result != 'failure'" in stack["if"]
+    assert "!cancelled()" in last["if"] and "needs.stack.result != 'failure'" in last["if"]
+    for job, phase in ((first, PHASE_FLEET_FIRST), (last, PHASE_FLEET_LAST)):
+        assert job["environment"] == ENV_PROTECTED
+        [loop] = [s["run"] for s in job["steps"] if "apply-stack.sh" in s.get("run", "")]
+        assert f"jq -r '.\"{phase}\"[]' changed.json" in loop
+    plan_run = "\n".join(s.get("run", "") for s in jobs["plan"]["steps"])
+    for phase, output in ((PHASE_FLEET_FIRST, "fleet_first"), (PHASE_FLEET_LAST, "fleet_last")):
+        assert f"echo \"{output}=$(jq '.\"{phase}\" | length' changed.json)\"" in plan_run
+        assert output in jobs["plan"]["outputs"]
+    # a destroyed stack (fleet stacks have no departing customers) is restored from BASE
+    script = (REPO / "scripts" / "gitops" / "apply-stack.sh").read_text()
+    restore = script.index('git show "$BASE:$dir/cdk.tf.json"')
+    assert "\nfi\n" in script[script.index('if [ -n "$removed" ]; then'):restore], "not only for departing customers"
 
 
 def test_drift_is_scheduled_sharded_and_reports_per_customer():

@@ -400,6 +400,20 @@ def test_plan_not_sold_in_a_location_is_a_compile_error_at_file_line(repo):
     assert "ash-logistics" not in result.stderr, result.stderr
 
 
+def test_backups_need_object_storage_in_the_region_unless_the_provider_uses_a_storage_box(repo):
+    """Vultr object storage exists in ewr, ams and sgp only (tiers/providers.yaml
+    backupStorage.endpoints, fact 13): a Silver customer in lax is refused at its
+    regions line; Hetzner backs up to a Storage Box, so ash is fine for backups."""
+    from conftest import run_clawtex
+    lax = _variant(repo, "brightpath-tutors", "brightpath-lax", "vultr", "lax")
+    _variant(repo, "brightpath-tutors", "brightpath-ash", "hetzner", "ash")
+    result = run_clawtex(repo, "compile")
+    assert result.returncode != 0
+    assert f"customers/brightpath-lax.yaml:{_line_of(lax, 'regions:')}" in result.stderr, result.stderr
+    assert "vultr has no object storage in lax (backups need one)" in result.stderr
+    assert "brightpath-ash" not in result.stderr, result.stderr
+
+
 def test_platinum_is_refused_where_failover_is_not_real(repo):
     from conftest import run_clawtex
     path = _variant(repo, "orbital-health", "orbital-vultr", "vultr", "ewr, ams")
@@ -445,6 +459,41 @@ def test_doks_version_comes_from_the_provider_and_upgrades_do_not_replace():
             assert cluster["auto_upgrade"] is True and "version" in cluster["lifecycle"]["ignore_changes"], (name, rid)
             prefix = stack["data"]["digitalocean_kubernetes_versions"]["doks"]["version_prefix"]
             assert re.fullmatch(r"1\.\d+\.", prefix) and prefix != "1.33.", prefix
+
+
+def test_platinum_node_pools_autoscale_between_the_tier_bounds():
+    """Issue 20: DOKS node pools autoscale between tiers/platinum.yaml's bounds
+    (node_pool.auto_scale/min_nodes/max_nodes, digitalocean v2.99.1
+    docs/resources/kubernetes_cluster.md) and carry no node_count, which would reset
+    the pool to that size on every apply; the inventory holds the floor."""
+    import yaml
+    bounds = yaml.safe_load((REPO / "tiers" / "platinum.yaml").read_text())["spec"]["hosting"]["autoscaling"]
+    assert 1 <= bounds["minNodes"] < bounds["maxNodes"]
+    host_vars = REPO / "generated" / "ansible" / "inventory" / "host_vars"
+    clusters = 0
+    for name, stack in customer_stacks().items():
+        for rid, cluster in stack.get("resource", {}).get("digitalocean_kubernetes_cluster", {}).items():
+            clusters += 1
+            [pool] = cluster["node_pool"]
+            assert (pool.get("auto_scale"), pool.get("min_nodes"), pool.get("max_nodes")) == \
+                (True, bounds["minNodes"], bounds["maxNodes"]), (name, rid)
+            assert "node_count" not in pool, (name, rid)
+            region = rid[len("k8s_"):]
+            nodes = sorted(p.stem for p in host_vars.glob(f"{name}-{region}-k8s-*.yml"))
+            assert len(nodes) == bounds["minNodes"], (name, region, nodes)
+    assert clusters >= 2, "the Platinum example has a cluster per region"
+
+
+def test_autoscaling_bounds_are_checked():
+    from pydantic import ValidationError
+    from compiler.models import Hosting
+    base = {"model": "multi-region", "regionsMin": 2, "regionsMax": 3, "haModes": ["active-active"]}
+    assert Hosting.model_validate({**base, "autoscaling": {"minNodes": 2, "maxNodes": 4}}).region_nodes == 2
+    assert Hosting.model_validate({**base, "nodesPerRegion": 3}).region_nodes == 3
+    with pytest.raises(ValidationError, match="below minNodes"):
+        Hosting.model_validate({**base, "autoscaling": {"minNodes": 4, "maxNodes": 2}})
+    with pytest.raises(ValidationError, match="both set"):
+        Hosting.model_validate({**base, "nodesPerRegion": 3, "autoscaling": {"minNodes": 2, "maxNodes": 4}})
 
 
 def test_global_lb_owns_its_records_and_targets_what_kubernetes_creates():

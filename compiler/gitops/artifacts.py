@@ -29,6 +29,7 @@ class Stack:
     customers: tuple[str, ...]
     resources: dict[str, dict]           # "type.name" -> attributes (CDKTF metadata dropped)
     module_sources: tuple[str, ...]
+    kind: str = ""                       # the target's //.clawtex.kind: dedicated | shared | fleet
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def read_stack(name: str, data: bytes) -> Stack:
         for rname, attrs in sorted((by_name or {}).items()):
             resources[f"{rtype}.{rname}"] = {k: v for k, v in attrs.items() if k != "//"}
     sources = tuple(sorted(str(m.get("source", "")) for m in (doc.get("module") or {}).values() if isinstance(m, dict)))
-    return Stack(name, tuple(meta.get("customers") or ()), resources, sources)
+    return Stack(name, tuple(meta.get("customers") or ()), resources, sources, str(meta.get("kind") or ""))
 
 
 def read_inventory(data: bytes) -> tuple[dict[str, Host], dict[str, Any]]:

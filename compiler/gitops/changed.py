@@ -21,6 +21,11 @@ from .snapshot import WORKTREE, changed_paths, files_at, open_repo, under
 PROTECTED_TIERS = ("gold", "platinum")
 ENV_PROTECTED = "fleet-protected"
 ENV_DEFAULT = "fleet"
+# Apply order (apply.yml): the provider's fleet stack (its ops SSH key, looked up by
+# name in every customer stack) first, then the customer and shared stacks in
+# parallel batches, and a fleet stack that goes away only after every stack using it.
+FLEET_KIND = "fleet"                       # //.clawtex.kind of a fleet-<provider> stack
+PHASE_FLEET_FIRST, PHASE_STACKS, PHASE_FLEET_LAST = "fleet-first", "stacks", "fleet-last"
 
 
 @dataclass
@@ -32,14 +37,24 @@ class StackChange:
     tier: str | None = None
     reasons: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)        # its customers that leave the fleet: final backup first
+    account: bool = False                  # a fleet-<provider> stack: account-wide resources (FLEET_KIND)
+
+    @property
+    def phase(self) -> str:
+        """When it applies: customer stacks look up the fleet stack's resources by
+        name, so a fleet stack is created/updated before them and destroyed after."""
+        if not self.account:
+            return PHASE_STACKS
+        return PHASE_FLEET_LAST if self.action == "destroy" else PHASE_FLEET_FIRST
 
     @property
     def environment(self) -> str:
-        protected = self.action == "destroy" or bool(self.removed) or self.tier in PROTECTED_TIERS
+        protected = self.account or self.action == "destroy" or bool(self.removed) or self.tier in PROTECTED_TIERS
         return ENV_PROTECTED if protected else ENV_DEFAULT
 
     def as_dict(self) -> dict:
         return {"stack": self.stack, "action": self.action, "tier": self.tier, "environment": self.environment,
+                "phase": self.phase,
                 "removed": ",".join(sorted(self.removed)),
                 "customers": sorted(self.customers), "hosts": self.hosts, "limit": ",".join(self.hosts),
                 "reasons": sorted(self.reasons)}
@@ -86,14 +101,18 @@ class ChangeSet:
 
     def as_dict(self) -> dict:
         stacks = [self.stacks[s].as_dict() for s in sorted(self.stacks)]
-        jobs = batches([self.stacks[s] for s in sorted(self.stacks)])
+        ordered = [self.stacks[s] for s in sorted(self.stacks)]
+        jobs = batches([s for s in ordered if s.phase == PHASE_STACKS])
         for job in jobs:
             for name in job["stacks"]:
                 stacks[_index(stacks, name)]["batch"] = job["batch"]
         return {"stacks": stacks, "customers": [self.customers[c].as_dict() for c in sorted(self.customers)],
                 "removed_customers": self.removed_customers, "fleet": sorted(self.fleet),
                 "batches": jobs,
-                "matrix": {"include": [{k: job[k] for k in ("batch", "environment", "count")} for job in jobs]}}
+                "matrix": {"include": [{k: job[k] for k in ("batch", "environment", "count")} for job in jobs]},
+                # Fleet stacks: a handful (one per provider), applied in order by one job each side of the matrix.
+                PHASE_FLEET_FIRST: [s.stack for s in ordered if s.phase == PHASE_FLEET_FIRST],
+                PHASE_FLEET_LAST: [s.stack for s in ordered if s.phase == PHASE_FLEET_LAST]}
 
 
 # GitHub Actions limits (docs.github.com, "Running variations of jobs in a workflow":
@@ -315,6 +334,8 @@ def _finish(changes: ChangeSet) -> None:
         for fleet in (base, head):
             if name in fleet.stacks:
                 stack.customers.update(fleet.stacks[name].customers)
+        known = head.stacks.get(name) or base.stacks.get(name)
+        stack.account = known is not None and known.kind == FLEET_KIND
     for name, customer in changes.customers.items():
         customer.stacks = base.stacks_of(name) | head.stacks_of(name)
         if customer.change == "removed":

@@ -18,18 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Resizes that power the server off, as the providers document them (not re-read
-# from the providers' source in this repository; re-check when a provider is bumped):
-# - hcloud_server.server_type: Hetzner Cloud's "change type" action needs the server
-#   powered off; the provider stops it, changes the type and starts it again;
-# - digitalocean_droplet.size: DigitalOcean resizes a Droplet only while it is off;
-#   the provider powers it off and on around the resize;
-# - vultr_instance.plan: a plan change upgrades the instance with a reboot.
-REBOOTING_RESIZES = {
-    "hcloud_server": "server_type",
-    "digitalocean_droplet": "size",
-    "vultr_instance": "plan",
-}
+from ..providers import PLUGINS
+
+# Resizes that power the server off, as each provider plug-in documents them
+# (ProviderPlugin.rebooting_resize: server resource type -> size attribute).
+REBOOTING_RESIZES = {p.server_type: p.rebooting_resize for p in PLUGINS.values() if p.rebooting_resize}
 _ORDER = {"replace": 0, "delete": 1, "create": 2, "update": 3}
 _SIGN = {"replace": "-/+", "delete": "-", "create": "+", "update": "~"}
 _WORD = {"replace": "replace", "delete": "destroy", "create": "create", "update": "update in place"}
@@ -102,7 +95,7 @@ def summarize(stack: str, plan: dict, protected: set[str] = frozenset()) -> Stac
 
 
 def _base_address(address: str) -> str:
-    """`hcloud_server.oc["x"]` → `hcloud_server.oc` (lifecycle is per resource block)."""
+    """`<type>.oc["x"]` → `<type>.oc` (lifecycle is per resource block)."""
     return address.split("[", 1)[0]
 
 

@@ -16,7 +16,8 @@ from typing import Any, Iterable, Optional
 from ..costs import customer_costs
 from ..diagnostics import CompileError
 from ..pipeline import load_inputs
-from ..plan import ROLE_SHARED, CustomerPlan, FleetPlan, build_plan
+from ..plan import ROLE_SHARED_BRONZE, CustomerPlan, FleetPlan, build_plan
+from ..providers import PLUGINS
 from .artifacts import Fleet, Stack
 from .changed import ChangeSet, detect
 from .snapshot import WORKTREE, files_at, open_repo
@@ -49,7 +50,7 @@ class Side:
         host = self.plan.host(c.hosts[0]) if c.hosts else None
         if host is None:
             return "-"
-        return f"shared {host.size.slug}" if host.role == ROLE_SHARED else host.size.slug
+        return f"shared {host.size.slug}" if host.role == ROLE_SHARED_BRONZE else host.size.slug
 
 
 def _plan_of(files: dict[str, bytes]) -> Optional[FleetPlan]:
@@ -288,15 +289,8 @@ def inbound_rules(stack: Stack) -> set[str]:
     out = set()
     for address, attrs in stack.resources.items():
         rtype = address.split(".", 1)[0]
-        if rtype == "hcloud_firewall":
-            rules = [(r.get("protocol"), r.get("port"), r.get("source_ips"))
-                     for r in attrs.get("rule") or [] if r.get("direction") == "in"]
-        elif rtype == "digitalocean_firewall":
-            rules = [(r.get("protocol"), r.get("port_range"), r.get("source_addresses"))
-                     for r in attrs.get("inbound_rule") or []]
-        elif rtype == "vultr_firewall_rule":
-            rules = [(attrs.get("protocol"), attrs.get("port"), [f"{attrs.get('subnet')}/{attrs.get('subnet_size')}"])]
-        else:
+        rules = next((r for p in PLUGINS.values() if (r := p.inbound_rules(rtype, attrs)) is not None), None)
+        if rules is None:
             continue
         for protocol, port, sources in rules:
             world = " (whole internet)" if set(sources or ()) & _WORLD else ""

@@ -20,12 +20,14 @@ mkdir -p "$tmp"
 echo "== $action $stack (hosts: ${limit:-none}; departing: ${removed:-none})"
 
 if [ -n "$removed" ]; then
-  # The last configuration of departing customers: their hosts and (for a destroy) the stack.
+  # The last configuration of departing customers: their hosts.
   git show "$BASE:generated/ansible/inventory/hosts.yml" > "$tmp/inventory.yml"
-  if [ "$action" = destroy ]; then
-    mkdir -p "$dir"
-    git show "$BASE:$dir/cdk.tf.json" > "$dir/cdk.tf.json"
-  fi
+fi
+if [ "$action" = destroy ]; then
+  # A destroyed stack (a departing customer's, or a provider's fleet stack once its
+  # last stack is gone) is no longer in generated/: its last configuration is in BASE.
+  mkdir -p "$dir"
+  git show "$BASE:$dir/cdk.tf.json" > "$dir/cdk.tf.json"
 fi
 
 terraform -chdir="$dir" init -input=false

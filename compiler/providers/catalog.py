@@ -6,12 +6,14 @@ customer's file:line, so `terraform apply` never meets a stack the provider
 refuses. Sources and dates of the facts: tiers/provider-facts.md."""
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Iterable
 
-from .models import ProviderCatalog, ProviderInfo, Tier
+from ..models import ProviderCatalog, Tier
+from . import plugin
+from .base import ROLE_WAZUH
 
+# The catalog plan key of a shared (Bronze) host, in tiers/providers.yaml `plans`.
 ROLE_SHARED_HOST = "shared_host"
-ROLE_WAZUH = "wazuh_manager"
 
 
 def plan_roles(tier: Tier) -> list[str]:
@@ -19,16 +21,6 @@ def plan_roles(tier: Tier) -> list[str]:
     if tier.spec.hosting.model == "shared":
         return [ROLE_SHARED_HOST]
     return [tier.name] + ([ROLE_WAZUH] if tier.spec.siem.wazuh else [])
-
-
-def backup_endpoint(info: ProviderInfo, region: str) -> Optional[str]:
-    """S3 endpoint of the provider's object storage in `region`; None for SFTP (Storage Box)."""
-    storage = info.backup_storage
-    if storage.kind == "storage-box":
-        return None
-    if region in storage.endpoints:
-        return storage.endpoints[region]
-    return storage.endpoint.replace("{region}", region) if storage.endpoint else None
 
 
 def region_problems(provider: str, tier: Tier, region: str, catalog: ProviderCatalog, primary: bool) -> Iterable[str]:
@@ -40,8 +32,9 @@ def region_problems(provider: str, tier: Tier, region: str, catalog: ProviderCat
             continue
         if not tier.spec.resources.vcpu_shared and role == tier.name and not info.plan(role, region).dedicated_vcpu:
             yield f"{tier.name} promises dedicated vCPUs; {provider}'s {info.plan(role, region).slug} in {region} is shared"
-    if tier.spec.backups is not None and info.backup_storage.kind != "storage-box" and backup_endpoint(info, region) is None:
-        if primary or tier.spec.backups.cross_region:
+    if tier.spec.backups is not None and (primary or tier.spec.backups.cross_region):
+        destination = plugin(provider).backup_destination(info, "check", region, copy=not primary)
+        if destination.kind == "s3" and destination.endpoint is None:
             yield f"{provider} has no object storage in {region} (backups need one)"
 
 

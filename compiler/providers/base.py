@@ -1,0 +1,122 @@
+"""The interface every cloud-provider plug-in implements, and the Terraform
+naming helpers the plug-ins share.
+
+A plug-in is one module in compiler/providers/ holding one `ProviderPlugin`
+subclass instance named `PLUGIN`; compiler/providers/__init__.py registers it.
+Its data (plans per location, regions, prices, backup storage, provider
+version) lives in tiers/providers.yaml under the plug-in's `name`; its facts and
+their sources in tiers/provider-facts.md. Nothing here imports the rest of the
+compiler: models.py reads the registered names from this package.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+# Host roles (plan.py re-exports them: one definition).
+ROLE_WAZUH = "wazuh_manager"
+ROLE_K8S = "k8s"
+
+PUBLIC_PORTS = ("80", "443")
+WAZUH_AGENT_PORTS = "1514-1515"
+ANYWHERE = ["0.0.0.0/0", "::/0"]
+# Account-wide resources live once, in the provider's fleet stack
+# (generated/terraform/fleet-<provider>/), and customer stacks look them up by
+# name: the same public key uploaded twice is refused (DigitalOcean answers
+# `422 SSH Key is already in use on your account`; hcloud keeps fingerprints
+# unique per project, issue 16 item 2). The fleet stack is applied first.
+OPS_KEY_NAME = "clawtex-ops"
+
+# Private networks (issue 16 item 13): internal traffic (Wazuh agents 1514-1515, Kubernetes)
+# uses the provider's private network; the Ansible firewall role trusts 10.0.0.0/8 as
+# "private" (modules/ansible/roles/hardening/defaults/main.yml). Per provider: its module.
+PRIVATE_RANGE = "10.0.0.0/16"
+PRIVATE_SUBNET = "10.0.1.0/24"
+
+
+@dataclass(frozen=True)
+class BackupDestination:
+    """Where one restic repository of a customer lives, as the provider offers it."""
+    kind: str                   # s3 | sftp
+    name: str                   # bucket, or Storage Box name (sftp)
+    region: str                 # bucket region / box location
+    endpoint: Optional[str]     # S3 endpoint URL; None for sftp (host known after apply)
+
+
+# (protocol, port or port range, source CIDRs) - the PR summary's normal form of a rule.
+InboundRule = tuple[Optional[str], Optional[str], list[str]]
+
+
+class ProviderPlugin:
+    """One cloud provider. Subclasses set the class attributes and implement
+    the methods marked abstract; tests/test_provider_plugins.py checks that
+    every registered plug-in does, and that the workflows pass its credentials."""
+
+    name: str = ""                          # key in tiers/providers.yaml and customers' spec.provider
+    terraform_provider: str = ""            # Terraform provider local name (hcloud, digitalocean, vultr)
+    # Environment variables the Terraform provider reads at plan/apply time; every
+    # workflow that runs terraform passes exactly these (from repository secrets).
+    credential_env: tuple[str, ...] = ()
+    # Server attributes that force replacement and that Ansible owns after first boot.
+    server_type: str = ""
+    server_ignore_changes: tuple[str, ...] = ()
+    # The server's size attribute when changing it powers the server off (the PR
+    # comment flags it as a resize that reboots); "" when a resize is live.
+    rebooting_resize: str = ""
+    managed_kubernetes: bool = False        # Platinum node pools behind provider load balancers
+
+    # --- Terraform ---------------------------------------------------------------
+    def build_stack(self, b: Any) -> None:
+        """Resources of one customer or shared stack (`b`: targets.terraform.StackBuilder)."""
+        raise NotImplementedError
+
+    def build_fleet(self, b: Any) -> None:
+        """Account-wide resources of the fleet stack, created once (`b`: FleetBuilder)."""
+        raise NotImplementedError
+
+    def host_output(self, host: Any) -> str:
+        """Name of the stack output holding the address clients use for `host`."""
+        if host.role == ROLE_K8S and self.managed_kubernetes:
+            return f"{host.region}_lb_ipv4"      # node pools sit behind the regional load balancer
+        return f"{resource_id(host)}_ipv4"
+
+    def server_lifecycle(self) -> dict[str, Any]:
+        return {"lifecycle": {"ignore_changes": list(self.server_ignore_changes)}}
+
+    def k8s_service_annotations(self, lb: Any) -> dict[str, str]:
+        """Annotations of the gateway Service (type LoadBalancer) that make the provider's
+        cloud controller create load balancer `lb` (plan.GatewayLoadBalancer) under its
+        name; only providers with managed_kubernetes are asked."""
+        raise NotImplementedError
+
+    # --- PR summary ----------------------------------------------------------------
+    def inbound_rules(self, rtype: str, attrs: dict[str, Any]) -> Optional[list[InboundRule]]:
+        """Inbound rules of one firewall resource of this provider; None: not a firewall."""
+        raise NotImplementedError
+
+    # --- backups -------------------------------------------------------------------
+    def backup_destination(self, info: Any, customer: str, region: str, copy: bool) -> BackupDestination:
+        """The primary repository (copy=False, in the customer's first region) or the
+        cross-region copy; `info`: the provider's ProviderInfo from tiers/providers.yaml."""
+        raise NotImplementedError
+
+
+def labels(host: Any) -> dict[str, str]:
+    out = {"managed-by": "clawtex", "tier": host.tier, "role": host.role.replace("_", "-"), "stack": host.stack}
+    if host.customer:
+        out["customer"] = host.customer
+    return out
+
+
+def resource_id(host: Any) -> str:
+    """Terraform resource name of a host: stable, independent of the stack name."""
+    suffix = host.name[len(host.stack) + 1:] if host.name.startswith(host.stack + "-") else "host"
+    return suffix.replace("-", "_") or "host"
+
+
+def s3_endpoint(info: Any, region: str) -> Optional[str]:
+    """S3 endpoint of the provider's object storage in `region` (tiers/providers.yaml backupStorage)."""
+    storage = info.backup_storage
+    if region in storage.endpoints:
+        return storage.endpoints[region]
+    return storage.endpoint.replace("{region}", region) if storage.endpoint else None

@@ -1,0 +1,180 @@
+"""DigitalOcean (Terraform provider digitalocean/digitalocean; data: tiers/providers.yaml `digitalocean`).
+
+The provider and core resources use the prebuilt typed CDKTF bindings
+(cdktf-cdktf-provider-digitalocean); Spaces, DNS, DOKS and load balancers are
+generic resources. The only provider offering Platinum today: a DOKS cluster per
+region whose node pool autoscales between the tier's bounds, the gateway behind
+a Service of type LoadBalancer, a global load balancer in front. Every droplet is
+already in its region's default VPC, and vpc_uuid is force_new, so no explicit
+VPC is set (issue 16 item 13)."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .base import (ANYWHERE, OPS_KEY_NAME, PUBLIC_PORTS, ROLE_K8S, WAZUH_AGENT_PORTS, BackupDestination, InboundRule,
+                   ProviderPlugin, labels, resource_id, s3_endpoint)
+
+
+class DigitalOcean(ProviderPlugin):
+    name = "digitalocean"
+    terraform_provider = "digitalocean"
+    # Provider reference (docs.digitalocean.com/reference/terraform/reference, read
+    # 2026-11-26): `token` from DIGITALOCEAN_TOKEN (or DIGITALOCEAN_ACCESS_TOKEN); Spaces
+    # buckets need `spaces_access_id` / `spaces_secret_key`, defaulting to
+    # SPACES_ACCESS_KEY_ID / SPACES_SECRET_ACCESS_KEY (the workflows lacked them).
+    credential_env = ("DIGITALOCEAN_TOKEN", "SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY")
+    server_type = "digitalocean_droplet"
+    # force_new in digitalocean v2.99.1 digitalocean/droplet/resource_droplet.go.
+    server_ignore_changes = ("ssh_keys", "user_data")
+    # DigitalOcean resizes a Droplet only while it is off; the provider powers it
+    # off and on around the resize (as documented; re-check on a bump).
+    rebooting_resize = "size"
+    managed_kubernetes = True
+
+    def build_fleet(self, b: Any) -> None:
+        b.stack.add_override("terraform.required_providers.digitalocean", {"source": b.info.terraform_source, "version": b.info.terraform_version})
+        b.stack.add_override("provider.digitalocean", [{}])
+        b.resource("digitalocean_ssh_key", "ops", {"name": OPS_KEY_NAME, "public_key": "${var.ops_ssh_public_key}"})
+
+    def build_stack(self, b: Any) -> None:
+        _build_stack(b)
+
+    def k8s_service_annotations(self, lb: Any) -> dict[str, str]:
+        # digitalocean-cloud-controller-manager docs/controllers/services/annotations.md and
+        # docs.digitalocean.com/products/kubernetes/how-to/configure-load-balancers (read
+        # 2026-11-26): `do-loadbalancer-name` names (or renames) the load balancer (DOKS
+        # 1.27+); `do-loadbalancer-protocol` defaults to tcp (https would also need a
+        # certificate-id or tls-passthrough); the health check defaults to tcp on "/".
+        return {
+            "service.beta.kubernetes.io/do-loadbalancer-name": lb.name,
+            "service.beta.kubernetes.io/do-loadbalancer-protocol": lb.protocol,
+            "service.beta.kubernetes.io/do-loadbalancer-healthcheck-protocol": lb.protocol,
+            "service.beta.kubernetes.io/do-loadbalancer-healthcheck-path": lb.health_path,
+        }
+
+    def inbound_rules(self, rtype: str, attrs: dict[str, Any]) -> Optional[list[InboundRule]]:
+        if rtype != "digitalocean_firewall":
+            return None
+        return [(r.get("protocol"), r.get("port_range"), r.get("source_addresses")) for r in attrs.get("inbound_rule") or []]
+
+    def backup_destination(self, info: Any, customer: str, region: str, copy: bool) -> BackupDestination:
+        suffix = f"-{region}" if copy else ""
+        return BackupDestination("s3", f"clawtex-{customer}-backup{suffix}", region, s3_endpoint(info, region))
+
+
+PLUGIN = DigitalOcean()
+
+
+def _build_stack(b: Any) -> None:
+    from cdktf_cdktf_provider_digitalocean.droplet import Droplet
+    from cdktf_cdktf_provider_digitalocean.firewall import Firewall, FirewallInboundRule, FirewallOutboundRule
+    from cdktf_cdktf_provider_digitalocean.provider import DigitaloceanProvider
+    from cdktf_cdktf_provider_digitalocean.volume import Volume
+    from cdktf_cdktf_provider_digitalocean.volume_attachment import VolumeAttachment
+
+    info, tf = b.info, b.cdktf
+    DigitaloceanProvider(b.stack, "digitalocean")
+    b.stack.add_override("terraform.required_providers.digitalocean.version", info.terraform_version)
+    key = b.data("digitalocean_ssh_key", "ops", {"name": OPS_KEY_NAME})
+    droplets: dict[str, Any] = {}
+    for host in b.sp.hosts:
+        if host.role == ROLE_K8S:
+            continue    # DOKS node pools, below
+        rid = resource_id(host)
+        if host.running:
+            droplets[rid] = Droplet(b.stack, rid, name=host.name, size=host.size.slug, image=info.image, region=host.region,
+                                    ssh_keys=[f"${{{key}.fingerprint}}"], tags=[f"{k}:{v}" for k, v in sorted(labels(host).items())],
+                                    user_data=b.user_data(), monitoring=True, ipv6=True)
+            # DigitalOcean has no delete protection for droplets; lifecycle keeps routine changes from replacing them.
+            droplets[rid].add_override("lifecycle", PLUGIN.server_lifecycle()["lifecycle"])
+            b.output(f"{rid}_ipv4", droplets[rid].ipv4_address, f"public IPv4 of {host.name}")
+        if host.volume_gb:
+            volume = Volume(b.stack, f"{rid}_data", name=f"{host.name}-data", region=host.region, size=host.volume_gb,
+                            initial_filesystem_type="ext4", description=f"data volume of {host.name}")
+            volume.add_override("lifecycle", {"prevent_destroy": True})
+            if host.running:
+                VolumeAttachment(b.stack, f"{rid}_data_attach", droplet_id=tf.Token.as_number(droplets[rid].id), volume_id=volume.id)
+    wazuh = [rid for rid in droplets if rid == "wazuh"]
+    serving = [d for rid, d in droplets.items() if rid not in wazuh]
+    # Outbound ICMP too (path MTU discovery, ping): DigitalOcean firewalls drop what no rule allows.
+    outbound = [FirewallOutboundRule(protocol=p, port_range="1-65535", destination_addresses=ANYWHERE) for p in ("tcp", "udp")]
+    outbound.append(FirewallOutboundRule(protocol="icmp", destination_addresses=ANYWHERE))
+    ssh = FirewallInboundRule(protocol="tcp", port_range="22", source_addresses=b.ops_cidrs())
+    if serving:
+        inbound = [ssh] + [FirewallInboundRule(protocol="tcp", port_range=p, source_addresses=ANYWHERE) for p in PUBLIC_PORTS]
+        Firewall(b.stack, "fw", name=f"{b.sp.name}-fw", droplet_ids=[tf.Token.as_number(d.id) for d in serving],
+                 inbound_rule=inbound, outbound_rule=outbound)
+    if wazuh:
+        c = b.dedicated
+        node_tags = [f"{c.id}-{region}-nodes" for region in c.regions] if c and c.kubernetes else []
+        agents = FirewallInboundRule(protocol="tcp", port_range=WAZUH_AGENT_PORTS,
+                                     source_droplet_ids=[tf.Token.as_number(d.id) for d in serving] or None,
+                                     source_tags=node_tags or None) if (serving or node_tags) else None
+        Firewall(b.stack, "wazuh_fw", name=f"{b.sp.name}-wazuh-fw", droplet_ids=[tf.Token.as_number(droplets["wazuh"].id)],
+                 inbound_rule=[ssh] + ([agents] if agents else []), outbound_rule=outbound)
+    c = b.dedicated
+    if c:
+        for target in c.backup_targets:
+            # No `expiration`: restic writes `config`, `keys/` and packs once and never rewrites
+            # them, so an age-based expiry breaks the repository. Retention is restic's
+            # `forget --prune`; the bucket only expires versions restic already deleted.
+            b.resource("digitalocean_spaces_bucket", target.resource, {
+                "name": target.name, "region": target.region, "acl": "private",
+                "versioning": [{"enabled": True}],
+                "lifecycle_rule": [{"id": "noncurrent", "enabled": True,
+                                    "noncurrent_version_expiration": [{"days": c.backups.retention_days}],
+                                    "abort_incomplete_multipart_upload_days": 1}],
+            }, data=True)
+            b.output(target.output, f"${{digitalocean_spaces_bucket.{target.resource}.bucket_domain_name}}", f"bucket {target.name}")
+    if c and c.kubernetes:
+        _doks(b, c)
+        return      # the global load balancer owns the customer's record (domains.is_managed)
+    b.dns_record("digitalocean_record", lambda ip: {"domain": b.info.dns_zone, "name": b.record_name(), "type": "A", "ttl": 300, "value": ip},
+                lambda h: f"${{digitalocean_droplet.{resource_id(h)}.ipv4_address}}")
+
+
+def _doks(b: Any, c: Any) -> None:
+    """A DOKS cluster per region; the regional load balancers come from the gateway's
+    Service of type LoadBalancer inside each cluster (DigitalOcean documents that a load
+    balancer created through the API cannot serve a DOKS cluster); one global LB in front."""
+    scaling = c.tier.spec.hosting.autoscaling
+    # DOKS cluster autoscaler: auto_scale between min_nodes and max_nodes. node_count is left
+    # out then: set, it would reset the pool to that size on every apply (digitalocean v2.99.1
+    # docs/resources/kubernetes_cluster.md, node_pool.node_count).
+    pool = ({"auto_scale": True, "min_nodes": scaling.min_nodes, "max_nodes": scaling.max_nodes} if scaling
+            else {"node_count": c.tier.spec.hosting.region_nodes})
+    versions = b.data("digitalocean_kubernetes_versions", "doks", {"version_prefix": b.info.kubernetes_version_prefix})
+    regional = []
+    for priority, gateway in enumerate(c.load_balancers, start=1):
+        region = gateway.region
+        tag = f"{c.id}-{region}-nodes"
+        # The version is read once at create time; DigitalOcean's patch upgrades
+        # (auto_upgrade, in the maintenance window: the one place upgrades happen) then
+        # change it, and a pinned version would make the next plan replace the cluster.
+        b.resource("digitalocean_kubernetes_cluster", f"k8s_{region}", {
+            "name": f"{c.id}-{region}", "region": region, "version": f"${{{versions}.latest_version}}", "ha": True, "auto_upgrade": True,
+            "surge_upgrade": True, "tags": ["managed-by:clawtex", f"customer:{c.id}"],
+            "node_pool": [{"name": f"{c.id}-{region}-pool", "size": b.info.plan(c.tier_name, region).slug, "tags": [tag], **pool}],
+            "maintenance_policy": [{"day": "sunday", "start_time": "03:00"}],
+            "lifecycle": {"ignore_changes": ["version"]},
+        })
+        # The load balancer the gateway Service creates under the plan's name (k8s_service_annotations).
+        lb = b.data("digitalocean_loadbalancer", f"lb_{region}", {"name": gateway.name,
+                                                                  "depends_on": [f"digitalocean_kubernetes_cluster.k8s_{region}"]})
+        regional.append((region, priority, lb))
+        b.output(f"{region}_lb_ipv4", f"${{{lb}.ip}}", f"load balancer of {c.id} in {region} (failover target)")
+        b.output(f"{region}_k8s_endpoint", f"${{digitalocean_kubernetes_cluster.k8s_{region}.endpoint}}", f"Kubernetes API of {c.id} in {region}")
+    # active-active: equal priority; active-passive: the first region wins until it fails.
+    priorities = {r: (1 if c.ha_mode == "active-active" else p) for r, p, _ in regional}
+    (port, protocol), = {(g.port, g.protocol) for g in c.load_balancers}
+    b.resource("digitalocean_loadbalancer", "global", {
+        "name": f"{c.id}-global", "type": "GLOBAL",
+        "target_load_balancer_ids": [f"${{{lb}.id}}" for _, _, lb in regional],
+        "glb_settings": [{"target_port": port, "target_protocol": protocol, "region_priorities": priorities, "failover_threshold": 50}],
+        # is_managed: DigitalOcean creates the A/AAAA records of this name itself; a
+        # digitalocean_record of the same name would conflict (issue 16 item 4).
+        "domains": [{"name": f"{b.record_name()}.{b.info.dns_zone}", "is_managed": True}],
+    })
+    b.output("global_lb_ip", "${digitalocean_loadbalancer.global.ip}", f"global entry point of {c.id}")
+    if c.custom_domain and c.active:
+        b.output("customer_dns_name", f"{b.record_name()}.{b.info.dns_zone}", f"CNAME target for {c.custom_domain}")

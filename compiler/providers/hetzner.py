@@ -1,0 +1,133 @@
+"""Hetzner Cloud (Terraform provider hetznercloud/hcloud; data: tiers/providers.yaml `hetzner`).
+
+No managed Kubernetes and no DNS failover here: Platinum is refused
+(tiers/providers.yaml hetzner.platinum: false, issue 16 item 12). Backups go to a
+Storage Box, restic over SFTP (hcloud 1.68.0 has no object-storage bucket)."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .base import (ANYWHERE, OPS_KEY_NAME, PRIVATE_RANGE, PRIVATE_SUBNET, PUBLIC_PORTS, ROLE_WAZUH, WAZUH_AGENT_PORTS,
+                   BackupDestination, InboundRule, ProviderPlugin, labels, resource_id)
+
+# Cloud subnets live in the location's network zone (hcloud v1.68.0
+# docs/resources/network_subnet.md; zones eu-central, us-east, us-west from
+# docs.hetzner.com networks overview). One network per stack (networks are
+# isolated, ranges may repeat), attached with hcloud_server_network (a separate
+# resource: attaching does not replace the server).
+NETWORK_ZONES = {"fsn1": "eu-central", "nbg1": "eu-central", "hel1": "eu-central", "ash": "us-east", "hil": "us-west"}
+
+
+def _rule(port: str, sources: list[str], description: str) -> dict[str, Any]:
+    return {"direction": "in", "protocol": "tcp", "port": port, "source_ips": sources, "description": description}
+
+
+class Hetzner(ProviderPlugin):
+    name = "hetzner"
+    terraform_provider = "hcloud"
+    # hcloud v1.68.0 docs/index.md: `token` or the HCLOUD_TOKEN environment variable.
+    credential_env = ("HCLOUD_TOKEN",)
+    server_type = "hcloud_server"
+    # force_new in hcloud v1.68.0 internal/server/resource.go; only matter at first boot.
+    server_ignore_changes = ("ssh_keys", "user_data")
+    # Hetzner Cloud's "change type" action needs the server powered off; the
+    # provider stops it, changes the type and starts it again (as documented; re-check on a bump).
+    rebooting_resize = "server_type"
+
+    def _provider(self, b: Any) -> None:
+        b.stack.add_override("terraform.required_providers.hcloud", {"source": b.info.terraform_source, "version": b.info.terraform_version})
+        b.stack.add_override("provider.hcloud", [{}])
+
+    def build_fleet(self, b: Any) -> None:
+        self._provider(b)
+        b.resource("hcloud_ssh_key", "ops", {"name": OPS_KEY_NAME, "public_key": "${var.ops_ssh_public_key}",
+                                             "labels": {"managed-by": "clawtex"}})
+
+    def inbound_rules(self, rtype: str, attrs: dict[str, Any]) -> Optional[list[InboundRule]]:
+        if rtype != "hcloud_firewall":
+            return None
+        return [(r.get("protocol"), r.get("port"), r.get("source_ips"))
+                for r in attrs.get("rule") or [] if r.get("direction") == "in"]
+
+    def backup_destination(self, info: Any, customer: str, region: str, copy: bool) -> BackupDestination:
+        suffix = f"-{region}" if copy else ""
+        location = region if copy else (info.backup_storage.location or region)
+        return BackupDestination("sftp", f"{customer}-backup{suffix}", location, None)
+
+    def build_stack(self, b: Any) -> None:
+        info = b.info
+        self._provider(b)
+        key = b.data("hcloud_ssh_key", "ops", {"name": OPS_KEY_NAME})
+        rules = [_rule("22", b.ops_cidrs(), "ssh from ops")] + [_rule(p, ANYWHERE, f"public {p}") for p in PUBLIC_PORTS]
+        b.resource("hcloud_firewall", "fw", {"name": f"{b.sp.name}-fw", "labels": {"managed-by": "clawtex"}, "rule": rules})
+        servers = b.servers()
+        subnets = {}
+        if servers:
+            b.resource("hcloud_network", "private", {"name": f"{b.sp.name}-private", "ip_range": PRIVATE_RANGE,
+                                                     "labels": {"managed-by": "clawtex"}})
+            for zone in sorted({NETWORK_ZONES[h.region] for h in servers}):
+                subnets[zone] = f"private_{zone.replace('-', '_')}"
+                b.resource("hcloud_network_subnet", subnets[zone], {"network_id": "${hcloud_network.private.id}", "type": "cloud",
+                                                                    "network_zone": zone, "ip_range": PRIVATE_SUBNET})
+        agents = [f"${{hcloud_server.{resource_id(h)}.ipv4_address}}/32" for h in servers if h.role != ROLE_WAZUH]
+        if any(h.role == ROLE_WAZUH for h in servers) and agents:
+            wazuh_rules = [_rule("22", b.ops_cidrs(), "ssh from ops"), _rule(WAZUH_AGENT_PORTS, agents, "wazuh agents of this stack")]
+            b.resource("hcloud_firewall", "wazuh_fw", {"name": f"{b.sp.name}-wazuh-fw", "labels": {"managed-by": "clawtex"}, "rule": wazuh_rules})
+        for host in b.sp.hosts:
+            rid = resource_id(host)
+            if host.running:
+                firewall = "wazuh_fw" if host.role == ROLE_WAZUH and agents else "fw"
+                # delete/rebuild protection: the API refuses to delete or rebuild the server until
+                # it is lifted (hcloud v1.68.0 docs/resources/server.md: both must be equal).
+                b.resource("hcloud_server", rid, {
+                    "name": host.name, "server_type": host.size.slug, "image": info.image, "location": host.region,
+                    "ssh_keys": [f"${{{key}.id}}"], "firewall_ids": [f"${{hcloud_firewall.{firewall}.id}}"],
+                    "labels": labels(host), "user_data": b.user_data(),
+                    "delete_protection": True, "rebuild_protection": True, **self.server_lifecycle(),
+                })
+                b.resource("hcloud_rdns", f"{rid}_rdns", {"server_id": f"${{hcloud_server.{rid}.id}}",
+                                                           "ip_address": f"${{hcloud_server.{rid}.ipv4_address}}", "dns_ptr": b.fqdn(host)})
+                # The PTR name resolves forward to the same address (forward-confirmed reverse DNS).
+                b.resource("hcloud_zone_rrset", f"{rid}_a", {"zone": info.dns_zone, "name": host.name, "type": "A", "ttl": 300,
+                                                             "records": [{"value": f"${{hcloud_server.{rid}.ipv4_address}}"}]})
+                b.output(f"{rid}_ipv4", f"${{hcloud_server.{rid}.ipv4_address}}", f"public IPv4 of {host.name}")
+                subnet = subnets[NETWORK_ZONES[host.region]]
+                b.resource("hcloud_server_network", f"{rid}_private", {"server_id": f"${{hcloud_server.{rid}.id}}",
+                                                                      "subnet_id": f"${{hcloud_network_subnet.{subnet}.id}}"})
+                b.output(f"{rid}_private_ipv4", f"${{hcloud_server_network.{rid}_private.ip}}", f"private IPv4 of {host.name}")
+            if host.volume_gb:
+                volume = {"name": f"{host.name}-data", "size": host.volume_gb, "format": "ext4", "labels": labels(host), "location": host.region,
+                          "delete_protection": True}
+                if host.running:
+                    volume.update({"server_id": f"${{hcloud_server.{rid}.id}}", "automount": True})
+                    volume.pop("location")
+                b.resource("hcloud_volume", f"{rid}_data", volume, data=True)
+        c = b.dedicated
+        if c:
+            for target in c.backup_targets:
+                storage = info.backup_storage
+                suffix = target.resource[len("backup"):]
+                b.cdktf.TerraformVariable(b.stack, f"storage_box_password{suffix}", type="string", sensitive=True,
+                                          description="Storage Box password; from TF_VAR_* at apply")
+                # hcloud v1.68.0 internal/storagebox/resource.go: every access_settings flag defaults
+                # to false (SSH included: restic over SFTP could not connect), and ssh_keys cannot be
+                # updated through the API, so a change forces a replacement. Key rotation is done on
+                # the box (~/.ssh/authorized_keys over SFTP), Terraform ignores later key changes.
+                # Retention is restic's `forget --prune` (a label does nothing).
+                b.resource("hcloud_storage_box", target.resource, {
+                    "name": target.name, "storage_box_type": storage.type, "location": target.region,
+                    "password": f"${{var.storage_box_password{suffix}}}", "ssh_keys": ["${var.ops_ssh_public_key}"],
+                    "access_settings": {"ssh_enabled": True, "reachable_externally": True, "samba_enabled": False,
+                                        "webdav_enabled": False, "zfs_enabled": False},
+                    "delete_protection": True,
+                    "labels": {"managed-by": "clawtex", "customer": c.id},
+                    "lifecycle": {"ignore_changes": ["ssh_keys"]},
+                }, data=True)
+                b.output(target.output, f"${{hcloud_storage_box.{target.resource}.server}}", f"SFTP host of {target.name} (backup role)")
+        if c and c.kubernetes:
+            raise ValueError(f"{c.id}: Platinum is refused on hetzner (validation should have said so)")
+        b.dns_record("hcloud_zone_rrset", lambda ip: {"zone": info.dns_zone, "name": b.record_name(), "type": "A", "ttl": 300,
+                                                      "records": [{"value": ip}]}, lambda h: f"${{hcloud_server.{resource_id(h)}.ipv4_address}}")
+
+
+PLUGIN = Hetzner()

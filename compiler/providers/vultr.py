@@ -1,0 +1,113 @@
+"""Vultr (Terraform provider vultr/vultr; data: tiers/providers.yaml `vultr`).
+
+No VKE in clawtex's Vultr stacks and no DNS failover: Platinum is refused
+(tiers/providers.yaml vultr.platinum: false, issue 16 item 12). A VPC per stack and
+region, subnet assigned by Vultr (v4_subnet optional/computed in v2.32.0),
+attached with vultr_instance.vpc_ids (not force_new)."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .base import (ANYWHERE, OPS_KEY_NAME, PUBLIC_PORTS, ROLE_WAZUH, WAZUH_AGENT_PORTS, BackupDestination, InboundRule,
+                   ProviderPlugin, labels, resource_id, s3_endpoint)
+
+
+class Vultr(ProviderPlugin):
+    name = "vultr"
+    terraform_provider = "vultr"
+    # vultr v2.32.0 website/docs/index.html.markdown: `api_key` from VULTR_API_KEY.
+    credential_env = ("VULTR_API_KEY",)
+    server_type = "vultr_instance"
+    # force_new in vultr v2.32.0 vultr/resource_vultr_instance.go.
+    server_ignore_changes = ("ssh_key_ids", "user_data")
+    # Vultr: a plan change upgrades the instance with a reboot (as documented; re-check on a bump).
+    rebooting_resize = "plan"
+
+    def build_fleet(self, b: Any) -> None:
+        b.stack.add_override("terraform.required_providers.vultr", {"source": b.info.terraform_source, "version": b.info.terraform_version})
+        b.stack.add_override("provider.vultr", [{}])
+        b.resource("vultr_ssh_key", "ops", {"name": OPS_KEY_NAME, "ssh_key": "${var.ops_ssh_public_key}"})
+
+    def build_stack(self, b: Any) -> None:
+        _build_stack(b)
+
+    def inbound_rules(self, rtype: str, attrs: dict[str, Any]) -> Optional[list[InboundRule]]:
+        if rtype != "vultr_firewall_rule":
+            return None
+        return [(attrs.get("protocol"), attrs.get("port"), [f"{attrs.get('subnet')}/{attrs.get('subnet_size')}"])]
+
+    def backup_destination(self, info: Any, customer: str, region: str, copy: bool) -> BackupDestination:
+        suffix = f"-{region}" if copy else ""
+        return BackupDestination("s3", f"clawtex-{customer}-backup{suffix}", region, s3_endpoint(info, region))
+
+
+PLUGIN = Vultr()
+
+
+def _build_stack(b: Any) -> None:
+    info = b.info
+    b.stack.add_override("terraform.required_providers.vultr", {"source": info.terraform_source, "version": info.terraform_version})
+    b.stack.add_override("provider.vultr", [{}])
+    key = b.data("vultr_ssh_key", "ops", {"filter": [{"name": "name", "values": [OPS_KEY_NAME]}]})
+    servers = b.servers()
+    _vultr_firewall(b, "fw", [("22", b.ops_cidrs(), "ssh from ops")] + [(p, ANYWHERE, f"public {p}") for p in PUBLIC_PORTS])
+    agents = [f"${{vultr_instance.{resource_id(h)}.main_ip}}/32" for h in servers if h.role != ROLE_WAZUH]
+    has_wazuh = any(h.role == ROLE_WAZUH for h in servers)
+    if has_wazuh:
+        _vultr_firewall(b, "wazuh_fw", [("22", b.ops_cidrs(), "ssh from ops"), (WAZUH_AGENT_PORTS.replace("-", ":"), agents, "wazuh agents")])
+    for region in sorted({h.region for h in servers}):
+        b.resource("vultr_vpc", f"private_{region}", {"region": region, "description": f"{b.sp.name} private network (clawtex)"})
+    for host in b.sp.hosts:
+        rid = resource_id(host)
+        if host.running:
+            group = "wazuh_fw" if host.role == ROLE_WAZUH else "fw"
+            b.resource("vultr_instance", rid, {
+                "plan": host.size.slug, "region": host.region, "os_id": int(info.image), "label": host.name, "hostname": host.name,
+                "ssh_key_ids": [f"${{{key}.id}}"], "firewall_group_id": f"${{vultr_firewall_group.{group}.id}}",
+                "tags": [f"{k}:{v}" for k, v in sorted(labels(host).items())], "user_data": b.user_data(), "enable_ipv6": True,
+                "vpc_ids": [f"${{vultr_vpc.private_{host.region}.id}}"], **PLUGIN.server_lifecycle(),
+            })
+            b.resource("vultr_reverse_ipv4", f"{rid}_rdns", {"instance_id": f"${{vultr_instance.{rid}.id}}",
+                                                              "ip": f"${{vultr_instance.{rid}.main_ip}}", "reverse": b.fqdn(host)})
+            b.resource("vultr_dns_record", f"{rid}_a", {"domain": info.dns_zone, "name": host.name, "type": "A", "ttl": 300,
+                                                        "data": f"${{vultr_instance.{rid}.main_ip}}"})
+            b.output(f"{rid}_ipv4", f"${{vultr_instance.{rid}.main_ip}}", f"public IPv4 of {host.name}")
+            b.output(f"{rid}_private_ipv4", f"${{vultr_instance.{rid}.internal_ip}}", f"private IPv4 of {host.name}")
+        if host.volume_gb:
+            volume = {"region": host.region, "size_gb": host.volume_gb, "label": f"{host.name}-data"}
+            if host.running:
+                volume.update({"attached_to_instance": f"${{vultr_instance.{rid}.id}}", "live": True})
+            b.resource("vultr_block_storage", f"{rid}_data", volume, data=True)
+    c = b.dedicated
+    if c:
+        storage = info.backup_storage
+        for target in c.backup_targets:
+            suffix = target.resource[len("backup"):]
+            # The cluster of the bucket's own region (website/docs/d/object_storage_cluster.html.markdown
+            # @ v2.32.0), not one id for every region.
+            cluster = b.data("vultr_object_storage_cluster", f"backup{suffix}", {"filter": [{"name": "region", "values": [target.region]}]})
+            b.resource("vultr_object_storage", f"backup_store{suffix}", {"cluster_id": f"${{{cluster}.id}}", "tier_id": storage.tier_id,
+                                                                        "label": f"{c.id}-backup{suffix.replace('_', '-')}"}, data=True)
+            # Vultr buckets have no lifecycle rules here, so versions restic prunes would be
+            # kept forever: no versioning. enable_versioning forces a new bucket (schema
+            # force_new, v2.32.0): an existing versioned bucket is left as it is (ignore_changes).
+            b.resource("vultr_object_storage_bucket", target.resource, {
+                "name": target.name, "enable_versioning": False,
+                "object_storage_id": f"${{vultr_object_storage.backup_store{suffix}.id}}",
+                "lifecycle": {"ignore_changes": ["enable_versioning"]}}, data=True)
+            b.output(target.output, f"${{vultr_object_storage.backup_store{suffix}.s3_hostname}}", f"S3 host of {target.name}")
+    if c and c.kubernetes:
+        raise ValueError(f"{c.id}: Platinum is refused on vultr (validation should have said so)")
+    b.dns_record("vultr_dns_record", lambda ip: {"domain": b.info.dns_zone, "name": b.record_name(), "type": "A", "ttl": 300, "data": ip},
+                lambda h: f"${{vultr_instance.{resource_id(h)}.main_ip}}")
+
+
+def _vultr_firewall(b: Any, name: str, rules: list[tuple[str, list[str], str]]) -> None:
+    b.resource("vultr_firewall_group", name, {"description": f"{b.sp.name} {name} (managed by clawtex)"})
+    for index, (port, sources, note) in enumerate(rules):
+        for n, cidr in enumerate(sources):
+            net, size = cidr.rsplit("/", 1)
+            ip_type = "v6" if ":" in net else "v4"
+            b.resource("vultr_firewall_rule", f"{name}_{index}_{n}", {
+                "firewall_group_id": f"${{vultr_firewall_group.{name}.id}}", "protocol": "tcp", "ip_type": ip_type,
+                "subnet": net, "subnet_size": int(size), "port": port, "notes": note})
