@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 from .diagnostics import CompileError
-from .pipeline import compile_repo, load_inputs, plan_repo
+from .pipeline import compile_repo, plan_repo
 from .targets import schemas as schema_target
+from .validate import validate_repo
 from .write import GENERATED, diff_tree, write_tree
 
 
@@ -20,7 +21,8 @@ def _root(args: argparse.Namespace) -> Path:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     root = _root(args)
-    inputs = load_inputs(root, [Path(f) for f in args.files] or None, use_cache=not args.no_cache)
+    # Validation alone: the committed generated/ (previous state) is not needed.
+    inputs = validate_repo(root, [Path(f) for f in args.files] or None, use_cache=not args.no_cache)
     print(f"ok: {len(inputs.customers)} customer file(s) valid against {len(inputs.tiers)} tiers")
     return 0
 

@@ -123,3 +123,27 @@ def test_plan_and_guard_do_no_io(monkeypatch):
     check_decommissions(inputs, plan)
     monkeypatch.undo()
     assert plan.placement
+
+
+def test_the_guard_stage_refuses_from_previous_state_alone():
+    """The guard is pure: given a committed fleet that still runs a customer the
+    inputs no longer have, it refuses, naming the file and the stack."""
+    from dataclasses import replace
+
+    import pytest
+
+    from compiler.diagnostics import CompileError
+    from compiler.guard import check_decommissions
+    from compiler.pipeline import load_inputs
+    from compiler.plan import build_plan
+    from compiler.previous import FleetIndex, PreviousState
+
+    inputs = load_inputs(REPO, use_cache=False)
+    committed = FleetIndex(frozenset({"ghost-co", "pixel-bakery"}),
+                           {"ghost-co": frozenset({"ghost-co"}), "pixel-bakery": frozenset({"shared-hetzner-fsn1-01"})})
+    inputs = replace(inputs, previous=PreviousState(inputs.previous.placement, inputs.previous.wazuh_blocks, committed))
+    with pytest.raises(CompileError) as err:
+        check_decommissions(inputs, build_plan(inputs))
+    text = str(err.value)
+    assert "customers/ghost-co.yaml" in text and "stack ghost-co" in text and "refusing to drop" in text
+    assert "pixel-bakery" not in text                       # still in the inputs: kept

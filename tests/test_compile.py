@@ -42,7 +42,7 @@ def test_second_compile_is_byte_identical_across_hash_seeds(repo):
 
 
 def test_deleted_customer_outputs_disappear(repo):
-    # The decommission guard (compiler/gitops/decommission.py) wants an approved decommission first.
+    # The decommission guard (compiler/guard.py) wants an approved decommission first.
     path = repo / "customers" / "brightpath-tutors.yaml"
     path.write_text(path.read_text().replace("\nspec:\n", "\nspec:\n  status: decommissioned\n"
                                              "  decommission: {approvedBy: Ops Lead, date: \"2026-11-01\"}\n"))

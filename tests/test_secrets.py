@@ -126,3 +126,31 @@ def test_file_ids_become_json_pointers_escaping_tilde():
     """The model refuses "~" in ids today; the pointer escapes it anyway (RFC 6901)."""
     ref = SecretRef.model_construct(source="file", provider="vault", id="a~b/c")
     assert secrets.to_openclaw(ref)["id"] == "/a~0b/c"
+
+
+def test_paging_and_slack_refs_agree_between_alertmanager_and_wazuh():
+    """Join, with the customer files as the oracle: one paging key and one Slack
+    webhook per customer, named alike by Alertmanager (a file) and Wazuh (a placeholder)."""
+    gen = REPO / "generated"
+    am = yaml.safe_load((gen / "alertmanager/alertmanager.yml").read_text())
+    receivers = {r["name"]: r for r in am["receivers"]}
+    seen = 0
+    for path in sorted((REPO / "customers").glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        cid, spec = doc["metadata"]["id"], doc["spec"]
+        if spec.get("status") == "decommissioned":
+            continue
+        manager = gen / "wazuh/managers" / cid / "ossec-manager.conf"
+        for key, receiver, config, field in (("paging", f"page-{cid}", None, "keyRef"),
+                                             ("notifications", f"slack-{cid}", "slack_configs", "webhookRef")):
+            if key not in spec:
+                continue
+            ref = spec[key][field]
+            conf = receivers[receiver]
+            configs = conf[config] if config else next(v for k, v in conf.items() if k.endswith("_configs"))
+            files = [v for c in configs for k, v in c.items() if k.endswith("_file")]
+            assert files == [f"/etc/alertmanager/secrets/{ref['id']}"], (cid, key)
+            if manager.exists():
+                assert f"@@secret:file:{ref['provider']}:{ref['id']}@@" in manager.read_text(), (cid, key)
+            seen += 1
+    assert seen >= 5
