@@ -16,7 +16,7 @@ from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndp
 from .models import SloWindows, duration_seconds
 from .providers import backup_endpoint
 from .placement import Tenant, allocate_blocks, host_capacity, place
-from .previous import PLACEMENT_FILE, WAZUH_BLOCKS_FILE  # noqa: F401 (published to the targets that write them)
+from .previous import INVENTORY_FILE, PLACEMENT_FILE, WAZUH_BLOCKS_FILE  # noqa: F401 (published to the targets that write them)
 from .validate import Inputs
 
 ROLE_OPENCLAW = "openclaw"
