@@ -17,7 +17,7 @@ from .models import SloWindows, duration_seconds
 from .providers import plugin
 from .providers.base import ROLE_K8S, ROLE_WAZUH
 from .placement import Tenant, allocate_blocks, host_capacity, place
-from .previous import PLACEMENT_FILE, WAZUH_BLOCKS_FILE  # noqa: F401 (published to the targets that write them)
+from .previous import INVENTORY_FILE, PLACEMENT_FILE, WAZUH_BLOCKS_FILE  # noqa: F401 (published to the targets that write them)
 from .validate import Inputs
 
 # Host roles. A shared Bronze host has role shared_bronze; the server size it gets is

@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
+from ..previous import INVENTORY_FILE as INVENTORY, PLACEMENT_FILE as PLACEMENT  # where the targets write them
+
 TERRAFORM = "terraform/"
-INVENTORY = "ansible/inventory/hosts.yml"
-PLACEMENT = "placement.json"
 TARGETS = "prometheus/targets/"
 RULES = "prometheus/rules/"
 WAZUH = "wazuh/"

@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from ..formats import Unsafe, dump_yaml
 from .. import secrets
+from ..plan import INVENTORY_FILE
 from ..plan import (PROXY_HTTP_PORT, PROXY_HTTPS_PORT, ROLE_K8S, ROLE_OPENCLAW, ROLE_SHARED_BRONZE, ROLE_WAZUH, CustomerPlan,
                     FleetPlan, HostPlan, tenant_prefix)
 from ..providers import plugin
@@ -277,7 +278,7 @@ def inventory(plan: FleetPlan) -> dict[str, Any]:
 
 
 def render(plan: FleetPlan) -> dict[str, bytes]:
-    files = {"ansible/inventory/hosts.yml": dump_yaml(inventory(plan), HEADER)}
+    files = {INVENTORY_FILE: dump_yaml(inventory(plan), HEADER)}
     for host in plan.hosts:
         files[f"ansible/inventory/host_vars/{host.name}.yml"] = dump_yaml(host_vars(host, plan), HEADER)
     return files
