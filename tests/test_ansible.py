@@ -254,7 +254,10 @@ RENDER_PLAY = """\
     - {roles}/openclaw/defaults/main.yml
     - {roles}/backup/defaults/main.yml
   vars:
+    # role defaults rank below host_vars (container_runtime_engine); vars_files would rank above
+    container_runtime_base_image: "{{{{ (lookup('file', '{roles}/container_runtime/defaults/main.yml') | from_yaml).container_runtime_base_image }}}}"
     clawtex_textfile_dir: /var/lib/prometheus/node-exporter
+    clawtex_container_limits: true
     smoke_test_gateways: []
     out: {out}
   tasks:
@@ -286,9 +289,12 @@ RENDER_PLAY = """\
           name: "{{{{ openclaw_tenant.customer }}}}"
           customer: "{{{{ openclaw_tenant.customer }}}}"
           config: "/srv/openclaw/{{{{ openclaw_tenant.customer }}}}/config/openclaw.json"
-          command: [/usr/bin/docker, exec, "openclaw-{{{{ openclaw_tenant.customer }}}}", openclaw, health, --json]
+          command: ["/usr/bin/{{{{ openclaw_container_engine }}}}", exec, "openclaw-{{{{ openclaw_tenant.customer }}}}", openclaw, health, --json]
       loop: "{{{{ openclaw_containers | default([]) }}}}"
       loop_control: {{loop_var: openclaw_tenant}}
+    - name: Gateway image build file
+      ansible.builtin.template: {{src: "{roles}/openclaw/templates/Containerfile.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-Containerfile", mode: "0600"}}
+      when: openclaw_mode == 'containers'
 """
 
 
@@ -305,10 +311,18 @@ def test_role_templates_render_for_each_hosting_model(tmp_path):
         assert f"location /{tenant['customer']}/ {{\n        proxy_pass http://127.0.0.1:{tenant['port']}/;" in nginx
         unit = (out / f"{tenant['customer']}.service").read_text()
         assert f"--cpus {tenant['cpus']} --memory {tenant['memory']}" in unit
+        # Bronze runs on podman (tiers/bronze.yaml): its own network namespace through slirp4netns,
+        # nginx's source address kept (the gateway's trustedProxies), no host bridge.
+        assert "/usr/bin/podman run --rm" in unit
+        assert "--network slirp4netns:port_handler=slirp4netns" in unit
+        assert f"--publish 127.0.0.1:{tenant['port']}:18789" in unit
         status = (out / f"{tenant['customer']}-channel-status.service").read_text()
         assert (f"--customer {tenant['customer']} --config /srv/openclaw/{tenant['customer']}/config/openclaw.json "
                 f"\\\n  --out /var/lib/prometheus/node-exporter/openclaw_channels_{tenant['customer']}.prom "
-                f"-- /usr/bin/docker exec openclaw-{tenant['customer']} openclaw health --json") in status
+                f"-- /usr/bin/podman exec openclaw-{tenant['customer']} openclaw health --json") in status
+    # No image registry: the gateway image starts from the local Debian base image.
+    containerfile = (out / "shared-hetzner-fsn1-01-Containerfile").read_text()
+    assert "FROM localhost/clawtex/debian:bookworm\n" in containerfile and "docker.io" not in containerfile
     # Backup scripts are valid bash, dump the customer's databases, copy cross-region on Platinum only.
     for host in ("acme-logistics-oc-1", "orbital-health-fra1-k8s-1"):
         script = out / f"{host}-backup.sh"
@@ -347,3 +361,47 @@ def test_smoke_test_fails_when_a_channel_is_not_connected(tmp_path, telegram, ok
     assert (result.returncode == 0) == ok, result.stdout + result.stderr
     if not ok:
         assert "demo: channels not connected: telegram" in result.stdout
+
+
+def test_container_runtime_comes_from_the_tier_and_matches_the_gateways_proxy_trust():
+    """tiers/bronze.yaml hosting.containerRuntime -> host_vars container_runtime_engine of every
+    shared host, and each tenant's gateway trusts the address that runtime's proxy traffic
+    comes from (docker: docker0 bridge gateway, Docker docs "Bridge network driver";
+    podman with slirp4netns: its gateway 10.0.2.2, slirp4netns(1))."""
+    proxy_source = {"docker": ["172.17.0.1"], "podman": ["10.0.2.2"]}
+    tier = yaml.safe_load((REPO / "tiers" / "bronze.yaml").read_text())["spec"]["hosting"]["containerRuntime"]
+    shared = {h: hv for h, hv in hostvars().items() if hv.get("clawtex_role") == "shared_bronze"}
+    assert shared
+    for host, hv in shared.items():
+        assert hv["container_runtime_engine"] == tier, host
+        for tenant in hv["openclaw_containers"]:
+            config = json.loads((REPO / "generated" / tenant["config_file"]).read_text())
+            assert config["gateway"]["trustedProxies"] == proxy_source[tier], tenant["customer"]
+    assert not any("container_runtime_engine" in hv for h, hv in hostvars().items() if h not in shared)
+
+
+def test_switching_the_tier_to_docker_changes_host_vars_and_proxy_trust(tmp_path):
+    repo = copy_repo(tmp_path)
+    tier = repo / "tiers" / "bronze.yaml"
+    tier.write_text(tier.read_text().replace("containerRuntime: podman", "containerRuntime: docker"))
+    result = run_clawtex(repo, "compile")
+    assert result.returncode == 0, result.stderr
+    hv = yaml.safe_load((repo / "generated/ansible/inventory/host_vars/shared-hetzner-fsn1-01.yml").read_text())
+    assert hv["container_runtime_engine"] == "docker"
+    config = json.loads((repo / "generated/openclaw/pixel-bakery/openclaw.json").read_text())
+    assert config["gateway"]["trustedProxies"] == ["172.17.0.1"]
+
+
+@pytest.mark.parametrize("tier, edit, message", [
+    ("bronze", ("    containerRuntime: podman\n", ""), "containerRuntime (docker or podman) is required for shared hosting"),
+    ("silver", ("    haModes: []\n", "    haModes: []\n    containerRuntime: podman\n"), "containerRuntime applies to shared hosting only"),
+    ("bronze", ("containerRuntime: podman", "containerRuntime: lxc"), "containerRuntime"),
+])
+def test_container_runtime_is_validated(tmp_path, tier, edit, message):
+    repo = copy_repo(tmp_path)
+    path = repo / "tiers" / f"{tier}.yaml"
+    text = path.read_text()
+    assert edit[0] in text
+    path.write_text(text.replace(edit[0], edit[1], 1))
+    result = run_clawtex(repo, "validate")
+    assert result.returncode == 1 and message in result.stderr, result.stderr

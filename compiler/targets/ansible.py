@@ -237,6 +237,9 @@ def host_vars(host: HostPlan, plan: FleetPlan) -> dict[str, Any]:
         out.update(security_vm_vars(customer, roles, plan))
     elif host.role == ROLE_SHARED:
         out["openclaw_mode"] = "containers"
+        # The tier's hosting.containerRuntime (plan): the container_runtime role installs it,
+        # the openclaw role runs the tenants with it.
+        out["container_runtime_engine"] = host.container_runtime
     return out
 
 

@@ -136,7 +136,9 @@ def build() -> Path:
 
 # Variables the live suite sets (README "Live checks -> Hosts"): clawtex_offline skips only
 # what needs the open internet (ACME, GitHub clones, cloud object storage, chat platforms).
-LIVE_VARS = {"ansible_connection": "local", "clawtex_offline": True}
+# clawtex_container_limits=false: nspawn on this cgroup-v1 machine mounts the controllers
+# read-only, so podman cannot set a container's CPU/memory/pids limits (site.yml).
+LIVE_VARS = {"ansible_connection": "local", "clawtex_offline": True, "clawtex_container_limits": False}
 
 
 def inventory(host: str) -> tuple[dict, dict]:
@@ -240,6 +242,11 @@ class Host:
             d = CACHE / "caches" / self.host / what
             d.mkdir(parents=True, exist_ok=True)
             caches.append(f"--bind={d}:{inside}")
+        # Container storage on the machine's own filesystem, as on a VPS disk: the host's root
+        # is an overlayfs, and overlay storage cannot be stacked on it (podman: "creating
+        # overlay mount ... invalid argument"; fuse-overlayfs has no /dev/fuse in nspawn).
+        (self.dir / "containers").mkdir()
+        caches.append(f"--bind={self.dir / 'containers'}:/var/lib/containers")
         nspawn = subprocess.Popen(
             ["systemd-nspawn", "-b", "-q", "-D", str(self.dir / "root"), "-M", self.name,
              f"--network-namespace-path=/run/netns/{self.name}", "--capability=CAP_NET_ADMIN",
@@ -318,6 +325,7 @@ class Host:
         if not os.environ.get("CLAWTEX_KEEP_HOSTS"):
             shutil.rmtree(self.dir / "upper", ignore_errors=True)
             shutil.rmtree(self.dir / "work", ignore_errors=True)
+            shutil.rmtree(self.dir / "containers", ignore_errors=True)
 
 
 RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"

@@ -39,8 +39,6 @@ def root():
 
 # README "Live checks -> Hosts": what cannot converge on this machine, and why.
 CANNOT_RUN_HERE = {
-    "bronze-shared": "tenant image FROM docker.io (unreachable here); no container bridge network inside nspawn "
-                     "(/proc/sys/net/ipv4/ip_forward is read-only)",
     "gold-wazuh-vm": "gvm/gvm-tools (openvas role) are not in Debian 12 main; Wazuh's repository is unreachable here",
 }
 
