@@ -107,7 +107,8 @@ def promised_roles(host: str, hv: dict) -> set[str]:
     tier = TIERS[hv["clawtex_tier"]]
     roles = {"hardening", "node_exporter"}
     if hv["clawtex_role"] == "wazuh_manager":
-        return roles | {"blackbox"} | ({"openvas"} if tier["openvas"] else set())
+        # The manager VM lays out what clawtex compiled for it (generated/wazuh/).
+        return roles | {"blackbox", "wazuh_manager"} | ({"openvas"} if tier["openvas"] else set())
     roles |= {"openclaw", "smoke_test"}
     if hv["clawtex_role"] == "shared_bronze":      # the only hosts whose gateways run in containers
         roles.add("container_runtime")
@@ -405,3 +406,46 @@ def test_container_runtime_is_validated(tmp_path, tier, edit, message):
     path.write_text(text.replace(edit[0], edit[1], 1))
     result = run_clawtex(repo, "validate")
     assert result.returncode == 1 and message in result.stderr, result.stderr
+
+
+MANAGER_PLAY = """\
+- name: The wazuh_manager role's block for a real manager host
+  hosts: acme-logistics-wazuh
+  connection: local
+  gather_facts: false
+  vars:
+    clawtex_generated_dir: {generated}
+    clawtex_offline: true
+    wazuh_manager_etc: {etc}
+    wazuh_manager_secrets_dir: {secrets}
+    wazuh_manager_group: "{group}"
+  tasks:
+    - name: Block
+      ansible.builtin.include_role: {{name: {roles}/wazuh_manager, tasks_from: block}}
+"""
+
+
+def test_wazuh_manager_block_fills_secrets_as_xml_text(tmp_path):
+    """The role deploys generated/wazuh/managers/<id>/ossec-manager.conf with its placeholders
+    filled from the controller's secrets, XML-escaped: a hostile secret stays text."""
+    import grp
+    import xml.etree.ElementTree as ET
+    secrets = tmp_path / "secrets"
+    hostile = {"pagerduty/acme-logistics.key": "k</api_key><evil/>&\"'", "slack/acme-logistics.url": "https://hooks.example/T?a=1&b=2"}
+    for name, value in hostile.items():
+        (secrets / "ops" / name).parent.mkdir(parents=True, exist_ok=True)
+        (secrets / "ops" / name).write_text(value)
+    etc = tmp_path / "etc"
+    (etc / "clawtex").mkdir(parents=True)
+    play = tmp_path / "manager.yml"
+    play.write_text(MANAGER_PLAY.format(generated=REPO / "generated", etc=etc, secrets=secrets, roles=ROLES,
+                                        group=grp.getgrgid(os.getgid()).gr_name))
+    result = run("ansible-playbook", "-i", str(INVENTORY), str(play), env=ansible_env(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for secret in hostile.values():
+        assert secret not in result.stdout        # no_log
+    root = ET.parse(etc / "clawtex" / "ossec-manager.conf").getroot()
+    found = {i.findtext("name"): i for i in root.iter("integration")}
+    assert found["pagerduty"].findtext("api_key") == hostile["pagerduty/acme-logistics.key"]
+    assert found["slack"].findtext("hook_url") == hostile["slack/acme-logistics.url"]
+    assert root.find(".//evil") is None and "@@secret" not in (etc / "clawtex" / "ossec-manager.conf").read_text()

@@ -250,6 +250,10 @@ class Host:
         nspawn = subprocess.Popen(
             ["systemd-nspawn", "-b", "-q", "-D", str(self.dir / "root"), "-M", self.name,
              f"--network-namespace-path=/run/netns/{self.name}", "--capability=CAP_NET_ADMIN",
+             # The kernel keyring is not namespaced, so nspawn's seccomp filter refuses it; crun
+             # gives each container its own session keyring (podman, containers.conf keyring=true):
+             # "crun: create keyring `<id>`: Operation not permitted".
+             "--system-call-filter=@keyring",
              f"--bind-ro={REPO}:/repo", *caches, "--register=no", "--keep-unit", "--console=pipe"],
             stdin=subprocess.DEVNULL, stdout=open(self.dir / "console.log", "w"), stderr=subprocess.STDOUT)
         self.procs.append(nspawn)
@@ -345,6 +349,15 @@ def apply(h: Host, extra: list[str] | None = None) -> tuple[dict[str, int], str]
            "CLAWTEX_SECRETS_DIR": "/root/clawtex-secrets", "ANSIBLE_LOCAL_TEMP": "/root/.ansible/tmp"}
     cmd = ["ansible-playbook", "-i", "/repo/generated/ansible/inventory", "/repo/modules/ansible/site.yml",
            "--limit", h.host, "-e", json.dumps(LIVE_VARS), *(extra or [])]
+    # Dummy file secrets ($CLAWTEX_SECRETS_DIR/<provider>/<id>) for the placeholders of the
+    # customer's Wazuh manager block (roles/wazuh_manager).
+    hv, identity = inventory(h.host)
+    if "wazuh_manager" in hv.get("clawtex_roles", []):
+        block = REPO / "generated" / "wazuh" / "managers" / identity["clawtex_customer"] / "ossec-manager.conf"
+        for _, provider, ref in re.findall(r"@@secret:(file):([^:@]+):([^@]+)@@", block.read_text()):
+            path = h.dir / "root" / "root" / "clawtex-secrets" / provider / ref
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("dummy-" + ref.replace("/", "-"))
     started = time.monotonic()
     logfile = h.dir / f"ansible-{int(time.time())}.log"
     h.sh("cd /root && exec " + " ".join(shlex_quote(c) for c in cmd) + " >/root/ansible.log 2>&1", env=env)
