@@ -270,6 +270,9 @@ class Autoscaling(Strict):
         return self
 
 
+ContainerRuntime = Literal["docker", "podman"]
+
+
 class Hosting(Strict):
     model: Literal["shared", "dedicated", "multi-region"]
     regions_min: int
@@ -278,6 +281,17 @@ class Hosting(Strict):
     nodes_per_region: int = 1               # fixed-size node pools; with autoscaling: its minNodes
     autoscaling: Optional[Autoscaling] = None
     shared_host: Optional[SharedHostCapacity] = None
+    # The container engine of shared hosts (their gateways run one container per
+    # tenant); dedicated and multi-region tiers run a systemd service or pods.
+    container_runtime: Optional[ContainerRuntime] = None
+
+    @model_validator(mode="after")
+    def _runtime_only_for_containers(self) -> "Hosting":
+        if self.model == "shared" and self.container_runtime is None:
+            raise ValueError("containerRuntime (docker or podman) is required for shared hosting")
+        if self.model != "shared" and self.container_runtime is not None:
+            raise ValueError(f"containerRuntime applies to shared hosting only ({self.model} hosts run no gateway containers)")
+        return self
 
     @model_validator(mode="after")
     def _one_node_count(self):
@@ -565,6 +579,14 @@ def _ip_or_cidr(value: str) -> str:
 IpOrCidr = Annotated[str, AfterValidator(_ip_or_cidr)]
 
 
+class SharedProxyTrust(Strict):
+    """Where a shared host's nginx reaches a tenant container from, per runtime
+    (tiers' hosting.containerRuntime; roles/openclaw/templates/openclaw-container.service.j2)."""
+
+    docker: list[IpOrCidr] = Field(default_factory=lambda: ["172.17.0.1"])   # docker0 bridge gateway
+    podman: list[IpOrCidr] = Field(default_factory=lambda: ["10.0.2.2"])     # slirp4netns gateway (port_handler=slirp4netns)
+
+
 class ProxyTrust(Strict):
     """Where each hosting model's TLS reverse proxy reaches the gateway from.
 
@@ -573,7 +595,7 @@ class ProxyTrust(Strict):
     """
 
     host: list[IpOrCidr] = Field(default_factory=lambda: ["127.0.0.1"])       # Silver/Gold: proxy on the host
-    shared: list[IpOrCidr] = Field(default_factory=lambda: ["172.17.0.1"])     # Bronze: Docker bridge gateway
+    shared: SharedProxyTrust = Field(default_factory=lambda: SharedProxyTrust())  # Bronze: per container runtime
     kubernetes: list[IpOrCidr] = Field(default_factory=lambda: ["10.42.0.0/16"])  # Platinum: ingress pods (pod CIDR)
 
 

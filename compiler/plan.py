@@ -47,6 +47,7 @@ class HostPlan:
     tenants: tuple[str, ...] = ()           # customer ids on a shared host
     volume_gb: int = 0                      # attached data volume (0: none)
     running: bool = True                    # suspended customers keep data, stop compute
+    container_runtime: Optional[str] = None  # shared hosts: the tier's hosting.containerRuntime
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,17 @@ class OpenClawRuntime:
     log_format: str = "jsonl"
     secrets_dir: str = "/etc/openclaw/secrets"
     proxies_host: tuple[str, ...] = ("127.0.0.1",)          # gateway.trustedProxies per hosting model
-    proxies_shared: tuple[str, ...] = ("172.17.0.1",)
+    # Shared hosts: per container runtime, ((runtime, (addresses...)), ...), sorted.
+    proxies_shared: tuple[tuple[str, tuple[str, ...]], ...] = (("docker", ("172.17.0.1",)), ("podman", ("10.0.2.2",)))
     proxies_kubernetes: tuple[str, ...] = ("10.42.0.0/16",)
     ready_path: str = "/readyz"
     state_dir: str = "/var/lib/openclaw/.openclaw"
     bundled_channels: tuple[str, ...] = ("telegram",)
     channel_plugins: tuple[tuple[str, str], ...] = ()          # (channel id, pinned npm version), sorted
+
+    def shared_proxies(self, container_runtime: str) -> tuple[str, ...]:
+        """Where a shared host's nginx reaches a tenant container run by this runtime."""
+        return dict(self.proxies_shared)[container_runtime]
 
 
 # The reverse proxy in front of every non-Kubernetes gateway (nginx, Ansible
@@ -365,7 +371,8 @@ def build_plan(inputs: Inputs) -> FleetPlan:
     o = settings.spec.openclaw
     runtime = OpenClawRuntime(o.version, o.node_version, o.gateway_port, o.health_path, o.log_file,
                               o.config_dir, o.workspace_dir, o.skills_dir, o.log_format, o.secrets_dir,
-                              tuple(o.trusted_proxies.host), tuple(o.trusted_proxies.shared),
+                              tuple(o.trusted_proxies.host),
+                              tuple((k, tuple(v)) for k, v in sorted(o.trusted_proxies.shared.model_dump().items())),
                               tuple(o.trusted_proxies.kubernetes), o.ready_path, o.state_dir,
                               tuple(o.bundled_channels), tuple(sorted(o.channel_plugins.items())))
     return FleetPlan(settings, catalog, tiers, runtime, tuple(customers),
@@ -439,7 +446,8 @@ def _shared_stacks(placement, customers, tiers, catalog, settings) -> list[Stack
         # tenant leaving must not make Terraform try.
         capacity = host_capacity(first.tier, size)
         h = HostPlan(host, ROLE_SHARED_BRONZE, first.provider, first.regions[0], size, host, first.tier_name,
-                     tenants=tuple(ids), volume_gb=int(first.tier.spec.resources.disk_gb * capacity))
+                     tenants=tuple(ids), volume_gb=int(first.tier.spec.resources.disk_gb * capacity),
+                     container_runtime=first.tier.spec.hosting.container_runtime)
         stacks.append(StackPlan(host, first.provider, "shared", state_key(settings, host), tuple(ids), (h,)))
     return stacks
 

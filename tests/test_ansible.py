@@ -107,7 +107,8 @@ def promised_roles(host: str, hv: dict) -> set[str]:
     tier = TIERS[hv["clawtex_tier"]]
     roles = {"hardening", "node_exporter"}
     if hv["clawtex_role"] == "wazuh_manager":
-        return roles | {"blackbox"} | ({"openvas"} if tier["openvas"] else set())
+        # The manager VM lays out what clawtex compiled for it (generated/wazuh/).
+        return roles | {"blackbox", "wazuh_manager"} | ({"openvas"} if tier["openvas"] else set())
     roles |= {"openclaw", "smoke_test"}
     if hv["clawtex_role"] == "shared_bronze":      # the only hosts whose gateways run in containers
         roles.add("container_runtime")
@@ -254,7 +255,10 @@ RENDER_PLAY = """\
     - {roles}/openclaw/defaults/main.yml
     - {roles}/backup/defaults/main.yml
   vars:
+    # role defaults rank below host_vars (container_runtime_engine); vars_files would rank above
+    container_runtime_base_image: "{{{{ (lookup('file', '{roles}/container_runtime/defaults/main.yml') | from_yaml).container_runtime_base_image }}}}"
     clawtex_textfile_dir: /var/lib/prometheus/node-exporter
+    clawtex_container_limits: true
     smoke_test_gateways: []
     out: {out}
   tasks:
@@ -286,9 +290,12 @@ RENDER_PLAY = """\
           name: "{{{{ openclaw_tenant.customer }}}}"
           customer: "{{{{ openclaw_tenant.customer }}}}"
           config: "/srv/openclaw/{{{{ openclaw_tenant.customer }}}}/config/openclaw.json"
-          command: [/usr/bin/docker, exec, "openclaw-{{{{ openclaw_tenant.customer }}}}", openclaw, health, --json]
+          command: ["/usr/bin/{{{{ openclaw_container_engine }}}}", exec, "openclaw-{{{{ openclaw_tenant.customer }}}}", openclaw, health, --json]
       loop: "{{{{ openclaw_containers | default([]) }}}}"
       loop_control: {{loop_var: openclaw_tenant}}
+    - name: Gateway image build file
+      ansible.builtin.template: {{src: "{roles}/openclaw/templates/Containerfile.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-Containerfile", mode: "0600"}}
+      when: openclaw_mode == 'containers'
 """
 
 
@@ -305,10 +312,18 @@ def test_role_templates_render_for_each_hosting_model(tmp_path):
         assert f"location /{tenant['customer']}/ {{\n        proxy_pass http://127.0.0.1:{tenant['port']}/;" in nginx
         unit = (out / f"{tenant['customer']}.service").read_text()
         assert f"--cpus {tenant['cpus']} --memory {tenant['memory']}" in unit
+        # Bronze runs on podman (tiers/bronze.yaml): its own network namespace through slirp4netns,
+        # nginx's source address kept (the gateway's trustedProxies), no host bridge.
+        assert "/usr/bin/podman run --rm" in unit
+        assert "--network slirp4netns:port_handler=slirp4netns" in unit
+        assert f"--publish 127.0.0.1:{tenant['port']}:18789" in unit
         status = (out / f"{tenant['customer']}-channel-status.service").read_text()
         assert (f"--customer {tenant['customer']} --config /srv/openclaw/{tenant['customer']}/config/openclaw.json "
                 f"\\\n  --out /var/lib/prometheus/node-exporter/openclaw_channels_{tenant['customer']}.prom "
-                f"-- /usr/bin/docker exec openclaw-{tenant['customer']} openclaw health --json") in status
+                f"-- /usr/bin/podman exec openclaw-{tenant['customer']} openclaw health --json") in status
+    # No image registry: the gateway image starts from the local Debian base image.
+    containerfile = (out / "shared-hetzner-fsn1-01-Containerfile").read_text()
+    assert "FROM localhost/clawtex/debian:bookworm\n" in containerfile and "docker.io" not in containerfile
     # Backup scripts are valid bash, dump the customer's databases, copy cross-region on Platinum only.
     for host in ("acme-logistics-oc-1", "orbital-health-fra1-k8s-1"):
         script = out / f"{host}-backup.sh"
@@ -382,3 +397,90 @@ def test_smoke_test_fails_when_a_channel_is_not_connected(tmp_path, telegram, ok
     assert (result.returncode == 0) == ok, result.stdout + result.stderr
     if not ok:
         assert "demo: channels not connected: telegram" in result.stdout
+
+
+def test_container_runtime_comes_from_the_tier_and_matches_the_gateways_proxy_trust():
+    """tiers/bronze.yaml hosting.containerRuntime -> host_vars container_runtime_engine of every
+    shared host, and each tenant's gateway trusts the address that runtime's proxy traffic
+    comes from (docker: docker0 bridge gateway, Docker docs "Bridge network driver";
+    podman with slirp4netns: its gateway 10.0.2.2, slirp4netns(1))."""
+    proxy_source = {"docker": ["172.17.0.1"], "podman": ["10.0.2.2"]}
+    tier = yaml.safe_load((REPO / "tiers" / "bronze.yaml").read_text())["spec"]["hosting"]["containerRuntime"]
+    shared = {h: hv for h, hv in hostvars().items() if hv.get("clawtex_role") == "shared_bronze"}
+    assert shared
+    for host, hv in shared.items():
+        assert hv["container_runtime_engine"] == tier, host
+        for tenant in hv["openclaw_containers"]:
+            config = json.loads((REPO / "generated" / tenant["config_file"]).read_text())
+            assert config["gateway"]["trustedProxies"] == proxy_source[tier], tenant["customer"]
+    assert not any("container_runtime_engine" in hv for h, hv in hostvars().items() if h not in shared)
+
+
+def test_switching_the_tier_to_docker_changes_host_vars_and_proxy_trust(tmp_path):
+    repo = copy_repo(tmp_path)
+    tier = repo / "tiers" / "bronze.yaml"
+    tier.write_text(tier.read_text().replace("containerRuntime: podman", "containerRuntime: docker"))
+    result = run_clawtex(repo, "compile")
+    assert result.returncode == 0, result.stderr
+    hv = yaml.safe_load((repo / "generated/ansible/inventory/host_vars/shared-hetzner-fsn1-01.yml").read_text())
+    assert hv["container_runtime_engine"] == "docker"
+    config = json.loads((repo / "generated/openclaw/pixel-bakery/openclaw.json").read_text())
+    assert config["gateway"]["trustedProxies"] == ["172.17.0.1"]
+
+
+@pytest.mark.parametrize("tier, edit, message", [
+    ("bronze", ("    containerRuntime: podman\n", ""), "containerRuntime (docker or podman) is required for shared hosting"),
+    ("silver", ("    haModes: []\n", "    haModes: []\n    containerRuntime: podman\n"), "containerRuntime applies to shared hosting only"),
+    ("bronze", ("containerRuntime: podman", "containerRuntime: lxc"), "containerRuntime"),
+])
+def test_container_runtime_is_validated(tmp_path, tier, edit, message):
+    repo = copy_repo(tmp_path)
+    path = repo / "tiers" / f"{tier}.yaml"
+    text = path.read_text()
+    assert edit[0] in text
+    path.write_text(text.replace(edit[0], edit[1], 1))
+    result = run_clawtex(repo, "validate")
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+
+
+MANAGER_PLAY = """\
+- name: The wazuh_manager role's block for a real manager host
+  hosts: acme-logistics-wazuh
+  connection: local
+  gather_facts: false
+  vars:
+    clawtex_generated_dir: {generated}
+    clawtex_offline: true
+    wazuh_manager_etc: {etc}
+    wazuh_manager_secrets_dir: {secrets}
+    wazuh_manager_group: "{group}"
+  tasks:
+    - name: Block
+      ansible.builtin.include_role: {{name: {roles}/wazuh_manager, tasks_from: block}}
+"""
+
+
+def test_wazuh_manager_block_fills_secrets_as_xml_text(tmp_path):
+    """The role deploys generated/wazuh/managers/<id>/ossec-manager.conf with its placeholders
+    filled from the controller's secrets, XML-escaped: a hostile secret stays text."""
+    import grp
+    import xml.etree.ElementTree as ET
+    secrets = tmp_path / "secrets"
+    hostile = {"pagerduty/acme-logistics.key": "k</api_key><evil/>&\"'", "slack/acme-logistics.url": "https://hooks.example/T?a=1&b=2"}
+    for name, value in hostile.items():
+        (secrets / "ops" / name).parent.mkdir(parents=True, exist_ok=True)
+        (secrets / "ops" / name).write_text(value)
+    etc = tmp_path / "etc"
+    (etc / "clawtex").mkdir(parents=True)
+    play = tmp_path / "manager.yml"
+    play.write_text(MANAGER_PLAY.format(generated=REPO / "generated", etc=etc, secrets=secrets, roles=ROLES,
+                                        group=grp.getgrgid(os.getgid()).gr_name))
+    result = run("ansible-playbook", "-i", str(INVENTORY), str(play), env=ansible_env(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for secret in hostile.values():
+        assert secret not in result.stdout        # no_log
+    root = ET.parse(etc / "clawtex" / "ossec-manager.conf").getroot()
+    found = {i.findtext("name"): i for i in root.iter("integration")}
+    assert found["pagerduty"].findtext("api_key") == hostile["pagerduty/acme-logistics.key"]
+    assert found["slack"].findtext("hook_url") == hostile["slack/acme-logistics.url"]
+    assert root.find(".//evil") is None and "@@secret" not in (etc / "clawtex" / "ossec-manager.conf").read_text()

@@ -135,7 +135,9 @@ def test_every_referenced_secret_provider_is_declared(cid):
 def test_gateway_exposure_follows_hosting():
     bronze, silver, gold, platinum = (CONFIGS[c]["gateway"] for c in ("pixel-bakery", "mapleleaf-dental", "acme-logistics", "orbital-health"))
     assert bronze["bind"] == "lan" and "publicOrigin" not in bronze            # container on a shared host
-    assert bronze["trustedProxies"] == ["172.17.0.1"] and platinum["trustedProxies"] == ["10.42.0.0/16"]
+    # Bronze tenants run on podman + slirp4netns (tiers/bronze.yaml): nginx reaches them from
+    # slirp4netns's gateway address 10.0.2.2 (slirp4netns(1), port_handler=slirp4netns).
+    assert bronze["trustedProxies"] == ["10.0.2.2"] and platinum["trustedProxies"] == ["10.42.0.0/16"]
     assert silver["bind"] == "loopback" and silver["trustedProxies"] == ["127.0.0.1"]
     assert gold["bind"] == "loopback" and gold["publicOrigin"] == "https://assistant.acme-logistics.example"
     assert gold["controlUi"]["allowedOrigins"] == [gold["publicOrigin"]]
@@ -250,10 +252,10 @@ def test_model_on_custom_endpoint_must_be_served(repo):
 
 def test_trusted_proxies_must_be_addresses(repo):
     settings = repo / "clawtex.yaml"
-    settings.write_text(settings.read_text().replace('shared: ["172.17.0.1"]', 'shared: ["docker0"]'))
+    settings.write_text(settings.read_text().replace('docker: ["172.17.0.1"]', 'docker: ["docker0"]'))
     result = run_clawtex(repo, "validate")
     assert result.returncode == 1
-    assert re.search(r"clawtex\.yaml:\d+:\d+: spec\.openclaw\.trustedProxies\.shared\[0\]: .*docker0", result.stderr), result.stderr
+    assert re.search(r"clawtex\.yaml:\d+:\d+: spec\.openclaw\.trustedProxies\.shared\.docker\[0\]: .*docker0", result.stderr), result.stderr
 
 
 def test_a_channel_type_without_a_plugin_is_refused_at_validate(repo):

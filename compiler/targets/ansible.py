@@ -27,7 +27,7 @@ WAZUH_AGENT_PORTS = (1514, 1515)    # agent events, enrollment (authd)
 K8S_PORTS = ((6443, "tcp", "ops"), (6443, "tcp", "private"), (10250, "tcp", "private"), (8472, "udp", "private"))
 # Order in which site.yml applies them; clawtex_roles lists them in this order.
 ROLE_ORDER = ("hardening", "container_runtime", "node_exporter", "blackbox", "openclaw", "tls", "backup",
-              "wazuh_agent", "openvas", "smoke_test")
+              "wazuh_manager", "wazuh_agent", "openvas", "smoke_test")
 
 
 # ---------------------------------------------------------------- identity (hosts.yml)
@@ -109,6 +109,8 @@ def host_roles(host: HostPlan, plan: FleetPlan) -> list[str]:
     if host.role == ROLE_WAZUH:
         # The customer's security VM probes its gateway from outside and runs the scans.
         roles.add("blackbox")
+        # Its Wazuh manager: generated/wazuh/ laid out (agents' groups are pushed by wazuh_agent).
+        roles.add("wazuh_manager")
         if tier.openvas:
             roles.add("openvas")
     return [r for r in ROLE_ORDER if r in roles]
@@ -241,6 +243,9 @@ def host_vars(host: HostPlan, plan: FleetPlan) -> dict[str, Any]:
         out.update(security_vm_vars(customer, roles, plan))
     elif host.role == ROLE_SHARED_BRONZE:
         out["openclaw_mode"] = "containers"
+        # The tier's hosting.containerRuntime (plan): the container_runtime role installs it,
+        # the openclaw role runs the tenants with it.
+        out["container_runtime_engine"] = host.container_runtime
     return out
 
 

@@ -62,7 +62,7 @@ def exposure(c: CustomerPlan, runtime: OpenClawRuntime) -> dict[str, Any]:
     if c.kubernetes:
         conf: dict[str, Any] = {"bind": "lan", "trustedProxies": list(runtime.proxies_kubernetes)}
     elif c.shared:
-        conf = {"bind": "lan", "trustedProxies": list(runtime.proxies_shared)}
+        conf = {"bind": "lan", "trustedProxies": list(runtime.shared_proxies(c.tier.spec.hosting.container_runtime))}
     else:
         conf = {"bind": "loopback", "trustedProxies": list(runtime.proxies_host)}
     if c.custom_domain:

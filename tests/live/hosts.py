@@ -136,7 +136,9 @@ def build() -> Path:
 
 # Variables the live suite sets (README "Live checks -> Hosts"): clawtex_offline skips only
 # what needs the open internet (ACME, GitHub clones, cloud object storage, chat platforms).
-LIVE_VARS = {"ansible_connection": "local", "clawtex_offline": True}
+# clawtex_container_limits=false: nspawn on this cgroup-v1 machine mounts the controllers
+# read-only, so podman cannot set a container's CPU/memory/pids limits (site.yml).
+LIVE_VARS = {"ansible_connection": "local", "clawtex_offline": True, "clawtex_container_limits": False}
 
 
 def inventory(host: str) -> tuple[dict, dict]:
@@ -240,9 +242,18 @@ class Host:
             d = CACHE / "caches" / self.host / what
             d.mkdir(parents=True, exist_ok=True)
             caches.append(f"--bind={d}:{inside}")
+        # Container storage on the machine's own filesystem, as on a VPS disk: the host's root
+        # is an overlayfs, and overlay storage cannot be stacked on it (podman: "creating
+        # overlay mount ... invalid argument"; fuse-overlayfs has no /dev/fuse in nspawn).
+        (self.dir / "containers").mkdir()
+        caches.append(f"--bind={self.dir / 'containers'}:/var/lib/containers")
         nspawn = subprocess.Popen(
             ["systemd-nspawn", "-b", "-q", "-D", str(self.dir / "root"), "-M", self.name,
              f"--network-namespace-path=/run/netns/{self.name}", "--capability=CAP_NET_ADMIN",
+             # The kernel keyring is not namespaced, so nspawn's seccomp filter refuses it; crun
+             # gives each container its own session keyring (podman, containers.conf keyring=true):
+             # "crun: create keyring `<id>`: Operation not permitted".
+             "--system-call-filter=@keyring",
              f"--bind-ro={REPO}:/repo", *caches, "--register=no", "--keep-unit", "--console=pipe"],
             stdin=subprocess.DEVNULL, stdout=open(self.dir / "console.log", "w"), stderr=subprocess.STDOUT)
         self.procs.append(nspawn)
@@ -318,6 +329,7 @@ class Host:
         if not os.environ.get("CLAWTEX_KEEP_HOSTS"):
             shutil.rmtree(self.dir / "upper", ignore_errors=True)
             shutil.rmtree(self.dir / "work", ignore_errors=True)
+            shutil.rmtree(self.dir / "containers", ignore_errors=True)
 
 
 RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
@@ -337,6 +349,15 @@ def apply(h: Host, extra: list[str] | None = None) -> tuple[dict[str, int], str]
            "CLAWTEX_SECRETS_DIR": "/root/clawtex-secrets", "ANSIBLE_LOCAL_TEMP": "/root/.ansible/tmp"}
     cmd = ["ansible-playbook", "-i", "/repo/generated/ansible/inventory", "/repo/modules/ansible/site.yml",
            "--limit", h.host, "-e", json.dumps(LIVE_VARS), *(extra or [])]
+    # Dummy file secrets ($CLAWTEX_SECRETS_DIR/<provider>/<id>) for the placeholders of the
+    # customer's Wazuh manager block (roles/wazuh_manager).
+    hv, identity = inventory(h.host)
+    if "wazuh_manager" in hv.get("clawtex_roles", []):
+        block = REPO / "generated" / "wazuh" / "managers" / identity["clawtex_customer"] / "ossec-manager.conf"
+        for _, provider, ref in re.findall(r"@@secret:(file):([^:@]+):([^@]+)@@", block.read_text()):
+            path = h.dir / "root" / "root" / "clawtex-secrets" / provider / ref
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("dummy-" + ref.replace("/", "-"))
     started = time.monotonic()
     logfile = h.dir / f"ansible-{int(time.time())}.log"
     h.sh("cd /root && exec " + " ".join(shlex_quote(c) for c in cmd) + " >/root/ansible.log 2>&1", env=env)

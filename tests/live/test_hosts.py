@@ -39,9 +39,8 @@ def root():
 
 # README "Live checks -> Hosts": what cannot converge on this machine, and why.
 CANNOT_RUN_HERE = {
-    "bronze-shared": "tenant image FROM docker.io (unreachable here); no container bridge network inside nspawn "
-                     "(/proc/sys/net/ipv4/ip_forward is read-only)",
-    "gold-wazuh-vm": "gvm/gvm-tools (openvas role) are not in Debian 12 main; Wazuh's repository is unreachable here",
+    "gold-wazuh-vm": "the openvas role's gvm/gvm-tools (Ubuntu 24.04 packages) have no Debian 12 counterpart: bookworm "
+                     "main has no gvmd, openvas-scanner, ospd-openvas or gvm-tools (only notus-scanner)",
 }
 
 
