@@ -51,6 +51,9 @@ SafeText = Annotated[str, StringConstraints(min_length=1, max_length=120, patter
 Slug = Annotated[str, StringConstraints(pattern=SLUG)]
 
 
+# OpenClaw release lines (clawtex.yaml spec.openclaw: stable = version/nodeVersion, lts = lts).
+ReleaseChannel = Literal["stable", "lts"]
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
 
@@ -228,6 +231,8 @@ class CustomerSpec(Strict):
     compliance: list[Literal["gdpr", "hipaa", "soc2"]] = Field(default_factory=list)
     sla_override_percent: Optional[float] = Field(default=None, gt=0, lt=100)
     white_label: bool = False
+    # OpenClaw release line this customer runs; unset: its tier's releaseChannels.default.
+    release_channel: Optional[ReleaseChannel] = None
     decommission: Optional[Decommission] = None
 
 
@@ -369,6 +374,17 @@ class Deployment(Strict):
     auto_merge: bool = False
 
 
+class ReleaseChannels(Strict):
+    default: ReleaseChannel
+    allowed: list[ReleaseChannel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _default_allowed(self) -> "ReleaseChannels":
+        if self.default not in self.allowed:
+            raise ValueError(f"default release channel {self.default} is not in allowed {self.allowed}")
+        return self
+
+
 class TierSpec(Strict):
     rank: int
     price: PriceBand
@@ -388,6 +404,8 @@ class TierSpec(Strict):
     skills: SkillRules
     custom_model_endpoints: bool
     white_label: bool
+    # OpenClaw release channels a customer of this tier may choose (customer spec.releaseChannel).
+    release_channels: ReleaseChannels
     support: Support
     deployment: Deployment
     # Business report: customers whose gross margin falls below this are flagged.
@@ -500,9 +518,28 @@ class ProxyTrust(Strict):
     kubernetes: list[IpOrCidr] = Field(default_factory=lambda: ["10.42.0.0/16"])  # Platinum: ingress pods (pod CIDR)
 
 
+PluginVersion = Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+
+
+class ReleasePin(Strict):
+    """An OpenClaw release line other than stable: the version, its Node.js, and
+    the external channel plugins published for it (a plugin states the host
+    versions it loads on: package.json openclaw.compat.pluginApi)."""
+
+    version: Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+    node_version: Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+    channel_plugins: dict[str, PluginVersion] = Field(default_factory=dict)
+    # Whether this release's config schema has gateway.publicOrigin (openclaw 2026.7.35's
+    # `openclaw config validate` refuses it: "gateway: Invalid input"; 2026.9.6 accepts it).
+    gateway_public_origin: bool = True
+
+
 class OpenClawSettings(Strict):
+    # The stable release channel: version, its Node.js and (channel_plugins below) its plugins.
     version: str
     node_version: str
+    # The LTS release channel (customers with releaseChannel: lts); see README "Service model".
+    lts: Optional[ReleasePin] = None
     gateway_port: int
     health_path: str
     log_file: str
@@ -535,6 +572,14 @@ class OpenClawSettings(Strict):
         if missing:
             raise ValueError(f"channel types with neither a bundled nor a pinned plugin: {sorted(missing)}")
         return self
+
+    def release(self, channel: str) -> tuple[str, str, dict[str, str]]:
+        """(OpenClaw version, Node.js version, external channel plugins) of a release channel."""
+        if channel == "stable":
+            return self.version, self.node_version, dict(self.channel_plugins)
+        if channel == "lts" and self.lts is not None:
+            return self.lts.version, self.lts.node_version, dict(self.lts.channel_plugins)
+        raise KeyError(f"clawtex.yaml spec.openclaw pins no {channel} release")
 
 
 class TerraformState(Strict):
@@ -599,3 +644,8 @@ class Settings(Strict):
     api_version: Literal["clawtex/v1"]
     kind: Literal["Settings"]
     spec: SettingsSpec
+
+
+def release_channel(spec: CustomerSpec, tier: Tier) -> str:
+    """A customer's OpenClaw release channel: its own choice, else its tier's default."""
+    return spec.release_channel or tier.spec.release_channels.default

@@ -6,13 +6,13 @@ on host names, stacks, paths and labels without importing each other.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Optional
 
 from .diagnostics import CompileError, Diagnostic
 from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, Plan,
-                     ProviderCatalog, SCAN_DAYS, SecretRef, Settings, Skill, Tier)
+                     ProviderCatalog, SCAN_DAYS, SecretRef, Settings, Skill, Tier, release_channel)
 from .providers import backup_endpoint
 from .placement import Tenant, allocate_blocks, host_capacity, place
 from .validate import Inputs
@@ -198,6 +198,11 @@ class CustomerPlan:
     vulnerability_scan: Optional[ScanSchedule] = None     # Gold+ (tier openvas)
     probe: Optional[Endpoint] = None                      # health through the proxy (probe_endpoint)
     backup_targets: tuple[BackupTarget, ...] = ()           # primary first, then the cross-region copy
+    # OpenClaw release line (customer spec.releaseChannel, else the tier's default) and its pin in clawtex.yaml.
+    release_channel: str = "stable"
+    openclaw_version: str = ""
+    node_version: str = ""
+    public_origin: bool = True          # the release's config has gateway.publicOrigin
 
     @property
     def tier_name(self) -> str:
@@ -264,6 +269,19 @@ class FleetPlan:
     def tiers_by_rank(self) -> list[Tier]:
         return sorted(self.tiers.values(), key=lambda t: t.spec.rank)
 
+    def host_release(self, name: str) -> Optional[tuple[str, str, str, dict[str, str]]]:
+        """(release channel, OpenClaw version, Node.js version, channel plugins) a gateway host
+        installs: its customers' release. None for a host without OpenClaw customers."""
+        channels = {c.release_channel for c in self.customers if name in c.hosts}
+        if not channels:
+            return None
+        if len(channels) > 1:      # tiers.releaseChannels keeps shared (Bronze) hosts on one line
+            raise CompileError([Diagnostic("generated", 0, 0, "host", f"host {name} would run OpenClaw release "
+                                           f"channels {sorted(channels)}; one install per host")])
+        (channel,) = channels
+        version, node, plugins = self.settings.spec.openclaw.release(channel)
+        return channel, version, node, plugins
+
 
 def build_plan(inputs: Inputs) -> FleetPlan:
     settings, catalog, tiers = inputs.settings, inputs.catalog, inputs.tiers
@@ -288,6 +306,7 @@ def build_plan(inputs: Inputs) -> FleetPlan:
         customers.append(_customer_plan(lc, tier, stack=stack.name, hosts=oc_hosts, wazuh=wazuh,
                                         health_path=settings.spec.openclaw.health_path, catalog=catalog))
 
+    customers = [_with_release(c, live_model, settings) for c, live_model in zip(customers, (lc.model for lc in live))]
     stacks += _shared_stacks(placement, customers, tiers, catalog, settings)
     o = settings.spec.openclaw
     runtime = OpenClawRuntime(o.version, o.node_version, o.gateway_port, o.health_path, o.log_file,
@@ -390,6 +409,16 @@ def backup_targets(cid: str, provider: str, regions: tuple[str, ...], backups: O
         else:
             out.append(BackupTarget("s3", f"clawtex-{cid}-backup{suffix}", region, backup_endpoint(info, region), resource, index > 0))
     return tuple(out)
+
+
+def _with_release(c: CustomerPlan, model, settings: Settings) -> CustomerPlan:
+    assert model.metadata.id == c.id
+    channel = release_channel(model.spec, c.tier)
+    o = settings.spec.openclaw
+    version, node, _ = o.release(channel)
+    public_origin = o.lts.gateway_public_origin if channel == "lts" and o.lts else True
+    return replace(c, release_channel=channel, openclaw_version=version, node_version=node,
+                   public_origin=public_origin)
 
 
 def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Optional[str],

@@ -74,7 +74,8 @@ def exposure(c: CustomerPlan, runtime: OpenClawRuntime) -> dict[str, Any]:
         conf = {"bind": "loopback", "trustedProxies": list(runtime.proxies_host)}
     if c.custom_domain:
         origin = f"https://{c.custom_domain}"
-        conf["publicOrigin"] = origin
+        if c.public_origin:          # not in every release's schema (clawtex.yaml lts.gatewayPublicOrigin)
+            conf["publicOrigin"] = origin
         conf["controlUi"] = {"allowedOrigins": [origin]}
     return conf
 
