@@ -212,6 +212,15 @@ class Decommission(Strict):
     date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 
 
+class Branding(Strict):
+    """White-label identity (Platinum whiteLabel): what the customer's users see instead of ours."""
+
+    # The assistant's name in the gateway (agents.entries.main.identity.name) and the Control UI.
+    assistant_name: Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=SAFE_TEXT)]
+    # Control UI accent (ui.seamColor), #RRGGBB.
+    accent_color: Optional[Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]] = None
+
+
 class CustomerSpec(Strict):
     tier: Slug
     provider: Provider
@@ -231,6 +240,7 @@ class CustomerSpec(Strict):
     compliance: list[Literal["gdpr", "hipaa", "soc2"]] = Field(default_factory=list)
     sla_override_percent: Optional[float] = Field(default=None, gt=0, lt=100)
     white_label: bool = False
+    branding: Optional[Branding] = None          # only with white_label
     # OpenClaw release line this customer runs; unset: its tier's releaseChannels.default.
     release_channel: Optional[ReleaseChannel] = None
     decommission: Optional[Decommission] = None
@@ -532,6 +542,9 @@ class ReleasePin(Strict):
     # Whether this release's config schema has gateway.publicOrigin (openclaw 2026.7.35's
     # `openclaw config validate` refuses it: "gateway: Invalid input"; 2026.9.6 accepts it).
     gateway_public_origin: bool = True
+    # Where this release's config keeps per-agent settings: agents.entries.<id> (2026.9.6)
+    # or agents.list[{id: ...}] (2026.7.35's schema: agents has defaults and list only).
+    agent_settings: Literal["entries", "list"] = "entries"
 
 
 class OpenClawSettings(Strict):
@@ -621,6 +634,17 @@ class SmtpSettings(Strict):
     password_ref: Optional[SecretRef] = None
 
 
+class WhiteLabelSupport(Strict):
+    """What white-label customers see instead of our name: an unbranded team name,
+    contact addresses and dashboard host (run by us, named for no one)."""
+
+    team_name: SafeText
+    email: Annotated[str, StringConstraints(pattern=r"^[^\s@<>]+@[A-Za-z0-9.-]+$")]
+    sender: Annotated[str, StringConstraints(pattern=r"^[^\s@<>]+@[A-Za-z0-9.-]+$")]
+    dedicated_channel_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")]
+    monitoring_url: Optional[Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~/-]*)?$")]] = None
+
+
 class SupportSettings(Strict):
     """Company-wide support contacts and calendar; what each tier gets is in tiers/*.yaml spec.support."""
 
@@ -631,6 +655,7 @@ class SupportSettings(Strict):
     phone: Optional[Annotated[str, StringConstraints(pattern=r"^\+[0-9 ]{6,20}$")]] = None
     holidays: list[Holiday] = Field(default_factory=list)
     smtp: Optional[SmtpSettings] = None
+    white_label: Optional[WhiteLabelSupport] = None
 
 
 class SettingsSpec(Strict):

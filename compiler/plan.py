@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import Optional
 
 from .diagnostics import CompileError, Diagnostic
-from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, Plan,
+from .models import (Backups, Branding, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, Plan,
                      ProviderCatalog, SCAN_DAYS, SecretRef, Settings, Skill, Tier, release_channel)
 from .providers import backup_endpoint
 from .placement import Tenant, allocate_blocks, host_capacity, place
@@ -78,6 +78,11 @@ class OpenClawRuntime:
     state_dir: str = "/var/lib/openclaw/.openclaw"
     bundled_channels: tuple[str, ...] = ("telegram",)
     channel_plugins: tuple[tuple[str, str], ...] = ()          # (channel id, pinned npm version), sorted
+
+
+# The Grafana dashboard customers are linked to (targets/grafana.py, handoff, welcome): brand-neutral,
+# since white-label customers see its URL.
+CUSTOMER_DASHBOARD_UID = "customer-overview"
 
 
 # The reverse proxy in front of every non-Kubernetes gateway (nginx, Ansible
@@ -203,6 +208,8 @@ class CustomerPlan:
     openclaw_version: str = ""
     node_version: str = ""
     public_origin: bool = True          # the release's config has gateway.publicOrigin
+    agent_settings: str = "entries"     # agents.entries.<id> or agents.list[] in the release's config
+    branding: Optional[Branding] = None     # white-label identity (customer spec.branding)
 
     @property
     def tier_name(self) -> str:
@@ -416,9 +423,10 @@ def _with_release(c: CustomerPlan, model, settings: Settings) -> CustomerPlan:
     channel = release_channel(model.spec, c.tier)
     o = settings.spec.openclaw
     version, node, _ = o.release(channel)
-    public_origin = o.lts.gateway_public_origin if channel == "lts" and o.lts else True
+    lts = o.lts if channel == "lts" else None
     return replace(c, release_channel=channel, openclaw_version=version, node_version=node,
-                   public_origin=public_origin)
+                   public_origin=lts.gateway_public_origin if lts else True,
+                   agent_settings=lts.agent_settings if lts else "entries")
 
 
 def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Optional[str],
@@ -434,7 +442,7 @@ def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Op
         sla_is_override=s.sla_override_percent is not None, channels=tuple(s.channels), model=s.model,
         model_endpoints=tuple(s.model_endpoints), skills=tuple(s.skills), custom_domain=s.custom_domain,
         paging=s.paging, notifications=s.notifications, databases=tuple(s.databases),
-        compliance=tuple(s.compliance), white_label=s.white_label, backups=tier.spec.backups, stack=stack,
+        compliance=tuple(s.compliance), white_label=s.white_label, branding=s.branding, backups=tier.spec.backups, stack=stack,
         hosts=hosts, wazuh_manager=wazuh, source_file=lc.doc.file,
         vulnerability_scan=scan_schedule(c.metadata.id, tier),
         probe=probe_endpoint(c.metadata.id, tier, s.custom_domain, hosts[0], health_path),

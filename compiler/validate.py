@@ -273,6 +273,8 @@ def tier_rule_errors(c: Customer, doc: Document, tiers: dict[str, Tier], catalog
             yield doc.diagnostic(at("slaOverridePercent"), f"a negotiated SLA may only raise {name}'s {t.sla.target_percent:g}%")
     if spec.white_label and not t.white_label:
         yield doc.diagnostic(at("whiteLabel"), f"{name} does not include white-label")
+    if spec.branding is not None and not spec.white_label:
+        yield doc.diagnostic(at("branding"), "branding is for white-label customers (whiteLabel: true)")
     if spec.release_channel is not None and spec.release_channel not in t.release_channels.allowed:
         yield doc.diagnostic(at("releaseChannel"), f"{name} offers the OpenClaw release channel(s) "
                              f"{', '.join(t.release_channels.allowed)}, not {spec.release_channel}")
