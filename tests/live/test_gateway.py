@@ -242,6 +242,12 @@ def test_gateway(config: Path, tools: str):
             for f in findings:
                 if not explained_lint(f, gw.config):
                     problems.append(f"doctor lint finding not explained in README: {json.dumps(f)[:400]}")
+        branding = yaml.safe_load((REPO / "customers" / f"{gw.customer}.yaml").read_text())["spec"].get("branding")
+        if branding:       # white-label: the running gateway's default agent carries the customer's brand
+            code, body, text = cli_json(gw, ["openclaw", "agents", "list", "--json"])
+            names = {a.get("id"): a.get("identityName") for a in body} if isinstance(body, list) else {}
+            if names.get("main") != branding["assistantName"]:
+                problems.append(f"openclaw agents list: default agent named {names}, brand {branding['assistantName']!r}")
         samples = exporter_samples(gw, "/etc/openclaw/openclaw.json")
         if sorted(samples) != gw.channels:
             problems.append(f"exporter samples {sorted(samples)} != configured channels {gw.channels}")
