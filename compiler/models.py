@@ -54,6 +54,9 @@ SafeText = Annotated[str, StringConstraints(min_length=1, max_length=120, patter
 Slug = Annotated[str, StringConstraints(pattern=SLUG)]
 
 
+# OpenClaw release lines (clawtex.yaml spec.openclaw: stable = version/nodeVersion, lts = lts).
+ReleaseChannel = Literal["stable", "lts"]
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
 
@@ -212,6 +215,15 @@ class Decommission(Strict):
     date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 
 
+class Branding(Strict):
+    """White-label identity (Platinum whiteLabel): what the customer's users see instead of ours."""
+
+    # The assistant's name in the gateway (agents.entries.main.identity.name) and the Control UI.
+    assistant_name: Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=SAFE_TEXT)]
+    # Control UI accent (ui.seamColor), #RRGGBB.
+    accent_color: Optional[Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]] = None
+
+
 class CustomerSpec(Strict):
     tier: Slug
     provider: Provider
@@ -231,6 +243,9 @@ class CustomerSpec(Strict):
     compliance: list[Literal["gdpr", "hipaa", "soc2"]] = Field(default_factory=list)
     sla_override_percent: Optional[float] = Field(default=None, gt=0, lt=100)
     white_label: bool = False
+    branding: Optional[Branding] = None          # only with white_label
+    # OpenClaw release line this customer runs; unset: its tier's releaseChannels.default.
+    release_channel: Optional[ReleaseChannel] = None
     decommission: Optional[Decommission] = None
 
 
@@ -411,6 +426,17 @@ class Deployment(Strict):
     auto_merge: bool = False
 
 
+class ReleaseChannels(Strict):
+    default: ReleaseChannel
+    allowed: list[ReleaseChannel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _default_allowed(self) -> "ReleaseChannels":
+        if self.default not in self.allowed:
+            raise ValueError(f"default release channel {self.default} is not in allowed {self.allowed}")
+        return self
+
+
 class TierSpec(Strict):
     rank: int
     price: PriceBand
@@ -430,6 +456,8 @@ class TierSpec(Strict):
     skills: SkillRules
     custom_model_endpoints: bool
     white_label: bool
+    # OpenClaw release channels a customer of this tier may choose (customer spec.releaseChannel).
+    release_channels: ReleaseChannels
     support: Support
     deployment: Deployment
     # Business report: customers whose gross margin falls below this are flagged.
@@ -599,9 +627,31 @@ class ProxyTrust(Strict):
     kubernetes: list[IpOrCidr] = Field(default_factory=lambda: ["10.42.0.0/16"])  # Platinum: ingress pods (pod CIDR)
 
 
+PluginVersion = Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+
+
+class ReleasePin(Strict):
+    """An OpenClaw release line other than stable: the version, its Node.js, and
+    the external channel plugins published for it (a plugin states the host
+    versions it loads on: package.json openclaw.compat.pluginApi)."""
+
+    version: Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+    node_version: Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+    channel_plugins: dict[str, PluginVersion] = Field(default_factory=dict)
+    # Whether this release's config schema has gateway.publicOrigin (openclaw 2026.7.35's
+    # `openclaw config validate` refuses it: "gateway: Invalid input"; 2026.9.6 accepts it).
+    gateway_public_origin: bool = True
+    # Where this release's config keeps per-agent settings: agents.entries.<id> (2026.9.6)
+    # or agents.list[{id: ...}] (2026.7.35's schema: agents has defaults and list only).
+    agent_settings: Literal["entries", "list"] = "entries"
+
+
 class OpenClawSettings(Strict):
+    # The stable release channel: version, its Node.js and (channel_plugins below) its plugins.
     version: str
     node_version: str
+    # The LTS release channel (customers with releaseChannel: lts); see README "Service model".
+    lts: Optional[ReleasePin] = None
     gateway_port: int
     health_path: str
     log_file: str
@@ -634,6 +684,14 @@ class OpenClawSettings(Strict):
         if missing:
             raise ValueError(f"channel types with neither a bundled nor a pinned plugin: {sorted(missing)}")
         return self
+
+    def release(self, channel: str) -> tuple[str, str, dict[str, str]]:
+        """(OpenClaw version, Node.js version, external channel plugins) of a release channel."""
+        if channel == "stable":
+            return self.version, self.node_version, dict(self.channel_plugins)
+        if channel == "lts" and self.lts is not None:
+            return self.lts.version, self.lts.node_version, dict(self.lts.channel_plugins)
+        raise KeyError(f"clawtex.yaml spec.openclaw pins no {channel} release")
 
 
 class TerraformState(Strict):
@@ -675,6 +733,17 @@ class SmtpSettings(Strict):
     password_ref: Optional[SecretRef] = None
 
 
+class WhiteLabelSupport(Strict):
+    """What white-label customers see instead of our name: an unbranded team name,
+    contact addresses and dashboard host (run by us, named for no one)."""
+
+    team_name: SafeText
+    email: Annotated[str, StringConstraints(pattern=r"^[^\s@<>]+@[A-Za-z0-9.-]+$")]
+    sender: Annotated[str, StringConstraints(pattern=r"^[^\s@<>]+@[A-Za-z0-9.-]+$")]
+    dedicated_channel_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")]
+    monitoring_url: Optional[Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~/-]*)?$")]] = None
+
+
 class SupportSettings(Strict):
     """Company-wide support contacts and calendar; what each tier gets is in tiers/*.yaml spec.support."""
 
@@ -685,6 +754,7 @@ class SupportSettings(Strict):
     phone: Optional[Annotated[str, StringConstraints(pattern=r"^\+[0-9 ]{6,20}$")]] = None
     holidays: list[Holiday] = Field(default_factory=list)
     smtp: Optional[SmtpSettings] = None
+    white_label: Optional[WhiteLabelSupport] = None
 
 
 class SettingsSpec(Strict):
@@ -698,3 +768,8 @@ class Settings(Strict):
     api_version: Literal["clawtex/v1"]
     kind: Literal["Settings"]
     spec: SettingsSpec
+
+
+def release_channel(spec: CustomerSpec, tier: Tier) -> str:
+    """A customer's OpenClaw release channel: its own choice, else its tier's default."""
+    return spec.release_channel or tier.spec.release_channels.default

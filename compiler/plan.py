@@ -6,13 +6,13 @@ on host names, stacks, paths and labels without importing each other.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Optional
 
 from .diagnostics import CompileError, Diagnostic
-from .models import (Backups, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, ServerPlan,
-                     ProviderCatalog, SCAN_DAYS, SecretRef, Settings, Skill, Tier)
+from .models import (Backups, Branding, Channel, Contact, Database, ModelChoice, ModelEndpoint, Notifications, Paging, ServerPlan,
+                     ProviderCatalog, SCAN_DAYS, SecretRef, Settings, Skill, Tier, release_channel)
 from .models import SloWindows, duration_seconds
 from .providers import plugin
 from .providers.base import ROLE_K8S, ROLE_WAZUH
@@ -86,6 +86,11 @@ class OpenClawRuntime:
     def shared_proxies(self, container_runtime: str) -> tuple[str, ...]:
         """Where a shared host's nginx reaches a tenant container run by this runtime."""
         return dict(self.proxies_shared)[container_runtime]
+
+
+# The Grafana dashboard customers are linked to (targets/grafana.py, handoff, welcome): brand-neutral,
+# since white-label customers see its URL.
+CUSTOMER_DASHBOARD_UID = "customer-overview"
 
 
 # The reverse proxy in front of every non-Kubernetes gateway (nginx, Ansible
@@ -276,6 +281,13 @@ class CustomerPlan:
     probe: Optional[Endpoint] = None                      # health through the proxy (probe_endpoint)
     backup_targets: tuple[BackupTarget, ...] = ()           # primary first, then the cross-region copy
     load_balancers: tuple[GatewayLoadBalancer, ...] = ()    # Platinum: one per region, in region order
+    # OpenClaw release line (customer spec.releaseChannel, else the tier's default) and its pin in clawtex.yaml.
+    release_channel: str = "stable"
+    openclaw_version: str = ""
+    node_version: str = ""
+    public_origin: bool = True          # the release's config has gateway.publicOrigin
+    agent_settings: str = "entries"     # agents.entries.<id> or agents.list[] in the release's config
+    branding: Optional[Branding] = None     # white-label identity (customer spec.branding)
 
     @property
     def tier_name(self) -> str:
@@ -343,6 +355,19 @@ class FleetPlan:
     def tiers_by_rank(self) -> list[Tier]:
         return sorted(self.tiers.values(), key=lambda t: t.spec.rank)
 
+    def host_release(self, name: str) -> Optional[tuple[str, str, str, dict[str, str]]]:
+        """(release channel, OpenClaw version, Node.js version, channel plugins) a gateway host
+        installs: its customers' release. None for a host without OpenClaw customers."""
+        channels = {c.release_channel for c in self.customers if name in c.hosts}
+        if not channels:
+            return None
+        if len(channels) > 1:      # tiers.releaseChannels keeps shared (Bronze) hosts on one line
+            raise CompileError([Diagnostic("generated", 0, 0, "host", f"host {name} would run OpenClaw release "
+                                           f"channels {sorted(channels)}; one install per host")])
+        (channel,) = channels
+        version, node, plugins = self.settings.spec.openclaw.release(channel)
+        return channel, version, node, plugins
+
 
 def build_plan(inputs: Inputs) -> FleetPlan:
     settings, catalog, tiers = inputs.settings, inputs.catalog, inputs.tiers
@@ -367,6 +392,7 @@ def build_plan(inputs: Inputs) -> FleetPlan:
         customers.append(_customer_plan(lc, tier, stack=stack.name, hosts=oc_hosts, wazuh=wazuh,
                                         health_path=settings.spec.openclaw.health_path, catalog=catalog))
 
+    customers = [_with_release(c, live_model, settings) for c, live_model in zip(customers, (lc.model for lc in live))]
     stacks += _shared_stacks(placement, customers, tiers, catalog, settings)
     o = settings.spec.openclaw
     runtime = OpenClawRuntime(o.version, o.node_version, o.gateway_port, o.health_path, o.log_file,
@@ -469,6 +495,17 @@ def backup_targets(cid: str, provider: str, regions: tuple[str, ...], backups: O
     return tuple(out)
 
 
+def _with_release(c: CustomerPlan, model, settings: Settings) -> CustomerPlan:
+    assert model.metadata.id == c.id
+    channel = release_channel(model.spec, c.tier)
+    o = settings.spec.openclaw
+    version, node, _ = o.release(channel)
+    lts = o.lts if channel == "lts" else None
+    return replace(c, release_channel=channel, openclaw_version=version, node_version=node,
+                   public_origin=lts.gateway_public_origin if lts else True,
+                   agent_settings=lts.agent_settings if lts else "entries")
+
+
 def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Optional[str],
                    health_path: str, catalog: ProviderCatalog) -> CustomerPlan:
     c = lc.model
@@ -482,7 +519,7 @@ def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Op
         sla_is_override=s.sla_override_percent is not None, channels=tuple(s.channels), model=s.model,
         model_endpoints=tuple(s.model_endpoints), skills=tuple(s.skills), custom_domain=s.custom_domain,
         paging=s.paging, notifications=s.notifications, databases=tuple(s.databases),
-        compliance=tuple(s.compliance), white_label=s.white_label, backups=tier.spec.backups, stack=stack,
+        compliance=tuple(s.compliance), white_label=s.white_label, branding=s.branding, backups=tier.spec.backups, stack=stack,
         hosts=hosts, wazuh_manager=wazuh, source_file=lc.doc.file,
         vulnerability_scan=scan_schedule(c.metadata.id, tier),
         probe=probe_endpoint(c.metadata.id, tier, s.custom_domain, hosts[0], health_path),

@@ -17,7 +17,7 @@ from .cache import Cache
 from .diagnostics import CompileError, Diagnostic
 from .load import Document, load_document
 from .providers.catalog import provider_problems, region_problems
-from .models import Customer, ProviderCatalog, Settings, SloWindows, Tier
+from .models import Customer, ProviderCatalog, Settings, SloWindows, Tier, release_channel
 from .previous import PreviousState
 
 M = TypeVar("M", bound=BaseModel)
@@ -283,6 +283,11 @@ def tier_rule_errors(c: Customer, doc: Document, tiers: dict[str, Tier], catalog
             yield doc.diagnostic(at("slaOverridePercent"), f"a negotiated SLA may only raise {name}'s {t.sla.target_percent:g}%")
     if spec.white_label and not t.white_label:
         yield doc.diagnostic(at("whiteLabel"), f"{name} does not include white-label")
+    if spec.branding is not None and not spec.white_label:
+        yield doc.diagnostic(at("branding"), "branding is for white-label customers (whiteLabel: true)")
+    if spec.release_channel is not None and spec.release_channel not in t.release_channels.allowed:
+        yield doc.diagnostic(at("releaseChannel"), f"{name} offers the OpenClaw release channel(s) "
+                             f"{', '.join(t.release_channels.allowed)}, not {spec.release_channel}")
     if spec.databases and t.backups is None:
         yield doc.diagnostic(at("databases"), f"{name} has no backups, so database dumps are not offered")
     endpoints = [e.name for e in spec.model_endpoints]
@@ -345,6 +350,26 @@ def fleet_errors(customers: list[LoadedCustomer]) -> Iterable[Diagnostic]:
             by_domain.setdefault(domain, lc)
 
 
+def release_errors(customers: list[LoadedCustomer], settings: Settings, tiers: dict[str, Tier]) -> Iterable[Diagnostic]:
+    """A customer's release channel is pinned in clawtex.yaml, with a plugin for each of its channels."""
+    o = settings.spec.openclaw
+    for lc in customers:
+        if lc.model.spec.tier not in tiers:
+            continue
+        channel = release_channel(lc.model.spec, tiers[lc.model.spec.tier])
+        where = ("spec", "releaseChannel") if lc.model.spec.release_channel else ("spec", "tier")
+        try:
+            version, _, plugins = o.release(channel)
+        except KeyError as e:
+            yield lc.doc.diagnostic(where, str(e.args[0]))
+            continue
+        for i, ch in enumerate(lc.model.spec.channels):
+            if ch.type not in o.bundled_channels and ch.type not in plugins:
+                yield lc.doc.diagnostic(("spec", "channels", i, "type"),
+                                        f"no {ch.type} plugin is pinned for OpenClaw {version} (release channel "
+                                        f"{channel}; clawtex.yaml spec.openclaw)")
+
+
 def repo_config_bytes(root: Path) -> bytes:
     """Everything a customer file's verdict depends on besides the file itself."""
     paths = [root / "clawtex.yaml", *sorted((root / "tiers").glob("*.yaml"))]
@@ -381,6 +406,8 @@ def validate_repo(root: Path, files: Iterable[Path] | None = None, use_cache: bo
         if lc is not None:
             customers.append(lc)
     errors.extend(fleet_errors(customers))
+    if settings is not None:
+        errors.extend(release_errors(customers, settings, tiers))
     if errors or settings is None or catalog is None or slo_windows is None:
         raise CompileError(errors)
     return Inputs(settings, catalog, tiers, tuple(sorted(customers, key=lambda lc: lc.model.metadata.id)), slo_windows)

@@ -149,7 +149,7 @@ def test_handoff_for_each_tier(cid, generated):
     assert len(rows) == 1 + len(hosts) + (2 if c.custom_domain else 0)     # host table, then the DNS table
     for h in hosts:     # addresses come from the apply outputs (tests/test_handoff.py); none given: pending
         assert "pending (assigned at apply)" in next(line for line in md.splitlines() if line.startswith(f"| {h.name}"))
-    assert f"OpenClaw {plan.runtime.version} on Node.js {plan.runtime.node_version}" in md
+    assert f"OpenClaw {c.openclaw_version} ({c.release_channel} release channel) on Node.js {c.node_version}" in md
     assert f"within {c.tier.spec.support.first_response_hours} h" in md
     assert f"Uptime target: {c.sla_target_percent} %" in md
     assert ("Your tier does not include backups." in md) == (c.backups is None)

@@ -217,12 +217,16 @@ def test_decommissioned_without_approval_fails_the_compile(gitrepo):
     assert "without an approval" in diagnostic.message and "shared-hetzner-fsn1-01" in diagnostic.message
 
 
-def test_fleet_wide_openclaw_upgrade_reaches_every_stack(gitrepo):
+def test_stable_openclaw_upgrade_reaches_every_stack_on_stable(gitrepo):
     edit(gitrepo / "clawtex.yaml", 'version: "2026.9.6"', 'version: "2026.9.7"')
     compile_and_commit(gitrepo, "openclaw upgrade")
     stacks, _, _ = affected(gitrepo)
-    # every stack with hosts; fleet-<provider> stacks hold account-wide resources only
-    assert stacks == {p.name for p in (gitrepo / "generated" / "terraform").iterdir() if not p.name.startswith("fleet-")}
+    # every stack with hosts (fleet-<provider> stacks hold account-wide resources only), except the
+    # dedicated stacks of customers whose file chooses releaseChannel: lts
+    lts = {p.stem for p in (gitrepo / "customers").glob("*.yaml") if "\n  releaseChannel: lts" in p.read_text()}
+    assert lts
+    assert stacks == {p.name for p in (gitrepo / "generated" / "terraform").iterdir()
+                      if not p.name.startswith("fleet-") and p.name not in lts}
 
 
 def _stack_files(*names: str) -> dict[str, bytes]:

@@ -223,3 +223,41 @@ def test_per_host_variables_are_listed_under_their_host_not_fleet_wide():
     changes = detect(files, head)
     assert not changes.fleet, changes.fleet
     assert "acme-logistics" in changes.stacks and "acme-logistics" in changes.customers
+
+
+def test_moving_the_stable_pin_upgrades_exactly_the_stable_customers(gitrepo):
+    """Oracle for who is affected: customers/*.yaml releaseChannel and tiers/*.yaml releaseChannels.default,
+    read here with plain YAML."""
+    import yaml
+    tiers = {p.stem: yaml.safe_load(p.read_text())["spec"] for p in (gitrepo / "tiers").glob("*.yaml")
+             if p.name != "providers.yaml"}
+    stable = set()
+    for p in (gitrepo / "customers").glob("*.yaml"):
+        spec = yaml.safe_load(p.read_text())["spec"]
+        if spec.get("status", "active") != "decommissioned" and \
+                (spec.get("releaseChannel") or tiers[spec["tier"]]["releaseChannels"]["default"]) == "stable":
+            stable.add(p.stem)
+    assert stable and len(stable) < len(list((gitrepo / "customers").glob("*.yaml")))   # someone is on lts
+    edit(gitrepo / "clawtex.yaml", 'version: "2026.9.6"', 'version: "2026.9.7"')
+    compile_and_commit(gitrepo, "move stable")
+    text = summary(gitrepo, "HEAD~1", "HEAD")
+    releases = section(text, "### OpenClaw release")
+    listed = {line.split("`")[1] for line in releases.splitlines() if line.startswith("- `")}
+    assert listed == stable, (sorted(listed ^ stable), releases)
+    for cid in stable:
+        assert f"- `{cid}` (stable): OpenClaw upgrade 2026.9.6 → 2026.9.7" in releases, releases
+    assert f"**{len(stable)} customer(s) affected**" in text
+    # The customers' hosts install the new version (generated host_vars), LTS hosts do not.
+    hv = yaml.safe_load((gitrepo / "generated/ansible/inventory/host_vars/mapleleaf-dental-oc-1.yml").read_text())
+    assert hv["openclaw_version"] != "2026.9.7"
+    hv = yaml.safe_load((gitrepo / "generated/ansible/inventory/host_vars/acme-logistics-oc-1.yml").read_text())
+    assert hv["openclaw_version"] == "2026.9.7"
+
+
+def test_moving_a_customer_to_lts_is_listed_as_a_downgrade_of_that_customer(gitrepo):
+    edit(gitrepo / "customers" / "acme-logistics.yaml", "  tier: gold\n", "  tier: gold\n  releaseChannel: lts\n")
+    compile_and_commit(gitrepo, "acme to lts")
+    text = summary(gitrepo, "HEAD~1", "HEAD")
+    releases = section(text, "### OpenClaw release")
+    assert [l for l in releases.splitlines() if l.startswith("- ")] == \
+        ["- `acme-logistics` (stable → lts): OpenClaw **downgrade** 2026.9.6 → 2026.7.35"], releases

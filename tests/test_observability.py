@@ -90,7 +90,7 @@ def test_metric_name_parser_sees_unknown_metrics():
 
 def test_dashboards_parse_with_stable_uids():
     boards = dashboards()
-    assert {b["uid"] for b in boards.values()} == {"clawtex-fleet", "clawtex-customer", "clawtex-kpis"}
+    assert {b["uid"] for b in boards.values()} == {"clawtex-fleet", "customer-overview", "clawtex-kpis"}
     customer = boards["customer.json"]
     assert any(v["name"] == "customer" for v in customer["templating"]["list"])
 

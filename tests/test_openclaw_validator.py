@@ -1,4 +1,6 @@
-"""OpenClaw's own `openclaw config validate` (the pinned release, on the pinned Node) accepts every generated config.
+"""OpenClaw's own `openclaw config validate` accepts every generated config, run by the release its
+customer runs (release channel: the generated host_vars say which; clawtex.yaml pins each channel), and
+each config rendered for every release channel its tier allows.
 
 The CLI comes from scripts/deps/40-openclaw.sh (clawtex.yaml spec.openclaw
 version/nodeVersion, cached in ~/.cache/clawtex); `PATH=$(scripts/openclaw-env)`
@@ -34,6 +36,18 @@ def openclaw_env(tmp_path_factory) -> dict[str, str]:
     return {**os.environ, "PATH": path, "OPENCLAW_STATE_DIR": str(state), "HOME": str(state)}
 
 
+def release_env(base: dict[str, str], rel: dict) -> dict[str, str]:
+    """The environment that runs `rel`'s openclaw on its Node (scripts/deps/40-openclaw.sh caches both)."""
+    from live.gateway import node_dir, openclaw_dir
+    if not (openclaw_dir(rel) / ".ready").exists():
+        message = (f"OpenClaw {rel['version']} ({rel['channel']}) is not installed; "
+                   "run CLAWTEX_DEPS=40-openclaw bash scripts/install-deps.sh")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return {**base, "PATH": f"{node_dir(rel)}/bin:{openclaw_dir(rel)}/node_modules/.bin:/usr/bin:/bin"}
+
+
 def validate(env: dict[str, str], path) -> tuple[int, dict]:
     done = subprocess.run(["openclaw", "config", "validate", "--json"], capture_output=True, text=True,
                           timeout=300, env={**env, "OPENCLAW_CONFIG_PATH": str(path)})
@@ -42,10 +56,37 @@ def validate(env: dict[str, str], path) -> tuple[int, dict]:
 
 
 def test_every_generated_openclaw_json_validates(openclaw_env):
+    from live.gateway import customer_release
     assert len(CONFIGS) >= 8
+    envs = {p: release_env(openclaw_env, customer_release(p.parent.name)) for p in CONFIGS}
+    assert len({e["PATH"] for e in envs.values()}) == 2       # the examples run both release channels
     with ThreadPoolExecutor(2) as pool:
-        results = dict(zip(CONFIGS, pool.map(lambda p: validate(openclaw_env, p), CONFIGS)))
+        results = dict(zip(CONFIGS, pool.map(lambda p: validate(envs[p], p), CONFIGS)))
     bad = {str(p.relative_to(REPO)): r for p, r in results.items() if r[0] != 0 or r[1].get("valid") is not True}
+    assert not bad, bad
+
+
+def test_every_config_validates_on_every_release_its_tier_allows(openclaw_env, repo):
+    """Every Silver+ example moved to lts (tiers allow it): the configs compiled for it pass lts's validator."""
+    import yaml
+    from conftest import run_clawtex
+    from gitops_helpers import edit
+    from live.gateway import release
+    moved = []
+    for path in sorted((repo / "customers").glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text())["spec"]
+        tier = yaml.safe_load((repo / "tiers" / f"{spec['tier']}.yaml").read_text())["spec"]
+        if "lts" in tier["releaseChannels"]["allowed"] and spec.get("releaseChannel") != "lts":
+            edit(path, f"  tier: {spec['tier']}\n", f"  tier: {spec['tier']}\n  releaseChannel: lts\n")
+            moved.append(path.stem)
+    assert moved
+    result = run_clawtex(repo, "compile")
+    assert result.returncode == 0, result.stderr
+    env = release_env(openclaw_env, release("lts"))
+    configs = [repo / "generated" / "openclaw" / cid / "openclaw.json" for cid in moved]
+    with ThreadPoolExecutor(2) as pool:
+        results = dict(zip(moved, pool.map(lambda p: validate(env, p), configs)))
+    bad = {cid: r for cid, r in results.items() if r[0] != 0 or r[1].get("valid") is not True}
     assert not bad, bad
 
 

@@ -51,7 +51,7 @@ SECTIONS = {
     4: ("uptime", "channels", "incidents", "resources", "backups", "slo", "security", "credits", "regions",
         "compliance"),
 }
-VENDOR = "Clawtex"
+from .supportterms import VENDOR  # noqa: E402  (one name for us)
 
 
 def sections_for(c: CustomerPlan) -> tuple[str, ...]:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from ..plan import CustomerPlan, FleetPlan, HostPlan
+from ..plan import CUSTOMER_DASHBOARD_UID, CustomerPlan, FleetPlan, HostPlan
 # The output name must match what the Terraform target writes; reuse its naming
 # function instead of repeating the rule.
 from ..targets.terraform import host_output as terraform_host_output
-from .supportterms import support_terms
+from .supportterms import brand, support_terms
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 CNAME_OUTPUT = "customer_dns_name"          # compiler/targets/terraform.py _dns_record
@@ -89,10 +89,10 @@ def dns_records(plan: FleetPlan, c: CustomerPlan, outputs: dict[str, dict]) -> l
 
 
 def monitoring_links(plan: FleetPlan, c: CustomerPlan) -> list[tuple[str, str]]:
-    base = plan.settings.spec.ops.monitoring_url
+    base = brand(plan.settings.spec, c.white_label).monitoring_url
     links = []
     if base and c.tier.spec.monitoring.customer_dashboards:
-        links.append(("Dashboard", f"{base}/d/clawtex-customer?var-customer={c.id}"))
+        links.append(("Dashboard", f"{base}/d/{CUSTOMER_DASHBOARD_UID}?var-customer={c.id}"))
     if c.custom_domain:
         links.append(("Health check", f"https://{c.custom_domain}{plan.runtime.health_path}"))
     return links
@@ -123,7 +123,8 @@ def context(plan: FleetPlan, customer_id: str, outputs: dict[str, dict] | None =
     hosts = host_rows(plan, c, outputs)
     return dict(c=c, tier=c.tier.spec, tier_name=c.tier.metadata.display_name or c.tier_name, hosts=hosts,
                 runtime=plan.runtime, links=monitoring_links(plan, c), dns=dns_records(plan, c, outputs),
-                support=support_terms(c.tier, plan.settings.spec.support, c.id),
+                support=support_terms(c.tier, plan.settings.spec.support, c.id, c.white_label),
+                brand=brand(plan.settings.spec, c.white_label),
                 preview=any(h.ipv4 == PENDING for h in hosts))
 
 

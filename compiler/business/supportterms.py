@@ -41,18 +41,51 @@ def coverage_text(coverage: Coverage) -> str:
     return f"{'; '.join(parts)} ({coverage.time_zone} time)"
 
 
-def support_terms(tier: Tier, settings: SupportSettings | None, customer_id: str) -> SupportTerms:
+VENDOR = "Clawtex"
+
+
+@dataclass(frozen=True)
+class Brand:
+    """Who the customer deals with: us, or (white-label) the unbranded team of clawtex.yaml
+    spec.support.whiteLabel. Names, addresses and the dashboard host a customer sees."""
+    name: str
+    email: str
+    sender: str
+    channel_prefix: str
+    monitoring_url: str | None
+    white_label: bool
+
+
+def brand(settings, white_label: bool) -> Brand:
+    """settings: clawtex.yaml spec (SettingsSpec)."""
+    support = settings.support
+    if white_label:
+        wl = support.white_label if support else None
+        if wl is None:
+            raise ValueError("a white-label customer needs clawtex.yaml spec.support.whiteLabel")
+        return Brand(wl.team_name, wl.email, wl.sender, wl.dedicated_channel_prefix, wl.monitoring_url, True)
+    sender = support.smtp.sender if support and support.smtp else ""
+    return Brand(VENDOR, support.email if support else "", sender,
+                 support.dedicated_channel_prefix if support else "", settings.ops.monitoring_url, False)
+
+
+def support_terms(tier: Tier, settings: SupportSettings | None, customer_id: str,
+                  white_label: bool = False) -> SupportTerms:
     s = tier.spec.support
     if settings is None:
         raise ValueError("clawtex.yaml has no spec.support (support contacts)")
-    channel = f"#{settings.dedicated_channel_prefix}{customer_id}"
+    wl = settings.white_label if white_label else None
+    if white_label and wl is None:
+        raise ValueError("a white-label customer needs clawtex.yaml spec.support.whiteLabel")
+    channel = f"#{(wl.dedicated_channel_prefix if wl else settings.dedicated_channel_prefix)}{customer_id}"
     how = []
     for ch in s.channels:
         if ch.type == "email":
-            text = settings.email
+            text = wl.email if wl else settings.email
         elif ch.type == "discord":
-            text = (f"your private channel {channel} on our Discord ({settings.discord_invite})" if ch.dedicated
-                    else f"our Discord server, {settings.discord_invite}")
+            invite = "invitation by email" if wl else settings.discord_invite     # our server's invite names us
+            text = (f"your private channel {channel} on our Discord ({invite})" if ch.dedicated
+                    else f"our Discord server, {invite}")
         elif ch.type == "slack":
             text = f"shared Slack channel {channel} (Slack Connect invitation to your primary contact)"
         elif ch.type == "phone":

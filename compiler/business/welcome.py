@@ -58,13 +58,18 @@ def build_message(plan: FleetPlan, customer_id: str, outputs: dict[str, dict] | 
         raise WelcomeError("clawtex.yaml has no spec.support.smtp")
     ctx["connect"] = [(ch.type, CONNECT[ch.type]) for ch in c.channels]
     ctx["dashboard"] = next((url for name, url in ctx["links"] if name == "Dashboard"), None)
+    b = ctx["brand"]
+    # White-label: the customer's assistant by its brand, from and answered by the unbranded team.
+    ctx["assistant"] = (c.branding.assistant_name if c.branding else "assistant") if b.white_label \
+        else f"{b.name} assistant"
     env = _environment()
     msg = EmailMessage()
-    msg["Subject"] = f"Welcome to Clawtex, {c.display_name}: your assistant is live"
-    msg["From"] = formataddr(("Clawtex", smtp.sender))
+    msg["Subject"] = (f"Welcome, {c.display_name}: {ctx['assistant']} is live" if b.white_label
+                      else f"Welcome to {b.name}, {c.display_name}: your assistant is live")
+    msg["From"] = formataddr((b.name, b.sender))
     msg["To"] = ", ".join(formataddr((contact.name, contact.email)) for contact in c.contacts)
-    msg["Reply-To"] = plan.settings.spec.support.email
-    msg["Message-ID"] = make_msgid(domain=smtp.sender.split("@")[1])
+    msg["Reply-To"] = b.email
+    msg["Message-ID"] = make_msgid(domain=b.sender.split("@")[1])
     msg.set_content(env.get_template("welcome.txt.j2").render(**ctx))
     msg.add_alternative(env.get_template("welcome.html.j2").render(**ctx), subtype="html")
     msg.add_attachment(render_handoff(plan, customer_id, html=True, outputs=outputs).encode("utf-8"),

@@ -105,6 +105,7 @@ def render(changes: ChangeSet, base: Side, head: Side, cost_threshold: float, pl
         from .plan_summary import render as render_plans
         out += render_plans(plans)
     out += _customer_table(changes, base, head, unchanged)
+    out += _release_section(base, head)
     out += _stack_sections(changes)
     out += _host_section(changes)
     out += _openclaw_section(changes)
@@ -183,6 +184,29 @@ def _customer_table(changes: ChangeSet, base: Side, head: Side, unchanged: int) 
     else:
         out.append("No customer is affected.")
     return out + ["", _totals(base, head), "", f"_{unchanged} unchanged customer(s) not shown._", ""]
+
+
+def _version_key(version: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in version.replace("-", ".").split("."))
+
+
+def _release_section(base: Side, head: Side) -> list[str]:
+    """Customers whose OpenClaw (or its Node.js) changes: a moved release-channel pin or a changed
+    releaseChannel. New and removed customers are in the table above."""
+    if not (base.plan and head.plan):
+        return []
+    rows = []
+    for new in sorted(head.plan.customers, key=lambda c: c.id):
+        old = base.customer(new.id)
+        if old is None or (old.openclaw_version, old.node_version, old.release_channel) == \
+                (new.openclaw_version, new.node_version, new.release_channel):
+            continue
+        kind = ("upgrade" if _version_key(new.openclaw_version) > _version_key(old.openclaw_version) else
+                "**downgrade**" if _version_key(new.openclaw_version) < _version_key(old.openclaw_version) else "change")
+        channel = _arrow(old.release_channel, new.release_channel)
+        node = "" if old.node_version == new.node_version else f", Node.js {old.node_version} → {new.node_version}"
+        rows.append(f"- `{new.id}` ({channel}): OpenClaw {kind} {_arrow(old.openclaw_version, new.openclaw_version)}{node}")
+    return (["### OpenClaw release", ""] + rows + [""]) if rows else []
 
 
 def _totals(base: Side, head: Side) -> str:

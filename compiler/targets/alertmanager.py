@@ -8,6 +8,17 @@ customer's file SecretRef `{id: pagerduty/acme.key}` becomes
 <alertmanagerSecretsDir>/pagerduty/acme.key, written by Ansible at apply time.
 Alert names and severities are the ones the plan publishes for the
 Prometheus rules (compiler.plan ALERT_*, SEVERITY_*); tests join both files.
+
+Support coverage (tiers/*.yaml spec.support.coverage): every notification to
+our staff about a customer (ops email/Discord, the customer's pager) is sent
+only while the customer's tier is staffed: a route per tier carries
+`active_time_intervals: [support-<tier>]` (weekdays and hours in the tier's
+time zone, `location: Europe/Berlin`) and, for tiers that observe holidays,
+`mute_time_intervals: [public-holidays]` (the dates of clawtex.yaml
+spec.support.holidays). Outside the window Alertmanager holds the group and
+sends it at the first flush inside it, if it still fires. The customer's own
+Slack notifications are theirs and are not restricted. `location` and
+`active_time_intervals` need Alertmanager >= 0.25 (Debian's is 0.25.0).
 """
 from __future__ import annotations
 
@@ -30,6 +41,47 @@ SLACK_TEXT = {"title": "{{ .CommonLabels.alertname }} ({{ .Status }})",
 
 def secret_file(plan: FleetPlan, ref) -> str:
     return secrets.to_alertmanager(ref, plan.settings.spec.ops.alertmanager_secrets_dir)
+
+
+HOLIDAYS = "public-holidays"
+WEEKDAYS = {"mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thursday", "fri": "friday",
+            "sat": "saturday", "sun": "sunday"}
+
+
+def coverage_interval(tier) -> str:
+    return f"support-{tier.name}"
+
+
+def time_intervals(plan: FleetPlan) -> list[dict[str, Any]]:
+    """One named interval per tier (its coverage windows) and one for the public holidays."""
+    out = []
+    for tier in plan.tiers_by_rank():
+        cov = tier.spec.support.coverage
+        entries = []
+        for w in cov.windows:
+            entry: dict[str, Any] = {"weekdays": [WEEKDAYS[d] for d in w.days]}
+            if (w.start, w.end) != ("00:00", "24:00"):
+                entry["times"] = [{"start_time": w.start, "end_time": w.end}]
+            entry["location"] = cov.time_zone
+            entries.append(entry)
+        out.append({"name": coverage_interval(tier), "time_intervals": entries})
+    support = plan.settings.spec.support
+    if support and support.holidays:
+        zone = {t.spec.support.coverage.time_zone for t in plan.tiers.values()}
+        (location,) = zone          # the holidays are dates in the one support time zone
+        out.append({"name": HOLIDAYS, "time_intervals": [
+            {"days_of_month": [str(int(h.date[8:10]))], "months": [str(int(h.date[5:7]))], "years": [h.date[:4]],
+             "location": location} for h in sorted(support.holidays, key=lambda h: h.date)]})
+    return out
+
+
+def staffed(plan: FleetPlan, tier) -> dict[str, Any]:
+    """Route fields that restrict a route to the tier's support coverage."""
+    out: dict[str, Any] = {"active_time_intervals": [coverage_interval(tier)]}
+    support = plan.settings.spec.support
+    if tier.spec.support.coverage.observes_holidays and support and support.holidays:
+        out["mute_time_intervals"] = [HOLIDAYS]
+    return out
 
 
 def paged_tiers(plan: FleetPlan) -> list[str]:
@@ -60,14 +112,15 @@ def slack_receiver(plan: FleetPlan, c: CustomerPlan) -> dict[str, Any]:
         **SLACK_TEXT}]}
 
 
-def customer_route(c: CustomerPlan) -> dict[str, Any]:
-    """Pages to the customer's pager, everything to its Slack, and a copy to ops."""
+def customer_route(plan: FleetPlan, c: CustomerPlan) -> dict[str, Any]:
+    """Pages to the customer's pager and a copy to ops while its tier is staffed; everything to its Slack."""
     children = []
     if c.paging:
-        children.append({"receiver": f"page-{c.id}", "matchers": [f'severity="{SEVERITY_PAGE}"'], "continue": True})
+        children.append({"receiver": f"page-{c.id}", "matchers": [f'severity="{SEVERITY_PAGE}"'], "continue": True,
+                         **staffed(plan, c.tier)})
     if c.notifications:
         children.append({"receiver": f"slack-{c.id}", "continue": True})
-    children.append({"receiver": OPS})
+    children.append({"receiver": OPS, **staffed(plan, c.tier)})
     return {"receiver": OPS, "matchers": [f'customer="{c.id}"'], "routes": children}
 
 
@@ -77,14 +130,17 @@ def paged_customers(plan: FleetPlan) -> list[CustomerPlan]:
 
 
 def route(plan: FleetPlan) -> dict[str, Any]:
-    paged = paged_tiers(plan)
-    unpaged = [t.name for t in plan.tiers_by_rank() if t.name not in paged]
+    paged = set(paged_tiers(plan))
+    customers = paged_customers(plan)
     routes = []
-    if unpaged:
-        routes.append({"receiver": OPS, "matchers": [f'tier=~"{"|".join(unpaged)}"']})
-    if paged:
-        routes.append({"receiver": OPS, "matchers": [f'tier=~"{"|".join(paged)}"'],
-                       "routes": [customer_route(c) for c in paged_customers(plan)]})
+    for tier in plan.tiers_by_rank():
+        if tier.name in paged:
+            # A paged tier's alerts without a known customer (or of a customer not yet active) go to ops.
+            routes.append({"receiver": OPS, "matchers": [f'tier="{tier.name}"'],
+                           "routes": [customer_route(plan, c) for c in customers if c.tier_name == tier.name],
+                           **staffed(plan, tier)})
+        else:
+            routes.append({"receiver": OPS, "matchers": [f'tier="{tier.name}"'], **staffed(plan, tier)})
     return {"receiver": OPS, "group_by": ["alertname", "customer", "tier"], "group_wait": "30s",
             "group_interval": "5m", "repeat_interval": "4h", "routes": routes}
 
@@ -107,7 +163,8 @@ def config(plan: FleetPlan) -> dict[str, Any]:
         receivers += [page_receiver(plan, c)] if c.paging else []
         receivers += [slack_receiver(plan, c)] if c.notifications else []
     return {"global": {"smtp_smarthost": ops.alert_smtp_smarthost, "smtp_from": ops.alert_smtp_from},
-            "route": route(plan), "inhibit_rules": inhibit_rules(), "receivers": receivers}
+            "route": route(plan), "inhibit_rules": inhibit_rules(), "receivers": receivers,
+            "time_intervals": time_intervals(plan)}
 
 
 def render(plan: FleetPlan) -> dict[str, bytes]:

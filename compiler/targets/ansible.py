@@ -246,6 +246,13 @@ def host_vars(host: HostPlan, plan: FleetPlan) -> dict[str, Any]:
         # The tier's hosting.containerRuntime (plan): the container_runtime role installs it,
         # the openclaw role runs the tenants with it.
         out["container_runtime_engine"] = host.container_runtime
+    release = plan.host_release(host.name) if host.role in GATEWAY_ROLES else None
+    if release:
+        # The release its customers run (tiers releaseChannels, customer releaseChannel): per host, so
+        # moving one channel's pin changes exactly the hosts (and customers) on that channel.
+        channel, version, node, plugins = release
+        out.update({"openclaw_release_channel": channel, "openclaw_version": version,
+                    "openclaw_node_version": node, "openclaw_channel_plugins": plugins})
     return out
 
 
@@ -267,16 +274,12 @@ def inventory(plan: FleetPlan) -> dict[str, Any]:
     children = {name: groups[name] for name in sorted(groups)}
     rt = plan.runtime
     return {"all": {"vars": {"ansible_user": plan.settings.spec.ops.ansible_user,
-                             "openclaw_version": rt.version,
-                             "openclaw_node_version": rt.node_version,
                              "openclaw_config_dir": rt.config_dir,
                              "openclaw_workspace_dir": rt.workspace_dir,
                              "openclaw_skills_dir": rt.skills_dir,
                              "openclaw_secrets_dir": rt.secrets_dir,
                              "openclaw_log_file": rt.log_file,
                              "openclaw_state_dir": rt.state_dir,
-                             # External channel plugins preinstalled by tasks/plugins.yml: {id: version}.
-                             "openclaw_channel_plugins": dict(rt.channel_plugins),
                              "clawtex_ssh_allowed_cidrs": list(plan.settings.spec.ops.ssh_allowed_cidrs),
                              "clawtex_ops_email": plan.settings.spec.ops.alert_email},
                     "children": children}}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..formats import dump_json
-from ..plan import SERIES_CUSTOMER_BUDGET, SERIES_SLI, FleetPlan, SloPlan
+from ..plan import CUSTOMER_DASHBOARD_UID, SERIES_CUSTOMER_BUDGET, SERIES_SLI, FleetPlan, SloPlan
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 # Exporter metrics the dashboards use, by source. openclaw_channel_connected is
@@ -107,7 +107,7 @@ def customer_dashboard(slo: SloPlan) -> dict[str, Any]:
               [(f"probe_ssl_earliest_cert_expiry{{{c}}} - time()", "{{instance}}")], 6, 24, w=6, unit="s"),
         panel(10, "Channels connected", "timeseries", [(f"openclaw_channel_connected{{{c}}}", "{{channel}}")], 12, 24),
     ]
-    return dashboard("clawtex-customer", "Clawtex customer", panels, [variable])
+    return dashboard(CUSTOMER_DASHBOARD_UID, "Customer overview", panels, [variable])
 
 
 def kpi_dashboard(plan: FleetPlan) -> dict[str, Any]:

@@ -67,7 +67,8 @@ def exposure(c: CustomerPlan, runtime: OpenClawRuntime) -> dict[str, Any]:
         conf = {"bind": "loopback", "trustedProxies": list(runtime.proxies_host)}
     if c.custom_domain:
         origin = f"https://{c.custom_domain}"
-        conf["publicOrigin"] = origin
+        if c.public_origin:          # not in every release's schema (clawtex.yaml lts.gatewayPublicOrigin)
+            conf["publicOrigin"] = origin
         conf["controlUi"] = {"allowedOrigins": [origin]}
     return conf
 
@@ -150,6 +151,23 @@ def referenced_secrets(c: CustomerPlan) -> list[SecretRef]:
     return [GATEWAY_TOKEN, *c.secret_refs]
 
 
+# OpenClaw's default agent (every channel routes to it unless bindings say otherwise).
+DEFAULT_AGENT = "main"
+
+
+def white_label_identity(c: CustomerPlan) -> tuple[dict[str, Any], dict[str, Any]]:
+    """White-label: the assistant introduces itself by the customer's brand
+    (agents.entries.<id>.identity.name, openclaw 2026.9.6 config schema: identity
+    {name, theme, emoji, avatar}) and the Control UI takes the brand's accent
+    (ui.seamColor). Without branding the customer's display name is the name."""
+    name = c.branding.assistant_name if c.branding else c.display_name
+    ui = {"seamColor": c.branding.accent_color} if c.branding and c.branding.accent_color else {}
+    identity = {"identity": {"name": name}}
+    if c.agent_settings == "list":          # older releases (clawtex.yaml lts.agentSettings)
+        return {"list": [{"id": DEFAULT_AGENT, **identity}]}, ui
+    return {"entries": {DEFAULT_AGENT: identity}}, ui
+
+
 def openclaw_config(c: CustomerPlan, plan: FleetPlan) -> dict[str, Any]:
     runtime = plan.runtime
     config: dict[str, Any] = {
@@ -168,6 +186,11 @@ def openclaw_config(c: CustomerPlan, plan: FleetPlan) -> dict[str, Any]:
     plugins = plugins_config(c, runtime)
     if plugins:
         config["plugins"] = plugins
+    if c.white_label:
+        agents, ui = white_label_identity(c)
+        config["agents"].update(agents)
+        if ui:
+            config["ui"] = ui
     if c.model_endpoints:
         config["models"] = {"mode": "merge",
                             "providers": {e.name: model_provider(e) for e in sorted(c.model_endpoints, key=lambda e: e.name)}}

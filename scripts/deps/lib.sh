@@ -24,3 +24,15 @@ import sys, yaml
 print(yaml.safe_load(open("clawtex.yaml"))["spec"]["openclaw"][sys.argv[1]])
 PY
 }
+
+# release_pins: one line "<openclaw version> <node version>" per release channel
+# clawtex.yaml pins (stable: spec.openclaw.version/nodeVersion, then lts).
+release_pins() {
+  python3 - <<'PY'
+import yaml
+o = yaml.safe_load(open("clawtex.yaml"))["spec"]["openclaw"]
+for pin in (o, o.get("lts")):
+    if pin:
+        print(pin["version"], pin["nodeVersion"])
+PY
+}

@@ -83,12 +83,42 @@ def role_secret_layout() -> dict[str, dict[str, str]]:
     return layout
 
 
-def node_dir() -> Path:
-    return CACHE / f"node-{settings()['nodeVersion']}"
+def release(channel: str = "stable") -> dict[str, Any]:
+    """A release channel's pin in clawtex.yaml: {channel, version, nodeVersion, channelPlugins}.
+    stable is spec.openclaw's own version/nodeVersion/channelPlugins, lts its `lts` block."""
+    s = settings()
+    pin = s if channel == "stable" else s[channel]
+    return {"channel": channel, "version": pin["version"], "nodeVersion": pin["nodeVersion"],
+            "channelPlugins": dict(pin.get("channelPlugins") or {})}
 
 
-def openclaw_dir() -> Path:
-    return CACHE / f"openclaw-{settings()['version']}"
+def customer_release(customer: str) -> dict[str, Any] | None:
+    """The release a customer's hosts install, read where the openclaw role reads it: the generated
+    host_vars (openclaw_release_channel/openclaw_version/...); None if no host serves it."""
+    from proxy_config import host_variables          # hosts.yml + host_vars, merged as Ansible does
+    found = set()
+    for path in sorted((REPO / "generated" / "ansible" / "inventory" / "host_vars").glob("*.yml")):
+        hv = host_variables(path.stem)
+        tenants = {hv.get("clawtex_customer")} | {c.get("customer") for c in hv.get("openclaw_containers") or []}
+        if customer in tenants and "openclaw_version" in hv:
+            found.add((hv["openclaw_release_channel"], hv["openclaw_version"], hv["openclaw_node_version"],
+                       tuple(sorted((hv.get("openclaw_channel_plugins") or {}).items()))))
+    if not found:
+        return None
+    assert len(found) == 1, (customer, found)
+    channel, version, node, plugins = found.pop()
+    pinned = release(channel)
+    assert (version, node, dict(plugins)) == (pinned["version"], pinned["nodeVersion"], pinned["channelPlugins"]), \
+        (customer, found, pinned)
+    return pinned
+
+
+def node_dir(rel: dict | None = None) -> Path:
+    return CACHE / f"node-{(rel or release())['nodeVersion']}"
+
+
+def openclaw_dir(rel: dict | None = None) -> Path:
+    return CACHE / f"openclaw-{(rel or release())['version']}"
 
 
 def refs(node: Any) -> Iterator[dict[str, str]]:
@@ -238,6 +268,7 @@ class Gateway:
     stop_seconds: float | None = None
     outside_log: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    release: dict[str, Any] = field(default_factory=dict)     # the OpenClaw release it runs (gateway.release())
 
     @property
     def url(self) -> str:
@@ -324,9 +355,9 @@ class Gateway:
                 os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def plugin_pins() -> dict[str, str]:
-    """channel id -> exact npm version of @openclaw/<id> (clawtex.yaml spec.openclaw.channelPlugins)."""
-    return dict(settings().get("channelPlugins", {}))
+def plugin_pins(rel: dict | None = None) -> dict[str, str]:
+    """channel id -> exact npm version of @openclaw/<id> (clawtex.yaml spec.openclaw.channelPlugins, or lts's)."""
+    return dict((rel or release())["channelPlugins"])
 
 
 def plugin_install_argv(cid: str, version: str) -> list[str]:
@@ -334,7 +365,7 @@ def plugin_install_argv(cid: str, version: str) -> list[str]:
     return ["openclaw", "plugins", "install", "--force", "--pin", f"npm:@openclaw/{cid}@{version}"]
 
 
-def preinstall_plugins() -> Path:
+def preinstall_plugins(rel: dict | None = None) -> Path:
     """The gateway state dir with every pinned channel plugin installed, built once into the cache.
 
     Runs what roles/openclaw/tasks/plugins.yml runs on a host, as the gateway
@@ -346,10 +377,10 @@ def preinstall_plugins() -> Path:
     step that uses the network (the npm registry). Cached by OpenClaw version,
     pins and state path.
     """
-    s = settings()
-    pins = plugin_pins()
+    s, rel = settings(), rel or release()
+    pins = plugin_pins(rel)
     key = "-".join(f"{k}@{v}" for k, v in sorted(pins.items())) + "-at" + s["stateDir"].replace("/", "_")
-    target = CACHE / f"openclaw-plugins-{s['version']}" / key
+    target = CACHE / f"openclaw-plugins-{rel['version']}" / key
     if (target / ".ready").exists():
         return target
     uid = int(role_defaults()["openclaw_uid"])
@@ -364,8 +395,8 @@ def preinstall_plugins() -> Path:
     script = f"""set -e
 mount --make-rprivate /
 mount --bind "$STAGE/opt" /opt/openclaw
-mount --bind "{node_dir()}" /opt/openclaw/node
-mount --bind "{openclaw_dir()}" /opt/openclaw/openclaw
+mount --bind "{node_dir(rel)}" /opt/openclaw/node
+mount --bind "{openclaw_dir(rel)}" /opt/openclaw/openclaw
 mount --bind "$STAGE/lib" /var/lib/openclaw
 mount --bind "$STAGE/tmp" /tmp
 cd /var/lib/openclaw
@@ -398,27 +429,27 @@ def _mounts() -> dict[str, str]:
             role_defaults()["openclaw_install_root"]: "opt"}
 
 
-def _launch_script(env: dict[str, str], uid: int) -> str:
+def _launch_script(env: dict[str, str], uid: int, rel: dict) -> str:
     mounts = "".join(f'mount --bind "$ROOT/{sub}" {target}\n' for target, sub in _mounts().items())
     envs = " ".join(f"'{k}={v}'" for k, v in sorted(env.items()))
     return f"""set -e
 mount --make-rprivate /
 {mounts}mount --bind "$ROOT/tmp" /tmp
-mount --bind "{node_dir()}" /opt/openclaw/node
-mount --bind "{openclaw_dir()}" /opt/openclaw/openclaw
+mount --bind "{node_dir(rel)}" /opt/openclaw/node
+mount --bind "{openclaw_dir(rel)}" /opt/openclaw/openclaw
 ip link set lo up
 cd /var/lib/openclaw
 exec setpriv --reuid={uid} --regid={uid} --clear-groups env -i {envs} openclaw gateway
 """
 
 
-def unit_environment() -> dict[str, str]:
+def unit_environment(rel: dict | None = None) -> dict[str, str]:
     """The Environment= lines of the role's gateway unit, rendered with the inventory's values."""
     import jinja2
     s = settings()
     values = {"openclaw_config_dir": s["configDir"], "openclaw_state_dir": s["stateDir"],
               "openclaw_node_home": "/opt/openclaw/node", "openclaw_user": "openclaw",
-              "openclaw_log_file": s["logFile"], "openclaw_version": s["version"], "clawtex_customer": "x",
+              "openclaw_log_file": s["logFile"], "openclaw_version": (rel or release())["version"], "clawtex_customer": "x",
               "openclaw_prefix": "/opt/openclaw/openclaw", "ansible_managed": ""}
     jenv = jinja2.Environment(undefined=jinja2.StrictUndefined)
     jenv.filters["dirname"] = os.path.dirname          # Ansible's filter of that name
@@ -432,8 +463,8 @@ def unit_environment() -> dict[str, str]:
     return env
 
 
-def gateway_env(config: dict, secret_env: dict[str, str]) -> dict[str, str]:
-    unit = unit_environment()
+def gateway_env(config: dict, secret_env: dict[str, str], rel: dict | None = None) -> dict[str, str]:
+    unit = unit_environment(rel)
     return {**unit,
             # The unit's PATH names the role's Node dir; here the cached Node and OpenClaw are mounted under /opt/openclaw.
             "PATH": "/opt/openclaw/node/bin:/opt/openclaw/openclaw/node_modules/.bin:/usr/bin:/bin",
@@ -445,9 +476,12 @@ def gateway_env(config: dict, secret_env: dict[str, str]) -> dict[str, str]:
 
 @contextlib.contextmanager
 def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: bool = True,
-                    keep: bool = False, secret_layout: dict | None = None) -> Iterator[Gateway]:
-    """Boot the gateway for config_path (see module doc); stop it and remove its scratch dir after."""
+                    keep: bool = False, secret_layout: dict | None = None,
+                    rel: dict | None = None) -> Iterator[Gateway]:
+    """Boot the gateway for config_path (see module doc) with the OpenClaw release `rel`; default: the
+    release its customer's hosts install (customer_release), else stable. Stop it and remove its scratch dir after."""
     config = json.loads(Path(config_path).read_text())
+    rel = rel or customer_release(Path(config_path).parent.name) or release()
     uid = int(role_defaults()["openclaw_uid"])
     root = Path(tempfile.mkdtemp(prefix=f"clawtex-gw-{Path(config_path).parent.name}-"))
     os.chmod(root, 0o755)
@@ -462,8 +496,9 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
     os.chown(root / "log", uid, uid); os.chmod(root / "log", 0o750)
     shutil.copyfile(config_path, root / "etc" / "openclaw.json")
     os.chown(root / "etc" / "openclaw.json", 0, uid); os.chmod(root / "etc" / "openclaw.json", 0o640)
-    env = gateway_env(config, lay_out_secrets(config, root / "etc", uid, secret_layout))
+    env = gateway_env(config, lay_out_secrets(config, root / "etc", uid, secret_layout), rel)
     gw = Gateway(customer=Path(config_path).parent.name, config=config, root=root, env=env)
+    gw.release = rel
     if plugins is not None:
         # Where the role's plugins.yml installs them: the unit's state dir.
         # A real copy: OpenClaw refuses hard-linked plugin files ("Failed to repair
@@ -476,7 +511,7 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
     gw.outside_log = root / "gateway.stdout"
     started = time.monotonic()
     with open(gw.outside_log, "wb") as out:
-        gw.proc = subprocess.Popen(["unshare", "--mount", "--net", "--", "bash", "-c", _launch_script(env, uid)],
+        gw.proc = subprocess.Popen(["unshare", "--mount", "--net", "--", "bash", "-c", _launch_script(env, uid, rel)],
                                    env={**os.environ, "ROOT": str(root)}, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     try:

@@ -20,6 +20,7 @@ time); each gateway prints its boot/stop times.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import re
@@ -29,6 +30,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from live.conftest import REPO, openclaw_path, require_tool
 from live import gateway as g
@@ -95,17 +97,32 @@ def tools() -> str:
     return openclaw_path()
 
 
-@pytest.fixture(scope="session")
-def plugins(tools, tmp_path_factory) -> Path:
-    # Several xdist workers: one installs, the others wait for it.
+def plugins_for(rel: dict) -> Path:
+    """The preinstalled plugin state of one release (cached; several xdist workers: one installs, the others wait)."""
+    if not g.openclaw_dir(rel).joinpath(".ready").exists():
+        from live.conftest import missing
+        missing(f"OpenClaw {rel['version']} ({rel['channel']} channel)",
+                "run CLAWTEX_DEPS=40-openclaw bash scripts/install-deps.sh")
     lock = g.CACHE / ".plugins.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         started = time.monotonic()
-        path = g.preinstall_plugins()
-        print(f"\nplugins ready in {time.monotonic() - started:.1f}s: {path}")
+        path = g.preinstall_plugins(rel)
+        print(f"\n{rel['channel']} plugins ready in {time.monotonic() - started:.1f}s: {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def plugins(tools, tmp_path_factory) -> Path:
+    return plugins_for(g.release())
+
+
+def expected_release(customer: str) -> dict:
+    """Oracle: customers/<id>.yaml releaseChannel, else its tier file's releaseChannels.default; pinned in clawtex.yaml."""
+    spec = yaml.safe_load((REPO / "customers" / f"{customer}.yaml").read_text())["spec"]
+    tier = yaml.safe_load((REPO / "tiers" / f"{spec['tier']}.yaml").read_text())["spec"]
+    return g.release(spec.get("releaseChannel") or tier["releaseChannels"]["default"])
 
 
 def started_or_awaiting_link(status: dict) -> bool:
@@ -163,13 +180,41 @@ def exporter_samples(gw: g.Gateway, config_inside: str) -> dict[str, int]:
     return samples
 
 
+# OpenClaw 2026.7.35 (the lts pin) exits when its Telegram channel cannot reach the network: the
+# Telegram IP fallback's socket error is not handled (node: "Unhandled 'error' event ... connect
+# ENETUNREACH 149.154.167.220:443", raised from dist/ssrf-*.js). The live gateways have no network,
+# so an lts customer with Telegram boots, answers /healthz and /readyz, then dies. 2026.9.6 (stable)
+# survives the same. Recorded as an expected failure with exactly that signature (README "Service model").
+LTS_TELEGRAM_CRASH = ("Unhandled 'error' event", "ENETUNREACH")
+
+
+@contextlib.contextmanager
+def lts_network_crash_is_known(gw: g.Gateway):
+    try:
+        yield
+    except Exception:
+        log = gw.outside_log.read_text(errors="replace") if gw.outside_log else ""
+        if (gw.release.get("channel") == "lts" and "telegram" in gw.channels and gw.proc.poll() is not None
+                and all(sign in log for sign in LTS_TELEGRAM_CRASH)):
+            pytest.xfail(f"{gw.customer}: OpenClaw {gw.release['version']} exits on the unreachable Telegram API "
+                         "(unhandled ENETUNREACH); booted and served /healthz first")
+        raise
+
+
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.parent.name for c in CONFIGS])
-def test_gateway(config: Path, plugins: Path, tools: str):
+def test_gateway(config: Path, tools: str):
     settings = g.settings()
     problems: list[str] = []
+    rel = expected_release(config.parent.name)
+    assert g.customer_release(config.parent.name) == rel, "host_vars install another release than the customer runs"
+    plugins = plugins_for(rel)
     started = time.monotonic()
-    with g.running_gateway(config, plugins=plugins) as gw:
+    with g.running_gateway(config, plugins=plugins) as gw, lts_network_crash_is_known(gw):
         boot = gw.boot_seconds
+        assert gw.release == rel
+        version = gw.run(["openclaw", "--version"], timeout=60).stdout
+        if rel["version"] not in version:
+            problems.append(f"the gateway's openclaw is {version.strip()!r}, its customer runs {rel['version']}")
         assert gw.get(settings["healthPath"]) == (200, {"ok": True, "status": "live"})
         health = wait_for_channels(gw)
         listed = health.get("channels", {})
@@ -197,26 +242,39 @@ def test_gateway(config: Path, plugins: Path, tools: str):
             for f in findings:
                 if not explained_lint(f, gw.config):
                     problems.append(f"doctor lint finding not explained in README: {json.dumps(f)[:400]}")
+        branding = yaml.safe_load((REPO / "customers" / f"{gw.customer}.yaml").read_text())["spec"].get("branding")
+        if branding:       # white-label: the running gateway's default agent carries the customer's brand
+            code, body, text = cli_json(gw, ["openclaw", "agents", "list", "--json"])
+            names = {a.get("id"): a.get("identityName") for a in body} if isinstance(body, list) else {}
+            if names.get("main") != branding["assistantName"]:
+                problems.append(f"openclaw agents list: default agent named {names}, brand {branding['assistantName']!r}")
         samples = exporter_samples(gw, "/etc/openclaw/openclaw.json")
         if sorted(samples) != gw.channels:
             problems.append(f"exporter samples {sorted(samples)} != configured channels {gw.channels}")
         problems += [f"log: {line}" for line in refusals(gw.log_records())]
-    print(f"\n{gw.customer}: healthy after {boot:.1f}s, stopped in {gw.stop_seconds or 0:.1f}s, "
+    print(f"\n{gw.customer}: OpenClaw {rel['version']} ({rel['channel']}), healthy after {boot:.1f}s, stopped in {gw.stop_seconds or 0:.1f}s, "
           f"total {time.monotonic() - started:.1f}s, channels {gw.channels}, readyz {status} {ready}")
     assert not problems, f"{config.parent.name}:\n" + "\n".join(problems)
 
 
-def test_bundled_and_external_channels_match_the_package(tools):
-    """clawtex.yaml's bundledChannels/channelPlugins agree with the installed openclaw package itself."""
-    package = g.openclaw_dir() / "node_modules" / "openclaw"
+@pytest.mark.parametrize("channel", ["stable", "lts"])
+def test_bundled_and_external_channels_match_the_package(tools, channel):
+    """clawtex.yaml's bundledChannels/channelPlugins agree with the installed openclaw package itself,
+    for each release channel (its catalog names the plugin version built for it)."""
+    rel = g.release(channel)
+    if not g.openclaw_dir(rel).joinpath(".ready").exists():
+        from live.conftest import missing
+        missing(f"OpenClaw {rel['version']}", "run CLAWTEX_DEPS=40-openclaw bash scripts/install-deps.sh")
+    package = g.openclaw_dir(rel) / "node_modules" / "openclaw"
+    assert json.loads((package / "package.json").read_text())["version"] == rel["version"]
     bundled = {p.parent.name for p in (package / "dist" / "extensions").glob("*/openclaw.plugin.json")
                if json.loads(p.read_text()).get("channels")}
     catalog = {e["openclaw"]["channel"]["id"]: e for e in json.loads((package / "dist" / "channel-catalog.json")
                .read_text())["entries"] if e.get("kind") == "channel" and "channel" in e.get("openclaw", {})}
     settings = g.settings()
     for cid in settings["bundledChannels"]:
-        assert cid in bundled, f"{cid} is not bundled in openclaw {settings['version']}"
-    for cid in settings["channelPlugins"]:
+        assert cid in bundled, f"{cid} is not bundled in openclaw {rel['version']}"
+    for cid in rel["channelPlugins"]:
         assert cid not in bundled and cid in catalog, f"{cid} is not an external channel plugin"
         assert catalog[cid]["openclaw"]["install"]["npmSpec"] == f"@openclaw/{cid}"
     for config in CONFIGS:

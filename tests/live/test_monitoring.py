@@ -9,7 +9,11 @@ The test overlay (README "Live checks → Monitoring") changes only:
   group_wait/group_interval 1s;
 - receivers: PagerDuty `url`, Opsgenie `api_url`, the secret files' paths (a
   temp dir holding dummy keys and the Slack/Discord sink URLs), the SMTP
-  smarthost (a local SMTP sink, `smtp_require_tls: false`).
+  smarthost (a local SMTP sink, `smtp_require_tls: false`);
+- clock: Alertmanager runs with ZONEINFO pointing at a zone database in which
+  Europe/Berlin reads Wednesday 10:30 (tests/live/clock.py), a time every
+  tier's support coverage includes, so the routes' active_time_intervals let
+  every tier through (test_support_hours.py tests the hours themselves).
 Then: every target is discovered with its labels; every probe of the live
 gateway succeeds; the gateway is killed and each customer's outage page must
 reach its receivers by tier (Gold: PagerDuty/Opsgenie, its Slack, ops; Bronze
@@ -26,6 +30,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+from datetime import datetime
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -33,6 +38,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 import yaml
 
+from live.clock import zoneinfo_at
 from live.conftest import REPO, openclaw_path, require_tool
 from live.gateway import running_gateway
 from compiler.plan import ALERT_BURN_FAST
@@ -49,6 +55,8 @@ DELIVERY_TIMEOUT = 240
 TOOLS = {"prometheus": "prometheus", "alertmanager": "prometheus-alertmanager",
          "blackbox": "prometheus-blackbox-exporter", "node": "prometheus-node-exporter"}
 INSTALL = "run CLAWTEX_DEPS=50-monitoring bash scripts/install-deps.sh"
+# A Berlin time inside every tier's support coverage (not a German holiday).
+STAFFED = datetime(2026, 11, 25, 10, 30)
 
 
 # ------------------------------------------------------------ processes
@@ -219,9 +227,11 @@ def test_live_outage_reaches_the_right_receivers(tmp_path):
         def start_monitoring(run: int) -> ExitStack:
             """Alertmanager and Prometheus with fresh storage (run: 0, 1, ...)."""
             mon = ExitStack()
+            zoneinfo = zoneinfo_at(tmp / f"zoneinfo-{run}", STAFFED)
             am = mon.enter_context(process([TOOLS["alertmanager"], f"--config.file={tmp / 'alertmanager.yml'}",
                                             f"--storage.path={tmp / f'am-data-{run}'}", "--cluster.listen-address=",
-                                            f"--web.listen-address=127.0.0.1:{am_port}"], tmp / f"am-{run}.log"))
+                                            f"--web.listen-address=127.0.0.1:{am_port}"], tmp / f"am-{run}.log",
+                                           {**os.environ, "ZONEINFO": str(zoneinfo)}))
             prom = mon.enter_context(process([TOOLS["prometheus"], f"--config.file={tmp / 'prom' / 'prometheus.yml'}",
                                               f"--storage.tsdb.path={tmp / f'prom-data-{run}'}",
                                               f"--web.listen-address=127.0.0.1:{prom_port}"], tmp / f"prom-{run}.log"))
