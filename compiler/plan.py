@@ -146,9 +146,11 @@ ALERT_MEMORY = "MemoryPressure"
 ALERT_BACKUP = "BackupStale"
 ALERT_TLS_EXPIRY = "TLSCertificateExpiring"
 ALERT_CHANNEL = "ChannelDisconnected"
+# Live but not ready (a configured channel not running, secrets degraded): non-paging.
+ALERT_NOT_READY = "OpenClawNotReady"
 # Alerts a down host causes anyway (inhibited by ALERT_HOST_DOWN).
 SYMPTOM_ALERTS = (ALERT_BURN_FAST, ALERT_BURN_SLOW, ALERT_DISK, ALERT_MEMORY, ALERT_BACKUP, ALERT_TLS_EXPIRY,
-                  ALERT_CHANNEL)
+                  ALERT_CHANNEL, ALERT_NOT_READY)
 SERIES_SLI = "clawtex:probe_error:ratio_rate"                 # + window, e.g. ...ratio_rate5m
 SERIES_CUSTOMER_BUDGET = "clawtex:customer_error_budget:ratio"
 
@@ -279,6 +281,7 @@ class CustomerPlan:
     source_file: str
     vulnerability_scan: Optional[ScanSchedule] = None     # Gold+ (tier openvas)
     probe: Optional[Endpoint] = None                      # health through the proxy (probe_endpoint)
+    ready_probe: Optional[Endpoint] = None                # readiness (readyPath), same route as probe
     backup_targets: tuple[BackupTarget, ...] = ()           # primary first, then the cross-region copy
     load_balancers: tuple[GatewayLoadBalancer, ...] = ()    # Platinum: one per region, in region order
     # OpenClaw release line (customer spec.releaseChannel, else the tier's default) and its pin in clawtex.yaml.
@@ -382,7 +385,8 @@ def build_plan(inputs: Inputs) -> FleetPlan:
         tier = tiers[c.spec.tier]
         if tier.spec.hosting.model == "shared":
             customers.append(_customer_plan(lc, tier, stack=host_of[c.metadata.id], hosts=(host_of[c.metadata.id],),
-                                            wazuh=None, health_path=settings.spec.openclaw.health_path, catalog=catalog))
+                                            wazuh=None, health_path=settings.spec.openclaw.health_path, catalog=catalog,
+                                        ready_path=settings.spec.openclaw.ready_path))
             continue
         stack = _dedicated_stack(c.metadata.id, c.spec.provider, c.spec.regions, tier, catalog, settings,
                                  running=c.spec.status == "active")
@@ -390,7 +394,8 @@ def build_plan(inputs: Inputs) -> FleetPlan:
         oc_hosts = tuple(h.name for h in stack.hosts if h.role in (ROLE_OPENCLAW, ROLE_K8S))
         wazuh = next((h.name for h in stack.hosts if h.role == ROLE_WAZUH), None)
         customers.append(_customer_plan(lc, tier, stack=stack.name, hosts=oc_hosts, wazuh=wazuh,
-                                        health_path=settings.spec.openclaw.health_path, catalog=catalog))
+                                        health_path=settings.spec.openclaw.health_path, catalog=catalog,
+                                        ready_path=settings.spec.openclaw.ready_path))
 
     customers = [_with_release(c, live_model, settings) for c, live_model in zip(customers, (lc.model for lc in live))]
     stacks += _shared_stacks(placement, customers, tiers, catalog, settings)
@@ -507,7 +512,7 @@ def _with_release(c: CustomerPlan, model, settings: Settings) -> CustomerPlan:
 
 
 def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Optional[str],
-                   health_path: str, catalog: ProviderCatalog) -> CustomerPlan:
+                   health_path: str, catalog: ProviderCatalog, ready_path: str = "/readyz") -> CustomerPlan:
     c = lc.model
     s = c.spec
     sla = s.sla_override_percent if s.sla_override_percent is not None else tier.spec.sla.target_percent
@@ -523,6 +528,7 @@ def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Op
         hosts=hosts, wazuh_manager=wazuh, source_file=lc.doc.file,
         vulnerability_scan=scan_schedule(c.metadata.id, tier),
         probe=probe_endpoint(c.metadata.id, tier, s.custom_domain, hosts[0], health_path),
+        ready_probe=probe_endpoint(c.metadata.id, tier, s.custom_domain, hosts[0], ready_path),
         backup_targets=backup_targets(c.metadata.id, s.provider, tuple(s.regions), tier.spec.backups, catalog),
         load_balancers=gateway_load_balancers(c.metadata.id, tuple(s.regions), tier, health_path),
     )

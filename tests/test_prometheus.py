@@ -78,3 +78,37 @@ def test_label_breaking_value_is_rejected_with_file_line(repo, field, value):
     line = next(l for l in result.stderr.splitlines() if l.startswith("customers/breaker.yaml:"))
     file, lineno, col, where = line.split(":")[:4]
     assert int(lineno) > 0 and where.strip().startswith(f"spec.{field}"), line
+
+
+def test_readiness_is_probed_beside_liveness_with_a_non_paging_alert(tmp_path):
+    """README "Live checks -> Gateway": probe both paths. Every liveness target has a readiness
+    target with the same labels and route, ending in clawtex.yaml's readyPath; the alert fires
+    only while the gateway is live but not ready, as a ticket (never a page)."""
+    import yaml
+    openclaw = yaml.safe_load((REPO / "clawtex.yaml").read_text())["spec"]["openclaw"]
+    health, ready = openclaw["healthPath"], openclaw.get("readyPath", "/readyz")
+    live = {g["labels"]["customer"]: g for g in json.loads((PROM / "targets" / "openclaw-probes.json").read_text())}
+    readiness = {g["labels"]["customer"]: g for g in json.loads((PROM / "targets" / "openclaw-ready.json").read_text())}
+    assert live and readiness.keys() == live.keys()
+    for cid, group in live.items():
+        assert readiness[cid]["labels"] == group["labels"]
+        url = group["targets"][0]
+        assert url.endswith(health) and readiness[cid]["targets"] == [url[: -len(health)] + ready]
+    jobs = {j["job_name"]: j for j in yaml.safe_load((PROM / "prometheus.yml").read_text())["scrape_configs"]}
+    assert jobs["openclaw-ready"]["file_sd_configs"] == [{"files": ["targets/openclaw-ready.json"]}]
+    rules = [r for g in yaml.safe_load((PROM / "rules" / "slo.yml").read_text())["groups"] for r in g["rules"]
+             if r.get("alert") == "OpenClawNotReady"]
+    assert len(rules) == 1 and rules[0]["labels"]["severity"] == "ticket"
+    # promtool: live + not ready for 20 min fires; not ready because not live stays silent.
+    series = lambda job, values: {"series": f'probe_success{{job="{job}",customer="c1",tier="silver"}}', "values": values}
+    test = {"rule_files": [str(PROM / "rules" / "slo.yml")], "evaluation_interval": "1m", "tests": [
+        {"interval": "1m", "input_series": [series("openclaw-probe", "1x30"), series("openclaw-ready", "0x30")],
+         "alert_rule_test": [{"eval_time": "20m", "alertname": "OpenClawNotReady", "exp_alerts": [
+             {"exp_labels": {"severity": "ticket", "job": "openclaw-ready", "customer": "c1", "tier": "silver"},
+              "exp_annotations": {"summary": rules[0]["annotations"]["summary"].replace("{{ $labels.customer }}", "c1")}}]}]},
+        {"interval": "1m", "input_series": [series("openclaw-probe", "0x30"), series("openclaw-ready", "0x30")],
+         "alert_rule_test": [{"eval_time": "20m", "alertname": "OpenClawNotReady", "exp_alerts": []}]},
+    ]}
+    (tmp_path / "t.yml").write_text(yaml.safe_dump(test))
+    result = promtool("test", "rules", "t.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr

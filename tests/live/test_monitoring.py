@@ -208,6 +208,10 @@ def test_live_outage_reaches_the_right_receivers(tmp_path):
             if file == "openclaw-probes.json":
                 u = urlsplit(target)
                 return f"{u.scheme}://127.0.0.1:{listener_for(target, host_of[target]).port}{u.path}"
+            if file == "openclaw-ready.json":      # the same route as the liveness probe, readyPath
+                u = urlsplit(target)
+                url = next(t for t in host_of if urlsplit(t)[:2] == u[:2])
+                return f"{u.scheme}://127.0.0.1:{listener_for(url, host_of[url]).port}{u.path}"
             host, port = target.rsplit(":", 1)       # openclaw-tcp.json: the probe's host and port
             url = next(t for t in host_of if urlsplit(t).hostname == host)
             return f"127.0.0.1:{listener_for(url, host_of[url]).port}"
@@ -253,7 +257,7 @@ def test_live_outage_reaches_the_right_receivers(tmp_path):
         # 1. Every generated target is discovered with its labels.
         expected = set()
         for job, file in (("node", "node.json"), ("openclaw-probe", "openclaw-probes.json"),
-                          ("openclaw-tcp", "openclaw-tcp.json")):
+                          ("openclaw-tcp", "openclaw-tcp.json"), ("openclaw-ready", "openclaw-ready.json")):
             for g in json.loads((GEN / "prometheus" / "targets" / file).read_text()):
                 expected.add((job, tuple(sorted(g["labels"].items()))))
         deadline = time.monotonic() + 60
@@ -273,7 +277,7 @@ def test_live_outage_reaches_the_right_receivers(tmp_path):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             results = {(r["metric"]["job"], r["metric"]["customer"]): r["value"][1]
-                       for r in query("probe_success")}
+                       for r in query('probe_success{job!="openclaw-ready"}')}
             if len(results) == 2 * len(probes) and set(results.values()) == {"1"}:
                 break
             time.sleep(1)
@@ -299,13 +303,24 @@ def test_live_outage_reaches_the_right_receivers(tmp_path):
                 if len(counts) == len(probes) and min(float(r["value"][1]) for r in counts) >= 5:
                     break
                 time.sleep(1)
-            failed = query("min_over_time(probe_success[1h]) == 0")
+            failed = query('min_over_time(probe_success{job!="openclaw-ready"}[1h]) == 0')
             firing = query(f'ALERTS{{alertname="{ALERT_BURN_FAST}"}}')
             if not failed and not firing:
                 break
             print(f"baseline run {run}: {len(failed)} probes failed, {len(firing)} pages pending; fresh start")
         assert not failed and not firing, (failed, firing)
-        assert not http_sink.deliveries and not smtp.messages, "notified while every probe succeeded"
+        # The readiness probes go the liveness route to readyPath; channels cannot reach their
+        # networks here, so the gateway answers 503 (not ready) and the non-paging
+        # OpenClawNotReady ticket is the one notification expected: ops only, never a page.
+        for g in json.loads((GEN / "prometheus" / "targets" / "openclaw-ready.json").read_text()):
+            path = urlsplit(g["targets"][0]).path
+            assert {(path, 200), (path, 503)} & {(p_, s_) for p in listeners.values() for p_, s_ in p.requests}, path
+        not_ready = [d for d in http_sink.deliveries if "OpenClawNotReady" in json.dumps(d.body)]
+        assert all(d.path.split("/")[1] == "slack" and d.path.split("/")[2] == "ops" for d in not_ready), \
+            sorted({d.path for d in not_ready})
+        others = [d for d in http_sink.deliveries if "OpenClawNotReady" not in json.dumps(d.body)]
+        mails = [m for m in smtp.messages if "OpenClawNotReady" not in m.data]
+        assert not others and not mails, "notified while every probe succeeded"
 
         # 4. Outage: stop the gateway; every customer's page reaches its receivers by tier.
         t_stop = time.monotonic()
