@@ -47,6 +47,14 @@ class BackupDestination:
 InboundRule = tuple[Optional[str], Optional[str], list[str]]
 
 
+def declare_provider(b: Any, name: str) -> None:
+    """The stack's required provider (source and version pinned in tiers/providers.yaml) and its
+    empty provider block (credentials come from the environment: the plug-in's credential_env)."""
+    b.stack.add_override(f"terraform.required_providers.{name}",
+                         {"source": b.info.terraform_source, "version": b.info.terraform_version})
+    b.stack.add_override(f"provider.{name}", [{}])
+
+
 class ProviderPlugin:
     """One cloud provider. Subclasses set the class attributes and implement
     the methods marked abstract; tests/test_provider_plugins.py checks that

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .base import (ANYWHERE, OPS_KEY_NAME, PUBLIC_PORTS, ROLE_K8S, WAZUH_AGENT_PORTS, BackupDestination, InboundRule,
-                   ProviderPlugin, labels, resource_id, s3_endpoint)
+                   ProviderPlugin, declare_provider, labels, resource_id, s3_endpoint)
 
 
 class DigitalOcean(ProviderPlugin):
@@ -32,8 +32,7 @@ class DigitalOcean(ProviderPlugin):
     managed_kubernetes = True
 
     def build_fleet(self, b: Any) -> None:
-        b.stack.add_override("terraform.required_providers.digitalocean", {"source": b.info.terraform_source, "version": b.info.terraform_version})
-        b.stack.add_override("provider.digitalocean", [{}])
+        declare_provider(b, self.terraform_provider)
         b.resource("digitalocean_ssh_key", "ops", {"name": OPS_KEY_NAME, "public_key": "${var.ops_ssh_public_key}"})
 
     def build_stack(self, b: Any) -> None:

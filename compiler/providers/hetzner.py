@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .base import (ANYWHERE, OPS_KEY_NAME, PRIVATE_RANGE, PRIVATE_SUBNET, PUBLIC_PORTS, ROLE_WAZUH, WAZUH_AGENT_PORTS,
-                   BackupDestination, InboundRule, ProviderPlugin, labels, resource_id)
+                   BackupDestination, InboundRule, ProviderPlugin, declare_provider, labels, resource_id)
 
 # Cloud subnets live in the location's network zone (hcloud v1.68.0
 # docs/resources/network_subnet.md; zones eu-central, us-east, us-west from
@@ -34,12 +34,8 @@ class Hetzner(ProviderPlugin):
     # provider stops it, changes the type and starts it again (as documented; re-check on a bump).
     rebooting_resize = "server_type"
 
-    def _provider(self, b: Any) -> None:
-        b.stack.add_override("terraform.required_providers.hcloud", {"source": b.info.terraform_source, "version": b.info.terraform_version})
-        b.stack.add_override("provider.hcloud", [{}])
-
     def build_fleet(self, b: Any) -> None:
-        self._provider(b)
+        declare_provider(b, self.terraform_provider)
         b.resource("hcloud_ssh_key", "ops", {"name": OPS_KEY_NAME, "public_key": "${var.ops_ssh_public_key}",
                                              "labels": {"managed-by": "clawtex"}})
 
@@ -56,7 +52,7 @@ class Hetzner(ProviderPlugin):
 
     def build_stack(self, b: Any) -> None:
         info = b.info
-        self._provider(b)
+        declare_provider(b, self.terraform_provider)
         key = b.data("hcloud_ssh_key", "ops", {"name": OPS_KEY_NAME})
         rules = [_rule("22", b.ops_cidrs(), "ssh from ops")] + [_rule(p, ANYWHERE, f"public {p}") for p in PUBLIC_PORTS]
         b.resource("hcloud_firewall", "fw", {"name": f"{b.sp.name}-fw", "labels": {"managed-by": "clawtex"}, "rule": rules})

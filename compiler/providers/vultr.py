@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .base import (ANYWHERE, OPS_KEY_NAME, PUBLIC_PORTS, ROLE_WAZUH, WAZUH_AGENT_PORTS, BackupDestination, InboundRule,
-                   ProviderPlugin, labels, resource_id, s3_endpoint)
+                   ProviderPlugin, declare_provider, labels, resource_id, s3_endpoint)
 
 
 class Vultr(ProviderPlugin):
@@ -24,8 +24,7 @@ class Vultr(ProviderPlugin):
     rebooting_resize = "plan"
 
     def build_fleet(self, b: Any) -> None:
-        b.stack.add_override("terraform.required_providers.vultr", {"source": b.info.terraform_source, "version": b.info.terraform_version})
-        b.stack.add_override("provider.vultr", [{}])
+        declare_provider(b, self.terraform_provider)
         b.resource("vultr_ssh_key", "ops", {"name": OPS_KEY_NAME, "ssh_key": "${var.ops_ssh_public_key}"})
 
     def build_stack(self, b: Any) -> None:
@@ -46,8 +45,7 @@ PLUGIN = Vultr()
 
 def _build_stack(b: Any) -> None:
     info = b.info
-    b.stack.add_override("terraform.required_providers.vultr", {"source": info.terraform_source, "version": info.terraform_version})
-    b.stack.add_override("provider.vultr", [{}])
+    declare_provider(b, PLUGIN.terraform_provider)
     key = b.data("vultr_ssh_key", "ops", {"filter": [{"name": "name", "values": [OPS_KEY_NAME]}]})
     servers = b.servers()
     _vultr_firewall(b, "fw", [("22", b.ops_cidrs(), "ssh from ops")] + [(p, ANYWHERE, f"public {p}") for p in PUBLIC_PORTS])
