@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 total_start=$SECONDS
-for script in scripts/deps/*.sh; do
+for script in scripts/deps/[0-9][0-9]-*.sh; do   # lib.sh is sourced by them, not a step
   name=$(basename "$script" .sh)
   if [ -n "${CLAWTEX_DEPS:-}" ] && [[ " $CLAWTEX_DEPS " != *" $name "* ]]; then continue; fi
   start=$SECONDS
