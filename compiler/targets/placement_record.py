@@ -1,4 +1,5 @@
-"""generated/placement.json: which Bronze customer lives on which shared host.
+"""generated/placement.json: which Bronze customer lives on which shared host (the record;
+compiler/placement.py is the algorithm that decides it).
 
 Committed, and read back by the next compile, so placement is sticky."""
 from __future__ import annotations
