@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, missing
 
 CONFIGS = sorted((REPO / "generated" / "openclaw").glob("*/openclaw.json"))
 
@@ -28,10 +28,7 @@ def openclaw_env(tmp_path_factory) -> dict[str, str]:
     done = subprocess.run(["bash", str(REPO / "scripts" / "openclaw-env")], capture_output=True, text=True)
     path = done.stdout.strip()
     if done.returncode != 0 or shutil.which("openclaw", path=path) is None:
-        message = "the pinned OpenClaw CLI is not installed; run CLAWTEX_DEPS=40-openclaw bash scripts/install-deps.sh"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        missing("the pinned OpenClaw CLI", "run CLAWTEX_DEPS=40-openclaw bash scripts/install-deps.sh")
     state = tmp_path_factory.mktemp("openclaw-state")
     return {**os.environ, "PATH": path, "OPENCLAW_STATE_DIR": str(state), "HOME": str(state)}
 
@@ -40,11 +37,7 @@ def release_env(base: dict[str, str], rel: dict) -> dict[str, str]:
     """The environment that runs `rel`'s openclaw on its Node (scripts/deps/40-openclaw.sh caches both)."""
     from live.gateway import node_dir, openclaw_dir
     if not (openclaw_dir(rel) / ".ready").exists():
-        message = (f"OpenClaw {rel['version']} ({rel['channel']}) is not installed; "
-                   "run CLAWTEX_DEPS=40-openclaw bash scripts/install-deps.sh")
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        missing(f"OpenClaw {rel['version']} ({rel['channel']})", "run CLAWTEX_DEPS=40-openclaw bash scripts/install-deps.sh")
     return {**base, "PATH": f"{node_dir(rel)}/bin:{openclaw_dir(rel)}/node_modules/.bin:/usr/bin:/bin"}
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -15,7 +14,7 @@ import yaml
 
 from compiler.diagnostics import CompileError
 from compiler.pipeline import compile_repo
-from conftest import REPO, copy_repo
+from conftest import REPO, copy_repo, require_tool
 
 WINDOWS = REPO / "tiers" / "slo-windows.yaml"
 BUDGET = "clawtex:customer_error_budget:ratio"
@@ -80,10 +79,10 @@ spec:
     burn = next(p for p in json.loads(files["grafana/dashboards/customer.json"])["panels"]
                 if p["title"] == "Burn rate (x budget)")
     assert [t["legendFormat"] for t in burn["targets"]] == ["5m", "1h", "6h", "1d", "4d"]
-    if shutil.which("promtool"):                  # the real consumer reads the new rules
-        (tmp_path / "slo.yml").write_bytes(files["prometheus/rules/slo.yml"])
-        check = subprocess.run(["promtool", "check", "rules", str(tmp_path / "slo.yml")], capture_output=True, text=True)
-        assert check.returncode == 0, check.stdout + check.stderr
+    promtool = require_tool("promtool")           # the real consumer reads the new rules
+    (tmp_path / "slo.yml").write_bytes(files["prometheus/rules/slo.yml"])
+    check = subprocess.run([promtool, "check", "rules", str(tmp_path / "slo.yml")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 @pytest.mark.parametrize("bad,message", [

@@ -26,19 +26,7 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.live)
 
 
-def missing(what: str, install: str) -> None:
-    """A live prerequisite is absent: fail in CI, skip (saying how to get it) locally."""
-    message = f"{what} is not installed; {install}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
-
-
-def require_tool(name: str, install: str = "run scripts/install-deps.sh") -> str:
-    path = shutil.which(name)
-    if path is None:
-        missing(name, install)
-    return path
+from ci_rules import missing, require_tool  # noqa: E402,F401  (one rule for both suites: tests/ci_rules.py)
 
 
 def openclaw_path() -> str:
