@@ -211,8 +211,27 @@ class Billing(Strict):
 
 
 class Decommission(Strict):
-    approved_by: SafeText
-    date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    """A request to tear a customer down, and the approval that releases it.
+
+    Two parts that different writers own (docs/approvals.md):
+    - requestedBy/event/requestedOn: written by the software (the Stripe webhook
+      on customer.subscription.deleted). A request only; it never approves.
+    - approvedBy/date: written by a person in the pull request. Only this
+      releases the decommission guard (compiler/guard.py human_approval_problem)."""
+
+    approved_by: Optional[SafeText] = None
+    date: Optional[Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]] = None
+    requested_by: Optional[Literal["stripe"]] = None
+    event: Optional[Annotated[str, StringConstraints(pattern=r"^evt_[A-Za-z0-9]{6,60}$")]] = None
+    requested_on: Optional[Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]] = None
+
+    @model_validator(mode="after")
+    def _parts_complete(self):
+        if (self.approved_by is None) != (self.date is None):
+            raise ValueError("decommission: approvedBy and date go together (who approved, and when)")
+        if self.approved_by is None and self.requested_by is None:
+            raise ValueError("decommission: needs an approval (approvedBy, date) or a request (requestedBy)")
+        return self
 
 
 class Branding(Strict):

@@ -273,10 +273,16 @@ def apply_billing(doc: CommentedMap, facts: StripeFacts, tier: str | None) -> No
     billing["lastStripeEvent"] = facts.event_id
     if facts.event_type == "customer.subscription.deleted":
         # Decommissioning goes through review like everything else: the PR
-        # carries the status change; nothing is destroyed from here.
+        # carries the status change and a request, never an approval. The
+        # decommission guard holds the teardown until a person adds
+        # approvedBy + date (compiler/guard.py, docs/approvals.md).
         spec["status"] = "decommissioned"
-        spec["decommission"] = CommentedMap(approvedBy=f"pending review of Stripe {facts.event_id}",
-                                            date=_date(facts.created))
+        request = spec.get("decommission")
+        if not isinstance(request, dict):
+            request = spec["decommission"] = CommentedMap()
+        request["requestedBy"] = "stripe"
+        request["event"] = facts.event_id
+        request["requestedOn"] = _date(facts.created)
     elif facts.event_type == "customer.subscription.updated" and spec.get("status") == "suspended":
         spec["status"] = "active"
 

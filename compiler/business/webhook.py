@@ -266,7 +266,12 @@ class PullRequestFlow:
             result = onboard(self.root, event, self.line_items)
             if not result.changed:
                 return FlowResult(result, None)
-            self._compile()
+            held = result.action == "decommissioned"
+            if not held:
+                self._compile()
+            # A decommission is a request (spec.decommission.requestedBy: stripe): the decommission
+            # guard refuses the compile that drops the customer until a person approves, so this
+            # PR carries the customer file only and stays red until then (docs/approvals.md).
             repo.git.add("--all", "--", "customers", "generated")
             title = f"{result.action.capitalize()} customer {result.customer_id} (Stripe {result.event_id})"
             repo.index.commit(f"{title}\n\nFrom Stripe event {result.event_id} ({facts.event_type}); "
@@ -286,8 +291,11 @@ class PullRequestFlow:
                     + (f"**Auto-merge:** {tier_name} creations merge themselves once the required checks pass."
                        if auto else "**Needs a human review** (tier without auto-merge, an update, or a decommission).")
                     + change
-                    + ("\n\n**Decommission:** merge only after confirming the cancellation; "
-                       "the apply pipeline removes the stack." if result.action == "decommissioned" else ""))
+                    + ("\n\n**Decommission requested by Stripe, held:** after confirming the cancellation, a "
+                       "person adds `approvedBy: <your name>` and `date: YYYY-MM-DD` under `spec.decommission`, "
+                       "runs `clawtex compile` and commits `generated/`; the decommission guard refuses the "
+                       "compile until then, and the apply pipeline then removes the stack."
+                       if held else ""))
             url, node_id = self.pulls.open(branch, self.base, title, body)
             if auto:
                 self.pulls.enable_auto_merge(node_id)

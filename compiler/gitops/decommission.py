@@ -7,7 +7,7 @@ from __future__ import annotations
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from ..guard import HOW_TO
+from ..guard import HOW_TO, human_approval_problem
 
 
 # ------------------------------------------------ the same rule across a change
@@ -19,7 +19,7 @@ def _approved(customer_file: bytes | None) -> bool:
     if not isinstance(spec, dict) or spec.get("status") != "decommissioned":
         return False
     approval = spec.get("decommission")
-    return isinstance(approval, dict) and bool(approval.get("approvedBy")) and bool(approval.get("date"))
+    return isinstance(approval, dict) and human_approval_problem(approval) is None
 
 
 def _yaml_or_none(data: bytes):
