@@ -103,26 +103,73 @@ def test_previous_fleet_index_agrees_with_the_gitops_reader():
         assert index.stacks_of(cid) == fleet.stacks_of(cid), cid
 
 
-def test_plan_and_guard_do_no_io(monkeypatch):
-    """Everything the last compile left is read in the load stage; plan and guard are pure."""
-    import builtins
-    import os
+# Audit events (docs.python.org/3/library/audit_events.html) that mean I/O: a file
+# opened by any route (builtins.open, io.open, Path.read_text, os.open all raise
+# "open"), a directory listed, a socket, a child process, a URL, a database.
+IO_EVENTS = ("open", "os.", "glob.", "shutil.", "socket.", "subprocess.", "urllib.", "http.", "sqlite3.",
+             "ftplib.", "smtplib.", "poplib.", "imaplib.", "telnetlib.", "webbrowser.", "ctypes.dlopen")
+_AUDIT = {"armed": None, "seen": []}
 
+
+def _audit(event: str, args: tuple) -> None:
+    import threading
+    if _AUDIT["armed"] == threading.get_ident() and event.startswith(IO_EVENTS):
+        _AUDIT["seen"].append((event, repr(args)[:200]))
+
+
+def io_events(run) -> list[tuple[str, str]]:
+    """The I/O audit events `run()` raises in this thread (sys.addaudithook: a hook
+    cannot be removed, so one hook is added per process and armed around `run`)."""
+    import sys
+    import threading
+    if not _AUDIT.get("installed"):
+        sys.addaudithook(_audit)
+        _AUDIT["installed"] = True
+    _AUDIT["seen"] = []
+    _AUDIT["armed"] = threading.get_ident()
+    try:
+        run()
+    finally:
+        _AUDIT["armed"] = None
+    return list(_AUDIT["seen"])
+
+
+def test_plan_and_guard_do_no_io():
+    """Everything the last compile left is read in the load stage; plan and guard are pure:
+    no open (by any route), socket, subprocess or directory event while they run."""
     from compiler.guard import check_decommissions
     from compiler.pipeline import load_inputs
     from compiler.plan import build_plan
 
     inputs = load_inputs(REPO, use_cache=False)
     assert inputs.previous.placement and inputs.previous.wazuh_blocks and inputs.previous.fleet.customers
+    check_decommissions(inputs, build_plan(inputs))      # warm-up: lazy imports read their .py files once
+    plans = []
+    seen = io_events(lambda: (plans.append(build_plan(inputs)), check_decommissions(inputs, plans[0])))
+    assert seen == [], seen
+    assert plans[0].placement
 
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"I/O after the load stage: {args[:1]}")
-    for owner, name in ((builtins, "open"), (os, "open"), (os, "scandir"), (os, "listdir"), (os, "stat")):
-        monkeypatch.setattr(owner, name, refuse)
-    plan = build_plan(inputs)
-    check_decommissions(inputs, plan)
-    monkeypatch.undo()
-    assert plan.placement
+
+def test_the_audit_hook_sees_every_route_to_a_file_a_socket_and_a_process(tmp_path):
+    """The purity check cannot pass by missing a route: each of these is seen."""
+    import io
+    import os
+    import socket
+    import subprocess
+    import sys
+    path = tmp_path / "f"
+    path.write_text("x")
+    routes = {
+        "open": [lambda: open(path).close(), lambda: io.open(path).close(), lambda: path.read_text(),
+                 lambda: os.close(os.open(path, os.O_RDONLY))],
+        ("os.listdir", "os.scandir"): [lambda: os.listdir(tmp_path), lambda: list(os.scandir(tmp_path)),
+                                       lambda: list(tmp_path.iterdir()), lambda: list(tmp_path.glob("*"))],
+        "socket.": [lambda: socket.socket().close()],
+        "subprocess.Popen": [lambda: subprocess.run([sys.executable, "-c", "pass"], check=True)],
+    }
+    for event, runs in routes.items():
+        for run in runs:
+            assert any(e.startswith(event) for e, _ in io_events(run)), (event, run)
 
 
 def test_the_guard_stage_refuses_from_previous_state_alone():

@@ -73,3 +73,43 @@ def test_few_stacks_get_a_job_each_and_destroys_run_last():
         ("fleet-001", ["c"]), ("fleet-002", ["a"]), ("fleet-protected-001", ["d"]), ("fleet-protected-002", ["b"])]
     squeezed = batches(stacks, max_jobs=2)
     assert [(j["environment"], j["stacks"]) for j in squeezed] == [("fleet", ["c", "a"]), ("fleet-protected", ["d", "b"])]
+
+
+# --------------------------------------------- the 256-job edge, through detect()
+
+
+def fleet_files(normal: int, protected: int, size: str) -> dict[str, bytes]:
+    """A committed tree of `normal` Silver and `protected` Gold dedicated stacks, each
+    with one host in the inventory (its tier); `size` is each server's type, so two
+    trees that differ in it change every stack."""
+    files: dict[str, bytes] = {}
+    hosts = {}
+    for tier, count in (("silver", normal), ("gold", protected)):
+        for k in range(count):
+            cid = f"{tier}-{k:04d}"
+            files[f"generated/terraform/{cid}/cdk.tf.json"] = json.dumps({
+                "//": {"clawtex": {"customers": [cid], "kind": "dedicated", "stack": cid}},
+                "resource": {"hcloud_server": {"oc_1": {"name": f"{cid}-oc-1", "server_type": size}}}}).encode()
+            hosts[f"{cid}-oc-1"] = {"clawtex_tier": tier, "clawtex_stack": cid, "clawtex_customer": cid}
+    files["generated/ansible/inventory/hosts.yml"] = json.dumps(
+        {"all": {"children": {"openclaw": {"hosts": hosts}}}}).encode()      # JSON is YAML
+    return files
+
+
+@pytest.mark.parametrize("normal,protected", [(255, 257), (256, 256), (257, 255), (1, 256), (256, 1), (128, 128)])
+def test_the_matrix_edge_through_change_detection(normal, protected):
+    from compiler.gitops.changed import detect
+    changes = detect(fleet_files(normal, protected, "cx22"), fleet_files(normal, protected, "cx32"))
+    data = json.loads(to_json(changes))
+    jobs = data["batches"]
+    # By hand: every stack changed; GitHub runs at most 256 jobs; one environment per job.
+    assert len(data["stacks"]) == normal + protected
+    assert len(data["matrix"]["include"]) == len(jobs) <= 256
+    expected_env = {f"silver-{k:04d}": "fleet" for k in range(normal)}
+    expected_env |= {f"gold-{k:04d}": "fleet-protected" for k in range(protected)}
+    listed = [s for job in jobs for s in job["stacks"]]
+    assert sorted(listed) == sorted(expected_env) and len(listed) == len(set(listed))
+    for job in jobs:
+        assert {expected_env[s] for s in job["stacks"]} == {job["environment"]}
+    if normal + protected <= 256:                                         # room for a job per stack
+        assert len(jobs) == normal + protected

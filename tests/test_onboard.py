@@ -62,6 +62,25 @@ def test_tier_comes_from_price_metadata_before_the_map(brepo):
         onboard(brepo, unknown)
 
 
+def test_metadata_tier_wins_over_a_price_that_is_in_the_map(brepo):
+    # billing/stripe-prices.yaml maps price_ClawtexSilverMonthly to silver; the price's own
+    # metadata.tier says bronze, and the metadata is read first.
+    assert "price_ClawtexSilverMonthly: silver" in (brepo / "billing" / "stripe-prices.yaml").read_text()
+    event = subscription_event("updated", "evt_Update0004", customer="cus_PixelBakery01",
+                               price="price_ClawtexSilverMonthly", amount=7500, tier="bronze")
+    assert onboard(brepo, event).action == "updated"
+    text = (brepo / "customers" / "pixel-bakery.yaml").read_text()
+    assert "  tier: bronze\n" in text and "lastStripeEvent: evt_Update0004" in text
+    # Without metadata the map decides: the same price then means silver.
+    mapped = subscription_event("updated", "evt_Update0005", customer="cus_PixelBakery01",
+                                price="price_ClawtexSilverMonthly", amount=19900)
+    from compiler.business.onboard import read_facts, tier_for
+    from compiler.validate import load_repo_config
+    _, _, tiers = load_repo_config(brepo, [])
+    assert tier_for(read_facts(mapped), brepo, tiers) == "silver"
+    assert tier_for(read_facts(event), brepo, tiers) == "bronze"
+
+
 def test_invalid_result_is_refused_and_nothing_is_written(brepo, tmp_path):
     # Bronze allows one channel: the file would not validate, so it is not written.
     event = tmp_path / "event.json"

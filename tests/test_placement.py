@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from compiler.placement import Tenant, place
 from conftest import run_clawtex
 from test_validate import BRONZE
@@ -51,3 +53,43 @@ def test_compile_adding_bronze_customer_keeps_existing_placement(repo):
     for host, entry in before.items():
         assert after[host]["tenants"][: len(entry["tenants"])] == entry["tenants"]
     assert any("aardvark-cafe" in h["tenants"] for h in after.values())
+
+
+# ------------------------------------------------- host_capacity, hand-computed
+
+
+def shared_tier(reserved_ram_gb, cpu_overcommit, vcpu, ram_gb, shared_host=True):
+    import yaml
+    from compiler.models import Tier
+    from conftest import REPO
+    doc = yaml.safe_load((REPO / "tiers" / "bronze.yaml").read_text())
+    doc["spec"]["hosting"]["sharedHost"] = ({"reservedRamGb": reserved_ram_gb, "cpuOvercommit": cpu_overcommit}
+                                            if shared_host else None)
+    doc["spec"]["resources"].update(vcpu=vcpu, ramGb=ram_gb)
+    return Tier.model_validate(doc)
+
+
+def server(vcpu, ram_gb):
+    from compiler.models import ServerPlan
+    return ServerPlan(slug="test-plan", vcpu=vcpu, ramGb=ram_gb, diskGb=80, monthlyUsd=10.0)
+
+
+# (reserved GB, overcommit, tenant vCPU, tenant GB, host vCPU, host GB) -> tenants per host, by hand:
+@pytest.mark.parametrize("case,expected", [
+    ((2, 2.0, 1, 2, 8, 16), 7),      # RAM: (16-2)/2 = 7; CPU: 8*2/1 = 16        -> 7 (reserved RAM decides)
+    ((2, 2.0, 1, 2, 2, 16), 4),      # RAM: (16-2)/2 = 7; CPU: 2*2/1 = 4         -> 4 (overcommit decides)
+    ((4, 1.5, 1, 2, 3, 32), 4),      # RAM: (32-4)/2 = 14; CPU: floor(3*1.5) = 4 -> 4
+    ((1, 3.0, 2, 4, 4, 32), 6),      # RAM: floor(31/4) = 7; CPU: 4*3/2 = 6     -> 6
+    ((3, 2.0, 1, 2, 4, 8), 2),       # RAM: floor(5/2) = 2; CPU: 8               -> 2
+    ((6, 2.0, 1, 2, 2, 4), 0),       # RAM: (4-6) < 0                            -> 0, never negative
+])
+def test_host_capacity_by_hand(case, expected):
+    from compiler.placement import host_capacity
+    reserved, overcommit, vcpu, ram, host_vcpu, host_ram = case
+    assert host_capacity(shared_tier(reserved, overcommit, vcpu, ram), server(host_vcpu, host_ram)) == expected
+
+
+def test_host_capacity_needs_shared_host_settings():
+    from compiler.placement import host_capacity
+    with pytest.raises(ValueError, match="no sharedHost"):
+        host_capacity(shared_tier(2, 2.0, 1, 2, shared_host=False), server(4, 8))
