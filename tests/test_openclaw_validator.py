@@ -35,8 +35,8 @@ def openclaw_env(tmp_path_factory) -> dict[str, str]:
 
 def release_env(base: dict[str, str], rel: dict) -> dict[str, str]:
     """The environment that runs `rel`'s openclaw on its Node (scripts/deps/40-openclaw.sh caches both)."""
-    from live.gateway import node_dir, openclaw_dir
-    if not (openclaw_dir(rel) / ".ready").exists():
+    from live.gateway import node_dir, openclaw_dir, openclaw_installed
+    if openclaw_installed(rel) is not None:
         missing(f"OpenClaw {rel['version']} ({rel['channel']})", "run CLAWTEX_DEPS=40-openclaw bash scripts/install-deps.sh")
     return {**base, "PATH": f"{node_dir(rel)}/bin:{openclaw_dir(rel)}/node_modules/.bin:/usr/bin:/bin"}
 

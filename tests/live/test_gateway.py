@@ -99,9 +99,9 @@ def tools() -> str:
 
 def plugins_for(rel: dict) -> Path:
     """The preinstalled plugin state of one release (cached; several xdist workers: one installs, the others wait)."""
-    if not g.openclaw_dir(rel).joinpath(".ready").exists():
+    if g.openclaw_installed(rel) is not None:
         from live.conftest import missing
-        missing(f"OpenClaw {rel['version']} ({rel['channel']} channel)",
+        missing(f"OpenClaw {rel['version']} ({rel['channel']} channel): {g.openclaw_installed(rel)}",
                 "run CLAWTEX_DEPS=40-openclaw bash scripts/install-deps.sh")
     lock = g.CACHE / ".plugins.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
@@ -262,9 +262,9 @@ def test_bundled_and_external_channels_match_the_package(tools, channel):
     """clawtex.yaml's bundledChannels/channelPlugins agree with the installed openclaw package itself,
     for each release channel (its catalog names the plugin version built for it)."""
     rel = g.release(channel)
-    if not g.openclaw_dir(rel).joinpath(".ready").exists():
+    if g.openclaw_installed(rel) is not None:
         from live.conftest import missing
-        missing(f"OpenClaw {rel['version']}", "run CLAWTEX_DEPS=40-openclaw bash scripts/install-deps.sh")
+        missing(f"OpenClaw {rel['version']}: {g.openclaw_installed(rel)}", "run CLAWTEX_DEPS=40-openclaw bash scripts/install-deps.sh")
     package = g.openclaw_dir(rel) / "node_modules" / "openclaw"
     assert json.loads((package / "package.json").read_text())["version"] == rel["version"]
     bundled = {p.parent.name for p in (package / "dist" / "extensions").glob("*/openclaw.plugin.json")
