@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .diagnostics import CompileError
+from .diagnostics import CompileError, MissingPrerequisite
 from .pipeline import compile_repo, plan_repo
 from .targets import schemas as schema_target
 from .validate import validate_repo
@@ -453,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
         for diagnostic in exc.diagnostics:
             print(diagnostic, file=sys.stderr)
         print(f"clawtex: {len(exc.diagnostics)} error(s)", file=sys.stderr)
+        return 1
+    except MissingPrerequisite as exc:
+        print(f"clawtex: {exc}", file=sys.stderr)
         return 1
 
 

@@ -23,3 +23,7 @@ class CompileError(Exception):
     def __init__(self, diagnostics: list[Diagnostic]):
         self.diagnostics = sorted(diagnostics)
         super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class MissingPrerequisite(Exception):
+    """A program clawtex needs is not on this machine; the message names what to install."""

