@@ -86,3 +86,105 @@ def test_approved_by_without_a_date_is_refused_at_validation(brepo):
     edit(path, "\nspec:\n", "\nspec:\n  status: decommissioned\n  decommission: {approvedBy: Dana Whitfield}\n")
     result = run_clawtex(brepo, "validate", str(path))
     assert result.returncode == 1 and "approvedBy and date go together" in result.stderr, result.stderr
+
+
+# ------------------------------------------------- the rule itself, in-process
+
+
+@pytest.mark.parametrize("decommission,problem", [
+    (None, "no decommission approval"),
+    ({}, "decommission.approvedBy and decommission.date are both required"),
+    ({"approvedBy": "Dana Whitfield"}, "decommission.approvedBy and decommission.date are both required"),
+    ({"date": "2025-11-26"}, "decommission.approvedBy and decommission.date are both required"),
+    ({"requestedBy": "stripe", "event": "evt_Delete0001", "requestedOn": "2025-11-25"},
+     "the decommission was requested by stripe but no person approved it "
+     "(decommission.approvedBy: <your name>, decommission.date: YYYY-MM-DD)"),
+    ({"approvedBy": "pending review of Stripe evt_Delete0001", "date": "2025-11-25"},
+     "decommission.approvedBy 'pending review of Stripe evt_Delete0001' is not a person's approval "
+     "(it reads as written by the software); a person writes their own name"),
+    ({"approvedBy": 42, "date": "2025-11-25"}, "decommission.approvedBy 42 is not a person's approval "
+     "(it reads as written by the software); a person writes their own name"),
+])
+def test_human_approval_problem_names_what_is_missing(decommission, problem):
+    from compiler.guard import human_approval_problem
+    assert human_approval_problem(decommission) == problem
+
+
+@pytest.mark.parametrize("approver", ["Dana Whitfield", "Ops Lead", "Автор Иванов", "Robert Botham", "Stripes Kim"])
+def test_a_persons_name_is_an_approval(approver):
+    from compiler.guard import human_approval_problem
+    from compiler.models import Decommission
+    assert human_approval_problem({"approvedBy": approver, "date": "2025-11-26"}) is None
+    model = Decommission.model_validate({"approvedBy": approver, "date": "2025-11-26", "requestedBy": "stripe"})
+    assert human_approval_problem(model) is None
+
+
+@pytest.mark.parametrize("approver", ["Stripe", "stripe webhook", "PENDING", "clawtex bot", "evt_Delete0001",
+                                      "automation", "auto", "system", "GitHub Actions", "CI", "needs review"])
+def test_machine_words_are_not_an_approval(approver):
+    from compiler.guard import human_approval_problem
+    assert "is not a person's approval" in human_approval_problem({"approvedBy": approver, "date": "2025-11-26"})
+
+
+def test_the_guard_stage_holds_a_requested_decommission_in_process():
+    """check_decommissions itself (no subprocess): pixel-bakery is decommissioned by a
+    request only, so dropping it from the committed fleet is refused at its file."""
+    from dataclasses import replace as dc_replace
+
+    from compiler.diagnostics import CompileError
+    from compiler.guard import check_decommissions
+    from compiler.models import Decommission
+    from compiler.pipeline import load_inputs
+    from compiler.plan import build_plan
+
+    inputs = load_inputs(REPO, use_cache=False)
+    def with_decommission(decommission, status="decommissioned"):
+        customers = []
+        for lc in inputs.customers:
+            if lc.model.metadata.id == CID:
+                spec = lc.model.spec.model_copy(update={"status": status, "decommission": decommission})
+                lc = dc_replace(lc, model=lc.model.model_copy(update={"spec": spec}))
+            customers.append(lc)
+        return dc_replace(inputs, customers=customers)
+    requested = with_decommission(Decommission.model_validate(
+        {"requestedBy": "stripe", "event": "evt_Delete0001", "requestedOn": "2025-11-25"}))
+    with pytest.raises(CompileError) as err:
+        check_decommissions(requested, build_plan(requested))
+    text = str(err.value)
+    assert f"customers/{CID}.yaml" in text and "stack shared-hetzner-fsn1-01" in text
+    assert "without an approval from a person (the decommission was requested by stripe" in text
+    assert "refusing" not in text                                 # the file is there: not the deleted-file message
+    approved = with_decommission(Decommission.model_validate(
+        {"requestedBy": "stripe", "event": "evt_Delete0001", "requestedOn": "2025-11-25",
+         "approvedBy": "Dana Whitfield", "date": "2025-11-26"}))
+    check_decommissions(approved, build_plan(approved))          # released: no error
+    active = with_decommission(None, status="active")
+    check_decommissions(active, build_plan(active))              # still active: nothing is dropped
+    suspended = with_decommission(None, status="suspended")
+    check_decommissions(suspended, build_plan(suspended))        # suspended stays in generated/: nothing dropped
+    unapproved = with_decommission(None)
+    with pytest.raises(CompileError, match="without an approval from a person \\(no decommission approval\\)"):
+        check_decommissions(unapproved, build_plan(unapproved))
+    assert [d.path for d in pytest.raises(CompileError, check_decommissions, unapproved,
+                                          build_plan(unapproved)).value.diagnostics] == ["spec.status"]
+    assert [d.path for d in pytest.raises(CompileError, check_decommissions, requested,
+                                          build_plan(requested)).value.diagnostics] == ["spec.decommission"]
+
+
+def test_a_deleted_file_is_refused_naming_the_stack():
+    from dataclasses import replace as dc_replace
+
+    from compiler.diagnostics import CompileError
+    from compiler.guard import check_decommissions
+    from compiler.pipeline import load_inputs
+    from compiler.plan import build_plan
+
+    inputs = load_inputs(REPO, use_cache=False)
+    gone = dc_replace(inputs, customers=[lc for lc in inputs.customers if lc.model.metadata.id != "acme-logistics"])
+    with pytest.raises(CompileError) as err:
+        check_decommissions(gone, build_plan(gone))
+    diagnostic = err.value.diagnostics[0]
+    assert (diagnostic.file, diagnostic.line, diagnostic.column) == ("customers/acme-logistics.yaml", 0, 0)
+    assert diagnostic.message.startswith("customer acme-logistics was deleted while it is still active in generated/ "
+                                         "(stack acme-logistics); refusing to drop its infrastructure: to decommission, "
+                                         "first merge customers/acme-logistics.yaml with `status: decommissioned`")

@@ -93,3 +93,60 @@ def test_host_capacity_needs_shared_host_settings():
     from compiler.placement import host_capacity
     with pytest.raises(ValueError, match="no sharedHost"):
         host_capacity(shared_tier(2, 2.0, 1, 2, shared_host=False), server(4, 8))
+
+
+# ------------------------------------------------- edges of place(), by hand
+
+
+def test_a_host_of_one_tenant_is_allowed_and_none_is_refused():
+    assert place(tenants(2), {("hetzner", "fsn1"): 1}, {}) == {
+        "shared-hetzner-fsn1-01": ["c000"], "shared-hetzner-fsn1-02": ["c001"]}
+    with pytest.raises(ValueError, match="^a shared host must fit at least one tenant$"):
+        place(tenants(2), {("hetzner", "fsn1"): 0}, {})
+
+
+def test_kept_tenants_keep_their_order_past_a_departed_or_foreign_one():
+    t = {x.id: x for x in tenants(3)}
+    nbg = [Tenant("z-nbg", "hetzner", "nbg1", "2026-01-01"), Tenant("y-nbg", "hetzner", "nbg1", "2026-01-01")]
+    previous = {"shared-hetzner-fsn1-01": ["gone", "c002", "c001"],          # gone: left the fleet
+                "shared-hetzner-nbg1-01": ["c000", "z-nbg", "y-nbg"]}         # c000 lives in fsn1
+    result = place(list(t.values()) + nbg, {("hetzner", "fsn1"): 3, ("hetzner", "nbg1"): 3}, previous)
+    # Kept in their recorded order (a newcomer pass would sort them: c001 before c002, y before z).
+    assert result == {"shared-hetzner-fsn1-01": ["c002", "c001", "c000"], "shared-hetzner-nbg1-01": ["z-nbg", "y-nbg"]}
+
+
+def test_a_host_over_a_shrunk_capacity_keeps_only_what_fits():
+    previous = {"shared-hetzner-fsn1-01": ["c002", "c001", "c000"]}
+    result = place(tenants(3), {("hetzner", "fsn1"): 2}, previous)
+    assert result == {"shared-hetzner-fsn1-01": ["c002", "c001"], "shared-hetzner-fsn1-02": ["c000"]}
+
+
+def test_a_gap_in_host_numbers_is_filled_first():
+    previous = {"shared-hetzner-fsn1-02": ["c000"]}
+    result = place(tenants(2), {("hetzner", "fsn1"): 1}, previous)
+    assert result == {"shared-hetzner-fsn1-01": ["c001"], "shared-hetzner-fsn1-02": ["c000"]}
+
+
+# ------------------------------------------------- allocate_blocks, by hand
+
+
+def test_blocks_are_sticky_and_newcomers_take_the_lowest_free_one():
+    from compiler.placement import allocate_blocks
+    assert allocate_blocks(["a", "b", "c"], {}, 4) == {"a": 0, "b": 1, "c": 2}
+    # b keeps 1 and c keeps 3; a is gone; d takes the lowest free block, 0.
+    assert allocate_blocks(["b", "c", "d"], {"a": 0, "b": 1, "c": 3}, 4) == {"b": 1, "c": 3, "d": 0}
+
+
+def test_damaged_block_records_are_repaired_not_trusted():
+    from compiler.placement import allocate_blocks
+    # a duplicate (the later id, by name, moves), an index past capacity, a negative one, a non-integer
+    previous = {"a": 1, "b": 1, "c": 9, "d": -1, "e": "2"}
+    assert allocate_blocks(["a", "b", "c", "d", "e"], previous, 5) == {"a": 1, "b": 0, "c": 2, "d": 3, "e": 4}
+    assert allocate_blocks(["x"], {"x": 0}, 1) == {"x": 0}          # 0 is a valid block
+    assert allocate_blocks(["x"], {"x": 1}, 2) == {"x": 1}          # capacity - 1 is too
+
+
+def test_no_free_block_is_an_error_naming_the_id():
+    from compiler.placement import allocate_blocks
+    with pytest.raises(ValueError, match=r"^no free block left for c \(capacity 2\)$"):
+        allocate_blocks(["a", "b", "c"], {}, 2)
