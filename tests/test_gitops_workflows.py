@@ -40,7 +40,7 @@ def steps(workflow: dict):
 
 
 def test_the_three_workflows_exist():
-    assert [p.name for p in FILES] == ["apply.yml", "drift.yml", "live.yml", "pr.yml", "reports.yml"]
+    assert [p.name for p in FILES] == ["apply.yml", "drift.yml", "live.yml", "mutation.yml", "pr.yml", "reports.yml"]
 
 
 def test_check_jsonschema_accepts_the_workflows():
@@ -201,3 +201,12 @@ def test_reports_run_on_the_first_of_the_month_and_quarter():
     assert f'[ "$SCHEDULE" = "{" ".join(crons[1])}" ] && cadence=quarterly' in text
     assert "fetch-depth: 0" in text, "churn needs the history of customers/"
     assert "--mail-rcpt" in text and "--pdf" in text
+
+
+def test_mutation_testing_runs_weekly_bounded_and_outside_ci():
+    workflow = load(WORKFLOWS / "mutation.yml")
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}
+    assert len(workflow["on"]["schedule"]) == 1 and workflow["on"]["schedule"][0]["cron"].endswith(" 1")  # Mondays
+    runs = [step.get("run", "") for _, step in steps(workflow)]
+    assert any("scripts/mutation.sh --budget 3600" in r for r in runs)
+    assert "mutation" not in (REPO / ".ci" / "run").read_text() and "mutation" not in (REPO / "scripts" / "test.sh").read_text()
