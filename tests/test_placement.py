@@ -142,8 +142,11 @@ def test_damaged_block_records_are_repaired_not_trusted():
     # a duplicate (the later id, by name, moves), an index past capacity, a negative one, a non-integer
     previous = {"a": 1, "b": 1, "c": 9, "d": -1, "e": "2"}
     assert allocate_blocks(["a", "b", "c", "d", "e"], previous, 5) == {"a": 1, "b": 0, "c": 2, "d": 3, "e": 4}
-    assert allocate_blocks(["x"], {"x": 0}, 1) == {"x": 0}          # 0 is a valid block
-    assert allocate_blocks(["x"], {"x": 1}, 2) == {"x": 1}          # capacity - 1 is too
+    # b comes first, so a block not kept for `a` would go to b.
+    assert allocate_blocks(["b", "a"], {"a": 0}, 2) == {"a": 0, "b": 1}          # 0 is a valid block
+    assert allocate_blocks(["b", "a"], {"a": 1}, 2) == {"a": 1, "b": 0}          # capacity - 1 is too
+    assert allocate_blocks(["b", "a"], {"a": 2}, 3) == {"a": 2, "b": 0}
+    assert allocate_blocks(["b", "a"], {"a": 2}, 2) == {"a": 1, "b": 0}          # capacity itself is not
 
 
 def test_no_free_block_is_an_error_naming_the_id():
