@@ -62,7 +62,7 @@ EQUIVALENT: dict[str, str] = {
 }
 
 # What the scratch copy needs besides compiler/ and tests/ (inputs the tests read).
-COPY = ["pyproject.toml", "clawtex.yaml", "tiers", "customers", "modules", "generated", "billing", "reference",
+COPY = ["pyproject.toml", ".gitignore", ".ci", "clawtex.yaml", "tiers", "customers", "modules", "generated", "billing", "reference",
         "bench", "scripts", ".github", "docs"]
 MUTMUT_VERSION = "3.8.1"
 
@@ -150,7 +150,7 @@ def run_module(name: str, limit: float, jobs: int) -> dict:
         "score": round(100.0 * (killed + timeout) / checked, 1) if checked else None,
         "survivors": [{"name": s, "status": found[s], "equivalent": EQUIVALENT.get(s), "diff": diffs.get(s, "")}
                       for s in survivors],
-        "log_tail": tail if (cut_off or not found) else "",
+        "log_tail": tail if (cut_off or not found or counts.get("not checked")) else "",
     }
 
 

@@ -188,3 +188,25 @@ def test_a_deleted_file_is_refused_naming_the_stack():
     assert diagnostic.message.startswith("customer acme-logistics was deleted while it is still active in generated/ "
                                          "(stack acme-logistics); refusing to drop its infrastructure: to decommission, "
                                          "first merge customers/acme-logistics.yaml with `status: decommissioned`")
+
+
+def test_the_refusal_names_every_stack_or_the_shared_slot():
+    from dataclasses import replace as dc_replace
+
+    from compiler.diagnostics import CompileError
+    from compiler.guard import check_decommissions
+    from compiler.pipeline import load_inputs
+    from compiler.plan import build_plan
+    from compiler.previous import FleetIndex, PreviousState
+
+    inputs = load_inputs(REPO, use_cache=False)
+    committed = FleetIndex(frozenset({"ghost-co", "ghost-two"}),
+                           {"ghost-co": frozenset({"ghost-co-fra1", "ghost-co-ams3"})})   # ghost-two: no stack recorded
+    inputs = dc_replace(inputs, previous=PreviousState(inputs.previous.placement, inputs.previous.wazuh_blocks, committed))
+    with pytest.raises(CompileError) as err:
+        check_decommissions(inputs, build_plan(inputs))
+    by_file = {d.file: d for d in err.value.diagnostics}
+    assert set(by_file) == {"customers/ghost-co.yaml", "customers/ghost-two.yaml"}
+    assert "(stack ghost-co-ams3, ghost-co-fra1)" in by_file["customers/ghost-co.yaml"].message
+    assert "(stack its shared-host slot)" in by_file["customers/ghost-two.yaml"].message
+    assert [d.path for d in err.value.diagnostics] == ["", ""]          # a deleted file has no YAML path
