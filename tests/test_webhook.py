@@ -215,6 +215,12 @@ def test_updates_and_decommissions_wait_for_a_human(tmp_path, fleet):
     assert [queue.get(e).state for e in ("evt_Update0001", "evt_Delete0001")] == ["done", "done"]
     assert pulls.auto_merged == []                                          # bronze, but not a creation
     assert "Tier change" not in pulls.opened[0]["body"]
+    # The decommission PR carries a request, no approval, and says it is held until a person approves.
+    assert "**Decommission requested by Stripe, held:**" in pulls.opened[1]["body"]
+    origin = fleet[0]
+    text = _branch_file(origin, "stripe/evt_Delete0001", "customers/pixel-bakery.yaml")
+    assert "status: decommissioned" in text and "requestedBy: stripe" in text and "event: evt_Delete0001" in text
+    assert "approvedBy" not in text
 
 
 def test_a_downgrade_is_flagged_and_waits(tmp_path, fleet):

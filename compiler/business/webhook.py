@@ -275,7 +275,9 @@ class PullRequestFlow:
             repo.git.add("--all", "--", "customers", "generated")
             title = f"{result.action.capitalize()} customer {result.customer_id} (Stripe {result.event_id})"
             repo.index.commit(f"{title}\n\nFrom Stripe event {result.event_id} ({facts.event_type}); "
-                              f"customers/{result.customer_id}.yaml and generated/ from one compile.")
+                              + (f"customers/{result.customer_id}.yaml only: a decommission request, held by the "
+                                 "decommission guard until a person approves it." if held else
+                                 f"customers/{result.customer_id}.yaml and generated/ from one compile."))
             committed = True
             if self.remote:          # forced: a retried event replaces its own earlier, unmerged branch
                 repo.git.push(self.remote, f"+{branch}:refs/heads/{branch}")
@@ -287,7 +289,9 @@ class PullRequestFlow:
                          if _rank(self.root, tier_name) < _rank(self.root, previous) else "")
                       if previous and tier_name and previous != tier_name else "")
             body = (f"Stripe `{facts.event_type}` event `{result.event_id}` for `{facts.stripe_customer}`.\n\n"
-                    f"`customers/{result.customer_id}.yaml` and the `generated/` it compiles to, from one commit.\n\n"
+                    + (f"`customers/{result.customer_id}.yaml` only (a request; `generated/` follows the approval).\n\n"
+                       if held else
+                       f"`customers/{result.customer_id}.yaml` and the `generated/` it compiles to, from one commit.\n\n")
                     + (f"**Auto-merge:** {tier_name} creations merge themselves once the required checks pass."
                        if auto else "**Needs a human review** (tier without auto-merge, an update, or a decommission).")
                     + change
