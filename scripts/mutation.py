@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,6 +66,7 @@ EQUIVALENT: dict[str, str] = {
 COPY = ["pyproject.toml", ".gitignore", ".ci", "clawtex.yaml", "tiers", "customers", "modules", "generated", "billing", "reference",
         "bench", "scripts", ".github", "docs"]
 MUTMUT_VERSION = "3.8.1"
+SHOWN = 25
 
 
 def mutmut_settings(source: str, tests: list[str]) -> str:
@@ -119,17 +121,32 @@ def run_module(name: str, limit: float, jobs: int) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"clawtex-mutation-{name}-") as tmp:
         work = Path(tmp)
         scratch_copy(work, source, tests)
-        env = {**os.environ, "PYTHONHASHSEED": "0", "CI": ""}     # CI="": a local tool skip is not a mutant kill
+        env = {**os.environ, "PYTHONHASHSEED": "0", "CI": ""}     # CI="": a missing tool skips its test
+        # (it then kills no mutant) instead of failing the baseline run that every mutant needs
+        # Its own process group: on the time limit the whole group (mutmut and the workers it
+        # forked) is stopped, so no worker outlives the limit or holds the output pipe open.
+        proc = subprocess.Popen([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)], cwd=work,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                                start_new_session=True)
         try:
-            run = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)], cwd=work,
-                                 capture_output=True, text=True, timeout=max(30.0, limit), env=env)
-            cut_off, tail = False, (run.stdout + run.stderr)[-1500:]
-        except subprocess.TimeoutExpired as exc:
-            cut_off = True
-            tail = ((exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes)
-                    else (exc.stdout or ""))[-1500:]
+            output, _ = proc.communicate(timeout=max(30.0, limit))
+            cut_off = False
+        except subprocess.TimeoutExpired:
+            cut_off, output = True, ""
+            for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 20)):
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    output, _ = proc.communicate(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    output = ""
+        tail = (output or "")[-1500:]
         found = verdicts(work)
-        diffs = {k: show(work, k) for k, v in sorted(found.items()) if v in ("survived", "no tests")}
+        # `mutmut show` takes seconds each: the first SHOWN survivors get their diff in the report
+        diffs = {k: show(work, k) for k in sorted(k for k, v in found.items() if v in ("survived", "no tests"))[:SHOWN]}
     counts: dict[str, int] = {}
     for status in found.values():
         counts[status] = counts.get(status, 0) + 1

@@ -113,3 +113,27 @@ def test_the_matrix_edge_through_change_detection(normal, protected):
         assert {expected_env[s] for s in job["stacks"]} == {job["environment"]}
     if normal + protected <= 256:                                         # room for a job per stack
         assert len(jobs) == normal + protected
+
+
+def test_the_text_report_line_by_line():
+    """`clawtex changed` without --json, in-process, against lines written by hand."""
+    from compiler.gitops.changed import detect, format_text
+    assert format_text(detect({}, {})) == "no stacks or customers affected"
+    base = fleet_files(1, 1, "cx22")
+    head = dict(fleet_files(1, 1, "cx32"))
+    del head["generated/terraform/gold-0000/cdk.tf.json"]            # the Gold stack goes away
+    base["customers/gone-co.yaml"] = b"spec: {}\n"                   # a customer file deleted
+    head["generated/prometheus/rules/x.yml"] = b"groups: []\n"       # a fleet-wide change
+    text = format_text(detect(base, head))
+    assert text.splitlines() == [
+        "stack gold-0000 (destroy, gold): customers gold-0000 | hosts gold-0000-oc-1",
+        "stack silver-0000 (update, silver): customers silver-0000 | hosts silver-0000-oc-1",
+        "customer gold-0000 (removed): removed from generated/; terraform stack gold-0000",
+        "customer gone-co (removed): customers/gone-co.yaml deleted",
+        "customer silver-0000 (changed): terraform stack silver-0000",
+        "REMOVED customer gold-0000: decommission, not a silent delete",
+        "REMOVED customer gone-co: decommission, not a silent delete",
+        "fleet: alert rules: generated/prometheus/rules/x.yml",
+    ]
+    bare = format_text(detect({}, {"generated/terraform/s/cdk.tf.json": b"{}"}))
+    assert bare == "stack s (create, -): customers - | hosts -"
