@@ -6,14 +6,16 @@ YAML, like Kubernetes manifests.
 """
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import re
 from typing import Annotated, Literal, Optional, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 from .providers import PROVIDER_NAMES
+from .versions import check_openclaw_version, check_semver_core
 
 # Ids become file names, Terraform stack names, host names, label values and
 # XML attribute text: a lowercase DNS label keeps every target safe.
@@ -52,6 +54,26 @@ SCAN_RRULE = rf"^(FREQ=DAILY|FREQ=WEEKLY;BYDAY={_ICAL_DAY}(,{_ICAL_DAY})*)(;BYHO
 CustomerId = Annotated[str, StringConstraints(pattern=ID_PATTERN), AfterValidator(_not_reserved)]
 SafeText = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=SAFE_TEXT)]
 Slug = Annotated[str, StringConstraints(pattern=SLUG)]
+
+
+def _calendar_date(value: object) -> object:
+    """A date is written YYYY-MM-DD and must exist in the calendar (2026-02-30 does not).
+    The loader keeps YAML dates as text (compiler.load), so the check happens here, with
+    the field's file:line:col like any other error."""
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError(f"{value!r} is not a date; write YYYY-MM-DD")
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{value} is not a calendar date ({exc})") from None
+
+
+# A calendar date (datetime.date; JSON Schema: string, format date).
+IsoDate = Annotated[datetime.date, BeforeValidator(_calendar_date)]
+OpenClawVersion = Annotated[str, AfterValidator(check_openclaw_version)]
+SemverCore = Annotated[str, AfterValidator(check_semver_core)]
 
 
 # OpenClaw release lines (clawtex.yaml spec.openclaw: stable = version/nodeVersion, lts = lts).
@@ -212,7 +234,7 @@ class Billing(Strict):
 
 class Decommission(Strict):
     approved_by: SafeText
-    date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    date: IsoDate
 
 
 class Branding(Strict):
@@ -230,7 +252,7 @@ class CustomerSpec(Strict):
     regions: list[Slug] = Field(min_length=1)
     ha_mode: Optional[Literal["active-active", "active-passive"]] = None
     status: Literal["active", "suspended", "decommissioned"] = "active"
-    onboarded_on: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    onboarded_on: IsoDate
     billing: Billing
     channels: list[Channel] = Field(min_length=1)
     model: ModelChoice = Field(default_factory=ModelChoice)
@@ -467,7 +489,7 @@ class TierSpec(Strict):
 class NamedMetadata(Strict):
     name: Slug
     display_name: Optional[SafeText] = None
-    prices_taken_on: Optional[str] = None
+    prices_taken_on: Optional[IsoDate] = None
 
 
 class Tier(Strict):
@@ -627,7 +649,8 @@ class ProxyTrust(Strict):
     kubernetes: list[IpOrCidr] = Field(default_factory=lambda: ["10.42.0.0/16"])  # Platinum: ingress pods (pod CIDR)
 
 
-PluginVersion = Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+# @openclaw/<channel> plugins follow OpenClaw's own version scheme (compiler/versions.py).
+PluginVersion = OpenClawVersion
 
 
 class ReleasePin(Strict):
@@ -635,8 +658,8 @@ class ReleasePin(Strict):
     the external channel plugins published for it (a plugin states the host
     versions it loads on: package.json openclaw.compat.pluginApi)."""
 
-    version: Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
-    node_version: Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+    version: OpenClawVersion
+    node_version: SemverCore
     channel_plugins: dict[str, PluginVersion] = Field(default_factory=dict)
     # Whether this release's config schema has gateway.publicOrigin (openclaw 2026.7.35's
     # `openclaw config validate` refuses it: "gateway: Invalid input"; 2026.9.6 accepts it).
@@ -648,8 +671,8 @@ class ReleasePin(Strict):
 
 class OpenClawSettings(Strict):
     # The stable release channel: version, its Node.js and (channel_plugins below) its plugins.
-    version: str
-    node_version: str
+    version: OpenClawVersion
+    node_version: SemverCore
     # The LTS release channel (customers with releaseChannel: lts); see README "Service model".
     lts: Optional[ReleasePin] = None
     gateway_port: int
@@ -672,7 +695,7 @@ class OpenClawSettings(Strict):
     # Channels whose plugin ships inside the openclaw package (its dist/extensions/<id>).
     bundled_channels: list[str] = Field(default_factory=lambda: ["telegram"])
     # External channel plugins: channel id -> exact npm version of @openclaw/<id>.
-    channel_plugins: dict[str, Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]] = Field(default_factory=dict)
+    channel_plugins: dict[str, PluginVersion] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _every_channel_has_a_plugin(self):
@@ -716,9 +739,53 @@ class OpsSettings(Strict):
     alert_smtp_from: Annotated[str, StringConstraints(pattern=r"^[^\s@]+@[A-Za-z0-9.-]+$")] = "alertmanager@clawtex.example"
 
 
-class Holiday(Strict):
-    date: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
-    name: str
+class HolidayCalendar(Strict):
+    """Public holidays as data with a horizon: a country (ISO 3166-1 alpha-2), optionally one of
+    its subdivisions (ISO 3166-2 suffix: DE-BY -> BY), and the calendar years to cover. The days
+    come from the `holidays` library (pinned in pyproject.toml), never from a hand-typed list, and
+    from these years only (not the clock), so a compile is byte-identical on any day.
+    `clawtex validate` refuses a calendar whose last year ends within HOLIDAY_HORIZON_DAYS."""
+
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    subdivision: Optional[Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,3}$")]] = None
+    first_year: int = Field(ge=2000, le=2200)
+    last_year: int = Field(ge=2000, le=2200)
+
+    @model_validator(mode="after")
+    def _known_and_long_enough(self):
+        import holidays
+        supported = holidays.list_supported_countries()
+        if self.country not in supported:
+            raise ValueError(f"the holidays library knows no country {self.country}")
+        if self.subdivision is not None and self.subdivision not in supported[self.country]:
+            raise ValueError(f"{self.country} has no subdivision {self.subdivision} "
+                             f"(the holidays library knows {', '.join(supported[self.country])})")
+        if self.last_year - self.first_year + 1 < HOLIDAY_MIN_YEARS:
+            raise ValueError(f"firstYear {self.first_year} .. lastYear {self.last_year} covers fewer than "
+                             f"{HOLIDAY_MIN_YEARS} calendar years")
+        return self
+
+    def days(self) -> list[tuple[datetime.date, str]]:
+        """Every public holiday in first_year..last_year, by date (names in the country's language)."""
+        import holidays
+        found = holidays.country_holidays(self.country, subdiv=self.subdivision,
+                                          years=range(self.first_year, self.last_year + 1), language="de"
+                                          if self.country == "DE" else None)
+        return sorted(found.items())
+
+    def horizon_problem(self, today: datetime.date) -> Optional[str]:
+        """Why this calendar runs out too soon, seen from `today` (None: it does not)."""
+        end = datetime.date(self.last_year, 12, 31)
+        left = (end - today).days
+        if left >= HOLIDAY_HORIZON_DAYS:
+            return None
+        return (f"the public-holiday calendar ends {end.isoformat()}, {max(left, 0)} days from {today.isoformat()} "
+                f"(at least {HOLIDAY_HORIZON_DAYS} required): raise lastYear so alerts stay muted on holidays next year")
+
+
+# A compile covers at least this many calendar years of holidays; validate warns this long before the end.
+HOLIDAY_MIN_YEARS = 3
+HOLIDAY_HORIZON_DAYS = 90
 
 
 class SmtpSettings(Strict):
@@ -752,7 +819,7 @@ class SupportSettings(Strict):
     # Dedicated Slack/Discord channels are named <dedicatedChannelPrefix><customer id>.
     dedicated_channel_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")] = "clawtex-"
     phone: Optional[Annotated[str, StringConstraints(pattern=r"^\+[0-9 ]{6,20}$")]] = None
-    holidays: list[Holiday] = Field(default_factory=list)
+    holidays: Optional[HolidayCalendar] = None
     smtp: Optional[SmtpSettings] = None
     white_label: Optional[WhiteLabelSupport] = None
 

@@ -71,14 +71,18 @@ def build_report(plan: FleetPlan) -> Report:
     mrr = round(sum(l.monthlyPrice for l in lines), 2)
     cost = round(sum(l.infraCost for l in lines), 2)
     return Report(tuple(lines), tiers, mrr, round(mrr * 12, 2), cost, _percent(mrr - cost, mrr),
-                  tuple(l.id for l in lines if l.belowFloor), plan.catalog.metadata.prices_taken_on,
+                  tuple(l.id for l in lines if l.belowFloor), _iso(plan.catalog.metadata.prices_taken_on),
                   *_price_table_age(plan))
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def _price_table_age(plan: FleetPlan, today: date | None = None) -> tuple[int | None, int, int]:
     """Days since metadata.pricesTakenOn, and how many plan prices name no source."""
     taken = plan.catalog.metadata.prices_taken_on
-    age = ((today or date.today()) - date.fromisoformat(taken)).days if taken else None
+    age = ((today or date.today()) - taken).days if taken else None
     plans = [p for info in plan.catalog.spec.values()
              for p in [*info.plans.values(), *(q for by_role in info.location_plans.values() for q in by_role.values())]]
     return age, sum(1 for p in plans if not p.price_source), len(plans)

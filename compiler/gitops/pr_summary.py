@@ -18,6 +18,7 @@ from ..diagnostics import CompileError
 from ..pipeline import load_inputs
 from ..plan import ROLE_SHARED_BRONZE, CustomerPlan, FleetPlan, build_plan
 from ..providers import PLUGINS
+from ..versions import openclaw_version
 from .artifacts import Fleet, Stack
 from .changed import ChangeSet, detect
 from .snapshot import WORKTREE, files_at, open_repo
@@ -186,8 +187,9 @@ def _customer_table(changes: ChangeSet, base: Side, head: Side, unchanged: int) 
     return out + ["", _totals(base, head), "", f"_{unchanged} unchanged customer(s) not shown._", ""]
 
 
-def _version_key(version: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in version.replace("-", ".").split("."))
+def _version_key(version: str):
+    """OpenClaw's release order (compiler/versions.py): 2026.9.6-beta.1 < 2026.9.6 < 2026.9.6-1."""
+    return openclaw_version(version)
 
 
 def _release_section(base: Side, head: Side) -> list[str]:
