@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+from decimal import Decimal
 import re
 from typing import Annotated, Literal, Optional, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema,
+                      model_validator)
 from pydantic.alias_generators import to_camel
 
 from .providers import PROVIDER_NAMES
+from .money import exact
 from .versions import check_openclaw_version, check_semver_core
 
 # Ids become file names, Terraform stack names, host names, label values and
@@ -74,6 +77,11 @@ def _calendar_date(value: object) -> object:
 IsoDate = Annotated[datetime.date, BeforeValidator(_calendar_date)]
 OpenClawVersion = Annotated[str, AfterValidator(check_openclaw_version)]
 SemverCore = Annotated[str, AfterValidator(check_semver_core)]
+# An amount of USD, exact as written in YAML (compiler/money.py); JSON Schema: a number.
+Usd = Annotated[Decimal, BeforeValidator(exact), WithJsonSchema({"type": "number"})]
+# A price in whole cents, above zero (a customer's monthlyPrice).
+Price = Annotated[Decimal, BeforeValidator(exact), Field(gt=0, decimal_places=2),
+                  WithJsonSchema({"type": "number", "exclusiveMinimum": 0})]
 
 
 # OpenClaw release lines (clawtex.yaml spec.openclaw: stable = version/nodeVersion, lts = lts).
@@ -225,7 +233,7 @@ class Database(Strict):
 
 
 class Billing(Strict):
-    monthly_price: float = Field(gt=0)
+    monthly_price: Price
     currency: Literal["USD"] = "USD"
     stripe_customer_id: Annotated[str, StringConstraints(pattern=r"^cus_[A-Za-z0-9]{6,40}$")]
     stripe_subscription_id: Optional[Annotated[str, StringConstraints(pattern=r"^sub_[A-Za-z0-9]{6,40}$")]] = None
@@ -560,7 +568,7 @@ class ServerPlan(Strict):
     vcpu: float
     ram_gb: float
     disk_gb: int
-    monthly_usd: float
+    monthly_usd: Usd
     dedicated_vcpu: bool = False            # tiers with vcpuShared: false need True
     # Locations that sell this plan (None: every region of the provider). A
     # region outside the list is a compile error at the customer's regions line.
@@ -587,16 +595,16 @@ class ProviderInfo(Strict):
     terraform_source: str
     terraform_version: str
     image: str
-    volume_usd_per_gb: float
+    volume_usd_per_gb: Usd
     regions: list[Slug]
     plans: dict[str, ServerPlan]
     # region -> role -> ServerPlan, over `plans` where a location sells other types.
     location_plans: dict[str, dict[str, ServerPlan]] = Field(default_factory=dict)
     # Cost report only (list prices, same date as metadata.pricesTakenOn).
-    load_balancer_monthly_usd: float = 0.0
-    kubernetes_control_plane_monthly_usd: float = 0.0   # per cluster (0: self-managed on our nodes)
-    object_storage_usd_per_gb: float = 0.0              # backups
-    object_storage_monthly_usd: float = 0.0             # per subscription/bucket set, before per-GB usage
+    load_balancer_monthly_usd: Usd = Decimal("0")
+    kubernetes_control_plane_monthly_usd: Usd = Decimal("0")   # per cluster (0: self-managed on our nodes)
+    object_storage_usd_per_gb: Usd = Decimal("0")              # backups
+    object_storage_monthly_usd: Usd = Decimal("0")             # per subscription/bucket set, before per-GB usage
 
     def plan(self, role: str, region: str) -> ServerPlan:
         """The plan for a tier name or host role in `region` (location override first)."""

@@ -6,6 +6,7 @@ on host names, stacks, paths and labels without importing each other.
 from __future__ import annotations
 
 import zlib
+from decimal import Decimal
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Optional
@@ -260,7 +261,7 @@ class CustomerPlan:
     ha_mode: Optional[str]
     status: str
     onboarded_on: str
-    monthly_price: float
+    monthly_price: Decimal          # USD, exact (compiler/money.py)
     stripe_customer_id: str
     sla_target_percent: float
     sla_is_override: bool

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ..money import ZERO, exact, json_number, to_cents
 from ..plan import CustomerPlan, FleetPlan
 from ..targets.prometheus import BACKUP_GRACE_SECONDS, BACKUP_METRIC, CHANNEL_METRIC, NODE_JOB, PROBE_JOB
 from . import plots
@@ -205,7 +206,7 @@ def build_customer_report(plan: FleetPlan, cid: str, period: Period, prom: Prome
     if "credits" in sections and r.uptime_percent is not None:
         pct = credit_percent(c, r.uptime_percent)
         r.credit = {"breached": r.uptime_percent < c.sla_target_percent, "creditPercent": pct,
-                    "creditAmount": round(c.monthly_price * pct / 100, 2), "currency": c.tier.spec.price.currency}
+                    "creditAmount": json_number(to_cents(c.monthly_price * exact(pct) / 100)), "currency": c.tier.spec.price.currency}
     if "security" in sections:
         r.security = read_security(security_dir, period)
         if figures and r.security.alerts_by_group:
