@@ -12,8 +12,6 @@ import pytest
 import yaml
 
 from compiler.gitops.pr_summary import _version_key
-from compiler.models import HolidayCalendar, Settings
-from compiler.versions import openclaw_version
 from conftest import CUSTOMER, REPO, run_clawtex
 
 BRONZE = CUSTOMER.replace("{tier}", "bronze").replace("{price}", "75")
@@ -68,6 +66,7 @@ ORDERED = ["2026.7.1-beta.1", "2026.7.1-beta.2", "2026.7.1-beta.10", "2026.7.1",
 
 @pytest.mark.parametrize("older,newer", list(zip(ORDERED, ORDERED[1:])))
 def test_openclaw_versions_order_like_its_tags(older: str, newer: str):
+    from compiler.versions import openclaw_version
     assert openclaw_version(older) < openclaw_version(newer)
     assert _version_key(older) < _version_key(newer)
     assert not _version_key(newer) < _version_key(older)
@@ -122,6 +121,7 @@ def test_generated_alertmanager_mutes_easter_holidays_of_2028_and_2029():
 
 
 def test_a_subdivision_adds_its_own_holidays():
+    from compiler.models import HolidayCalendar
     bavaria = {d.isoformat() for d, _ in HolidayCalendar(country="DE", subdivision="BY", firstYear=2028,
                                                          lastYear=2030).days()}
     assert "2028-01-06" in bavaria and "2028-06-15" in bavaria    # Heilige Drei Koenige; Fronleichnam (Easter + 60)
@@ -135,11 +135,13 @@ def test_a_subdivision_adds_its_own_holidays():
     ({"country": "DE", "subdivision": "ZZ", "firstYear": 2026, "lastYear": 2029}, "DE has no subdivision ZZ"),
 ])
 def test_the_calendar_is_checked(fields: dict, message: str):
+    from compiler.models import HolidayCalendar
     with pytest.raises(ValueError, match=message):
         HolidayCalendar(**fields)
 
 
 def test_horizon_is_measured_from_the_day_validate_runs():
+    from compiler.models import HolidayCalendar
     cal = HolidayCalendar(country="DE", firstYear=2026, lastYear=2029)
     assert cal.horizon_problem(datetime.date(2029, 10, 2)) is None            # 90 days before 2029-12-31
     assert "ends 2029-12-31, 89 days from 2029-10-03" in cal.horizon_problem(datetime.date(2029, 10, 3))
@@ -161,6 +163,7 @@ def test_validate_fails_when_the_calendar_runs_out(repo: Path):
 
 
 def test_no_hand_typed_holiday_list_remains():
+    from compiler.models import Settings
     settings = yaml.safe_load((REPO / "clawtex.yaml").read_text())
     assert set(settings["spec"]["support"]["holidays"]) <= {"country", "subdivision", "firstYear", "lastYear"}
     Settings.model_validate(settings)
