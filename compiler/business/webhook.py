@@ -40,6 +40,7 @@ from typing import Any, Callable
 
 import git
 import httpx
+from filelock import FileLock
 import stripe
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -122,9 +123,34 @@ class EventQueue:
             db.close()
 
     def due(self, now: float) -> list[Queued]:
+        """Events ready now, oldest first. Reading is not handing out: a worker claim()s each one."""
         rows = self._run("SELECT id, type, created, customer, body, received_at, state, attempts, last_error "
                          "FROM events WHERE state='queued' AND next_at <= ? ORDER BY created, received_at", (now,))
         return [Queued(*row) for row in rows]
+
+    def claim(self, event_id: str, now: float) -> Queued | None:
+        """Take one queued event for handling, atomically: of any number of processes asking for the
+        same event, exactly one gets it (state queued -> working in one write transaction, taken
+        with BEGIN IMMEDIATE so the check and the change see the same committed state). None: gone."""
+        db = self._db()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            rows = db.execute("UPDATE events SET state='working' WHERE id=? AND state='queued' AND next_at <= ? "
+                              "RETURNING id, type, created, customer, body, received_at, state, attempts, last_error",
+                              (event_id, now)).fetchall()
+            db.execute("COMMIT")
+            return Queued(*rows[0]) if rows else None
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()
+
+    def release_orphans(self) -> int:
+        """Events left `working` by a worker that died mid-way go back to the queue. Only called
+        with the worker lock held: then no live worker is handling anything."""
+        return len(self._run("UPDATE events SET state='queued' WHERE state='working' RETURNING id"))
 
     def get(self, event_id: str) -> Queued | None:
         rows = self._run("SELECT id, type, created, customer, body, received_at, state, attempts, last_error "
@@ -140,7 +166,7 @@ class EventQueue:
                   (state, result, error, event_id))
 
     def retry_later(self, event_id: str, error: str, next_at: float) -> None:
-        self._run("UPDATE events SET attempts=attempts+1, last_error=?, next_at=? WHERE id=?",
+        self._run("UPDATE events SET state='queued', attempts=attempts+1, last_error=?, next_at=? WHERE id=?",
                   (error, next_at, event_id))
 
     def requeue(self, event_id: str, now: float) -> bool:
@@ -339,12 +365,22 @@ class Worker:
     max_attempts: int = 8
     wait_attempts: int = 48              # out-of-order subscription events wait longer for their checkout
     backoff: Callable[[int], float] = lambda n: min(30.0 * 2 ** n, 3600.0)
-    lock: threading.Lock = field(default_factory=threading.Lock)       # one git checkout
+    # One git checkout, shared by the server's worker thread and any `clawtex webhook --process-once`
+    # (timer or by hand): a file lock next to the queue, so threads and processes take turns.
+    lock: FileLock | None = None
+
+    def __post_init__(self) -> None:
+        if self.lock is None:
+            self.lock = FileLock(str(self.queue.path) + ".lock")
 
     def process_due(self) -> int:
         count = 0
         with self.lock:
-            for item in self.queue.due(self.clock()):
+            self.queue.release_orphans()
+            for ready in self.queue.due(self.clock()):
+                item = self.queue.claim(ready.id, self.clock())
+                if item is None:         # another worker took it
+                    continue
                 self._one(item)
                 count += 1
         return count
