@@ -76,7 +76,11 @@ def _yaml() -> YAML:
 
 def load_document(path: Path, display_name: str) -> Document:
     """Load one YAML file; raise CompileError with every problem found."""
-    raw = path.read_bytes()
+    return load_bytes(path.read_bytes(), display_name)
+
+
+def load_bytes(raw: bytes, display_name: str) -> Document:
+    """load_document for bytes from elsewhere (a git blob): the same gates, the same loaders."""
     if len(raw) > MAX_FILE_BYTES:
         raise CompileError([Diagnostic(display_name, 1, 1, "", f"file is {len(raw)} bytes; the limit is {MAX_FILE_BYTES}")])
     text = _decode(raw, display_name)

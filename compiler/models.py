@@ -12,7 +12,7 @@ from decimal import Decimal
 import re
 from typing import Annotated, Literal, Optional, get_args
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema,
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints, WithJsonSchema,
                       model_validator)
 from pydantic.alias_generators import to_camel
 
@@ -77,6 +77,9 @@ def _calendar_date(value: object) -> object:
 IsoDate = Annotated[datetime.date, BeforeValidator(_calendar_date)]
 OpenClawVersion = Annotated[str, AfterValidator(check_openclaw_version)]
 SemverCore = Annotated[str, AfterValidator(check_semver_core)]
+# Every email address in every file: one validator (email-validator, via pydantic's EmailStr),
+# no deliverability lookup. It refuses what would break a mail header (spaces, <>, CR/LF).
+Email = EmailStr
 # An amount of USD, exact as written in YAML (compiler/money.py); JSON Schema: a number.
 Usd = Annotated[Decimal, BeforeValidator(exact), WithJsonSchema({"type": "number"})]
 # A price in whole cents, above zero (a customer's monthlyPrice).
@@ -113,7 +116,7 @@ class SecretRef(Strict):
 
 class Contact(Strict):
     name: SafeText
-    email: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}$", max_length=254)]
+    email: Email
     role: Literal["primary", "technical", "billing", "security"] = "primary"
 
 
@@ -736,7 +739,7 @@ class OpsSettings(Strict):
     ssh_allowed_cidrs: list[str] = Field(min_length=1)
     ansible_user: str
     ssh_public_key_ref: SecretRef
-    alert_email: str
+    alert_email: Email
     discord_webhook_file: str
     # Grafana base URL for the handoff report's monitoring links (None: omitted).
     monitoring_url: Optional[Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~/-]*)?$")]] = None
@@ -744,7 +747,7 @@ class OpsSettings(Strict):
     # <alertmanagerSecretsDir>/<ref id>; mail goes through this smarthost.
     alertmanager_secrets_dir: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._/-]+$")] = "/etc/alertmanager/secrets"
     alert_smtp_smarthost: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")] = "localhost:25"
-    alert_smtp_from: Annotated[str, StringConstraints(pattern=r"^[^\s@]+@[A-Za-z0-9.-]+$")] = "alertmanager@clawtex.example"
+    alert_smtp_from: Email = "alertmanager@clawtex.example"
 
 
 class HolidayCalendar(Strict):
@@ -803,7 +806,7 @@ class SmtpSettings(Strict):
     port: int = Field(ge=1, le=65535)
     # starttls: plain connection upgraded with STARTTLS (port 587); tls: implicit TLS (465); none: local relays only.
     security: Literal["starttls", "tls", "none"] = "starttls"
-    sender: Annotated[str, StringConstraints(pattern=r"^[^\s@<>]+@[A-Za-z0-9.-]+$")]
+    sender: Email
     username: Optional[str] = None
     password_ref: Optional[SecretRef] = None
 
@@ -813,8 +816,8 @@ class WhiteLabelSupport(Strict):
     contact addresses and dashboard host (run by us, named for no one)."""
 
     team_name: SafeText
-    email: Annotated[str, StringConstraints(pattern=r"^[^\s@<>]+@[A-Za-z0-9.-]+$")]
-    sender: Annotated[str, StringConstraints(pattern=r"^[^\s@<>]+@[A-Za-z0-9.-]+$")]
+    email: Email
+    sender: Email
     dedicated_channel_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")]
     monitoring_url: Optional[Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~/-]*)?$")]] = None
 
@@ -822,7 +825,7 @@ class WhiteLabelSupport(Strict):
 class SupportSettings(Strict):
     """Company-wide support contacts and calendar; what each tier gets is in tiers/*.yaml spec.support."""
 
-    email: Annotated[str, StringConstraints(pattern=r"^[^\s@<>]+@[A-Za-z0-9.-]+$")]
+    email: Email
     discord_invite: Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+/[A-Za-z0-9._~/-]*$")]
     # Dedicated Slack/Discord channels are named <dedicatedChannelPrefix><customer id>.
     dedicated_channel_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")] = "clawtex-"

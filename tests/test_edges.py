@@ -167,3 +167,45 @@ def test_no_hand_typed_holiday_list_remains():
     settings = yaml.safe_load((REPO / "clawtex.yaml").read_text())
     assert set(settings["spec"]["support"]["holidays"]) <= {"country", "subdivision", "firstYear", "lastYear"}
     Settings.model_validate(settings)
+
+
+# ---------------------------------------------------------------- retries
+
+def test_deploy_times_push_backs_off_with_jitter(monkeypatch):
+    """A rejected push is retried after growing, jittered pauses (not at once): the pauses are
+    recorded at time.sleep, the one place tenacity waits."""
+    import time as time_module
+
+    from compiler.business import deploytime
+    sleeps: list[float] = []
+    monkeypatch.setattr(time_module, "sleep", lambda seconds: sleeps.append(seconds))
+    calls = []
+
+    def rejected(remote, records, branch):
+        calls.append(1)
+        if len(calls) < 5:
+            raise deploytime._PushRejected() from RuntimeError("non-fast-forward")
+        return 1
+    monkeypatch.setattr(deploytime, "_push_once", rejected)
+    for _ in range(20):
+        calls.clear()
+        assert deploytime.push_records("unused", [], attempts=5) == 1
+    assert len(sleeps) == 20 * 4 and all(s >= 0 for s in sleeps)
+    assert len({round(s, 6) for s in sleeps}) > 40            # jitter: not a fixed schedule
+    by_attempt = [sleeps[i::4] for i in range(4)]
+    caps = [0.2, 0.4, 0.8, 1.6]                              # seconds: the doubling ceilings, by hand
+    assert all(max(waits) <= cap for waits, cap in zip(by_attempt, caps))
+    assert max(by_attempt[3]) > max(by_attempt[0])           # later retries may wait longer
+
+
+def test_deploy_times_push_gives_up_after_its_attempts(monkeypatch):
+    import time as time_module
+
+    from compiler.business import deploytime
+    monkeypatch.setattr(time_module, "sleep", lambda seconds: None)
+
+    def rejected(remote, records, branch):
+        raise deploytime._PushRejected() from RuntimeError("non-fast-forward")
+    monkeypatch.setattr(deploytime, "_push_once", rejected)
+    with pytest.raises(RuntimeError, match="after 3 attempts: non-fast-forward"):
+        deploytime.push_records("unused", [], attempts=3)

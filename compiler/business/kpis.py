@@ -24,7 +24,8 @@ from typing import Iterable
 
 import yaml
 
-from ..money import ZERO, exact, json_number
+from ..load import load_bytes
+from ..money import ZERO, json_number
 from .metrics import Period, Prometheus, parse_period
 
 CUSTOMERS_DIR = "customers"
@@ -61,14 +62,20 @@ class CustomerState:
 
 
 def _state(blob_bytes: bytes, stem: str) -> tuple[str, CustomerState] | None:
+    """A customer file as committed, read by the validated loader (compiler.load: size, encoding,
+    no anchors or tags) and the Customer model; a file either refuses is not a customer (validation
+    refused it then too)."""
+    from ..diagnostics import CompileError
+    from ..models import Customer
+    from ..validate import parse_model
     try:
-        doc = yaml.load(blob_bytes, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-        spec = doc.get("spec") or {}
-        cid = str((doc.get("metadata") or {}).get("id") or stem)
-        return cid, CustomerState(str(spec.get("tier", "?")), exact((spec.get("billing") or {}).get("monthlyPrice") or 0),
-                                  str(spec.get("status") or "active"))
-    except (yaml.YAMLError, AttributeError, TypeError, ValueError, ArithmeticError):
-        return None          # a broken file in history is not a customer (validation refused it then too)
+        customer = parse_model(load_bytes(blob_bytes, f"customers/{stem}.yaml"), Customer, [])
+    except CompileError:
+        return None
+    if customer is None:
+        return None
+    spec = customer.spec
+    return customer.metadata.id, CustomerState(spec.tier, spec.billing.monthly_price, spec.status)
 
 
 def _customer_files(tree) -> dict[str, object]:

@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from ..costs import customer_costs
+from ..escape import markdown_text
 from ..money import ZERO, json_number
 from ..plan import FleetPlan
 
@@ -137,15 +138,11 @@ def render_text(r: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def render_markdown(r: Report) -> str:
     out = []
     for title, header, rows in _tables(r):
         out += [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+        out += ["| " + " | ".join(markdown_text(c) for c in row) + " |" for row in rows]
         out.append("")
     out.append(f"_Infra cost from provider list prices taken {_price_note(r)}._")
     return "\n".join(out) + "\n"

@@ -46,6 +46,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ..diagnostics import CompileError
+from ..load import load_document
+from ..models import Customer, Tier
+from ..validate import parse_model
 from . import deploytime
 from .onboard import SUPPORTED_EVENTS, LineItems, OnboardError, OnboardResult, WaitForCheckout, onboard, read_facts
 
@@ -327,30 +330,37 @@ class PullRequestFlow:
 
 
 def _tier_of(path: Path) -> str | None:
-    from ruamel.yaml import YAML
-    data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) if path.exists() else None
-    return ((data or {}).get("spec") or {}).get("tier")
+    """The tier a customer file names, read through the validated loader (None: absent or invalid)."""
+    if not path.exists():
+        return None
+    errors: list = []
+    try:
+        customer = parse_model(load_document(path, path.name), Customer, errors)
+    except CompileError:
+        return None
+    return customer.spec.tier if customer is not None else None
 
 
-def _tier_spec(root: Path, tier: str | None) -> dict:
-    from ruamel.yaml import YAML
+def _tier(root: Path, tier: str | None) -> Tier | None:
+    """A tier file, validated (compiler.validate); None if absent or invalid."""
     path = root / "tiers" / f"{tier}.yaml"
     if not tier or not path.exists():
-        return {}
-    return (YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}).get("spec") or {}
+        return None
+    errors: list = []
+    try:
+        return parse_model(load_document(path, path.name), Tier, errors)
+    except CompileError:
+        return None
 
 
 def _rank(root: Path, tier: str | None) -> int:
-    return int(_tier_spec(root, tier).get("rank", 0))
+    found = _tier(root, tier)
+    return found.spec.rank if found else 0
 
 
 def _auto_merge(root: Path, tier: str | None) -> bool:
-    from ruamel.yaml import YAML
-    path = root / "tiers" / f"{tier}.yaml"
-    if not tier or not path.exists():
-        return False
-    data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    return bool(((data.get("spec") or {}).get("deployment") or {}).get("autoMerge"))
+    found = _tier(root, tier)
+    return bool(found and found.spec.deployment.auto_merge)
 
 
 # ---------------------------------------------------------------- worker

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Optional
 
 from ..costs import customer_costs
 from ..diagnostics import CompileError
+from ..escape import markdown_text
 from ..pipeline import load_inputs
 from ..plan import ROLE_SHARED_BRONZE, CustomerPlan, FleetPlan, build_plan
 from ..providers import PLUGINS
@@ -131,7 +132,7 @@ def _arrow(before: Any, after: Any, fmt=str) -> str:
 
 def _short(value: Any) -> str:
     text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
-    text = text.replace("\n", "⏎").replace("|", "\\|").replace("`", "'")
+    text = markdown_text(text)      # values are Markdown text: [links], *emphasis*, <html> stay literal
     return text if len(text) <= _VALUE_WIDTH else text[:_VALUE_WIDTH - 1] + "…"
 
 
