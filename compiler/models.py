@@ -295,8 +295,8 @@ class Customer(Strict):
 
 
 class PriceBand(Strict):
-    min_monthly: float
-    max_monthly: Optional[float]
+    min_monthly: Usd
+    max_monthly: Optional[Usd]
     currency: Literal["USD"]
 
 
