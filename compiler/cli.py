@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 from .diagnostics import CompileError, MissingPrerequisite
@@ -23,8 +24,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     root = _root(args)
     # Validation alone: the committed generated/ (previous state) is not needed.
     inputs = validate_repo(root, [Path(f) for f in args.files] or None, use_cache=not args.no_cache)
+    _holiday_horizon(root, inputs.settings, date.today())
     print(f"ok: {len(inputs.customers)} customer file(s) valid against {len(inputs.tiers)} tiers")
     return 0
+
+
+def _holiday_horizon(root: Path, settings, today: date) -> None:
+    """The one clock-dependent check: the holiday calendar must reach HOLIDAY_HORIZON_DAYS past today.
+    compile stays clock-free (the years come from clawtex.yaml); validate runs in every PR's CI."""
+    support = settings.spec.support
+    problem = support.holidays.horizon_problem(today) if support and support.holidays else None
+    if problem:
+        from .load import load_document
+        doc = load_document(root / "clawtex.yaml", "clawtex.yaml")
+        raise CompileError([doc.diagnostic(("spec", "support", "holidays", "lastYear"), problem)])
 
 
 def _compile_with_progress(root: Path, use_cache: bool, show: bool) -> dict[str, bytes]:

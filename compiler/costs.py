@@ -6,33 +6,38 @@ volumes, one load balancer per region of a multi-region stack, one managed
 Kubernetes control plane per region of a Kubernetes stack, and backups: one storage subscription
 (bucket set or Storage Box) per backup target of the plan (the same targets
 Terraform creates and Ansible writes to) plus an estimate of their retained
-size per GB. A shared host's cost is
-split evenly across its tenants."""
+size per GB. Amounts are decimal.Decimal (compiler/money.py): each item is
+rounded to cents once, a stack costs the exact sum of its items, and a shared
+host's cost is split between its tenants (in id order) into cents that sum to
+it exactly (money.split_exact)."""
 from __future__ import annotations
 
+from decimal import Decimal
+
+from .money import ZERO, exact, split_exact, to_cents
 from .plan import ROLE_K8S, BackupTarget, FleetPlan, StackPlan
 
 COST_ITEMS = ("servers", "volumes", "loadBalancers", "kubernetes", "backups")
 
 
-def stack_cost_items(plan: FleetPlan, stack: StackPlan) -> dict[str, float]:
-    """Cost of one stack by item (USD per month), keys in COST_ITEMS order."""
+def stack_cost_items(plan: FleetPlan, stack: StackPlan) -> dict[str, Decimal]:
+    """Cost of one stack by item (USD per month, whole cents), keys in COST_ITEMS order."""
     prices = plan.catalog.spec[stack.provider]
     tier = plan.tiers[stack.hosts[0].tier]
     regions = sorted({h.region for h in stack.hosts})
     k8s_regions = sorted({h.region for h in stack.hosts if h.role == ROLE_K8S})
     backups = tier.spec.backups
-    data_gb = sum(h.volume_gb for h in stack.hosts)
+    data_gb = Decimal(sum(h.volume_gb for h in stack.hosts))
     targets = backup_targets(plan, stack)
-    backup_gb = data_gb * backups.retained_size_factor * len(targets) if backups is not None else 0.0
+    backup_gb = data_gb * exact(backups.retained_size_factor) * len(targets) if backups is not None else ZERO
     items = {
-        "servers": sum(h.size.monthly_usd for h in stack.hosts if h.running),
+        "servers": sum((h.size.monthly_usd for h in stack.hosts if h.running), ZERO),
         "volumes": data_gb * prices.volume_usd_per_gb,
-        "loadBalancers": prices.load_balancer_monthly_usd * len(regions) if stack.kind == "multi-region" else 0.0,
+        "loadBalancers": prices.load_balancer_monthly_usd * len(regions) if stack.kind == "multi-region" else ZERO,
         "kubernetes": prices.kubernetes_control_plane_monthly_usd * len(k8s_regions),
         "backups": backup_gb * prices.object_storage_usd_per_gb + len(targets) * prices.object_storage_monthly_usd,
     }
-    return {k: round(v, 2) for k, v in items.items()}
+    return {k: to_cents(v) for k, v in items.items()}
 
 
 def backup_targets(plan: FleetPlan, stack: StackPlan) -> tuple[BackupTarget, ...]:
@@ -42,16 +47,17 @@ def backup_targets(plan: FleetPlan, stack: StackPlan) -> tuple[BackupTarget, ...
     return tuple(t for cid in stack.customers for t in plan.customer(cid).backup_targets)
 
 
-def stack_cost(plan: FleetPlan, stack: StackPlan) -> float:
-    return round(sum(stack_cost_items(plan, stack).values()), 2)
+def stack_cost(plan: FleetPlan, stack: StackPlan) -> Decimal:
+    """The exact sum of the stack's cost items."""
+    return sum(stack_cost_items(plan, stack).values(), ZERO)
 
 
-def customer_costs(plan: FleetPlan) -> dict[str, float]:
-    """Customer id -> estimated monthly infra cost in USD."""
-    out: dict[str, float] = {}
+def customer_costs(plan: FleetPlan) -> dict[str, Decimal]:
+    """Customer id -> estimated monthly infra cost in USD: the sum of its stacks' shares, each
+    shared stack split exactly between its tenants in id order (the shares sum to the stack)."""
+    out: dict[str, Decimal] = {}
     for stack in plan.stacks:
-        cost = stack_cost(plan, stack)
-        share = cost / len(stack.customers) if stack.customers else 0.0
-        for cid in stack.customers:
-            out[cid] = round(out.get(cid, 0.0) + share, 2)
+        tenants = sorted(stack.customers)
+        for cid, share in zip(tenants, split_exact(stack_cost(plan, stack), len(tenants))):
+            out[cid] = out.get(cid, ZERO) + share
     return dict(sorted(out.items()))

@@ -26,3 +26,13 @@ def terraform_literals(value: Any) -> Any:
 def promql_string(text: str) -> str:
     """A PromQL/Go string literal body: backslash, double quote and newlines escaped."""
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def markdown_text(value: object) -> str:
+    """Customer text inside Markdown (handoff report, PR summaries, report tables): no table
+    breaks, no markup, no raw HTML; newlines shown as ⏎ so a value stays on its line."""
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "⏎")
+    for ch in "\\`*_{}[]<>|#":
+        text = text.replace(ch, "\\" + ch)
+    return text
+

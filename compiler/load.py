@@ -18,6 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.events import AliasEvent, NodeEvent, ScalarEvent, CollectionStartEvent
@@ -55,15 +56,31 @@ def dotted(path: Path_) -> str:
     return out
 
 
+class _TextDates(RoundTripConstructor):
+    """Plain scalars that look like timestamps stay text: the models parse dates, so an
+    impossible one (2026-02-30) is a validation error at its own line, not a loader crash."""
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        return self.construct_scalar(node)
+
+
+_TextDates.add_constructor("tag:yaml.org,2002:timestamp", _TextDates.construct_yaml_timestamp)
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
+    yaml.Constructor = _TextDates
     yaml.allow_duplicate_keys = False
     return yaml
 
 
 def load_document(path: Path, display_name: str) -> Document:
     """Load one YAML file; raise CompileError with every problem found."""
-    raw = path.read_bytes()
+    return load_bytes(path.read_bytes(), display_name)
+
+
+def load_bytes(raw: bytes, display_name: str) -> Document:
+    """load_document for bytes from elsewhere (a git blob): the same gates, the same loaders."""
     if len(raw) > MAX_FILE_BYTES:
         raise CompileError([Diagnostic(display_name, 1, 1, "", f"file is {len(raw)} bytes; the limit is {MAX_FILE_BYTES}")])
     text = _decode(raw, display_name)
@@ -284,7 +301,8 @@ class _NotSimple(Exception):
 
 
 _RESOLVER = VersionedResolver()        # ruamel's YAML 1.2 rules decide what a plain scalar is
-_STR, _NULL, _BOOL, _INT, _FLOAT = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "null", "bool", "int", "float"))
+_STR, _NULL, _BOOL, _INT, _FLOAT, _TIMESTAMP = (f"tag:yaml.org,2002:{kind}"
+                                               for kind in ("str", "null", "bool", "int", "float", "timestamp"))
 _DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 _POINT_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)\.[0-9]+")
 
@@ -367,6 +385,8 @@ def _scalar(event: Any) -> Any:
         return int(event.value)
     if tag == _FLOAT and _POINT_DECIMAL.fullmatch(event.value):
         return float(event.value)
+    if tag == _TIMESTAMP:
+        return event.value                  # dates stay text; the models check them (2026-02-30 at its line)
     raise _NotSimple
 
 

@@ -6,14 +6,19 @@ YAML, like Kubernetes manifests.
 """
 from __future__ import annotations
 
+import datetime
 import ipaddress
+from decimal import Decimal
 import re
 from typing import Annotated, Literal, Optional, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints, WithJsonSchema,
+                      model_validator)
 from pydantic.alias_generators import to_camel
 
 from .providers import PROVIDER_NAMES
+from .money import exact
+from .versions import check_openclaw_version, check_semver_core
 
 # Ids become file names, Terraform stack names, host names, label values and
 # XML attribute text: a lowercase DNS label keeps every target safe.
@@ -54,6 +59,34 @@ SafeText = Annotated[str, StringConstraints(min_length=1, max_length=120, patter
 Slug = Annotated[str, StringConstraints(pattern=SLUG)]
 
 
+def _calendar_date(value: object) -> object:
+    """A date is written YYYY-MM-DD and must exist in the calendar (2026-02-30 does not).
+    The loader keeps YAML dates as text (compiler.load), so the check happens here, with
+    the field's file:line:col like any other error."""
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError(f"{value!r} is not a date; write YYYY-MM-DD")
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{value} is not a calendar date ({exc})") from None
+
+
+# A calendar date (datetime.date; JSON Schema: string, format date).
+IsoDate = Annotated[datetime.date, BeforeValidator(_calendar_date)]
+OpenClawVersion = Annotated[str, AfterValidator(check_openclaw_version)]
+SemverCore = Annotated[str, AfterValidator(check_semver_core)]
+# Every email address in every file: one validator (email-validator, via pydantic's EmailStr),
+# no deliverability lookup. It refuses what would break a mail header (spaces, <>, CR/LF).
+Email = EmailStr
+# An amount of USD, exact as written in YAML (compiler/money.py); JSON Schema: a number.
+Usd = Annotated[Decimal, BeforeValidator(exact), WithJsonSchema({"type": "number"})]
+# A price in whole cents, above zero (a customer's monthlyPrice).
+Price = Annotated[Decimal, BeforeValidator(exact), Field(gt=0, decimal_places=2),
+                  WithJsonSchema({"type": "number", "exclusiveMinimum": 0})]
+
+
 # OpenClaw release lines (clawtex.yaml spec.openclaw: stable = version/nodeVersion, lts = lts).
 ReleaseChannel = Literal["stable", "lts"]
 
@@ -83,7 +116,7 @@ class SecretRef(Strict):
 
 class Contact(Strict):
     name: SafeText
-    email: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}$", max_length=254)]
+    email: Email
     role: Literal["primary", "technical", "billing", "security"] = "primary"
 
 
@@ -203,7 +236,7 @@ class Database(Strict):
 
 
 class Billing(Strict):
-    monthly_price: float = Field(gt=0)
+    monthly_price: Price
     currency: Literal["USD"] = "USD"
     stripe_customer_id: Annotated[str, StringConstraints(pattern=r"^cus_[A-Za-z0-9]{6,40}$")]
     stripe_subscription_id: Optional[Annotated[str, StringConstraints(pattern=r"^sub_[A-Za-z0-9]{6,40}$")]] = None
@@ -220,10 +253,10 @@ class Decommission(Strict):
       releases the decommission guard (compiler/guard.py human_approval_problem)."""
 
     approved_by: Optional[SafeText] = None
-    date: Optional[Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]] = None
+    date: Optional[IsoDate] = None
     requested_by: Optional[Literal["stripe"]] = None
     event: Optional[Annotated[str, StringConstraints(pattern=r"^evt_[A-Za-z0-9]{6,60}$")]] = None
-    requested_on: Optional[Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]] = None
+    requested_on: Optional[IsoDate] = None
 
     @model_validator(mode="after")
     def _parts_complete(self):
@@ -249,7 +282,7 @@ class CustomerSpec(Strict):
     regions: list[Slug] = Field(min_length=1)
     ha_mode: Optional[Literal["active-active", "active-passive"]] = None
     status: Literal["active", "suspended", "decommissioned"] = "active"
-    onboarded_on: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    onboarded_on: IsoDate
     billing: Billing
     channels: list[Channel] = Field(min_length=1)
     model: ModelChoice = Field(default_factory=ModelChoice)
@@ -281,8 +314,8 @@ class Customer(Strict):
 
 
 class PriceBand(Strict):
-    min_monthly: float
-    max_monthly: Optional[float]
+    min_monthly: Usd
+    max_monthly: Optional[Usd]
     currency: Literal["USD"]
 
 
@@ -486,7 +519,7 @@ class TierSpec(Strict):
 class NamedMetadata(Strict):
     name: Slug
     display_name: Optional[SafeText] = None
-    prices_taken_on: Optional[str] = None
+    prices_taken_on: Optional[IsoDate] = None
 
 
 class Tier(Strict):
@@ -557,7 +590,7 @@ class ServerPlan(Strict):
     vcpu: float
     ram_gb: float
     disk_gb: int
-    monthly_usd: float
+    monthly_usd: Usd
     dedicated_vcpu: bool = False            # tiers with vcpuShared: false need True
     # Locations that sell this plan (None: every region of the provider). A
     # region outside the list is a compile error at the customer's regions line.
@@ -584,16 +617,16 @@ class ProviderInfo(Strict):
     terraform_source: str
     terraform_version: str
     image: str
-    volume_usd_per_gb: float
+    volume_usd_per_gb: Usd
     regions: list[Slug]
     plans: dict[str, ServerPlan]
     # region -> role -> ServerPlan, over `plans` where a location sells other types.
     location_plans: dict[str, dict[str, ServerPlan]] = Field(default_factory=dict)
     # Cost report only (list prices, same date as metadata.pricesTakenOn).
-    load_balancer_monthly_usd: float = 0.0
-    kubernetes_control_plane_monthly_usd: float = 0.0   # per cluster (0: self-managed on our nodes)
-    object_storage_usd_per_gb: float = 0.0              # backups
-    object_storage_monthly_usd: float = 0.0             # per subscription/bucket set, before per-GB usage
+    load_balancer_monthly_usd: Usd = Decimal("0")
+    kubernetes_control_plane_monthly_usd: Usd = Decimal("0")   # per cluster (0: self-managed on our nodes)
+    object_storage_usd_per_gb: Usd = Decimal("0")              # backups
+    object_storage_monthly_usd: Usd = Decimal("0")             # per subscription/bucket set, before per-GB usage
 
     def plan(self, role: str, region: str) -> ServerPlan:
         """The plan for a tier name or host role in `region` (location override first)."""
@@ -646,7 +679,8 @@ class ProxyTrust(Strict):
     kubernetes: list[IpOrCidr] = Field(default_factory=lambda: ["10.42.0.0/16"])  # Platinum: ingress pods (pod CIDR)
 
 
-PluginVersion = Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+# @openclaw/<channel> plugins follow OpenClaw's own version scheme (compiler/versions.py).
+PluginVersion = OpenClawVersion
 
 
 class ReleasePin(Strict):
@@ -654,8 +688,8 @@ class ReleasePin(Strict):
     the external channel plugins published for it (a plugin states the host
     versions it loads on: package.json openclaw.compat.pluginApi)."""
 
-    version: Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
-    node_version: Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+    version: OpenClawVersion
+    node_version: SemverCore
     channel_plugins: dict[str, PluginVersion] = Field(default_factory=dict)
     # Whether this release's config schema has gateway.publicOrigin (openclaw 2026.7.35's
     # `openclaw config validate` refuses it: "gateway: Invalid input"; 2026.9.6 accepts it).
@@ -667,8 +701,8 @@ class ReleasePin(Strict):
 
 class OpenClawSettings(Strict):
     # The stable release channel: version, its Node.js and (channel_plugins below) its plugins.
-    version: str
-    node_version: str
+    version: OpenClawVersion
+    node_version: SemverCore
     # The LTS release channel (customers with releaseChannel: lts); see README "Service model".
     lts: Optional[ReleasePin] = None
     gateway_port: int
@@ -691,7 +725,7 @@ class OpenClawSettings(Strict):
     # Channels whose plugin ships inside the openclaw package (its dist/extensions/<id>).
     bundled_channels: list[str] = Field(default_factory=lambda: ["telegram"])
     # External channel plugins: channel id -> exact npm version of @openclaw/<id>.
-    channel_plugins: dict[str, Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]] = Field(default_factory=dict)
+    channel_plugins: dict[str, PluginVersion] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _every_channel_has_a_plugin(self):
@@ -724,7 +758,7 @@ class OpsSettings(Strict):
     ssh_allowed_cidrs: list[str] = Field(min_length=1)
     ansible_user: str
     ssh_public_key_ref: SecretRef
-    alert_email: str
+    alert_email: Email
     discord_webhook_file: str
     # Grafana base URL for the handoff report's monitoring links (None: omitted).
     monitoring_url: Optional[Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~/-]*)?$")]] = None
@@ -732,12 +766,56 @@ class OpsSettings(Strict):
     # <alertmanagerSecretsDir>/<ref id>; mail goes through this smarthost.
     alertmanager_secrets_dir: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._/-]+$")] = "/etc/alertmanager/secrets"
     alert_smtp_smarthost: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")] = "localhost:25"
-    alert_smtp_from: Annotated[str, StringConstraints(pattern=r"^[^\s@]+@[A-Za-z0-9.-]+$")] = "alertmanager@clawtex.example"
+    alert_smtp_from: Email = "alertmanager@clawtex.example"
 
 
-class Holiday(Strict):
-    date: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
-    name: str
+class HolidayCalendar(Strict):
+    """Public holidays as data with a horizon: a country (ISO 3166-1 alpha-2), optionally one of
+    its subdivisions (ISO 3166-2 suffix: DE-BY -> BY), and the calendar years to cover. The days
+    come from the `holidays` library (pinned in pyproject.toml), never from a hand-typed list, and
+    from these years only (not the clock), so a compile is byte-identical on any day.
+    `clawtex validate` refuses a calendar whose last year ends within HOLIDAY_HORIZON_DAYS."""
+
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    subdivision: Optional[Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,3}$")]] = None
+    first_year: int = Field(ge=2000, le=2200)
+    last_year: int = Field(ge=2000, le=2200)
+
+    @model_validator(mode="after")
+    def _known_and_long_enough(self):
+        import holidays
+        supported = holidays.list_supported_countries()
+        if self.country not in supported:
+            raise ValueError(f"the holidays library knows no country {self.country}")
+        if self.subdivision is not None and self.subdivision not in supported[self.country]:
+            raise ValueError(f"{self.country} has no subdivision {self.subdivision} "
+                             f"(the holidays library knows {', '.join(supported[self.country])})")
+        if self.last_year - self.first_year + 1 < HOLIDAY_MIN_YEARS:
+            raise ValueError(f"firstYear {self.first_year} .. lastYear {self.last_year} covers fewer than "
+                             f"{HOLIDAY_MIN_YEARS} calendar years")
+        return self
+
+    def days(self) -> list[tuple[datetime.date, str]]:
+        """Every public holiday in first_year..last_year, by date (names in the country's language)."""
+        import holidays
+        found = holidays.country_holidays(self.country, subdiv=self.subdivision,
+                                          years=range(self.first_year, self.last_year + 1), language="de"
+                                          if self.country == "DE" else None)
+        return sorted(found.items())
+
+    def horizon_problem(self, today: datetime.date) -> Optional[str]:
+        """Why this calendar runs out too soon, seen from `today` (None: it does not)."""
+        end = datetime.date(self.last_year, 12, 31)
+        left = (end - today).days
+        if left >= HOLIDAY_HORIZON_DAYS:
+            return None
+        return (f"the public-holiday calendar ends {end.isoformat()}, {max(left, 0)} days from {today.isoformat()} "
+                f"(at least {HOLIDAY_HORIZON_DAYS} required): raise lastYear so alerts stay muted on holidays next year")
+
+
+# A compile covers at least this many calendar years of holidays; validate warns this long before the end.
+HOLIDAY_MIN_YEARS = 3
+HOLIDAY_HORIZON_DAYS = 90
 
 
 class SmtpSettings(Strict):
@@ -747,7 +825,7 @@ class SmtpSettings(Strict):
     port: int = Field(ge=1, le=65535)
     # starttls: plain connection upgraded with STARTTLS (port 587); tls: implicit TLS (465); none: local relays only.
     security: Literal["starttls", "tls", "none"] = "starttls"
-    sender: Annotated[str, StringConstraints(pattern=r"^[^\s@<>]+@[A-Za-z0-9.-]+$")]
+    sender: Email
     username: Optional[str] = None
     password_ref: Optional[SecretRef] = None
 
@@ -757,8 +835,8 @@ class WhiteLabelSupport(Strict):
     contact addresses and dashboard host (run by us, named for no one)."""
 
     team_name: SafeText
-    email: Annotated[str, StringConstraints(pattern=r"^[^\s@<>]+@[A-Za-z0-9.-]+$")]
-    sender: Annotated[str, StringConstraints(pattern=r"^[^\s@<>]+@[A-Za-z0-9.-]+$")]
+    email: Email
+    sender: Email
     dedicated_channel_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")]
     monitoring_url: Optional[Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~/-]*)?$")]] = None
 
@@ -766,12 +844,12 @@ class WhiteLabelSupport(Strict):
 class SupportSettings(Strict):
     """Company-wide support contacts and calendar; what each tier gets is in tiers/*.yaml spec.support."""
 
-    email: Annotated[str, StringConstraints(pattern=r"^[^\s@<>]+@[A-Za-z0-9.-]+$")]
+    email: Email
     discord_invite: Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+/[A-Za-z0-9._~/-]*$")]
     # Dedicated Slack/Discord channels are named <dedicatedChannelPrefix><customer id>.
     dedicated_channel_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")] = "clawtex-"
     phone: Optional[Annotated[str, StringConstraints(pattern=r"^\+[0-9 ]{6,20}$")]] = None
-    holidays: list[Holiday] = Field(default_factory=list)
+    holidays: Optional[HolidayCalendar] = None
     smtp: Optional[SmtpSettings] = None
     white_label: Optional[WhiteLabelSupport] = None
 

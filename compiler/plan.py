@@ -6,6 +6,7 @@ on host names, stacks, paths and labels without importing each other.
 from __future__ import annotations
 
 import zlib
+from decimal import Decimal
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Optional
@@ -260,7 +261,7 @@ class CustomerPlan:
     ha_mode: Optional[str]
     status: str
     onboarded_on: str
-    monthly_price: float
+    monthly_price: Decimal          # USD, exact (compiler/money.py)
     stripe_customer_id: str
     sla_target_percent: float
     sla_is_override: bool
@@ -437,7 +438,7 @@ def _placement(live, tiers, catalog, previous) -> dict[str, list[str]]:
         if tier.spec.hosting.model != "shared":
             continue
         region = spec.regions[0]
-        tenants.append(Tenant(lc.model.metadata.id, spec.provider, region, spec.onboarded_on))
+        tenants.append(Tenant(lc.model.metadata.id, spec.provider, region, spec.onboarded_on.isoformat()))
         capacity[(spec.provider, region)] = host_capacity(tier, catalog.spec[spec.provider].plan("shared_host", region))
     previous_hosts = previous.get("hosts", {}) if isinstance(previous, dict) else {}
     prev = {h: list(v.get("tenants", [])) for h, v in previous_hosts.items() if isinstance(v, dict)}
@@ -519,7 +520,7 @@ def _customer_plan(lc, tier: Tier, stack: str, hosts: tuple[str, ...], wazuh: Op
     return CustomerPlan(
         id=c.metadata.id, display_name=c.metadata.display_name, contacts=tuple(c.metadata.contacts), tier=tier,
         provider=s.provider, regions=tuple(s.regions), ha_mode=s.ha_mode, status=s.status,
-        onboarded_on=s.onboarded_on, monthly_price=s.billing.monthly_price,
+        onboarded_on=s.onboarded_on.isoformat(), monthly_price=s.billing.monthly_price,
         stripe_customer_id=s.billing.stripe_customer_id, sla_target_percent=sla,
         sla_is_override=s.sla_override_percent is not None, channels=tuple(s.channels), model=s.model,
         model_endpoints=tuple(s.model_endpoints), skills=tuple(s.skills), custom_domain=s.custom_domain,

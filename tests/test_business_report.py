@@ -82,7 +82,8 @@ def test_seed_costs_include_lb_kubernetes_and_backups(seed_repo):
     assert items["kubernetes"] == 2 * do.kubernetes_control_plane_monthly_usd
     data_gb = sum(h.volume_gb for h in platinum.hosts)
     # two targets (primary + cross-region copy), each a subscription plus its retained GB
-    assert items["backups"] == round(data_gb * 3.0 * 2 * do.object_storage_usd_per_gb + 2 * do.object_storage_monthly_usd, 2)
+    assert float(items["backups"]) == round(data_gb * 3.0 * 2 * float(do.object_storage_usd_per_gb)
+                                            + 2 * float(do.object_storage_monthly_usd), 2)
     bronze_hosts = {s.name for s in plan.stacks if s.kind == "shared"}
     assert len(bronze_hosts) >= 2            # 50 tenants do not fit one host: cost is split per host
 

@@ -147,7 +147,8 @@ def test_gateway_config_change_is_listed_by_setting(gitrepo):
     text = summary(gitrepo, "HEAD~1", "HEAD")
     config = section(text, "### OpenClaw gateway config")
     assert "`channels.telegram.dmPolicy` pairing → allowlist" in config
-    assert '`channels.telegram.allowFrom` (unset) → ["4242"]' in config
+    # values are escaped Markdown text (compiler/escape.py markdown_text): renders as ["4242"]
+    assert '`channels.telegram.allowFrom` (unset) → \\["4242"\\]' in config
     assert "None: no destroy" in section(text, "Red flags")
     assert "### Terraform resources" in text and "no Terraform change" in section(text, "### Terraform resources")
 

@@ -88,8 +88,8 @@ def test_support_channels_per_tier():
                                                        ("platinum", "orbital-health")]}
     assert "Support by email: support@clawtex.example\n" in md["bronze"]
     assert "Support by discord: our Discord server, https://discord.gg/clawtex\n" in md["bronze"]
-    assert "#clawtex-helios-energy" in md["gold"] and "not staffed on German public holidays" not in md["gold"]
-    assert "not staffed on German public holidays: 2026-01-01" in md["bronze"]
+    assert "#clawtex-helios-energy" in md["gold"] and "not staffed on public holidays" not in md["gold"]
+    assert "not staffed on public holidays in Germany: 2026-01-01" in md["bronze"]
     assert "Support by phone: on-call engineer, +49 30 000000" in md["platinum"]
     assert "account manager" in md["platinum"]
 

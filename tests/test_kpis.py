@@ -11,11 +11,14 @@ import pytest
 
 from compiler.business.kpis import customer_history, deploy_time_by_tier, monthly
 from compiler.business.metrics import parse_period, previous_period
+from conftest import CUSTOMER
 
 
 def customer(cid: str, tier: str, price: float, status: str = "active") -> str:
-    return (f"apiVersion: clawtex/v1\nkind: Customer\nmetadata: {{id: {cid}}}\n"
-            f"spec: {{tier: {tier}, status: {status}, billing: {{monthlyPrice: {price}}}}}\n")
+    """A valid customer file (the KPI page reads history through the validated loader)."""
+    decommission = "  decommission: {approvedBy: Ops, date: 2026-06-01}\n" if status == "decommissioned" else ""
+    return (CUSTOMER.format(id=cid, tier=tier, price=price)
+            .replace("  provider:", f"  status: {status}\n{decommission}  provider:"))
 
 
 class Repo:

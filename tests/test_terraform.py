@@ -603,9 +603,9 @@ def test_backup_destinations_agree_across_terraform_ansible_and_costs():
         prices = plan.catalog.spec[sp.provider]
         backups = plan.customer(name).tier.spec.backups
         data_gb = sum(h.volume_gb for h in sp.hosts)
-        expected = (len(terraform) * (data_gb * backups.retained_size_factor * prices.object_storage_usd_per_gb
-                                      + getattr(prices, "object_storage_monthly_usd", 0.0))) if backups else 0.0
-        assert stack_cost_items(plan, sp)["backups"] == round(expected, 2), (name, terraform)
+        expected = (len(terraform) * (data_gb * backups.retained_size_factor * float(prices.object_storage_usd_per_gb)
+                                      + float(prices.object_storage_monthly_usd))) if backups else 0.0
+        assert float(stack_cost_items(plan, sp)["backups"]) == round(expected, 2), (name, terraform)
         checked += bool(terraform)
     assert checked >= 5
     # The SFTP host is known after apply only: the Ansible side names the stack output holding it.

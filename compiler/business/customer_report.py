@@ -33,6 +33,8 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ..money import ZERO, exact, json_number, to_cents
+from ..escape import promql_string
 from ..plan import CustomerPlan, FleetPlan
 from ..targets.prometheus import BACKUP_GRACE_SECONDS, BACKUP_METRIC, CHANNEL_METRIC, NODE_JOB, PROBE_JOB
 from . import plots
@@ -106,8 +108,10 @@ class CustomerReport:
     figures: dict[str, str] = field(default_factory=dict)
 
 
-def _sel(**labels: str) -> str:
-    return "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+def _sel(*matchers: str, **labels: str) -> str:
+    """A PromQL selector: label values escaped as PromQL strings (compiler/escape.py), then any
+    further fixed matchers."""
+    return "{" + ",".join([f'{k}="{promql_string(v)}"' for k, v in labels.items()] + list(matchers)) + "}"
 
 
 def runs_of_zero(points: list[tuple[float, float]], step: int) -> list[Incident]:
@@ -161,11 +165,13 @@ def build_customer_report(plan: FleetPlan, cid: str, period: Period, prom: Prome
                                             dict(sorted(channel_series.items())), "", ylim=(-0.1, 1.1))
     if "resources" in sections:
         node = _sel(job=NODE_JOB, customer=c.id)
+        disk = _sel('fstype!~"tmpfs|overlay|squashfs"', job=NODE_JOB, customer=c.id)
+        cpu = _sel('mode="idle"', job=NODE_JOB, customer=c.id)
         queries = {
-            "CPU busy": f'1 - avg by (customer) (rate(node_cpu_seconds_total{{job="{NODE_JOB}",customer="{c.id}",mode="idle"}}[1h]))',
+            "CPU busy": f"1 - avg by (customer) (rate(node_cpu_seconds_total{cpu}[1h]))",
             "memory used": f"1 - sum by (customer) (node_memory_MemAvailable_bytes{node}) / sum by (customer) (node_memory_MemTotal_bytes{node})",
-            "disk used": (f'1 - sum by (customer) (node_filesystem_avail_bytes{{job="{NODE_JOB}",customer="{c.id}",fstype!~"tmpfs|overlay|squashfs"}})'
-                          f' / sum by (customer) (node_filesystem_size_bytes{{job="{NODE_JOB}",customer="{c.id}",fstype!~"tmpfs|overlay|squashfs"}})'),
+            "disk used": (f"1 - sum by (customer) (node_filesystem_avail_bytes{disk})"
+                          f" / sum by (customer) (node_filesystem_size_bytes{disk})"),
         }
         trend_step = step_for(period, TREND_STEP)
         trends = {}
@@ -205,7 +211,7 @@ def build_customer_report(plan: FleetPlan, cid: str, period: Period, prom: Prome
     if "credits" in sections and r.uptime_percent is not None:
         pct = credit_percent(c, r.uptime_percent)
         r.credit = {"breached": r.uptime_percent < c.sla_target_percent, "creditPercent": pct,
-                    "creditAmount": round(c.monthly_price * pct / 100, 2), "currency": c.tier.spec.price.currency}
+                    "creditAmount": json_number(to_cents(c.monthly_price * exact(pct) / 100)), "currency": c.tier.spec.price.currency}
     if "security" in sections:
         r.security = read_security(security_dir, period)
         if figures and r.security.alerts_by_group:

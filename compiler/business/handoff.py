@@ -17,6 +17,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from ..escape import markdown_text
 from ..plan import CUSTOMER_DASHBOARD_UID, CustomerPlan, FleetPlan, HostPlan
 # The output name must match what the Terraform target writes; reuse its naming
 # function instead of repeating the rule.
@@ -102,16 +103,8 @@ def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
                       lstrip_blocks=True, keep_trailing_newline=True,
                       autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False))
-    env.filters["md"] = _markdown_text
+    env.filters["md"] = markdown_text
     return env
-
-
-def _markdown_text(value: object) -> str:
-    """Customer text inside Markdown: no table breaks, no markup, no raw HTML."""
-    text = str(value)
-    for ch in "\\`*_{}[]<>|#":
-        text = text.replace(ch, "\\" + ch)
-    return text
 
 
 def context(plan: FleetPlan, customer_id: str, outputs: dict[str, dict] | None = None) -> dict:

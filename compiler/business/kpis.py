@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
 import yaml
 
+from ..load import load_bytes
+from ..money import ZERO, json_number
 from .metrics import Period, Prometheus, parse_period
 
 CUSTOMERS_DIR = "customers"
@@ -50,7 +53,7 @@ class Month:
 @dataclass(frozen=True)
 class CustomerState:
     tier: str
-    price: float
+    price: Decimal          # monthlyPrice as written (compiler/money.py)
     status: str
 
     @property
@@ -59,14 +62,20 @@ class CustomerState:
 
 
 def _state(blob_bytes: bytes, stem: str) -> tuple[str, CustomerState] | None:
+    """A customer file as committed, read by the validated loader (compiler.load: size, encoding,
+    no anchors or tags) and the Customer model; a file either refuses is not a customer (validation
+    refused it then too)."""
+    from ..diagnostics import CompileError
+    from ..models import Customer
+    from ..validate import parse_model
     try:
-        doc = yaml.load(blob_bytes, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-        spec = doc.get("spec") or {}
-        cid = str((doc.get("metadata") or {}).get("id") or stem)
-        return cid, CustomerState(str(spec.get("tier", "?")), float((spec.get("billing") or {}).get("monthlyPrice") or 0),
-                                  str(spec.get("status") or "active"))
-    except (yaml.YAMLError, AttributeError, TypeError, ValueError):
-        return None          # a broken file in history is not a customer (validation refused it then too)
+        customer = parse_model(load_bytes(blob_bytes, f"customers/{stem}.yaml"), Customer, [])
+    except CompileError:
+        return None
+    if customer is None:
+        return None
+    spec = customer.spec
+    return customer.metadata.id, CustomerState(spec.tier, spec.billing.monthly_price, spec.status)
 
 
 def _customer_files(tree) -> dict[str, object]:
@@ -132,10 +141,10 @@ def monthly(history: History, months: Iterable[Period]) -> list[Month]:
         events = [e for e in history.events if m.start.date().isoformat() <= e.date < m.end.date().isoformat()]
         acquired = sum(e.kind == "acquired" for e in events)
         churned = sum(e.kind == "churned" for e in events)
-        mrr: dict[str, float] = {}
+        mrr: dict[str, Decimal] = {}
         for s in end_state.values():
             if s.live and s.status == "active":
-                mrr[s.tier] = round(mrr.get(s.tier, 0.0) + s.price, 2)
+                mrr[s.tier] = mrr.get(s.tier, ZERO) + s.price
         out.append(Month(m.label, live, acquired, churned, round(100 * churned / live, 2) if live else 0.0,
                          dict(sorted(mrr.items()))))
     return out
@@ -223,6 +232,8 @@ class Kpis:
     def to_json(self) -> dict:
         d = asdict(self)
         d.pop("figures")
+        for month in d["months"]:
+            month["mrrByTier"] = {t: json_number(v) for t, v in month["mrrByTier"].items()}
         return d
 
 
@@ -241,7 +252,7 @@ def build_kpis(root: Path, plan, period: Period, prom: Prometheus | None = None,
         from . import plots
         tiers = [t.name for t in plan.tiers_by_rank()]
         k.figures["mrr"] = plots.bars("MRR by tier at each month's end (USD)", [m.month for m in months],
-                                      {t: [m.mrrByTier.get(t, 0.0) for m in months] for t in tiers}, "USD", stacked=True)
+                                      {t: [float(m.mrrByTier.get(t, ZERO)) for m in months] for t in tiers}, "USD", stacked=True)
         k.figures["churn"] = plots.bars(f"Customers acquired and churned per month (churn target < {CHURN_TARGET_PERCENT:g} %)",
                                         [m.month for m in months],
                                         {"acquired": [m.acquired for m in months], "churned": [m.churned for m in months]},

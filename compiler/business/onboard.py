@@ -27,17 +27,21 @@ import json
 import os
 import re
 import tempfile
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
 from ruamel.yaml import YAML
+from slugify import slugify
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ..diagnostics import CompileError, Diagnostic
 from ..load import load_document
-from ..models import CHANNEL_SECRETS, CHANNEL_SETTINGS, ProviderCatalog, Tier
+from ..money import json_number
+from ..models import CHANNEL_SECRETS, CHANNEL_SETTINGS, ID_PATTERN, RESERVED_IDS, ProviderCatalog, Tier
 from ..validate import load_repo_config, validate_customer_file
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../generated/schemas/customer.schema.json"
@@ -64,7 +68,7 @@ class StripeFacts:
     subscription: str | None
     price_id: str | None
     price_tier: str | None
-    monthly_price: float | None
+    monthly_price: Decimal | None       # Stripe amounts are integer cents
     metadata: dict[str, str]
     name: str | None
     email: str | None
@@ -117,7 +121,7 @@ def read_facts(event: dict[str, Any]) -> StripeFacts:
         event_id=str(event.get("id", "")), event_type=etype, created=int(event.get("created", 0)),
         stripe_customer=customer, subscription=subscription if isinstance(subscription, str) else None,
         price_id=price.get("id"), price_tier=(price.get("metadata") or {}).get("tier"),
-        monthly_price=round(amount / 100, 2) if isinstance(amount, (int, float)) else None,
+        monthly_price=_usd(amount),
         metadata=meta, name=meta.get("display_name") or details.get("name"),
         email=meta.get("email") or details.get("email"),
     )
@@ -153,7 +157,7 @@ def with_line_items(facts: StripeFacts, line_items: LineItems | None) -> StripeF
     price = items[0]["price"]
     amount = price.get("unit_amount")
     return replace(facts, price_id=price.get("id"), price_tier=(price.get("metadata") or {}).get("tier"),
-                   monthly_price=round(amount / 100, 2) if isinstance(amount, (int, float)) else facts.monthly_price)
+                   monthly_price=_usd(amount) if _usd(amount) is not None else facts.monthly_price)
 
 
 def tier_for(facts: StripeFacts, root: Path, tiers: dict[str, Tier]) -> str:
@@ -216,8 +220,38 @@ def _provider_of(regions: list[str], catalog: ProviderCatalog) -> str:
     return owners.pop()
 
 
-def slugify(name: str) -> str:
-    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", name.lower())).strip("-")[:40].strip("-")
+# Scripts whose letters transliterate to readable ASCII (python-slugify via text-unidecode):
+# Latin (Zürich -> zurich), Greek and Cyrillic have one standard romanisation each. Others
+# (CJK ideographs, kana, Hangul, Arabic, ...) transliterate by guesswork: text-unidecode reads
+# the kanji of "東京デンタル" as Chinese, "dong-jing-tentaru", not "tokyo". An id is forever (it
+# names hosts, state keys and buckets), so such a name is refused and clawtex_id asked for.
+READABLE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
+ID_MAX = 40
+
+
+def _unreadable_letters(name: str) -> list[str]:
+    return sorted({ch for ch in name if ch.isalpha()
+                   and unicodedata.name(ch, "").split(" ")[0] not in READABLE_SCRIPTS})
+
+
+def customer_id_for(name: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """A readable ASCII customer id from a display name (python-slugify, transliterated), distinct
+    from every id in `taken` (a second "Zürich Zahnärzte GmbH" becomes zurich-zahnarzte-gmbh-2).
+    OnboardError with what to do where no readable id exists."""
+    strange = _unreadable_letters(name)
+    if strange:
+        raise OnboardError(f"display name {name!r} has letters ({''.join(strange[:8])}) that do not transliterate "
+                           "to a readable id: set checkout metadata clawtex_id (a DNS label such as tokyo-dental)")
+    base = slugify(name, max_length=ID_MAX, word_boundary=True) or slugify(name, max_length=ID_MAX)
+    if not re.fullmatch(ID_PATTERN, base or "-") or base in RESERVED_IDS or base.startswith("shared-"):
+        raise OnboardError(f"display name {name!r} gives no usable id ({base!r}: ids start with a letter and are "
+                           "not reserved): set checkout metadata clawtex_id")
+    cid, n = base, 1
+    while cid in taken:
+        n += 1
+        suffix = f"-{n}"
+        cid = base[:ID_MAX - len(suffix)].rstrip("-") + suffix
+    return cid
 
 
 def _flow(items: list) -> CommentedSeq:
@@ -226,10 +260,14 @@ def _flow(items: list) -> CommentedSeq:
     return seq
 
 
-def new_customer(facts: StripeFacts, tier: Tier, catalog: ProviderCatalog) -> CommentedMap:
+def new_customer(facts: StripeFacts, tier: Tier, catalog: ProviderCatalog,
+                 taken: frozenset[str] = frozenset()) -> CommentedMap:
     meta = facts.metadata
-    cid = meta.get("clawtex_id") or slugify(facts.name or "")
-    if not cid:
+    if meta.get("clawtex_id"):
+        cid = meta["clawtex_id"]
+    elif facts.name:
+        cid = customer_id_for(facts.name, taken)
+    else:
         raise OnboardError("checkout metadata needs clawtex_id or display_name")
     regions = _split(meta.get("regions") or meta.get("region"))
     if not regions:
@@ -255,6 +293,13 @@ def new_customer(facts: StripeFacts, tier: Tier, catalog: ProviderCatalog) -> Co
                         spec=spec)
 
 
+def _usd(amount: Any) -> Decimal | None:
+    """A Stripe amount (integer cents, e.g. unit_amount 9995) in USD: 99.95."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        return None
+    return Decimal(amount) / 100
+
+
 def _date(created: int) -> str:
     return datetime.fromtimestamp(created, tz=timezone.utc).strftime("%Y-%m-%d")
 
@@ -265,8 +310,7 @@ def apply_billing(doc: CommentedMap, facts: StripeFacts, tier: str | None) -> No
     if tier is not None:
         spec["tier"] = tier
     if facts.monthly_price is not None:
-        price = facts.monthly_price
-        billing["monthlyPrice"] = int(price) if price == int(price) else price
+        billing["monthlyPrice"] = json_number(facts.monthly_price)
     billing["stripeCustomerId"] = facts.stripe_customer
     if facts.subscription:
         billing["stripeSubscriptionId"] = facts.subscription
@@ -354,7 +398,8 @@ def onboard(root: Path, event: dict[str, Any], line_items: LineItems | None = No
                                   f"({facts.event_type} arrived before its checkout was processed and merged)")
         facts = with_line_items(facts, line_items)
         tier = tier_for(facts, root, tiers)
-        doc = new_customer(facts, tiers[tier], catalog)
+        taken = frozenset(p.stem for p in (root / "customers").glob("*.yaml"))
+        doc = new_customer(facts, tiers[tier], catalog, taken)
         cid, action, original = doc["metadata"]["id"], "created", None
         path = root / "customers" / f"{cid}.yaml"
     else:

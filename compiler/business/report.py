@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
+from decimal import Decimal
 
 from ..costs import customer_costs
+from ..escape import markdown_text
+from ..money import ZERO, json_number
 from ..plan import FleetPlan
 
 
@@ -16,9 +19,9 @@ class CustomerLine:
     id: str
     tier: str
     status: str
-    monthlyPrice: float          # revenue this month: 0 unless active
-    infraCost: float
-    margin: float
+    monthlyPrice: Decimal        # revenue this month: 0 unless active
+    infraCost: Decimal
+    margin: Decimal
     marginPercent: float
     marginFloorPercent: float | None
     belowFloor: bool
@@ -28,17 +31,17 @@ class CustomerLine:
 class TierLine:
     tier: str
     customers: int
-    mrr: float
-    infraCost: float
+    mrr: Decimal
+    infraCost: Decimal
 
 
 @dataclass(frozen=True)
 class Report:
     customers: tuple[CustomerLine, ...]
     tiers: tuple[TierLine, ...]
-    mrr: float
-    arr: float
-    infraCost: float
+    mrr: Decimal
+    arr: Decimal
+    infraCost: Decimal
     grossMarginPercent: float
     belowFloor: tuple[str, ...]
     pricesTakenOn: str | None
@@ -47,38 +50,52 @@ class Report:
     plansPriced: int = 0
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """Amounts as JSON numbers (cents round-trip exactly)."""
+        def plain(value):
+            if isinstance(value, Decimal):
+                return json_number(value)
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return [plain(v) for v in value]
+            return value
+        return plain(asdict(self))
 
 
-def _percent(part: float, whole: float) -> float:
-    return round(100 * part / whole, 1) if whole else 0.0
+def _percent(part: Decimal, whole: Decimal) -> float:
+    return round(float(100 * part / whole), 1) if whole else 0.0
 
 
 def build_report(plan: FleetPlan) -> Report:
+    """Every amount is Decimal cents; each total is the exact sum of its lines."""
     costs = customer_costs(plan)
     lines = []
     for c in sorted(plan.customers, key=lambda c: (c.tier.spec.rank, c.id)):
-        revenue = c.monthly_price if c.active else 0.0
-        cost = costs.get(c.id, 0.0)
+        revenue = c.monthly_price if c.active else ZERO
+        cost = costs.get(c.id, ZERO)
         margin_pct = _percent(revenue - cost, revenue)
         floor = c.tier.spec.margin_floor_percent
-        lines.append(CustomerLine(c.id, c.tier_name, c.status, revenue, cost, round(revenue - cost, 2), margin_pct,
+        lines.append(CustomerLine(c.id, c.tier_name, c.status, revenue, cost, revenue - cost, margin_pct,
                                   floor, floor is not None and margin_pct < floor))
     tiers = tuple(TierLine(t.name, sum(1 for l in lines if l.tier == t.name),
-                           round(sum(l.monthlyPrice for l in lines if l.tier == t.name), 2),
-                           round(sum(l.infraCost for l in lines if l.tier == t.name), 2))
+                           sum((l.monthlyPrice for l in lines if l.tier == t.name), ZERO),
+                           sum((l.infraCost for l in lines if l.tier == t.name), ZERO))
                   for t in plan.tiers_by_rank())
-    mrr = round(sum(l.monthlyPrice for l in lines), 2)
-    cost = round(sum(l.infraCost for l in lines), 2)
-    return Report(tuple(lines), tiers, mrr, round(mrr * 12, 2), cost, _percent(mrr - cost, mrr),
-                  tuple(l.id for l in lines if l.belowFloor), plan.catalog.metadata.prices_taken_on,
+    mrr = sum((l.monthlyPrice for l in lines), ZERO)
+    cost = sum((l.infraCost for l in lines), ZERO)
+    return Report(tuple(lines), tiers, mrr, mrr * 12, cost, _percent(mrr - cost, mrr),
+                  tuple(l.id for l in lines if l.belowFloor), _iso(plan.catalog.metadata.prices_taken_on),
                   *_price_table_age(plan))
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def _price_table_age(plan: FleetPlan, today: date | None = None) -> tuple[int | None, int, int]:
     """Days since metadata.pricesTakenOn, and how many plan prices name no source."""
     taken = plan.catalog.metadata.prices_taken_on
-    age = ((today or date.today()) - date.fromisoformat(taken)).days if taken else None
+    age = ((today or date.today()) - taken).days if taken else None
     plans = [p for info in plan.catalog.spec.values()
              for p in [*info.plans.values(), *(q for by_role in info.location_plans.values() for q in by_role.values())]]
     return age, sum(1 for p in plans if not p.price_source), len(plans)
@@ -96,7 +113,7 @@ def _price_note(r: Report) -> str:
 
 
 def _tables(r: Report) -> list[tuple[str, list[str], list[list[str]]]]:
-    def money(value: float) -> str:
+    def money(value: Decimal) -> str:
         return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
     customers = [[l.id, l.tier, l.status, money(l.monthlyPrice), money(l.infraCost), money(l.margin),
                   f"{l.marginPercent:.1f}%" + (" BELOW FLOOR" if l.belowFloor else "")] for l in r.customers]
@@ -121,15 +138,11 @@ def render_text(r: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def render_markdown(r: Report) -> str:
     out = []
     for title, header, rows in _tables(r):
         out += [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+        out += ["| " + " | ".join(markdown_text(c) for c in row) + " |" for row in rows]
         out.append("")
     out.append(f"_Infra cost from provider list prices taken {_price_note(r)}._")
     return "\n".join(out) + "\n"

@@ -8,7 +8,9 @@ every step earns the first step."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 
+from ..money import ZERO, exact, json_number, to_cents
 from ..plan import CustomerPlan, FleetPlan
 
 
@@ -20,7 +22,7 @@ class SlaLine:
     targetPercent: float
     breached: bool
     creditPercent: float
-    creditUsd: float
+    creditUsd: Decimal             # whole cents
 
 
 def credit_percent(customer: CustomerPlan, uptime_percent: float) -> float:
@@ -44,11 +46,11 @@ def sla_report(plan: FleetPlan, uptime: dict[str, float]) -> list[SlaLine]:
         pct = round(ratio * 100, 4)
         credit = credit_percent(c, pct)
         lines.append(SlaLine(cid, c.tier_name, pct, c.sla_target_percent, pct < c.sla_target_percent, credit,
-                             round(c.monthly_price * credit / 100, 2)))
+                             to_cents(c.monthly_price * exact(credit) / 100)))
     return lines
 
 
 def to_json(lines: list[SlaLine]) -> dict:
-    return {"customers": [asdict(l) for l in lines],
+    return {"customers": [{**asdict(l), "creditUsd": json_number(l.creditUsd)} for l in lines],
             "breaches": [l.id for l in lines if l.breached],
-            "totalCreditUsd": round(sum(l.creditUsd for l in lines), 2)}
+            "totalCreditUsd": json_number(sum((l.creditUsd for l in lines), ZERO))}

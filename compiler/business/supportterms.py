@@ -93,9 +93,18 @@ def support_terms(tier: Tier, settings: SupportSettings | None, customer_id: str
         else:
             text = "your dedicated account manager (introduced by email)"
         how.append((ch.type.replace("-", " "), text + (" (priority queue)" if ch.priority and ch.type != "phone" else "")))
-    holidays = ("not staffed on German public holidays: " + ", ".join(h.date for h in settings.holidays)
+    holidays = (f"not staffed on public holidays in {_region(settings.holidays)}: " + ", ".join(day.isoformat() for day, _ in settings.holidays.days())
                 if s.coverage.observes_holidays and settings.holidays else "staffed on public holidays too")
     return SupportTerms(s.first_response_hours, coverage_text(s.coverage), holidays, tuple(how))
+
+
+def _region(calendar) -> str:
+    """The calendar's country (and subdivision) by name, as the holidays library names them."""
+    import holidays
+    country = holidays.country_holidays(calendar.country)
+    name = type(country).__mro__[1].__name__            # holidays.countries.germany.DE -> Germany
+    subdivision = {code: sub for sub, code in country.subdivisions_aliases.items()}.get(calendar.subdivision)
+    return f"{subdivision}, {name}" if calendar.subdivision else name
 
 
 def render_tier_table(tiers: list[Tier], settings: SupportSettings | None) -> str:

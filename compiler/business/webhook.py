@@ -40,11 +40,15 @@ from typing import Any, Callable
 
 import git
 import httpx
+from filelock import FileLock
 import stripe
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ..diagnostics import CompileError
+from ..load import load_document
+from ..models import Customer, Tier
+from ..validate import parse_model
 from . import deploytime
 from .onboard import SUPPORTED_EVENTS, LineItems, OnboardError, OnboardResult, WaitForCheckout, onboard, read_facts
 
@@ -122,9 +126,34 @@ class EventQueue:
             db.close()
 
     def due(self, now: float) -> list[Queued]:
+        """Events ready now, oldest first. Reading is not handing out: a worker claim()s each one."""
         rows = self._run("SELECT id, type, created, customer, body, received_at, state, attempts, last_error "
                          "FROM events WHERE state='queued' AND next_at <= ? ORDER BY created, received_at", (now,))
         return [Queued(*row) for row in rows]
+
+    def claim(self, event_id: str, now: float) -> Queued | None:
+        """Take one queued event for handling, atomically: of any number of processes asking for the
+        same event, exactly one gets it (state queued -> working in one write transaction, taken
+        with BEGIN IMMEDIATE so the check and the change see the same committed state). None: gone."""
+        db = self._db()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            rows = db.execute("UPDATE events SET state='working' WHERE id=? AND state='queued' AND next_at <= ? "
+                              "RETURNING id, type, created, customer, body, received_at, state, attempts, last_error",
+                              (event_id, now)).fetchall()
+            db.execute("COMMIT")
+            return Queued(*rows[0]) if rows else None
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()
+
+    def release_orphans(self) -> int:
+        """Events left `working` by a worker that died mid-way go back to the queue. Only called
+        with the worker lock held: then no live worker is handling anything."""
+        return len(self._run("UPDATE events SET state='queued' WHERE state='working' RETURNING id"))
 
     def get(self, event_id: str) -> Queued | None:
         rows = self._run("SELECT id, type, created, customer, body, received_at, state, attempts, last_error "
@@ -140,7 +169,7 @@ class EventQueue:
                   (state, result, error, event_id))
 
     def retry_later(self, event_id: str, error: str, next_at: float) -> None:
-        self._run("UPDATE events SET attempts=attempts+1, last_error=?, next_at=? WHERE id=?",
+        self._run("UPDATE events SET state='queued', attempts=attempts+1, last_error=?, next_at=? WHERE id=?",
                   (error, next_at, event_id))
 
     def requeue(self, event_id: str, now: float) -> bool:
@@ -313,30 +342,37 @@ class PullRequestFlow:
 
 
 def _tier_of(path: Path) -> str | None:
-    from ruamel.yaml import YAML
-    data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) if path.exists() else None
-    return ((data or {}).get("spec") or {}).get("tier")
+    """The tier a customer file names, read through the validated loader (None: absent or invalid)."""
+    if not path.exists():
+        return None
+    errors: list = []
+    try:
+        customer = parse_model(load_document(path, path.name), Customer, errors)
+    except CompileError:
+        return None
+    return customer.spec.tier if customer is not None else None
 
 
-def _tier_spec(root: Path, tier: str | None) -> dict:
-    from ruamel.yaml import YAML
+def _tier(root: Path, tier: str | None) -> Tier | None:
+    """A tier file, validated (compiler.validate); None if absent or invalid."""
     path = root / "tiers" / f"{tier}.yaml"
     if not tier or not path.exists():
-        return {}
-    return (YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}).get("spec") or {}
+        return None
+    errors: list = []
+    try:
+        return parse_model(load_document(path, path.name), Tier, errors)
+    except CompileError:
+        return None
 
 
 def _rank(root: Path, tier: str | None) -> int:
-    return int(_tier_spec(root, tier).get("rank", 0))
+    found = _tier(root, tier)
+    return found.spec.rank if found else 0
 
 
 def _auto_merge(root: Path, tier: str | None) -> bool:
-    from ruamel.yaml import YAML
-    path = root / "tiers" / f"{tier}.yaml"
-    if not tier or not path.exists():
-        return False
-    data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    return bool(((data.get("spec") or {}).get("deployment") or {}).get("autoMerge"))
+    found = _tier(root, tier)
+    return bool(found and found.spec.deployment.auto_merge)
 
 
 # ---------------------------------------------------------------- worker
@@ -351,12 +387,22 @@ class Worker:
     max_attempts: int = 8
     wait_attempts: int = 48              # out-of-order subscription events wait longer for their checkout
     backoff: Callable[[int], float] = lambda n: min(30.0 * 2 ** n, 3600.0)
-    lock: threading.Lock = field(default_factory=threading.Lock)       # one git checkout
+    # One git checkout, shared by the server's worker thread and any `clawtex webhook --process-once`
+    # (timer or by hand): a file lock next to the queue, so threads and processes take turns.
+    lock: FileLock | None = None
+
+    def __post_init__(self) -> None:
+        if self.lock is None:
+            self.lock = FileLock(str(self.queue.path) + ".lock")
 
     def process_due(self) -> int:
         count = 0
         with self.lock:
-            for item in self.queue.due(self.clock()):
+            self.queue.release_orphans()
+            for ready in self.queue.due(self.clock()):
+                item = self.queue.claim(ready.id, self.clock())
+                if item is None:         # another worker took it
+                    continue
                 self._one(item)
                 count += 1
         return count

@@ -15,9 +15,11 @@ from typing import Any, Iterable, Optional
 
 from ..costs import customer_costs
 from ..diagnostics import CompileError
+from ..escape import markdown_text
 from ..pipeline import load_inputs
 from ..plan import ROLE_SHARED_BRONZE, CustomerPlan, FleetPlan, build_plan
 from ..providers import PLUGINS
+from ..versions import openclaw_version
 from .artifacts import Fleet, Stack
 from .changed import ChangeSet, detect
 from .snapshot import WORKTREE, files_at, open_repo
@@ -130,7 +132,7 @@ def _arrow(before: Any, after: Any, fmt=str) -> str:
 
 def _short(value: Any) -> str:
     text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
-    text = text.replace("\n", "⏎").replace("|", "\\|").replace("`", "'")
+    text = markdown_text(text)      # values are Markdown text: [links], *emphasis*, <html> stay literal
     return text if len(text) <= _VALUE_WIDTH else text[:_VALUE_WIDTH - 1] + "…"
 
 
@@ -186,8 +188,9 @@ def _customer_table(changes: ChangeSet, base: Side, head: Side, unchanged: int) 
     return out + ["", _totals(base, head), "", f"_{unchanged} unchanged customer(s) not shown._", ""]
 
 
-def _version_key(version: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in version.replace("-", ".").split("."))
+def _version_key(version: str):
+    """OpenClaw's release order (compiler/versions.py): 2026.9.6-beta.1 < 2026.9.6 < 2026.9.6-1."""
+    return openclaw_version(version)
 
 
 def _release_section(base: Side, head: Side) -> list[str]:

@@ -15,7 +15,7 @@ only while the customer's tier is staffed: a route per tier carries
 `active_time_intervals: [support-<tier>]` (weekdays and hours in the tier's
 time zone, `location: Europe/Berlin`) and, for tiers that observe holidays,
 `mute_time_intervals: [public-holidays]` (the dates of clawtex.yaml
-spec.support.holidays). Outside the window Alertmanager holds the group and
+spec.support.holidays, from the `holidays` library). Outside the window Alertmanager holds the group and
 sends it at the first flush inside it, if it still fires. The customer's own
 Slack notifications are theirs and are not restricted. `location` and
 `active_time_intervals` need Alertmanager >= 0.25 (Debian's is 0.25.0).
@@ -70,8 +70,8 @@ def time_intervals(plan: FleetPlan) -> list[dict[str, Any]]:
         zone = {t.spec.support.coverage.time_zone for t in plan.tiers.values()}
         (location,) = zone          # the holidays are dates in the one support time zone
         out.append({"name": HOLIDAYS, "time_intervals": [
-            {"days_of_month": [str(int(h.date[8:10]))], "months": [str(int(h.date[5:7]))], "years": [h.date[:4]],
-             "location": location} for h in sorted(support.holidays, key=lambda h: h.date)]})
+            {"days_of_month": [str(day.day)], "months": [str(day.month)], "years": [str(day.year)],
+             "location": location} for day, _name in support.holidays.days()]})
     return out
 
 

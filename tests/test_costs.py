@@ -1,0 +1,89 @@
+"""Infra cost by hand (issues 28 and 31): expected values are computed here, in the comments, from
+the list prices in tiers/providers.yaml and the hosts the example fleet plans; never from
+customer_costs() itself. Money is exact: a total is the sum of its lines to the cent, and a
+shared host's price is split between its tenants into cents that sum to it."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from compiler.costs import customer_costs, stack_cost_items
+from compiler.pipeline import plan_repo
+from conftest import REPO, run_clawtex
+
+D = Decimal
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return plan_repo(REPO, use_cache=False)
+
+
+def _stack(plan, name):
+    return next(s for s in plan.stacks if s.name == name)
+
+
+# Per stack: servers, volumes, loadBalancers, kubernetes, backups (USD/month), by hand from tiers/providers.yaml.
+BY_HAND = {
+    # hetzner: ccx23 28.50 + wazuh cx33 7.55; 80 GB x 0.0524 = 4.192 -> 4.19; Storage Box BX11 4.50 flat
+    "acme-logistics": ("36.05", "4.19", "0.00", "0.00", "4.50"),
+    # vultr silver voc-c-2c-4gb-50s-amd 40.00; 40 GB x 0.10 = 4.00; 40 GB x 1.5 retained x 0.006 = 0.36 + 18.00
+    "brightpath-tutors": ("40.00", "4.00", "0.00", "0.00", "18.36"),
+    # vultr gold 80.00 + wazuh vc2-4c-8gb 40.00; 80 GB x 0.10; 80 x 3.0 x 0.006 = 1.44 + 18.00
+    "helios-energy": ("120.00", "8.00", "0.00", "0.00", "19.44"),
+    # digitalocean silver c-2 42.00; 40 GB x 0.10; 40 x 1.5 x 0.02 = 1.20 + 5.00
+    "mapleleaf-dental": ("42.00", "4.00", "0.00", "0.00", "6.20"),
+    # digitalocean platinum: 6 x c-4 84.00 + wazuh s-4vcpu-8gb 48.00 = 552.00; 2 x 160 GB x 0.10 = 32.00;
+    # 2 regional LBs x 12.00; 2 DOKS control planes x 40.00; 2 backup targets: 320 x 3.0 x 2 x 0.02 = 38.40 + 2 x 5.00
+    "orbital-health": ("552.00", "32.00", "24.00", "80.00", "48.40"),
+    # shared Bronze hosts: no backups; 70 GB volume each
+    "shared-digitalocean-fra1-01": ("96.00", "7.00", "0.00", "0.00", "0.00"),    # s-8vcpu-16gb; 70 x 0.10
+    "shared-hetzner-fsn1-01": ("19.00", "3.67", "0.00", "0.00", "0.00"),         # cx43; 70 x 0.0524 = 3.668
+}
+
+
+@pytest.mark.parametrize("stack", sorted(BY_HAND))
+def test_stack_cost_items_from_list_prices(plan, stack):
+    items = stack_cost_items(plan, _stack(plan, stack))
+    assert [items[k] for k in ("servers", "volumes", "loadBalancers", "kubernetes", "backups")] == \
+        [D(v) for v in BY_HAND[stack]]
+
+
+def test_volumes_are_costed(plan):
+    assert all(D(v[1]) > 0 for v in BY_HAND.values())
+    assert all(stack_cost_items(plan, s)["volumes"] > 0 for s in plan.stacks)
+
+
+def test_shared_host_split_sums_to_the_host_price(plan):
+    # 19.00 + 3.67 = 22.67 between three tenants in id order: 7.56, 7.56, 7.55 (the odd cent to the first).
+    costs = customer_costs(plan)
+    shared = {cid: costs[cid] for cid in ("nordic-yoga", "pixel-bakery", "tiny-legal")}
+    assert shared == {"nordic-yoga": D("7.56"), "pixel-bakery": D("7.56"), "tiny-legal": D("7.55")}
+    assert sum(shared.values()) == D("22.67")
+    assert costs["corner-garage"] == D("103.00")          # alone on its host: the whole host
+
+
+def test_fleet_total_is_the_exact_sum_of_its_lines(repo):
+    report = json.loads(run_clawtex(repo, "report", "--json").stdout)
+    lines = [D(str(c["infraCost"])) for c in report["customers"]]
+    # the stacks above, by hand: 44.74 + 62.36 + 147.44 + 52.20 + 736.40 + 103.00 + 22.67
+    assert D(str(report["infraCost"])) == sum(lines) == D("1168.81")
+    assert D(str(report["mrr"])) == sum(D(str(c["monthlyPrice"])) for c in report["customers"])
+    for tier in report["tiers"]:
+        mine = [c for c in report["customers"] if c["tier"] == tier["tier"]]
+        assert D(str(tier["infraCost"])) == sum(D(str(c["infraCost"])) for c in mine)
+
+
+@pytest.mark.parametrize("total,parties,shares", [
+    ("10.00", 3, ["3.34", "3.33", "3.33"]),
+    ("22.67", 3, ["7.56", "7.56", "7.55"]),
+    ("0.01", 4, ["0.01", "0.00", "0.00", "0.00"]),
+    ("96.00", 1, ["96.00"]),
+    ("100.00", 7, ["14.29", "14.29", "14.29", "14.29", "14.28", "14.28", "14.28"]),
+])
+def test_exact_remainder_split(total, parties, shares):
+    from compiler.money import split_exact
+    assert split_exact(D(total), parties) == [D(s) for s in shares]
+    assert sum(split_exact(D(total), parties)) == D(total)
