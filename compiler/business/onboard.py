@@ -139,8 +139,9 @@ def stripe_line_items(api_key: str, base: str | None = None) -> LineItems:
 
     def fetch(session_id: str) -> list[dict[str, Any]]:
         items = client.v1.checkout.sessions.line_items.list(session_id)
-        # StripeObject is a dict subclass; a JSON round trip gives plain dicts (to_dict is deprecated).
-        return [json.loads(json.dumps(item)) for item in items.data]
+        # stripe 16: StripeObject is no longer a dict subclass; to_dict() gives plain dicts
+        # (nested objects included: recursive is its default).
+        return [item.to_dict() for item in items.data]
     return fetch
 
 
