@@ -298,7 +298,8 @@ def cmd_handoff(args: argparse.Namespace) -> int:
 
 def cmd_customer_report(args: argparse.Namespace) -> int:
     import json
-    from .business.customer_report import build_customer_report, render_html, render_pdf
+    from .business.customer_report import (FuturePeriodError, NoDataError, build_customer_report, render_html,
+                                           render_pdf)
     from .business.metrics import MetricsError, Prometheus, parse_period
     plan = plan_repo(_root(args))
     try:
@@ -308,6 +309,13 @@ def cmd_customer_report(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"clawtex customer-report: unknown customer {exc.args[0]}", file=sys.stderr)
         return 1
+    except NoDataError as exc:
+        # exit 3: nothing to report (the mailing workflow holds such a report back and says so)
+        print(f"clawtex customer-report: {exc}", file=sys.stderr)
+        return NO_DATA_EXIT
+    except FuturePeriodError as exc:
+        print(f"clawtex customer-report: {exc}", file=sys.stderr)
+        return 2
     except (MetricsError, ValueError) as exc:
         print(f"clawtex customer-report: {exc}", file=sys.stderr)
         return 1
@@ -321,6 +329,9 @@ def cmd_customer_report(args: argparse.Namespace) -> int:
         print(f"wrote {args.pdf}")
         return 0
     return _emit(text, args.out, announce=True)
+
+
+NO_DATA_EXIT = 3   # customer-report: the period has no data for this customer (held back, not mailed)
 
 
 def cmd_reports_due(args: argparse.Namespace) -> int:
@@ -422,7 +433,9 @@ def parser() -> argparse.ArgumentParser:
     sl.set_defaults(func=cmd_sla)
     cu = sub.add_parser("customer-report", help="a customer's monthly/quarterly report from Prometheus (HTML, PDF, JSON)")
     cu.add_argument("customer")
-    cu.add_argument("--period", required=True, help="YYYY-MM (month) or YYYY-Qn (quarter), UTC")
+    cu.add_argument("--period", required=True,
+                    help="YYYY-MM (month) or YYYY-Qn (quarter), UTC; a future period is refused, one in progress "
+                         "is marked as such. Exit 3 when the period has no data for the customer")
     cu.add_argument("--prometheus", default="http://127.0.0.1:9090", help="Prometheus base URL")
     cu.add_argument("--security", help="directory with wazuh-alerts.json, wazuh-agents.json, openvas/*.xml (Gold+)")
     cfmt = cu.add_mutually_exclusive_group()

@@ -23,16 +23,17 @@ def customer_yaml(cid: str) -> dict:
 
 
 class NoMetrics:
-    """A Prometheus that has no samples: the report renders its frame and words only."""
+    """A Prometheus with one healthy probe sample and nothing else: the report
+    renders its frame and words (a report with no series at all is refused)."""
 
     def scalar(self, query, at):
-        return None
+        return 1.0 if "probe_success" in query else None
 
     def instant(self, query, at):
         return []
 
     def range(self, query, period, step):
-        return []
+        return [({}, [(period.start.timestamp(), 1.0)])] if "probe_success" in query else []
 
 
 def customer_facing(cid: str) -> dict[str, str]:
