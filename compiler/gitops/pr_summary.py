@@ -318,7 +318,8 @@ def inbound_rules(stack: Stack) -> set[str]:
             continue
         for protocol, port, sources in rules:
             world = " (whole internet)" if set(sources or ()) & _WORLD else ""
-            out.add(f"{protocol}/{port or 'any'} from {', '.join(sorted(sources or ['any']))}{world}")
+            # no source at all admits nothing (every provider's rule needs one); never "from any"
+            out.add(f"{protocol}/{port or 'any'} from {', '.join(sorted(sources)) if sources else 'no source'}{world}")
     return out
 
 

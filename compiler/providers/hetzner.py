@@ -42,7 +42,9 @@ class Hetzner(ProviderPlugin):
     def inbound_rules(self, rtype: str, attrs: dict[str, Any]) -> Optional[list[InboundRule]]:
         if rtype != "hcloud_firewall":
             return None
-        return [(r.get("protocol"), r.get("port"), r.get("source_ips"))
+        # hcloud_firewall rule (terraform-provider-hcloud docs/resources/firewall.md): an "in" rule's
+        # only source field is source_ips (destination_ips belongs to "out" rules).
+        return [(r.get("protocol"), r.get("port"), list(r.get("source_ips") or []))
                 for r in attrs.get("rule") or [] if r.get("direction") == "in"]
 
     def backup_destination(self, info: Any, customer: str, region: str, copy: bool) -> BackupDestination:

@@ -33,6 +33,11 @@ class Vultr(ProviderPlugin):
     def inbound_rules(self, rtype: str, attrs: dict[str, Any]) -> Optional[list[InboundRule]]:
         if rtype != "vultr_firewall_rule":
             return None
+        # vultr_firewall_rule (docs.vultr.com/reference/terraform/resources/firewall_rule, updated
+        # 2025-09-15): subnet + subnet_size are the source, unless `source` is "cloudflare", which
+        # allows all of Cloudflare's IP space instead (vultr-cli "firewall rule create", --source).
+        if attrs.get("source") == "cloudflare":
+            return [(attrs.get("protocol"), attrs.get("port"), ["Cloudflare IP ranges"])]
         return [(attrs.get("protocol"), attrs.get("port"), [f"{attrs.get('subnet')}/{attrs.get('subnet_size')}"])]
 
     def backup_destination(self, info: Any, customer: str, region: str, copy: bool) -> BackupDestination:
