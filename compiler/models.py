@@ -762,6 +762,10 @@ class SettingsSpec(Strict):
     terraform_state: TerraformState
     ops: OpsSettings
     support: Optional[SupportSettings] = None
+    # Secret reference ids more than one customer may name on purpose (a fleet-wide
+    # credential). Any other id named by two customers is a validation error: a
+    # copied customer file must not keep another customer's secrets.
+    shared_secret_refs: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(default_factory=list)
 
 
 class Settings(Strict):

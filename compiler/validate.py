@@ -334,6 +334,44 @@ def openclaw_rule_errors(c: Customer, doc: Document) -> Iterable[Diagnostic]:
             yield doc.diagnostic(path, f"endpoint '{provider}' serves {', '.join(sorted(served[provider]))}, not '{model_id}'")
 
 
+def secret_refs_in(model: BaseModel, path: tuple = ()) -> Iterable[tuple[tuple, Any]]:
+    """Every SecretRef in a model, with its path in the document (YAML keys)."""
+    from .models import SecretRef
+    if isinstance(model, SecretRef):
+        yield path, model
+        return
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        key = info.alias or name
+        items = list(enumerate(value)) if isinstance(value, (list, tuple)) else [(None, value)]
+        for index, item in items:
+            if isinstance(item, BaseModel):
+                yield from secret_refs_in(item, path + ((key,) if index is None else (key, index)))
+
+
+def _secret_key(ref) -> tuple:
+    # an env ref names a variable whatever its provider alias; a file ref is an id in <provider>.json
+    return ("env", ref.id) if ref.source == "env" else (ref.source, ref.provider, ref.id)
+
+
+def secret_owner_errors(customers: list[LoadedCustomer], shared: Iterable[str] = ()) -> Iterable[Diagnostic]:
+    """A secret reference belongs to one customer, unless clawtex.yaml spec.sharedSecretRefs names it."""
+    shared = set(shared)
+    first: dict[tuple, tuple[LoadedCustomer, tuple]] = {}
+    for lc in sorted(customers, key=lambda lc: lc.doc.file):
+        for path, ref in secret_refs_in(lc.model):
+            if ref.id in shared:
+                continue
+            owner = first.setdefault(_secret_key(ref), (lc, path))
+            if owner[0].model.metadata.id != lc.model.metadata.id:
+                other = owner[0].doc.diagnostic(owner[1], "")
+                yield lc.doc.diagnostic(path, f"secret {ref.source} '{ref.id}' is also used by customer "
+                                              f"'{owner[0].model.metadata.id}' ({other.file}:{other.line}:{other.column}); "
+                                              "each customer needs its own secret (a copied customer file keeps the "
+                                              "original's secret ids), or list it in clawtex.yaml spec.sharedSecretRefs "
+                                              "if it is meant to be shared fleet-wide")
+
+
 def fleet_errors(customers: list[LoadedCustomer]) -> Iterable[Diagnostic]:
     """Rules across customers: unique ids and custom domains."""
     by_domain: dict[str, LoadedCustomer] = {}
@@ -408,6 +446,7 @@ def validate_repo(root: Path, files: Iterable[Path] | None = None, use_cache: bo
     errors.extend(fleet_errors(customers))
     if settings is not None:
         errors.extend(release_errors(customers, settings, tiers))
+        errors.extend(secret_owner_errors(customers, settings.spec.shared_secret_refs))
     if errors or settings is None or catalog is None or slo_windows is None:
         raise CompileError(errors)
     return Inputs(settings, catalog, tiers, tuple(sorted(customers, key=lambda lc: lc.model.metadata.id)), slo_windows)
