@@ -558,6 +558,9 @@ class BackupStorage(Strict):
 
 class ProviderInfo(Strict):
     dns_zone: str
+    # The zone of white-label customers' entry records (their custom domain's CNAME target):
+    # a domain that does not name the operator. None: white-label refused on this provider.
+    white_label_dns_zone: Optional[str] = None
     backup_storage: BackupStorage
     load_balancer_type: Optional[str] = None
     kubernetes_version_prefix: Optional[str] = None   # managed Kubernetes: newest patch of this minor

@@ -283,6 +283,10 @@ def tier_rule_errors(c: Customer, doc: Document, tiers: dict[str, Tier], catalog
             yield doc.diagnostic(at("slaOverridePercent"), f"a negotiated SLA may only raise {name}'s {t.sla.target_percent:g}%")
     if spec.white_label and not t.white_label:
         yield doc.diagnostic(at("whiteLabel"), f"{name} does not include white-label")
+    elif spec.white_label and catalog is not None and spec.provider in catalog.spec \
+            and not catalog.spec[spec.provider].white_label_dns_zone:
+        yield doc.diagnostic(at("whiteLabel"), f"{spec.provider} has no whiteLabelDnsZone in tiers/providers.yaml: "
+                                               "a white-label customer's domain must not point at a name of ours")
     if spec.branding is not None and not spec.white_label:
         yield doc.diagnostic(at("branding"), "branding is for white-label customers (whiteLabel: true)")
     if spec.release_channel is not None and spec.release_channel not in t.release_channels.allowed:

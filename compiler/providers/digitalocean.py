@@ -142,7 +142,7 @@ def _build_stack(b: Any) -> None:
     if c and c.kubernetes:
         _doks(b, c)
         return      # the global load balancer owns the customer's record (domains.is_managed)
-    b.dns_record("digitalocean_record", lambda ip: {"domain": b.info.dns_zone, "name": b.record_name(), "type": "A", "ttl": 300, "value": ip},
+    b.dns_record("digitalocean_record", lambda ip: {"domain": b.customer_zone(), "name": b.record_name(), "type": "A", "ttl": 300, "value": ip},
                 lambda h: f"${{digitalocean_droplet.{resource_id(h)}.ipv4_address}}")
 
 
@@ -186,8 +186,8 @@ def _doks(b: Any, c: Any) -> None:
         "glb_settings": [{"target_port": port, "target_protocol": protocol, "region_priorities": priorities, "failover_threshold": 50}],
         # is_managed: DigitalOcean creates the A/AAAA records of this name itself; a
         # digitalocean_record of the same name would conflict (issue 16 item 4).
-        "domains": [{"name": f"{b.record_name()}.{b.info.dns_zone}", "is_managed": True}],
+        "domains": [{"name": f"{b.record_name()}.{b.customer_zone()}", "is_managed": True}],
     })
     b.output("global_lb_ip", "${digitalocean_loadbalancer.global.ip}", f"global entry point of {c.id}")
     if c.custom_domain and c.active:
-        b.output("customer_dns_name", f"{b.record_name()}.{b.info.dns_zone}", f"CNAME target for {c.custom_domain}")
+        b.output("customer_dns_name", f"{b.record_name()}.{b.customer_zone()}", f"CNAME target for {c.custom_domain}")

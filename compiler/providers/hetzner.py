@@ -124,7 +124,7 @@ class Hetzner(ProviderPlugin):
                 b.output(target.output, f"${{hcloud_storage_box.{target.resource}.server}}", f"SFTP host of {target.name} (backup role)")
         if c and c.kubernetes:
             raise ValueError(f"{c.id}: Platinum is refused on hetzner (validation should have said so)")
-        b.dns_record("hcloud_zone_rrset", lambda ip: {"zone": info.dns_zone, "name": b.record_name(), "type": "A", "ttl": 300,
+        b.dns_record("hcloud_zone_rrset", lambda ip: {"zone": b.customer_zone(), "name": b.record_name(), "type": "A", "ttl": 300,
                                                       "records": [{"value": ip}]}, lambda h: f"${{hcloud_server.{resource_id(h)}.ipv4_address}}")
 
 

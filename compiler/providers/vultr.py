@@ -101,7 +101,7 @@ def _build_stack(b: Any) -> None:
             b.output(target.output, f"${{vultr_object_storage.backup_store{suffix}.s3_hostname}}", f"S3 host of {target.name}")
     if c and c.kubernetes:
         raise ValueError(f"{c.id}: Platinum is refused on vultr (validation should have said so)")
-    b.dns_record("vultr_dns_record", lambda ip: {"domain": b.info.dns_zone, "name": b.record_name(), "type": "A", "ttl": 300, "data": ip},
+    b.dns_record("vultr_dns_record", lambda ip: {"domain": b.customer_zone(), "name": b.record_name(), "type": "A", "ttl": 300, "data": ip},
                 lambda h: f"${{vultr_instance.{resource_id(h)}.main_ip}}")
 
 
