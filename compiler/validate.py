@@ -17,6 +17,7 @@ from .cache import Cache
 from .diagnostics import CompileError, Diagnostic
 from .load import Document, load_document
 from .providers.catalog import provider_problems, region_problems
+from .plain import message as plain_message
 from .models import Customer, ProviderCatalog, Settings, SloWindows, Tier, release_channel
 from .previous import PreviousState
 
@@ -63,18 +64,8 @@ def parse_model(doc: Document, model: type[M], errors: list[Diagnostic]) -> M | 
         return model.model_validate(doc.data)
     except ValidationError as exc:
         for err in exc.errors():
-            errors.append(doc.diagnostic(tuple(err["loc"]), _message(err)))
+            errors.append(doc.diagnostic(tuple(err["loc"]), plain_message(err, model)))
         return None
-
-
-def _message(err: dict[str, Any]) -> str:
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "required key is missing"
-    msg = str(err["msg"])
-    return msg.removeprefix("Value error, ")
 
 
 SLO_WINDOWS_FILE = "slo-windows.yaml"
