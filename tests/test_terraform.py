@@ -15,7 +15,7 @@ import hcl2
 import yaml
 import pytest
 
-from conftest import REFERENCE, REPO
+from conftest import REFERENCE, REPO, own_secret_ids
 from artifact_checks import strings
 
 GENERATED = REPO / "generated" / "terraform"
@@ -380,7 +380,7 @@ def _variant(repo: Path, template: str, cid: str, provider: str, regions: str, e
     text = _re.sub(r"(?m)^  regions: .*$", f"  regions: [{regions}]", text, count=1)
     text = _re.sub(r"(?m)^(\s*(stripeCustomerId|stripeSubscriptionId): \S{4}).*$", r"\g<1>Variant0001", text)
     path = repo / "customers" / f"{cid}.yaml"
-    path.write_text(text + extra)
+    path.write_text(own_secret_ids(text, cid) + extra)
     return path
 
 
