@@ -22,6 +22,8 @@ PATTERN_WORDS = {
     models.SAFE_TEXT: "one line of text, without control characters",
     models.LABEL_SAFE: "letters, digits, spaces and . _ @ + # -, starting with a letter or digit",
     models.HOSTNAME: "a lowercase domain name such as assistant.example.com",
+    models.SCAN_RRULE: "a schedule the scan timer can run: FREQ=DAILY, or FREQ=WEEKLY;BYDAY=SU (days MO..SU), "
+                       "optionally ;BYHOUR=2",
     models.ENV_ID: "an environment variable name: capital letters, digits and _ (e.g. ACME_TELEGRAM_BOT_TOKEN)",
     r"^\d{4}-\d{2}-\d{2}$": "a date written YYYY-MM-DD (e.g. 2026-11-26)",
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "a date written YYYY-MM-DD (e.g. 2026-11-26)",
@@ -79,7 +81,7 @@ def message(err: dict[str, Any], root: type[BaseModel] | None = None) -> str:
     if kind in TYPE_WORDS:
         return f"expected {TYPE_WORDS[kind]}, got {_what(value)}"
     if kind == "string_pattern_mismatch":
-        words = PATTERN_WORDS.get(ctx.get("pattern", ""), "the form this key takes (see generated/schemas/customer.schema.json)")
+        words = PATTERN_WORDS.get(ctx.get("pattern", ""), "the form this key takes (the JSON Schemas in generated/schemas/ spell it out)")
         return f"'{value}' is not valid here: expected {words}"
     if kind in ("literal_error", "enum"):
         return f"'{value}' is not one of the allowed values: {_choices(ctx)}"
