@@ -55,12 +55,20 @@ def _what(value: Any) -> str:
     if isinstance(value, (int, float)):
         return f"the number {value}"
     if isinstance(value, str):
-        return f"the text '{value}'"
+        return f"the text {_q(value)}"
     if isinstance(value, (list, tuple)):
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
     return type(value).__name__
+
+
+def _q(value: Any) -> str:
+    """A customer's value echoed on one line: control characters escaped, long values cut."""
+    text = str(value)
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        text = text.encode("unicode_escape").decode("ascii")
+    return "'" + (text if len(text) <= 80 else text[:79] + "…") + "'"
 
 
 def _choices(ctx: dict) -> str:
@@ -82,9 +90,9 @@ def message(err: dict[str, Any], root: type[BaseModel] | None = None) -> str:
         return f"expected {TYPE_WORDS[kind]}, got {_what(value)}"
     if kind == "string_pattern_mismatch":
         words = PATTERN_WORDS.get(ctx.get("pattern", ""), "the form this key takes (the JSON Schemas in generated/schemas/ spell it out)")
-        return f"'{value}' is not valid here: expected {words}"
+        return f"{_q(value)} is not valid here: expected {words}"
     if kind in ("literal_error", "enum"):
-        return f"'{value}' is not one of the allowed values: {_choices(ctx)}"
+        return f"{_q(value)} is not one of the allowed values: {_choices(ctx)}"
     if kind == "string_too_short":
         return "must not be empty" if ctx.get("min_length") == 1 else f"must be at least {ctx.get('min_length')} characters"
     if kind == "string_too_long":
@@ -97,7 +105,7 @@ def message(err: dict[str, Any], root: type[BaseModel] | None = None) -> str:
                          ("less_than_equal", "at most"), ("less_than", "less than")):
         if kind == bound:
             limit = next(iter(ctx.values()), "?")
-            return f"must be {words} {limit}, got {value}"
+            return f"must be {words} {limit}, got {_q(value)}"
     msg = str(err.get("msg", kind))
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
