@@ -3,6 +3,7 @@ document's tier mix (50 Bronze : 20 Silver : 10 Gold : 2 Platinum)."""
 from __future__ import annotations
 
 import shutil
+import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,4 +52,15 @@ def write_customer(dest: Path, template: str, cid: str, index: int) -> None:
             text = text.replace(line, line.split(":", 1)[0] + f": {prefix}Bench{index:08d}")
         if "onboardedOn:" in line:
             text = text.replace(line, f'  onboardedOn: "2026-{index % 12 + 1:02d}-{index % 28 + 1:02d}"')
-    (dest / "customers" / f"{cid}.yaml").write_text(text)
+    (dest / "customers" / f"{cid}.yaml").write_text(own_secret_ids(text, cid))
+
+
+def own_secret_ids(text: str, cid: str) -> str:
+    """Give a cloned customer file its own secret reference ids (validation refuses a
+    secret id two customers share, issue 27): env ids get the customer's prefix, file
+    ids a directory of their own."""
+    prefix = cid.upper().replace("-", "_")
+    text = re.sub(r"(\{source: env(?:, provider: [\w-]+)?, id: )([A-Z][A-Z0-9_]*)",
+                  lambda m: m[1] + (m[2] if m[2].startswith(prefix + "_") else f"{prefix}_{m[2]}"), text)
+    return re.sub(r"(\{source: file(?:, provider: [\w-]+)?, id: )(/?)([^,}\s]+)",
+                  lambda m: m[1] + m[2] + (m[3] if m[3].startswith(cid + "/") else f"{cid}/{m[3]}"), text)

@@ -132,7 +132,11 @@ def cmd_onboard(args: argparse.Namespace) -> int:
     except (OnboardError, ValueError) as exc:
         print(f"clawtex onboard: {args.event}: {exc}", file=sys.stderr)
         return 1
-    print(f"{result.action}: {result.path.relative_to(root).as_posix()} ({result.event_id})")
+    rel = result.path.relative_to(root).as_posix()
+    if result.action == "unchanged":     # nothing written: say so rather than cite the file as if it were
+        print(f"unchanged: {rel} already records {result.event_id}; nothing written")
+    else:
+        print(f"{result.action}: wrote {rel} ({result.event_id})")
     return 0
 
 
@@ -210,8 +214,33 @@ def cmd_welcome(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unknown(kind: str, flag: str, value: str, known: list[str]) -> int:
+    """Refuse an argument naming nothing in the repository (exit 2, as argparse does), with a suggestion."""
+    import difflib
+    close = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(known)})"
+    print(f"clawtex: {flag} {value!r} is not a {kind} in this repository{hint}", file=sys.stderr)
+    return 2
+
+
 def cmd_deploytime(args: argparse.Namespace) -> int:
+    from datetime import datetime
     from .business import deploytime
+    root = _root(args)
+    tiers = list(_tier_targets(root))
+    if args.tier not in tiers:
+        return _unknown("tier", "--tier", args.tier, tiers)
+    customers = sorted(p.stem for p in (root / "customers").glob("*.yaml"))
+    if args.customer not in customers:
+        return _unknown("customer", "--customer", args.customer, customers)
+    if args.at:
+        try:
+            moment = datetime.fromisoformat(args.at.replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            print(f"clawtex: --at {args.at!r}: expected a UTC time such as 2026-11-26T14:03:00Z", file=sys.stderr)
+            return 2
     at = args.at or deploytime.utc()
     record = deploytime.Record(args.customer, args.tier, args.step, at, args.event or "", args.source)
     if args.remote:
@@ -311,7 +340,8 @@ def cmd_handoff(args: argparse.Namespace) -> int:
 
 def cmd_customer_report(args: argparse.Namespace) -> int:
     import json
-    from .business.customer_report import build_customer_report, render_html, render_pdf
+    from .business.customer_report import (FuturePeriodError, NoDataError, build_customer_report, render_html,
+                                           render_pdf)
     from .business.metrics import MetricsError, Prometheus, parse_period
     plan = plan_repo(_root(args))
     try:
@@ -321,6 +351,13 @@ def cmd_customer_report(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"clawtex customer-report: unknown customer {exc.args[0]}", file=sys.stderr)
         return 1
+    except NoDataError as exc:
+        # exit 3: nothing to report (the mailing workflow holds such a report back and says so)
+        print(f"clawtex customer-report: {exc}", file=sys.stderr)
+        return NO_DATA_EXIT
+    except FuturePeriodError as exc:
+        print(f"clawtex customer-report: {exc}", file=sys.stderr)
+        return 2
     except (MetricsError, ValueError) as exc:
         print(f"clawtex customer-report: {exc}", file=sys.stderr)
         return 1
@@ -334,6 +371,9 @@ def cmd_customer_report(args: argparse.Namespace) -> int:
         print(f"wrote {args.pdf}")
         return 0
     return _emit(text, args.out, announce=True)
+
+
+NO_DATA_EXIT = 3   # customer-report: the period has no data for this customer (held back, not mailed)
 
 
 def cmd_reports_due(args: argparse.Namespace) -> int:
@@ -383,8 +423,8 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--event", required=True, help="Stripe event JSON file")
     o.set_defaults(func=cmd_onboard)
     w = sub.add_parser("webhook", help="serve the Stripe webhook: verified events become pull requests")
-    w.add_argument("--host", default="127.0.0.1")
-    w.add_argument("--port", type=int, default=8787)
+    w.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    w.add_argument("--port", type=int, default=8787, help="port to listen on (default 8787)")
     w.add_argument("--secret-file", help="file holding the whsec_ signing secret (else $STRIPE_WEBHOOK_SECRET_FILE / $STRIPE_WEBHOOK_SECRET)")
     w.add_argument("--state", default=str(Path.home() / ".local/state/clawtex/stripe-events.sqlite3"),
                    help="the event queue (SQLite, outside the repo): durable, survives restarts")
@@ -399,7 +439,7 @@ def parser() -> argparse.ArgumentParser:
     w.set_defaults(func=cmd_webhook)
     r = sub.add_parser("report", help="price, infra cost and margin per customer, tier and fleet (MRR, ARR)")
     fmt = r.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--json", action="store_true", help="the money report as JSON")
     fmt.add_argument("--markdown", action="store_true", help="Markdown tables for a PR comment")
     fmt.add_argument("--html", action="store_true",
                      help="the KPI page: churn/acquisition (git history), MRR by tier, SLA per tier, margins, plots")
@@ -413,16 +453,16 @@ def parser() -> argparse.ArgumentParser:
                    help="instead: deployment time per tier from a checkout of the deploy-times branch")
     r.set_defaults(func=cmd_report)
     we = sub.add_parser("welcome", help="the welcome email with the onboarding guide (after the smoke test passed)")
-    we.add_argument("customer")
+    we.add_argument("customer", help="customer id (metadata.id of a file in customers/)")
     we.add_argument("--outputs", metavar="DIR", help="terraform output -json per stack (the apply job's artifact)")
     we.add_argument("--out", help="also write the message (RFC 5322) to this file")
     we.add_argument("--send", action="store_true", help="send it through clawtex.yaml spec.support.smtp")
     we.set_defaults(func=cmd_welcome)
     dt = sub.add_parser("deploytime", help="record one onboarding step's time (deploy-times branch or a directory)")
     dt.add_argument("step", choices=("event_received", "pr_opened", "merged", "apply_finished", "smoke_passed",
-                                     "welcome_sent"))
-    dt.add_argument("--customer", required=True)
-    dt.add_argument("--tier", required=True)
+                                     "welcome_sent"), help="the onboarding step that just happened")
+    dt.add_argument("--customer", required=True, help="customer id (a file in customers/)")
+    dt.add_argument("--tier", required=True, help="the customer's tier (a tier in tiers/)")
     dt.add_argument("--event", help="the Stripe event that started the onboarding")
     dt.add_argument("--at", help="UTC time, 2026-11-26T14:03:00Z (default: now)")
     dt.add_argument("--source", default="cli", help="who recorded it (webhook, apply, ...)")
@@ -434,8 +474,10 @@ def parser() -> argparse.ArgumentParser:
     sl.add_argument("--uptime", required=True, help="YAML/JSON mapping customer id -> uptime ratio (0..1)")
     sl.set_defaults(func=cmd_sla)
     cu = sub.add_parser("customer-report", help="a customer's monthly/quarterly report from Prometheus (HTML, PDF, JSON)")
-    cu.add_argument("customer")
-    cu.add_argument("--period", required=True, help="YYYY-MM (month) or YYYY-Qn (quarter), UTC")
+    cu.add_argument("customer", help="customer id (metadata.id of a file in customers/)")
+    cu.add_argument("--period", required=True,
+                    help="YYYY-MM (month) or YYYY-Qn (quarter), UTC; a future period is refused, one in progress "
+                         "is marked as such. Exit 3 when the period has no data for the customer")
     cu.add_argument("--prometheus", default="http://127.0.0.1:9090", help="Prometheus base URL")
     cu.add_argument("--security", help="directory with wazuh-alerts.json, wazuh-agents.json, openvas/*.xml (Gold+)")
     cfmt = cu.add_mutually_exclusive_group()
@@ -449,8 +491,8 @@ def parser() -> argparse.ArgumentParser:
     rd.add_argument("--cadence", required=True, help="monthly (every active customer) or quarterly (Gold and up)")
     rd.set_defaults(func=cmd_reports_due)
     h = sub.add_parser("handoff", help="render a customer's handoff document (Markdown, or --html)")
-    h.add_argument("customer")
-    h.add_argument("--html", action="store_true")
+    h.add_argument("customer", help="customer id (metadata.id of a file in customers/)")
+    h.add_argument("--html", action="store_true", help="HTML (styled for print) instead of Markdown")
     h.add_argument("--outputs", metavar="DIR",
                    help="`terraform output -json` per stack (<stack>.json, the apply job's terraform-outputs artifact)")
     h.add_argument("--out", help="write to this file instead of stdout")

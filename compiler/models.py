@@ -610,6 +610,9 @@ class BackupStorage(Strict):
 
 class ProviderInfo(Strict):
     dns_zone: str
+    # The zone of white-label customers' entry records (their custom domain's CNAME target):
+    # a domain that does not name the operator. None: white-label refused on this provider.
+    white_label_dns_zone: Optional[str] = None
     backup_storage: BackupStorage
     load_balancer_type: Optional[str] = None
     kubernetes_version_prefix: Optional[str] = None   # managed Kubernetes: newest patch of this minor
@@ -859,6 +862,10 @@ class SettingsSpec(Strict):
     terraform_state: TerraformState
     ops: OpsSettings
     support: Optional[SupportSettings] = None
+    # Secret reference ids more than one customer may name on purpose (a fleet-wide
+    # credential). Any other id named by two customers is a validation error: a
+    # copied customer file must not keep another customer's secrets.
+    shared_secret_refs: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(default_factory=list)
 
 
 class Settings(Strict):

@@ -46,6 +46,7 @@ class HostPlan:
     tier: str
     customer: Optional[str] = None          # None for shared hosts
     tenants: tuple[str, ...] = ()           # customer ids on a shared host
+    slots: tuple[int, ...] = ()             # each tenant's sticky slot on the host (its port), same order
     volume_gb: int = 0                      # attached data volume (0: none)
     running: bool = True                    # suspended customers keep data, stop compute
     container_runtime: Optional[str] = None  # shared hosts: the tier's hosting.containerRuntime
@@ -399,7 +400,7 @@ def build_plan(inputs: Inputs) -> FleetPlan:
                                         ready_path=settings.spec.openclaw.ready_path))
 
     customers = [_with_release(c, live_model, settings) for c, live_model in zip(customers, (lc.model for lc in live))]
-    stacks += _shared_stacks(placement, customers, tiers, catalog, settings)
+    stacks += _shared_stacks(placement, customers, tiers, catalog, settings, inputs.previous.placement)
     o = settings.spec.openclaw
     runtime = OpenClawRuntime(o.version, o.node_version, o.gateway_port, o.health_path, o.log_file,
                               o.config_dir, o.workspace_dir, o.skills_dir, o.log_format, o.secrets_dir,
@@ -468,7 +469,19 @@ def _dedicated_stack(cid, provider, regions, tier: Tier, catalog, settings, runn
     return StackPlan(cid, provider, kind, state_key(settings, cid), (cid,), tuple(hosts))
 
 
-def _shared_stacks(placement, customers, tiers, catalog, settings) -> list[StackPlan]:
+def _previous_slots(previous, host: str) -> dict[str, int]:
+    """A host's tenant -> slot from the committed placement.json: its `slots`, or (a lock
+    written before slots were recorded) the tenant's place in `tenants`, which is what
+    the ports were then."""
+    entry = (previous.get("hosts", {}) if isinstance(previous, dict) else {}).get(host)
+    if not isinstance(entry, dict):
+        return {}
+    if isinstance(entry.get("slots"), dict):
+        return {str(k): v for k, v in entry["slots"].items()}
+    return {str(cid): i for i, cid in enumerate(entry.get("tenants") or [])}
+
+
+def _shared_stacks(placement, customers, tiers, catalog, settings, previous=None) -> list[StackPlan]:
     by_id = {c.id: c for c in customers}
     stacks = []
     for host, ids in placement.items():
@@ -477,8 +490,10 @@ def _shared_stacks(placement, customers, tiers, catalog, settings) -> list[Stack
         # Sized for a full host, not the current tenants: volumes cannot shrink, so a
         # tenant leaving must not make Terraform try.
         capacity = host_capacity(first.tier, size)
+        # Slots are sticky like placement: a neighbour leaving never renumbers (re-ports) the others.
+        slots = allocate_blocks(list(ids), _previous_slots(previous or {}, host), capacity)
         h = HostPlan(host, ROLE_SHARED_BRONZE, first.provider, first.regions[0], size, host, first.tier_name,
-                     tenants=tuple(ids), volume_gb=int(first.tier.spec.resources.disk_gb * capacity),
+                     tenants=tuple(ids), slots=tuple(slots[cid] for cid in ids), volume_gb=int(first.tier.spec.resources.disk_gb * capacity),
                      container_runtime=first.tier.spec.hosting.container_runtime)
         stacks.append(StackPlan(host, first.provider, "shared", state_key(settings, host), tuple(ids), (h,)))
     return stacks

@@ -17,6 +17,7 @@ from .cache import Cache
 from .diagnostics import CompileError, Diagnostic
 from .load import Document, load_document
 from .providers.catalog import provider_problems, region_problems
+from .plain import message as plain_message
 from .models import Customer, ProviderCatalog, Settings, SloWindows, Tier, release_channel
 from .previous import PreviousState
 
@@ -63,18 +64,8 @@ def parse_model(doc: Document, model: type[M], errors: list[Diagnostic]) -> M | 
         return model.model_validate(doc.data)
     except ValidationError as exc:
         for err in exc.errors():
-            errors.append(doc.diagnostic(tuple(err["loc"]), _message(err)))
+            errors.append(doc.diagnostic(tuple(err["loc"]), plain_message(err, model)))
         return None
-
-
-def _message(err: dict[str, Any]) -> str:
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "required key is missing"
-    msg = str(err["msg"])
-    return msg.removeprefix("Value error, ")
 
 
 SLO_WINDOWS_FILE = "slo-windows.yaml"
@@ -283,6 +274,10 @@ def tier_rule_errors(c: Customer, doc: Document, tiers: dict[str, Tier], catalog
             yield doc.diagnostic(at("slaOverridePercent"), f"a negotiated SLA may only raise {name}'s {t.sla.target_percent:g}%")
     if spec.white_label and not t.white_label:
         yield doc.diagnostic(at("whiteLabel"), f"{name} does not include white-label")
+    elif spec.white_label and catalog is not None and spec.provider in catalog.spec \
+            and not catalog.spec[spec.provider].white_label_dns_zone:
+        yield doc.diagnostic(at("whiteLabel"), f"{spec.provider} has no whiteLabelDnsZone in tiers/providers.yaml: "
+                                               "a white-label customer's domain must not point at a name of ours")
     if spec.branding is not None and not spec.white_label:
         yield doc.diagnostic(at("branding"), "branding is for white-label customers (whiteLabel: true)")
     if spec.release_channel is not None and spec.release_channel not in t.release_channels.allowed:
@@ -332,6 +327,44 @@ def openclaw_rule_errors(c: Customer, doc: Document) -> Iterable[Diagnostic]:
         provider, _, model_id = model.partition("/")
         if provider in served and model_id not in served[provider]:
             yield doc.diagnostic(path, f"endpoint '{provider}' serves {', '.join(sorted(served[provider]))}, not '{model_id}'")
+
+
+def secret_refs_in(model: BaseModel, path: tuple = ()) -> Iterable[tuple[tuple, Any]]:
+    """Every SecretRef in a model, with its path in the document (YAML keys)."""
+    from .models import SecretRef
+    if isinstance(model, SecretRef):
+        yield path, model
+        return
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        key = info.alias or name
+        items = list(enumerate(value)) if isinstance(value, (list, tuple)) else [(None, value)]
+        for index, item in items:
+            if isinstance(item, BaseModel):
+                yield from secret_refs_in(item, path + ((key,) if index is None else (key, index)))
+
+
+def _secret_key(ref) -> tuple:
+    # an env ref names a variable whatever its provider alias; a file ref is an id in <provider>.json
+    return ("env", ref.id) if ref.source == "env" else (ref.source, ref.provider, ref.id)
+
+
+def secret_owner_errors(customers: list[LoadedCustomer], shared: Iterable[str] = ()) -> Iterable[Diagnostic]:
+    """A secret reference belongs to one customer, unless clawtex.yaml spec.sharedSecretRefs names it."""
+    shared = set(shared)
+    first: dict[tuple, tuple[LoadedCustomer, tuple]] = {}
+    for lc in sorted(customers, key=lambda lc: lc.doc.file):
+        for path, ref in secret_refs_in(lc.model):
+            if ref.id in shared:
+                continue
+            owner = first.setdefault(_secret_key(ref), (lc, path))
+            if owner[0].model.metadata.id != lc.model.metadata.id:
+                other = owner[0].doc.diagnostic(owner[1], "")
+                yield lc.doc.diagnostic(path, f"secret {ref.source} '{ref.id}' is also used by customer "
+                                              f"'{owner[0].model.metadata.id}' ({other.file}:{other.line}:{other.column}); "
+                                              "each customer needs its own secret (a copied customer file keeps the "
+                                              "original's secret ids), or list it in clawtex.yaml spec.sharedSecretRefs "
+                                              "if it is meant to be shared fleet-wide")
 
 
 def fleet_errors(customers: list[LoadedCustomer]) -> Iterable[Diagnostic]:
@@ -408,6 +441,7 @@ def validate_repo(root: Path, files: Iterable[Path] | None = None, use_cache: bo
     errors.extend(fleet_errors(customers))
     if settings is not None:
         errors.extend(release_errors(customers, settings, tiers))
+        errors.extend(secret_owner_errors(customers, settings.spec.shared_secret_refs))
     if errors or settings is None or catalog is None or slo_windows is None:
         raise CompileError(errors)
     return Inputs(settings, catalog, tiers, tuple(sorted(customers, key=lambda lc: lc.model.metadata.id)), slo_windows)

@@ -262,3 +262,53 @@ def test_moving_a_customer_to_lts_is_listed_as_a_downgrade_of_that_customer(gitr
     releases = section(text, "### OpenClaw release")
     assert [l for l in releases.splitlines() if l.startswith("- ")] == \
         ["- `acme-logistics` (stable → lts): OpenClaw **downgrade** 2026.9.6 → 2026.7.35"], releases
+
+
+def _ports(root: Path, host: str) -> dict[str, int]:
+    import yaml
+    inv = yaml.safe_load((root / "generated/ansible/inventory/hosts.yml").read_text().replace("!unsafe", ""))
+
+    def find(node):
+        if isinstance(node, dict):
+            if host in (node.get("hosts") or {}):
+                return node["hosts"][host]
+            for sub in (node.get("children") or {}).values():
+                got = find(sub)
+                if got:
+                    return got
+    hv = find(inv["all"])
+    return {c["customer"]: c["port"] for c in hv["openclaw_containers"]}
+
+
+def test_a_bronze_decommission_keeps_the_neighbours_ports_and_explains_their_cost_share(gitrepo):
+    """Issue 27: removing the first tenant of a shared host moved its neighbours' ports
+    (port = place in the list) and flagged them "cost increase". Ports are sticky
+    slots now; the cost share is explained, not flagged."""
+    host = "shared-hetzner-fsn1-01"
+    before = _ports(gitrepo, host)
+    assert list(before) == ["pixel-bakery", "nordic-yoga", "tiny-legal"]
+    decommission(gitrepo, "pixel-bakery")
+    compile_and_commit(gitrepo, "decommission pixel-bakery")
+    after = _ports(gitrepo, host)
+    assert after == {"nordic-yoga": before["nordic-yoga"], "tiny-legal": before["tiny-legal"]}
+    text = summary(gitrepo, "HEAD~1", "HEAD")
+    flags = section(text, "Red flags")
+    assert "**cost increase**" not in flags
+    assert "`nordic-yoga`: est. share" in flags and "`pixel-bakery` left" in flags and "split over 2 tenant(s) instead of 3" in flags
+    hosts = section(text, "### Host variables")
+    assert "container `pixel-bakery` **removed**" in hosts
+    assert "nordic-yoga`: `port`" not in hosts and "`port`" not in hosts, hosts
+
+
+def test_a_newcomer_takes_the_freed_slot_and_no_one_else_moves(gitrepo):
+    host = "shared-hetzner-fsn1-01"
+    before = _ports(gitrepo, host)
+    decommission(gitrepo, "pixel-bakery")
+    compile_and_commit(gitrepo, "decommission pixel-bakery")
+    text = (gitrepo / "customers" / "tiny-legal.yaml").read_text()
+    (gitrepo / "customers" / "late-bakery.yaml").write_text(
+        text.replace("tiny-legal", "late-bakery").replace("Tiny Legal", "Late Bakery"))
+    compile_and_commit(gitrepo, "onboard late-bakery")
+    after = _ports(gitrepo, host)
+    assert after["late-bakery"] == before["pixel-bakery"]
+    assert (after["nordic-yoga"], after["tiny-legal"]) == (before["nordic-yoga"], before["tiny-legal"])

@@ -72,7 +72,7 @@ def test_churn_and_acquisition_per_month(repo):
     months = monthly(customer_history(repo.path), [parse_period(f"2026-0{m}") for m in range(1, 6)])
     got = [(m.month, m.liveAtStart, m.acquired, m.churned, m.churnPercent, m.mrrByTier) for m in months]
     assert got == [
-        ("2026-01", 0, 2, 0, 0.0, {"bronze": 49.0, "silver": 199.0}),
+        ("2026-01", 0, 2, 0, None, {"bronze": 49.0, "silver": 199.0}),     # no customers at start: churn undefined
         ("2026-02", 2, 1, 0, 0.0, {"bronze": 59.0, "gold": 999.0, "silver": 199.0}),
         ("2026-03", 3, 0, 1, 33.33, {"bronze": 59.0, "gold": 999.0}),
         ("2026-04", 2, 1, 1, 50.0, {"bronze": 79.0, "gold": 999.0}),
@@ -98,7 +98,7 @@ def test_the_cli_reads_history_from_the_repository(tmp_path):
     assert main(["--root", str(REPO), "report", "--kpis", "--period", "2026-11", "--out", str(out)]) == 0
     k = json.loads(out.read_text())
     live = len(list((REPO / "customers").glob("*.yaml")))
-    assert sum(m["acquired"] - m["churned"] for m in k["months"]) == live
+    assert k["months"][0]["liveAtStart"] + sum(m["acquired"] - m["churned"] for m in k["months"]) == live
     assert k["sla"] is None and k["finance"]["mrr"] > 0
 
 
@@ -161,3 +161,63 @@ def test_deploy_times_are_read_through_the_onboarding_module(tmp_path, monkeypat
     assert rows == [{"tier": "gold", "deployments": 2, "targetHours": 24.0, "medianHours": 20.0, "maxHours": 30.0,
                      "overTarget": ["late-co"], "pending": ["new-co"]}]
     assert deploy_time_rows(None, plan_repo(REPO)) is None
+
+
+def test_acquisition_is_dated_by_onboarded_on_when_the_file_came_later(tmp_path):
+    """Issue 27: customers migrated into the repository in one commit were all
+    shown "acquired" in that month. A customer file carrying spec.onboardedOn
+    earlier than its commit is acquired (and live, at its first recorded price)
+    from that day."""
+    r = Repo(tmp_path)
+    for cid, day in (("old", "2026-01-12"), ("mid", "2026-03-02")):
+        r.write(cid, customer(cid, "silver", 100).replace("status: active", f"status: active, onboardedOn: '{day}'"))
+    r.write("new", customer("new", "bronze", 50))
+    r.commit("2026-05-20", "migrate customers into the repository")
+    history = customer_history(r.path)
+    assert [(e.customer, e.date) for e in history.events] == [("old", "2026-01-12"), ("mid", "2026-03-02"),
+                                                              ("new", "2026-05-20")]
+    months = monthly(history, [parse_period(f"2026-0{m}") for m in range(1, 6)])
+    assert [(m.month, m.liveAtStart, m.acquired, m.churnPercent, sum(m.mrrByTier.values())) for m in months] == [
+        ("2026-01", 0, 1, None, 100.0), ("2026-02", 1, 0, 0.0, 100.0), ("2026-03", 1, 1, 0.0, 200.0),
+        ("2026-04", 2, 0, 0.0, 200.0), ("2026-05", 2, 1, 0.0, 250.0)]
+
+
+def _page_text(html: str) -> str:
+    import re
+    from html import unescape
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", re.sub(r'src="[^"]*"', "", html))))
+
+
+def test_kpi_page_says_n_a_for_churn_without_customers_and_shows_the_price_caveat(tmp_path):
+    from conftest import REPO
+    from compiler.business.kpis import build_kpis, render_kpis_html
+    from compiler.pipeline import plan_repo
+    r = Repo(tmp_path)
+    r.write("a", customer("a", "bronze", 49)); r.commit("2026-03-10", "onboard a")
+    html = render_kpis_html(build_kpis(tmp_path, plan_repo(REPO), parse_period("2026-03")))
+    text = _page_text(html)
+    assert "Churn 2026-03 n/a no customers at the month's start" in text
+    assert 'class="ok">0.0 %' not in html
+    assert "2026-02 0 0 0 n/a" in text                       # the table row: 0 at start -> n/a
+    assert "provider list prices taken" in text and "plan prices unverified" in text
+    assert "MRR end of 2026-03 $49.00" in text
+
+
+def test_kpi_page_without_revenue_history_draws_no_empty_mrr_chart(tmp_path):
+    from conftest import REPO
+    from compiler.business.kpis import build_kpis, render_kpis_html
+    from compiler.pipeline import plan_repo
+    r = Repo(tmp_path)
+    r.write("a", customer("a", "bronze", 49)); r.commit("2026-06-10", "onboard a")
+    k = build_kpis(tmp_path, plan_repo(REPO), parse_period("2026-04"))
+    assert "mrr" not in k.figures
+    assert "No recurring revenue in customers/ history" in _page_text(render_kpis_html(k))
+
+
+def test_kpi_page_refuses_a_future_period(tmp_path):
+    from datetime import datetime, timezone
+    from conftest import REPO
+    from compiler.cli import main
+    year = datetime.now(timezone.utc).year + 1
+    assert main(["--root", str(REPO), "report", "--html", "--period", f"{year}-01", "--out", str(tmp_path / "k")]) == 1
+    assert not (tmp_path / "k").exists()

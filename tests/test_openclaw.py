@@ -225,7 +225,7 @@ def test_unknown_channel_option_is_a_file_line_error_and_never_reaches_generated
     ("bronze", 75, "    - type: discord\n      botToken: {source: env, id: D_TOKEN}\n",
      "spec.channels[1]: discord channel needs 'token'"),
     ("bronze", 75, "    - type: matrix\n",
-     "spec.channels[1].type: Input should be"),
+     "spec.channels[1].type: 'matrix' is not one of the allowed values: discord, telegram, whatsapp, signal, slack, msteams"),
 ])
 def test_tier_and_channel_refusals(repo, tier, price, extra, expected):
     path = write(repo, "refused", customer("refused", tier, price, extra))

@@ -110,7 +110,8 @@ def test_tier_scan_schedule_outside_what_the_timer_can_express_is_refused(repo):
                                              'openvasSchedule: "FREQ=MONTHLY;BYMONTHDAY=1"'))
     result = run_clawtex(repo, "validate")
     assert result.returncode == 1
-    assert re.search(r"tiers/gold\.yaml:\d+:\d+: spec\.openvasSchedule: String should match pattern", result.stdout + result.stderr)
+    assert re.search(r"tiers/gold\.yaml:\d+:\d+: spec\.openvasSchedule: 'FREQ=MONTHLY;BYMONTHDAY=1' is not valid here: "
+                     r"expected a schedule the scan timer can run", result.stdout + result.stderr)
 
 
 # A token in a YAML comment is not in the parsed data, but it is in the file and so in

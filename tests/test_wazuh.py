@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from compiler.plan import WAZUH_BLOCK_SIZE, WAZUH_CUSTOMER_RULES, WAZUH_FLEET_RULES, WAZUH_RULES_END
-from conftest import REFERENCE, REPO, run_clawtex
+from conftest import REFERENCE, REPO, own_secret_ids, run_clawtex
 
 WAZUH = REPO / "generated" / "wazuh"
 INDEX_FILE = REFERENCE / "wazuh" / "wazuh-ruleset-index.json"
@@ -267,7 +267,7 @@ def test_adding_a_compliance_customer_keeps_everyone_elses_rule_ids(repo):
     assert before, "no example customer holds a rule-id block"
     src = (repo / "customers" / "orbital-health.yaml").read_text()
     new = (src.replace("orbital-health", "aardvark-health").replace('onboardedOn: "2025-11-03"', 'onboardedOn: "2020-01-01"'))
-    (repo / "customers" / "aardvark-health.yaml").write_text(new)
+    (repo / "customers" / "aardvark-health.yaml").write_text(own_secret_ids(new, "aardvark-health"))
     result = run_clawtex(repo, "compile")
     assert result.returncode == 0, result.stderr
     after = json.loads((repo / "generated" / "wazuh" / "rule-blocks.json").read_text())["blocks"]

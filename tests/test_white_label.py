@@ -23,16 +23,17 @@ def customer_yaml(cid: str) -> dict:
 
 
 class NoMetrics:
-    """A Prometheus that has no samples: the report renders its frame and words only."""
+    """A Prometheus with one healthy probe sample and nothing else: the report
+    renders its frame and words (a report with no series at all is refused)."""
 
     def scalar(self, query, at):
-        return None
+        return 1.0 if "probe_success" in query else None
 
     def instant(self, query, at):
         return []
 
     def range(self, query, period, step):
-        return []
+        return [({}, [(period.start.timestamp(), 1.0)])] if "probe_success" in query else []
 
 
 def customer_facing(cid: str) -> dict[str, str]:
@@ -92,3 +93,42 @@ def test_branding_needs_white_label(repo):
          "  tier: gold\n  branding: {assistantName: Acme Helper}\n")
     result = run_clawtex(repo, "validate", str(repo / "customers" / "acme-logistics.yaml"))
     assert result.returncode == 1 and "spec.branding" in result.stderr, result.stderr
+
+
+def _outputs_from_generated(cid: str) -> dict:
+    """`terraform output -json` as apply would save it, with the values Terraform knows
+    before apply (plain strings in the stack); interpolated ones get a stand-in IP."""
+    doc = json.loads((REPO / "generated" / "terraform" / cid / "cdk.tf.json").read_text())
+    return {cid: {name: {"value": o["value"] if "${" not in str(o["value"]) else "203.0.113.10", "type": "string",
+                         "sensitive": False} for name, o in doc.get("output", {}).items()}}
+
+
+def test_white_label_dns_instructions_name_no_operator_domain():
+    """Issue 27: the Platinum handoff and welcome email told the white-label customer to
+    CNAME their domain to a clawtex name. Rendered with the stack's real CNAME output."""
+    from compiler.business.handoff import render_handoff
+    from compiler.business.welcome import build_message
+    from compiler.pipeline import plan_repo
+    plan = plan_repo(REPO)
+    outputs = _outputs_from_generated(WHITE)
+    target = outputs[WHITE]["customer_dns_name"]["value"]
+    docs = {"handoff.md": render_handoff(plan, WHITE, outputs=outputs),
+            "handoff.html": render_handoff(plan, WHITE, html=True, outputs=outputs)}
+    for part in build_message(plan, WHITE, outputs).walk():
+        if not part.is_multipart():
+            docs[f"welcome {part.get_content_type()}"] = part.get_content()
+    for name, text in docs.items():
+        assert target in text, name                                  # the CNAME is shown ...
+        assert not re.search("clawtex", text, re.I), (name, re.findall(r".{0,40}clawtex.{0,40}", text, re.I))
+    control = _outputs_from_generated(CONTROL)
+    if "customer_dns_name" in control[CONTROL]:                      # ... and a branded customer keeps ours
+        assert "clawtex" in control[CONTROL]["customer_dns_name"]["value"]
+
+
+def test_a_white_label_customer_on_a_provider_without_a_neutral_zone_is_refused(tmp_path):
+    from conftest import copy_repo, run_clawtex
+    root = copy_repo(tmp_path / "repo")
+    text = (root / "tiers" / "providers.yaml").read_text()
+    (root / "tiers" / "providers.yaml").write_text(re.sub(r"(?m)^\s*whiteLabelDnsZone:.*\n", "", text))
+    result = run_clawtex(root, "validate", "--no-cache")
+    assert result.returncode == 1 and "has no whiteLabelDnsZone" in result.stderr and "spec.whiteLabel" in result.stderr

@@ -76,6 +76,37 @@ def reports_due(plan: FleetPlan, cadence: str) -> list[tuple[str, str, str]]:
     return out
 
 
+class NoDataError(ValueError):
+    """The period has no series for this customer: there is nothing to report,
+    and a document without data is refused rather than rendered as results."""
+
+
+class FuturePeriodError(ValueError):
+    """The period has not started yet."""
+
+
+def effective_period(period: Period, now: datetime) -> tuple[Period, bool]:
+    """The part of `period` that has happened by `now` (minute-aligned), and
+    whether the period is still in progress. A period that has not started is
+    refused: nothing in it has been measured."""
+    if period.start >= now:
+        raise FuturePeriodError(f"period {period.label} starts {period.start:%Y-%m-%d} and has not begun yet "
+                                f"(now {now:%Y-%m-%d %H:%M} UTC): nothing to report")
+    if period.end <= now:
+        return period, False
+    until = now.replace(second=0, microsecond=0)
+    return Period(period.label, period.start, until), True
+
+
+def check_security_dir(security_dir: Path | None) -> None:
+    """`--security DIR` must be a directory: a mistyped path must not turn into
+    "no findings"."""
+    if security_dir is not None and not security_dir.is_dir():
+        raise ValueError(f"--security {security_dir}: no such directory (give the directory holding "
+                         "wazuh-alerts.json, wazuh-agents.json and openvas/*.xml, or leave --security out "
+                         "and the report says the security data is missing)")
+
+
 @dataclass
 class Incident:
     start: str
@@ -106,6 +137,10 @@ class CustomerReport:
     regions: dict | None = None
     compliance: list[dict] | None = None
     figures: dict[str, str] = field(default_factory=dict)
+    in_progress: bool = False            # the period has not ended: numbers so far
+    measured_until: str = ""             # YYYY-MM-DD HH:MM (UTC) the numbers run to
+    missing: list[str] = field(default_factory=list)      # sections without data, said plainly on the page
+    dr_drill: dict | None = None         # last disaster-recovery drill (Gold+); filled by the DR drill record
 
 
 def _sel(*matchers: str, **labels: str) -> str:
@@ -137,15 +172,22 @@ def _ratio(prom: Prometheus, query: str, at) -> float | None:
 
 
 def build_customer_report(plan: FleetPlan, cid: str, period: Period, prom: Prometheus,
-                          security_dir: Path | None = None, figures: bool = True) -> CustomerReport:
+                          security_dir: Path | None = None, figures: bool = True,
+                          now: datetime | None = None) -> CustomerReport:
     c = plan.customer(cid)
     sections = sections_for(c)
+    check_security_dir(security_dir)
+    period, in_progress = effective_period(period, now or datetime.now(timezone.utc))
     at = period.end - timedelta(milliseconds=1)   # the window ends just before the next period starts
     probe = _sel(job=PROBE_JOB, customer=c.id)
     uptime = _ratio(prom, f"avg by (customer) (avg_over_time(probe_success{probe}[{period.window}]))", at)
     step = step_for(period, STEP)
     probe_series = prom.range(f"min by (customer) (probe_success{probe})", period, step)
-    incidents = runs_of_zero(probe_series[0][1], step) if probe_series else []
+    if uptime is None or not probe_series:
+        raise NoDataError(f"{c.id}: no health-probe samples (probe_success{probe}) in {period.label} "
+                          f"({period.start:%Y-%m-%d} to {period.end:%Y-%m-%d %H:%M} UTC) at {prom_url(prom)}; "
+                          "refusing to write a report without data")
+    incidents = runs_of_zero(probe_series[0][1], step)
     chan = _sel(customer=c.id)
     channels = {m.get("channel", "?"): round(v * 100, 3) for m, v in prom.instant(
         f"avg by (channel) (avg_over_time({CHANNEL_METRIC}{chan}[{period.window}]))", at)}
@@ -156,7 +198,10 @@ def build_customer_report(plan: FleetPlan, cid: str, period: Period, prom: Prome
         brand=c.display_name if c.white_label else VENDOR, white_label=c.white_label, sections=sections,
         uptime_percent=None if uptime is None else round(uptime * 100, 4), target_percent=c.sla_target_percent,
         incidents=incidents, downtime_minutes=sum(i.minutes for i in incidents), channels=dict(sorted(channels.items())),
-        channel_disconnections={ch: runs_of_zero(pts, step) for ch, pts in sorted(channel_series.items())})
+        channel_disconnections={ch: runs_of_zero(pts, step) for ch, pts in sorted(channel_series.items())},
+        in_progress=in_progress, measured_until=f"{period.end:%Y-%m-%d %H:%M}")
+    if not channels:
+        r.missing.append("channels")
     if figures and probe_series:
         r.figures["uptime"] = plots.lines("Health probe (share of checks passing, 5-minute resolution)",
                                           {"uptime": probe_series[0][1]}, "%", percent=True, ylim=(-5, 105))
@@ -180,6 +225,8 @@ def build_customer_report(plan: FleetPlan, cid: str, period: Period, prom: Prome
             if got:
                 trends[name] = got[0][1]
                 r.resources[name] = round(100 * sum(v for _, v in got[0][1]) / len(got[0][1]), 2)
+        if not trends:
+            r.missing.append("resources")
         if figures and trends:
             r.figures["resources"] = plots.lines("CPU, memory and disk use (hourly)", trends, "%", percent=True,
                                                  ylim=(0, 100))
@@ -190,7 +237,9 @@ def build_customer_report(plan: FleetPlan, cid: str, period: Period, prom: Prome
         done = _ratio(prom, f"max by (customer) (changes({BACKUP_METRIC}{_sel(customer=c.id)}[{period.window}]))", at)
         stale = _ratio(prom, f"sum_over_time(((time() - {b}) > bool {max_age})[{period.window}:{step}s])", at)
         expected = period.seconds // interval
-        r.backups = {"successful": int(done or 0), "expected": expected,
+        if done is None:
+            r.missing.append("backups")
+        r.backups = {"measured": done is not None, "successful": int(done or 0), "expected": expected,
                      "successPercent": round(100 * min(done or 0, expected) / expected, 2) if expected else None,
                      "staleMinutes": int((stale or 0) * step / 60), "maxAgeHours": round(max_age / 3600, 2),
                      "retentionDays": c.tier.spec.backups.retention_days,
@@ -227,6 +276,8 @@ def build_customer_report(plan: FleetPlan, cid: str, period: Period, prom: Prome
     if "regions" in sections:
         node = f'{{job="{NODE_JOB}",customer="{c.id}",role!="wazuh_manager"}}'
         per_region = {m.get("region", "?"): pts for m, pts in prom.range(f"max by (region) (up{node})", period, step)}
+        if not per_region:
+            r.missing.append("regions")
         avail = {reg: round(100 * sum(v for _, v in pts) / len(pts), 4) for reg, pts in sorted(per_region.items())}
         r.regions = {"availability": avail, "failovers": failovers(per_region, step)}
         if figures and per_region:
@@ -244,6 +295,10 @@ def build_customer_report(plan: FleetPlan, cid: str, period: Period, prom: Prome
 
 
 SEVERITY_COLORS = {"critical": "#7f1d1d", "high": "#dc2626", "medium": "#d97706", "low": "#2563eb"}
+
+
+def prom_url(prom) -> str:
+    return getattr(prom, "url", "the Prometheus given")
 
 
 def failovers(per_region: dict[str, list[tuple[float, float]]], step: int) -> list[dict]:

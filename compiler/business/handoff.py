@@ -18,7 +18,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ..escape import markdown_text
-from ..plan import CUSTOMER_DASHBOARD_UID, CustomerPlan, FleetPlan, HostPlan
+from ..plan import (CUSTOMER_DASHBOARD_UID, ROLE_K8S, ROLE_OPENCLAW, ROLE_SHARED_BRONZE, ROLE_WAZUH, CustomerPlan,
+                    FleetPlan, HostPlan)
 # The output name must match what the Terraform target writes; reuse its naming
 # function instead of repeating the rule.
 from ..targets.terraform import host_output as terraform_host_output
@@ -70,13 +71,50 @@ def _value(outputs: dict[str, dict], stack: str, name: str) -> str | None:
 
 def host_rows(plan: FleetPlan, c: CustomerPlan, outputs: dict[str, dict]) -> list[HostRow]:
     hosts = [h for h in plan.hosts if h.customer == c.id or c.id in h.tenants]
-    return [_row(h, outputs) for h in sorted(hosts, key=lambda h: h.name)]
+    return [_row(h, outputs, c) for h in sorted(hosts, key=lambda h: h.name)]
 
 
-def _row(h: HostPlan, outputs: dict[str, dict]) -> HostRow:
+def _row(h: HostPlan, outputs: dict[str, dict], c: CustomerPlan) -> HostRow:
     ip = _value(outputs, h.stack, terraform_host_output(h)) or PENDING
-    return HostRow(h.name, h.role, h.provider, h.region, f"{h.size.slug} ({h.size.vcpu:g} vCPU, {h.size.ram_gb:g} GB RAM)",
-                   bool(h.tenants), ip)
+    if h.tenants:       # a shared host: the customer's own share (tier resources), never the whole machine
+        r = c.tier.spec.resources
+        size = f"your share: {r.vcpu:g} vCPU{' (shared)' if r.vcpu_shared else ''}, {r.ram_gb:g} GB RAM, {r.disk_gb} GB disk"
+    else:
+        disk = f"{h.size.disk_gb} GB system disk" + (f" + {h.volume_gb} GB data volume" if h.volume_gb else "")
+        size = f"{h.size.slug} ({h.size.vcpu:g} vCPU, {h.size.ram_gb:g} GB RAM, {disk})"
+    return HostRow(h.name, ROLE_WORDS.get(h.role, h.role), h.provider, h.region, size, bool(h.tenants), ip)
+
+
+# Host roles in words a customer reads (plan roles are ops names).
+ROLE_WORDS = {ROLE_OPENCLAW: "assistant server", ROLE_SHARED_BRONZE: "assistant (shared server)",
+              ROLE_K8S: "Kubernetes node", ROLE_WAZUH: "security monitoring (Wazuh)"}
+
+# Direct-message policies (OpenClaw channels dmPolicy) in plain words.
+DM_WORDS = {
+    "pairing": "someone new who messages the assistant directly gets a pairing code; send that code to support and "
+               "we let them in",
+    "allowlist": "only the people on your list can message the assistant directly",
+    "open": "anyone can message the assistant directly",
+    "disabled": "direct messages are turned off; the assistant answers in groups and channels only",
+}
+
+
+def capacity_lines(c: CustomerPlan) -> list[str]:
+    """What the customer's plan promises in resources, from tier data (tiers/*.yaml)."""
+    t = c.tier.spec
+    r = t.resources
+    out = []
+    if t.hosting.model == "shared":
+        out.append(f"Your share of a shared server: {r.vcpu:g} vCPU{' (shared)' if r.vcpu_shared else ''}, "
+                   f"{r.ram_gb:g} GB RAM, {r.disk_gb} GB disk for your data")
+    else:
+        out.append(f"Per assistant server: {r.vcpu:g} {'shared' if r.vcpu_shared else 'dedicated'} vCPU, "
+                   f"{r.ram_gb:g} GB RAM, {r.disk_gb} GB data disk")
+    scale = t.hosting.autoscaling
+    if scale is not None:
+        out.append(f"Kubernetes nodes in each region scale automatically between {scale.min_nodes} and "
+                   f"{scale.max_nodes} with load; the {scale.min_nodes} listed below are always running")
+    return out
 
 
 def dns_records(plan: FleetPlan, c: CustomerPlan, outputs: dict[str, dict]) -> list[DnsRecord]:
@@ -117,7 +155,8 @@ def context(plan: FleetPlan, customer_id: str, outputs: dict[str, dict] | None =
     return dict(c=c, tier=c.tier.spec, tier_name=c.tier.metadata.display_name or c.tier_name, hosts=hosts,
                 runtime=plan.runtime, links=monitoring_links(plan, c), dns=dns_records(plan, c, outputs),
                 support=support_terms(c.tier, plan.settings.spec.support, c.id, c.white_label),
-                brand=brand(plan.settings.spec, c.white_label),
+                brand=brand(plan.settings.spec, c.white_label), capacity=capacity_lines(c),
+                dm_words=DM_WORDS,
                 preview=any(h.ipv4 == PENDING for h in hosts))
 
 

@@ -9,10 +9,15 @@ merged branch counts once, on the day it landed; dates are committer dates,
 UTC):
 - a customer is *live* while its file exists and `spec.status` is not
   `decommissioned` (suspended customers are still customers);
-- acquisition: a customer becomes live (file added, or re-activated);
+- acquisition: a customer becomes live (file added, or re-activated). The
+  first acquisition is dated by the customer file's `spec.onboardedOn` when it
+  is earlier than the commit (customers onboarded before the repository held
+  their file, e.g. a migration); such a customer counts as live, at the price
+  and tier of its first recorded file, from that day;
 - churn: a live customer stops being live (file removed or decommissioned);
 - churn rate of a month = churned in the month / live at the month's start
-  (the founding document's target: below 5 %).
+  (the founding document's target: below 5 %); with no customers at the
+  start it is undefined (None, shown "n/a"), not 0 %.
 """
 from __future__ import annotations
 
@@ -46,7 +51,7 @@ class Month:
     liveAtStart: int
     acquired: int
     churned: int
-    churnPercent: float
+    churnPercent: float | None   # None: no customers at the month's start (undefined, not 0 %)
     mrrByTier: dict      # tier -> MRR at the month's end (live customers' monthlyPrice)
 
 
@@ -55,6 +60,7 @@ class CustomerState:
     tier: str
     price: Decimal          # monthlyPrice as written (compiler/money.py)
     status: str
+    onboarded: str | None = None     # spec.onboardedOn, YYYY-MM-DD
 
     @property
     def live(self) -> bool:
@@ -75,7 +81,8 @@ def _state(blob_bytes: bytes, stem: str) -> tuple[str, CustomerState] | None:
     if customer is None:
         return None
     spec = customer.spec
-    return customer.metadata.id, CustomerState(spec.tier, spec.billing.monthly_price, spec.status)
+    return customer.metadata.id, CustomerState(spec.tier, spec.billing.monthly_price, spec.status,
+                                               spec.onboarded_on.isoformat() if spec.onboarded_on else None)
 
 
 def _customer_files(tree) -> dict[str, object]:
@@ -90,6 +97,7 @@ def _customer_files(tree) -> dict[str, object]:
 class History:
     events: list[Event] = field(default_factory=list)
     snapshots: list[tuple[datetime, dict[str, CustomerState]]] = field(default_factory=list)
+    first_seen: dict[str, tuple[datetime, CustomerState]] = field(default_factory=dict)
 
     def state_at(self, when: datetime) -> dict[str, CustomerState]:
         state: dict[str, CustomerState] = {}
@@ -97,6 +105,11 @@ class History:
             if t >= when:
                 break
             state = snap
+        state = dict(state)
+        day = when.date().isoformat()
+        for cid, (t, first) in self.first_seen.items():   # onboarded before its file reached the repository
+            if cid not in state and t >= when and first.live and first.onboarded and first.onboarded < day:
+                state[cid] = first
         return state
 
 
@@ -124,11 +137,17 @@ def customer_history(root: Path, rev: str = "HEAD") -> History:
         for cid in sorted(set(prev) | set(state)):
             was = cid in prev and prev[cid].live
             now = cid in state and state[cid].live
+            if cid in state and cid not in history.first_seen:
+                history.first_seen[cid] = (when, state[cid])
             if was != now:
-                history.events.append(Event(cid, "acquired" if now else "churned", when.date().isoformat(),
-                                            commit.hexsha[:12]))
+                day = when.date().isoformat()
+                first = now and not any(e.customer == cid for e in history.events)
+                if first and state[cid].onboarded and state[cid].onboarded < day:
+                    day = state[cid].onboarded
+                history.events.append(Event(cid, "acquired" if now else "churned", day, commit.hexsha[:12]))
         history.snapshots.append((when, state))
         prev, prev_blobs = state, blobs
+    history.events.sort(key=lambda e: e.date)
     return history
 
 
@@ -145,7 +164,7 @@ def monthly(history: History, months: Iterable[Period]) -> list[Month]:
         for s in end_state.values():
             if s.live and s.status == "active":
                 mrr[s.tier] = mrr.get(s.tier, ZERO) + s.price
-        out.append(Month(m.label, live, acquired, churned, round(100 * churned / live, 2) if live else 0.0,
+        out.append(Month(m.label, live, acquired, churned, round(100 * churned / live, 2) if live else None,
                          dict(sorted(mrr.items()))))
     return out
 
@@ -241,6 +260,8 @@ def build_kpis(root: Path, plan, period: Period, prom: Prometheus | None = None,
                deploy_records: Iterable[dict] | None = None, deploy_dir: Path | None = None,
                figures: bool = True) -> Kpis:
     from .report import build_report
+    if period.start >= datetime.now(timezone.utc):
+        raise ValueError(f"period {period.label} has not begun yet: no KPIs to show")
     history = customer_history(root, rev)
     months = monthly(history, months_ending(period))
     finance = build_report(plan).to_json()
@@ -251,8 +272,10 @@ def build_kpis(root: Path, plan, period: Period, prom: Prometheus | None = None,
     if figures:
         from . import plots
         tiers = [t.name for t in plan.tiers_by_rank()]
-        k.figures["mrr"] = plots.bars("MRR by tier at each month's end (USD)", [m.month for m in months],
-                                      {t: [float(m.mrrByTier.get(t, ZERO)) for m in months] for t in tiers}, "USD", stacked=True)
+        if any(v for m in months for v in m.mrrByTier.values()):     # no chart of zeros on a degenerate axis
+            k.figures["mrr"] = plots.bars("MRR by tier at each month's end (USD)", [m.month for m in months],
+                                          {t: [float(m.mrrByTier.get(t, ZERO)) for m in months] for t in tiers}, "USD",
+                                          stacked=True)
         k.figures["churn"] = plots.bars(f"Customers acquired and churned per month (churn target < {CHURN_TARGET_PERCENT:g} %)",
                                         [m.month for m in months],
                                         {"acquired": [m.acquired for m in months], "churned": [m.churned for m in months]},
@@ -272,4 +295,8 @@ def build_kpis(root: Path, plan, period: Period, prom: Prometheus | None = None,
 
 def render_kpis_html(k: Kpis) -> str:
     from .customer_report import _ENV
-    return _ENV.get_template("kpis.html.j2").render(k=k, target=CHURN_TARGET_PERCENT)
+    from .report import Report, _price_note
+    f = k.finance
+    note = _price_note(Report((), (), 0, 0, 0, 0, (), f["pricesTakenOn"], f.get("pricesAgeDays"),
+                              f.get("plansUnverified", 0), f.get("plansPriced", 0)))
+    return _ENV.get_template("kpis.html.j2").render(k=k, target=CHURN_TARGET_PERCENT, price_note=note)

@@ -362,7 +362,9 @@ def check_customer_text(root: Path, cid: str, text: str, tiers, catalog) -> None
         errors: list[Diagnostic] = []
         validate_customer_file(path, Path(tmp), tiers, catalog, errors)
     if errors:
-        raise CompileError(errors)
+        # The candidate was never written: cite it as such, not as a file in customers/.
+        import dataclasses
+        raise CompileError([dataclasses.replace(d, file=f"{d.file} (not written)") for d in errors])
 
 
 def write_atomic(path: Path, text: str) -> None:

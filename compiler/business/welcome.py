@@ -20,15 +20,17 @@ from ..models import SecretRef, SmtpSettings
 from ..plan import FleetPlan
 from .handoff import _environment, context, render_handoff
 
-# How a customer connects each channel type (OpenClaw channel setup; pairing is
-# the default DM policy: the first DM gets a pairing code an operator approves).
+# How a customer starts using each channel. The email is sent once the assistant is
+# live: the smoke test passed readiness, which fails while a configured channel is not
+# running (clawtex.yaml openclaw.readyPath), so every channel's credentials are already
+# in place and nothing is left to send us. Each step is a plain instruction.
 CONNECT = {
-    "telegram": "Create a bot with @BotFather, then send us its token through the secure link.",
-    "discord": "Create an application and bot in the Discord Developer Portal, invite it to your server, then send us the bot token through the secure link.",
-    "whatsapp": "We send you a QR code; scan it from WhatsApp > Linked devices on the phone the assistant should use.",
-    "signal": "Register the Signal number named in your order; we link it and confirm by a test message.",
-    "slack": "Install our Slack app in your workspace; send us the bot token and app-level token through the secure link.",
-    "msteams": "Register the bot in Azure (app id and tenant from your order), then send us the app password through the secure link.",
+    "telegram": "Open your bot in Telegram (search for its @name) and send it a message.",
+    "discord": "Send the bot a direct message, or mention it (@name) in a channel of your server.",
+    "whatsapp": "Send a WhatsApp message to the number the assistant uses.",
+    "signal": "Send a Signal message to the number the assistant uses.",
+    "slack": "Invite the bot to a channel (type /invite @name there) or send it a direct message.",
+    "msteams": "Find the bot in Microsoft Teams (Apps, then your organisation's apps) and send it a message.",
 }
 
 

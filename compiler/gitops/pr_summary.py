@@ -152,17 +152,52 @@ def _red_flags(changes: ChangeSet, base: Side, head: Side, threshold: float) -> 
                       for addr, old, new in volume_shrinks(before, after)]
             flags += [f"**firewall opening** in stack `{stack.stack}`: {rule}"
                       for rule in sorted(inbound_rules(after) - inbound_rules(before))]
-    for cid in sorted(changes.customers):
+    notes: list[str] = []
+    for cid in sorted(set(changes.customers) | _shared_neighbours(changes, base, head)):
         old, new = base.customer(cid), head.customer(cid)
         if old and new and head.rank(new.tier_name) < base.rank(old.tier_name):
             flags.append(f"**tier downgrade**: `{cid}` {old.tier_name} → {new.tier_name}")
         before, after = base.cost(cid), head.cost(cid)
         if before and after and (after - before) / before * 100 > threshold:
+            why = _shared_host_split(base, head, old, new)
+            if why:
+                notes.append(f"`{cid}`: est. share {_money(before)} → {_money(after)} — {why}")
+                continue
             flags.append(f"**cost increase** over {threshold:g}%: `{cid}` {_money(before)} → {_money(after)} "
                          f"(+{(after - before) / before * 100:.0f}%)")
+    explained = (["Shared-host cost shares (not a change to these customers' service):", ""]
+                 + [f"- {n}" for n in notes] + [""]) if notes else []
     if not flags:
-        return ["### Red flags", "", "None: no destroy, tier downgrade, firewall opening or cost jump.", ""]
-    return ["### :warning: Red flags", ""] + [f"- {flag}" for flag in flags] + [""]
+        return ["### Red flags", "", "None: no destroy, tier downgrade, firewall opening or cost jump.", ""] + explained
+    return ["### :warning: Red flags", ""] + [f"- {flag}" for flag in flags] + [""] + explained
+
+
+def _shared_neighbours(changes: ChangeSet, base: Side, head: Side) -> set[str]:
+    """Tenants sharing a host with a customer this change touches (their cost share moves)."""
+    out: set[str] = set()
+    for side in (base, head):
+        for cid in changes.customers:
+            c = side.customer(cid)
+            host = side.plan.host(c.hosts[0]) if c and c.hosts and side.plan else None
+            if host is not None and host.role == ROLE_SHARED_BRONZE:
+                out |= set(host.tenants)
+    return out
+
+
+def _shared_host_split(base: Side, head: Side, old: Optional[CustomerPlan], new: Optional[CustomerPlan]) -> str:
+    """Why a shared-host tenant's estimated cost moved without anything of its own changing:
+    the host's cost is split over its tenants, and the count changed. '' when that is not it."""
+    if not (old and new and old.hosts and new.hosts and old.hosts == new.hosts and base.plan and head.plan):
+        return ""
+    h0, h1 = base.plan.host(old.hosts[0]), head.plan.host(new.hosts[0])
+    if not (h0 and h1 and h0.role == ROLE_SHARED_BRONZE and h1.role == ROLE_SHARED_BRONZE) or \
+            (old.tier_name, old.provider) != (new.tier_name, new.provider) or len(h0.tenants) == len(h1.tenants):
+        return ""
+    left = sorted(set(h0.tenants) - set(h1.tenants))
+    joined = sorted(set(h1.tenants) - set(h0.tenants))
+    moves = ", ".join([f"`{c}` left" for c in left] + [f"`{c}` joined" for c in joined])
+    return (f"shared host `{h1.name}` ({moves}): its unchanged cost is now split over {len(h1.tenants)} tenant(s) "
+            f"instead of {len(h0.tenants)}; this customer's server, port and price are unchanged")
 
 
 def _customer_table(changes: ChangeSet, base: Side, head: Side, unchanged: int) -> list[str]:
@@ -321,7 +356,8 @@ def inbound_rules(stack: Stack) -> set[str]:
             continue
         for protocol, port, sources in rules:
             world = " (whole internet)" if set(sources or ()) & _WORLD else ""
-            out.add(f"{protocol}/{port or 'any'} from {', '.join(sorted(sources or ['any']))}{world}")
+            # no source at all admits nothing (every provider's rule needs one); never "from any"
+            out.add(f"{protocol}/{port or 'any'} from {', '.join(sorted(sources)) if sources else 'no source'}{world}")
     return out
 
 

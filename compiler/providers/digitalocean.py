@@ -54,11 +54,25 @@ class DigitalOcean(ProviderPlugin):
     def inbound_rules(self, rtype: str, attrs: dict[str, Any]) -> Optional[list[InboundRule]]:
         if rtype != "digitalocean_firewall":
             return None
-        return [(r.get("protocol"), r.get("port_range"), r.get("source_addresses")) for r in attrs.get("inbound_rule") or []]
+        # Every source field of an inbound_rule block in the provider schema
+        # (terraform-provider-digitalocean docs/resources/firewall.md, "inbound_rule":
+        # source_addresses, source_droplet_ids, source_tags, source_load_balancer_uids,
+        # source_kubernetes_ids; the same five in cdktf-provider-digitalocean's
+        # FirewallInboundRule, read 2026-12-03). Traffic is allowed from the union.
+        return [(r.get("protocol"), r.get("port_range"), inbound_sources(r)) for r in attrs.get("inbound_rule") or []]
 
     def backup_destination(self, info: Any, customer: str, region: str, copy: bool) -> BackupDestination:
         suffix = f"-{region}" if copy else ""
         return BackupDestination("s3", f"clawtex-{customer}-backup{suffix}", region, s3_endpoint(info, region))
+
+
+SOURCE_FIELDS = (("source_addresses", ""), ("source_droplet_ids", "droplet "), ("source_tags", "tag "),
+                 ("source_load_balancer_uids", "load balancer "), ("source_kubernetes_ids", "kubernetes cluster "))
+
+
+def inbound_sources(rule: dict[str, Any]) -> list[str]:
+    """The sources of one inbound_rule, each named by kind (a CIDR stands alone)."""
+    return [f"{prefix}{v}" for key, prefix in SOURCE_FIELDS for v in rule.get(key) or []]
 
 
 PLUGIN = DigitalOcean()
@@ -128,7 +142,7 @@ def _build_stack(b: Any) -> None:
     if c and c.kubernetes:
         _doks(b, c)
         return      # the global load balancer owns the customer's record (domains.is_managed)
-    b.dns_record("digitalocean_record", lambda ip: {"domain": b.info.dns_zone, "name": b.record_name(), "type": "A", "ttl": 300, "value": ip},
+    b.dns_record("digitalocean_record", lambda ip: {"domain": b.customer_zone(), "name": b.record_name(), "type": "A", "ttl": 300, "value": ip},
                 lambda h: f"${{digitalocean_droplet.{resource_id(h)}.ipv4_address}}")
 
 
@@ -172,8 +186,8 @@ def _doks(b: Any, c: Any) -> None:
         "glb_settings": [{"target_port": port, "target_protocol": protocol, "region_priorities": priorities, "failover_threshold": 50}],
         # is_managed: DigitalOcean creates the A/AAAA records of this name itself; a
         # digitalocean_record of the same name would conflict (issue 16 item 4).
-        "domains": [{"name": f"{b.record_name()}.{b.info.dns_zone}", "is_managed": True}],
+        "domains": [{"name": f"{b.record_name()}.{b.customer_zone()}", "is_managed": True}],
     })
     b.output("global_lb_ip", "${digitalocean_loadbalancer.global.ip}", f"global entry point of {c.id}")
     if c.custom_domain and c.active:
-        b.output("customer_dns_name", f"{b.record_name()}.{b.info.dns_zone}", f"CNAME target for {c.custom_domain}")
+        b.output("customer_dns_name", f"{b.record_name()}.{b.customer_zone()}", f"CNAME target for {c.custom_domain}")

@@ -42,7 +42,9 @@ class Hetzner(ProviderPlugin):
     def inbound_rules(self, rtype: str, attrs: dict[str, Any]) -> Optional[list[InboundRule]]:
         if rtype != "hcloud_firewall":
             return None
-        return [(r.get("protocol"), r.get("port"), r.get("source_ips"))
+        # hcloud_firewall rule (terraform-provider-hcloud docs/resources/firewall.md): an "in" rule's
+        # only source field is source_ips (destination_ips belongs to "out" rules).
+        return [(r.get("protocol"), r.get("port"), list(r.get("source_ips") or []))
                 for r in attrs.get("rule") or [] if r.get("direction") == "in"]
 
     def backup_destination(self, info: Any, customer: str, region: str, copy: bool) -> BackupDestination:
@@ -122,7 +124,7 @@ class Hetzner(ProviderPlugin):
                 b.output(target.output, f"${{hcloud_storage_box.{target.resource}.server}}", f"SFTP host of {target.name} (backup role)")
         if c and c.kubernetes:
             raise ValueError(f"{c.id}: Platinum is refused on hetzner (validation should have said so)")
-        b.dns_record("hcloud_zone_rrset", lambda ip: {"zone": info.dns_zone, "name": b.record_name(), "type": "A", "ttl": 300,
+        b.dns_record("hcloud_zone_rrset", lambda ip: {"zone": b.customer_zone(), "name": b.record_name(), "type": "A", "ttl": 300,
                                                       "records": [{"value": ip}]}, lambda h: f"${{hcloud_server.{resource_id(h)}.ipv4_address}}")
 
 

@@ -33,6 +33,11 @@ class Vultr(ProviderPlugin):
     def inbound_rules(self, rtype: str, attrs: dict[str, Any]) -> Optional[list[InboundRule]]:
         if rtype != "vultr_firewall_rule":
             return None
+        # vultr_firewall_rule (docs.vultr.com/reference/terraform/resources/firewall_rule, updated
+        # 2025-09-15): subnet + subnet_size are the source, unless `source` is "cloudflare", which
+        # allows all of Cloudflare's IP space instead (vultr-cli "firewall rule create", --source).
+        if attrs.get("source") == "cloudflare":
+            return [(attrs.get("protocol"), attrs.get("port"), ["Cloudflare IP ranges"])]
         return [(attrs.get("protocol"), attrs.get("port"), [f"{attrs.get('subnet')}/{attrs.get('subnet_size')}"])]
 
     def backup_destination(self, info: Any, customer: str, region: str, copy: bool) -> BackupDestination:
@@ -96,7 +101,7 @@ def _build_stack(b: Any) -> None:
             b.output(target.output, f"${{vultr_object_storage.backup_store{suffix}.s3_hostname}}", f"S3 host of {target.name}")
     if c and c.kubernetes:
         raise ValueError(f"{c.id}: Platinum is refused on vultr (validation should have said so)")
-    b.dns_record("vultr_dns_record", lambda ip: {"domain": b.info.dns_zone, "name": b.record_name(), "type": "A", "ttl": 300, "data": ip},
+    b.dns_record("vultr_dns_record", lambda ip: {"domain": b.customer_zone(), "name": b.record_name(), "type": "A", "ttl": 300, "data": ip},
                 lambda h: f"${{vultr_instance.{resource_id(h)}.main_ip}}")
 
 

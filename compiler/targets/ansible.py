@@ -50,8 +50,10 @@ def container_entry(c: CustomerPlan, port: int) -> dict[str, Any]:
 
 
 def tenant_ports(host: HostPlan, plan: FleetPlan) -> list[tuple[str, int]]:
-    """One host port per tenant of a shared host, by its (sticky) place on the host."""
-    return [(cid, plan.runtime.gateway_port + 1 + i) for i, cid in enumerate(host.tenants)]
+    """One host port per tenant of a shared host, by its sticky slot on the host (plan
+    HostPlan.slots): a neighbour leaving never moves another tenant's port."""
+    slots = host.slots or tuple(range(len(host.tenants)))
+    return [(cid, plan.runtime.gateway_port + 1 + slot) for cid, slot in zip(host.tenants, slots)]
 
 
 def proxy_vars(host: HostPlan, plan: FleetPlan) -> dict[str, Any]:

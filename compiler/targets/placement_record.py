@@ -13,5 +13,5 @@ def render(plan: FleetPlan) -> dict[str, bytes]:
     for name, tenants in plan.placement.items():
         host = plan.host(name)
         hosts[name] = {"provider": host.provider, "region": host.region, "plan": host.size.slug,
-                       "tenants": list(tenants)}
+                       "tenants": list(tenants), "slots": dict(sorted(zip(host.tenants, host.slots)))}
     return {PLACEMENT_FILE: dump_json({"hosts": hosts})}

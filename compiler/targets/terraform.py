@@ -151,6 +151,16 @@ class StackBuilder:
     def record_name(self) -> str:
         return self.dedicated.id if self.dedicated else self.sp.name
 
+    def customer_zone(self) -> str:
+        """The zone of the customer's entry record (its custom domain's CNAME target):
+        white-label customers get the provider's whiteLabelDnsZone, which names no operator."""
+        c = self.dedicated
+        if c is not None and c.white_label:
+            if not self.info.white_label_dns_zone:
+                raise ValueError(f"{c.id}: white-label needs tiers/providers.yaml {c.provider}.whiteLabelDnsZone")
+            return self.info.white_label_dns_zone
+        return self.info.dns_zone
+
     def ops_cidrs(self) -> list[str]:
         return list(self.plan.settings.spec.ops.ssh_allowed_cidrs)
 
@@ -170,7 +180,7 @@ class StackBuilder:
         if entry is None:
             return
         self.resource(rtype, "customer_dns", body(server_ip(entry)))
-        self.output("customer_dns_name", f"{self.record_name()}.{self.info.dns_zone}", f"CNAME target for {c.custom_domain}")
+        self.output("customer_dns_name", f"{self.record_name()}.{self.customer_zone()}", f"CNAME target for {c.custom_domain}")
 
 
 # Account-wide resources (the ops SSH key) live once per provider in this stack;
