@@ -170,7 +170,7 @@ def test_acquisition_is_dated_by_onboarded_on_when_the_file_came_later(tmp_path)
     from that day."""
     r = Repo(tmp_path)
     for cid, day in (("old", "2026-01-12"), ("mid", "2026-03-02")):
-        r.write(cid, customer(cid, "silver", 100).replace("status: active", f"status: active, onboardedOn: '{day}'"))
+        r.write(cid, customer(cid, "silver", 100).replace('onboardedOn: "2026-09-01"', f'onboardedOn: "{day}"'))
     r.write("new", customer("new", "bronze", 50))
     r.commit("2026-05-20", "migrate customers into the repository")
     history = customer_history(r.path)

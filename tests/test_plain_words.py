@@ -16,8 +16,10 @@ BASE = "customers/pixel-bakery.yaml"
 CASES = {
     "type": (("  displayName: Pixel Bakery", "  displayName: [Pixel, Bakery]"),
              "6:3: metadata.displayName: expected text, got a list"),
-    "pattern": (('  onboardedOn: "2026-03-02"', '  onboardedOn: "02.03.2026"'),
-                "13:3: spec.onboardedOn: '02.03.2026' is not valid here: expected a date written YYYY-MM-DD (e.g. 2026-11-26)"),
+    "pattern": (("    stripeCustomerId: cus_PixelBakery01", '    stripeCustomerId: "cus PixelBakery01"'),
+                "16:5: spec.billing.stripeCustomerId: 'cus PixelBakery01' is not valid here: expected a Stripe customer id (cus_…)"),
+    "date": (('  onboardedOn: "2026-03-02"', '  onboardedOn: "02.03.2026"'),
+             "13:3: spec.onboardedOn: '02.03.2026' is not a date; write YYYY-MM-DD"),
     "literal": (("      dmPolicy: pairing", "      dmPolicy: pairng"),
                 "20:7: spec.channels[0].dmPolicy: 'pairng' is not one of the allowed values: pairing, allowlist, open, disabled"),
     "missing": (("    stripeCustomerId: cus_PixelBakery01\n", ""),
