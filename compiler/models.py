@@ -215,6 +215,14 @@ class Decommission(Strict):
     date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 
 
+class ReplacementApproval(Strict):
+    """A human's approval for one predicted replacement or shrink of a stateful resource
+    (compiler/stateful_guard.py): the Terraform address (`type.name`, or `<stack>/type.name`)."""
+    resource: Annotated[str, StringConstraints(pattern=r"^([a-z0-9-]+/)?[a-z0-9_]+\.[a-z0-9_]+$", max_length=200)]
+    approved_by: SafeText
+    date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
 class Branding(Strict):
     """White-label identity (Platinum whiteLabel): what the customer's users see instead of ours."""
 
@@ -247,6 +255,8 @@ class CustomerSpec(Strict):
     # OpenClaw release line this customer runs; unset: its tier's releaseChannels.default.
     release_channel: Optional[ReleaseChannel] = None
     decommission: Optional[Decommission] = None
+    # Replacements/shrinks of stateful resources a human approved (compiler/stateful_guard.py).
+    replacement_approvals: list[ReplacementApproval] = Field(default_factory=list)
 
 
 class Customer(Strict):
