@@ -566,11 +566,22 @@ class BackupStorage(Strict):
     endpoints: dict[str, str] = Field(default_factory=dict)
 
 
+class KubernetesDefaultPool(Strict):
+    """The managed cluster's default node pool (the node_pool block of the cluster resource),
+    kept apart from the workload pool: its `size` is force_new on the cluster (tiers/
+    replacement-facts.yaml), so it is fixed here and never follows the tier's plan."""
+    size: str
+    min_nodes: int = Field(ge=1)
+    max_nodes: int = Field(ge=1)
+    monthly_usd: float                      # per node (cost report: the floor is min_nodes)
+
+
 class ProviderInfo(Strict):
     dns_zone: str
     backup_storage: BackupStorage
     load_balancer_type: Optional[str] = None
     kubernetes_version_prefix: Optional[str] = None   # managed Kubernetes: newest patch of this minor
+    kubernetes_default_pool: Optional[KubernetesDefaultPool] = None   # managed Kubernetes: the fixed default pool
     platinum: bool = True                   # False: Platinum is refused on this provider (no real failover)
     terraform_source: str
     terraform_version: str

@@ -39,6 +39,7 @@ class Fact:
     force_new: tuple[str, ...]
     stateful: Optional[str] = None
     shrink: Optional[Mapping[str, Any]] = None
+    computed: tuple[str, ...] = ()          # force-new and Optional+Computed: unset -> set is not a change
 
     @property
     def source(self) -> str:
@@ -79,7 +80,7 @@ def load_facts(root: Path) -> dict[str, Fact]:
     for provider, entry in (doc.get("providers") or {}).items():
         for rtype, spec in (entry.get("resources") or {}).items():
             facts[rtype] = Fact(rtype, provider, str(entry["version"]), spec["file"], tuple(spec.get("forceNew") or ()),
-                                spec.get("stateful"), spec.get("shrink"))
+                                spec.get("stateful"), spec.get("shrink"), tuple(spec.get("computed") or ()))
     return facts
 
 
@@ -119,6 +120,8 @@ def predict(stack: str, before: Resources, after: Resources, facts: Mapping[str,
             if _covered(path, ignored):
                 continue
             a, b = _values(old, path), _values(new, path)
+            if not a and path in fact.computed:
+                continue    # the state holds the provider's computed value, which our JSON never showed
             if a != b:
                 out.append(Prediction(stack, address, "replace", path, _unwrap(a), _unwrap(b), fact.stateful, fact.source))
         shrink = _shrink(stack, address, fact, old, new, ignored, disk_of)

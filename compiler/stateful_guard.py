@@ -16,6 +16,7 @@ from typing import Mapping, Optional
 from .approvals import is_human_approver
 from .diagnostics import CompileError, Diagnostic
 from .plan import FleetPlan
+from .providers import PLUGINS
 from .replacement import Prediction, predict_fleet, stack_resources
 from .validate import Inputs, LoadedCustomer
 
@@ -26,14 +27,11 @@ GUARDED_DESTROY = ("volume", "cluster", "bucket", "storage_box")
 HOW_TO = ("if this is intended, add to customers/{id}.yaml `replacementApprovals: [{{resource: {address}, "
           "approvedBy: <your name>, date: YYYY-MM-DD}}]` after a final backup (docs/replacement.md)")
 
-TF_PROVIDER_TO_CATALOG = {"hcloud": "hetzner", "digitalocean": "digitalocean", "vultr": "vultr"}
-
-
 def disk_lookup(plan: FleetPlan):
     """(terraform provider, plan slug) -> disk GB, from tiers/providers.yaml."""
     disks: dict[tuple[str, str], float] = {}
     for name, info in plan.catalog.spec.items():
-        tf = next((k for k, v in TF_PROVIDER_TO_CATALOG.items() if v == name), name)
+        tf = PLUGINS[name].terraform_provider if name in PLUGINS else name
         for p in list(info.plans.values()) + [p for roles in info.location_plans.values() for p in roles.values()]:
             disks[(tf, p.slug)] = p.disk_gb
     return lambda provider, slug: disks.get((provider, slug))
