@@ -75,7 +75,12 @@ def load_facts(root: Path) -> dict[str, Fact]:
     path = root / FACTS_FILE
     if not path.is_file():
         return {}       # e.g. a base commit older than the facts file (the PR summary plans it)
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return facts_from_text(path.read_text(encoding="utf-8"))
+
+
+def facts_from_text(text: str) -> dict[str, Fact]:
+    doc = yaml.safe_load(text) if text.strip() else {}
+    doc = doc if isinstance(doc, dict) else {}
     facts = {}
     for provider, entry in (doc.get("providers") or {}).items():
         for rtype, spec in (entry.get("resources") or {}).items():
