@@ -8,7 +8,7 @@ guard's recognition of machine-written approvals is being reworked in
 parallel: merge the two into this one function.)"""
 from __future__ import annotations
 
-MACHINE_MARKERS = ("pending review", "stripe", "clawtex", "webhook", "bot")
+MACHINE_MARKERS = ("pending review", "stripe", "webhook")
 
 
 def is_human_approver(approved_by: object) -> bool:
