@@ -249,3 +249,48 @@ def test_pr_summary_flags_a_replacement(tmp_path):
     text = summary(root, "HEAD~1", "HEAD")
     assert f"**replace**: `digitalocean_volume.{rid}` in stack `mapleleaf-dental` (volume: its data goes with it): `region`" in text
     assert f"- **replaced** `digitalocean_volume.{rid}`" in text
+
+
+# ------------------------------------------------ churn (issue 24 item 5)
+
+
+def test_decommission_record_says_until_when_backups_are_kept(repo):
+    """Gold keeps backups 30 days, Bronze none (tiers/*.yaml backups.retentionDays): decommissioned on
+    2026-11-01, helios-energy's backups stay until 2026-12-01 (counted by hand)."""
+    for cid in ("helios-energy", "tiny-legal"):
+        edit(repo / "customers" / f"{cid}.yaml", "\nspec:\n",
+             '\nspec:\n  status: decommissioned\n  decommission: {approvedBy: Ops Lead, date: "2026-11-01"}\n')
+    record = json.loads(_compile(repo)["decommissions.json"])["customers"]
+    assert record["helios-energy"]["backupsKeptUntil"] == "2026-12-01"
+    assert record["helios-energy"]["backupRetentionDays"] == 30
+    assert record["helios-energy"]["backups"] == [{"kind": "s3", "name": "clawtex-helios-energy-backup", "region": "ewr"}]
+    assert record["helios-energy"]["retainedResourceTypes"] == ["vultr_object_storage", "vultr_object_storage_bucket"]
+    assert record["tiny-legal"]["backupsKeptUntil"] is None and record["tiny-legal"]["retainedResourceTypes"] == []
+    assert json.loads((REPO / "generated" / "decommissions.json").read_text()) == {"customers": {}}
+
+
+def test_the_destroy_keeps_the_backup_storage_and_passes_prevent_destroy(tmp_path):
+    """scripts/gitops/apply-stack.sh, destroy branch: the backup storage leaves the state before
+    `terraform destroy`, and the last configuration loses prevent_destroy (Terraform rejects any
+    destroy of a resource that still carries it). The jq programs run here on real files."""
+    import re
+    import subprocess
+    script = (REPO / "scripts" / "gitops" / "apply-stack.sh").read_text()
+    branch = script[script.index('if [ "$action" = destroy ]; then\n  # Churn'):]
+    assert branch.index("state rm") < branch.index("prevent_destroy") < branch.index("destroy -input=false")
+    walk = re.search(r"jq '(walk\(.*?\))'", branch).group(1)
+    stack = REPO / "generated" / "terraform" / "helios-energy" / "cdk.tf.json"
+    assert "prevent_destroy" in stack.read_text()
+    out = subprocess.run(["jq", walk, str(stack)], capture_output=True, text=True, check=True).stdout
+    assert "prevent_destroy" not in out
+    assert stack_resources_count(json.loads(out)) == stack_resources_count(json.loads(stack.read_text()))
+    record = tmp_path / "decommissions.json"
+    record.write_text(json.dumps({"customers": {"helios-energy": {"retainedResourceTypes": ["vultr_object_storage_bucket"]}}}))
+    query = re.search(r"types=\$\(jq -r --arg c \"\$cid\" '([^']+)'", branch).group(1)
+    types = subprocess.run(["jq", "-r", "--arg", "c", "helios-energy", query, str(record)], capture_output=True, text=True,
+                           check=True).stdout.split()
+    assert types == ["vultr_object_storage_bucket"]
+
+
+def stack_resources_count(stack: dict) -> int:
+    return sum(len(v) for v in stack.get("resource", {}).values())

@@ -31,6 +31,7 @@ class DigitalOcean(ProviderPlugin):
     # DigitalOcean resizes a Droplet only while it is off; the provider powers it
     # off and on around the resize (as documented; re-check on a bump).
     rebooting_resize = "size"
+    backup_resource_types = ("digitalocean_spaces_bucket",)
     managed_kubernetes = True
 
     def build_fleet(self, b: Any) -> None:

@@ -35,6 +35,7 @@ class Hetzner(ProviderPlugin):
     # Hetzner Cloud's "change type" action needs the server powered off; the
     # provider stops it, changes the type and starts it again (as documented; re-check on a bump).
     rebooting_resize = "server_type"
+    backup_resource_types = ("hcloud_storage_box",)
 
     def build_fleet(self, b: Any) -> None:
         declare_provider(b, self.terraform_provider)

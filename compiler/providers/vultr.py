@@ -25,6 +25,8 @@ class Vultr(ProviderPlugin):
     server_ignore_changes = ("hostname", "os_id", "ssh_key_ids", "user_data")
     # Vultr: a plan change upgrades the instance with a reboot (as documented; re-check on a bump).
     rebooting_resize = "plan"
+    # the subscription holds the bucket's keys: kept with it
+    backup_resource_types = ("vultr_object_storage", "vultr_object_storage_bucket")
 
     def build_fleet(self, b: Any) -> None:
         declare_provider(b, self.terraform_provider)
