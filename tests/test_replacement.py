@@ -294,3 +294,25 @@ def test_the_destroy_keeps_the_backup_storage_and_passes_prevent_destroy(tmp_pat
 
 def stack_resources_count(stack: dict) -> int:
     return sum(len(v) for v in stack.get("resource", {}).values())
+
+
+def test_the_stateful_guard_is_pure(monkeypatch):
+    """Core stage: it reads the committed tree only through the load stage (compiler/previous.py)."""
+    import builtins
+    import os
+
+    from compiler.pipeline import load_inputs
+    from compiler.plan import build_plan
+    from compiler.stateful_guard import check_replacements
+    from compiler.targets import render_all
+
+    inputs = load_inputs(REPO, use_cache=False)
+    assert inputs.previous.terraform["orbital-health"] and inputs.replacement_facts
+    plan = build_plan(inputs)
+    files = render_all(plan, ["terraform"])
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"I/O in the guard: {args[:1]}")
+    for owner, name in ((builtins, "open"), (os, "open"), (os, "scandir"), (os, "listdir"), (os, "stat")):
+        monkeypatch.setattr(owner, name, refuse)
+    check_replacements(inputs, plan, files)     # the committed tree is what this compile writes: nothing to refuse
