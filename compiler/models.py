@@ -267,6 +267,14 @@ class Decommission(Strict):
         return self
 
 
+class ReplacementApproval(Strict):
+    """A human's approval for one predicted replacement or shrink of a stateful resource
+    (compiler/stateful_guard.py): the Terraform address (`type.name`, or `<stack>/type.name`)."""
+    resource: Annotated[str, StringConstraints(pattern=r"^([a-z0-9-]+/)?[a-z0-9_]+\.[a-z0-9_]+$", max_length=200)]
+    approved_by: SafeText
+    date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
 class Branding(Strict):
     """White-label identity (Platinum whiteLabel): what the customer's users see instead of ours."""
 
@@ -299,6 +307,8 @@ class CustomerSpec(Strict):
     # OpenClaw release line this customer runs; unset: its tier's releaseChannels.default.
     release_channel: Optional[ReleaseChannel] = None
     decommission: Optional[Decommission] = None
+    # Replacements/shrinks of stateful resources a human approved (compiler/stateful_guard.py).
+    replacement_approvals: list[ReplacementApproval] = Field(default_factory=list)
 
 
 class Customer(Strict):
@@ -608,6 +618,16 @@ class BackupStorage(Strict):
     endpoints: dict[str, str] = Field(default_factory=dict)
 
 
+class KubernetesDefaultPool(Strict):
+    """The managed cluster's default node pool (the node_pool block of the cluster resource),
+    kept apart from the workload pool: its `size` is force_new on the cluster (tiers/
+    replacement-facts.yaml), so it is fixed here and never follows the tier's plan."""
+    size: str
+    min_nodes: int = Field(ge=1)
+    max_nodes: int = Field(ge=1)
+    monthly_usd: Usd                        # per node (cost report: the floor is min_nodes)
+
+
 class ProviderInfo(Strict):
     dns_zone: str
     # The zone of white-label customers' entry records (their custom domain's CNAME target):
@@ -616,6 +636,7 @@ class ProviderInfo(Strict):
     backup_storage: BackupStorage
     load_balancer_type: Optional[str] = None
     kubernetes_version_prefix: Optional[str] = None   # managed Kubernetes: newest patch of this minor
+    kubernetes_default_pool: Optional[KubernetesDefaultPool] = None   # managed Kubernetes: the fixed default pool
     platinum: bool = True                   # False: Platinum is refused on this provider (no real failover)
     terraform_source: str
     terraform_version: str

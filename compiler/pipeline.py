@@ -1,7 +1,8 @@
 """The whole compile, stage by stage:
 
     load (validate_repo + previous.read_previous) -> validate -> plan (pure)
-      -> guard (decommission) -> render (targets/*) -> write (by the caller)
+      -> guard (decommission) -> render (targets/*) -> guard (stateful: replace/shrink)
+      -> write (by the caller)
 
 Core: nothing here imports compiler.gitops or compiler.business (tests/test_architecture.py)."""
 from __future__ import annotations
@@ -12,8 +13,10 @@ from typing import Callable, Iterable
 
 from .cache import Cache
 from .guard import check_decommissions
+from .stateful_guard import check_replacements
 from .plan import FleetPlan, build_plan
 from .previous import read_previous
+from .replacement import load_facts
 from .targets import render_all
 from .validate import Inputs, validate_repo
 
@@ -21,7 +24,7 @@ from .validate import Inputs, validate_repo
 def load_inputs(root: Path, files: Iterable[Path] | None = None, use_cache: bool = True) -> Inputs:
     """Stages 1-2: the repository's files, validated, plus what the last compile committed."""
     inputs = validate_repo(root, files, use_cache=use_cache)
-    return replace(inputs, previous=read_previous(root))
+    return replace(inputs, previous=read_previous(root), replacement_facts=load_facts(root))
 
 
 def plan_repo(root: Path, use_cache: bool = True) -> FleetPlan:
@@ -34,4 +37,9 @@ def plan_repo(root: Path, use_cache: bool = True) -> FleetPlan:
 def compile_repo(root: Path, only: list[str] | None = None, use_cache: bool = True,
                  on_target: Callable[[str], None] | None = None) -> dict[str, bytes]:
     cache = Cache(root, "render", enabled=use_cache)
-    return render_all(plan_repo(root, use_cache), only, on_target, cache)
+    inputs = load_inputs(root, use_cache=use_cache)
+    plan = build_plan(inputs)
+    check_decommissions(inputs, plan)
+    files = render_all(plan, only, on_target, cache)
+    check_replacements(inputs, plan, files)    # never replace or shrink stateful resources silently
+    return files

@@ -6,6 +6,7 @@ on host names, stacks, paths and labels without importing each other.
 from __future__ import annotations
 
 import zlib
+from datetime import date, timedelta
 from decimal import Decimal
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -324,6 +325,37 @@ class CustomerPlan:
 
 
 @dataclass(frozen=True)
+class DecommissionRecord:
+    """A departed customer (status: decommissioned): who approved, and until when its backups
+    are kept - the tier's promised retention after the decommission date (issue 24 item 5).
+    The backup storage is not destroyed with the stack (scripts/gitops/apply-stack.sh)."""
+    customer: str
+    tier: str
+    provider: str
+    approved_by: str
+    date: str
+    retention_days: int                         # 0: the tier keeps no backups
+    backups_kept_until: Optional[str]           # date + retention_days; None without backups
+    backups: tuple[BackupTarget, ...] = ()
+
+
+def decommission_records(inputs: Inputs) -> tuple[DecommissionRecord, ...]:
+    out = []
+    for lc in inputs.customers:
+        spec = lc.model.spec
+        if spec.status != "decommissioned" or spec.decommission is None or spec.tier not in inputs.tiers:
+            continue
+        backups = inputs.tiers[spec.tier].spec.backups
+        days = backups.retention_days if backups else 0
+        until = (date.fromisoformat(spec.decommission.date) + timedelta(days=days)).isoformat() if backups else None
+        out.append(DecommissionRecord(lc.model.metadata.id, spec.tier, spec.provider, spec.decommission.approved_by,
+                                      spec.decommission.date, days, until,
+                                      backup_targets(lc.model.metadata.id, spec.provider, tuple(spec.regions), backups,
+                                                     inputs.catalog)))
+    return tuple(sorted(out, key=lambda r: r.customer))
+
+
+@dataclass(frozen=True)
 class FleetPlan:
     settings: Settings
     catalog: ProviderCatalog
@@ -334,6 +366,7 @@ class FleetPlan:
     slo: SloPlan
     placement: dict[str, list[str]] = field(default_factory=dict)
     wazuh_rule_blocks: dict[str, int] = field(default_factory=dict)   # customer -> first rule id
+    decommissioned: tuple[DecommissionRecord, ...] = ()
 
     def wazuh_rule_base(self, cid: str) -> int:
         return self.wazuh_rule_blocks[cid]
@@ -410,7 +443,7 @@ def build_plan(inputs: Inputs) -> FleetPlan:
                               tuple(o.bundled_channels), tuple(sorted(o.channel_plugins.items())))
     return FleetPlan(settings, catalog, tiers, runtime, tuple(customers),
                      tuple(sorted(stacks, key=lambda s: s.name)), slo_plan(inputs.slo_windows), placement,
-                     _wazuh_rule_blocks(customers, inputs.previous.wazuh_blocks))
+                     _wazuh_rule_blocks(customers, inputs.previous.wazuh_blocks), decommission_records(inputs))
 
 
 def _wazuh_rule_blocks(customers: list[CustomerPlan], previous: dict) -> dict[str, int]:

@@ -5,7 +5,9 @@ Three facts come back from the previous compile:
 - placement.json: which shared-host tenant sits on which host (placement is sticky);
 - wazuh/rule-blocks.json: which customer owns which Wazuh rule-id block (sticky too);
 - the fleet index: which customers the committed tree still runs, and in which
-  stacks (the decommission guard refuses to drop them silently).
+  stacks (the decommission guard refuses to drop them silently);
+- the Terraform resources of each stack (the stateful guard, compiler/stateful_guard.py,
+  predicts what a new compile would replace or shrink).
 
 The plan reads the first two as plain data and stays pure; the guard stage
 (compiler/guard.py) reads the index. A missing or damaged file contributes
@@ -45,6 +47,7 @@ class PreviousState:
     placement: dict[str, Any] = field(default_factory=dict)       # generated/placement.json as committed
     wazuh_blocks: dict[str, Any] = field(default_factory=dict)    # customer -> block index
     fleet: FleetIndex = field(default_factory=FleetIndex)
+    terraform: dict[str, dict] = field(default_factory=dict)      # stack -> {"type.name": attributes}
 
 
 def read_previous(root: Path) -> PreviousState:
@@ -53,7 +56,14 @@ def read_previous(root: Path) -> PreviousState:
         return PreviousState()
     placement = _json_object(generated / PLACEMENT_FILE)
     blocks = _json_object(generated / WAZUH_BLOCKS_FILE).get("blocks", {})
-    return PreviousState(placement, blocks if isinstance(blocks, dict) else {}, _fleet_index(generated, placement))
+    return PreviousState(placement, blocks if isinstance(blocks, dict) else {}, _fleet_index(generated, placement),
+                         _terraform(generated))
+
+
+def _terraform(generated: Path) -> dict[str, dict]:
+    from .replacement import stack_resources
+    return {path.parent.name: stack_resources(_json_object(path))
+            for path in sorted(generated.glob("terraform/*/cdk.tf.json"))}
 
 
 def _json_object(path: Path) -> dict:

@@ -50,6 +50,8 @@ class Inputs:
     slo_windows: SloWindows
     # What the last compile committed (read by pipeline.load_inputs; empty from validate_repo alone).
     previous: PreviousState = field(default_factory=PreviousState)
+    # tiers/replacement-facts.yaml (compiler/replacement.py), read by pipeline.load_inputs.
+    replacement_facts: dict = field(default_factory=dict)
 
 
 def relative(path: Path, root: Path) -> str:
@@ -69,7 +71,7 @@ def parse_model(doc: Document, model: type[M], errors: list[Diagnostic]) -> M | 
 
 
 SLO_WINDOWS_FILE = "slo-windows.yaml"
-NOT_TIERS = ("providers.yaml", SLO_WINDOWS_FILE)
+NOT_TIERS = ("providers.yaml", SLO_WINDOWS_FILE, "replacement-facts.yaml")
 
 
 def load_slo_windows(root: Path, errors: list[Diagnostic]) -> SloWindows | None:

@@ -79,7 +79,9 @@ def test_seed_costs_include_lb_kubernetes_and_backups(seed_repo):
     items = stack_cost_items(plan, platinum)
     do = plan.catalog.spec["digitalocean"]
     assert items["loadBalancers"] == 2 * do.load_balancer_monthly_usd
-    assert items["kubernetes"] == 2 * do.kubernetes_control_plane_monthly_usd
+    # control plane plus the fixed default pool's floor, one c-4 node at $84 per region
+    # (tiers/providers.yaml kubernetesDefaultPool, issue 24: the workload pool is separate)
+    assert items["kubernetes"] == 2 * (do.kubernetes_control_plane_monthly_usd + 1 * 84.0)
     data_gb = sum(h.volume_gb for h in platinum.hosts)
     # two targets (primary + cross-region copy), each a subscription plus its retained GB
     assert float(items["backups"]) == round(data_gb * 3.0 * 2 * float(do.object_storage_usd_per_gb)

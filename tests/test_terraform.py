@@ -473,11 +473,14 @@ def test_platinum_node_pools_autoscale_between_the_tier_bounds():
     for name, stack in customer_stacks().items():
         for rid, cluster in stack.get("resource", {}).get("digitalocean_kubernetes_cluster", {}).items():
             clusters += 1
-            [pool] = cluster["node_pool"]
+            region = rid[len("k8s_"):]
+            # The tier's bounds are the workload pool's, a digitalocean_kubernetes_node_pool apart
+            # from the cluster's fixed default pool (issue 24: node_pool.size is ForceNew on the cluster).
+            pool = stack["resource"]["digitalocean_kubernetes_node_pool"][f"pool_{region}"]
+            assert pool["cluster_id"] == f"${{digitalocean_kubernetes_cluster.{rid}.id}}", (name, rid)
             assert (pool.get("auto_scale"), pool.get("min_nodes"), pool.get("max_nodes")) == \
                 (True, bounds["minNodes"], bounds["maxNodes"]), (name, rid)
-            assert "node_count" not in pool, (name, rid)
-            region = rid[len("k8s_"):]
+            assert "node_count" not in pool and "node_count" not in cluster["node_pool"][0], (name, rid)
             nodes = sorted(p.stem for p in host_vars.glob(f"{name}-{region}-k8s-*.yml"))
             assert len(nodes) == bounds["minNodes"], (name, region, nodes)
     assert clusters >= 2, "the Platinum example has a cluster per region"

@@ -11,7 +11,7 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Sequence
 
 from ..costs import customer_costs
 from ..diagnostics import CompileError
@@ -20,6 +20,7 @@ from ..pipeline import load_inputs
 from ..plan import ROLE_SHARED_BRONZE, CustomerPlan, FleetPlan, build_plan
 from ..providers import PLUGINS
 from ..versions import openclaw_version
+from ..replacement import FACTS_FILE, Prediction, facts_from_text, predict_fleet
 from .artifacts import Fleet, Stack
 from .changed import ChangeSet, detect
 from .snapshot import WORKTREE, files_at, open_repo
@@ -76,8 +77,9 @@ def summary(root: Path, base: str, head: str | None = WORKTREE, cost_threshold: 
     repo = open_repo(root)
     base_files, head_files = files_at(repo, root, base), files_at(repo, root, head)
     changes = detect(base_files, head_files)
+    facts = facts_from_text(head_files.get(FACTS_FILE, b"").decode("utf-8", "replace"))
     text = render(changes, Side(changes.base, _plan_of(base_files)), Side(changes.head, _plan_of(head_files)),
-                  cost_threshold, load_plans(plans, root / "generated") if plans else None)
+                  cost_threshold, load_plans(plans, root / "generated") if plans else None, facts)
     return truncate(text, limit, artifact_url) if limit else text
 
 
@@ -93,8 +95,10 @@ def truncate(text: str, limit: int, artifact_url: str | None) -> str:
 # ---------------------------------------------------------------- rendering
 
 
-def render(changes: ChangeSet, base: Side, head: Side, cost_threshold: float, plans: list | None = None) -> str:
+def render(changes: ChangeSet, base: Side, head: Side, cost_threshold: float, plans: list | None = None,
+           facts: Optional[dict] = None) -> str:
     data = changes.as_dict()
+    predicted = replacement_predictions(changes, head, facts or {})
     actions = [s["action"] for s in data["stacks"]]
     everyone = base.fleet.customers | head.fleet.customers
     unchanged = len(everyone - set(changes.customers))
@@ -102,13 +106,13 @@ def render(changes: ChangeSet, base: Side, head: Side, cost_threshold: float, pl
            f"**{len(actions)} stack(s)** ({actions.count('create')} create, {actions.count('update')} update, "
            f"{actions.count('destroy')} destroy) · **{len(changes.customers)} customer(s) affected** · "
            f"{unchanged} unchanged", ""]
-    out += _red_flags(changes, base, head, cost_threshold)
+    out += _red_flags(changes, base, head, cost_threshold, predicted)
     if plans is not None:
         from .plan_summary import render as render_plans
         out += render_plans(plans)
     out += _customer_table(changes, base, head, unchanged)
     out += _release_section(base, head)
-    out += _stack_sections(changes)
+    out += _stack_sections(changes, predicted)
     out += _host_section(changes)
     out += _openclaw_section(changes)
     out += _monitoring_section(changes, head)
@@ -136,7 +140,8 @@ def _short(value: Any) -> str:
     return text if len(text) <= _VALUE_WIDTH else text[:_VALUE_WIDTH - 1] + "…"
 
 
-def _red_flags(changes: ChangeSet, base: Side, head: Side, threshold: float) -> list[str]:
+def _red_flags(changes: ChangeSet, base: Side, head: Side, threshold: float,
+               predicted: Sequence[Prediction] = ()) -> list[str]:
     flags = [f"**destroy**: stack `{s.stack}` ({', '.join(sorted(s.customers)) or 'no customer'}): "
              "the apply takes a final backup, then destroys" for s in _sorted_stacks(changes) if s.action == "destroy"]
     destroyed = {c for s in changes.stacks.values() if s.action == "destroy" for c in s.customers}
@@ -147,9 +152,7 @@ def _red_flags(changes: ChangeSet, base: Side, head: Side, threshold: float) -> 
         if before and after:
             removed = sorted(set(before.resources) - set(after.resources))
             flags += [f"**destroy**: `{addr}` in stack `{stack.stack}`" for addr in removed]
-            flags += [f"**volume shrink**: `{addr}` in stack `{stack.stack}` {old} → {new} GB (providers cannot "
-                      "shrink a volume: expect a replacement or a failed apply)"
-                      for addr, old, new in volume_shrinks(before, after)]
+            flags += replacement_flags([p for p in predicted if p.stack == stack.stack])
             flags += [f"**firewall opening** in stack `{stack.stack}`: {rule}"
                       for rule in sorted(inbound_rules(after) - inbound_rules(before))]
     notes: list[str] = []
@@ -168,7 +171,7 @@ def _red_flags(changes: ChangeSet, base: Side, head: Side, threshold: float) -> 
     explained = (["Shared-host cost shares (not a change to these customers' service):", ""]
                  + [f"- {n}" for n in notes] + [""]) if notes else []
     if not flags:
-        return ["### Red flags", "", "None: no destroy, tier downgrade, firewall opening or cost jump.", ""] + explained
+        return ["### Red flags", "", "None: no destroy, replacement, shrink, tier downgrade, firewall opening or cost jump.", ""] + explained
     return ["### :warning: Red flags", ""] + [f"- {flag}" for flag in flags] + [""] + explained
 
 
@@ -271,26 +274,30 @@ def _sorted_stacks(changes: ChangeSet):
     return sorted(changes.stacks.values(), key=lambda s: (order[s.action], s.stack))
 
 
-def _stack_sections(changes: ChangeSet) -> list[str]:
+def _stack_sections(changes: ChangeSet, predicted: Sequence[Prediction] = ()) -> list[str]:
     out: list[str] = []
     for stack in _sorted_stacks(changes):
         before = changes.base.stacks.get(stack.stack)
         after = changes.head.stacks.get(stack.stack)
-        lines = resource_changes(before, after)
+        lines = resource_changes(before, after, {p.address: p for p in predicted if p.stack == stack.stack and p.action != "destroy"})
         title = f"#### stack `{stack.stack}` ({stack.action}, {stack.tier or '-'})"
         out += [title, ""] + (lines or ["- no Terraform change (configuration or module only)"]) + [""]
     return (["### Terraform resources", ""] + out) if out else []
 
 
-def resource_changes(before: Optional[Stack], after: Optional[Stack]) -> list[str]:
+def resource_changes(before: Optional[Stack], after: Optional[Stack],
+                     predicted: Optional[dict[str, Prediction]] = None) -> list[str]:
+    """`predicted`: address -> its replacement or shrink, so such a line never reads as a plain change."""
     old = before.resources if before else {}
     new = after.resources if after else {}
+    predicted = predicted or {}
     lines = [f"- **removed** `{a}`{_headline(old[a])}" for a in sorted(set(old) - set(new))]
     lines += [f"- added `{a}`{_headline(new[a])}" for a in sorted(set(new) - set(old))]
     for address in sorted(set(old) & set(new)):
         diffs = _attribute_diff(flatten(old[address]), flatten(new[address]))
         if diffs:
-            lines.append(f"- changed `{address}`: " + "; ".join(diffs))
+            verb = _PREDICTED_VERB.get(predicted[address].action, "changed") if address in predicted else "changed"
+            lines.append(f"- {verb} `{address}`: " + "; ".join(diffs))
     return lines
 
 
@@ -333,17 +340,6 @@ def _value_diff(key: str, before: Any, after: Any) -> str:
         if start:
             return f"`{key}` …{_short(old[start:])} → …{_short(new[start:])}"
     return f"`{key}` {_short(before)} → {_short(after)}"
-
-
-def volume_shrinks(before: Stack, after: Stack) -> list[tuple[str, Any, Any]]:
-    out = []
-    for address in sorted(set(before.resources) & set(after.resources)):
-        if "volume" not in address.split(".", 1)[0] and "block_storage" not in address:
-            continue
-        old, new = before.resources[address].get("size"), after.resources[address].get("size")
-        if isinstance(old, (int, float)) and isinstance(new, (int, float)) and new < old:
-            out.append((address, old, new))
-    return out
 
 
 def inbound_rules(stack: Stack) -> set[str]:
@@ -454,3 +450,41 @@ def _wazuh_section(changes: ChangeSet) -> list[str]:
     if removed:
         out.append("- **rule ids removed**: " + ", ".join(sorted(removed, key=int)))
     return (["### Wazuh", ""] + out + [""]) if out else []
+
+
+# ------------------------------------------------ replacement prediction (issue 24)
+# What Terraform would replace or fail to shrink, from the providers' rules
+# (tiers/replacement-facts.yaml via compiler/replacement.py): the same prediction the
+# compile-time guard (compiler/stateful_guard.py) refuses without an approval.
+
+_PREDICTED_VERB = {"replace": "**replaced**", "shrink": "**shrinks**"}
+_KIND = {"volume": "volume", "server": "disk"}
+
+
+def replacement_predictions(changes: ChangeSet, head: Side, facts: dict) -> list[Prediction]:
+    if not facts:
+        return []
+    before = {name: stack.resources for name, stack in changes.base.stacks.items()}
+    after = {name: stack.resources for name, stack in changes.head.stacks.items()}
+    disk_of = None
+    if head.plan is not None:
+        from ..stateful_guard import disk_lookup
+        disk_of = disk_lookup(head.plan)
+    return [p for p in predict_fleet(before, after, facts, disk_of) if p.action != "destroy"]
+
+
+def replacement_flags(predicted: Sequence[Prediction]) -> list[str]:
+    """One loud line per predicted replacement or shrink (destroys are the lines above)."""
+    out = []
+    for p in predicted:
+        if p.action == "shrink":
+            kind = _KIND.get(p.stateful or "", p.stateful or "resource")
+            unit = " GB" if isinstance(p.before, (int, float)) else ""
+            out.append(f"**{kind} shrink**: `{p.address}` in stack `{p.stack}` {p.before}{unit} → {p.after}{unit} via "
+                       f"`{p.attribute}` (cannot shrink in place: expect a failed apply, or a replacement that loses "
+                       f"the data; {p.source})")
+        else:
+            what = f" ({p.stateful.replace('_', ' ')}: its data goes with it)" if p.stateful else ""
+            out.append(f"**replace**: `{p.address}` in stack `{p.stack}`{what}: `{p.attribute}` "
+                       f"{_short(p.before)} → {_short(p.after)} forces a new resource ({p.source})")
+    return out

@@ -72,6 +72,9 @@ class ProviderPlugin:
     # comment flags it as a resize that reboots); "" when a resize is live.
     rebooting_resize: str = ""
     managed_kubernetes: bool = False        # Platinum node pools behind provider load balancers
+    # Terraform types holding a customer's backups: kept (out of the state) when its stack is
+    # destroyed, for the tier's retention (generated/decommissions.json, apply-stack.sh).
+    backup_resource_types: tuple[str, ...] = ()
 
     # --- Terraform ---------------------------------------------------------------
     def build_stack(self, b: Any) -> None:

@@ -43,3 +43,6 @@ def provider_problems(provider: str, tier: Tier, catalog: ProviderCatalog) -> It
     if tier.spec.kubernetes and not info.platinum:
         yield (f"{provider} cannot run {tier.name}: no managed Kubernetes with DNS failover in clawtex's "
                f"{provider} stacks (tiers/providers.yaml {provider}.platinum)")
+    elif tier.spec.kubernetes and plugin(provider).managed_kubernetes and info.kubernetes_default_pool is None:
+        yield (f"{provider} cannot run {tier.name}: tiers/providers.yaml {provider}.kubernetesDefaultPool is missing "
+               "(the cluster's fixed default pool; its size forces a new cluster, docs/replacement.md)")

@@ -24,11 +24,14 @@ class DigitalOcean(ProviderPlugin):
     # SPACES_ACCESS_KEY_ID / SPACES_SECRET_ACCESS_KEY (the workflows lacked them).
     credential_env = ("DIGITALOCEAN_TOKEN", "SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY")
     server_type = "digitalocean_droplet"
-    # force_new in digitalocean v2.99.1 digitalocean/droplet/resource_droplet.go.
-    server_ignore_changes = ("ssh_keys", "user_data")
+    # force_new in digitalocean v2.99.1 digitalocean/droplet/resource_droplet.go
+    # (tiers/replacement-facts.yaml); `image` is for new droplets only, existing ones
+    # upgrade in place (docs/replacement.md "Image upgrades").
+    server_ignore_changes = ("image", "ssh_keys", "user_data")
     # DigitalOcean resizes a Droplet only while it is off; the provider powers it
     # off and on around the resize (as documented; re-check on a bump).
     rebooting_resize = "size"
+    backup_resource_types = ("digitalocean_spaces_bucket",)
     managed_kubernetes = True
 
     def build_fleet(self, b: Any) -> None:
@@ -164,12 +167,25 @@ def _doks(b: Any, c: Any) -> None:
         # The version is read once at create time; DigitalOcean's patch upgrades
         # (auto_upgrade, in the maintenance window: the one place upgrades happen) then
         # change it, and a pinned version would make the next plan replace the cluster.
+        # The default pool is fixed (providers.yaml kubernetesDefaultPool): its size is ForceNew on the
+        # cluster. The tier's plan is the separate workload pool below (docs/replacement.md).
+        default = b.info.kubernetes_default_pool
         b.resource("digitalocean_kubernetes_cluster", f"k8s_{region}", {
             "name": f"{c.id}-{region}", "region": region, "version": f"${{{versions}.latest_version}}", "ha": True, "auto_upgrade": True,
             "surge_upgrade": True, "tags": ["managed-by:clawtex", f"customer:{c.id}"],
-            "node_pool": [{"name": f"{c.id}-{region}-pool", "size": b.info.plan(c.tier_name, region).slug, "tags": [tag], **pool}],
+            "node_pool": [{"name": f"{c.id}-{region}-pool", "size": default.size, "tags": [tag], "auto_scale": True,
+                           "min_nodes": default.min_nodes, "max_nodes": default.max_nodes}],
             "maintenance_policy": [{"day": "sunday", "start_time": "03:00"}],
             "lifecycle": {"ignore_changes": ["version"]},
+        })
+        # The workload pool: `size` is ForceNew here too, but only this pool is replaced. Its name carries
+        # the size so create_before_destroy can start the new pool (names are unique per cluster) before
+        # the old one drains.
+        size = b.info.plan(c.tier_name, region).slug
+        b.resource("digitalocean_kubernetes_node_pool", f"pool_{region}", {
+            "cluster_id": f"${{digitalocean_kubernetes_cluster.k8s_{region}.id}}", "name": f"{c.id}-{region}-{size}",
+            "size": size, "tags": [tag], "labels": {"clawtex.io/pool": "workload"}, **pool,
+            "lifecycle": {"create_before_destroy": True},
         })
         # The load balancer the gateway Service creates under the plan's name (k8s_service_annotations).
         lb = b.data("digitalocean_loadbalancer", f"lb_{region}", {"name": gateway.name,

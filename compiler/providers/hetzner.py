@@ -28,11 +28,14 @@ class Hetzner(ProviderPlugin):
     # hcloud v1.68.0 docs/index.md: `token` or the HCLOUD_TOKEN environment variable.
     credential_env = ("HCLOUD_TOKEN",)
     server_type = "hcloud_server"
-    # force_new in hcloud v1.68.0 internal/server/resource.go; only matter at first boot.
-    server_ignore_changes = ("ssh_keys", "user_data")
+    # force_new in hcloud v1.68.0 internal/server/resource.go (tiers/replacement-facts.yaml);
+    # ssh_keys/user_data only matter at first boot; `image` too: a new image is for new
+    # servers, existing ones upgrade in place (docs/replacement.md "Image upgrades").
+    server_ignore_changes = ("image", "ssh_keys", "user_data")
     # Hetzner Cloud's "change type" action needs the server powered off; the
     # provider stops it, changes the type and starts it again (as documented; re-check on a bump).
     rebooting_resize = "server_type"
+    backup_resource_types = ("hcloud_storage_box",)
 
     def build_fleet(self, b: Any) -> None:
         declare_provider(b, self.terraform_provider)

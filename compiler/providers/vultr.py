@@ -18,10 +18,15 @@ class Vultr(ProviderPlugin):
     # vultr v2.32.0 website/docs/index.html.markdown: `api_key` from VULTR_API_KEY.
     credential_env = ("VULTR_API_KEY",)
     server_type = "vultr_instance"
-    # force_new in vultr v2.32.0 vultr/resource_vultr_instance.go.
-    server_ignore_changes = ("ssh_key_ids", "user_data")
+    # force_new in vultr v2.32.0 vultr/resource_vultr_instance.go (tiers/replacement-facts.yaml):
+    # `os_id` is for new instances only (docs/replacement.md "Image upgrades"); `hostname`
+    # is force_new "to prevent accidental reinstalls" (its schema description), a rename
+    # is done on the host, not by a reinstall.
+    server_ignore_changes = ("hostname", "os_id", "ssh_key_ids", "user_data")
     # Vultr: a plan change upgrades the instance with a reboot (as documented; re-check on a bump).
     rebooting_resize = "plan"
+    # the subscription holds the bucket's keys: kept with it
+    backup_resource_types = ("vultr_object_storage", "vultr_object_storage_bucket")
 
     def build_fleet(self, b: Any) -> None:
         declare_provider(b, self.terraform_provider)

@@ -7,13 +7,15 @@ from typing import Callable
 
 from ..cache import Cache
 from ..plan import FleetPlan
-from . import alertmanager, ansible, grafana, openclaw, openvas, placement_record, prometheus, schemas, terraform, wazuh
+from . import (alertmanager, ansible, decommission_record, grafana, openclaw, openvas, placement_record, prometheus, schemas,
+               terraform, wazuh)
 
 Renderer = Callable[[FleetPlan], dict[str, bytes]]
 
 TARGETS: dict[str, Renderer] = {
     "schemas": schemas.render,
     "placement": placement_record.render,
+    "decommissions": decommission_record.render,
     "terraform": terraform.render,
     "ansible": ansible.render,
     "openclaw": openclaw.render,

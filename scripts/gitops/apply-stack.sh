@@ -58,6 +58,24 @@ if [ -n "$removed" ] && [ -n "$limit" ]; then
     --tags backup -e clawtex_final_backup=true -e "clawtex_backup_customers=$removed"
 fi
 if [ "$action" = destroy ]; then
+  # Churn loses nothing by accident: a departing customer's backup storage outlives its
+  # servers for the tier's retention (generated/decommissions.json backupsKeptUntil). It
+  # leaves the Terraform state first, so the destroy takes the servers only.
+  for cid in ${removed//,/ }; do
+    types=$(jq -r --arg c "$cid" '.customers[$c].retainedResourceTypes // [] | .[]' generated/decommissions.json)
+    until_date=$(jq -r --arg c "$cid" '.customers[$c].backupsKeptUntil // empty' generated/decommissions.json)
+    for type in $types; do
+      terraform -chdir="$dir" state list | { grep "^$type\." || true; } | while read -r address; do
+        echo "keeping $address of $cid until $until_date (out of the state, not destroyed)"
+        terraform -chdir="$dir" state rm "$address"
+      done
+    done
+  done
+  # prevent_destroy (on volumes and storage) rejects any plan that destroys them while it is in
+  # the configuration (Terraform docs, lifecycle meta-argument); this destroy is the approved
+  # decommission, after the final backup above, so the last configuration drops it.
+  jq 'walk(if type == "object" then del(.prevent_destroy) else . end)' "$dir/cdk.tf.json" > "$tmp/destroy.tf.json"
+  mv "$tmp/destroy.tf.json" "$dir/cdk.tf.json"
   terraform -chdir="$dir" destroy -input=false -auto-approve
   exit 0
 fi
