@@ -345,11 +345,14 @@ def decommission_records(inputs: Inputs) -> tuple[DecommissionRecord, ...]:
         spec = lc.model.spec
         if spec.status != "decommissioned" or spec.decommission is None or spec.tier not in inputs.tiers:
             continue
+        approved_on = spec.decommission.date
+        if approved_on is None:     # a request nobody approved yet: the guard holds it, nothing to record
+            continue
         backups = inputs.tiers[spec.tier].spec.backups
         days = backups.retention_days if backups else 0
-        until = (date.fromisoformat(spec.decommission.date) + timedelta(days=days)).isoformat() if backups else None
+        until = (approved_on + timedelta(days=days)).isoformat() if backups else None
         out.append(DecommissionRecord(lc.model.metadata.id, spec.tier, spec.provider, spec.decommission.approved_by,
-                                      spec.decommission.date, days, until,
+                                      approved_on.isoformat(), days, until,
                                       backup_targets(lc.model.metadata.id, spec.provider, tuple(spec.regions), backups,
                                                      inputs.catalog)))
     return tuple(sorted(out, key=lambda r: r.customer))

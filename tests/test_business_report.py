@@ -2,6 +2,7 @@
 SLA credits, and the handoff document for one customer of each tier."""
 from __future__ import annotations
 
+from decimal import Decimal
 import json
 from html.parser import HTMLParser
 from pathlib import Path
@@ -81,7 +82,7 @@ def test_seed_costs_include_lb_kubernetes_and_backups(seed_repo):
     assert items["loadBalancers"] == 2 * do.load_balancer_monthly_usd
     # control plane plus the fixed default pool's floor, one c-4 node at $84 per region
     # (tiers/providers.yaml kubernetesDefaultPool, issue 24: the workload pool is separate)
-    assert items["kubernetes"] == 2 * (do.kubernetes_control_plane_monthly_usd + 1 * 84.0)
+    assert items["kubernetes"] == 2 * (do.kubernetes_control_plane_monthly_usd + 1 * Decimal("84.00"))
     data_gb = sum(h.volume_gb for h in platinum.hosts)
     # two targets (primary + cross-region copy), each a subscription plus its retained GB
     assert float(items["backups"]) == round(data_gb * 3.0 * 2 * float(do.object_storage_usd_per_gb)
