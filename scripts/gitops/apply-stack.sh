@@ -57,7 +57,32 @@ if [ -n "$removed" ] && [ -n "$limit" ]; then
   ansible-playbook -i "$tmp/inventory.yml" modules/ansible/site.yml --limit "$limit" \
     --tags backup -e clawtex_final_backup=true -e "clawtex_backup_customers=$removed"
 fi
+# Delete protection the provider's delete does not lift (compiler/gitops/protection.py):
+# lifted first, on exactly the resources that go away, by an in-place apply of the
+# last configuration that destroys nothing; then the real plan. A decommission keeps
+# its backup stores for the tier's retention (state rm, never destroyed).
+if git cat-file -e "$BASE:$dir/cdk.tf.json" 2>/dev/null; then
+  git show "$BASE:$dir/cdk.tf.json" > "$tmp/base.tf.json"
+  if [ "$action" = destroy ]; then head_cfg=(); else head_cfg=("$tmp/head.tf.json"); cp "$dir/cdk.tf.json" "$tmp/head.tf.json"; fi
+  python -m compiler.gitops.protection "$tmp/base.tf.json" "${head_cfg[@]}" --out "$tmp/lift.tf.json" --forget "$tmp/forget.txt" > "$tmp/lift.txt"
+  if [ -s "$tmp/lift.txt" ]; then
+    echo "lifting delete protection first: $(tr '\n' ' ' < "$tmp/lift.txt")"
+    cp "$tmp/lift.tf.json" "$dir/cdk.tf.json"
+    targets=()
+    while IFS= read -r address; do targets+=("-target=$address"); done < "$tmp/lift.txt"
+    terraform -chdir="$dir" apply -input=false -auto-approve "${targets[@]}"
+    if [ "$action" != destroy ]; then
+      cp "$tmp/head.tf.json" "$dir/cdk.tf.json"
+      terraform -chdir="$dir" plan -input=false -out=tfplan
+    fi
+  fi
+fi
 if [ "$action" = destroy ]; then
+  cp "$tmp/lift.tf.json" "$dir/cdk.tf.json"
+  while IFS= read -r address; do
+    echo "keeping $address for the retention the tier promised (state rm, not destroyed)"
+    terraform -chdir="$dir" state rm "$address"
+  done < "$tmp/forget.txt"
   terraform -chdir="$dir" destroy -input=false -auto-approve
   exit 0
 fi
@@ -72,7 +97,13 @@ jq -n --arg s "$stack" --arg t "$(date -u +%Y-%m-%dT%H:%M:%SZ)" '{stack: $s, app
 terraform -chdir="$dir" output -json | jq 'with_entries(select(.value.sensitive | not))' > "$onboarding/outputs/$stack.json"
 if [ -n "$limit" ]; then
   ssh_key
-  ANSIBLE_HOST_KEY_CHECKING=True ansible-playbook -i generated/ansible/inventory modules/ansible/site.yml --limit "$limit"
+  # Every output of the stack (sensitive ones too: backup credentials, load balancer ids) as
+  # the play's clawtex_tf_outputs[stack][name], from a 0600 file outside generated/: never on
+  # a command line, in a log or in the repository (docs/fresh-account.md).
+  (umask 077; terraform -chdir="$dir" output -json |
+     jq --arg s "$stack" '{clawtex_tf_outputs: {($s): with_entries(.value |= .value)}}' > "$tmp/tf-outputs.json")
+  ANSIBLE_HOST_KEY_CHECKING=True ansible-playbook -i generated/ansible/inventory modules/ansible/site.yml --limit "$limit" \
+    -e "@$tmp/tf-outputs.json"
   # site.yml ends with the smoke_test role (gateway health, channels, backup): reaching this line means it passed.
   jq --arg t "$(date -u +%Y-%m-%dT%H:%M:%SZ)" '. + {smoke_passed: $t}' "$times" > "$times.new"
   mv "$times.new" "$times"
