@@ -16,7 +16,8 @@ for what is modelled and from which source). The scenario, over one account:
 
 It fails when any variable or secret is missing, a data source or DNS zone finds
 nothing, a name is taken twice, a destroy cannot proceed or stops half way, or a
-secret reaches a command line. Set SIM_LOG_OUT=<file> to keep the replay's log.
+secret reaches a command line. Plan-time refusals are recorded and the replay goes on
+(SIM_KEEP_GOING), so one run lists every finding. SIM_LOG_OUT=<file> keeps the log.
 """
 from __future__ import annotations
 
@@ -134,7 +135,7 @@ class Replay:
     # ------------------------------------------------------------ steps
     def env(self, extra: dict) -> dict:
         base = {"PATH": f"{self.shims}:{os.environ['PATH']}", "HOME": str(self.tmp / "home"), "LANG": "C.UTF-8",
-                "CI": "true", "SIM_ACCOUNT": str(self.account), "RUNNER_TEMP": str(self.runner_temp),
+                "CI": "true", "SIM_ACCOUNT": str(self.account), "SIM_KEEP_GOING": "1", "RUNNER_TEMP": str(self.runner_temp),
                 "GITHUB_REPOSITORY": "clawtex/fleet", "GITHUB_OUTPUT": str(self.tmp / "github_output"),
                 "GITHUB_STEP_SUMMARY": str(self.tmp / "step_summary"), "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
         return {**base, **extra}
@@ -321,6 +322,12 @@ def test_suspend_and_decommission_get_past_delete_protection(replay):
     assert [r["type"] for r in kept] == ["hcloud_storage_box"], "only the backups stay, for the tier's retention"
 
 
+def test_ansible_runs_only_on_hosts_that_exist(replay):
+    """A suspended customer's servers are gone (inventory: clawtex_running false): neither the
+    configuration run nor a later decommission's final backup may target them."""
+    assert _errors(replay, "unreachable") == []
+
+
 def test_every_data_source_and_zone_finds_its_object(replay):
     assert _errors(replay, "data.") == []
     assert _errors(replay, "DNS zone") == []
@@ -329,6 +336,11 @@ def test_every_data_source_and_zone_finds_its_object(replay):
 def test_account_unique_names_are_unique_and_state_exists(replay):
     assert _errors(replay, "already exists in the account") == []
     assert _errors(replay, "state bucket") == [] and _errors(replay, "bootstrap") == []
+
+
+def test_wazuh_agents_use_the_private_network(replay):
+    assert _errors(replay, "over the public address") == []
+    assert "Wazuh agent -> manager at sim(${hcloud_server_network.wazuh_private.ip})" in "\n".join(replay.account_data["log"])
 
 
 def test_no_secret_on_a_command_line(replay):

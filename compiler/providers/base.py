@@ -112,6 +112,11 @@ class ProviderPlugin:
     # Terraform created (id: stack output lb_id_output(region)); "" when none.
     k8s_adopt_annotation: str = ""
 
+    def private_address_output(self, host: Any) -> str:
+        """Name of the stack output holding `host`'s address on the stack's private network
+        (Wazuh agent -> manager traffic stays off the public address; issue 25)."""
+        return f"{resource_id(host)}_private_ipv4"
+
     def lb_id_output(self, region: str) -> str:
         return f"{region}_lb_id"
 

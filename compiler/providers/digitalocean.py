@@ -98,6 +98,8 @@ def _build_stack(b: Any) -> None:
             # DigitalOcean has no delete protection for droplets; lifecycle keeps routine changes from replacing them.
             droplets[rid].add_override("lifecycle", PLUGIN.server_lifecycle()["lifecycle"])
             b.output(f"{rid}_ipv4", droplets[rid].ipv4_address, f"public IPv4 of {host.name}")
+            # Every droplet is in its region's default VPC (module docstring): its VPC address.
+            b.output(PLUGIN.private_address_output(host), droplets[rid].ipv4_address_private, f"private (VPC) IPv4 of {host.name}")
         if host.volume_gb:
             volume = Volume(b.stack, f"{rid}_data", name=f"{host.name}-data", region=host.region, size=host.volume_gb,
                             initial_filesystem_type="ext4", description=f"data volume of {host.name}")

@@ -217,6 +217,9 @@ def customer_vars(c: CustomerPlan, host: HostPlan, roles: list[str], plan: Fleet
         out["tls_domain"] = c.custom_domain
     if "wazuh_agent" in roles:
         out["wazuh_manager_host"] = c.wazuh_manager
+        # The manager's private address: a stack output (known after apply), handed to the
+        # play by scripts/gitops/apply-stack.sh as clawtex_tf_outputs[stack][output].
+        out["wazuh_manager_private"] = {"stack": c.stack, "output": plugin(c.provider).private_address_output(plan.host(c.wazuh_manager))}
         out["wazuh_agent_group"] = c.id
     return out
 

@@ -46,15 +46,34 @@ if [ "$latest" != "$GITHUB_SHA" ]; then
   fi
 fi
 
+# The hosts of LIMIT that run in INVENTORY: a suspended customer's servers are gone
+# (their inventory entries stay, clawtex_running: false) and Ansible cannot reach them.
+running_hosts() {
+  python - "$1" "$2" <<'PY'
+import sys, yaml
+def hosts(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "hosts" and isinstance(value, dict):
+                yield from value.items()
+            else:
+                yield from hosts(value)
+running = {name for name, v in hosts(yaml.load(open(sys.argv[1]), Loader=yaml.BaseLoader))
+           if (v or {}).get("clawtex_running") == "true"}
+print(",".join(h for h in sys.argv[2].split(",") if h in running))
+PY
+}
 ssh_key() {
   install -m 700 -d ~/.ssh
   printf '%s\n' "$OPS_SSH_PRIVATE_KEY" > ~/.ssh/id_ed25519
   chmod 600 ~/.ssh/id_ed25519
 }
 # Final backup of departing customers: before any destroy, apply or Ansible run.
-if [ -n "$removed" ] && [ -n "$limit" ]; then
+final=""
+if [ -n "$removed" ] && [ -n "$limit" ]; then final=$(running_hosts "$tmp/inventory.yml" "$limit"); fi
+if [ -n "$final" ]; then
   ssh_key
-  ansible-playbook -i "$tmp/inventory.yml" modules/ansible/site.yml --limit "$limit" \
+  ansible-playbook -i "$tmp/inventory.yml" modules/ansible/site.yml --limit "$final" \
     --tags backup -e clawtex_final_backup=true -e "clawtex_backup_customers=$removed"
 fi
 # Delete protection the provider's delete does not lift (compiler/gitops/protection.py):
@@ -95,6 +114,7 @@ mkdir -p "$onboarding/times" "$onboarding/outputs"
 times="$onboarding/times/$stack.json"
 jq -n --arg s "$stack" --arg t "$(date -u +%Y-%m-%dT%H:%M:%SZ)" '{stack: $s, apply_finished: $t}' > "$times"
 terraform -chdir="$dir" output -json | jq 'with_entries(select(.value.sensitive | not))' > "$onboarding/outputs/$stack.json"
+limit=$(running_hosts generated/ansible/inventory/hosts.yml "$limit")
 if [ -n "$limit" ]; then
   ssh_key
   # Every output of the stack (sensitive ones too: backup credentials, load balancer ids) as
