@@ -377,7 +377,7 @@ def ansible_playbook(argv: list[str]) -> int:
                 if isinstance(node, dict):
                     for key, value in node.items():
                         if key == "hosts" and isinstance(value, dict):
-                            running.update({h: (v or {}).get("clawtex_running", True) for h, v in value.items()})
+                            running.update({h: v.get("clawtex_running", "true") for h, v in value.items() if isinstance(v, dict)})
                         else:
                             walk(value)
             walk(yaml.load(inventory.read_text(), Loader=yaml.BaseLoader))

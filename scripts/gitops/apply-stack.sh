@@ -49,6 +49,7 @@ fi
 # The hosts of LIMIT that run in INVENTORY: a suspended customer's servers are gone
 # (their inventory entries stay, clawtex_running: false) and Ansible cannot reach them.
 running_hosts() {
+  [ -n "$2" ] || return 0
   python - "$1" "$2" <<'PY'
 import sys, yaml
 def hosts(node):
@@ -59,7 +60,7 @@ def hosts(node):
             else:
                 yield from hosts(value)
 running = {name for name, v in hosts(yaml.load(open(sys.argv[1]), Loader=yaml.BaseLoader))
-           if (v or {}).get("clawtex_running") == "true"}
+           if isinstance(v, dict) and v.get("clawtex_running") == "true"}
 print(",".join(h for h in sys.argv[2].split(",") if h in running))
 PY
 }
