@@ -613,6 +613,8 @@ class BackupStorage(Strict):
     type: Optional[str] = None
     location: Optional[str] = None
     tier_id: Optional[int] = None
+    # The object-storage tier by slug (looked up, never a numeric id; issue 25).
+    tier_slug: Optional[str] = None
     # S3 endpoint host per region ("{region}" is replaced), or region -> host where each differs.
     endpoint: Optional[str] = None
     endpoints: dict[str, str] = Field(default_factory=dict)

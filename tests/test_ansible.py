@@ -304,8 +304,17 @@ def test_role_templates_render_for_each_hosting_model(tmp_path):
     out.mkdir()
     play = tmp_path / "render.yml"
     play.write_text(RENDER_PLAY.format(roles=ROLES, out=out))
-    result = run("ansible-playbook", "-i", str(INVENTORY), str(play), env=ansible_env(tmp_path))
+    # The stack outputs scripts/gitops/apply-stack.sh hands to the play (a file, never argv).
+    outputs = tmp_path / "tf-outputs.json"
+    lb_ids = {"fra1_lb_id": "11111111-aaaa-4bbb-8ccc-000000000001", "ams3_lb_id": "11111111-aaaa-4bbb-8ccc-000000000002"}
+    outputs.write_text(json.dumps({"clawtex_tf_outputs": {"orbital-health": lb_ids}}))
+    result = run("ansible-playbook", "-i", str(INVENTORY), str(play), "-e", f"@{outputs}", env=ansible_env(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
+    # Platinum: the gateway Service adopts the load balancer Terraform created (its id from the
+    # outputs), so the cloud controller creates none (digitalocean-cloud-controller-manager
+    # docs/getting-started.md "Load-balancer ID annotations").
+    service = [d for d in yaml.safe_load_all((out / "orbital-health-fra1-k8s-1-k8s.yml").read_text()) if d and d["kind"] == "Service"]
+    assert service[0]["metadata"]["annotations"]["kubernetes.digitalocean.com/load-balancer-id"] == lb_ids["fra1_lb_id"]
     # Bronze: one location and one container unit per tenant, with the tier's limits.
     nginx = (out / "shared-hetzner-fsn1-01-nginx.conf").read_text()
     for tenant in hostvars()["shared-hetzner-fsn1-01"]["openclaw_containers"]:
@@ -352,7 +361,7 @@ def _check_gateway_manifest(docs: list[dict], customer: str, region: str) -> Non
         kubernetes_validate.validate(doc, prefix.rstrip("."), strict=True)
     deployment, service = docs[1], docs[2]
     stack = json.loads((REPO / "generated" / "terraform" / customer / "cdk.tf.json").read_text())
-    looked_up = stack["data"]["digitalocean_loadbalancer"][f"lb_{region}"]["name"]
+    looked_up = stack["resource"]["digitalocean_loadbalancer"][f"lb_{region}"]["name"]     # Terraform creates it, the Service adopts it
     glb = stack["resource"]["digitalocean_loadbalancer"]["global"]["glb_settings"][0]
     annotations = service["metadata"]["annotations"]
     assert service["spec"]["type"] == "LoadBalancer"

@@ -22,7 +22,7 @@ GENERATED = REPO / "generated" / "terraform"
 SCHEMAS = REFERENCE / "terraform-providers"
 STACKS = sorted(GENERATED.glob("*/cdk.tf.json"))
 META_ARGUMENTS = {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner", "connection", "//"}
-PROVIDER_FILES = {"hcloud": "hcloud.json", "digitalocean": "digitalocean.json", "vultr": "vultr.json"}
+PROVIDER_FILES = {"hcloud": "hcloud.json", "digitalocean": "digitalocean.json", "vultr": "vultr.json", "random": "random.json"}
 REFERENCE = re.compile(r"(?<!\$)\$\{([^}]*)\}")
 MODULES = REPO / "modules" / "terraform"
 MODULE_FILES = sorted(MODULES.rglob("*.tf"))
@@ -80,7 +80,7 @@ def reference_problems(stack: dict) -> list[str]:
         for expression in REFERENCE.findall(text):
             parts = expression.strip().split(".")
             head = ".".join(parts[:3] if parts[0] == "data" else parts[:2])
-            if head not in known:
+            if head not in known and parts[0] != "self":     # self: a condition's own object
                 problems.append(f"unresolved reference ${{{expression}}}")
     return problems
 
@@ -205,7 +205,7 @@ def test_every_stack_has_its_tiers_infrastructure():
     assert "backup" in resources("mapleleaf-dental")["digitalocean_spaces_bucket"]
     assert "backup" in resources("brightpath-tutors")["vultr_object_storage_bucket"]
     assert set(do["digitalocean_kubernetes_cluster"]) == {"k8s_fra1", "k8s_ams3"}
-    assert set(do["digitalocean_loadbalancer"]) == {"global"}, "regional LBs come from the gateway Service (see below)"
+    assert set(do["digitalocean_loadbalancer"]) == {"global", "lb_fra1", "lb_ams3"}, "regional LBs: Terraform's, adopted by the Service"
     assert set(do["digitalocean_spaces_bucket"]) == {"backup", "backup_ams3"}, "cross-region backup copy"
     shared = resources("shared-hetzner-fsn1-01")
     assert shared["hcloud_server"] and shared["hcloud_volume"] and shared["hcloud_firewall"]
@@ -510,13 +510,19 @@ def test_global_lb_owns_its_records_and_targets_what_kubernetes_creates():
         records = {f"{r['name']}.{r['domain']}" for r in res.get("digitalocean_record", {}).values()}
         assert not managed & records, (name, managed & records)
         if "digitalocean_kubernetes_cluster" in res:
-            # API-created load balancers cannot serve a DOKS cluster (DigitalOcean docs); no
-            # NodePort 30080/30443 that nothing exposes.
-            assert all(lb.get("type") == "GLOBAL" for lb in lbs.values()), name
+            # The regional load balancers are Terraform's (the gateway Service adopts them through
+            # kubernetes.digitalocean.com/load-balancer-id: digitalocean-cloud-controller-manager
+            # docs/getting-started.md); nothing is looked up that only Ansible would create.
+            assert "digitalocean_loadbalancer" not in stack.get("data", {}), name
             assert "30080" not in json.dumps(stack) and "30443" not in json.dumps(stack)
             glb = lbs["global"]
+            assert glb["type"] == "GLOBAL"
             for ref in glb["target_load_balancer_ids"]:
-                assert ref.startswith("${data.digitalocean_loadbalancer."), ref
+                regional = ref[2:-4]
+                assert ref.startswith("${digitalocean_loadbalancer.lb_") and ref.endswith(".id}"), ref
+                lb = lbs[regional.split(".")[1]]
+                assert lb["lifecycle"]["ignore_changes"] == "all", "the cloud controller owns its rules"
+                assert lb["vpc_uuid"] == f"${{digitalocean_kubernetes_cluster.k8s_{lb['region']}.vpc_uuid}}", "same VPC as the cluster"
             assert managed == {f"{name}.{zone}"}
 
 
@@ -541,17 +547,22 @@ def test_storage_box_speaks_ssh_and_survives_key_rotation():
         assert "retention-days" not in box.get("labels", {}), name
 
 
-def test_vultr_object_storage_uses_the_cluster_of_its_region():
+def test_vultr_object_storage_uses_the_cluster_of_its_endpoint_and_a_looked_up_tier():
     found = 0
+    endpoints = {"ewr": "ewr1.vultrobjects.com", "ams": "ams1.vultrobjects.com"}     # Vultr's hostnames (issue 16)
     for name, stack in customer_stacks().items():
         for rid, store in stack.get("resource", {}).get("vultr_object_storage", {}).items():
             found += 1
             ref = REFERENCE.fullmatch(store["cluster_id"])
             assert ref and ref.group(1).startswith("data.vultr_object_storage_cluster."), (name, store["cluster_id"])
             data_name = ref.group(1).split(".")[2]
-            region = stack["data"]["vultr_object_storage_cluster"][data_name]["filter"][0]["values"]
+            # by hostname: unique, where a region may hold several clusters (issue 25)
+            (flt,) = stack["data"]["vultr_object_storage_cluster"][data_name]["filter"]
             instances = stack["resource"]["vultr_instance"]
-            assert region == [next(iter(instances.values()))["region"]], (name, region)
+            assert flt == {"name": "hostname", "values": [endpoints[next(iter(instances.values()))["region"]]]}, (name, flt)
+            # no hard-coded tier id; tier_id is force_new (v2.32.0), so a later change is ignored
+            assert store["tier_id"].startswith("${data.vultr_object_storage_tier."), (name, store["tier_id"])
+            assert "tier_id" in store["lifecycle"]["ignore_changes"]
     assert found
 
 
@@ -563,7 +574,8 @@ def _terraform_backup_destinations(name: str, stack: dict) -> set[tuple[str, str
     for bucket in res.get("vultr_object_storage_bucket", {}).values():
         store = REFERENCE.fullmatch(bucket["object_storage_id"]).group(1).split(".")[1]
         cluster = REFERENCE.fullmatch(res["vultr_object_storage"][store]["cluster_id"]).group(1).split(".")[2]
-        out.add(("s3", bucket["name"], data["vultr_object_storage_cluster"][cluster]["filter"][0]["values"][0]))
+        host = data["vultr_object_storage_cluster"][cluster]["filter"][0]["values"][0]      # ams1.vultrobjects.com
+        out.add(("s3", bucket["name"], host.split(".")[0].rstrip("0123456789")))
     return out
 
 

@@ -55,6 +55,17 @@ def declare_provider(b: Any, name: str) -> None:
     b.stack.add_override(f"provider.{name}", [{}])
 
 
+# hashicorp/random: passwords generated once and kept in state (the Storage Box password,
+# issue 25 blocker 1). v3.7.2 (2025-04-22), hashicorp/terraform-provider-random CHANGELOG.md;
+# it reads no credentials.
+RANDOM_SOURCE, RANDOM_VERSION = "hashicorp/random", "3.7.2"
+
+
+def declare_random(b: Any) -> None:
+    b.stack.add_override("terraform.required_providers.random", {"source": RANDOM_SOURCE, "version": RANDOM_VERSION})
+    b.stack.add_override("provider.random", [{}])
+
+
 class ProviderPlugin:
     """One cloud provider. Subclasses set the class attributes and implement
     the methods marked abstract; tests/test_provider_plugins.py checks that
@@ -72,8 +83,12 @@ class ProviderPlugin:
     # comment flags it as a resize that reboots); "" when a resize is live.
     rebooting_resize: str = ""
     managed_kubernetes: bool = False        # Platinum node pools behind provider load balancers
-    # Terraform types holding a customer's backups: kept (out of the state) when its stack is
-    # destroyed, for the tier's retention (generated/decommissions.json, apply-stack.sh).
+    # Resource type -> its protection flags that the provider's delete does NOT lift: the
+    # apply step lifts them first (compiler/gitops/protection.py), or the API refuses the
+    # delete after Terraform destroyed what depends on it (half a stack; issue 25).
+    unlifted_protection: dict[str, tuple[str, ...]] = {}
+    # Terraform types holding a customer's backups: kept (out of the state, not destroyed) when its
+    # stack is destroyed, for the tier's retention (generated/decommissions.json, compiler/gitops/protection.py).
     backup_resource_types: tuple[str, ...] = ()
 
     # --- Terraform ---------------------------------------------------------------
@@ -93,6 +108,18 @@ class ProviderPlugin:
 
     def server_lifecycle(self) -> dict[str, Any]:
         return {"lifecycle": {"ignore_changes": list(self.server_ignore_changes)}}
+
+    # The Service annotation that makes the cloud controller adopt the load balancer
+    # Terraform created (id: stack output lb_id_output(region)); "" when none.
+    k8s_adopt_annotation: str = ""
+
+    def private_address_output(self, host: Any) -> str:
+        """Name of the stack output holding `host`'s address on the stack's private network
+        (Wazuh agent -> manager traffic stays off the public address; issue 25)."""
+        return f"{resource_id(host)}_private_ipv4"
+
+    def lb_id_output(self, region: str) -> str:
+        return f"{region}_lb_id"
 
     def k8s_service_annotations(self, lb: Any) -> dict[str, str]:
         """Annotations of the gateway Service (type LoadBalancer) that make the provider's

@@ -37,6 +37,9 @@ class DigitalOcean(ProviderPlugin):
     def build_fleet(self, b: Any) -> None:
         declare_provider(b, self.terraform_provider)
         b.resource("digitalocean_ssh_key", "ops", {"name": OPS_KEY_NAME, "public_key": "${var.ops_ssh_public_key}"})
+        # The fleet DNS zone (records of every stack; the global LB's managed domain): created
+        # here, before them (issue 25). digitalocean v2.99.1 docs/resources/domain.md.
+        b.resource("digitalocean_domain", "fleet", {"name": b.info.dns_zone})
 
     def build_stack(self, b: Any) -> None:
         _build_stack(b)
@@ -53,6 +56,13 @@ class DigitalOcean(ProviderPlugin):
             "service.beta.kubernetes.io/do-loadbalancer-healthcheck-protocol": lb.protocol,
             "service.beta.kubernetes.io/do-loadbalancer-healthcheck-path": lb.health_path,
         }
+
+    # digitalocean-cloud-controller-manager docs/getting-started.md "Load-balancer ID annotations"
+    # (commit 70d527e, v0.1.68+, read 2026-12-03): "You can have digitalocean-cloud-controller-manager
+    # manage an existing load-balancer by creating a LoadBalancer Service annotated with the UUID
+    # of the load-balancer." Terraform creates the regional load balancer (its id is a stack
+    # output), the gateway Service adopts it: the first apply needs nothing from Ansible.
+    k8s_adopt_annotation = "kubernetes.digitalocean.com/load-balancer-id"
 
     def inbound_rules(self, rtype: str, attrs: dict[str, Any]) -> Optional[list[InboundRule]]:
         if rtype != "digitalocean_firewall":
@@ -104,6 +114,8 @@ def _build_stack(b: Any) -> None:
             # DigitalOcean has no delete protection for droplets; lifecycle keeps routine changes from replacing them.
             droplets[rid].add_override("lifecycle", PLUGIN.server_lifecycle()["lifecycle"])
             b.output(f"{rid}_ipv4", droplets[rid].ipv4_address, f"public IPv4 of {host.name}")
+            # Every droplet is in its region's default VPC (module docstring): its VPC address.
+            b.output(PLUGIN.private_address_output(host), droplets[rid].ipv4_address_private, f"private (VPC) IPv4 of {host.name}")
         if host.volume_gb:
             volume = Volume(b.stack, f"{rid}_data", name=f"{host.name}-data", region=host.region, size=host.volume_gb,
                             initial_filesystem_type="ext4", description=f"data volume of {host.name}")
@@ -159,7 +171,14 @@ def _doks(b: Any, c: Any) -> None:
     # docs/resources/kubernetes_cluster.md, node_pool.node_count).
     pool = ({"auto_scale": True, "min_nodes": scaling.min_nodes, "max_nodes": scaling.max_nodes} if scaling
             else {"node_count": c.tier.spec.hosting.region_nodes})
-    versions = b.data("digitalocean_kubernetes_versions", "doks", {"version_prefix": b.info.kubernetes_version_prefix})
+    # An unknown prefix gives latest_version "" without an error (digitalocean v2.99.1
+    # digitalocean/kubernetes/datasource_kubernetes_versions.go): refused at plan time.
+    versions = b.data("digitalocean_kubernetes_versions", "doks", {
+        "version_prefix": b.info.kubernetes_version_prefix,
+        "lifecycle": {"postcondition": [{
+            "condition": '${self.latest_version != ""}',
+            "error_message": f"DigitalOcean offers no Kubernetes version {b.info.kubernetes_version_prefix}*: "
+                             "update tiers/providers.yaml digitalocean.kubernetesVersionPrefix (doctl kubernetes options versions)"}]}})
     regional = []
     for priority, gateway in enumerate(c.load_balancers, start=1):
         region = gateway.region
@@ -187,10 +206,20 @@ def _doks(b: Any, c: Any) -> None:
             "size": size, "tags": [tag], "labels": {"clawtex.io/pool": "workload"}, **pool,
             "lifecycle": {"create_before_destroy": True},
         })
-        # The load balancer the gateway Service creates under the plan's name (k8s_service_annotations).
-        lb = b.data("digitalocean_loadbalancer", f"lb_{region}", {"name": gateway.name,
-                                                                  "depends_on": [f"digitalocean_kubernetes_cluster.k8s_{region}"]})
+        # The regional load balancer, created here and adopted by the gateway Service through
+        # k8s_adopt_annotation (its id: output <region>_lb_id, read by Ansible): no lookup of a
+        # load balancer that only exists after Ansible ran (issue 25 blocker 2). In the cluster's
+        # VPC (the CCM requires it). The cloud controller then owns its rules, health check,
+        # droplets and name (annotations), so Terraform ignores every later change.
+        lb = b.resource("digitalocean_loadbalancer", f"lb_{region}", {
+            "name": gateway.name, "region": region, "vpc_uuid": f"${{digitalocean_kubernetes_cluster.k8s_{region}.vpc_uuid}}",
+            "forwarding_rule": [{"entry_port": gateway.port, "entry_protocol": gateway.protocol,
+                                 "target_port": gateway.port, "target_protocol": gateway.protocol}],
+            "healthcheck": [{"port": gateway.port, "protocol": gateway.protocol, **({"path": gateway.health_path} if gateway.protocol == "http" else {})}],
+            "lifecycle": {"ignore_changes": "all"},
+        })
         regional.append((region, priority, lb))
+        b.output(PLUGIN.lb_id_output(region), f"${{{lb}.id}}", f"id of the load balancer of {c.id} in {region} (the gateway Service adopts it)")
         b.output(f"{region}_lb_ipv4", f"${{{lb}.ip}}", f"load balancer of {c.id} in {region} (failover target)")
         b.output(f"{region}_k8s_endpoint", f"${{digitalocean_kubernetes_cluster.k8s_{region}.endpoint}}", f"Kubernetes API of {c.id} in {region}")
     # active-active: equal priority; active-passive: the first region wins until it fails.

@@ -8,13 +8,19 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .base import (ANYWHERE, OPS_KEY_NAME, PRIVATE_RANGE, PRIVATE_SUBNET, PUBLIC_PORTS, ROLE_WAZUH, WAZUH_AGENT_PORTS,
-                   BackupDestination, InboundRule, ProviderPlugin, declare_provider, labels, resource_id)
+                   BackupDestination, InboundRule, ProviderPlugin, declare_provider, declare_random, labels, resource_id)
 
 # Cloud subnets live in the location's network zone (hcloud v1.68.0
 # docs/resources/network_subnet.md; zones eu-central, us-east, us-west from
 # docs.hetzner.com networks overview). One network per stack (networks are
 # isolated, ranges may repeat), attached with hcloud_server_network (a separate
 # resource: attaching does not replace the server).
+# Specials the Storage Box password may hold (docs.hetzner.cloud/reference/hetzner#storage-boxes-password-policy,
+# unverified list, read 2026-12-03): a conservative subset that needs no escaping anywhere.
+STORAGE_BOX_SPECIALS = "-_.!+="
+# Hetzner keeps at most this many snapshots per Storage Box plan (docs.hetzner.com Storage Box
+# snapshots: depends on the box type; bx11 has 10, unverified 2026-12-03): the plan asks no more.
+SNAPSHOT_MAX = 10
 NETWORK_ZONES = {"fsn1": "eu-central", "nbg1": "eu-central", "hel1": "eu-central", "ash": "us-east", "hil": "us-west"}
 
 
@@ -35,12 +41,21 @@ class Hetzner(ProviderPlugin):
     # Hetzner Cloud's "change type" action needs the server powered off; the
     # provider stops it, changes the type and starts it again (as documented; re-check on a bump).
     rebooting_resize = "server_type"
+    # hcloud v1.68.0: resourceServerDelete (internal/server/resource.go l.920-979) and
+    # resourceVolumeDelete (internal/volume/resource.go l.331-370) delete without lifting
+    # protection; the Storage Box's Delete lifts it itself (internal/storagebox/resource.go l.566).
+    unlifted_protection = {"hcloud_server": ("delete_protection", "rebuild_protection"), "hcloud_volume": ("delete_protection",)}
     backup_resource_types = ("hcloud_storage_box",)
 
     def build_fleet(self, b: Any) -> None:
         declare_provider(b, self.terraform_provider)
         b.resource("hcloud_ssh_key", "ops", {"name": OPS_KEY_NAME, "public_key": "${var.ops_ssh_public_key}",
                                              "labels": {"managed-by": "clawtex"}})
+        # The fleet DNS zone every customer stack writes records into (hcloud_zone_rrset.zone):
+        # created here, applied before them (issue 25). hcloud v1.68.0 docs/resources/zone.md:
+        # `name` and `mode` (primary: Hetzner is authoritative) are required, both force_new.
+        b.resource("hcloud_zone", "fleet", {"name": b.info.dns_zone, "mode": "primary", "delete_protection": True,
+                                            "labels": {"managed-by": "clawtex"}})
 
     def inbound_rules(self, rtype: str, attrs: dict[str, Any]) -> Optional[list[InboundRule]]:
         if rtype != "hcloud_firewall":
@@ -104,12 +119,22 @@ class Hetzner(ProviderPlugin):
                     volume.pop("location")
                 b.resource("hcloud_volume", f"{rid}_data", volume, data=True)
         c = b.dedicated
+        if c and c.backup_targets:
+            declare_random(b)
         if c:
             for target in c.backup_targets:
                 storage = info.backup_storage
                 suffix = target.resource[len("backup"):]
-                b.cdktf.TerraformVariable(b.stack, f"storage_box_password{suffix}", type="string", sensitive=True,
-                                          description="Storage Box password; from TF_VAR_* at apply")
+                # One password per box, generated once and kept in the (private, versioned) state:
+                # no TF_VAR_ any workflow would have to supply (issue 25 blocker 1). restic uses
+                # the box over SFTP with the SSH key; the password is only the API's requirement
+                # (hcloud v1.68.0 docs/resources/storage_box.md: `password` required, sensitive;
+                # policy docs.hetzner.cloud/reference/hetzner#storage-boxes-password-policy).
+                # hashicorp/random v3.7.2 docs/resources/password.md: min_* counts, override_special.
+                password = b.resource("random_password", f"storage_box{suffix}", {
+                    "length": 32, "special": True, "override_special": STORAGE_BOX_SPECIALS,
+                    "min_upper": 2, "min_lower": 2, "min_numeric": 2, "min_special": 2,
+                    "keepers": {"box": target.name}})
                 # hcloud v1.68.0 internal/storagebox/resource.go: every access_settings flag defaults
                 # to false (SSH included: restic over SFTP could not connect), and ssh_keys cannot be
                 # updated through the API, so a change forces a replacement. Key rotation is done on
@@ -117,14 +142,21 @@ class Hetzner(ProviderPlugin):
                 # Retention is restic's `forget --prune` (a label does nothing).
                 b.resource("hcloud_storage_box", target.resource, {
                     "name": target.name, "storage_box_type": storage.type, "location": target.region,
-                    "password": f"${{var.storage_box_password{suffix}}}", "ssh_keys": ["${var.ops_ssh_public_key}"],
+                    "password": f"${{{password}.result}}", "ssh_keys": ["${var.ops_ssh_public_key}"],
                     "access_settings": {"ssh_enabled": True, "reachable_externally": True, "samba_enabled": False,
                                         "webdav_enabled": False, "zfs_enabled": False},
                     "delete_protection": True,
                     "labels": {"managed-by": "clawtex", "customer": c.id},
+                    # History the customer host cannot erase (issue 24 item 2): the box's own
+                    # snapshots, taken by Hetzner, outside the SFTP account restic writes with
+                    # (hcloud v1.68.0 docs/resources/storage_box.md `snapshot_plan`; max_snapshots
+                    # older ones are deleted). One a day covers the tier's retention in days.
+                    "snapshot_plan": {"max_snapshots": min(c.backups.retention_days, SNAPSHOT_MAX), "minute": 30, "hour": 2},
                     "lifecycle": {"ignore_changes": ["ssh_keys"]},
                 }, data=True)
                 b.output(target.output, f"${{hcloud_storage_box.{target.resource}.server}}", f"SFTP host of {target.name} (backup role)")
+                b.output(f"{target.output.removesuffix('_endpoint')}_sftp_user", f"${{hcloud_storage_box.{target.resource}.username}}",
+                         f"SFTP user of {target.name} (backup role)")
         if c and c.kubernetes:
             raise ValueError(f"{c.id}: Platinum is refused on hetzner (validation should have said so)")
         b.dns_record("hcloud_zone_rrset", lambda ip: {"zone": b.customer_zone(), "name": b.record_name(), "type": "A", "ttl": 300,

@@ -31,6 +31,9 @@ class Vultr(ProviderPlugin):
     def build_fleet(self, b: Any) -> None:
         declare_provider(b, self.terraform_provider)
         b.resource("vultr_ssh_key", "ops", {"name": OPS_KEY_NAME, "ssh_key": "${var.ops_ssh_public_key}"})
+        # The fleet DNS zone every stack writes records into (issue 25); vultr v2.32.0
+        # website/docs/r/dns_domain.html.markdown (`ip` optional: no default A record).
+        b.resource("vultr_dns_domain", "fleet", {"domain": b.info.dns_zone})
 
     def build_stack(self, b: Any) -> None:
         _build_stack(b)
@@ -91,11 +94,23 @@ def _build_stack(b: Any) -> None:
         storage = info.backup_storage
         for target in c.backup_targets:
             suffix = target.resource[len("backup"):]
-            # The cluster of the bucket's own region (website/docs/d/object_storage_cluster.html.markdown
-            # @ v2.32.0), not one id for every region.
-            cluster = b.data("vultr_object_storage_cluster", f"backup{suffix}", {"filter": [{"name": "region", "values": [target.region]}]})
-            b.resource("vultr_object_storage", f"backup_store{suffix}", {"cluster_id": f"${{{cluster}.id}}", "tier_id": storage.tier_id,
-                                                                        "label": f"{c.id}-backup{suffix.replace('_', '-')}"}, data=True)
+            # The cluster serving the bucket's endpoint host, by `hostname` (unique), not by
+            # region, which several clusters may share (issue 25; v2.32.0
+            # website/docs/d/object_storage_cluster.html.markdown: filter on any attribute).
+            host = (target.endpoint or "").removeprefix("https://")
+            cluster = b.data("vultr_object_storage_cluster", f"backup{suffix}", {"filter": [{"name": "hostname", "values": [host]}]})
+            tier = b.data("vultr_object_storage_tier", f"backup{suffix}", {"filter": [{"name": "slug", "values": [storage.tier_slug]}]})
+            # tier_id and cluster_id are force_new (v2.32.0 vultr/resource_vultr_object_storage.go): a
+            # later tier change must not replace the subscription (and its keys and buckets).
+            b.resource("vultr_object_storage", f"backup_store{suffix}", {"cluster_id": f"${{{cluster}.id}}", "tier_id": f"${{{tier}.id}}",
+                                                                        "label": f"{c.id}-backup{suffix.replace('_', '-')}",
+                                                                        "lifecycle": {"ignore_changes": ["tier_id"]}}, data=True)
+            # Keys are per subscription (s3_access_key / s3_secret_key, sensitive): outputs the
+            # apply step hands to Ansible in a 0600 file (scripts/gitops/apply-stack.sh), never
+            # on a command line or in generated/.
+            for key in ("s3_access_key", "s3_secret_key"):
+                b.output(f"{target.resource}_{key}", f"${{vultr_object_storage.backup_store{suffix}.{key}}}",
+                         f"{key} of {target.name}'s subscription (backup role)", sensitive=True)
             # Vultr buckets have no lifecycle rules here, so versions restic prunes would be
             # kept forever: no versioning. enable_versioning forces a new bucket (schema
             # force_new, v2.32.0): an existing versioned bucket is left as it is (ignore_changes).

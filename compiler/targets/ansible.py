@@ -193,7 +193,12 @@ def k8s_service_vars(c: CustomerPlan, host: HostPlan) -> dict[str, Any]:
     balancer of that region (the one Terraform looks up by name) and the provider's
     annotations that name it."""
     lb = next(lb for lb in c.load_balancers if lb.region == host.region)
-    return {"port": lb.port, "annotations": plugin(c.provider).k8s_service_annotations(lb)}
+    provider = plugin(c.provider)
+    # The load balancer Terraform created: its id is the stack output `adopt.output`, which
+    # scripts/gitops/apply-stack.sh hands to the play as clawtex_tf_outputs[stack][output].
+    adopt = ({"annotation": provider.k8s_adopt_annotation, "stack": c.stack, "output": provider.lb_id_output(host.region)}
+             if provider.k8s_adopt_annotation else None)
+    return {"port": lb.port, "annotations": provider.k8s_service_annotations(lb), "adopt": adopt}
 
 
 def customer_vars(c: CustomerPlan, host: HostPlan, roles: list[str], plan: FleetPlan) -> dict[str, Any]:
@@ -214,6 +219,9 @@ def customer_vars(c: CustomerPlan, host: HostPlan, roles: list[str], plan: Fleet
         out["tls_domain"] = c.custom_domain
     if "wazuh_agent" in roles:
         out["wazuh_manager_host"] = c.wazuh_manager
+        # The manager's private address: a stack output (known after apply), handed to the
+        # play by scripts/gitops/apply-stack.sh as clawtex_tf_outputs[stack][output].
+        out["wazuh_manager_private"] = {"stack": c.stack, "output": plugin(c.provider).private_address_output(plan.host(c.wazuh_manager))}
         out["wazuh_agent_group"] = c.id
     return out
 

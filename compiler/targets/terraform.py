@@ -142,8 +142,8 @@ class StackBuilder:
                            "ssh_public_key": "${var.ops_ssh_public_key}"})
         return "${module.cloud_init.user_data}"
 
-    def output(self, name: str, value: str, description: str) -> None:
-        self.cdktf.TerraformOutput(self.stack, name, value=value, description=description)
+    def output(self, name: str, value: str, description: str, sensitive: bool = False) -> None:
+        self.cdktf.TerraformOutput(self.stack, name, value=value, description=description, sensitive=sensitive or None)
 
     def servers(self) -> list[HostPlan]:
         return [h for h in self.sp.hosts if h.running]
@@ -243,7 +243,9 @@ def _backend(tf: Any, stack: Any, plan: FleetPlan, name: str) -> None:
                  skip_metadata_api_check=True, skip_s3_checksum=True, use_path_style=True)
     stack.add_override("terraform.backend.s3.endpoints", {"s3": state.endpoint})
     stack.add_override("terraform.backend.s3.use_lockfile", True)
-    stack.add_override("terraform.required_version", ">= 1.10.0")
+    # use_lockfile (S3-native locking) is GA from Terraform 1.11.0 (experimental in 1.10;
+    # hashicorp/terraform CHANGELOG v1.11.0); the workflows pin 1.11.4.
+    stack.add_override("terraform.required_version", ">= 1.11.0")
 
 
 def _synthesize_here(plan: FleetPlan, chosen: list[StackPlan], fleet: list[str] = ()) -> dict[str, bytes]:

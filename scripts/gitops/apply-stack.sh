@@ -46,36 +46,63 @@ if [ "$latest" != "$GITHUB_SHA" ]; then
   fi
 fi
 
+# The hosts of LIMIT that run in INVENTORY: a suspended customer's servers are gone
+# (their inventory entries stay, clawtex_running: false) and Ansible cannot reach them.
+running_hosts() {
+  [ -n "$2" ] || return 0
+  python - "$1" "$2" <<'PY'
+import sys, yaml
+def hosts(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "hosts" and isinstance(value, dict):
+                yield from value.items()
+            else:
+                yield from hosts(value)
+running = {name for name, v in hosts(yaml.load(open(sys.argv[1]), Loader=yaml.BaseLoader))
+           if isinstance(v, dict) and v.get("clawtex_running") == "true"}
+print(",".join(h for h in sys.argv[2].split(",") if h in running))
+PY
+}
 ssh_key() {
   install -m 700 -d ~/.ssh
   printf '%s\n' "$OPS_SSH_PRIVATE_KEY" > ~/.ssh/id_ed25519
   chmod 600 ~/.ssh/id_ed25519
 }
 # Final backup of departing customers: before any destroy, apply or Ansible run.
-if [ -n "$removed" ] && [ -n "$limit" ]; then
+final=""
+if [ -n "$removed" ] && [ -n "$limit" ]; then final=$(running_hosts "$tmp/inventory.yml" "$limit"); fi
+if [ -n "$final" ]; then
   ssh_key
-  ansible-playbook -i "$tmp/inventory.yml" modules/ansible/site.yml --limit "$limit" \
+  ansible-playbook -i "$tmp/inventory.yml" modules/ansible/site.yml --limit "$final" \
     --tags backup -e clawtex_final_backup=true -e "clawtex_backup_customers=$removed"
 fi
+# Delete protection the provider's delete does not lift (compiler/gitops/protection.py):
+# lifted first, on exactly the resources that go away, by an in-place apply of the
+# last configuration that destroys nothing; then the real plan. A decommission keeps
+# its backup stores for the tier's retention (state rm, never destroyed).
+if git cat-file -e "$BASE:$dir/cdk.tf.json" 2>/dev/null; then
+  git show "$BASE:$dir/cdk.tf.json" > "$tmp/base.tf.json"
+  if [ "$action" = destroy ]; then head_cfg=(); else head_cfg=("$tmp/head.tf.json"); cp "$dir/cdk.tf.json" "$tmp/head.tf.json"; fi
+  python -m compiler.gitops.protection "$tmp/base.tf.json" "${head_cfg[@]}" --out "$tmp/lift.tf.json" --forget "$tmp/forget.txt" > "$tmp/lift.txt"
+  if [ -s "$tmp/lift.txt" ]; then
+    echo "lifting delete protection first: $(tr '\n' ' ' < "$tmp/lift.txt")"
+    cp "$tmp/lift.tf.json" "$dir/cdk.tf.json"
+    targets=()
+    while IFS= read -r address; do targets+=("-target=$address"); done < "$tmp/lift.txt"
+    terraform -chdir="$dir" apply -input=false -auto-approve "${targets[@]}"
+    if [ "$action" != destroy ]; then
+      cp "$tmp/head.tf.json" "$dir/cdk.tf.json"
+      terraform -chdir="$dir" plan -input=false -out=tfplan
+    fi
+  fi
+fi
 if [ "$action" = destroy ]; then
-  # Churn loses nothing by accident: a departing customer's backup storage outlives its
-  # servers for the tier's retention (generated/decommissions.json backupsKeptUntil). It
-  # leaves the Terraform state first, so the destroy takes the servers only.
-  for cid in ${removed//,/ }; do
-    types=$(jq -r --arg c "$cid" '.customers[$c].retainedResourceTypes // [] | .[]' generated/decommissions.json)
-    until_date=$(jq -r --arg c "$cid" '.customers[$c].backupsKeptUntil // empty' generated/decommissions.json)
-    for type in $types; do
-      terraform -chdir="$dir" state list | { grep "^$type\." || true; } | while read -r address; do
-        echo "keeping $address of $cid until $until_date (out of the state, not destroyed)"
-        terraform -chdir="$dir" state rm "$address"
-      done
-    done
-  done
-  # prevent_destroy (on volumes and storage) rejects any plan that destroys them while it is in
-  # the configuration (Terraform docs, lifecycle meta-argument); this destroy is the approved
-  # decommission, after the final backup above, so the last configuration drops it.
-  jq 'walk(if type == "object" then del(.prevent_destroy) else . end)' "$dir/cdk.tf.json" > "$tmp/destroy.tf.json"
-  mv "$tmp/destroy.tf.json" "$dir/cdk.tf.json"
+  cp "$tmp/lift.tf.json" "$dir/cdk.tf.json"
+  while IFS= read -r address; do
+    echo "keeping $address for the retention the tier promised (state rm, not destroyed)"
+    terraform -chdir="$dir" state rm "$address"
+  done < "$tmp/forget.txt"
   terraform -chdir="$dir" destroy -input=false -auto-approve
   exit 0
 fi
@@ -88,9 +115,16 @@ mkdir -p "$onboarding/times" "$onboarding/outputs"
 times="$onboarding/times/$stack.json"
 jq -n --arg s "$stack" --arg t "$(date -u +%Y-%m-%dT%H:%M:%SZ)" '{stack: $s, apply_finished: $t}' > "$times"
 terraform -chdir="$dir" output -json | jq 'with_entries(select(.value.sensitive | not))' > "$onboarding/outputs/$stack.json"
+limit=$(running_hosts generated/ansible/inventory/hosts.yml "$limit")
 if [ -n "$limit" ]; then
   ssh_key
-  ANSIBLE_HOST_KEY_CHECKING=True ansible-playbook -i generated/ansible/inventory modules/ansible/site.yml --limit "$limit"
+  # Every output of the stack (sensitive ones too: backup credentials, load balancer ids) as
+  # the play's clawtex_tf_outputs[stack][name], from a 0600 file outside generated/: never on
+  # a command line, in a log or in the repository (docs/fresh-account.md).
+  (umask 077; terraform -chdir="$dir" output -json |
+     jq --arg s "$stack" '{clawtex_tf_outputs: {($s): with_entries(.value |= .value)}}' > "$tmp/tf-outputs.json")
+  ANSIBLE_HOST_KEY_CHECKING=True ansible-playbook -i generated/ansible/inventory modules/ansible/site.yml --limit "$limit" \
+    -e "@$tmp/tf-outputs.json"
   # site.yml ends with the smoke_test role (gateway health, channels, backup): reaching this line means it passed.
   jq --arg t "$(date -u +%Y-%m-%dT%H:%M:%SZ)" '. + {smoke_passed: $t}' "$times" > "$times.new"
   mv "$times.new" "$times"

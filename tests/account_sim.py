@@ -1,0 +1,451 @@
+#!/usr/bin/env python3
+"""A cloud account that starts empty, and the commands the workflows run against it.
+
+No terraform binary exists here (BRIEF: do not fake one). This is not Terraform: it
+is a MODEL of the account and of the few Terraform/provider behaviours a fresh
+account meets, each written down below with its source, so that the workflows'
+own steps (.github/workflows/*.yml run:, scripts/gitops/*.sh) can be replayed
+over it by tests/test_fresh_account.py. The shims `terraform`, `ansible-playbook`,
+`gh` and `aws` on the replay's PATH all call this file; it records every call and
+every refusal in the account file ($SIM_ACCOUNT) and exits non-zero where the real
+tool would fail. It never decides what the generated stacks contain: it reads
+generated/terraform/<stack>/cdk.tf.json as Terraform would.
+
+Behaviour modelled (the oracle is this table, written by hand, not the compiler):
+- init: the S3 backend needs AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and an existing
+  state bucket (only the bootstrap script creates it: Terraform cannot create its own
+  backend). `required_version` must admit the version the job's setup-terraform step
+  installs; `use_lockfile` is GA only from 1.11.0 (hashicorp/terraform CHANGELOG v1.11.0).
+- plan: every variable without a default has TF_VAR_<name> (Terraform: "No value for
+  required variable" with -input=false); each provider's credentials are in the
+  environment (CREDENTIALS, from each provider's index docs); every data source finds
+  its object in the account (DATA_SOURCES); every DNS record's zone exists (the
+  providers' record APIs refuse records of an unknown zone); prevent_destroy refuses
+  a plan that destroys the resource (Terraform lifecycle docs).
+- apply: deletes first, dependents before what they depend on (Terraform's graph);
+  a delete of a resource whose provider does not lift its protection fails AFTER the
+  deletes before it (UNLIFTED: hcloud v1.68.0 internal/server/resource.go
+  resourceServerDelete, internal/volume/resource.go resourceVolumeDelete); creates
+  refuse a name the account already holds where the provider keeps names unique (UNIQUE).
+- ansible-playbook: a Platinum gateway Service (host_vars openclaw_k8s_service) makes
+  DigitalOcean's cloud controller adopt the load balancer whose id the
+  `kubernetes.digitalocean.com/load-balancer-id` annotation names, or create a new one
+  under `do-loadbalancer-name` (digitalocean-cloud-controller-manager docs/getting-started.md).
+- every shim: a secret value (the replay's secrets are SIMSECRET-*) on a command line
+  is refused (issue 24 item 2: secrets never on a process command line).
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+REF = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)")
+SECRET_MARK = "SIMSECRET-"
+
+# Provider -> environment its Terraform provider reads (provider index docs: hcloud v1.68.0
+# docs/index.md HCLOUD_TOKEN; docs.digitalocean.com/reference/terraform/reference DIGITALOCEAN_TOKEN,
+# SPACES_ACCESS_KEY_ID/SPACES_SECRET_ACCESS_KEY for Spaces; vultr v2.32.0 index VULTR_API_KEY).
+CREDENTIALS = {"hcloud": ("HCLOUD_TOKEN",), "digitalocean": ("DIGITALOCEAN_TOKEN",), "vultr": ("VULTR_API_KEY",), "random": ()}
+SPACES = ("SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY")
+# Delete protection the provider's delete does not lift (hcloud v1.68.0, see above); the
+# Storage Box's delete lifts its own (internal/storagebox/resource.go).
+UNLIFTED = {"hcloud_server": "delete_protection", "hcloud_volume": "delete_protection"}
+# Names the provider keeps unique in an account (a second create is refused):
+# hcloud: names unique per project (docs.hetzner.cloud API reference, "name ... unique per Project");
+# DigitalOcean: an SSH key's public key once per account (422 "SSH Key is already in use");
+# DNS zones/domains exist once; S3 bucket names once per endpoint; DOKS cluster names per account.
+UNIQUE = {"hcloud_ssh_key": "name", "hcloud_server": "name", "hcloud_firewall": "name", "hcloud_network": "name",
+          "hcloud_storage_box": "name", "hcloud_zone": "name", "hcloud_volume": "name",
+          "digitalocean_ssh_key": "public_key", "digitalocean_domain": "name", "digitalocean_spaces_bucket": "name",
+          "digitalocean_kubernetes_cluster": "name", "digitalocean_loadbalancer": "name",
+          "vultr_dns_domain": "domain", "vultr_object_storage_bucket": "name"}
+ZONES = {"hcloud_zone": "name", "digitalocean_domain": "name", "vultr_dns_domain": "domain"}
+RECORDS = {"hcloud_zone_rrset": "zone", "digitalocean_record": "domain", "vultr_dns_record": "domain"}
+LB_ADOPT = "kubernetes.digitalocean.com/load-balancer-id"
+LB_NAME = "service.beta.kubernetes.io/do-loadbalancer-name"
+
+
+# ----------------------------------------------------------------- the account file
+class Account:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self) -> "Account":
+        self._fd = open(self.path, "a+")
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._fd.seek(0)
+        text = self._fd.read()
+        self.d = json.loads(text) if text.strip() else {"resources": [], "states": {}, "buckets": [], "log": [], "errors": []}
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._fd.seek(0)
+        self._fd.truncate()
+        self._fd.write(json.dumps(self.d, indent=1, sort_keys=True))
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._fd.close()
+
+    def log(self, line: str) -> None:
+        self.d["log"].append(line)
+
+    def refuse(self, what: str, why: str) -> None:
+        self.d["errors"].append(f"{what}: {why}")
+        self.d["log"].append(f"  REFUSED {what}: {why}")
+
+    def find(self, rtype: str, attr: str, value: Any) -> list[dict]:
+        return [r for r in self.d["resources"] if r["type"] == rtype and r["attrs"].get(attr) == value]
+
+
+def account() -> Account:
+    return Account(Path(os.environ["SIM_ACCOUNT"]))
+
+
+def secrets_on_command_line(tool: str, argv: list[str]) -> list[str]:
+    return [f"{tool}: a secret value on the command line" for a in argv if SECRET_MARK in a]
+
+
+# ----------------------------------------------------------------- terraform
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", text)[:3])
+
+
+def _resources(cfg: dict) -> dict[str, dict]:
+    return {f"{t}.{n}": b for t, named in (cfg.get("resource") or {}).items() for n, b in named.items()}
+
+
+def _deps(body: Any, known: set[str]) -> set[str]:
+    text = json.dumps(body)
+    return {f"{t}.{n}" for t, n in REF.findall(text) if f"{t}.{n}" in known}
+
+
+def _closure(targets: list[str], res: dict[str, dict]) -> set[str]:
+    out, todo = set(), list(targets)
+    while todo:
+        a = todo.pop()
+        if a in out or a not in res:
+            continue
+        out.add(a)
+        todo += list(_deps(res[a], set(res)))
+    return out
+
+
+def _literal(value: Any) -> bool:
+    return not (isinstance(value, str) and "${" in value)
+
+
+def _check_config(acc: Account, stack: str, cfg: dict, env: dict, targets: set[str] | None) -> bool:
+    ok = True
+    where = f"terraform plan {stack}"
+    for name, var in (cfg.get("variable") or {}).items():
+        if "default" not in var and not env.get(f"TF_VAR_{name}"):
+            acc.refuse(where, f"No value for required variable {name} (TF_VAR_{name} is not set in the step)")
+            ok = False
+    res = _resources(cfg)
+    providers = (cfg.get("terraform") or {}).get("required_providers") or {}
+    for provider in providers:
+        wanted = CREDENTIALS.get(provider)
+        if wanted is None:
+            acc.refuse(where, f"the simulation does not know provider {provider}: model its credentials")
+            ok = False
+            continue
+        needed = list(wanted) + (list(SPACES) if any(a.startswith("digitalocean_spaces_bucket.") for a in res) else [])
+        for var in needed:
+            if not env.get(var):
+                acc.refuse(where, f"provider {provider} needs {var}, which the step does not pass")
+                ok = False
+    for dtype, named in (cfg.get("data") or {}).items():
+        for dname, body in named.items():
+            why = _data_missing(acc, dtype, body)
+            if why:
+                acc.refuse(where, f"data.{dtype}.{dname}: {why}")
+                ok = False
+    zones_here = {b.get(attr) for a, b in res.items() for t, attr in ZONES.items() if a.startswith(t + ".")}
+    for address, body in res.items():
+        if targets is not None and address not in targets:
+            continue
+        rtype = address.split(".")[0]
+        zones = []
+        if rtype in RECORDS:
+            zones.append(body.get(RECORDS[rtype]))
+        if rtype == "digitalocean_loadbalancer":
+            zones += [d["name"].split(".", 1)[1] for d in body.get("domains", []) if d.get("is_managed")]
+        for zone in zones:
+            if zone in zones_here or any(acc.find(t, attr, zone) for t, attr in ZONES.items()):
+                continue
+            acc.refuse(where, f"{address}: DNS zone {zone} does not exist in the account (no stack or bootstrap creates it)")
+            ok = False
+    return ok
+
+
+def _data_missing(acc: Account, dtype: str, body: dict) -> str | None:
+    filters = {f["name"]: f["values"] for f in body.get("filter", [])}
+    if dtype in ("hcloud_ssh_key", "digitalocean_ssh_key"):
+        return None if acc.find(dtype, "name", body.get("name")) else f"no {dtype} named {body.get('name')} in the account yet"
+    if dtype == "vultr_ssh_key":
+        (name,) = filters.get("name", [None])
+        return None if acc.find(dtype, "name", name) else f"no vultr_ssh_key named {name} in the account yet"
+    if dtype == "digitalocean_loadbalancer":
+        return None if acc.find(dtype, "name", body.get("name")) else \
+            f"no load balancer named {body.get('name')} in the account (only the gateway Service would create it, after this apply)"
+    if dtype in ("digitalocean_kubernetes_versions", "vultr_object_storage_cluster", "vultr_object_storage_tier"):
+        return None          # the provider's own catalogue (its contents: tiers/provider-facts.md)
+    return f"the simulation does not know data source {dtype}: model where its object comes from"
+
+
+def _plan(acc: Account, stack: str, cfg: dict, targets: list[str] | None, destroy: bool) -> dict | None:
+    state = acc.d["states"].setdefault(stack, {})
+    res = {} if destroy else _resources(cfg)
+    chosen = _closure(targets, res) if targets else None
+    changes = []
+    for address, attrs in state.items():
+        if address not in res and (targets is None or address in targets):
+            lifecycle = (_resources(cfg).get(address) or {}).get("lifecycle") or {}
+            if lifecycle.get("prevent_destroy"):
+                acc.refuse(f"terraform plan {stack}", f"{address} has lifecycle.prevent_destroy, but the plan calls for destroying it")
+                return None
+            changes.append({"address": address, "actions": ["delete"], "after": None})
+    for address, body in res.items():
+        if chosen is not None and address not in chosen:
+            continue
+        after = {k: v for k, v in body.items() if k not in ("//", "lifecycle", "depends_on")}
+        if address not in state:
+            changes.append({"address": address, "actions": ["create"], "after": after})
+        else:
+            ignored = (body.get("lifecycle") or {}).get("ignore_changes") or []
+            diff = {k: v for k, v in after.items() if _literal(v) and ignored != "all" and k not in ignored and state[address].get(k) != v}
+            if diff:
+                changes.append({"address": address, "actions": ["update"], "after": {**state[address], **diff}})
+    return {"stack": stack, "changes": changes, "outputs": cfg.get("output") or {}}
+
+
+def _apply(acc: Account, stack: str, plan: dict) -> bool:
+    state = acc.d["states"].setdefault(stack, {})
+    deletes = [c for c in plan["changes"] if c["actions"] == ["delete"]]
+    # dependents first: a resource goes only once nothing left to delete references it
+    order, left = [], list(deletes)
+    while left:
+        ready = [c for c in left if not any(c["address"] in _deps(state.get(d["address"]), {c["address"]}) for d in left if d is not c)]
+        order += ready or left[:1]
+        left = [c for c in left if c not in (ready or left[:1])]
+    for change in order:
+        address = change["address"]
+        rtype = address.split(".")[0]
+        if state[address].get(UNLIFTED.get(rtype, "-")):
+            done = [c["address"] for c in order[:order.index(change)]]
+            acc.refuse(f"terraform apply {stack}", f"{address}: the API refuses to delete a protected resource "
+                       f"(protection not lifted); already destroyed: {', '.join(done) or 'nothing'}")
+            return False
+        acc.d["resources"] = [r for r in acc.d["resources"] if not (r["stack"] == stack and r["address"] == address)]
+        del state[address]
+        acc.log(f"  destroyed {stack}/{address}")
+    for change in plan["changes"]:
+        if change["actions"] == ["delete"]:
+            continue
+        address, attrs = change["address"], change["after"]
+        rtype = address.split(".")[0]
+        if change["actions"] == ["create"]:
+            attr = UNIQUE.get(rtype)
+            if attr and _literal(attrs.get(attr)) and acc.find(rtype, attr, attrs.get(attr)):
+                acc.refuse(f"terraform apply {stack}", f"{address}: {attr} {attrs.get(attr)!r} already exists in the account")
+                return False
+            acc.d["resources"].append({"type": rtype, "stack": stack, "address": address, "attrs": attrs, "id": f"id:{stack}:{address}"})
+            acc.log(f"  created {stack}/{address}")
+        else:
+            for r in acc.d["resources"]:
+                if r["stack"] == stack and r["address"] == address:
+                    r["attrs"] = attrs
+            acc.log(f"  updated {stack}/{address}")
+        state[address] = attrs
+    acc.d.setdefault("outputs", {})[stack] = {
+        name: {"value": _output_value(stack, o.get("value", "")), "sensitive": bool(o.get("sensitive"))}
+        for name, o in plan["outputs"].items()}
+    return True
+
+
+def _output_value(stack: str, value: str) -> str:
+    m = re.fullmatch(r"\$\{([a-z0-9_]+\.[A-Za-z0-9_-]+)\.id\}", value)
+    if m:
+        return f"id:{stack}:{m.group(1)}"
+    return value if _literal(value) else f"sim({value})"
+
+
+def terraform(argv: list[str]) -> int:
+    env = os.environ
+    # SIM_KEEP_GOING=1: a refusal at init/plan time is recorded and the command goes on as if it
+    # had been fixed by hand, so ONE replay lists every finding (the tests judge the list); an
+    # apply-time refusal (a taken name, a protected delete) still stops the command.
+    keep = env.get("SIM_KEEP_GOING") == "1"
+    chdir = "."
+    args = []
+    for a in argv:
+        if a.startswith("-chdir="):
+            chdir = a.split("=", 1)[1]
+        else:
+            args.append(a)
+    cmd, flags = args[0], args[1:]
+    stack = Path(chdir).resolve().name
+    cfg_path = Path(chdir, "cdk.tf.json")
+    with account() as acc:
+        acc.log(f"terraform {cmd} {stack} {' '.join(f for f in flags if not f.startswith('-input'))}".rstrip())
+        for problem in secrets_on_command_line("terraform", argv):
+            acc.refuse(f"terraform {cmd} {stack}", problem)
+            return 1
+        cfg = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
+        if cmd == "init":
+            version = _version(env.get("SIM_TERRAFORM_VERSION", "0"))
+            tf = cfg.get("terraform") or {}
+            required = tf.get("required_version", "")
+            if required.startswith(">=") and version < _version(required):
+                acc.refuse(f"terraform init {stack}", f"Terraform {env.get('SIM_TERRAFORM_VERSION')} does not satisfy required_version {required}")
+                return 1
+            backend = (tf.get("backend") or {}).get("s3") or {}
+            if backend.get("use_lockfile") and version < (1, 11, 0):
+                acc.refuse(f"terraform init {stack}", f"use_lockfile is experimental before Terraform 1.11.0 (job installs {env.get('SIM_TERRAFORM_VERSION')})")
+                if not keep:
+                    return 1
+            if not (env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY")):
+                acc.refuse(f"terraform init {stack}", "the S3 state backend needs AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the step")
+                if not keep:
+                    return 1
+            if backend.get("bucket") not in acc.d["buckets"]:
+                acc.refuse(f"terraform init {stack}", f"state bucket {backend.get('bucket')} does not exist (no bootstrap step creates it)")
+                if not keep:
+                    return 1
+            return 0
+        if cmd == "state" and flags[:1] == ["rm"]:
+            for address in flags[1:]:
+                acc.d["states"].get(stack, {}).pop(address, None)
+                acc.log(f"  forgotten (kept in the account) {stack}/{address}")
+            return 0
+        if cmd == "output":
+            print(json.dumps(acc.d.get("outputs", {}).get(stack, {})))
+            return 0
+        if cmd == "show":
+            plan = json.loads(Path(chdir, flags[-1]).read_text())
+            print(json.dumps({"format_version": "1.2", "resource_changes": [
+                {"address": c["address"], "type": c["address"].split(".")[0], "name": c["address"].split(".")[1],
+                 "change": {"actions": c["actions"], "after": c["after"]}} for c in plan["changes"]]}))
+            return 0
+        targets = [f.split("=", 1)[1] for f in flags if f.startswith("-target=")] or None
+        planfile = [f for f in flags if not f.startswith("-")]
+        if cmd == "apply" and planfile:
+            plan = json.loads(Path(chdir, planfile[0]).read_text())
+            return 0 if _apply(acc, stack, plan) else 1
+        if cmd not in ("plan", "apply", "destroy"):
+            acc.refuse(f"terraform {cmd}", "the simulation does not model this command")
+            return 1
+        if not _check_config(acc, stack, cfg, dict(env), set(targets) if targets else None) and not keep:
+            return 1
+        plan = _plan(acc, stack, cfg, targets, destroy=cmd == "destroy")
+        if plan is None:
+            return 1
+        if cmd == "plan":
+            for f in flags:
+                if f.startswith("-out="):
+                    Path(chdir, f.split("=", 1)[1]).write_text(json.dumps(plan))
+            acc.log(f"  plan: {sum(1 for c in plan['changes'] if c['actions'] == ['create'])} to add, "
+                    f"{sum(1 for c in plan['changes'] if c['actions'] == ['update'])} to change, "
+                    f"{sum(1 for c in plan['changes'] if c['actions'] == ['delete'])} to destroy")
+            return 2 if "-detailed-exitcode" in flags and plan["changes"] else 0
+        return 0 if _apply(acc, stack, plan) else 1
+
+
+# ----------------------------------------------------------------- ansible, gh, aws
+def ansible_playbook(argv: list[str]) -> int:
+    import yaml
+    with account() as acc:
+        acc.log("ansible-playbook " + " ".join(a for a in argv if not a.startswith("-i")))
+        for problem in secrets_on_command_line("ansible-playbook", argv):
+            acc.refuse("ansible-playbook", problem)
+            return 1
+        limit = argv[argv.index("--limit") + 1].split(",") if "--limit" in argv else []
+        extra: dict = {}
+        for i, a in enumerate(argv):
+            if a == "-e" and argv[i + 1].startswith("@"):
+                extra.update(json.loads(Path(argv[i + 1][1:]).read_text()))
+        inventory = Path(argv[argv.index("-i") + 1]) if "-i" in argv else None
+        if inventory and inventory.is_dir():
+            inventory = inventory / "hosts.yml"
+        running = {}
+        if inventory and inventory.exists():
+            def walk(node):
+                if isinstance(node, dict):
+                    for key, value in node.items():
+                        if key == "hosts" and isinstance(value, dict):
+                            running.update({h: v.get("clawtex_running", "true") for h, v in value.items() if isinstance(v, dict)})
+                        else:
+                            walk(value)
+            walk(yaml.load(inventory.read_text(), Loader=yaml.BaseLoader))
+        for host in limit:
+            if str(running.get(host, "true")).lower() != "true":
+                acc.refuse(f"ansible-playbook {host}", "unreachable: the host does not run (a suspended customer's server is gone)")
+                return 1
+        if "--tags" in argv:
+            return 0
+        for host in limit:
+            path = Path("generated/ansible/inventory/host_vars", f"{host}.yml")
+            hv = yaml.safe_load(path.read_text()) if path.exists() else {}
+            if hv.get("wazuh_manager_host"):
+                # Wazuh agent -> manager over the stack's private network (issue 25): the address
+                # must be a stack output the apply step hands over, not the public inventory name.
+                private = hv.get("wazuh_manager_private") or {}
+                address = ((extra.get("clawtex_tf_outputs") or {}).get(private.get("stack")) or {}).get(private.get("output"))
+                if not address:
+                    acc.refuse(f"ansible-playbook {host}", "the Wazuh agent would reach its manager over the public address "
+                               "(no private address output handed to the play)")
+                    return 1
+                acc.log(f"  {host}: Wazuh agent -> manager at {address}")
+            svc = hv.get("openclaw_k8s_service")
+            if not (svc and hv.get("openclaw_k8s_apply")):
+                continue
+            adopt = svc.get("adopt")
+            if adopt:
+                lb_id = ((extra.get("clawtex_tf_outputs") or {}).get(adopt["stack"]) or {}).get(adopt["output"])
+                if not lb_id or not [r for r in acc.d["resources"] if r["id"] == lb_id]:
+                    acc.refuse(f"ansible-playbook {host}", f"the Service adopts load balancer {lb_id!r}, which does not exist")
+                    return 1
+                acc.log(f"  {host}: gateway Service adopted {lb_id}")
+            else:
+                name = svc["annotations"].get(LB_NAME)
+                acc.d["resources"].append({"type": "digitalocean_loadbalancer", "stack": "(cloud controller)", "address": name,
+                                           "attrs": {"name": name}, "id": f"id:ccm:{name}"})
+                acc.log(f"  {host}: the cloud controller created load balancer {name}")
+        return 0
+
+
+def gh(argv: list[str]) -> int:
+    with account() as acc:
+        acc.log("gh " + " ".join(argv[:2]))
+        for problem in secrets_on_command_line("gh", argv):
+            acc.refuse("gh", problem)
+            return 1
+    return 0
+
+
+def aws(argv: list[str]) -> int:
+    """The bootstrap script's S3 calls: create-bucket / put-bucket-versioning."""
+    with account() as acc:
+        acc.log("aws " + " ".join(argv))
+        for problem in secrets_on_command_line("aws", argv):
+            acc.refuse("aws", problem)
+            return 1
+        if argv[:2] == ["s3api", "create-bucket"]:
+            bucket = argv[argv.index("--bucket") + 1]
+            if bucket in acc.d["buckets"]:
+                acc.refuse("aws s3api create-bucket", f"bucket {bucket} already exists")
+                return 1
+            acc.d["buckets"].append(bucket)
+        if argv[:2] == ["s3api", "head-bucket"]:
+            return 0 if argv[argv.index("--bucket") + 1] in acc.d["buckets"] else 254
+    return 0
+
+
+TOOLS = {"terraform": terraform, "ansible-playbook": ansible_playbook, "gh": gh, "aws": aws}
+
+if __name__ == "__main__":
+    sys.exit(TOOLS[sys.argv[1]](sys.argv[2:]))

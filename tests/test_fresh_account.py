@@ -1,0 +1,395 @@
+"""Apply from an empty account (issue 25): the workflows' own steps, replayed in order.
+
+The steps are read from .github/workflows/*.yml themselves (each job's `run:` steps
+with their job and step `env`, `${{ secrets.* }}` becoming SIMSECRET-* values) and
+run by bash in a git clone whose `origin` is a real bare remote, exactly as the
+runner would run them; terraform, ansible-playbook, gh and aws are the account
+model of tests/account_sim.py (no terraform binary exists here; see its docstring
+for what is modelled and from which source). The scenario, over one account:
+
+1. the one-time bootstrap script (scripts/gitops/bootstrap-account.sh);
+2. the first push: apply.yml plan -> fleet-first -> every matrix batch -> fleet-last;
+3. drift.yml over the account just built (every shard: clean, no error);
+4. the PR plan (pr.yml changed + plan) of the change that suspends a Hetzner Gold customer;
+5. that suspension's push (apply.yml);
+6. the decommission push (apply.yml).
+
+It fails when any variable or secret is missing, a data source or DNS zone finds
+nothing, a name is taken twice, a destroy cannot proceed or stops half way, or a
+secret reaches a command line. Plan-time refusals are recorded and the replay goes on
+(SIM_KEEP_GOING), so one run lists every finding. SIM_LOG_OUT=<file> keeps the log.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+HERE = Path(__file__).resolve().parent
+SIM = HERE / "account_sim.py"
+WORKFLOWS = REPO / ".github" / "workflows"
+EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+SECRET = "SIMSECRET-"
+SUSPENDED = "acme-logistics"        # Hetzner Gold: servers with delete protection, a Storage Box
+
+
+def evaluate(expr: str, ctx: dict) -> str:
+    if expr.startswith("secrets."):
+        return SECRET + expr.split(".", 1)[1]
+    if expr == "vars.OPS_SSH_PUBLIC_KEY":
+        return "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIsimulatedopskey ops@clawtex"
+    if expr.startswith("vars."):
+        return "simvar-" + expr.split(".", 1)[1]
+    if expr.startswith("needs.") and ".outputs." in expr:
+        return str(ctx["outputs"].get(expr.rsplit(".", 1)[1], ""))
+    if expr.startswith("matrix."):
+        return str(ctx["matrix"].get(expr.split(".", 1)[1], ""))
+    simple = {"github.event.before": ctx.get("before", ""), "github.token": SECRET + "GITHUB_TOKEN",
+              "github.server_url": "https://github.example", "github.repository": "clawtex/fleet", "github.run_id": "1",
+              "github.event.head_commit.timestamp": "2026-12-03T00:00:00Z", "github.event.pull_request.number": "7"}
+    if expr in simple:
+        return simple[expr]
+    raise AssertionError(f"the replay does not know the expression ${{{{ {expr} }}}}: add it")
+
+
+def substitute(text: str, ctx: dict) -> str:
+    return EXPR.sub(lambda m: evaluate(m.group(1), ctx), text)
+
+
+class Replay:
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.work = tmp / "work"
+        self.runner_temp = tmp / "runner"
+        self.artifacts = tmp / "artifacts"
+        self.account = tmp / "account.json"
+        self.shims = tmp / "shims"
+        self.transcript: list[str] = []
+        self.failures: list[str] = []
+        for d in (self.work, self.runner_temp, self.artifacts, self.shims, tmp / "home"):
+            d.mkdir(parents=True)
+        for tool in ("terraform", "ansible-playbook", "gh", "aws"):
+            self._shim(tool, f'exec "{sys.executable}" "{SIM}" {tool} "$@"')
+        # The code under test is the checkout's; the replay repository holds its data only.
+        self._shim("clawtex", f'PYTHONPATH="{REPO}" exec "{sys.executable}" -m compiler.cli "$@"')
+        self._shim("python", f'PYTHONPATH="{REPO}" exec "{sys.executable}" "$@"')
+        self._shim("python3", f'PYTHONPATH="{REPO}" exec "{sys.executable}" "$@"')
+
+    def _shim(self, name: str, line: str) -> None:
+        path = self.shims / name
+        path.write_text(f"#!/usr/bin/env bash\n{line}\n")
+        path.chmod(0o755)
+
+    # ------------------------------------------------------------ git
+    def git(self, *args: str, cwd: Path | None = None) -> str:
+        return subprocess.run(["git", *args], cwd=cwd or self.work, check=True, capture_output=True, text=True).stdout.strip()
+
+    def init_repo(self) -> None:
+        remote = self.tmp / "remote.git"
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+        self.git("init", "-q", "-b", "main")
+        for key, value in (("user.name", "replay"), ("user.email", "replay@clawtex.example"), ("commit.gpgsign", "false")):
+            self.git("config", key, value)
+        self.git("remote", "add", "origin", str(remote))
+        files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, check=True,
+                               capture_output=True, text=True).stdout.split("\n")
+        for rel in filter(None, files):
+            src = REPO / rel
+            if src.is_file() and not rel.startswith(("tests/", "bench/", "docs/", "reference/")):
+                dst = self.work / rel
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dst)
+        # The account before the first customer: no customer files, nothing generated.
+        shutil.move(self.work / "customers", self.tmp / "customers")
+        shutil.move(self.work / "generated", self.tmp / "generated")
+        self.commit("empty account")
+        shutil.move(self.tmp / "customers", self.work / "customers")
+        shutil.move(self.tmp / "generated", self.work / "generated")
+
+    def commit(self, message: str) -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    def push(self, sha: str) -> None:
+        self.git("push", "-q", "-f", "origin", f"{sha}:refs/heads/main")
+
+    def change_customer(self, cid: str, extra: str, message: str) -> str:
+        path = self.work / "customers" / f"{cid}.yaml"
+        text = path.read_text()
+        text = re.sub(r"^  status: .*\n(  decommission: .*\n)?", "", text, flags=re.M)
+        path.write_text(text.replace("\nspec:\n", "\nspec:\n" + extra, 1))
+        done = subprocess.run(["clawtex", "compile"], cwd=self.work, env=self.env({}), capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return self.commit(message)
+
+    # ------------------------------------------------------------ steps
+    def env(self, extra: dict) -> dict:
+        base = {"PATH": f"{self.shims}:{os.environ['PATH']}", "HOME": str(self.tmp / "home"), "LANG": "C.UTF-8",
+                "CI": "true", "SIM_ACCOUNT": str(self.account), "SIM_KEEP_GOING": "1", "RUNNER_TEMP": str(self.runner_temp),
+                "GITHUB_REPOSITORY": "clawtex/fleet", "GITHUB_OUTPUT": str(self.tmp / "github_output"),
+                "GITHUB_STEP_SUMMARY": str(self.tmp / "step_summary"), "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+        return {**base, **extra}
+
+    def sim_log(self, line: str) -> None:
+        with self.account_file() as acc:
+            acc["log"].append(line)
+
+    def account_file(self):
+        replay = self
+
+        class _Ctx:
+            def __enter__(self):
+                self.d = json.loads(replay.account.read_text()) if replay.account.exists() else \
+                    {"resources": [], "states": {}, "buckets": [], "log": [], "errors": []}
+                return self.d
+
+            def __exit__(self, *exc):
+                replay.account.write_text(json.dumps(self.d, indent=1, sort_keys=True))
+        return _Ctx()
+
+    def run_job(self, workflow: str, job: str, sha: str, ctx: dict) -> dict[str, str]:
+        """Every `run:` step of one job (pip installs and the test suite aside), in order;
+        returns the GITHUB_OUTPUT values it wrote."""
+        spec = yaml.safe_load((WORKFLOWS / workflow).read_text())["jobs"][job]
+        self.git("checkout", "-q", "-f", "--detach", sha)
+        self.git("clean", "-q", "-fdx")
+        (self.tmp / "github_output").write_text("")
+        job_env = {k: substitute(str(v), ctx) for k, v in (spec.get("env") or {}).items()}
+        label = f"{workflow}:{job}" + (f" [{', '.join(f'{k}={v}' for k, v in ctx.get('matrix', {}).items())}]" if ctx.get("matrix") else "")
+        self.sim_log(f"== {label} @ {sha[:8]}")
+        tf_version = ""
+        for step in spec["steps"]:
+            uses = step.get("uses", "")
+            if uses.startswith("hashicorp/setup-terraform"):
+                tf_version = str(step["with"]["terraform_version"])
+            elif uses.startswith("actions/upload-artifact"):
+                self._upload(substitute(step["with"]["name"], ctx), self.work / step["with"]["path"].replace("${{ runner.temp }}", str(self.runner_temp)))
+            elif uses.startswith("actions/download-artifact"):
+                self._download(step["with"], ctx)
+            if "run" not in step:
+                continue
+            script = substitute(step["run"], ctx)
+            if script.lstrip().startswith(("python -m pip install", "sudo ")):
+                continue        # installs (never here) and the test suite
+            env = self.env({**job_env, **{k: substitute(str(v), ctx) for k, v in (step.get("env") or {}).items()},
+                            "GITHUB_SHA": sha, "SIM_TERRAFORM_VERSION": tf_version})
+            done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=self.work,
+                                  env=env, capture_output=True, text=True, timeout=900)
+            self.transcript.append(f"--- {label}: {step.get('name', script.splitlines()[0])} (exit {done.returncode})\n"
+                                   + done.stdout[-4000:] + done.stderr[-4000:])
+            if "::warning::plan failed" in done.stdout or "::error::" in done.stdout:
+                self.failures.append(f"{label}: {step.get('name')}: " + " ".join(
+                    line for line in done.stdout.splitlines() if line.startswith(("::warning::plan failed", "::error::"))))
+            if done.returncode != 0:
+                self.failures.append(f"{label}: step '{step.get('name')}' exited {done.returncode}: {done.stderr.strip()[-600:]}")
+                break
+        outputs = {}
+        for line in (self.tmp / "github_output").read_text().splitlines():
+            if "=" in line:
+                key, value = line.split("=", 1)
+                outputs[key] = value
+        return outputs
+
+    def _upload(self, name: str, path: Path) -> None:
+        target = self.artifacts / name
+        if path.is_dir():
+            shutil.copytree(path, target, dirs_exist_ok=True)
+        elif path.exists():
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target / path.name)
+
+    def _download(self, spec: dict, ctx: dict) -> None:
+        into = self.work / spec.get("path", ".")
+        into.mkdir(parents=True, exist_ok=True)
+        if "name" in spec:
+            sources = [self.artifacts / substitute(spec["name"], ctx)]
+        else:
+            pattern = spec["pattern"].replace("*", "")
+            sources = [p for p in self.artifacts.iterdir() if p.name.startswith(pattern)]
+        for src in sources:
+            if src.exists():
+                shutil.copytree(src, into, dirs_exist_ok=True)
+
+    # ------------------------------------------------------------ workflows
+    def bootstrap(self) -> None:
+        script = self.work / "scripts" / "gitops" / "bootstrap-account.sh"
+        self.sim_log("== one-time bootstrap")
+        if not script.exists():
+            self.failures.append("no one-time bootstrap script creates the state bucket (scripts/gitops/bootstrap-account.sh)")
+            with self.account_file() as acc:
+                acc["buckets"].append(yaml.safe_load((self.work / "clawtex.yaml").read_text())["spec"]["terraformState"]["bucket"])
+            return
+        env = self.env({"AWS_ACCESS_KEY_ID": SECRET + "TFSTATE_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY": SECRET + "TFSTATE_SECRET_ACCESS_KEY"})
+        done = subprocess.run(["bash", str(script)], cwd=self.work, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    def apply(self, before: str, sha: str) -> None:
+        self.push(sha)
+        ctx = {"before": before, "outputs": {}}
+        out = self.run_job("apply.yml", "plan", sha, ctx)
+        ctx["outputs"] = out
+        if out.get("fleet_first", "0") != "0":
+            self.run_job("apply.yml", "fleet-first", sha, ctx)
+        for batch in json.loads(out.get("matrix") or '{"include": []}')["include"]:
+            self.run_job("apply.yml", "stack", sha, {**ctx, "matrix": batch})
+        if out.get("fleet_last", "0") != "0":
+            self.run_job("apply.yml", "fleet-last", sha, ctx)
+
+    def drift(self, sha: str) -> None:
+        spec = yaml.safe_load((WORKFLOWS / "drift.yml").read_text())["jobs"]["plan"]
+        for shard in spec["strategy"]["matrix"]["shard"]:
+            self.run_job("drift.yml", "plan", sha, {"outputs": {}, "matrix": {"shard": shard}})
+        statuses = {}
+        for path in self.artifacts.glob("drift-shard-*/*.json"):
+            record = json.loads(path.read_text())
+            statuses[record["stack"]] = record["status"]
+        self.sim_log(f"   drift status: {json.dumps(statuses, sort_keys=True)}")
+        bad = {s: v for s, v in statuses.items() if v != "clean"}
+        if bad or not statuses:
+            self.failures.append(f"drift.yml right after the apply: {bad or 'no stack planned'}")
+
+    def pr_plan(self, sha: str) -> None:
+        ctx = {"outputs": {}}
+        out = self.run_job("pr.yml", "changed", sha, ctx)
+        for batch in json.loads(out.get("matrix") or '{"include": []}')["include"]:
+            self.run_job("pr.yml", "plan", sha, {"outputs": out, "matrix": batch})
+
+
+def run_scenario(tmp: Path) -> Replay:
+    r = Replay(tmp)
+    r.init_repo()
+    empty = r.git("rev-parse", "HEAD")
+    full = r.commit("the fleet")
+    r.bootstrap()
+    r.apply(empty, full)
+    r.drift(full)
+    suspended = r.change_customer(SUSPENDED, "  status: suspended\n", f"suspend {SUSPENDED}")
+    r.pr_plan(suspended)
+    r.apply(full, suspended)
+    gone = r.change_customer(SUSPENDED, "  status: decommissioned\n  decommission: {approvedBy: Ops Lead, date: \"2026-12-03\"}\n",
+                             f"decommission {SUSPENDED}")
+    r.apply(suspended, gone)
+    return r
+
+
+@pytest.fixture(scope="module")
+def replay(tmp_path_factory) -> Replay:
+    r = run_scenario(tmp_path_factory.mktemp("fresh-account"))
+    account = json.loads(r.account.read_text())
+    report = "\n".join(account["log"]) + "\n\nREFUSED:\n" + "\n".join(account["errors"] or ["(none)"]) + \
+        "\n\nWORKFLOW FAILURES:\n" + "\n".join(r.failures or ["(none)"]) + "\n"
+    print(report)
+    if os.environ.get("SIM_LOG_OUT"):
+        Path(os.environ["SIM_LOG_OUT"]).write_text(report + "\n\nTRANSCRIPT:\n" + "\n".join(r.transcript))
+    r.account_data = account
+    return r
+
+
+def _errors(replay: Replay, needle: str) -> list[str]:
+    return [e for e in replay.account_data["errors"] + replay.failures if needle in e]
+
+
+def test_every_variable_of_every_stack_has_a_value(replay):
+    """Blocker 1: a variable without a default that no workflow step sets (storage_box_password)."""
+    assert _errors(replay, "No value for required variable") == []
+
+
+def test_platinum_first_apply_finds_its_load_balancers(replay):
+    """Blocker 2: a data source that only finds what Ansible creates after a successful apply."""
+    assert _errors(replay, "no load balancer named") == []
+    assert _errors(replay, "adopts load balancer") == []
+    lbs = [r for r in replay.account_data["resources"] if r["type"] == "digitalocean_loadbalancer"]
+    assert lbs and all(r["stack"] != "(cloud controller)" for r in lbs), "every load balancer is Terraform's"
+
+
+def test_suspend_and_decommission_get_past_delete_protection(replay):
+    """Blocker 3: hcloud deletes refused after the rDNS, records and attachments are gone."""
+    assert _errors(replay, "refuses to delete a protected resource") == []
+    assert _errors(replay, "prevent_destroy") == []
+    states = replay.account_data["states"]
+    assert states.get(SUSPENDED) == {}, "the decommissioned stack is empty"
+    kept = [r for r in replay.account_data["resources"] if r["stack"] == SUSPENDED]
+    assert [r["type"] for r in kept] == ["hcloud_storage_box"], "only the backups stay, for the tier's retention"
+
+
+def test_ansible_runs_only_on_hosts_that_exist(replay):
+    """A suspended customer's servers are gone (inventory: clawtex_running false): neither the
+    configuration run nor a later decommission's final backup may target them."""
+    assert _errors(replay, "unreachable") == []
+
+
+def test_every_data_source_and_zone_finds_its_object(replay):
+    assert _errors(replay, "data.") == []
+    assert _errors(replay, "DNS zone") == []
+
+
+def test_account_unique_names_are_unique_and_state_exists(replay):
+    assert _errors(replay, "already exists in the account") == []
+    assert _errors(replay, "state bucket") == [] and _errors(replay, "bootstrap") == []
+
+
+def test_wazuh_agents_use_the_private_network(replay):
+    assert _errors(replay, "over the public address") == []
+    assert "Wazuh agent -> manager at sim(${hcloud_server_network.wazuh_private.ip})" in "\n".join(replay.account_data["log"])
+
+
+def test_no_secret_on_a_command_line(replay):
+    assert _errors(replay, "secret value on the command line") == []
+
+
+def test_terraform_version_admits_the_configuration(replay):
+    assert _errors(replay, "use_lockfile") == [] and _errors(replay, "required_version") == []
+
+
+def test_every_workflow_step_succeeds(replay):
+    assert replay.failures == []
+    assert replay.account_data["errors"] == []
+    log = "\n".join(replay.account_data["log"])
+    for expected in ("== apply.yml:fleet-first", "== apply.yml:stack", "== drift.yml:plan", "== pr.yml:plan"):
+        assert expected in log, f"the replay never ran {expected}"
+
+
+# ------------------------------------------------------------ credentials flow, statically
+def _secret_uses(node, path=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _secret_uses(value, path + (str(key),))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _secret_uses(value, path + (str(i),))
+    elif isinstance(node, str) and "secrets." in node:
+        yield path, node
+
+
+def test_secrets_reach_steps_only_through_env():
+    """A secret is an environment variable of the step that needs it: never interpolated into
+    a `run:` script (it would be on bash's command line and in the runner's script file)."""
+    seen = 0
+    for workflow in sorted(WORKFLOWS.glob("*.yml")):
+        for path, text in _secret_uses(yaml.safe_load(workflow.read_text())):
+            seen += 1
+            assert "env" in path and path[-2] == "env", f"{workflow.name}: {'.'.join(path)} uses a secret outside env"
+            assert re.fullmatch(r"\$\{\{ secrets\.[A-Z0-9_]+ \}\}", text), f"{workflow.name}: {'.'.join(path)}: {text}"
+    assert seen
+
+
+def test_stack_outputs_reach_ansible_in_a_private_file():
+    """Backup credentials and load balancer ids (sensitive outputs included) go from
+    `terraform output -json` to the play in a 0600 file outside generated/ (-e @file)."""
+    script = (REPO / "scripts" / "gitops" / "apply-stack.sh").read_text()
+    assert re.search(r"umask 077; terraform -chdir=\"\$dir\" output -json", script)
+    assert '-e "@$tmp/tf-outputs.json"' in script and 'tmp="${RUNNER_TEMP' in script
+    for stack in (REPO / "generated" / "terraform").glob("*/cdk.tf.json"):
+        for name, output in json.loads(stack.read_text()).get("output", {}).items():
+            if re.search(r"(secret|access)_key|password", name):
+                assert output.get("sensitive") is True, (stack.parent.name, name)
