@@ -40,6 +40,10 @@ class DigitalOcean(ProviderPlugin):
         # The fleet DNS zone (records of every stack; the global LB's managed domain): created
         # here, before them (issue 25). digitalocean v2.99.1 docs/resources/domain.md.
         b.resource("digitalocean_domain", "fleet", {"name": b.info.dns_zone})
+        # The white-label zone (white-label customers' CNAME targets and global LB domains; it
+        # names no operator): created here too, beside the fleet zone.
+        if b.info.white_label_dns_zone:
+            b.resource("digitalocean_domain", "white_label", {"name": b.info.white_label_dns_zone})
 
     def build_stack(self, b: Any) -> None:
         _build_stack(b)
