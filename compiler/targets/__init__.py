@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..cache import Cache
+from ..incremental import Memo, memoizing
 from ..plan import FleetPlan
 from . import alertmanager, ansible, grafana, openclaw, openvas, placement_record, prometheus, schemas, terraform, wazuh
 
@@ -40,12 +41,30 @@ def render_all(plan: FleetPlan, only: list[str] | None = None,
             continue
         if on_target:
             on_target(name)
-        output = _render_reusing(PARTIAL[name], plan, cache) if cache and name in PARTIAL else render(plan)
+        if cache and name in PARTIAL:
+            output = _render_reusing(PARTIAL[name], plan, cache)
+        elif cache:
+            output = _render_memoized(name, render, plan, cache)
+        else:
+            output = render(plan)
         for path, content in output.items():
             if path in files:
                 raise RuntimeError(f"two targets write {path}")
             files[path] = content
     return files
+
+
+def _render_memoized(name: str, render: Renderer, plan: FleetPlan, cache: Cache) -> dict[str, bytes]:
+    """The whole target rendered again, each file's bytes reused where its data is
+    unchanged (compiler/incremental.py: one entry per target, holding this compile's files)."""
+    key = cache.key(b"memo", name.encode())
+    previous = cache.get(key)
+    memo = Memo(previous if isinstance(previous, dict) else None)
+    with memoizing(memo):
+        output = render(plan)
+    if memo.changed:
+        cache.put(key, memo.entries)
+    return output
 
 
 def _render_reusing(module, plan: FleetPlan, cache: Cache) -> dict[str, bytes]:
