@@ -107,6 +107,8 @@ def _emit(phases: dict[str, float], started: float) -> None:
     phases["total"] = time.perf_counter() - started
     peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
     phases["rss_mb"] = peak
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    phases["cpu"] = sum(u.ru_utime + u.ru_stime for u in usage)   # less noisy than wall time on a shared machine
     print(json.dumps({k: round(v, 3) for k, v in phases.items()}))
 
 
@@ -222,11 +224,12 @@ def _tree_digest(root: Path) -> str:
 def report(n: int, codes: list[Path], runs: list[str], results: dict, files: dict, same: bool) -> None:
     print(f"\n### {n:,} customers ({int(next(iter(files.values()))):,} files; generated/ identical across checkouts: "
           f"{'yes' if same else 'NO'})\n")
-    print("| code | run | wall s min / median | in-process s | / floor | jsii | peak RSS MB |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| code | run | wall s min / median | in-process s | / floor | CPU s | jsii | peak RSS MB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for code in codes:
         floor = statistics.median(r["total"] for r in results[(code, "floor")])
-        print(f"| {code.name} | floor | {fmt([r['wall'] for r in results[(code, 'floor')]])} | {floor:.2f} | 1.0x | | "
+        print(f"| {code.name} | floor | {fmt([r['wall'] for r in results[(code, 'floor')]])} | {floor:.2f} | 1.0x | "
+              f"{statistics.median(r['cpu'] for r in results[(code, 'floor')]):.2f} | | "
               f"{max(r['rss_mb'] for r in results[(code, 'floor')]):.0f} |")
         for run in runs:
             rs = results.get((code, run), [])
@@ -234,12 +237,13 @@ def report(n: int, codes: list[Path], runs: list[str], results: dict, files: dic
                 continue
             total = statistics.median(r["total"] for r in rs)
             print(f"| {code.name} | {run} | {fmt([r['wall'] for r in rs])} | {total:.2f} | {total / floor:.1f}x | "
+                  f"{statistics.median(r['cpu'] for r in rs):.2f} | "
                   f"{sum(r.get('jsii', 0) for r in rs):.0f}/{len(rs)} | {max(r['rss_mb'] for r in rs):.0f} |")
     phase_names: list[str] = []
     for rs in results.values():
         for r in rs:
             for k in r:
-                if k not in ("total", "rss_mb", "wall", "jsii", "files", "floor") and k not in phase_names:
+                if k not in ("total", "rss_mb", "wall", "jsii", "files", "floor", "cpu") and k not in phase_names:
                     phase_names.append(k)
     print("\nPhases, median seconds:\n")
     print("| code | run | " + " | ".join(phase_names) + " |")

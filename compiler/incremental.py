@@ -70,6 +70,24 @@ def terraform_view(customer: Any) -> Any:
     return replace(customer, **blank)
 
 
+def stack_fingerprints(plan: Any, fleet_stacks: list[str]) -> dict[str, bytes]:
+    """Stack name -> everything its Terraform JSON depends on (targets/terraform.units).
+
+    Fleet-wide inputs (settings, provider catalog, runtime, tiers) are hashed once and
+    prefix every stack's fingerprint; a customer enters as terraform_view() with its
+    tier by name (the tier's content is in the prefix)."""
+    shared = hashlib.sha256(repr((plan.settings, plan.catalog, plan.runtime,
+                                  sorted(plan.tiers.items()))).encode()).digest()
+
+    def view(cid: str) -> Any:
+        c = terraform_view(plan.customer(cid))
+        return replace(c, tier=c.tier.name)
+
+    out = {sp.name: shared + repr((sp, [view(cid) for cid in sp.customers])).encode() for sp in plan.stacks}
+    out.update({name: shared + name.encode() for name in fleet_stacks})
+    return out
+
+
 # ---------------------------------------------------------------- serialization memo
 
 _ACTIVE: ContextVar["Memo | None"] = ContextVar("clawtex_memo", default=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..cache import Cache
+from ..cache import Cache, Pack
 from ..incremental import Memo, memoizing
 from ..plan import FleetPlan
 from . import alertmanager, ansible, grafana, openclaw, openvas, placement_record, prometheus, schemas, terraform, wazuh
@@ -68,7 +68,10 @@ def _render_memoized(name: str, render: Renderer, plan: FleetPlan, cache: Cache)
 
 
 def _render_reusing(module, plan: FleetPlan, cache: Cache) -> dict[str, bytes]:
-    keys = {unit: cache.key(unit.encode(), fingerprint) for unit, fingerprint in module.units(plan).items()}
+    units = module.units(plan)
+    # One file for all units: a thousand stacks are one read, not a thousand opens.
+    cache = Pack(cache, module.__name__.rsplit(".", 1)[-1])
+    keys = {unit: cache.key(unit.encode(), fingerprint) for unit, fingerprint in units.items()}
     out: dict[str, bytes] = {}
     missing = []
     for unit, key in keys.items():
@@ -81,4 +84,5 @@ def _render_reusing(module, plan: FleetPlan, cache: Cache) -> dict[str, bytes]:
         for unit, part in module.render_units(plan, missing).items():
             cache.put(keys[unit], part)
             out.update(part)
+    cache.save()
     return out

@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 from ..escape import terraform_literal
 from ..formats import dump_json
-from ..incremental import terraform_view
+from ..incremental import stack_fingerprints
 from ..plan import ROLE_K8S, ROLE_WAZUH, CustomerPlan, FleetPlan, HostPlan, StackPlan, state_key
 from ..providers import plugin
 
@@ -241,12 +241,8 @@ def render(plan: FleetPlan) -> dict[str, bytes]:
 
 def units(plan: FleetPlan) -> dict[str, bytes]:
     """Stack name -> everything its Terraform JSON depends on, for reuse by content hash."""
-    shared = repr((plan.settings, plan.catalog, plan.runtime)).encode()
-    # Only what a stack reads of its customers (incremental.terraform_view): a channel edit starts no jsii.
-    out = {sp.name: shared + repr((sp, [terraform_view(plan.customer(cid)) for cid in sp.customers])).encode()
-           for sp in plan.stacks}
-    out.update({name: shared + name.encode() for name in fleet_stacks(plan)})
-    return out
+    # Only what a stack reads of its customers: a channel edit starts no jsii (compiler/incremental.py).
+    return stack_fingerprints(plan, fleet_stacks(plan))
 
 
 def render_units(plan: FleetPlan, names: list[str]) -> dict[str, dict[str, bytes]]:
