@@ -51,6 +51,14 @@ def _cdktf():
     return cdktf
 
 
+def prestart() -> None:
+    """Start jsii ahead of use (targets.render_all, on a thread, when stacks must be synthesized)."""
+    try:
+        _cdktf()
+    except Exception:  # noqa: BLE001 - the synthesis itself imports again and reports the error
+        pass
+
+
 META_ARGUMENTS = {"lifecycle", "depends_on", "count", "for_each", "provider"}
 
 
