@@ -158,7 +158,8 @@ def apply(scenario: str, root: Path, k: int) -> None:
         path.write_text(path.read_text().replace("  billing:", "  status: decommissioned\n  decommission: "
                                                  "{approvedBy: Bench Operator, date: \"2026-12-01\"}\n  billing:", 1))
     elif scenario == "delete":         # step two: the decommissioned customer's file goes
-        silver(root, k + 300).unlink()
+        decommissioned = sorted(p for p in (root / "customers").glob("*.yaml") if "status: decommissioned" in p.read_text())
+        decommissioned[0].unlink()
     else:
         raise ValueError(scenario)
 
