@@ -73,3 +73,48 @@ class Cache:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+
+
+class Pack:
+    """Many small entries of one Cache kept in a single file: one read instead of
+    one open per entry (a thousand customer verdicts). Same get/put/key as Cache;
+    `save()` writes what this run used (`keep_unused`: plus what it did not touch)."""
+
+    def __init__(self, cache: Cache, name: str):
+        self.cache, self.name = cache, name
+        self._key = cache.key(b"pack", name.encode())
+        self._stored: dict[str, Any] | None = None
+        self.used: dict[str, Any] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.cache.enabled
+
+    def key(self, *parts: bytes) -> str:
+        return self.cache.key(*parts)
+
+    def _load(self) -> dict[str, Any]:
+        if self._stored is None:
+            stored = self.cache.get(self._key)
+            self._stored = stored if isinstance(stored, dict) else {}
+        return self._stored
+
+    def get(self, key: str) -> Any | None:
+        if not self.enabled:
+            return None
+        value = self.used.get(key, self._load().get(key))
+        if value is not None:
+            self.used[key] = value
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        if self.enabled:
+            self.used[key] = value
+
+    def save(self, keep_unused: bool = False) -> None:
+        if not self.enabled:
+            return
+        stored = self._load()
+        entries = {**stored, **self.used} if keep_unused else self.used
+        if entries.keys() != stored.keys():
+            self.cache.put(self._key, entries)

@@ -7,8 +7,14 @@ from typing import Any
 
 import yaml
 
+from .incremental import serialize
+
 
 def dump_json(data: Any) -> bytes:
+    return serialize("json", (data,), _dump_json)
+
+
+def _dump_json(data: Any) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
@@ -26,6 +32,10 @@ _Dumper.add_representer(Unsafe, lambda dumper, value: dumper.represent_scalar("!
 
 
 def dump_yaml(data: Any, header: str = "") -> bytes:
+    return serialize("yaml", (data, header), _dump_yaml)
+
+
+def _dump_yaml(data: Any, header: str) -> bytes:
     buffer = io.StringIO()
     if header:
         buffer.write("".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()))

@@ -24,7 +24,7 @@ from .validate import Inputs, validate_repo
 def load_inputs(root: Path, files: Iterable[Path] | None = None, use_cache: bool = True) -> Inputs:
     """Stages 1-2: the repository's files, validated, plus what the last compile committed."""
     inputs = validate_repo(root, files, use_cache=use_cache)
-    return replace(inputs, previous=read_previous(root), replacement_facts=load_facts(root))
+    return replace(inputs, previous=read_previous(root, use_cache=use_cache), replacement_facts=load_facts(root))
 
 
 def plan_repo(root: Path, use_cache: bool = True) -> FleetPlan:

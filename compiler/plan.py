@@ -387,6 +387,14 @@ class FleetPlan:
     def _hosts_by_name(self) -> dict[str, HostPlan]:
         return {h.name: h for h in self.hosts}
 
+    @cached_property
+    def _customers_by_host(self) -> dict[str, list[CustomerPlan]]:
+        out: dict[str, list[CustomerPlan]] = {}
+        for c in self.customers:
+            for name in c.hosts:
+                out.setdefault(name, []).append(c)
+        return out
+
     def customer(self, cid: str) -> CustomerPlan:
         return self._customers_by_id[cid]
 
@@ -399,7 +407,7 @@ class FleetPlan:
     def host_release(self, name: str) -> Optional[tuple[str, str, str, dict[str, str]]]:
         """(release channel, OpenClaw version, Node.js version, channel plugins) a gateway host
         installs: its customers' release. None for a host without OpenClaw customers."""
-        channels = {c.release_channel for c in self.customers if name in c.hosts}
+        channels = {c.release_channel for c in self._customers_by_host.get(name, ())}
         if not channels:
             return None
         if len(channels) > 1:      # tiers.releaseChannels keeps shared (Bronze) hosts on one line

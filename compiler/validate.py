@@ -13,7 +13,7 @@ from typing import Any, Iterable, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .cache import Cache
+from .cache import Cache, Pack
 from .diagnostics import CompileError, Diagnostic
 from .load import Document, load_document
 from .providers.catalog import provider_problems, region_problems
@@ -112,7 +112,9 @@ def _single(path: Path, root: Path, model: type[M], errors: list[Diagnostic]) ->
 def customer_files(root: Path, files: Iterable[Path] | None = None) -> list[Path]:
     if files:
         return sorted({Path(f).resolve() for f in files})
-    return sorted(p.resolve() for p in (root / "customers").glob("*.y*ml"))
+    # The directory is resolved once; only an entry that is itself a link needs its own resolve.
+    directory = (root / "customers").resolve()
+    return sorted(p.resolve() if p.is_symlink() else p for p in directory.glob("*.y*ml"))
 
 
 def validate_customer_file(path: Path, root: Path, tiers: dict[str, Tier], catalog: ProviderCatalog | None,
@@ -411,10 +413,11 @@ def repo_config_bytes(root: Path) -> bytes:
     return b"\0".join(p.read_bytes() for p in paths if p.exists())
 
 
-def cached_customer_file(path: Path, root: Path, tiers, catalog, errors: list[Diagnostic], cache: Cache) -> LoadedCustomer | None:
+def cached_customer_file(path: Path, root: Path, tiers, catalog, errors: list[Diagnostic],
+                         cache: Cache | Pack) -> LoadedCustomer | None:
     """validate_customer_file, reused by content hash: unchanged files are not parsed again."""
     try:
-        key = cache.key(relative(path, root).encode(), path.read_bytes())
+        key = cache.key(_relative_resolved(path, root).encode(), path.read_bytes())
     except OSError:
         return validate_customer_file(path, root, tiers, catalog, errors)
     hit = cache.get(key)
@@ -429,17 +432,27 @@ def cached_customer_file(path: Path, root: Path, tiers, catalog, errors: list[Di
     return loaded
 
 
+def _relative_resolved(path: Path, root: Path) -> str:
+    """relative() without resolving again when both are already resolved (customer_files)."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return relative(path, root)
+
+
 def validate_repo(root: Path, files: Iterable[Path] | None = None, use_cache: bool = True) -> Inputs:
     """Load and validate the repository; raise CompileError with every problem."""
     errors: list[Diagnostic] = []
     settings, catalog, tiers = load_repo_config(root, errors)
     slo_windows = load_slo_windows(root, errors)
-    cache = Cache(root, "customers", repo_config_bytes(root), enabled=use_cache and not errors)
+    cache = Pack(Cache(root, "customers", repo_config_bytes(root), enabled=use_cache and not errors), "verdicts")
     customers = []
+    resolved = root.resolve()
     for path in customer_files(root, files):
-        lc = cached_customer_file(path, root, tiers, catalog, errors, cache)
+        lc = cached_customer_file(path, resolved, tiers, catalog, errors, cache)
         if lc is not None:
             customers.append(lc)
+    cache.save(keep_unused=bool(files))
     errors.extend(fleet_errors(customers))
     if settings is not None:
         errors.extend(release_errors(customers, settings, tiers))

@@ -57,12 +57,18 @@ def remove_leftovers(root: Path) -> None:
 def write_tree(root: Path, files: dict[str, bytes]) -> Path:
     remove_leftovers(root)
     target = root / GENERATED
+    unchanged = _unchanged(target, files)
+    if target.is_dir() and len(unchanged) == len(files) and _names(target) == set(files):
+        return target       # byte-identical already: nothing to swap
     staging = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=root))
     try:
+        made: set[Path] = {staging}
         for rel, content in sorted(files.items()):
             path = staging / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not _link_if_unchanged(target / rel, path, content):
+            if path.parent not in made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.update(path.parents)
+            if not (rel in unchanged and _link(target / rel, path)):
                 with open(path, "wb") as handle:
                     handle.write(content)
                     handle.flush()
@@ -80,18 +86,39 @@ def write_tree(root: Path, files: dict[str, bytes]) -> Path:
     return target
 
 
-def _link_if_unchanged(current: Path, staged: Path, content: bytes) -> bool:
+def _unchanged(target: Path, files: dict[str, bytes]) -> set[str]:
+    """Paths whose current file already holds the new bytes (a regular file, not a link)."""
+    same = set()
+    for rel, content in files.items():
+        current = target / rel
+        try:
+            with open(current, "rb") as handle:
+                if len(content) == os.fstat(handle.fileno()).st_size and handle.read() == content \
+                        and not current.is_symlink():
+                    same.add(rel)
+        except OSError:
+            pass
+    return same
+
+
+def _names(directory: Path) -> set[str]:
+    out = set()
+    for base, _, names in os.walk(directory):
+        rel = Path(base).relative_to(directory)
+        out.update((rel / n).as_posix() for n in names)
+    return out
+
+
+def _link(current: Path, staged: Path) -> bool:
     """Reuse an unchanged file of the current tree (a hard link: no copy, no fsync).
 
     The current tree is never modified, only replaced whole, so sharing its
     inodes with the new tree is safe."""
     try:
-        if current.is_file() and not current.is_symlink() and current.read_bytes() == content:
-            os.link(current, staged)
-            return True
+        os.link(current, staged)
+        return True
     except OSError:
-        pass  # different filesystem or no hard links: write the file instead
-    return False
+        return False  # different filesystem or no hard links: write the file instead
 
 
 def _fsync_dir(path: Path) -> None:

@@ -10,11 +10,22 @@ def entries(repo):
     return sorted((repo / CACHE_DIR).rglob("*.pickle"))
 
 
+def stack_entries(repo) -> dict:
+    """The Terraform units' pack (compiler/cache.Pack): {key: {path: bytes}}."""
+    import pickle
+    for entry in (repo / CACHE_DIR / "render").glob("*.pickle"):
+        value = pickle.loads(entry.read_bytes())
+        if isinstance(value, dict) and value and all(
+                isinstance(u, dict) and all(str(k).startswith("terraform/") for k in u) for u in value.values()):
+            return value
+    return {}
+
+
 def test_cached_recompile_is_identical_and_reuses_entries(repo):
     assert run_clawtex(repo, "compile").returncode == 0
     first = read_tree(repo / "generated")
     cached = entries(repo)
-    assert len(cached) >= 9
+    assert len(cached) >= 3 and len(stack_entries(repo)) >= 9
     stamps = {p: p.stat().st_mtime_ns for p in cached}
     assert run_clawtex(repo, "compile").returncode == 0
     assert read_tree(repo / "generated") == first
@@ -29,11 +40,13 @@ def test_a_hit_serves_the_stored_entry(repo):
     render = sorted((repo / CACHE_DIR / "render").glob("*.pickle"))
     assert render, "the first compile stored rendered stacks"
     planted = 0
-    for entry in render:
+    for entry in render:     # the stacks' pack: {key: {path: bytes}}
         value = pickle.loads(entry.read_bytes())
-        if isinstance(value, dict) and value and all(isinstance(v, bytes) for v in value.values()):
-            entry.write_bytes(pickle.dumps({k: b"{\"planted\": true}\n" for k in value}))
-            planted += 1
+        units = value.values() if isinstance(value, dict) else ()
+        if units and all(isinstance(u, dict) and all(isinstance(k, str) and k.startswith("terraform/")
+                                                     for k in u) for u in units):
+            entry.write_bytes(pickle.dumps({key: {k: b"{\"planted\": true}\n" for k in u} for key, u in value.items()}))
+            planted += len(value)
     assert planted, "render entries hold {path: bytes}"
     assert run_clawtex(repo, "compile").returncode == 0
     tree = read_tree(repo / "generated")
@@ -74,12 +87,13 @@ def test_no_cache_flag_compiles_without_touching_the_cache(repo):
 
 def test_one_changed_customer_resynthesizes_only_its_stack(repo, tmp_path):
     assert run_clawtex(repo, "compile").returncode == 0
-    render = repo / CACHE_DIR / "render"
-    before = set(render.glob("*.pickle"))
+    before = stack_entries(repo)
     path = repo / "customers" / "brightpath-tutors.yaml"
     path.write_text(path.read_text().replace("displayName: BrightPath Tutors", "displayName: BrightPath Learning"))
     assert run_clawtex(repo, "compile").returncode == 0
-    assert len(set(render.glob("*.pickle")) - before) == 1, "exactly one stack synthesized again"
+    after = stack_entries(repo)
+    assert len(after) == len(before) and len(set(after) - set(before)) == 1, "exactly one stack synthesized again"
+    assert {k: v for k, v in after.items() if k in before} == {k: v for k, v in before.items() if k in after}
     cached = read_tree(repo / "generated")
     assert run_clawtex(repo, "compile", "--no-cache").returncode == 0
     assert read_tree(repo / "generated") == cached

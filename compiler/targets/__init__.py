@@ -3,9 +3,11 @@ paths relative to generated/. Targets read the plan only and never import
 each other."""
 from __future__ import annotations
 
+import threading
 from typing import Callable
 
-from ..cache import Cache
+from ..cache import Cache, Pack
+from ..incremental import Memo, memoizing
 from ..plan import FleetPlan
 from . import (alertmanager, ansible, decommission_record, grafana, openclaw, openvas, placement_record, prometheus, schemas,
                terraform, wazuh)
@@ -37,12 +39,24 @@ PARTIAL = {"terraform": terraform}
 def render_all(plan: FleetPlan, only: list[str] | None = None,
                on_target: Callable[[str], None] | None = None, cache: Cache | None = None) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
-    for name, render in TARGETS.items():
-        if only and name not in only:
-            continue
+    names = [name for name in TARGETS if not only or name in only]
+    reuse = {name: _Reuse(PARTIAL[name], plan, cache) for name in names if cache and name in PARTIAL}
+    if any(r.missing for r in reuse.values()):
+        # Units must be rendered: start their runtime (jsii) on a thread now and render
+        # them last, so it starts while the other targets render. Order does not change output.
+        for r in reuse.values():
+            if r.missing and hasattr(r.module, "prestart"):
+                threading.Thread(target=r.module.prestart, name="clawtex-prestart", daemon=True).start()
+        names = [n for n in names if n not in reuse] + [n for n in names if n in reuse]
+    for name in names:
         if on_target:
             on_target(name)
-        output = _render_reusing(PARTIAL[name], plan, cache) if cache and name in PARTIAL else render(plan)
+        if name in reuse:
+            output = reuse[name].render()
+        elif cache:
+            output = _render_memoized(name, TARGETS[name], plan, cache)
+        else:
+            output = TARGETS[name](plan)
         for path, content in output.items():
             if path in files:
                 raise RuntimeError(f"two targets write {path}")
@@ -50,18 +64,41 @@ def render_all(plan: FleetPlan, only: list[str] | None = None,
     return files
 
 
-def _render_reusing(module, plan: FleetPlan, cache: Cache) -> dict[str, bytes]:
-    keys = {unit: cache.key(unit.encode(), fingerprint) for unit, fingerprint in module.units(plan).items()}
-    out: dict[str, bytes] = {}
-    missing = []
-    for unit, key in keys.items():
-        hit = cache.get(key)
-        if hit is None:
-            missing.append(unit)
-        else:
-            out.update(hit)
-    if missing:
-        for unit, part in module.render_units(plan, missing).items():
-            cache.put(keys[unit], part)
-            out.update(part)
-    return out
+def _render_memoized(name: str, render: Renderer, plan: FleetPlan, cache: Cache) -> dict[str, bytes]:
+    """The whole target rendered again, each file's bytes reused where its data is
+    unchanged (compiler/incremental.py: one entry per target, holding this compile's files)."""
+    key = cache.key(b"memo", name.encode())
+    previous = cache.get(key)
+    memo = Memo(previous if isinstance(previous, dict) else None)
+    with memoizing(memo):
+        output = render(plan)
+    if memo.changed:
+        cache.put(key, memo.entries)
+    return output
+
+
+class _Reuse:
+    """A PARTIAL target's units: the cached ones looked up at once, the rest rendered by render()."""
+
+    def __init__(self, module, plan: FleetPlan, cache: Cache):
+        self.module, self.plan = module, plan
+        units = module.units(plan)
+        # One file for all units: a thousand stacks are one read, not a thousand opens.
+        self.cache = Pack(cache, module.__name__.rsplit(".", 1)[-1])
+        self.keys = {unit: self.cache.key(unit.encode(), fingerprint) for unit, fingerprint in units.items()}
+        self.out: dict[str, bytes] = {}
+        self.missing = []
+        for unit, key in self.keys.items():
+            hit = self.cache.get(key)
+            if hit is None:
+                self.missing.append(unit)
+            else:
+                self.out.update(hit)
+
+    def render(self) -> dict[str, bytes]:
+        if self.missing:
+            for unit, part in self.module.render_units(self.plan, self.missing).items():
+                self.cache.put(self.keys[unit], part)
+                self.out.update(part)
+        self.cache.save()
+        return self.out

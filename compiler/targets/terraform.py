@@ -34,6 +34,7 @@ from typing import Any, Callable
 from ..diagnostics import MissingPrerequisite
 from ..escape import terraform_literal
 from ..formats import dump_json
+from ..incremental import stack_fingerprints
 from ..plan import ROLE_K8S, ROLE_WAZUH, CustomerPlan, FleetPlan, HostPlan, StackPlan, state_key
 from ..providers import plugin
 
@@ -78,6 +79,14 @@ def _cdktf():
     node_for_jsii()
     import cdktf
     return cdktf
+
+
+def prestart() -> None:
+    """Start jsii ahead of use (targets.render_all, on a thread, when stacks must be synthesized)."""
+    try:
+        _cdktf()
+    except Exception:  # noqa: BLE001 - the synthesis itself imports again and reports the error
+        pass
 
 
 META_ARGUMENTS = {"lifecycle", "depends_on", "count", "for_each", "provider"}
@@ -282,10 +291,8 @@ def render(plan: FleetPlan) -> dict[str, bytes]:
 
 def units(plan: FleetPlan) -> dict[str, bytes]:
     """Stack name -> everything its Terraform JSON depends on, for reuse by content hash."""
-    shared = repr((plan.settings, plan.catalog, plan.runtime)).encode()
-    out = {sp.name: shared + repr((sp, [plan.customer(cid) for cid in sp.customers])).encode() for sp in plan.stacks}
-    out.update({name: shared + name.encode() for name in fleet_stacks(plan)})
-    return out
+    # Only what a stack reads of its customers: a channel edit starts no jsii (compiler/incremental.py).
+    return stack_fingerprints(plan, fleet_stacks(plan))
 
 
 def render_units(plan: FleetPlan, names: list[str]) -> dict[str, dict[str, bytes]]:

@@ -1,0 +1,119 @@
+"""A compile that reuses the cache writes exactly what a cold one writes, over
+random sequences of one-customer edits (compiler/incremental.py), and a
+compile whose edit reaches no Terraform stack never starts jsii/CDKTF."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from compiler.diagnostics import CompileError
+from compiler.pipeline import compile_repo
+from compiler.write import read_tree, write_tree
+from conftest import REPO, copy_repo, run_clawtex
+
+CUSTOMERS = sorted(p.stem for p in (REPO / "customers").glob("*.yaml"))
+
+
+def _edit(root: Path, kind: str, cid: str, n: int) -> None:
+    """One change to one customer file (or a new one), as an operator or Stripe would make it."""
+    path = root / "customers" / f"{cid}.yaml"
+    if kind == "add":
+        template = (REPO / "customers" / "pixel-bakery.yaml").read_text()
+        new = f"added-{n}"
+        text = template.replace("pixel-bakery", new).replace("PIXEL_BAKERY", f"ADDED_{n}")
+        text = re.sub(r"(cus_)[A-Za-z0-9]+", rf"\g<1>Added{n:06d}", text)
+        text = re.sub(r"(sub_)[A-Za-z0-9]+", rf"\g<1>Added{n:06d}", text)
+        (root / "customers" / f"{new}.yaml").write_text(text)
+        return
+    if not path.exists():
+        return
+    text = path.read_text()
+    if kind == "comment":
+        text += f"# reviewed {n}\n"
+    elif kind == "display":            # the stack's description: Terraform too
+        text = re.sub(r"displayName: .*", f"displayName: Customer {n}", text, count=1)
+    elif kind == "contact":            # a field no stack reads
+        text = text.replace("email: ", f"email: x{n}", 1)
+    elif kind == "skill":              # gateway config only
+        text = re.sub(r"ref: \S+?}", f"ref: v{n}}}", text, count=1)
+    elif kind == "suspend":            # compute goes, data stays; toggles
+        if "  status: suspended\n" in text:
+            text = text.replace("  status: suspended\n", "")
+        elif "  status:" not in text:
+            text = text.replace("  billing:", "  status: suspended\n  billing:", 1)
+    elif kind == "decommission":       # step one of removing a customer
+        if "  status:" not in text:
+            text = text.replace("  billing:", "  status: decommissioned\n  decommission: "
+                                "{approvedBy: Test Operator, date: \"2026-12-01\"}\n  billing:", 1)
+    elif kind == "delete":             # step two, once the decommission was compiled
+        if "status: decommissioned" in text:
+            path.unlink()
+        return
+    path.write_text(text)
+
+
+def _compile(root: Path, use_cache: bool):
+    try:
+        return compile_repo(root, use_cache=use_cache)
+    except CompileError as exc:
+        return [str(d) for d in exc.diagnostics]
+
+
+edits = st.lists(st.tuples(
+    st.sampled_from(["comment", "display", "contact", "skill", "suspend", "add", "decommission", "delete"]),
+    st.sampled_from(CUSTOMERS), st.integers(min_value=1, max_value=99)), min_size=1, max_size=4)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=edits)
+def test_cached_compile_is_identical_to_a_cold_one_after_random_edits(tmp_path_factory, steps):
+    root = copy_repo(tmp_path_factory.mktemp("fleet") / "repo")
+    assert compile_repo(root) == read_tree(root / "generated")      # warms the cache; the committed tree
+    for kind, cid, n in steps:
+        _edit(root, kind, cid, n)
+        cold = _compile(root, use_cache=False)
+        cached = _compile(root, use_cache=True)
+        assert cached == cold, f"after {kind} {cid} {n}"
+        if isinstance(cold, dict):
+            write_tree(root, cold)      # the next edit starts from what was compiled (placement, guard)
+
+
+PROBE = """
+import json, sys
+from pathlib import Path
+from compiler.pipeline import compile_repo
+from compiler.write import write_tree
+write_tree(Path(sys.argv[1]), compile_repo(Path(sys.argv[1])))
+print(json.dumps({m: m in sys.modules for m in ("cdktf", "jsii", "constructs")}))
+"""
+
+
+def _compile_and_probe(root: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", PROBE, str(root)], capture_output=True, text=True, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_an_edit_that_reaches_no_stack_starts_no_jsii(repo):
+    assert run_clawtex(repo, "compile").returncode == 0          # warm cache
+    before = read_tree(repo / "generated")
+    _edit(repo, "skill", "brightpath-tutors", 7)                 # its host's skills change, its stack does not
+    _edit(repo, "contact", "mapleleaf-dental", 3)
+    _edit(repo, "comment", "orbital-health", 1)
+    assert _compile_and_probe(repo) == {"cdktf": False, "jsii": False, "constructs": False}
+    after = read_tree(repo / "generated")
+    changed = sorted(p for p in after if after[p] != before.get(p))
+    assert "ansible/inventory/host_vars/brightpath-tutors-oc-1.yml" in changed
+    assert not [p for p in changed if p.startswith("terraform/")]
+    assert run_clawtex(repo, "compile", "--check", "--no-cache").returncode == 0, "the cached compile equals a cold one"
+    # The probe sees jsii when a stack does change (a display name is in the stack's description).
+    _edit(repo, "display", "brightpath-tutors", 8)
+    assert _compile_and_probe(repo)["cdktf"] is True
