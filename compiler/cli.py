@@ -333,6 +333,23 @@ def cmd_reports_due(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dr_drill(args: argparse.Namespace) -> int:
+    from .business import drill
+    if not args.wipe_scratch:
+        print("clawtex dr-drill: the drill stops the scratch host's gateway and replaces its state; "
+              "pass --wipe-scratch to confirm the runner reaches a scratch host", file=sys.stderr)
+        return 2
+    try:
+        record = drill.drill(_root(args), args.customer, drill.Runner(args.runner))
+    except drill.DrillError as exc:
+        print(f"clawtex dr-drill: {exc}", file=sys.stderr)
+        return 1
+    path = drill.write_record(Path(args.records), record)
+    print(drill.summary(record))
+    print(f"recorded in {path}")
+    return 0 if record["rpo_met"] else 3
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="clawtex", description="Compile Clawtex customer files into the fleet's infrastructure.")
     p.add_argument("--root", default=".", help="repository root (default: current directory)")
@@ -442,6 +459,15 @@ def parser() -> argparse.ArgumentParser:
                    help="`terraform output -json` per stack (<stack>.json, the apply job's terraform-outputs artifact)")
     h.add_argument("--out", help="write to this file instead of stdout")
     h.set_defaults(func=cmd_handoff)
+    dr = sub.add_parser("dr-drill", help="restore a customer's latest snapshot on a scratch host; record RPO/RTO")
+    dr.add_argument("customer")
+    dr.add_argument("--runner", required=True,
+                    help='argv prefix that runs a command on the scratch host, e.g. "ssh root@scratch"')
+    dr.add_argument("--records", default="dr-drills",
+                    help="directory of the drill records (<customer>.json, <customer>.jsonl); default dr-drills")
+    dr.add_argument("--wipe-scratch", action="store_true",
+                    help="confirm: the scratch host's gateway state is replaced by the snapshot")
+    dr.set_defaults(func=cmd_dr_drill)
     return p
 
 

@@ -279,23 +279,22 @@ def take_backup_and_restore(h: hosts.Host, dest: Destination) -> dict:
                                                                   or b"openclaw" in p.read_bytes())]
     assert plain == [], f"plaintext in the repository: {plain}"
 
-    # Restore: the gateway's state is wiped, restic restores the latest snapshot, the gateway comes back.
-    cfg = gv["openclaw_config_dir"]
-    wipe = " ".join(dirs + [gv["openclaw_skills_dir"], f"{cfg}/openclaw.json", "/var/backups/clawtex/db"])
-    r = h.sh(f"set -e; systemctl stop openclaw-gateway.service; rm -rf {wipe}"
-             + "".join(f"; runuser -u postgres -- dropdb {db}" for db in databases))
-    assert r.returncode == 0, r.stderr
-    assert h.sh(f"test -e {dirs[0]}/clawtex-restore-marker").returncode != 0
-    t1 = time.monotonic()
-    r = restic(h, "restore latest --target /")
+    # Restore, by the DR drill command (compiler/business/drill.py) with this host as its scratch
+    # host: it wipes the gateway's state, restic restores the latest snapshot, the databases come
+    # back from their dumps, the gateway must answer healthy. The test then reads the state itself.
+    records = dest.dir / "dr-drills"
+    r = subprocess.run([sys.executable, "-m", "compiler.cli", "--root", str(hosts.REPO), "dr-drill", dest.customer,
+                        "--runner", f"nsenter -t {h.leader} -a", "--records", str(records), "--wipe-scratch"],
+                       capture_output=True, text=True, cwd=hosts.REPO, env={**os.environ, "PYTHONPATH": str(hosts.REPO)},
+                       timeout=1200)
     assert r.returncode == 0, r.stdout + r.stderr
-    for db in databases:
-        r = h.sh(f"runuser -u postgres -- pg_restore --create -d postgres /var/backups/clawtex/db/{db}.pgdump")
-        assert r.returncode == 0, r.stderr
-    r = h.sh("systemctl start openclaw-gateway.service")
-    assert r.returncode == 0, r.stderr
-    wait_healthy(h)
-    out["rto_seconds"] = time.monotonic() - t1
+    say(r.stdout.strip())
+    record = json.loads((records / f"{dest.customer}.json").read_text())
+    assert record["snapshot"] == snap["id"] and record["healthy"] is True, record
+    # RPO is the snapshot's age at the drill: between the unit's start and now (seconds, by this test's clock).
+    assert 0 <= record["rpo_seconds"] <= time.time() - t0 + 5, (record, time.time() - t0)
+    out["rto_seconds"], out["rpo_seconds"], out["drill"] = record["rto_seconds"], record["rpo_seconds"], record
+    assert wait_healthy(h, timeout=5) < 5
     for d in dirs:
         r = h.sh(f"cat {d}/clawtex-restore-marker; stat -c %U {d}/clawtex-restore-marker")
         assert r.stdout.split() == [marker, "openclaw"], (d, r.stdout, r.stderr)
@@ -433,3 +432,87 @@ def faults(h: hosts.Host, dest: Destination) -> dict:
         say(f"{h.host}: fault '{fault}': unit failed, nothing counted" + (f" ({took:.1f}s)" if took else ""))
     say(f"{h.host}: after the faults a backup succeeds and `restic check` passes")
     return out
+
+
+def stale_alert(h: hosts.Host, tmp: Path) -> dict:
+    """BackupStale fires on the live Prometheus, from the metric file the host's unit wrote, to the right receivers.
+
+    The unit's last success is backdated in its file to twice the tier's allowed age (time passing:
+    the fault proofs show a failing run leaves the file as it was). Debian's node_exporter reads the
+    host's textfile directory; Prometheus and Alertmanager run the generated files with
+    test_monitoring.py's overlay (addresses, intervals, `for:` 5s, receivers to sinks, a staffed clock);
+    node.json keeps only this host's target group, the other target files are emptied.
+    Receivers by hand (generated/alertmanager routes are the code under test): BackupStale is a
+    ticket (severity ticket), so ops' Slack and email, plus the customer's own Slack on Gold+ when
+    it has one; never a pager."""
+    import yaml
+    from urllib.parse import quote
+    import urllib.request
+    from contextlib import ExitStack
+    from live.clock import zoneinfo_at
+    from live.sinks import HttpSink, SmtpSink, free_port
+    from live.test_monitoring import (GEN, STAFFED, TOOLS, alertmanager_overlay, process, prometheus_overlay,
+                                      wait_http)
+    hv, identity = hosts.inventory(h.host)
+    customer, tier = identity["clawtex_customer"], hv["clawtex_tier"]
+    textfiles = h.dir / "root" / METRIC.lstrip("/")
+    allowed = {"silver": 24, "gold": 1, "platinum": 1}[tier] * 3600   # tiers/*.yaml spec.backups.intervalHours
+    text = textfiles.read_text()
+    last = metric(h)
+    backdated = time.time() - 2 * max(allowed, 3600) - 86400
+    textfiles.write_text(re.sub(r"^(clawtex_backup_last_success_timestamp_seconds\{[^}]*\}) \S+$",
+                                lambda m: f"{m.group(1)} {int(backdated)}", text, flags=re.M))
+    assert metric(h) == int(backdated), (last, metric(h))
+    ops_email = yaml.safe_load((hosts.REPO / "clawtex.yaml").read_text())["spec"]["ops"]["alertEmail"]
+    want = {"slack:ops", f"email:{ops_email}"}
+    if tier in ("gold", "platinum") and yaml.safe_load(
+            (hosts.REPO / "customers" / f"{customer}.yaml").read_text())["spec"].get("notifications"):
+        want.add(f"slack:slack-{customer}")
+    with ExitStack() as stack:
+        http_sink, smtp = HttpSink(), SmtpSink()
+        stack.callback(http_sink.close)
+        stack.callback(smtp.close)
+        ne_port, am_port, prom_port = free_port(), free_port(), free_port()
+        prometheus_overlay(GEN / "prometheus", tmp / "prom", "127.0.0.1:1", f"127.0.0.1:{am_port}",
+                           lambda file, target: f"127.0.0.1:{ne_port}")
+        for f in (tmp / "prom" / "targets").glob("*.json"):
+            groups = json.loads(f.read_text())
+            f.write_text(json.dumps([g for g in groups if f.name == "node.json" and g["labels"]["host"] == h.host]))
+        alertmanager_overlay(GEN / "alertmanager" / "alertmanager.yml", tmp / "alertmanager.yml", tmp / "secrets",
+                             http_sink, smtp)
+        ne = stack.enter_context(process([TOOLS["node"], f"--web.listen-address=127.0.0.1:{ne_port}",
+                                          f"--collector.textfile.directory={textfiles.parent}"], tmp / "ne.log"))
+        wait_http(f"http://127.0.0.1:{ne_port}/metrics", 60, ne, tmp / "ne.log")
+        am = stack.enter_context(process([TOOLS["alertmanager"], f"--config.file={tmp / 'alertmanager.yml'}",
+                                          f"--storage.path={tmp / 'am-data'}", "--cluster.listen-address=",
+                                          f"--web.listen-address=127.0.0.1:{am_port}"], tmp / "am.log",
+                                         {**os.environ, "ZONEINFO": str(zoneinfo_at(tmp / "zoneinfo", STAFFED))}))
+        prom = stack.enter_context(process([TOOLS["prometheus"], f"--config.file={tmp / 'prom' / 'prometheus.yml'}",
+                                            f"--storage.tsdb.path={tmp / 'prom-data'}",
+                                            f"--web.listen-address=127.0.0.1:{prom_port}"], tmp / "prom.log"))
+        for port, proc, log in ((am_port, am, "am.log"), (prom_port, prom, "prom.log")):
+            wait_http(f"http://127.0.0.1:{port}/-/ready", 60, proc, tmp / log)
+        t0 = time.monotonic()
+
+        def got() -> dict[str, float]:
+            out: dict[str, float] = {}
+            for d in http_sink.deliveries:
+                if "BackupStale" in json.dumps(d.body) and customer in json.dumps(d.body):
+                    kind, name = d.path.split("/")[1:3]
+                    out.setdefault(f"{kind}:{name}", d.at - t0)
+            for m in smtp.messages:
+                if "BackupStale" in m.data and customer in m.data:
+                    out.setdefault(f"email:{','.join(m.recipients)}", m.at - t0)
+            return out
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not want <= set(got()):
+            time.sleep(1)
+        api = f"http://127.0.0.1:{prom_port}/api/v1/query?query="
+        with urllib.request.urlopen(api + quote('ALERTS{alertname="BackupStale"}'), timeout=5) as r:
+            alerts = json.load(r)["data"]["result"]
+        assert want <= set(got()), (want, got(), [a["metric"] for a in alerts])
+        pagers = {r for r in got() if r.split(":")[0] in ("pagerduty", "opsgenie")}
+        assert not pagers, f"BackupStale paged: {pagers}"
+        assert {(a["metric"].get("customer"), a["metric"].get("tier")) for a in alerts} == {(customer, tier)}, alerts
+    say(f"{h.host}: BackupStale ({tier}) reached {sorted(got())} in {max(got().values()):.1f}s after Prometheus was up")
+    return got()

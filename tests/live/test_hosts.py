@@ -108,13 +108,14 @@ def test_site_yml_converges_and_is_idempotent(booted):
 
 @pytest.mark.xdist_group("hosts")
 @pytest.mark.parametrize("booted", BACKUP_KINDS, indirect=True)
-def test_backup_restores_keeps_the_retention_and_fails_loudly(booted):
+def test_backup_restores_keeps_the_retention_and_fails_loudly(booted, tmp_path):
     """The generated timer's unit backs up to a real destination (S3: rclone serve s3; Storage Box:
     OpenSSH trusting only the key the role installed); state wiped, restic restores, the gateway
     comes back healthy with the marker and database row; the repository is unreadable without its
     password; a backdated history is pruned to exactly the tier's retention (hand-written); wrong
     password, read-only destination, full disk and a kill halfway fail the unit without a
-    snapshot or a success metric (tests/live/backups.py)."""
+    snapshot or a success metric; the stale success metric fires BackupStale on the live
+    Prometheus to the tier's receivers (tests/live/backups.py)."""
     kind, h = booted.kind, booted.h
     if booted.converged is False:
         pytest.fail("the host did not converge (test_site_yml_converges_and_is_idempotent)")
@@ -125,6 +126,7 @@ def test_backup_restores_keeps_the_retention_and_fails_loudly(booted):
         proof = backups.take_backup_and_restore(h, dest)
         backups.retention(h, dest)
         backups.faults(h, dest)
+        backups.stale_alert(h, tmp_path)
     finally:
         dest.stop()
     print(f"{kind} {h.host}: backup {proof['backup_seconds']:.1f}s, restore-to-healthy {proof['rto_seconds']:.1f}s; "
