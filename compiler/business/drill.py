@@ -76,13 +76,17 @@ def target(root: Path, customer: str) -> Target:
     class Loader(yaml.SafeLoader):
         pass
     Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
-    group_vars = yaml.load((inv / "hosts.yml").read_text(), Loader)["all"]["vars"]
+    hosts_yml = yaml.load((inv / "hosts.yml").read_text(), Loader)["all"]
+    identity: dict[str, dict] = {}          # host -> its clawtex_customer, clawtex_tier, ... (hosts.yml groups)
+    for group in (hosts_yml.get("children") or {}).values():
+        for name, values in ((group or {}).get("hosts") or {}).items():
+            identity.setdefault(name, {}).update(values or {})
     for path in sorted((inv / "host_vars").glob("*.yml")):
-        hv = yaml.load(path.read_text(), Loader) or {}
+        hv = {**identity.get(path.stem, {}), **(yaml.load(path.read_text(), Loader) or {})}
         if hv.get("clawtex_customer") == customer and "backup" in hv.get("clawtex_roles", []) \
                 and hv.get("openclaw_mode") == "service":
             tier = yaml.safe_load((root / "tiers" / f"{hv['clawtex_tier']}.yaml").read_text())
-            return Target(customer, hv["clawtex_tier"], path.stem, hv, group_vars,
+            return Target(customer, hv["clawtex_tier"], path.stem, hv, hosts_yml["vars"],
                           int(tier["spec"]["backups"]["intervalHours"]))
     raise DrillError(f"{customer}: no gateway host with backups in generated/ansible/inventory "
                      "(Bronze has no backups; Platinum's clusters are drilled per region, not built yet)")
