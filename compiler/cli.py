@@ -311,6 +311,10 @@ def cmd_customer_report(args: argparse.Namespace) -> int:
     except (MetricsError, ValueError) as exc:
         print(f"clawtex customer-report: {exc}", file=sys.stderr)
         return 1
+    if args.drills is not None and report.backups is not None and plan.customer(args.customer).tier_name in ("gold", "platinum"):
+        from .business import drill      # Gold/Platinum reports show the last DR drill (docs/backups.md)
+        report.backups["lastDrill"] = drill.last_drill(Path(args.drills), args.customer) or {
+            "missing": f"No disaster-recovery drill is recorded for this customer yet ({args.drills})."}
     if args.json:
         from dataclasses import asdict
         text = json.dumps(asdict(report), indent=2, sort_keys=True, default=str) + "\n"
@@ -446,6 +450,7 @@ def parser() -> argparse.ArgumentParser:
     cfmt.add_argument("--html", action="store_true", help="HTML with embedded SVG figures (the default)")
     cfmt.add_argument("--json", action="store_true", help="the numbers, no figures")
     cfmt.add_argument("--pdf", metavar="FILE", help="print the HTML to a PDF with headless Chromium")
+    cu.add_argument("--drills", help="DR drill records (`clawtex dr-drill --records`): Gold/Platinum show the last drill")
     cu.add_argument("--out", help="write HTML/JSON to this file instead of stdout")
     cu.add_argument("--chromium", default="chromium", help="Chromium binary for --pdf")
     cu.set_defaults(func=cmd_customer_report)

@@ -14,7 +14,8 @@ process. `--wipe-scratch` is required: the drill stops the gateway and replaces 
 Steps, each timed:
 1. `restic snapshots --latest 1 --host <production host>`: the latest snapshot. RPO = drill
    start - snapshot time (the data a disaster now would lose).
-2. Stop the gateway, remove its state, workspace and skills, `restic restore <id> --target /`,
+2. Stop the backup timer (the scratch host must not back up into the customer's repository),
+   stop the gateway, remove its state, workspace and skills, `restic restore <id> --target /`,
    recreate each PostgreSQL database from its dump (`pg_restore --create`), start the gateway.
 3. Poll the health path through nginx until OpenClaw answers `{"ok": true, "status": "live"}`.
    RTO = restore start -> healthy.
@@ -47,6 +48,7 @@ from dateutil import parser as dateparser   # restic's RFC 3339 times with nanos
 ENV_FILE = "/etc/clawtex/backup/restic.env"      # roles/backup defaults backup_config_dir + restic.env
 DUMP_DIR = "/var/backups/clawtex/db"             # roles/backup defaults backup_dump_dir
 GATEWAY_UNIT = "openclaw-gateway.service"        # roles/openclaw tasks/service.yml
+BACKUP_UNITS = "clawtex-backup.timer clawtex-backup.service"   # roles/backup templates
 LIVE = {"ok": True, "status": "live"}            # OpenClaw's liveness answer (docs/gateway/index.md)
 HEALTH_GET = """
 import sys, urllib.request
@@ -129,7 +131,9 @@ def drill(root: Path, customer: str, runner: Runner, health_timeout: float = 600
     wipe = [gv["openclaw_state_dir"], gv["openclaw_workspace_dir"], gv["openclaw_skills_dir"], DUMP_DIR]
     databases = [d["name"] for d in t.hostvars["backup"]["databases"] if d["engine"] == "postgres"]
     t0 = time.monotonic()
-    runner.must(f"systemctl stop {GATEWAY_UNIT} && rm -rf {' '.join(shlex.quote(p) for p in wipe)}",
+    # The scratch host runs the customer's backup timer (same host vars, same --host): stopped first,
+    # or it snapshots the wiped state into the customer's repository and prunes by it (seen live).
+    runner.must(f"systemctl stop {BACKUP_UNITS} && systemctl stop {GATEWAY_UNIT} && rm -rf {' '.join(shlex.quote(p) for p in wipe)}",
                 "stopping the gateway and clearing its state")
     runner.must(restic(f"restore {shlex.quote(snap['id'])} --target /"), "restic restore")
     for db in databases:
