@@ -137,9 +137,9 @@ def drill(root: Path, customer: str, runner: Runner, health_timeout: float = 600
                 "stopping the gateway and clearing its state")
     runner.must(restic(f"restore {shlex.quote(snap['id'])} --target /"), "restic restore")
     for db in databases:
-        dump = shlex.quote(f"{DUMP_DIR}/{db}.pgdump")
+        dump = shlex.quote(f"{DUMP_DIR}/{db}.pgdump")     # root's 0700 directory: root opens it, postgres reads stdin
         runner.must(f"runuser -u postgres -- dropdb --if-exists {shlex.quote(db)} && "
-                    f"runuser -u postgres -- pg_restore --create -d postgres {dump}", f"restoring database {db}")
+                    f"runuser -u postgres -- pg_restore --create -d postgres <{dump}", f"restoring database {db}")
     runner.must(f"systemctl start {GATEWAY_UNIT}", "starting the gateway")
     url = f"http://127.0.0.1{t.hostvars.get('openclaw_health_path', '/healthz')}"
     deadline = time.monotonic() + health_timeout
