@@ -361,6 +361,10 @@ def cmd_customer_report(args: argparse.Namespace) -> int:
     except (MetricsError, ValueError) as exc:
         print(f"clawtex customer-report: {exc}", file=sys.stderr)
         return 1
+    if args.drills is not None and report.backups is not None and plan.customer(args.customer).tier_name in ("gold", "platinum"):
+        from .business import drill      # Gold/Platinum reports show the last DR drill (docs/backups.md)
+        report.backups["lastDrill"] = drill.last_drill(Path(args.drills), args.customer) or {
+            "missing": f"No disaster-recovery drill is recorded for this customer yet ({args.drills})."}
     if args.json:
         from dataclasses import asdict
         text = json.dumps(asdict(report), indent=2, sort_keys=True, default=str) + "\n"
@@ -384,6 +388,23 @@ def cmd_reports_due(args: argparse.Namespace) -> int:
     for cid, tier, email in reports_due(plan_repo(_root(args)), args.cadence):
         print(f"{cid}\t{tier}\t{email}")
     return 0
+
+
+def cmd_dr_drill(args: argparse.Namespace) -> int:
+    from .business import drill
+    if not args.wipe_scratch:
+        print("clawtex dr-drill: the drill stops the scratch host's gateway and replaces its state; "
+              "pass --wipe-scratch to confirm the runner reaches a scratch host", file=sys.stderr)
+        return 2
+    try:
+        record = drill.drill(_root(args), args.customer, drill.Runner(args.runner))
+    except drill.DrillError as exc:
+        print(f"clawtex dr-drill: {exc}", file=sys.stderr)
+        return 1
+    path = drill.write_record(Path(args.records), record)
+    print(drill.summary(record))
+    print(f"recorded in {path}")
+    return 0 if record["rpo_met"] else 3
 
 
 def parser() -> argparse.ArgumentParser:
@@ -484,6 +505,7 @@ def parser() -> argparse.ArgumentParser:
     cfmt.add_argument("--html", action="store_true", help="HTML with embedded SVG figures (the default)")
     cfmt.add_argument("--json", action="store_true", help="the numbers, no figures")
     cfmt.add_argument("--pdf", metavar="FILE", help="print the HTML to a PDF with headless Chromium")
+    cu.add_argument("--drills", help="DR drill records (`clawtex dr-drill --records`): Gold/Platinum show the last drill")
     cu.add_argument("--out", help="write HTML/JSON to this file instead of stdout")
     cu.add_argument("--chromium", default="chromium", help="Chromium binary for --pdf")
     cu.set_defaults(func=cmd_customer_report)
@@ -497,6 +519,15 @@ def parser() -> argparse.ArgumentParser:
                    help="`terraform output -json` per stack (<stack>.json, the apply job's terraform-outputs artifact)")
     h.add_argument("--out", help="write to this file instead of stdout")
     h.set_defaults(func=cmd_handoff)
+    dr = sub.add_parser("dr-drill", help="restore a customer's latest snapshot on a scratch host; record RPO/RTO")
+    dr.add_argument("customer")
+    dr.add_argument("--runner", required=True,
+                    help='argv prefix that runs a command on the scratch host, e.g. "ssh root@scratch"')
+    dr.add_argument("--records", default="dr-drills",
+                    help="directory of the drill records (<customer>.json, <customer>.jsonl); default dr-drills")
+    dr.add_argument("--wipe-scratch", action="store_true",
+                    help="confirm: the scratch host's gateway state is replaced by the snapshot")
+    dr.set_defaults(func=cmd_dr_drill)
     return p
 
 

@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+if str(REPO / "tests") not in sys.path:       # `python3 -m tests.live.hosts`: live.backups imports as under pytest
+    sys.path.insert(0, str(REPO / "tests"))
 CACHE = Path(os.environ.get("CLAWTEX_CACHE", Path.home() / ".cache" / "clawtex")) / "hosts"
 # Newest ansible-core that installs on Debian 12's Python 3.11 (2.20 needs Python >= 3.12:
 # ansible-core 2.20 changelog, "controller Python 3.12-3.14"); pyproject pins the same range.
@@ -177,6 +179,9 @@ def secret_env(host: str) -> dict[str, str]:
         env[prefix + "_RESTIC_PASSWORD"] = hostile
         env.update({"CLAWTEX_BACKUP_S3_ACCESS_KEY_ID": "dummy-key-id", "CLAWTEX_BACKUP_S3_SECRET_ACCESS_KEY": hostile,
                     "CLAWTEX_BACKUP_B2_ACCOUNT_ID": "dummy-b2", "CLAWTEX_BACKUP_B2_APPLICATION_KEY": hostile})
+        if (hv.get("backup") or {}).get("kind") == "sftp":
+            from live import backups        # the Storage Box's host, user, key and host key (tests/live/backups.py)
+            env.update(backups.sftp_env(customer))
     if "wazuh_agent" in hv.get("clawtex_roles", []) or identity.get("clawtex_role") == "wazuh_manager":
         env[prefix + "_WAZUH_REGISTRATION_PASSWORD"] = "dummy-wazuh-enrollment"
     if "openvas" in hv.get("clawtex_roles", []):
@@ -347,8 +352,9 @@ def apply(h: Host, extra: list[str] | None = None) -> tuple[dict[str, int], str]
     """ansible-playbook site.yml --limit HOST inside the booted host; (recap, output)."""
     env = {**secret_env(h.host), "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "PYTHONUNBUFFERED": "1",
            "CLAWTEX_SECRETS_DIR": "/root/clawtex-secrets", "ANSIBLE_LOCAL_TEMP": "/root/.ansible/tmp"}
+    from live import backups       # the one address overlay: an S3 endpoint on the host's loopback
     cmd = ["ansible-playbook", "-i", "/repo/generated/ansible/inventory", "/repo/modules/ansible/site.yml",
-           "--limit", h.host, "-e", json.dumps(LIVE_VARS), *(extra or [])]
+           "--limit", h.host, "-e", json.dumps({**LIVE_VARS, **backups.overlay(h.host)}), *(extra or [])]
     # Dummy file secrets ($CLAWTEX_SECRETS_DIR/<provider>/<id>) for the placeholders of the
     # customer's Wazuh manager block (roles/wazuh_manager).
     hv, identity = inventory(h.host)

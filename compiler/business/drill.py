@@ -1,0 +1,195 @@
+"""Disaster-recovery drill: restore a customer's latest snapshot onto a scratch host, prove the
+gateway comes back healthy with the customer's state, and record RPO and RTO against the tier.
+
+    clawtex dr-drill <customer> --runner "ssh root@<scratch>" --wipe-scratch [--records DIR]
+
+The scratch host is a server converged with the customer's gateway host_vars (`ansible-playbook
+--limit <host>` against it: same roles, same restic.env and rclone.conf, so the same repository
+and password); the apply workflow's scheduled job creates it, runs this, and destroys it. Every
+step runs on it through `--runner` (an argv prefix: `ssh root@host` in production, `nsenter -t
+<pid> -a` for a booted root in the live suite). restic runs as the backup unit does: `systemd-run`
+with `EnvironmentFile=` the role's restic.env, so no secret is on a command line or in this
+process. `--wipe-scratch` is required: the drill stops the gateway and replaces its state.
+
+Steps, each timed:
+1. `restic snapshots --latest 1 --host <production host>`: the latest snapshot. RPO = drill
+   start - snapshot time (the data a disaster now would lose).
+2. Stop the backup timer (the scratch host must not back up into the customer's repository),
+   stop the gateway, remove its state, workspace and skills, `restic restore <id> --target /`,
+   recreate each PostgreSQL database from its dump (`pg_restore --create`), start the gateway.
+3. Poll the health path through nginx until OpenClaw answers `{"ok": true, "status": "live"}`.
+   RTO = restore start -> healthy.
+
+Record (read by the customer report and the KPI page): `<records>/<customer>.json`, the last
+drill, keys sorted:
+  {"customer", "tier", "host", "snapshot", "snapshot_time", "drill_at" (UTC, ISO 8601 Z),
+   "rpo_seconds", "rpo_promise_seconds" (the tier's backup interval: tiers/*.yaml
+   spec.backups.intervalHours), "rpo_met", "rto_seconds", "rto_promise_seconds" (null: no tier
+   states one; said so, never shown as met), "healthy", "databases"}
+and one line per drill appended to `<records>/<customer>.jsonl` (the history). In production the
+records directory is the `dr-drills` branch of the fleet repository, as `deploy-times` is for
+onboarding times (compiler/business/deploytime.py).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+from dateutil import parser as dateparser   # restic's RFC 3339 times with nanoseconds (fromisoformat: 6 digits max)
+
+ENV_FILE = "/etc/clawtex/backup/restic.env"      # roles/backup defaults backup_config_dir + restic.env
+DUMP_DIR = "/var/backups/clawtex/db"             # roles/backup defaults backup_dump_dir
+GATEWAY_UNIT = "openclaw-gateway.service"        # roles/openclaw tasks/service.yml
+BACKUP_UNITS = "clawtex-backup.timer clawtex-backup.service"   # roles/backup templates
+LIVE = {"ok": True, "status": "live"}            # OpenClaw's liveness answer (docs/gateway/index.md)
+HEALTH_GET = """
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
+    print(r.status, r.read().decode())
+"""
+
+
+class DrillError(RuntimeError):
+    pass
+
+
+@dataclass
+class Target:
+    customer: str
+    tier: str
+    host: str                     # the production host whose snapshots are restored
+    hostvars: dict
+    group_vars: dict
+    interval_hours: int
+
+
+def target(root: Path, customer: str) -> Target:
+    """The customer's backed-up gateway host, from the published inventory (generated/ansible)."""
+    inv = root / "generated" / "ansible" / "inventory"
+
+    class Loader(yaml.SafeLoader):
+        pass
+    Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+    hosts_yml = yaml.load((inv / "hosts.yml").read_text(), Loader)["all"]
+    identity: dict[str, dict] = {}          # host -> its clawtex_customer, clawtex_tier, ... (hosts.yml groups)
+    for group in (hosts_yml.get("children") or {}).values():
+        for name, values in ((group or {}).get("hosts") or {}).items():
+            identity.setdefault(name, {}).update(values or {})
+    for path in sorted((inv / "host_vars").glob("*.yml")):
+        hv = {**identity.get(path.stem, {}), **(yaml.load(path.read_text(), Loader) or {})}
+        if hv.get("clawtex_customer") == customer and "backup" in hv.get("clawtex_roles", []) \
+                and hv.get("openclaw_mode") == "service":
+            tier = yaml.safe_load((root / "tiers" / f"{hv['clawtex_tier']}.yaml").read_text())
+            return Target(customer, hv["clawtex_tier"], path.stem, hv, hosts_yml["vars"],
+                          int(tier["spec"]["backups"]["intervalHours"]))
+    raise DrillError(f"{customer}: no gateway host with backups in generated/ansible/inventory "
+                     "(Bronze has no backups; Platinum's clusters are drilled per region, not built yet)")
+
+
+def utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Runner:
+    def __init__(self, prefix: str):
+        self.prefix = shlex.split(prefix)
+
+    def sh(self, script: str, timeout: float = 1800) -> subprocess.CompletedProcess:
+        return subprocess.run([*self.prefix, "bash", "-c", shlex.quote(script) if self.prefix[:1] == ["ssh"] else script],
+                              capture_output=True, text=True, timeout=timeout)
+
+    def must(self, script: str, what: str, timeout: float = 1800) -> str:
+        r = self.sh(script, timeout)
+        if r.returncode != 0:
+            raise DrillError(f"{what} failed ({r.returncode}): {(r.stderr or r.stdout)[-2000:]}")
+        return r.stdout
+
+
+def restic(args: str) -> str:
+    return (f"systemd-run --quiet --wait --pipe --collect -p EnvironmentFile={ENV_FILE} "
+            f"-p WorkingDirectory=/root restic {args}")
+
+
+def drill(root: Path, customer: str, runner: Runner, health_timeout: float = 600) -> dict:
+    t = target(root, customer)
+    started = time.time()
+    snaps = json.loads(runner.must(restic(f"snapshots --json --latest 1 --host {shlex.quote(t.host)}"),
+                                   "listing the snapshots") or "[]")
+    if not snaps:
+        raise DrillError(f"{customer}: the repository has no snapshot of {t.host}: nothing to restore")
+    snap = max(snaps, key=lambda s: s["time"])
+    snap_time = dateparser.isoparse(snap["time"]).timestamp()
+    gv = t.group_vars
+    wipe = [gv["openclaw_state_dir"], gv["openclaw_workspace_dir"], gv["openclaw_skills_dir"], DUMP_DIR]
+    databases = [d["name"] for d in t.hostvars["backup"]["databases"] if d["engine"] == "postgres"]
+    t0 = time.monotonic()
+    # The scratch host runs the customer's backup timer (same host vars, same --host): stopped first,
+    # or it snapshots the wiped state into the customer's repository and prunes by it (seen live).
+    runner.must(f"systemctl stop {BACKUP_UNITS} && systemctl stop {GATEWAY_UNIT} && rm -rf {' '.join(shlex.quote(p) for p in wipe)}",
+                "stopping the gateway and clearing its state")
+    runner.must(restic(f"restore {shlex.quote(snap['id'])} --target /"), "restic restore")
+    for db in databases:
+        dump = shlex.quote(f"{DUMP_DIR}/{db}.pgdump")     # root's 0700 directory: root opens it, postgres reads stdin
+        runner.must(f"runuser -u postgres -- dropdb --if-exists {shlex.quote(db)} && "
+                    f"runuser -u postgres -- pg_restore --create -d postgres <{dump}", f"restoring database {db}")
+    runner.must(f"systemctl start {GATEWAY_UNIT}", "starting the gateway")
+    url = f"http://127.0.0.1{t.hostvars.get('openclaw_health_path', '/healthz')}"
+    deadline = time.monotonic() + health_timeout
+    healthy, last = False, ""
+    while time.monotonic() < deadline:
+        r = runner.sh(f"python3 -c {shlex.quote(HEALTH_GET)} {shlex.quote(url)}", timeout=60)
+        last = (r.stdout + r.stderr).strip()[-300:]
+        status, _, body = r.stdout.strip().partition(" ")
+        try:
+            healthy = r.returncode == 0 and status == "200" and json.loads(body) == LIVE
+        except ValueError:
+            healthy = False
+        if healthy:
+            break
+        time.sleep(2)
+    rto = time.monotonic() - t0
+    if not healthy:
+        raise DrillError(f"{customer}: the gateway did not answer {url} healthy within {health_timeout:.0f}s "
+                         f"after the restore (last: {last!r})")
+    rpo = started - snap_time
+    promise = t.interval_hours * 3600
+    return {"customer": customer, "tier": t.tier, "host": t.host, "snapshot": snap["id"],
+            "snapshot_time": utc(snap_time), "drill_at": utc(started), "rpo_seconds": round(rpo, 1),
+            "rpo_promise_seconds": promise, "rpo_met": rpo <= promise, "rto_seconds": round(rto, 1),
+            "rto_promise_seconds": None, "healthy": True, "databases": databases}
+
+
+def write_record(records: Path, record: dict) -> Path:
+    """<records>/<customer>.json (the last drill, atomically) and a line appended to <customer>.jsonl."""
+    records.mkdir(parents=True, exist_ok=True)
+    path = records / f"{record['customer']}.json"
+    fd, tmp = tempfile.mkstemp(dir=records, prefix=".drill-")
+    with os.fdopen(fd, "w") as f:
+        json.dump(record, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+    with open(records / f"{record['customer']}.jsonl", "a") as f:
+        f.write(json.dumps(record, sort_keys=True) + "\n")
+    return path
+
+
+def last_drill(records: Path, customer: str) -> dict | None:
+    """The last drill of a customer, for the customer report and the KPI page (None: never drilled)."""
+    path = Path(records) / f"{customer}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def summary(record: dict) -> str:
+    rto = (f"RTO {record['rto_seconds']:.0f} s (no RTO promise in the tier)" if record["rto_promise_seconds"] is None
+           else f"RTO {record['rto_seconds']:.0f} s of {record['rto_promise_seconds']} s promised")
+    return (f"{record['customer']} ({record['tier']}): restored snapshot {record['snapshot'][:8]} of "
+            f"{record['snapshot_time']} on {record['drill_at']}; RPO {record['rpo_seconds']:.0f} s "
+            f"({'within' if record['rpo_met'] else 'OVER'} the {record['rpo_promise_seconds']} s backup interval); {rto}")

