@@ -147,7 +147,9 @@ def cmd_webhook(args: argparse.Namespace) -> int:
     import uvicorn
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = _root(args)
-    pulls = GitHubPulls(args.github_repo, token=os.environ.get(GITHUB_TOKEN_ENV, ""), dry_run=args.dry_run)
+    # GITHUB_API_URL: the variable GitHub Actions sets for the REST base (GitHub Enterprise, a local stand-in).
+    pulls = GitHubPulls(args.github_repo, token=os.environ.get(GITHUB_TOKEN_ENV, ""), dry_run=args.dry_run,
+                        api=os.environ.get("GITHUB_API_URL") or "https://api.github.com")
     if not args.dry_run and not pulls.token:
         raise SystemExit(f"clawtex webhook: set {GITHUB_TOKEN_ENV} or pass --dry-run")
     api_key = os.environ.get(STRIPE_API_KEY_ENV)
