@@ -409,7 +409,7 @@ def parser() -> argparse.ArgumentParser:
     we.set_defaults(func=cmd_welcome)
     dt = sub.add_parser("deploytime", help="record one onboarding step's time (deploy-times branch or a directory)")
     dt.add_argument("step", choices=("event_received", "pr_opened", "merged", "apply_finished", "smoke_passed",
-                                     "welcome_sent"))
+                                     "welcome_sent", "failed"))
     dt.add_argument("--customer", required=True)
     dt.add_argument("--tier", required=True)
     dt.add_argument("--event", help="the Stripe event that started the onboarding")

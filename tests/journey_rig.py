@@ -541,6 +541,45 @@ class Journey:
             time.sleep(0.2)
         raise RuntimeError("clawtex webhook did not answer /healthz within 60 s")
 
+    def start_webhook_inprocess(self, backoff: float = 0.3, poll: float = 0.5) -> str:
+        """The same app and worker in this process (uvicorn in a thread), with a short retry
+        backoff so the fault tests see retries in seconds instead of Stripe-scale minutes."""
+        import uvicorn
+        from compiler.business import deploytime
+        from compiler.business.webhook import EventQueue, GitHubPulls, PullRequestFlow, Worker, create_app
+        pulls = GitHubPulls(GITHUB_REPOSITORY, token=TOKEN, dry_run=False, api=self.github.url)
+        queue = EventQueue(self.work / "state" / "events.sqlite3")
+        worker = Worker(queue, PullRequestFlow(self.clone, pulls).run, backoff=lambda n: backoff,
+                        record=lambda records: deploytime.push_records(self.remote.url, records))
+        original = worker.run_forever
+        worker.run_forever = lambda stop, wake, poll_=poll: original(stop, wake, poll_)   # type: ignore[method-assign]
+        self.queue = queue
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(SECRET, queue, worker), host="127.0.0.1", port=port,
+                                               log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            server.should_exit = True
+            thread.join(30)
+        self.stack.callback(stop)
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.webhook_url = f"http://127.0.0.1:{port}"
+        return self.webhook_url
+
+    def wait_event(self, event_id: str, states: tuple[str, ...] = ("done",), timeout: float = 60) -> Any:
+        """The in-process webhook's queue row once it reaches one of `states`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            row = self.queue.get(event_id)
+            if row and row.state in states:
+                return row
+            time.sleep(0.2)
+        raise TimeoutError(f"event {event_id} not {states} after {timeout:.0f} s: {self.queue.get(event_id)}")
+
     def wait_pr(self, head: str, timeout: float = 120) -> PullRequest:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -549,8 +588,11 @@ class Journey:
             if found and (not _auto_expected(found[0]) or found[0].auto_merge or found[0].state != "open"):
                 return found[0]
             time.sleep(0.2)
+        logfile = self.work / "webhook.log"
+        queue = getattr(self, "queue", None)
         raise TimeoutError(f"no pull request for {head} after {timeout:.0f} s: "
-                           + (self.work / "webhook.log").read_text()[-3000:])
+                           + (logfile.read_text()[-3000:] if logfile.exists() else "")
+                           + (json.dumps(queue.status()) if queue else ""))
 
     # -- 3. the PR gate, as pr.yml writes it
     def run_checks(self, pr: PullRequest) -> dict[str, str]:
@@ -667,9 +709,11 @@ def fake_apply(checkout: Path, stack: str, addresses: dict[str, str]) -> dict[st
         value = spec["value"]
         if isinstance(value, str) and "${" in value:
             host = by_output.get(name)
+            digest = int(hashlib.sha256(f"{stack}/{name}".encode()).hexdigest(), 16)
             if host:
-                digest = int(hashlib.sha256(host.encode()).hexdigest(), 16)
                 value = addresses.get(host) or f"203.0.113.{digest % 250 + 1}"
+            elif name.endswith("ipv4"):                     # a private network address
+                value = f"10.0.{digest % 250}.{digest % 200 + 2}"
             else:
                 value = re.sub(r"\$\{([^}]*)\}", lambda m: m.group(1).replace(".", "-") + ".fake-cloud.invalid", value)
         out[name] = output_entry(value, bool(spec.get("sensitive", False)))
@@ -750,6 +794,25 @@ def no_host(stack: str, entry: dict, checkout: Path) -> bool:
     """The fast journey's configure step: none (no booted host); the live journey runs Ansible."""
     log(f"configure {stack} ({entry.get('limit')}): not run in the fast journey (no booted host)")
     return True
+
+
+def ansible_over_ssh(stack: str, entry: dict, checkout: Path) -> bool:
+    """Configure as apply-stack.sh does (ansible-playbook site.yml --limit), each host addressed by
+    the fake cloud's `terraform output -json` (ansible_host), nothing else: True if it converged."""
+    from compiler.pipeline import plan_repo
+    from compiler.targets.terraform import host_output
+    outputs = json.loads((checkout / "onboarding" / "outputs" / f"{stack}.json").read_text())
+    limit = [h for h in entry["limit"].split(",") if h]
+    hosts = {h.name: h for h in plan_repo(checkout).hosts}
+    overlay = {"all": {"hosts": {name: {"ansible_host": outputs[host_output(hosts[name])]["value"]} for name in limit}}}
+    (checkout / "journey-addresses.yml").write_text(json.dumps(overlay))
+    done = subprocess.run(["ansible-playbook", "-i", "generated/ansible/inventory", "-i", "journey-addresses.yml",
+                           "modules/ansible/site.yml", "--limit", ",".join(limit)], cwd=checkout,
+                          env={**os.environ, "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_TIMEOUT": "3",
+                               "ANSIBLE_NOCOLOR": "1"}, capture_output=True, text=True, timeout=600)
+    (checkout / f"ansible-{stack}.log").write_text(done.stdout + done.stderr)
+    log(f"configure {stack}: ansible-playbook rc {done.returncode}")
+    return done.returncode == 0
 
 
 def main(argv: list[str] | None = None) -> int:
