@@ -62,8 +62,7 @@ def test_bronze_and_silver_from_payment_to_welcome(tmp_path, capsys):
             # 2. One PR per customer, from the branch the webhook pushed over HTTP; generated/ is in it.
             prs = [p for p in j.github.pulls.values() if p.head == f"stripe/{c['event']}"]
             assert len(prs) == 1 and prs[0].auto_merge == "SQUASH", (tier, prs)
-            assert any(path == "info/refs" or path.endswith("/git-receive-pack")
-                       for _, path in [(m, p.rsplit("/", 1)[-1]) for m, p in j.remote.handler.requests])
+            assert ("POST", "/fleet.git/git-receive-pack") in j.remote.handler.requests    # pushed over HTTP
             files = origin.git.diff("--name-only", f"{j.github.merges[0][1]}", f"refs/heads/stripe/{c['event']}").split()
             assert f"customers/{c['clawtex_id']}.yaml" in files
             assert f"generated/openclaw/{c['clawtex_id']}/openclaw.json" in files
