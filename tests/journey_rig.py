@@ -493,6 +493,7 @@ class Journey:
         self.clone = Path(clone.working_dir)
         (self.work / "secret").write_text(SECRET)
         self.webhook_url = None
+        self.addresses: dict[str, str] = {}           # host -> address, as the fake cloud assigned it
 
     def env(self, **extra: str) -> dict[str, str]:
         return {**os.environ, "PATH": f"{self.bin}:{os.environ['PATH']}", "GITHUB_API_URL": self.github.url,
@@ -628,13 +629,21 @@ class Journey:
         return results
 
     # -- 4. the apply path
-    def apply(self, before: str, after: str, configure: Callable[[str, dict, Path], bool]) -> dict:
-        """apply.yml on the merge commit: `changed` picks the stacks; FakeCloud writes each stack's
-        `terraform output -json` and apply-stack.sh's onboarding files; `configure(stack, changed,
-        checkout)` stands for the Ansible run (True = site.yml incl. its smoke test passed)."""
-        work = self.work / "apply" / after[:12]
-        shutil.rmtree(work, ignore_errors=True)
-        git.Repo.clone_from(self.remote.url, work, branch="main")
+    def apply(self, before: str, after: str, configure: Callable[[str, dict, Path], bool],
+              provision: Callable[[str, Path], str] | None = None) -> dict:
+        """apply.yml on the merge commit: `changed` picks the stacks; the fake cloud writes each stack's
+        `terraform output -json` and apply-stack.sh's onboarding files; `provision(host, checkout)`
+        (live: boot a Debian root) gives a new server's address; `configure(stack, changed entry,
+        checkout)` is the Ansible run (True = site.yml, which ends with its smoke test, passed).
+        One checkout for every apply (the runner's), moved to the merge commit: a booted host
+        bind-mounts it."""
+        work = self.work / "apply" / "checkout"
+        if not work.exists():
+            git.Repo.clone_from(self.remote.url, work, branch="main")
+        repo = git.Repo(work)
+        repo.git.fetch("origin", "main")
+        repo.git.checkout("-f", "-B", "main", after)
+        repo.git.clean("-fdxq")
         done = subprocess.run(["clawtex", "changed", "--base", before, "--head", after, "--json"], cwd=work,
                               env=self.env(), capture_output=True, text=True, check=True)
         (work / "changed.json").write_text(done.stdout)
@@ -647,6 +656,9 @@ class Journey:
             stack = entry["stack"]
             if entry["action"] == "destroy":
                 continue
+            for host in entry.get("hosts", []):
+                if provision and host not in self.addresses:
+                    self.addresses[host] = provision(host, work)
             outputs = fake_apply(work, stack, self.addresses)
             times = {"stack": stack, "apply_finished": _utc()}
             (onboarding / "outputs" / f"{stack}.json").write_text(json.dumps(outputs, indent=2) + "\n")
@@ -661,9 +673,11 @@ class Journey:
                                headers={"Authorization": f"Bearer {TOKEN}"},
                                json={"title": f"apply failed: stack {stack} ({entry['action']})",
                                      "body": f"The {entry['action']} of stack `{stack}` at {after} failed."})
-        return {"work": work, "changed": changed, "failed": failed}
-
-    addresses: dict[str, str] = {}
+        record = self.work / "apply" / after[:12]          # what this run left, kept after the next one
+        shutil.rmtree(record, ignore_errors=True)
+        shutil.copytree(onboarding, record / "onboarding")
+        shutil.copy2(work / "changed.json", record / "changed.json")
+        return {"work": work, "record": record, "after": after, "changed": changed, "failed": failed}
 
     # -- 6. the welcome job, as apply.yml writes it
     def welcome_job(self, apply: dict, merged_at: str) -> subprocess.CompletedProcess:
@@ -769,7 +783,8 @@ class Outcome:
     welcome: subprocess.CompletedProcess | None = None
 
 
-def onboard(j: Journey, tier: str, configure: Callable[[str, dict, Path], bool], event: dict | None = None) -> Outcome:
+def onboard(j: Journey, tier: str, configure: Callable[[str, dict, Path], bool], event: dict | None = None,
+            provision: Callable[[str, Path], str] | None = None) -> Outcome:
     """Steps 1-4 and 6 for one customer: payment, PR, checks + merge, apply (+ configure), welcome."""
     event = event or checkout(tier)
     cid = event["data"]["object"]["metadata"]["clawtex_id"]
@@ -785,7 +800,7 @@ def onboard(j: Journey, tier: str, configure: Callable[[str, dict, Path], bool],
     number, before, after = next(m for m in j.github.merges if m[0] == out.pr.number)
     merged_at = _utc()
     out.apply = j.timed(cid, "4 apply (changed -> fake cloud outputs) + 5 configure",
-                        lambda: j.apply(before, after, configure))
+                        lambda: j.apply(before, after, configure, provision))
     out.welcome = j.timed(cid, "6 welcome job (apply.yml run script)", lambda: j.welcome_job(out.apply, merged_at))
     return out
 
