@@ -847,7 +847,9 @@ def main(argv: list[str] | None = None) -> int:
         for t in j.times:
             print(f"{t.customer:<16} {t.step:<55} {t.seconds:7.1f} s  {'ok' if t.ok else 'FAILED ' + t.detail}")
         for msg in j.received():
-            print(f"received: {msg['Subject']} -> {msg['To']}")
+            print(f"---- received: Subject: {msg['Subject']}\nTo: {msg['To']}\nFrom: {msg['From']}\n"
+                  f"attachments: {[p.get_filename() for p in msg.iter_attachments()]}\n")
+            print(msg.get_body(preferencelist=("plain",)).get_content())
         print(j._clawtex(REPO, "report", "--deploy-times", str(j.deploy_times())).stdout)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
