@@ -164,7 +164,9 @@ def cmd_webhook(args: argparse.Namespace) -> int:
     import uvicorn
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = _root(args)
-    pulls = GitHubPulls(args.github_repo, token=os.environ.get(GITHUB_TOKEN_ENV, ""), dry_run=args.dry_run)
+    # GITHUB_API_URL: the variable GitHub Actions sets for the REST base (GitHub Enterprise, a local stand-in).
+    pulls = GitHubPulls(args.github_repo, token=os.environ.get(GITHUB_TOKEN_ENV, ""), dry_run=args.dry_run,
+                        api=os.environ.get("GITHUB_API_URL") or "https://api.github.com")
     if not args.dry_run and not pulls.token:
         raise SystemExit(f"clawtex webhook: set {GITHUB_TOKEN_ENV} or pass --dry-run")
     api_key = os.environ.get(STRIPE_API_KEY_ENV)
@@ -481,7 +483,7 @@ def parser() -> argparse.ArgumentParser:
     we.set_defaults(func=cmd_welcome)
     dt = sub.add_parser("deploytime", help="record one onboarding step's time (deploy-times branch or a directory)")
     dt.add_argument("step", choices=("event_received", "pr_opened", "merged", "apply_finished", "smoke_passed",
-                                     "welcome_sent"), help="the onboarding step that just happened")
+                                     "welcome_sent", "failed"), help="the onboarding step that just happened")
     dt.add_argument("--customer", required=True, help="customer id (a file in customers/)")
     dt.add_argument("--tier", required=True, help="the customer's tier (a tier in tiers/)")
     dt.add_argument("--event", help="the Stripe event that started the onboarding")

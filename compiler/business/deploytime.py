@@ -10,7 +10,10 @@ Record format (read by `clawtex report` and anything else that wants it):
   `at` is UTC, ISO 8601 with a trailing Z, to the second. `step` is one of
   STEPS, in the order they happen: event_received (the Stripe event reached
   the webhook), pr_opened, merged, apply_finished, smoke_passed,
-  welcome_sent. `event` is the Stripe event that started the onboarding.
+  welcome_sent; `failed` is recorded instead of the later steps when a stack of
+  the customer did not apply or did not pass its smoke test (apply.yml's welcome
+  job): the onboarding stopped and ops were told (the failed stack's issue).
+  `event` is the Stripe event that started the onboarding.
 - Lines are only appended; the first line for a (customer, step) wins, so a
   re-run job that records a step again changes nothing.
 
@@ -35,7 +38,7 @@ from typing import Any, Iterable
 import git
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-STEPS = ("event_received", "pr_opened", "merged", "apply_finished", "smoke_passed", "welcome_sent")
+STEPS = ("event_received", "pr_opened", "merged", "apply_finished", "smoke_passed", "welcome_sent", "failed")
 RECORD_BRANCH = "deploy-times"
 
 
@@ -153,7 +156,8 @@ class TierTimes:
     median_hours: float | None
     worst_hours: float | None
     over_target: list[tuple[str, float]]       # (customer, hours)
-    pending: list[str]                         # received but no smoke pass yet
+    pending: list[str]                         # received but no smoke pass yet (and not failed)
+    failed: tuple[str, ...] = ()               # a stack failed to apply or its smoke test, no smoke pass
 
 
 def hours_to_smoke(steps: dict[str, Record]) -> float | None:
@@ -165,9 +169,12 @@ def hours_to_smoke(steps: dict[str, Record]) -> float | None:
 def summarize(records: dict[str, dict[str, Record]], targets: dict[str, float]) -> list[TierTimes]:
     """Per tier: event received -> smoke test passed, against the tier's deployment.targetHours."""
     by_tier: dict[str, list[tuple[str, float | None]]] = {}
+    failed: set[str] = set()
     for customer, steps in sorted(records.items()):
         tier = next(iter(steps.values())).tier
         by_tier.setdefault(tier, []).append((customer, hours_to_smoke(steps)))
+        if "failed" in steps and "smoke_passed" not in steps:
+            failed.add(customer)
     rows = []
     for tier in sorted(by_tier, key=lambda t: (list(targets).index(t) if t in targets else len(targets), t)):
         done = [(c, h) for c, h in by_tier[tier] if h is not None]
@@ -176,7 +183,8 @@ def summarize(records: dict[str, dict[str, Record]], targets: dict[str, float]) 
         rows.append(TierTimes(tier, target, len(done), statistics.median(hours) if hours else None,
                               max(hours) if hours else None,
                               sorted([(c, h) for c, h in done if h > target], key=lambda x: -x[1]),
-                              [c for c, h in by_tier[tier] if h is None]))
+                              [c for c, h in by_tier[tier] if h is None and c not in failed],
+                              tuple(c for c, _ in by_tier[tier] if c in failed)))
     return rows
 
 
@@ -190,6 +198,9 @@ def render_text(rows: list[TierTimes]) -> str:
     for r in rows:
         over = ", ".join(f"{c} ({h:.1f} h)" for c, h in r.over_target) or "-"
         lines.append(f"{r.tier:<10} {r.target_hours:>6g} h {r.done:>5} {_h(r.median_hours):>9} {_h(r.worst_hours):>9}  {over}")
+    failed = [c for r in rows for c in r.failed]
+    if failed:
+        lines.append(f"failed (a stack did not apply or pass its smoke test; ops have an issue): {', '.join(failed)}")
     pending = [c for r in rows for c in r.pending]
     if pending:
         lines.append(f"still onboarding (no smoke pass recorded): {', '.join(pending)}")

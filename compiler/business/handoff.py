@@ -49,6 +49,14 @@ class DnsRecord:
     purpose: str
 
 
+def output_entry(value: object, sensitive: bool = False, type_: object = "string") -> dict:
+    """One entry of `terraform output -json` ({name: {"sensitive", "type", "value"}}; Terraform docs,
+    "Command: output", -json: "the output values ... as a JSON object ... sensitive, type, value").
+    The one definition of the format for whatever writes outputs outside Terraform (tests/journey_rig.py's
+    fake cloud); load_outputs below is its reader."""
+    return {"sensitive": sensitive, "type": type_, "value": value}
+
+
 def load_outputs(directory: Path | None) -> dict[str, dict]:
     """stack -> `terraform output -json` of that stack ({name: {value, type, sensitive}})."""
     if directory is None:

@@ -143,14 +143,14 @@ def build() -> Path:
 LIVE_VARS = {"ansible_connection": "local", "clawtex_offline": True, "clawtex_container_limits": False}
 
 
-def inventory(host: str) -> tuple[dict, dict]:
-    """(host_vars, identity from hosts.yml) of one host, read from generated/ansible."""
+def inventory(host: str, repo: Path = REPO) -> tuple[dict, dict]:
+    """(host_vars, identity from hosts.yml) of one host, read from <repo>/generated/ansible."""
     import yaml
 
     class Loader(yaml.SafeLoader):
         pass
     Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
-    inv = REPO / "generated" / "ansible" / "inventory"
+    inv = repo / "generated" / "ansible" / "inventory"
     hv = yaml.load((inv / "host_vars" / f"{host}.yml").read_text(), Loader) or {}
     identity: dict = {}
     for group in (yaml.load((inv / "hosts.yml").read_text(), Loader)["all"]["children"]).values():
@@ -158,12 +158,12 @@ def inventory(host: str) -> tuple[dict, dict]:
     return hv, identity
 
 
-def secret_env(host: str) -> dict[str, str]:
+def secret_env(host: str, repo: Path = REPO) -> dict[str, str]:
     """Dummy values for every secret the host's roles read from the controller's environment.
 
     The restic password is hostile on purpose: a space, '#', '$(…)' and quotes, so a role
     that shell-sources it unquoted fails the run."""
-    hv, identity = inventory(host)
+    hv, identity = inventory(host, repo)
     hostile = "Xk9 #pa$(id -un)'\"`x"
     env: dict[str, str] = {}
     gateways = [hv] if "openclaw_gateway_token_env" in hv else []
@@ -196,8 +196,9 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 class Host:
     """A fresh copy of the cached root, booted with systemd in its own network namespace."""
 
-    def __init__(self, host: str, root: Path):
+    def __init__(self, host: str, root: Path, repo: Path = REPO):
         self.host = host
+        self.repo = repo              # bind-mounted read-only at /repo: its playbook and generated/
         self.name = f"{PREFIX}-{hashlib.sha256(host.encode()).hexdigest()[:8]}"
         self.dir = CACHE / "run" / host
         self.root = root
@@ -259,7 +260,7 @@ class Host:
              # gives each container its own session keyring (podman, containers.conf keyring=true):
              # "crun: create keyring `<id>`: Operation not permitted".
              "--system-call-filter=@keyring",
-             f"--bind-ro={REPO}:/repo", *caches, "--register=no", "--keep-unit", "--console=pipe"],
+             f"--bind-ro={self.repo}:/repo", *caches, "--register=no", "--keep-unit", "--console=pipe"],
             stdin=subprocess.DEVNULL, stdout=open(self.dir / "console.log", "w"), stderr=subprocess.STDOUT)
         self.procs.append(nspawn)
         deadline = time.monotonic() + 120
@@ -295,10 +296,10 @@ class Host:
         return None
 
     def hostvars(self) -> dict:
-        return inventory(self.host)[0]
+        return inventory(self.host, self.repo)[0]
 
     def identity(self) -> dict:
-        return inventory(self.host)[1]
+        return inventory(self.host, self.repo)[1]
 
     def sh(self, script: str, env: dict[str, str] | None = None, timeout: float = 1800) -> subprocess.CompletedProcess:
         """Run a shell script inside the booted host (all its namespaces)."""
@@ -350,16 +351,16 @@ def recap(output: str, host: str) -> dict[str, int]:
 
 def apply(h: Host, extra: list[str] | None = None) -> tuple[dict[str, int], str]:
     """ansible-playbook site.yml --limit HOST inside the booted host; (recap, output)."""
-    env = {**secret_env(h.host), "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "PYTHONUNBUFFERED": "1",
+    env = {**secret_env(h.host, h.repo), "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "PYTHONUNBUFFERED": "1",
            "CLAWTEX_SECRETS_DIR": "/root/clawtex-secrets", "ANSIBLE_LOCAL_TEMP": "/root/.ansible/tmp"}
     from live import backups       # the one address overlay: an S3 endpoint on the host's loopback
     cmd = ["ansible-playbook", "-i", "/repo/generated/ansible/inventory", "/repo/modules/ansible/site.yml",
            "--limit", h.host, "-e", json.dumps({**LIVE_VARS, **backups.overlay(h.host)}), *(extra or [])]
     # Dummy file secrets ($CLAWTEX_SECRETS_DIR/<provider>/<id>) for the placeholders of the
     # customer's Wazuh manager block (roles/wazuh_manager).
-    hv, identity = inventory(h.host)
+    hv, identity = inventory(h.host, h.repo)
     if "wazuh_manager" in hv.get("clawtex_roles", []):
-        block = REPO / "generated" / "wazuh" / "managers" / identity["clawtex_customer"] / "ossec-manager.conf"
+        block = h.repo / "generated" / "wazuh" / "managers" / identity["clawtex_customer"] / "ossec-manager.conf"
         for _, provider, ref in re.findall(r"@@secret:(file):([^:@]+):([^@]+)@@", block.read_text()):
             path = h.dir / "root" / "root" / "clawtex-secrets" / provider / ref
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -401,7 +402,7 @@ def checks(h: Host) -> dict[str, subprocess.CompletedProcess]:
     if "openclaw" in roles:
         out["nginx -t"] = h.sh("nginx -t")
     if "backup" in roles:
-        env = secret_env(h.host)
+        env = secret_env(h.host, h.repo)
         password = next(v for k, v in env.items() if k.endswith("_RESTIC_PASSWORD"))
         out["rclone config"] = h.sh("rclone --config /etc/clawtex/backup/rclone.conf config dump"
                                     " | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"backup\"][\"type\"]'")
