@@ -522,7 +522,7 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--out", help="write to this file instead of stdout")
     h.set_defaults(func=cmd_handoff)
     dr = sub.add_parser("dr-drill", help="restore a customer's latest snapshot on a scratch host; record RPO/RTO")
-    dr.add_argument("customer")
+    dr.add_argument("customer", help="customer id (metadata.id of a file in customers/); Silver and up (tiers with backups)")
     dr.add_argument("--runner", required=True,
                     help='argv prefix that runs a command on the scratch host, e.g. "ssh root@scratch"')
     dr.add_argument("--records", default="dr-drills",

@@ -48,9 +48,12 @@ def test_a_hit_serves_the_stored_entry(repo):
             entry.write_bytes(pickle.dumps({key: {k: b"{\"planted\": true}\n" for k in u} for key, u in value.items()}))
             planted += len(value)
     assert planted, "render entries hold {path: bytes}"
-    assert run_clawtex(repo, "compile").returncode == 0
-    tree = read_tree(repo / "generated")
-    assert sum(content == b'{"planted": true}\n' for content in tree.values()) >= planted
+    # The planted stacks hold no resources: served from the cache, they read as every stateful
+    # resource destroyed, which the stateful guard refuses (a miss would recompute: exit 0).
+    second = run_clawtex(repo, "compile")
+    assert second.returncode == 1 and "volume" in second.stderr, second.stderr[-2000:]
+    assert (repo / "generated" / "terraform").is_dir()       # the refused compile left the tree intact
+    assert b'{"planted": true}\n' not in read_tree(repo / "generated").values()
 
 
 def test_tier_change_invalidates_cached_verdicts(repo):

@@ -169,7 +169,7 @@ def test_pr_runs_what_ci_runs_and_plans_each_affected_stack_read_only():
     workflow = load(WORKFLOWS / "pr.yml")
     ci = (REPO / ".ci" / "run").read_text()
     assert "bash scripts/install-deps.sh" in ci and "bash scripts/test.sh" in ci
-    assert 'python3 -m pytest -n 2 -m "not live"' in (REPO / "scripts" / "test.sh").read_text()
+    assert 'python3 -m pytest -n 2 -m "not live and not rehearsal"' in (REPO / "scripts" / "test.sh").read_text()
     check = "\n".join(s.get("run", "") for s in workflow["jobs"]["check"]["steps"])
     assert "bash scripts/install-deps.sh" in check and 'python -m pytest -n 2 -q -m "not live"' in check
     assert "apt-get" not in check, "the one installer installs apt packages (pinned), not the workflow"

@@ -34,7 +34,9 @@ def walk(value: Any, path: tuple = ()) -> Iterable[tuple[tuple, Any]]:
             yield from walk(child, (*path, index))
 
 
-TERRAFORM_VARIABLE = re.compile(r"^\$\{var\.[a-z0-9_]+\}$")
+# A whole-value Terraform variable (TF_VAR_* at apply time), or a password generated in the
+# state by hashicorp/random (the Storage Box password, provider-facts row 22): never in a file.
+TERRAFORM_VARIABLE = re.compile(r"^\$\{(var\.[a-z0-9_]+|random_password\.[a-z0-9_]+\.result)\}$")
 
 
 def is_secret_ref(value: Any) -> bool:
