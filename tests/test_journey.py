@@ -265,9 +265,16 @@ def _approve(j: rig.Journey, pr: rig.PullRequest, tmp: Path, name: str = "Dana O
     """A human's approval: approvedBy on the PR branch, generated/ recompiled, pushed."""
     work = git.Repo.clone_from(j.remote.url, tmp, branch=pr.head)
     path = tmp / "customers" / f"{rig.CUSTOMERS['bronze']['clawtex_id']}.yaml"
-    text, n = re.subn(r"approvedBy: .*", f"approvedBy: {name}", path.read_text())
-    assert n == 1
-    path.write_text(text)
+    # The webhook wrote a request only (decommission.requestedBy/event/requestedOn, docs/approvals.md);
+    # a person adds approvedBy and date to it.
+    from ruamel.yaml import YAML
+    yaml_rt = YAML()
+    doc = yaml_rt.load(path.read_text())
+    request = doc["spec"]["decommission"]
+    assert "approvedBy" not in request and request["requestedBy"] == "stripe"
+    request["approvedBy"], request["date"] = name, "2026-12-03"
+    with path.open("w") as f:
+        yaml_rt.dump(doc, f)
     j._clawtex(tmp, "compile")
     with work.config_writer() as cfg:
         cfg.set_value("user", "name", name).set_value("user", "email", "dana@clawtex.example")
