@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -96,12 +95,5 @@ def generated() -> Path:
     return REPO / "generated"
 
 
-def own_secret_ids(text: str, cid: str) -> str:
-    """Give a cloned customer file its own secret reference ids (validation refuses a
-    secret id two customers share, issue 27): env ids get the customer's prefix, file
-    ids a directory of their own."""
-    prefix = cid.upper().replace("-", "_")
-    text = re.sub(r"(\{source: env(?:, provider: [\w-]+)?, id: )([A-Z][A-Z0-9_]*)",
-                  lambda m: m[1] + (m[2] if m[2].startswith(prefix + "_") else f"{prefix}_{m[2]}"), text)
-    return re.sub(r"(\{source: file(?:, provider: [\w-]+)?, id: )(/?)([^,}\s]+)",
-                  lambda m: m[1] + m[2] + (m[3] if m[3].startswith(cid + "/") else f"{cid}/{m[3]}"), text)
+# Cloned customers get their own secret ids: one rule, the benchmark fleet generator's.
+from bench.fleet import own_secret_ids  # noqa: E402,F401
