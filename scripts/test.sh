@@ -9,7 +9,7 @@ start=$SECONDS
 python3 -m pytest -n 2 -m "not live and not rehearsal" "$@"; fast=$?
 fast_s=$((SECONDS - start))
 start=$SECONDS
-python3 -m pytest -n 2 --dist loadgroup -m "live and not rehearsal" "$@"; live=$?
+python3 -m pytest -n 2 --dist loadgroup --durations=20 -m "live and not rehearsal" "$@"; live=$?
 live_s=$((SECONDS - start))
 rehearsals=$(python3 -m pytest -q --collect-only -m rehearsal 2>/dev/null | grep -c '::' || true)
 echo "left out of this run (marked rehearsal, docs/backups.md, docs/journey.md): ${rehearsals} test(s)"
