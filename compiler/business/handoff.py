@@ -18,7 +18,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ..escape import markdown_text
-from ..plan import (CUSTOMER_DASHBOARD_UID, ROLE_K8S, ROLE_OPENCLAW, ROLE_SHARED_BRONZE, ROLE_WAZUH, CustomerPlan,
+from ..plan import (customer_dashboard_uid, ROLE_K8S, ROLE_OPENCLAW, ROLE_SHARED_BRONZE, ROLE_WAZUH, CustomerPlan,
                     FleetPlan, HostPlan)
 # The output name must match what the Terraform target writes; reuse its naming
 # function instead of repeating the rule.
@@ -138,8 +138,8 @@ def dns_records(plan: FleetPlan, c: CustomerPlan, outputs: dict[str, dict]) -> l
 def monitoring_links(plan: FleetPlan, c: CustomerPlan) -> list[tuple[str, str]]:
     base = brand(plan.settings.spec, c.white_label).monitoring_url
     links = []
-    if base and c.tier.spec.monitoring.customer_dashboards:
-        links.append(("Dashboard", f"{base}/d/{CUSTOMER_DASHBOARD_UID}?var-customer={c.id}"))
+    if base and c.active and c.tier.spec.monitoring.customer_dashboards:     # targets/grafana.dashboard_customers
+        links.append(("Dashboard", f"{base}/d/{customer_dashboard_uid(c.id)}"))
     if c.custom_domain:
         links.append(("Health check", f"https://{c.custom_domain}{plan.runtime.health_path}"))
     return links
