@@ -261,6 +261,56 @@ def test_kpi_dashboard_queries_run_on_prometheus(prom):
     assert {r["metric"]["tier"] for r in results[backup_age]} == {"silver", "gold", "platinum"}
 
 
+def test_customer_dashboards_query_their_customer(prom):
+    """Every panel query of every customer dashboard (issue 27) runs on the real Prometheus
+    over the synthetic month and returns that customer's series only, with the values the
+    samples imply: uptime over the SLO period, channels, CPU, memory, disk, probe latency,
+    backup age and certificate expiry (synthetic_month, never the dashboard code)."""
+    import time
+    server, truth = prom
+    t0 = time.monotonic()
+    boards = {p.stem: json.loads(p.read_text())
+              for p in sorted((REPO / "generated" / "grafana" / "dashboards" / "customers").glob("*.json"))}
+    assert "corner-garage" not in boards                     # Bronze: no customer dashboards
+    checked = 0
+    for cid in ("brightpath-tutors", "acme-logistics", "orbital-health"):
+        tier, host, _region, _outages, channels = sm.FLEET[cid]
+        at_end = sm.END - 1
+        got = {}
+        for p in boards[cid]["panels"]:
+            for t in p["targets"]:
+                result = server.query(t["expr"], at_end)     # raises on a query Prometheus refuses
+                assert result, (cid, p["title"], t["expr"], "no series")
+                for r in result:
+                    assert r["metric"].get("customer", cid) == cid, (cid, p["title"], r["metric"])
+                    assert r["metric"].get("host", host).startswith(cid), (cid, p["title"], r["metric"])
+                got.setdefault(p["title"].split(" (")[0].split(",")[0], []).append(result)
+                checked += 1
+
+        def value(title: str) -> float:
+            (r,), = got[title]
+            return float(r["value"][1])
+
+        assert value("Uptime") == pytest.approx(1 - truth[cid].recorded["30d"], abs=1e-9)
+        assert value("Uptime") == pytest.approx(truth[cid].slo30, abs=1e-9)
+        budget = 1 - sm.SLA_PERCENT.get(cid, sm.SLA_PERCENT[tier]) / 100
+        assert value("Error budget remaining") == pytest.approx(1 - truth[cid].recorded["30d"] / budget, abs=1e-6)
+        assert value("Health check response time") == sm.PROBE_SECONDS[cid]
+        assert {r["metric"]["channel"] for r in got["Channels connected"][0]} == set(channels)
+        assert value("CPU busy") == pytest.approx(1 - sm.CPU_IDLE_PER_SECOND, abs=1e-6)
+        assert value("Memory available") == pytest.approx(5 / 8)
+        assert value("Disk used") == pytest.approx(0.25)
+        burn = [float(r["value"][1]) for (r,) in got["Error budget burn rate"]]   # one target per window
+        assert burn == [pytest.approx(truth[cid].recorded[w] / budget, abs=1e-6) for w in ("5m", "1h", "6h", "1d", "3d")]
+        last_backup = max(b for b in sm.backup_times(cid) if b <= at_end)
+        assert value("Time since last successful backup") == pytest.approx(at_end - last_backup, abs=1)
+        tls = got.get("TLS certificate expires in")
+        assert (tls is not None) == (cid in sm.CERT_EXPIRY)
+        if tls:
+            assert value("TLS certificate expires in") == pytest.approx(sm.CERT_EXPIRY[cid] - at_end, abs=1)
+    print(f"\n{checked} customer-dashboard queries answered in {time.monotonic() - t0:.2f}s")
+
+
 def test_quarterly_report_covers_the_quarter(prom, tmp_path):
     """2026-Q4 at 15-minute resolution: only October has samples, so the
     quarter's uptime is October's (no data is neither up nor down) and the
