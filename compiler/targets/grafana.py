@@ -129,7 +129,7 @@ def customer_dashboard(plan: FleetPlan, c: CustomerPlan) -> dict[str, Any]:
                for w in slo.burn_windows], 12, 8, unit="none",
               steps=thresholds("green", ("yellow", ticket_factor), ("red", page_factor))),
         panel(6, "CPU busy", "timeseries",
-              [(f'1 - avg by (host) (rate(node_cpu_seconds_total{{{c_sel},mode="idle"}}[5m]))', "{{host}}")], 0, 16,
+              [(f'1 - avg by (host) (rate(node_cpu_seconds_total{{{c_sel},mode="idle"}}[$__rate_interval]))', "{{host}}")], 0, 16,
               unit="percentunit", bounds=(0, 1)),
         panel(7, "Memory available", "timeseries",
               [(f"node_memory_MemAvailable_bytes{{{c_sel}}} / node_memory_MemTotal_bytes{{{c_sel}}}", "{{host}}")],
