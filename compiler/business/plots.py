@@ -49,6 +49,9 @@ def lines(title: str, series: dict[str, list[tuple[float, float]]], ylabel: str 
         ax.set_ylim(*ylim)
     ax.set_title(_text(title), loc="left")
     ax.set_ylabel(_text(ylabel))
+    # Ticks at even steps from the first day: matplotlib's default restarts them on each month's
+    # 1st, which put "29 Sep" and "01 Oct" on top of each other (issue 27, screenshot review).
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(interval_multiples=False))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
     if len(series) > 1:
         ax.legend(loc="lower left", fontsize=7, frameon=False, ncol=min(len(series), 4))

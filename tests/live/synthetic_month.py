@@ -75,6 +75,12 @@ SLA_PERCENT = {"bronze": 95.0, "silver": 98.0, "gold": 99.5, "platinum": 99.9, "
 RECORDED_STEPS = 12
 PROBE_SECONDS = {"corner-garage": 0.25, "brightpath-tutors": 0.125, "acme-logistics": 0.5, "orbital-health": 0.0625}
 CERT_EXPIRY = {"acme-logistics": at(30, 0) + 20 * 86400, "orbital-health": at(31, 0) + 60 * 86400}   # custom domains
+# A Gold customer with nothing but health probes, and only in September 2026 (outside every October
+# figure): its September report has uptime and nothing else, and must say so section by section.
+PROBE_ONLY = ("helios-energy", "gold", "helios-energy-oc-1", "ewr", "https://ai.helios-energy.example/healthz")
+PROBE_ONLY_PERIOD = "2026-09"
+SEPTEMBER = list(range(int(datetime(2026, 9, 1, tzinfo=timezone.utc).timestamp()), START - 3600, STEP))  # ends an hour early: no
+# October query looks back into it
 REGION_OUTAGES = {"fra1": [(at(18, 2), at(18, 4))], "ams3": [(at(25, 12), at(25, 12, 30))]}
 CPU_IDLE_PER_SECOND = 0.7          # one CPU, 30 % busy
 
@@ -151,6 +157,9 @@ def openmetrics() -> tuple[str, dict[str, Truth]]:
             series("clawtex_backup_last_success_timestamp_seconds", _labels(job="node", **base), vals)
             truth[cid].backups_ok = sum(START <= b < END for b in done)
             truth[cid].stale_steps = stale
+    cid, tier, host, region, instance = PROBE_ONLY
+    fam["probe_success"].extend(f"probe_success{_labels(job='openclaw-probe', instance=instance, customer=cid, tier=tier, host=host, region=region)} 1 {t}"
+                                for t in SEPTEMBER)
     # Platinum: three nodes per region; a region is down when all its nodes are.
     cid = "orbital-health"
     region_vals = {}

@@ -181,15 +181,68 @@ def nonwhite_share(png: Path) -> float:
 @pytest.mark.parametrize("cid", list(sm.FLEET))
 def test_chromium_renders_each_tier(prom, cid, tmp_path):
     from compiler.business.customer_report import screenshot
+    _, truth = prom
     chromium = require_tool("chromium", "apt-get install chromium")
     html = report(prom, cid, tmp_path, fmt="--html")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     png = ARTIFACTS / f"customer-{cid}-{PERIOD}.png"
     screenshot(html, png, size="1000,2400", chromium_bin=chromium)
     assert nonwhite_share(png) > BLANK, f"{png} is (nearly) blank"
+    # With data, the page states the month's numbers and no section says data is missing.
+    assert f"Uptime {truth[cid].uptime * 100:.3f} %" in section_text(html, "uptime"), section_text(html, "uptime")
+    assert "-missing" not in html
+    if cid in sm.BACKUP:
+        assert re.search(r"\d+\s+of\s+\d+\s+scheduled", section_text(html, "backups")), section_text(html, "backups")
 
 
 BLANK = 0.008     # share of non-white pixels below which a page counts as empty
+
+
+def section_text(html: str, sid: str) -> str:
+    """The words of one <section id=...> as a reader sees them (tags and embedded figures dropped)."""
+    import html as html_lib
+    m = re.search(rf'<section id="{sid}">(.*?)</section>', html, re.S)
+    assert m, f"no section {sid}"
+    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", m.group(1))).split())
+
+
+def test_report_without_data_as_a_person_sees_it(prom, tmp_path):
+    """Issue 27: the Gold report of a customer with nothing but health probes (helios-energy,
+    September: synthetic_month.PROBE_ONLY) says plainly, section by section, what is missing
+    and shows no number for it; a customer with no samples at all gets no document (exit 3).
+    Rendered by Chromium: test-artifacts/reports/report-without-data.png. (With data:
+    test_chromium_renders_each_tier, customer-<id>-2026-10.png.)"""
+    from compiler.business.customer_report import screenshot
+    from compiler.cli import main
+    chromium = require_tool("chromium", "apt-get install chromium")
+    server, truth = prom
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    cid, *_ = sm.PROBE_ONLY
+    out = tmp_path / "without.html"
+    assert main(["--root", str(REPO), "customer-report", cid, "--period", sm.PROBE_ONLY_PERIOD, "--prometheus",
+                 server.url, "--out", str(out)]) == 0
+    without = out.read_text()
+    assert "100.000" in section_text(without, "uptime") or "100.00" in section_text(without, "uptime")
+    for sid, words in (("channels", "No channel connection data was recorded"),
+                       ("resources", "No CPU, memory or disk measurements were recorded"),
+                       ("backups", "No backup records were found for this period"),
+                       ("security", "Security data for this period is missing")):
+        text = section_text(without, sid)
+        assert words in text, (sid, text)
+    # No number stands in for what is missing: no channel percentages, no scan or alert counts, no
+    # "n of m scheduled" backups (the retention promise, in days, is the tier's, not a measurement).
+    assert not re.search(r"\d", section_text(without, "channels")), section_text(without, "channels")
+    assert not re.search(r"\d", section_text(without, "security")), section_text(without, "security")
+    assert "scheduled" not in section_text(without, "backups") and "Successful" not in section_text(without, "backups")
+    png = ARTIFACTS / "report-without-data.png"
+    screenshot(without, png, size="1000,2600", chromium_bin=chromium)
+    assert nonwhite_share(png) > BLANK
+
+    refused = tmp_path / "refused.html"
+    assert main(["--root", str(REPO), "customer-report", "mapleleaf-dental", "--period", PERIOD, "--prometheus",
+                 server.url, "--out", str(refused)]) == 3
+    assert not refused.exists()
 
 
 def test_the_blank_page_check_fails_on_an_empty_or_broken_page(tmp_path):
