@@ -84,6 +84,10 @@ def host_rows(plan: FleetPlan, c: CustomerPlan, outputs: dict[str, dict]) -> lis
 
 def _row(h: HostPlan, outputs: dict[str, dict], c: CustomerPlan) -> HostRow:
     ip = _value(outputs, h.stack, terraform_host_output(h)) or PENDING
+    if h.role == ROLE_K8S and ip != PENDING:
+        # Clients reach a Kubernetes node through its region's load balancer: every node of the
+        # region shows that one address, so say whose it is (issue 27 screenshot review).
+        ip = f"{ip} (region load balancer)"
     if h.tenants:       # a shared host: the customer's own share (tier resources), never the whole machine
         r = c.tier.spec.resources
         size = f"your share: {r.vcpu:g} vCPU{' (shared)' if r.vcpu_shared else ''}, {r.ram_gb:g} GB RAM, {r.disk_gb} GB disk"

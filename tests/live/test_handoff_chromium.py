@@ -47,13 +47,19 @@ def visible_text(page: str) -> str:
     return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
 
-def handoff_page(tmp_path: Path, cid: str) -> Path:
+def apply_outputs(tmp_path: Path, cid: str) -> Path:
+    """The apply job's `terraform output -json` per stack (stand-ins: tests/test_handoff.py)."""
     sys.path.insert(0, str(REPO / "tests"))
     from test_handoff import terraform_outputs
     from compiler.pipeline import plan_repo
     outputs = tmp_path / "outputs"
-    outputs.mkdir()
+    outputs.mkdir(exist_ok=True)
     terraform_outputs(plan_repo(REPO), cid, outputs)
+    return outputs
+
+
+def handoff_page(tmp_path: Path, cid: str) -> Path:
+    outputs = apply_outputs(tmp_path, cid)
     page = tmp_path / f"handoff-{cid}.html"
     done = clawtex("handoff", cid, "--html", "--outputs", str(outputs), "--out", str(page))
     assert done.returncode == 0, done.stderr
@@ -79,10 +85,12 @@ def test_handoff_renders_in_chromium(tmp_path, cid):
 
 
 def test_welcome_email_renders_in_chromium(tmp_path):
-    """The Platinum welcome email's HTML part as the customer's mail client would show it."""
+    """The Platinum welcome email's HTML part as the customer's mail client would show it,
+    built after apply (its outputs give the CNAME target) as the onboarding workflow does."""
     chromium = require_tool("chromium", "run scripts/install-deps.sh (scripts/deps/55-chromium.sh)")
     eml = tmp_path / "welcome.eml"
-    done = clawtex("welcome", "orbital-health", "--out", str(eml))
+    done = clawtex("welcome", "orbital-health", "--outputs", str(apply_outputs(tmp_path, "orbital-health")),
+                   "--out", str(eml))
     assert done.returncode == 0, done.stderr
     msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     html = msg.get_body(("html",)).get_content()
@@ -98,3 +106,4 @@ def test_welcome_email_renders_in_chromium(tmp_path):
     assert "clawtex" not in (text + str(msg["Subject"]) + str(msg["From"])).lower()
     assert "live" in str(msg["Subject"]).lower() and " is live" in text
     assert "secure link" not in text          # issue 27: no link that does not exist
+    assert "pending" not in text and "CNAME orbital-health.do.assistant-gateway.example." in text
