@@ -6,6 +6,8 @@ first problem: `clawtex validate` reports all errors of all files in one run.
 """
 from __future__ import annotations
 
+import difflib
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,7 +208,9 @@ def tier_rule_errors(c: Customer, doc: Document, tiers: dict[str, Tier], catalog
     spec = c.spec
     tier = tiers.get(spec.tier)
     if tier is None:
-        yield doc.diagnostic(("spec", "tier"), f"unknown tier '{spec.tier}' (known: {', '.join(sorted(tiers))})")
+        close = difflib.get_close_matches(str(spec.tier), sorted(tiers), n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        yield doc.diagnostic(("spec", "tier"), f"unknown tier '{spec.tier}'{hint} (known: {', '.join(sorted(tiers))})")
         return
     t = tier.spec
     name = tier.name
