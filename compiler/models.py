@@ -26,6 +26,7 @@ ID_PATTERN = r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$"
 RESERVED_IDS = frozenset({
     "all", "default", "fleet", "generated", "localhost", "none", "null", "ops", "schemas",
     "shared", "ungrouped", "bronze", "silver", "gold", "platinum", "wazuh", "prometheus",
+    "clawtex-fleet", "clawtex-kpis",        # fleet dashboard uids (plan.FLEET_DASHBOARD_UIDS)
 })
 # Free text: printable, single line. Escaping per target happens at render time;
 # control characters and newlines have no business in a name.

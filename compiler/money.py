@@ -9,7 +9,7 @@ the split rule is ours because it is a business rule: no library decides who pay
 """
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import InvalidOperation, ROUND_HALF_UP, Decimal
 from typing import Any
 
 CENT = Decimal("0.01")
@@ -27,7 +27,13 @@ def exact(value: Any) -> Decimal:
     if isinstance(value, float):
         return Decimal(repr(value))
     if isinstance(value, str):
-        return Decimal(value.strip())
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"'{value[:40]}' is not an amount; write a number such as 249 or 249.50") from None
+        if not amount.is_finite():
+            raise ValueError(f"'{value[:40]}' is not an amount; write a number such as 249 or 249.50")
+        return amount
     raise ValueError(f"{value!r} is not an amount")
 
 

@@ -93,6 +93,14 @@ def message(err: dict[str, Any], root: type[BaseModel] | None = None) -> str:
         return f"{_q(value)} is not valid here: expected {words}"
     if kind in ("literal_error", "enum"):
         return f"{_q(value)} is not one of the allowed values: {_choices(ctx)}"
+    if kind == "finite_number":
+        return "must be a finite number (not .nan or .inf)"
+    if kind == "decimal_max_places":
+        return f"has more than {ctx.get('decimal_places')} decimal places: write whole cents, e.g. 249.50"
+    if kind in ("decimal_max_digits", "decimal_whole_digits"):
+        return f"{_q(value)} has too many digits"
+    if kind in ("decimal_parsing", "decimal_type"):
+        return f"expected a number, got {_what(value)}"
     if kind == "string_too_short":
         return "must not be empty" if ctx.get("min_length") == 1 else f"must be at least {ctx.get('min_length')} characters"
     if kind == "string_too_long":

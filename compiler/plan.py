@@ -91,9 +91,16 @@ class OpenClawRuntime:
         return dict(self.proxies_shared)[container_runtime]
 
 
-# The Grafana dashboard customers are linked to (targets/grafana.py, handoff, welcome): brand-neutral,
-# since white-label customers see its URL.
-CUSTOMER_DASHBOARD_UID = "customer-overview"
+# Grafana dashboards (targets/grafana.py; the handoff and welcome email link a customer's).
+FLEET_DASHBOARD_UIDS = ("clawtex-fleet", "clawtex-kpis")
+
+
+def customer_dashboard_uid(cid: str) -> str:
+    """A customer's own dashboard: its id (at most 40 characters, Grafana's uid limit), so the
+    URL white-label customers see names no operator. Fleet uids are never a customer's."""
+    if cid in FLEET_DASHBOARD_UIDS:
+        raise ValueError(f"customer id '{cid}' is a fleet dashboard's uid; choose another id")
+    return cid
 
 
 # The reverse proxy in front of every non-Kubernetes gateway (nginx, Ansible

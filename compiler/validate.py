@@ -6,6 +6,8 @@ first problem: `clawtex validate` reports all errors of all files in one run.
 """
 from __future__ import annotations
 
+import difflib
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,7 +208,9 @@ def tier_rule_errors(c: Customer, doc: Document, tiers: dict[str, Tier], catalog
     spec = c.spec
     tier = tiers.get(spec.tier)
     if tier is None:
-        yield doc.diagnostic(("spec", "tier"), f"unknown tier '{spec.tier}' (known: {', '.join(sorted(tiers))})")
+        close = difflib.get_close_matches(str(spec.tier), sorted(tiers), n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        yield doc.diagnostic(("spec", "tier"), f"unknown tier '{spec.tier}'{hint} (known: {', '.join(sorted(tiers))})")
         return
     t = tier.spec
     name = tier.name
@@ -353,11 +357,14 @@ def _secret_key(ref) -> tuple:
     return ("env", ref.id) if ref.source == "env" else (ref.source, ref.provider, ref.id)
 
 
-def secret_owner_errors(customers: list[LoadedCustomer], shared: Iterable[str] = ()) -> Iterable[Diagnostic]:
-    """A secret reference belongs to one customer, unless clawtex.yaml spec.sharedSecretRefs names it."""
+def secret_owner_errors(customers: list[LoadedCustomer], shared: Iterable[str] = (),
+                        focus: frozenset[str] = frozenset()) -> Iterable[Diagnostic]:
+    """A secret reference belongs to one customer, unless clawtex.yaml spec.sharedSecretRefs names it.
+    The error goes to the later file by name; files in `focus` (the ones validated by name) count
+    as later than the rest of the repository, so theirs is the error."""
     shared = set(shared)
     first: dict[tuple, tuple[LoadedCustomer, tuple]] = {}
-    for lc in sorted(customers, key=lambda lc: lc.doc.file):
+    for lc in sorted(customers, key=lambda lc: (lc.doc.file in focus, lc.doc.file)):
         for path, ref in secret_refs_in(lc.model):
             if ref.id in shared:
                 continue
@@ -452,11 +459,24 @@ def validate_repo(root: Path, files: Iterable[Path] | None = None, use_cache: bo
         lc = cached_customer_file(path, resolved, tiers, catalog, errors, cache)
         if lc is not None:
             customers.append(lc)
+    # Rules across customers see the whole repository even when files are named (`validate FILE`:
+    # a copied customer file keeps the original's secret ids, issue 27), and report the named files'.
+    others: list[LoadedCustomer] = []
+    if files:
+        named = {p for p in customer_files(root, files)}
+        for path in customer_files(root):
+            if path.resolve() not in named:
+                lc = cached_customer_file(path, resolved, tiers, catalog, [], cache)     # their own errors: not asked
+                if lc is not None:
+                    others.append(lc)
     cache.save(keep_unused=bool(files))
-    errors.extend(fleet_errors(customers))
+    focus = frozenset(lc.doc.file for lc in customers)
+    mine = (lambda d: d.file in focus) if files else (lambda d: True)
+    errors.extend(d for d in fleet_errors(others + customers) if mine(d))
     if settings is not None:
         errors.extend(release_errors(customers, settings, tiers))
-        errors.extend(secret_owner_errors(customers, settings.spec.shared_secret_refs))
+        errors.extend(d for d in secret_owner_errors(others + customers, settings.spec.shared_secret_refs,
+                                                      focus if files else frozenset()) if mine(d))
     if errors or settings is None or catalog is None or slo_windows is None:
         raise CompileError(errors)
     return Inputs(settings, catalog, tiers, tuple(sorted(customers, key=lambda lc: lc.model.metadata.id)), slo_windows)

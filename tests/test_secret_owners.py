@@ -35,3 +35,17 @@ def test_a_fleet_shared_secret_ref_is_allowed(tmp_path):
     (root / "clawtex.yaml").write_text(settings.replace("\nspec:\n", "\nspec:\n  sharedSecretRefs: [ACME_SLACK_BOT_TOKEN]\n", 1))
     after = run_clawtex(root, "validate", "--no-cache")
     assert "ACME_SLACK_BOT_TOKEN" in before and "ACME_SLACK_BOT_TOKEN" not in after.stderr
+
+
+def test_validating_only_the_copied_file_still_sees_the_owner(tmp_path):
+    """`clawtex validate customers/NEW.yaml` (README step 5) checks the new file against the
+    whole repository: before, a copy validated by name said ok. A name that sorts before the
+    original's (an earlier file) still gets the error on the new file, and with the cache on."""
+    root = copy_repo(tmp_path / "repo")
+    _copy_acme(root, "aardvark-freight")
+    for flags in (["--no-cache"], []):
+        result = run_clawtex(root, "validate", *flags, str(root / "customers" / "aardvark-freight.yaml"))
+        assert result.returncode == 1, result.stdout
+        assert ("customers/aardvark-freight.yaml:" in result.stderr
+                and "'ACME_SLACK_BOT_TOKEN' is also used by customer 'acme-logistics'" in result.stderr), result.stderr
+        assert not [l for l in result.stderr.splitlines() if l.startswith("customers/acme-logistics.yaml")]

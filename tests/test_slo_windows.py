@@ -72,12 +72,12 @@ spec:
     assert burn_pairs(alerts["OpenClawErrorBudgetBurnSlow"]["expr"]) == [("1d", "2h", "2.8"), ("4d", "12h", "0.875")]
     recorded = [r["record"].removeprefix(SLI) for r in rules(files) if r.get("record", "").startswith(SLI)]
     assert recorded == ["5m", "30m", "1h", "2h", "6h", "12h", "1d", "4d", "28d"]
-    for name in ("fleet-overview", "customer", "kpis"):
+    for name in ("fleet-overview", "customers/acme-logistics", "kpis"):
         text = files[f"grafana/dashboards/{name}.json"].decode()
         assert "30d" not in text and "30 days" not in text and "30-day" not in text, name
         assert f"{SLI}28d" in text, name
-    burn = next(p for p in json.loads(files["grafana/dashboards/customer.json"])["panels"]
-                if p["title"] == "Burn rate (x budget)")
+    burn = next(p for p in json.loads(files["grafana/dashboards/customers/acme-logistics.json"])["panels"]
+                if p["title"].startswith("Error budget burn rate"))
     assert [t["legendFormat"] for t in burn["targets"]] == ["5m", "1h", "6h", "1d", "4d"]
     promtool = require_tool("promtool")           # the real consumer reads the new rules
     (tmp_path / "slo.yml").write_bytes(files["prometheus/rules/slo.yml"])

@@ -81,7 +81,7 @@ def test_welcome_is_delivered_with_the_tier_guide(repo, smtp_server, cid, tier, 
         assert f"- {channel}: " in text and f"<strong>{channel}</strong>" in html
     hours = {"Bronze": "Mon–Fri 09:00–18:00", "Gold": "Mon–Fri around the clock"}[tier]
     assert f"Support hours: {hours} (Europe/Berlin time)" in text and hours in html
-    assert ("Your dashboard: https://grafana.clawtex.example/d/customer-overview?var-customer=" + cid in text) is dashboard
+    assert (f"Your dashboard: https://grafana.clawtex.example/d/{cid}\r\n" in text) is dashboard
     names = sorted(part.get_filename() for part in msg.iter_attachments())
     assert names == [f"handoff-{cid}.html", f"handoff-{cid}.md"]
     assert PASSWORD not in raw.decode("utf-8", "replace")

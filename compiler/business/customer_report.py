@@ -267,11 +267,11 @@ def build_customer_report(plan: FleetPlan, cid: str, period: Period, prom: Prome
             top = list(r.security.alerts_by_group.items())[:8]
             r.figures["wazuh"] = plots.bars("Wazuh alerts by rule group and severity", [g for g, _ in top],
                                             {s: [float(v[s]) for _, v in top] for s in SEVERITIES}, "alerts",
-                                            stacked=True, colors=SEVERITY_COLORS)
+                                            stacked=True, colors=SEVERITY_COLORS, counts=True)
         if figures and r.security.scans:
             r.figures["openvas"] = plots.bars("OpenVAS findings per scan", [s["date"] for s in r.security.scans],
                                               {t: [float(s[t]) for s in r.security.scans] for t in OPENVAS_THREATS[:3]},
-                                              "findings", stacked=True,
+                                              "findings", stacked=True, counts=True,
                                               colors={"High": "#dc2626", "Medium": "#d97706", "Low": "#2563eb"})
     if "regions" in sections:
         node = f'{{job="{NODE_JOB}",customer="{c.id}",role!="wazuh_manager"}}'

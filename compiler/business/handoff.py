@@ -18,7 +18,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ..escape import markdown_text
-from ..plan import (CUSTOMER_DASHBOARD_UID, ROLE_K8S, ROLE_OPENCLAW, ROLE_SHARED_BRONZE, ROLE_WAZUH, CustomerPlan,
+from ..plan import (customer_dashboard_uid, ROLE_K8S, ROLE_OPENCLAW, ROLE_SHARED_BRONZE, ROLE_WAZUH, CustomerPlan,
                     FleetPlan, HostPlan)
 # The output name must match what the Terraform target writes; reuse its naming
 # function instead of repeating the rule.
@@ -84,6 +84,10 @@ def host_rows(plan: FleetPlan, c: CustomerPlan, outputs: dict[str, dict]) -> lis
 
 def _row(h: HostPlan, outputs: dict[str, dict], c: CustomerPlan) -> HostRow:
     ip = _value(outputs, h.stack, terraform_host_output(h)) or PENDING
+    if h.role == ROLE_K8S and ip != PENDING:
+        # Clients reach a Kubernetes node through its region's load balancer: every node of the
+        # region shows that one address, so say whose it is (issue 27 screenshot review).
+        ip = f"{ip} (region load balancer)"
     if h.tenants:       # a shared host: the customer's own share (tier resources), never the whole machine
         r = c.tier.spec.resources
         size = f"your share: {r.vcpu:g} vCPU{' (shared)' if r.vcpu_shared else ''}, {r.ram_gb:g} GB RAM, {r.disk_gb} GB disk"
@@ -138,8 +142,8 @@ def dns_records(plan: FleetPlan, c: CustomerPlan, outputs: dict[str, dict]) -> l
 def monitoring_links(plan: FleetPlan, c: CustomerPlan) -> list[tuple[str, str]]:
     base = brand(plan.settings.spec, c.white_label).monitoring_url
     links = []
-    if base and c.tier.spec.monitoring.customer_dashboards:
-        links.append(("Dashboard", f"{base}/d/{CUSTOMER_DASHBOARD_UID}?var-customer={c.id}"))
+    if base and c.active and c.tier.spec.monitoring.customer_dashboards:     # targets/grafana.dashboard_customers
+        links.append(("Dashboard", f"{base}/d/{customer_dashboard_uid(c.id)}"))
     if c.custom_domain:
         links.append(("Health check", f"https://{c.custom_domain}{plan.runtime.health_path}"))
     return links

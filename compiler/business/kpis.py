@@ -279,7 +279,7 @@ def build_kpis(root: Path, plan, period: Period, prom: Prometheus | None = None,
         k.figures["churn"] = plots.bars(f"Customers acquired and churned per month (churn target < {CHURN_TARGET_PERCENT:g} %)",
                                         [m.month for m in months],
                                         {"acquired": [m.acquired for m in months], "churned": [m.churned for m in months]},
-                                        "customers", colors={"acquired": "#16a34a", "churned": "#dc2626"})
+                                        "customers", colors={"acquired": "#16a34a", "churned": "#dc2626"}, counts=True)
         lines = [c for c in finance["customers"] if c["monthlyPrice"]]
         k.figures["margin"] = plots.bars("Gross margin per customer (%)", [c["id"] for c in lines],
                                          {"margin": [c["marginPercent"] for c in lines]}, "%")

@@ -49,6 +49,9 @@ def lines(title: str, series: dict[str, list[tuple[float, float]]], ylabel: str 
         ax.set_ylim(*ylim)
     ax.set_title(_text(title), loc="left")
     ax.set_ylabel(_text(ylabel))
+    # Ticks at even steps from the first day: matplotlib's default restarts them on each month's
+    # 1st, which put "29 Sep" and "01 Oct" on top of each other (issue 27, screenshot review).
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(interval_multiples=False))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
     if len(series) > 1:
         ax.legend(loc="lower left", fontsize=7, frameon=False, ncol=min(len(series), 4))
@@ -58,7 +61,8 @@ def lines(title: str, series: dict[str, list[tuple[float, float]]], ylabel: str 
 
 def bars(title: str, labels: list[str], groups: dict[str, list[float]], ylabel: str = "", percent: bool = False,
          hline: float | None = None, stacked: bool = False, colors: dict[str, str] | None = None,
-         ylim: tuple[float, float] | None = None) -> str:
+         ylim: tuple[float, float] | None = None, counts: bool = False) -> str:
+    """Grouped or stacked bars; `counts`: whole-number ticks (no "0.2 customers")."""
     fig, ax = plt.subplots(figsize=(7.5, 2.6))
     n = max(len(groups), 1)
     width = 0.8 if stacked else 0.8 / n
@@ -78,7 +82,10 @@ def bars(title: str, labels: list[str], groups: dict[str, list[float]], ylabel: 
                   ha="right" if len(labels) > 6 else "center")
     ax.set_title(_text(title), loc="left")
     ax.set_ylabel(_text(ylabel))
-    if len(groups) > 1:
-        ax.legend(fontsize=7, frameon=False, ncol=min(len(groups), 4))
+    if counts:
+        from matplotlib.ticker import MaxNLocator
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(groups) > 1:      # beside the plot, never over a bar
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(axis="y", alpha=0.3)
     return _svg(fig)

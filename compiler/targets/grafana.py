@@ -1,7 +1,8 @@
 """Grafana provisioned dashboards: a fleet overview (SLO attainment and error
 budget per customer, one row per tier) and one per-customer dashboard
-templated on $customer. Stable uids, so links and provisioning survive
-recompiles.
+per customer with a dashboard tier, that customer fixed in every query
+(customers/<id>.json, uid = the customer id). Stable uids, so links and
+provisioning survive recompiles.
 
 Panels query only the series the Prometheus rules record and the exporter
 metrics listed in EXPORTER_METRICS (the test suite enforces both).
@@ -11,7 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..formats import dump_json
-from ..plan import CUSTOMER_DASHBOARD_UID, SERIES_CUSTOMER_BUDGET, SERIES_SLI, FleetPlan, SloPlan
+from ..escape import promql_string
+from ..plan import (FLEET_DASHBOARD_UIDS, SERIES_CUSTOMER_BUDGET, SERIES_SLI, CustomerPlan, FleetPlan, SloPlan,
+                    customer_dashboard_uid)
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 # Exporter metrics the dashboards use, by source. openclaw_channel_connected is
@@ -40,13 +43,29 @@ def _target(expr: str, legend: str, fmt: str = "time_series") -> dict[str, Any]:
             "instant": fmt == "table"}
 
 
+def thresholds(base: str, *steps: tuple[str, float]) -> dict[str, Any]:
+    """Grafana absolute thresholds: `base` below the first step, each (color, value) from its value up."""
+    return {"mode": "absolute", "steps": [{"color": base, "value": None},
+                                          *({"color": color, "value": value} for color, value in steps)]}
+
+
 def panel(pid: int, title: str, kind: str, exprs: list[tuple[str, str]], x: int, y: int, w: int = 12,
-          h: int = 8, unit: str = "short") -> dict[str, Any]:
+          h: int = 8, unit: str = "short", steps: dict[str, Any] | None = None,
+          bounds: tuple[float, float] | None = None) -> dict[str, Any]:
+    """One panel; `steps` (thresholds()) colour a stat/table and draw lines on a time series."""
     targets = [_target(e, legend, "table" if kind == "table" else "time_series") for e, legend in exprs]
     for i, t in enumerate(targets):
         t["refId"] = chr(ord("A") + i)
+    defaults: dict[str, Any] = {"unit": unit}
+    if steps is not None:
+        defaults["thresholds"] = steps
+        defaults["color"] = {"mode": "thresholds"} if kind != "timeseries" else {"mode": "palette-classic"}
+        if kind == "timeseries":
+            defaults["custom"] = {"thresholdsStyle": {"mode": "line"}}
+    if bounds is not None:
+        defaults["min"], defaults["max"] = bounds
     return {"id": pid, "title": title, "type": kind, "datasource": DATASOURCE, "targets": targets,
-            "gridPos": {"x": x, "y": y, "w": w, "h": h}, "fieldConfig": {"defaults": {"unit": unit}, "overrides": []}}
+            "gridPos": {"x": x, "y": y, "w": w, "h": h}, "fieldConfig": {"defaults": defaults, "overrides": []}}
 
 
 def _datasource_var() -> dict[str, Any]:
@@ -68,46 +87,83 @@ def fleet_overview(plan: FleetPlan) -> dict[str, Any]:
                        "collapsed": False, "panels": []})
         panels.append(panel(pid + 1, f"{tier.name}: {plan.slo.period_days}-day SLO attainment", "table",
                             [(attainment(plan.slo, sel), "{{customer}}")],
-                            0, y + 1, unit="percentunit"))
+                            0, y + 1, unit="percentunit",
+                            steps=thresholds("red", ("green", round(tier.spec.sla.target_percent / 100, 6)))))
         panels.append(panel(pid + 2, f"{tier.name}: error budget remaining", "bargauge",
                             [(budget_left(plan.slo, sel), "{{customer}}")],
-                            12, y + 1, unit="percentunit"))
+                            12, y + 1, unit="percentunit", steps=thresholds("red", ("green", 0))))
         y, pid = y + 9, pid + 3
-    return dashboard("clawtex-fleet", "Clawtex fleet SLOs", panels, [])
+    return dashboard(FLEET_DASHBOARD_UIDS[0], "Clawtex fleet SLOs", panels, [])
 
 
-def customer_dashboard(slo: SloPlan) -> dict[str, Any]:
-    c = 'customer="$customer"'
-    variable = {"name": "customer", "type": "query", "label": "Customer", "datasource": DATASOURCE,
-                "query": {"query": "label_values(probe_success, customer)", "refId": "customer"},
-                "definition": "label_values(probe_success, customer)", "refresh": 2, "sort": 1}
+def customer_dashboard(plan: FleetPlan, c: CustomerPlan) -> dict[str, Any]:
+    """One customer's own dashboard (issue 27): the customer is fixed in every query, no
+    variable lists or selects another. Thresholds are the customer's promises and the alert
+    limits: the SLA target (its override, else the tier's), the error budget, the burn
+    factors of tiers/slo-windows.yaml, the tier's backup schedule, and the disk, memory and
+    TLS limits the alerts use."""
+    from .prometheus import (BACKUP_METRIC, CHANNEL_METRIC, DISK_FULL_RATIO, MEMORY_AVAILABLE_MIN_RATIO, PROBE_JOB,
+                             TLS_EXPIRY_DAYS, backup_max_age_seconds)
+    slo = plan.slo
+    c_sel = f'customer="{promql_string(_label_safe(c.id))}"'
+    probe = f'{{job="{PROBE_JOB}",{c_sel}}}'
+    fs = f'{{{c_sel},fstype!~"tmpfs|overlay|squashfs"}}'
+    sla = round(c.sla_target_percent / 100, 6)
+    page, *tickets = slo.burn_alerts
+    page_factor = min(f for _, _, f in page.windows)
+    ticket_factor = min((f for a in tickets for _, _, f in a.windows), default=page_factor)
     panels = [
-        panel(1, f"Uptime ({slo.period_days} days)", "stat", [(attainment(slo, f"{{{c}}}"), "uptime")],
-              0, 0, w=6, unit="percentunit"),
-        panel(2, "Error budget remaining", "stat", [(budget_left(slo, f"{{{c}}}"), "budget")],
-              6, 0, w=6, unit="percentunit"),
-        panel(3, "Health probe", "timeseries", [(f"probe_success{{{c}}}", "{{instance}}"),
-                                                (f"probe_duration_seconds{{{c}}}", "latency {{instance}}")], 12, 0),
-        panel(4, "Burn rate (x budget)", "timeseries",
-              [(f"{SERIES_SLI}{w}{{{c}}} / on (customer, tier) {SERIES_CUSTOMER_BUDGET}", w)
-               for w in slo.burn_windows], 0, 8),
-        panel(5, "CPU busy", "timeseries",
-              [(f'1 - avg by (host) (rate(node_cpu_seconds_total{{{c},mode="idle"}}[5m]))', "{{host}}")], 12, 8,
-              unit="percentunit"),
-        panel(6, "Memory available", "timeseries",
-              [(f"node_memory_MemAvailable_bytes{{{c}}} / node_memory_MemTotal_bytes{{{c}}}", "{{host}}")], 0, 16,
-              unit="percentunit"),
-        panel(7, "Disk used", "timeseries",
-              [(f'1 - node_filesystem_avail_bytes{{{c},fstype!~"tmpfs|overlay|squashfs"}} / '
-                f'node_filesystem_size_bytes{{{c},fstype!~"tmpfs|overlay|squashfs"}}', "{{host}} {{mountpoint}}")],
-              12, 16, unit="percentunit"),
-        panel(8, "Time since last successful backup", "stat",
-              [(f"time() - clawtex_backup_last_success_timestamp_seconds{{{c}}}", "{{host}}")], 0, 24, w=6, unit="s"),
-        panel(9, "TLS certificate expires in", "stat",
-              [(f"probe_ssl_earliest_cert_expiry{{{c}}} - time()", "{{instance}}")], 6, 24, w=6, unit="s"),
-        panel(10, "Channels connected", "timeseries", [(f"openclaw_channel_connected{{{c}}}", "{{channel}}")], 12, 24),
+        panel(1, f"Uptime, last {slo.period_days} days (target {c.sla_target_percent:g}%)", "stat",
+              [(attainment(slo, f"{{{c_sel}}}"), "uptime")], 0, 0, w=6, unit="percentunit",
+              steps=thresholds("red", ("green", sla))),
+        panel(2, "Error budget remaining", "stat", [(budget_left(slo, f"{{{c_sel}}}"), "budget")],
+              6, 0, w=6, unit="percentunit", steps=thresholds("red", ("green", 0))),
+        panel(3, "Health check success (5-minute average)", "timeseries",
+              [(f"avg_over_time(probe_success{probe}[5m])", "{{instance}}")], 12, 0, unit="percentunit",
+              steps=thresholds("red", ("green", sla)), bounds=(0, 1)),
+        panel(4, "Health check response time", "timeseries",
+              [(f"probe_duration_seconds{probe}", "{{instance}}")], 0, 8, unit="s"),
+        panel(5, "Error budget burn rate (times the sustainable rate; 1 = budget spent exactly in the period)",
+              "timeseries",
+              [(f"{SERIES_SLI}{w}{{{c_sel}}} / on (customer, tier) {SERIES_CUSTOMER_BUDGET}", w)
+               for w in slo.burn_windows], 12, 8, unit="none",
+              steps=thresholds("green", ("yellow", ticket_factor), ("red", page_factor))),
+        panel(6, "CPU busy", "timeseries",
+              [(f'1 - avg by (host) (rate(node_cpu_seconds_total{{{c_sel},mode="idle"}}[$__rate_interval]))', "{{host}}")], 0, 16,
+              unit="percentunit", bounds=(0, 1)),
+        panel(7, "Memory available", "timeseries",
+              [(f"node_memory_MemAvailable_bytes{{{c_sel}}} / node_memory_MemTotal_bytes{{{c_sel}}}", "{{host}}")],
+              12, 16, unit="percentunit", steps=thresholds("red", ("green", MEMORY_AVAILABLE_MIN_RATIO)),
+              bounds=(0, 1)),
+        panel(8, "Disk used", "timeseries",
+              [(f"1 - node_filesystem_avail_bytes{fs} / node_filesystem_size_bytes{fs}", "{{host}} {{mountpoint}}")],
+              0, 24, unit="percentunit", steps=thresholds("green", ("red", DISK_FULL_RATIO)), bounds=(0, 1)),
+        panel(9, "Channels connected (1 = connected)", "timeseries",
+              [(f"{CHANNEL_METRIC}{{{c_sel}}}", "{{channel}}")], 12, 24, unit="bool_yes_no",
+              steps=thresholds("red", ("green", 1)), bounds=(0, 1)),
     ]
-    return dashboard(CUSTOMER_DASHBOARD_UID, "Customer overview", panels, [variable])
+    if c.tier.spec.backups:
+        max_age = backup_max_age_seconds(c.tier)
+        panels.append(panel(10, f"Time since last successful backup (limit {max_age // 3600} h "
+                                f"{max_age % 3600 // 60} min)", "stat",
+                            [(f"time() - {BACKUP_METRIC}{{{c_sel}}}", "{{host}}")], 0, 32, w=6, unit="s",
+                            steps=thresholds("green", ("red", max_age))))
+    if c.custom_domain:
+        panels.append(panel(11, "TLS certificate expires in", "stat",
+                            [(f"probe_ssl_earliest_cert_expiry{probe} - time()", "{{instance}}")], 6, 32, w=6,
+                            unit="s", steps=thresholds("red", ("green", TLS_EXPIRY_DAYS * 86400))))
+    return dashboard(customer_dashboard_uid(c.id), f"Assistant status: {c.id}", panels, [])
+
+
+def _label_safe(value: str) -> str:
+    from .prometheus import _label_safe as check
+    return check(value)
+
+
+def dashboard_customers(plan: FleetPlan) -> list[CustomerPlan]:
+    """Customers given a dashboard: active, on a tier with customer dashboards."""
+    return sorted((c for c in plan.customers if c.active and c.tier.spec.monitoring.customer_dashboards),
+                  key=lambda c: c.id)
 
 
 def kpi_dashboard(plan: FleetPlan) -> dict[str, Any]:
@@ -120,7 +176,8 @@ def kpi_dashboard(plan: FleetPlan) -> dict[str, Any]:
     for i, tier in enumerate(plan.tiers_by_rank()):
         panels.append(panel(1 + i, f"{tier.name}: uptime, {days} days (SLA {tier.spec.sla.target_percent}%)", "stat",
                             [(f'1 - avg({SLI}{period}{{tier="{tier.name}"}})', tier.name)],
-                            6 * i, 0, w=6, h=5, unit="percentunit"))
+                            6 * i, 0, w=6, h=5, unit="percentunit",
+                            steps=thresholds("red", ("green", round(tier.spec.sla.target_percent / 100, 6)))))
     n = len(panels)
     panels += [
         panel(n + 1, f"Uptime per tier ({days}-day SLI, mean of customers)", "timeseries",
@@ -140,12 +197,13 @@ def kpi_dashboard(plan: FleetPlan) -> dict[str, Any]:
         panel(n + 7, "Firing alerts by name and severity", "table",
               [('count by (alertname, severity) (ALERTS{alertstate="firing"})', "{{alertname}}")], 0, 21, h=8),
     ]
-    return dashboard("clawtex-kpis", "Clawtex KPIs", panels, [])
+    return dashboard(FLEET_DASHBOARD_UIDS[1], "Clawtex KPIs", panels, [])
 
 
 def render(plan: FleetPlan) -> dict[str, bytes]:
     return {
         "grafana/dashboards/fleet-overview.json": dump_json(fleet_overview(plan)),
-        "grafana/dashboards/customer.json": dump_json(customer_dashboard(plan.slo)),
         "grafana/dashboards/kpis.json": dump_json(kpi_dashboard(plan)),
+        **{f"grafana/dashboards/customers/{c.id}.json": dump_json(customer_dashboard(plan, c))
+           for c in dashboard_customers(plan)},
     }

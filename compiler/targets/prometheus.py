@@ -117,12 +117,17 @@ def budget(percent: float) -> float:
     return round(1 - percent / 100, 6)
 
 
+def backup_max_age_seconds(tier) -> int:
+    """How old a tier's newest backup may be before BackupStale: its schedule plus a grace."""
+    return tier.spec.backups.interval_hours * 3600 + BACKUP_GRACE_SECONDS
+
+
 def tier_rules(plan: FleetPlan, tier) -> list[dict[str, Any]]:
     """The tier's objective and backup schedule, as series labelled tier."""
     rules = [{"record": BUDGET_TIER, "expr": f"vector({budget(tier.spec.sla.target_percent)})",
               "labels": {"tier": tier.name}}]
     if tier.spec.backups:
-        max_age = tier.spec.backups.interval_hours * 3600 + BACKUP_GRACE_SECONDS
+        max_age = backup_max_age_seconds(tier)
         rules.append({"record": BACKUP_MAX_AGE, "expr": f"vector({max_age})", "labels": {"tier": tier.name}})
     return rules
 

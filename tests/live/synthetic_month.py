@@ -40,6 +40,7 @@ class Truth:
     channels: dict                      # channel -> ratio connected
     channel_outages: dict               # channel -> number of disconnections
     slo30: float                        # ratio over the last 30 days of the month
+    recorded: dict = field(default_factory=dict)        # window -> SLI (error ratio) at the month's last step
     backups_ok: int | None = None
     stale_steps: int | None = None
     regions: dict = field(default_factory=dict)         # region -> ratio up
@@ -63,6 +64,23 @@ BACKUP = {"brightpath-tutors": (24, [at(12, 1, 7)]),            # daily at 01:07
           "acme-logistics": (1, [at(7, 5, 2), at(7, 6, 2)]),    # hourly at :02, two runs in a row failed
           "orbital-health": (1, [])}
 BACKUP_GRACE = 1800
+# What the generated recording rules would have written for the month's last hour (rule names
+# and windows written literally from tiers/slo-windows.yaml; the SLI of a window is 1 - the mean
+# probe_success in it), and the error budgets (tiers/*.yaml targetPercent; orbital-health's
+# negotiated 99.95 from customers/orbital-health.yaml). Only the last hour: the dashboards are
+# queried at the month's end (tests/live/test_customer_reports.py).
+SLI_WINDOWS = {"5m": 300, "30m": 1800, "1h": 3600, "2h": 7200, "6h": 21600, "1d": 86400, "3d": 259200,
+               "30d": 30 * 86400}
+SLA_PERCENT = {"bronze": 95.0, "silver": 98.0, "gold": 99.5, "platinum": 99.9, "orbital-health": 99.95}
+RECORDED_STEPS = 12
+PROBE_SECONDS = {"corner-garage": 0.25, "brightpath-tutors": 0.125, "acme-logistics": 0.5, "orbital-health": 0.0625}
+CERT_EXPIRY = {"acme-logistics": at(30, 0) + 20 * 86400, "orbital-health": at(31, 0) + 60 * 86400}   # custom domains
+# A Gold customer with nothing but health probes, and only in September 2026 (outside every October
+# figure): its September report has uptime and nothing else, and must say so section by section.
+PROBE_ONLY = ("helios-energy", "gold", "helios-energy-oc-1", "ewr", "https://ai.helios-energy.example/healthz")
+PROBE_ONLY_PERIOD = "2026-09"
+SEPTEMBER = list(range(int(datetime(2026, 9, 1, tzinfo=timezone.utc).timestamp()), START - 3600, STEP))  # ends an hour early: no
+# October query looks back into it
 REGION_OUTAGES = {"fra1": [(at(18, 2), at(18, 4))], "ams3": [(at(25, 12), at(25, 12, 30))]}
 CPU_IDLE_PER_SECOND = 0.7          # one CPU, 30 % busy
 
@@ -88,14 +106,36 @@ def openmetrics() -> tuple[str, dict[str, Truth]]:
     for cid, (tier, host, region, outages, channels) in FLEET.items():
         base = dict(customer=cid, tier=tier, host=host, region=region)
         probe = [0 if down(t, outages) else 1 for t in TIMES]
-        series("probe_success", _labels(job="openclaw-probe", instance=f"https://{cid}.example/healthz", **base), probe)
+        instance = f"https://{cid}.example/healthz"
+        series("probe_success", _labels(job="openclaw-probe", instance=instance, **base), probe)
+        series("probe_duration_seconds", _labels(job="openclaw-probe", instance=instance, **base),
+               [PROBE_SECONDS[cid]] * N)
+        if cid in CERT_EXPIRY:
+            series("probe_ssl_earliest_cert_expiry", _labels(job="openclaw-probe", instance=instance, **base),
+                   [CERT_EXPIRY[cid]] * N)
+        recorded, ups = {}, [0]
+        for v in probe:
+            ups.append(ups[-1] + v)                        # ups[i]: probes up among the first i samples
+        for w, seconds in SLI_WINDOWS.items():
+            vals = []
+            for i in range(N - RECORDED_STEPS, N):         # samples in (t - w, t]: indexes i-k+1 .. i
+                k = min(seconds // STEP, i + 1)
+                vals.append(round(1 - (ups[i + 1] - ups[i + 1 - k]) / k, 9))
+            recorded[w] = vals[-1]
+            fam.setdefault(f"clawtex:probe_error:ratio_rate{w}", []).extend(
+                f"clawtex:probe_error:ratio_rate{w}{_labels(customer=cid, tier=tier)} {v} {t}"
+                for t, v in zip(TIMES[N - RECORDED_STEPS:], vals))
+        budget = round(1 - SLA_PERCENT.get(cid, SLA_PERCENT[tier]) / 100, 6)
+        fam.setdefault("clawtex:customer_error_budget:ratio", []).extend(
+            f"clawtex:customer_error_budget:ratio{_labels(customer=cid, tier=tier)} {budget} {t}"
+            for t in TIMES[N - RECORDED_STEPS:])
         ch_truth, ch_outages = {}, {}
         for ch, windows in channels.items():
             vals = [0 if down(t, windows) else 1 for t in TIMES]
             series("openclaw_channel_connected", _labels(job="node", channel=ch, **base), vals)
             ch_truth[ch], ch_outages[ch] = sum(vals) / N, len(windows)
         last30 = [v for t, v in zip(TIMES, probe) if t >= END - 30 * 86400]
-        truth[cid] = Truth(sum(probe) / N, outages, ch_truth, ch_outages, sum(last30) / len(last30))
+        truth[cid] = Truth(sum(probe) / N, outages, ch_truth, ch_outages, sum(last30) / len(last30), recorded)
         if tier != "bronze":
             node = _labels(job="node", role="openclaw" if tier != "platinum" else "k8s", **base)
             series("node_cpu_seconds_total", node[:-1] + ',cpu="0",mode="idle"}',
@@ -117,6 +157,9 @@ def openmetrics() -> tuple[str, dict[str, Truth]]:
             series("clawtex_backup_last_success_timestamp_seconds", _labels(job="node", **base), vals)
             truth[cid].backups_ok = sum(START <= b < END for b in done)
             truth[cid].stale_steps = stale
+    cid, tier, host, region, instance = PROBE_ONLY
+    fam["probe_success"].extend(f"probe_success{_labels(job='openclaw-probe', instance=instance, customer=cid, tier=tier, host=host, region=region)} 1 {t}"
+                                for t in SEPTEMBER)
     # Platinum: three nodes per region; a region is down when all its nodes are.
     cid = "orbital-health"
     region_vals = {}

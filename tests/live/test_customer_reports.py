@@ -181,15 +181,68 @@ def nonwhite_share(png: Path) -> float:
 @pytest.mark.parametrize("cid", list(sm.FLEET))
 def test_chromium_renders_each_tier(prom, cid, tmp_path):
     from compiler.business.customer_report import screenshot
+    _, truth = prom
     chromium = require_tool("chromium", "apt-get install chromium")
     html = report(prom, cid, tmp_path, fmt="--html")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     png = ARTIFACTS / f"customer-{cid}-{PERIOD}.png"
     screenshot(html, png, size="1000,2400", chromium_bin=chromium)
     assert nonwhite_share(png) > BLANK, f"{png} is (nearly) blank"
+    # With data, the page states the month's numbers and no section says data is missing.
+    assert f"Uptime {truth[cid].uptime * 100:.3f} %" in section_text(html, "uptime"), section_text(html, "uptime")
+    assert "-missing" not in html
+    if cid in sm.BACKUP:
+        assert re.search(r"\d+\s+of\s+\d+\s+scheduled", section_text(html, "backups")), section_text(html, "backups")
 
 
 BLANK = 0.008     # share of non-white pixels below which a page counts as empty
+
+
+def section_text(html: str, sid: str) -> str:
+    """The words of one <section id=...> as a reader sees them (tags and embedded figures dropped)."""
+    import html as html_lib
+    m = re.search(rf'<section id="{sid}">(.*?)</section>', html, re.S)
+    assert m, f"no section {sid}"
+    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", m.group(1))).split())
+
+
+def test_report_without_data_as_a_person_sees_it(prom, tmp_path):
+    """Issue 27: the Gold report of a customer with nothing but health probes (helios-energy,
+    September: synthetic_month.PROBE_ONLY) says plainly, section by section, what is missing
+    and shows no number for it; a customer with no samples at all gets no document (exit 3).
+    Rendered by Chromium: test-artifacts/reports/report-without-data.png. (With data:
+    test_chromium_renders_each_tier, customer-<id>-2026-10.png.)"""
+    from compiler.business.customer_report import screenshot
+    from compiler.cli import main
+    chromium = require_tool("chromium", "apt-get install chromium")
+    server, truth = prom
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    cid, *_ = sm.PROBE_ONLY
+    out = tmp_path / "without.html"
+    assert main(["--root", str(REPO), "customer-report", cid, "--period", sm.PROBE_ONLY_PERIOD, "--prometheus",
+                 server.url, "--out", str(out)]) == 0
+    without = out.read_text()
+    assert "100.000" in section_text(without, "uptime") or "100.00" in section_text(without, "uptime")
+    for sid, words in (("channels", "No channel connection data was recorded"),
+                       ("resources", "No CPU, memory or disk measurements were recorded"),
+                       ("backups", "No backup records were found for this period"),
+                       ("security", "Security data for this period is missing")):
+        text = section_text(without, sid)
+        assert words in text, (sid, text)
+    # No number stands in for what is missing: no channel percentages, no scan or alert counts, no
+    # "n of m scheduled" backups (the retention promise, in days, is the tier's, not a measurement).
+    assert not re.search(r"\d", section_text(without, "channels")), section_text(without, "channels")
+    assert not re.search(r"\d", section_text(without, "security")), section_text(without, "security")
+    assert "scheduled" not in section_text(without, "backups") and "Successful" not in section_text(without, "backups")
+    png = ARTIFACTS / "report-without-data.png"
+    screenshot(without, png, size="1000,2600", chromium_bin=chromium)
+    assert nonwhite_share(png) > BLANK
+
+    refused = tmp_path / "refused.html"
+    assert main(["--root", str(REPO), "customer-report", "mapleleaf-dental", "--period", PERIOD, "--prometheus",
+                 server.url, "--out", str(refused)]) == 3
+    assert not refused.exists()
 
 
 def test_the_blank_page_check_fails_on_an_empty_or_broken_page(tmp_path):
@@ -259,6 +312,58 @@ def test_kpi_dashboard_queries_run_on_prometheus(prom):
     assert {r["metric"]["channel"] for r in results[channel]} == {"signal", "discord", "slack", "msteams", "telegram"}
     backup_age = next(e for e in exprs if e.startswith("max by (tier) (time() - clawtex_backup"))
     assert {r["metric"]["tier"] for r in results[backup_age]} == {"silver", "gold", "platinum"}
+
+
+def test_customer_dashboards_query_their_customer(prom):
+    """Every panel query of every customer dashboard (issue 27) runs on the real Prometheus
+    over the synthetic month and returns that customer's series only, with the values the
+    samples imply: uptime over the SLO period, channels, CPU, memory, disk, probe latency,
+    backup age and certificate expiry (synthetic_month, never the dashboard code)."""
+    import time
+    server, truth = prom
+    t0 = time.monotonic()
+    boards = {p.stem: json.loads(p.read_text())
+              for p in sorted((REPO / "generated" / "grafana" / "dashboards" / "customers").glob("*.json"))}
+    assert "corner-garage" not in boards                     # Bronze: no customer dashboards
+    checked = 0
+    for cid in ("brightpath-tutors", "acme-logistics", "orbital-health"):
+        tier, host, _region, _outages, channels = sm.FLEET[cid]
+        at_end = sm.END - 1
+        got = {}
+        for p in boards[cid]["panels"]:
+            for t in p["targets"]:
+                # Grafana's $__rate_interval is max(4 x scrape interval, step + scrape interval): 20m for
+                # this month's 5-minute samples (grafana.com/docs, "Prometheus query editor" > $__rate_interval).
+                result = server.query(t["expr"].replace("$__rate_interval", "20m"), at_end)   # raises if refused
+                assert result, (cid, p["title"], t["expr"], "no series")
+                for r in result:
+                    assert r["metric"].get("customer", cid) == cid, (cid, p["title"], r["metric"])
+                    assert r["metric"].get("host", host).startswith(cid), (cid, p["title"], r["metric"])
+                got.setdefault(p["title"].split(" (")[0].split(",")[0], []).append(result)
+                checked += 1
+
+        def value(title: str) -> float:
+            (r,), = got[title]
+            return float(r["value"][1])
+
+        assert value("Uptime") == pytest.approx(1 - truth[cid].recorded["30d"], abs=1e-9)
+        assert value("Uptime") == pytest.approx(truth[cid].slo30, abs=1e-9)
+        budget = 1 - sm.SLA_PERCENT.get(cid, sm.SLA_PERCENT[tier]) / 100
+        assert value("Error budget remaining") == pytest.approx(1 - truth[cid].recorded["30d"] / budget, abs=1e-6)
+        assert value("Health check response time") == sm.PROBE_SECONDS[cid]
+        assert {r["metric"]["channel"] for r in got["Channels connected"][0]} == set(channels)
+        assert value("CPU busy") == pytest.approx(1 - sm.CPU_IDLE_PER_SECOND, abs=1e-6)
+        assert value("Memory available") == pytest.approx(5 / 8)
+        assert value("Disk used") == pytest.approx(0.25)
+        burn = [float(r["value"][1]) for (r,) in got["Error budget burn rate"]]   # one target per window
+        assert burn == [pytest.approx(truth[cid].recorded[w] / budget, abs=1e-6) for w in ("5m", "1h", "6h", "1d", "3d")]
+        last_backup = max(b for b in sm.backup_times(cid) if b <= at_end)
+        assert value("Time since last successful backup") == pytest.approx(at_end - last_backup, abs=1)
+        tls = got.get("TLS certificate expires in")
+        assert (tls is not None) == (cid in sm.CERT_EXPIRY)
+        if tls:
+            assert value("TLS certificate expires in") == pytest.approx(sm.CERT_EXPIRY[cid] - at_end, abs=1)
+    print(f"\n{checked} customer-dashboard queries answered in {time.monotonic() - t0:.2f}s")
 
 
 def test_quarterly_report_covers_the_quarter(prom, tmp_path):
