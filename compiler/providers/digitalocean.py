@@ -132,8 +132,10 @@ def _build_stack(b: Any) -> None:
     outbound = [FirewallOutboundRule(protocol=p, port_range="1-65535", destination_addresses=ANYWHERE) for p in ("tcp", "udp")]
     outbound.append(FirewallOutboundRule(protocol="icmp", destination_addresses=ANYWHERE))
     ssh = FirewallInboundRule(protocol="tcp", port_range="22", source_addresses=b.ops_cidrs())
+    # node_exporter from the Prometheus host only (clawtex.yaml ops.prometheus, published by the plan).
+    scrape = [FirewallInboundRule(protocol="tcp", port_range=port, source_addresses=sources) for port, sources, _ in b.scrape_rules()]
     if serving:
-        inbound = [ssh] + [FirewallInboundRule(protocol="tcp", port_range=p, source_addresses=ANYWHERE) for p in PUBLIC_PORTS]
+        inbound = [ssh] + [FirewallInboundRule(protocol="tcp", port_range=p, source_addresses=ANYWHERE) for p in PUBLIC_PORTS] + scrape
         Firewall(b.stack, "fw", name=f"{b.sp.name}-fw", droplet_ids=[tf.Token.as_number(d.id) for d in serving],
                  inbound_rule=inbound, outbound_rule=outbound)
     if wazuh:
@@ -143,7 +145,7 @@ def _build_stack(b: Any) -> None:
                                      source_droplet_ids=[tf.Token.as_number(d.id) for d in serving] or None,
                                      source_tags=node_tags or None) if (serving or node_tags) else None
         Firewall(b.stack, "wazuh_fw", name=f"{b.sp.name}-wazuh-fw", droplet_ids=[tf.Token.as_number(droplets["wazuh"].id)],
-                 inbound_rule=[ssh] + ([agents] if agents else []), outbound_rule=outbound)
+                 inbound_rule=[ssh] + ([agents] if agents else []) + scrape, outbound_rule=outbound)
     c = b.dedicated
     if c:
         for target in c.backup_targets:
@@ -159,6 +161,13 @@ def _build_stack(b: Any) -> None:
             }, data=True)
             b.output(target.output, f"${{digitalocean_spaces_bucket.{target.resource}.bucket_domain_name}}", f"bucket {target.name}")
     if c and c.kubernetes:
+        # DOKS worker nodes: DigitalOcean manages their k8s-<cluster> firewalls (edits are overwritten
+        # by its reconciler) and documents opening more ports with a new cloud firewall associated
+        # through the cluster's `k8s:<cluster-uuid>` tag (docs.digitalocean.com/products/kubernetes/
+        # details/managed/ "Worker Node Firewalls", read 2026-12-03; tiers/provider-facts.md row 31).
+        node_tags = [f"k8s:${{digitalocean_kubernetes_cluster.k8s_{region}.id}}" for region in c.regions]
+        Firewall(b.stack, "nodes_scrape_fw", name=f"{b.sp.name}-nodes-scrape-fw", tags=node_tags, inbound_rule=scrape,
+                 outbound_rule=outbound)
         _doks(b, c)
         return      # the global load balancer owns the customer's record (domains.is_managed)
     b.dns_record("digitalocean_record", lambda ip: {"domain": b.customer_zone(), "name": b.record_name(), "type": "A", "ttl": 300, "value": ip},

@@ -74,7 +74,9 @@ class Hetzner(ProviderPlugin):
         info = b.info
         declare_provider(b, self.terraform_provider)
         key = b.data("hcloud_ssh_key", "ops", {"name": OPS_KEY_NAME})
-        rules = [_rule("22", b.ops_cidrs(), "ssh from ops")] + [_rule(p, ANYWHERE, f"public {p}") for p in PUBLIC_PORTS]
+        # node_exporter from the Prometheus host only (clawtex.yaml ops.prometheus, published by the plan).
+        scrape = [_rule(port, sources, why) for port, sources, why in b.scrape_rules()]
+        rules = [_rule("22", b.ops_cidrs(), "ssh from ops")] + [_rule(p, ANYWHERE, f"public {p}") for p in PUBLIC_PORTS] + scrape
         b.resource("hcloud_firewall", "fw", {"name": f"{b.sp.name}-fw", "labels": {"managed-by": "clawtex"}, "rule": rules})
         servers = b.servers()
         subnets = {}
@@ -87,7 +89,7 @@ class Hetzner(ProviderPlugin):
                                                                     "network_zone": zone, "ip_range": PRIVATE_SUBNET})
         agents = [f"${{hcloud_server.{resource_id(h)}.ipv4_address}}/32" for h in servers if h.role != ROLE_WAZUH]
         if any(h.role == ROLE_WAZUH for h in servers) and agents:
-            wazuh_rules = [_rule("22", b.ops_cidrs(), "ssh from ops"), _rule(WAZUH_AGENT_PORTS, agents, "wazuh agents of this stack")]
+            wazuh_rules = [_rule("22", b.ops_cidrs(), "ssh from ops"), _rule(WAZUH_AGENT_PORTS, agents, "wazuh agents of this stack")] + scrape
             b.resource("hcloud_firewall", "wazuh_fw", {"name": f"{b.sp.name}-wazuh-fw", "labels": {"managed-by": "clawtex"}, "rule": wazuh_rules})
         for host in b.sp.hosts:
             rid = resource_id(host)
