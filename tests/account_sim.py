@@ -63,6 +63,9 @@ UNIQUE = {"hcloud_ssh_key": "name", "hcloud_server": "name", "hcloud_firewall": 
           "hcloud_storage_box": "name", "hcloud_zone": "name", "hcloud_volume": "name",
           "digitalocean_ssh_key": "public_key", "digitalocean_domain": "name", "digitalocean_spaces_bucket": "name",
           "digitalocean_kubernetes_cluster": "name", "digitalocean_loadbalancer": "name",
+          # "there cannot be multiple certificates with the same name in an account" (digitalocean
+          # v2.99.1 docs/resources/loadbalancer.md, on create_before_destroy)
+          "digitalocean_certificate": "name",
           "vultr_dns_domain": "domain", "vultr_object_storage_bucket": "name"}
 ZONES = {"hcloud_zone": "name", "digitalocean_domain": "name", "vultr_dns_domain": "domain"}
 RECORDS = {"hcloud_zone_rrset": "zone", "digitalocean_record": "domain", "vultr_dns_record": "domain"}

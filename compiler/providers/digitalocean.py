@@ -9,6 +9,8 @@ already in its region's default VPC, and vpc_uuid is force_new, so no explicit
 VPC is set (issue 16 item 13)."""
 from __future__ import annotations
 
+import hashlib
+
 from typing import Any, Optional
 
 from .base import (ANYWHERE, OPS_KEY_NAME, PUBLIC_PORTS, ROLE_K8S, WAZUH_AGENT_PORTS, BackupDestination, InboundRule,
@@ -23,6 +25,9 @@ class DigitalOcean(ProviderPlugin):
     # buckets need `spaces_access_id` / `spaces_secret_key`, defaulting to
     # SPACES_ACCESS_KEY_ID / SPACES_SECRET_ACCESS_KEY (the workflows lacked them).
     credential_env = ("DIGITALOCEAN_TOKEN", "SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY")
+    # DigitalOcean's name servers (docs.digitalocean.com/products/networking/dns/getting-started/
+    # dns-registrars: "ns1.digitalocean.com, ns2.digitalocean.com, ns3.digitalocean.com"; row 33).
+    name_servers = ("ns1.digitalocean.com", "ns2.digitalocean.com", "ns3.digitalocean.com")
     server_type = "digitalocean_droplet"
     # force_new in digitalocean v2.99.1 digitalocean/droplet/resource_droplet.go
     # (tiers/replacement-facts.yaml); `image` is for new droplets only, existing ones
@@ -238,14 +243,26 @@ def _doks(b: Any, c: Any) -> None:
     # active-active: equal priority; active-passive: the first region wins until it fails.
     priorities = {r: (1 if c.ha_mode == "active-active" else p) for r, p, _ in regional}
     (port, protocol), = {(g.port, g.protocol) for g in c.load_balancers}
+    # is_managed: DigitalOcean creates the A/AAAA records of this name itself; a
+    # digitalocean_record of the same name would conflict (issue 16 item 4).
+    domains = [{"name": f"{b.record_name()}.{b.customer_zone()}", "is_managed": True}]
+    if c.custom_domain and c.active:
+        # TLS for the customer's own name (issue 25 item 4): a Let's Encrypt certificate DigitalOcean
+        # issues and renews, only for a domain its DNS serves (digitalocean v2.99.1 docs/resources/
+        # certificate.md `domains`), so the customer delegated the name (validate refuses a Platinum
+        # customDomain until customDomainDelegated) and the zone is ours. The name carries a digest
+        # of the domain: create_before_destroy needs a new name (docs/resources/loadbalancer.md, row 33).
+        b.resource("digitalocean_domain", "custom_domain", {"name": c.custom_domain})
+        digest = hashlib.sha256(c.custom_domain.encode()).hexdigest()[:8]
+        cert = b.resource("digitalocean_certificate", "custom_domain_tls", {
+            "name": f"{c.id}-{digest}", "type": "lets_encrypt", "domains": [c.custom_domain],
+            "depends_on": ["digitalocean_domain.custom_domain"], "lifecycle": {"create_before_destroy": True}})
+        domains.append({"name": c.custom_domain, "is_managed": True, "certificate_name": f"${{{cert}.name}}"})
     b.resource("digitalocean_loadbalancer", "global", {
         "name": f"{c.id}-global", "type": "GLOBAL",
         "target_load_balancer_ids": [f"${{{lb}.id}}" for _, _, lb in regional],
         "glb_settings": [{"target_port": port, "target_protocol": protocol, "region_priorities": priorities, "failover_threshold": 50}],
-        # is_managed: DigitalOcean creates the A/AAAA records of this name itself; a
-        # digitalocean_record of the same name would conflict (issue 16 item 4).
-        "domains": [{"name": f"{b.record_name()}.{b.customer_zone()}", "is_managed": True}],
+        "domains": domains,
     })
     b.output("global_lb_ip", "${digitalocean_loadbalancer.global.ip}", f"global entry point of {c.id}")
-    if c.custom_domain and c.active:
-        b.output("customer_dns_name", f"{b.record_name()}.{b.customer_zone()}", f"CNAME target for {c.custom_domain}")
+    # No CNAME target: the customer delegates the name itself (handoff: NS records, plugin name_servers).
