@@ -176,7 +176,10 @@ def _check_config(acc: Account, stack: str, cfg: dict, env: dict, targets: set[s
         if rtype in RECORDS:
             zones.append(body.get(RECORDS[rtype]))
         if rtype == "digitalocean_loadbalancer":
-            zones += [d["name"].split(".", 1)[1] for d in body.get("domains", []) if d.get("is_managed")]
+            # A managed domain lives in the DigitalOcean domain of that name or of its parent
+            # (a delegated customer name is a domain of its own: provider-facts row 33).
+            zones += [d["name"] if d["name"] in zones_here else d["name"].split(".", 1)[1]
+                      for d in body.get("domains", []) if d.get("is_managed")]
         for zone in zones:
             if zone in zones_here or any(acc.find(t, attr, zone) for t, attr in ZONES.items()):
                 continue
