@@ -101,7 +101,7 @@ def _generic_resource() -> type:
             super().__init__(scope, name, terraform_resource_type=rtype)
             self._body = {k: v for k, v in body.items() if k not in META_ARGUMENTS}
             # CDKTF writes meta-arguments from its own fields, over the attributes.
-            for key in META_ARGUMENTS & body.keys():
+            for key in sorted(META_ARGUMENTS & body.keys()):   # a set: sorted, for byte-identical output
                 self.add_override(key, body[key])
 
         def _synthesize_attributes(self) -> dict[str, Any]:
