@@ -54,7 +54,8 @@ CREDENTIALS = {"hcloud": ("HCLOUD_TOKEN",), "digitalocean": ("DIGITALOCEAN_TOKEN
 SPACES = ("SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY")
 # Delete protection the provider's delete does not lift (hcloud v1.68.0, see above); the
 # Storage Box's delete lifts its own (internal/storagebox/resource.go).
-UNLIFTED = {"hcloud_server": "delete_protection", "hcloud_volume": "delete_protection"}
+UNLIFTED = {"hcloud_server": "delete_protection", "hcloud_volume": "delete_protection",
+            "hcloud_zone": "delete_protection"}      # internal/zone/resource.go Delete (l.392-414)
 # Names the provider keeps unique in an account (a second create is refused):
 # hcloud: names unique per project (docs.hetzner.cloud API reference, "name ... unique per Project");
 # DigitalOcean: an SSH key's public key once per account (422 "SSH Key is already in use");
@@ -335,7 +336,8 @@ def terraform(argv: list[str]) -> int:
             plan = json.loads(Path(chdir, flags[-1]).read_text())
             print(json.dumps({"format_version": "1.2", "resource_changes": [
                 {"address": c["address"], "type": c["address"].split(".")[0], "name": c["address"].split(".")[1],
-                 "change": {"actions": c["actions"], "after": c["after"]}} for c in plan["changes"]]}))
+                 "change": {"actions": c["actions"], "before": acc.d["states"].get(stack, {}).get(c["address"]),
+                            "after": c["after"]}} for c in plan["changes"]]}))
             return 0
         targets = [f.split("=", 1)[1] for f in flags if f.startswith("-target=")] or None
         planfile = [f for f in flags if not f.startswith("-")]
@@ -347,7 +349,7 @@ def terraform(argv: list[str]) -> int:
             return 1
         if not _check_config(acc, stack, cfg, dict(env), set(targets) if targets else None) and not keep:
             return 1
-        plan = _plan(acc, stack, cfg, targets, destroy=cmd == "destroy")
+        plan = _plan(acc, stack, cfg, targets, destroy=cmd == "destroy" or "-destroy" in flags)
         if plan is None:
             return 1
         if cmd == "plan":

@@ -44,7 +44,10 @@ class Hetzner(ProviderPlugin):
     # hcloud v1.68.0: resourceServerDelete (internal/server/resource.go l.920-979) and
     # resourceVolumeDelete (internal/volume/resource.go l.331-370) delete without lifting
     # protection; the Storage Box's Delete lifts it itself (internal/storagebox/resource.go l.566).
-    unlifted_protection = {"hcloud_server": ("delete_protection", "rebuild_protection"), "hcloud_volume": ("delete_protection",)}
+    # The fleet DNS zone too: internal/zone/resource.go Delete (l.392-414) calls Zone.Delete without
+    # ChangeProtection, so a fleet-last destroy would refuse at the zone after deleting the ops key.
+    unlifted_protection = {"hcloud_server": ("delete_protection", "rebuild_protection"), "hcloud_volume": ("delete_protection",),
+                           "hcloud_zone": ("delete_protection",)}
     backup_resource_types = ("hcloud_storage_box",)
 
     def build_fleet(self, b: Any) -> None:
