@@ -165,6 +165,16 @@ def _build_stack(b: Any) -> None:
                                     "abort_incomplete_multipart_upload_days": 1}],
             }, data=True)
             b.output(target.output, f"${{digitalocean_spaces_bucket.{target.resource}.bucket_domain_name}}", f"bucket {target.name}")
+            # A key for this bucket only (digitalocean v2.99.1 docs/resources/spaces_key.md: grant
+            # bucket + permission read|readwrite|fullaccess; provider-facts row 34), not the account's
+            # Spaces keys: a compromised host reaches its own bucket and nothing else. Same output
+            # names as Vultr's per-subscription keys (the backup role reads one pair of names).
+            b.resource("digitalocean_spaces_key", f"{target.resource}_key", {
+                "name": f"{target.name}-restic", "grant": [{"bucket": target.name, "permission": "readwrite"}],
+                "depends_on": [f"digitalocean_spaces_bucket.{target.resource}"]})
+            for key, attr in (("s3_access_key", "access_key"), ("s3_secret_key", "secret_key")):
+                b.output(f"{target.resource}_{key}", f"${{digitalocean_spaces_key.{target.resource}_key.{attr}}}",
+                         f"{key} of the key for {target.name} only (backup role)", sensitive=True)
     if c and c.kubernetes:
         # DOKS worker nodes: DigitalOcean manages their k8s-<cluster> firewalls (edits are overwritten
         # by its reconciler) and documents opening more ports with a new cloud firewall associated
