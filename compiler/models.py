@@ -297,8 +297,8 @@ class CustomerSpec(Strict):
     model_endpoints: list[ModelEndpoint] = Field(default_factory=list)
     skills: list[Skill] = Field(default_factory=list)
     custom_domain: Optional[Annotated[str, StringConstraints(pattern=HOSTNAME, max_length=253)]] = None
-    # Platinum: the global load balancer's certificate is a DigitalOcean Let's Encrypt certificate,
-    # issued only for a name DigitalOcean's DNS serves, so the customer delegates customDomain (NS
+    # Platinum: the global load balancer's certificate is the provider's Let's Encrypt certificate,
+    # issued only for a name the provider's DNS serves, so the customer delegates customDomain (NS
     # records at their DNS) first; true once they did (validate: an error naming the step otherwise).
     custom_domain_delegated: bool = False
     paging: Optional[Paging] = None

@@ -132,7 +132,7 @@ def dns_records(plan: FleetPlan, c: CustomerPlan, outputs: dict[str, dict]) -> l
         return []
     if c.kubernetes:
         # Platinum: the name is delegated to the provider's DNS (validate: customDomainDelegated),
-        # which serves the global load balancer's records and its certificate (providers/digitalocean.py).
+        # which serves the global load balancer's records and its certificate (the provider plug-in).
         return [DnsRecord(c.custom_domain, "NS", ns + ".", "delegates your domain to the DNS that serves your "
                           "assistant and its TLS certificate") for ns in plugin(c.provider).name_servers]
     stacks = sorted({h.stack for h in plan.hosts if h.customer == c.id})
