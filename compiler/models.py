@@ -13,7 +13,7 @@ import re
 from typing import Annotated, Literal, Optional, get_args
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints, WithJsonSchema,
-                      model_validator)
+                      field_validator, model_validator)
 from pydantic.alias_generators import to_camel
 
 from .providers import PROVIDER_NAMES
@@ -298,6 +298,10 @@ class CustomerSpec(Strict):
     model_endpoints: list[ModelEndpoint] = Field(default_factory=list)
     skills: list[Skill] = Field(default_factory=list)
     custom_domain: Optional[Annotated[str, StringConstraints(pattern=HOSTNAME, max_length=253)]] = None
+    # Platinum: the global load balancer's certificate is the provider's Let's Encrypt certificate,
+    # issued only for a name the provider's DNS serves, so the customer delegates customDomain (NS
+    # records at their DNS) first; true once they did (validate: an error naming the step otherwise).
+    custom_domain_delegated: bool = False
     paging: Optional[Paging] = None
     notifications: Optional[Notifications] = None
     databases: list[Database] = Field(default_factory=list)
@@ -781,8 +785,25 @@ class TerraformState(Strict):
     key_prefix: str
 
 
+class PrometheusHost(Strict):
+    """Where Prometheus (with blackbox and Alertmanager) runs: an ops host outside every
+    customer stack (docs/fresh-account.md "Monitoring"). Every scrape port is opened in the
+    cloud firewalls and UFW from these addresses and from nowhere else (plan.scrape)."""
+    host: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")]
+    source_cidrs: list[IpOrCidr] = Field(min_length=1)
+
+    @field_validator("source_cidrs")
+    @classmethod
+    def _not_anywhere(cls, value: list[str]) -> list[str]:
+        wide = [v for v in value if ipaddress.ip_network(v).prefixlen == 0]
+        if wide:
+            raise ValueError(f"Prometheus sources must be its own addresses, not {wide}")
+        return value
+
+
 class OpsSettings(Strict):
     ssh_allowed_cidrs: list[str] = Field(min_length=1)
+    prometheus: PrometheusHost
     ansible_user: str
     ssh_public_key_ref: SecretRef
     alert_email: Email

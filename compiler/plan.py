@@ -107,6 +107,12 @@ def customer_dashboard_uid(cid: str) -> str:
 # openclaw/tls roles): plain HTTP on every gateway host, TLS where the customer
 # has its own domain. Bronze tenants share a host and are routed by path.
 PROXY_HTTP_PORT = 80
+# Ports Prometheus scrapes on every fleet host (generated/prometheus/targets/node.json). The
+# cloud firewalls (each provider plug-in) and UFW (ansible hardening) open exactly these, from
+# plan.scrape_sources (clawtex.yaml ops.prometheus) only. The blackbox probes go through the
+# public proxy ports above, which are open to everyone anyway.
+NODE_EXPORTER_PORT = 9100
+SCRAPE_PORTS = (NODE_EXPORTER_PORT,)
 PROXY_HTTPS_PORT = 443
 
 
@@ -377,6 +383,11 @@ class FleetPlan:
     placement: dict[str, list[str]] = field(default_factory=dict)
     wazuh_rule_blocks: dict[str, int] = field(default_factory=dict)   # customer -> first rule id
     decommissioned: tuple[DecommissionRecord, ...] = ()
+
+    @property
+    def scrape_sources(self) -> list[str]:
+        """Where Prometheus scrapes from: the only source of every SCRAPE_PORTS rule."""
+        return list(self.settings.spec.ops.prometheus.source_cidrs)
 
     def wazuh_rule_base(self, cid: str) -> int:
         return self.wazuh_rule_blocks[cid]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from .cache import Cache, Pack
 from .diagnostics import CompileError, Diagnostic
 from .load import Document, load_document
+from .providers import PLUGINS, plugin
 from .providers.catalog import provider_problems, region_problems
 from .plain import message as plain_message
 from .models import Customer, ProviderCatalog, Settings, SloWindows, Tier, release_channel
@@ -256,6 +257,15 @@ def tier_rule_errors(c: Customer, doc: Document, tiers: dict[str, Tier], catalog
 
     if spec.custom_domain and not t.custom_domain:
         yield doc.diagnostic(at("customDomain"), f"{name} does not include a custom domain (Gold and up)")
+    elif spec.custom_domain and t.kubernetes and not spec.custom_domain_delegated:
+        # Manual step no workflow can do: the customer's DNS (issue 25 "Bad input"; docs/fresh-account.md).
+        servers = plugin(spec.provider).name_servers if spec.provider in PLUGINS else ()
+        yield doc.diagnostic(at("customDomain"), f"manual step first: {spec.custom_domain} is served by the global load "
+                             f"balancer, whose TLS certificate {spec.provider} issues only for a name its DNS serves. The "
+                             f"customer adds NS records for {spec.custom_domain} at their DNS pointing at "
+                             f"{', '.join(servers) or 'the provider name servers'}; then set customDomainDelegated: true")
+    if spec.custom_domain_delegated and not (spec.custom_domain and t.kubernetes):
+        yield doc.diagnostic(at("customDomainDelegated"), "customDomainDelegated is for a Platinum customDomain")
     if t.paging.providers and spec.paging is None:
         yield doc.diagnostic(at("tier"), f"{name} pages on incidents: spec.paging ({' or '.join(t.paging.providers)}) is required")
     if spec.paging is not None and spec.paging.provider not in t.paging.providers:

@@ -54,7 +54,8 @@ CREDENTIALS = {"hcloud": ("HCLOUD_TOKEN",), "digitalocean": ("DIGITALOCEAN_TOKEN
 SPACES = ("SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY")
 # Delete protection the provider's delete does not lift (hcloud v1.68.0, see above); the
 # Storage Box's delete lifts its own (internal/storagebox/resource.go).
-UNLIFTED = {"hcloud_server": "delete_protection", "hcloud_volume": "delete_protection"}
+UNLIFTED = {"hcloud_server": "delete_protection", "hcloud_volume": "delete_protection",
+            "hcloud_zone": "delete_protection"}      # internal/zone/resource.go Delete (l.392-414)
 # Names the provider keeps unique in an account (a second create is refused):
 # hcloud: names unique per project (docs.hetzner.cloud API reference, "name ... unique per Project");
 # DigitalOcean: an SSH key's public key once per account (422 "SSH Key is already in use");
@@ -63,6 +64,9 @@ UNIQUE = {"hcloud_ssh_key": "name", "hcloud_server": "name", "hcloud_firewall": 
           "hcloud_storage_box": "name", "hcloud_zone": "name", "hcloud_volume": "name",
           "digitalocean_ssh_key": "public_key", "digitalocean_domain": "name", "digitalocean_spaces_bucket": "name",
           "digitalocean_kubernetes_cluster": "name", "digitalocean_loadbalancer": "name",
+          # "there cannot be multiple certificates with the same name in an account" (digitalocean
+          # v2.99.1 docs/resources/loadbalancer.md, on create_before_destroy)
+          "digitalocean_certificate": "name",
           "vultr_dns_domain": "domain", "vultr_object_storage_bucket": "name"}
 ZONES = {"hcloud_zone": "name", "digitalocean_domain": "name", "vultr_dns_domain": "domain"}
 RECORDS = {"hcloud_zone_rrset": "zone", "digitalocean_record": "domain", "vultr_dns_record": "domain"}
@@ -173,7 +177,10 @@ def _check_config(acc: Account, stack: str, cfg: dict, env: dict, targets: set[s
         if rtype in RECORDS:
             zones.append(body.get(RECORDS[rtype]))
         if rtype == "digitalocean_loadbalancer":
-            zones += [d["name"].split(".", 1)[1] for d in body.get("domains", []) if d.get("is_managed")]
+            # A managed domain lives in the DigitalOcean domain of that name or of its parent
+            # (a delegated customer name is a domain of its own: provider-facts row 33).
+            zones += [d["name"] if d["name"] in zones_here else d["name"].split(".", 1)[1]
+                      for d in body.get("domains", []) if d.get("is_managed")]
         for zone in zones:
             if zone in zones_here or any(acc.find(t, attr, zone) for t, attr in ZONES.items()):
                 continue
@@ -329,7 +336,8 @@ def terraform(argv: list[str]) -> int:
             plan = json.loads(Path(chdir, flags[-1]).read_text())
             print(json.dumps({"format_version": "1.2", "resource_changes": [
                 {"address": c["address"], "type": c["address"].split(".")[0], "name": c["address"].split(".")[1],
-                 "change": {"actions": c["actions"], "after": c["after"]}} for c in plan["changes"]]}))
+                 "change": {"actions": c["actions"], "before": acc.d["states"].get(stack, {}).get(c["address"]),
+                            "after": c["after"]}} for c in plan["changes"]]}))
             return 0
         targets = [f.split("=", 1)[1] for f in flags if f.startswith("-target=")] or None
         planfile = [f for f in flags if not f.startswith("-")]
@@ -341,7 +349,7 @@ def terraform(argv: list[str]) -> int:
             return 1
         if not _check_config(acc, stack, cfg, dict(env), set(targets) if targets else None) and not keep:
             return 1
-        plan = _plan(acc, stack, cfg, targets, destroy=cmd == "destroy")
+        plan = _plan(acc, stack, cfg, targets, destroy=cmd == "destroy" or "-destroy" in flags)
         if plan is None:
             return 1
         if cmd == "plan":

@@ -150,7 +150,9 @@ def test_handoff_for_each_tier(cid, generated):
     tokens = MarkdownIt().enable("table").parse(md)
     rows = [t for t in tokens if t.type == "tr_open"]
     hosts = [h for h in plan.hosts if h.customer == cid or cid in h.tenants]
-    assert len(rows) == 1 + len(hosts) + (2 if c.custom_domain else 0)     # host table, then the DNS table
+    # host table, then the DNS table: a CNAME, or (Platinum) NS records for DigitalOcean's three name servers
+    dns_rows = (4 if c.kubernetes else 2) if c.custom_domain else 0
+    assert len(rows) == 1 + len(hosts) + dns_rows
     for h in hosts:     # addresses come from the apply outputs (tests/test_handoff.py); none given: pending
         assert "pending (assigned at apply)" in next(line for line in md.splitlines() if line.startswith(f"| {h.name}"))
     assert f"OpenClaw {c.openclaw_version} ({c.release_channel} release channel) on Node.js {c.node_version}" in md

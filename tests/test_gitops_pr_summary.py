@@ -98,7 +98,8 @@ def test_firewall_opening_is_a_red_flag(gitrepo):
     text = summary(gitrepo, "HEAD~1", "HEAD")
     assert ("**firewall opening** in stack `acme-logistics`: tcp/5432 from 0.0.0.0/0 (whole internet)"
             in section(text, "Red flags"))
-    assert "changed `hcloud_firewall.fw`: `rule[3].direction` (unset) → in" in text
+    # the appended rule follows ssh, 80, 443 and the Prometheus scrape rule (issue 25)
+    assert "changed `hcloud_firewall.fw`: `rule[4].direction` (unset) → in" in text
 
 
 def test_comment_stays_under_githubs_limit_with_a_link():

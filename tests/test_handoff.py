@@ -68,7 +68,12 @@ def test_handoff_from_apply_outputs(cid, tmp_path):
         assert cell in html_text
     assert "terraform" not in md.lower() and "terraform" not in html_text.lower()    # no internal tooling
     assert "pending" not in md and "Preview" not in md
-    if c.custom_domain:
+    if c.custom_domain and c.kubernetes:
+        # Platinum: the name is delegated to DigitalOcean's DNS (issue 25 item 4), no CNAME.
+        for ns in ("ns1.digitalocean.com.", "ns2.digitalocean.com.", "ns3.digitalocean.com."):
+            assert f"| {c.custom_domain} | NS | {ns} |" in md.replace("\\", "") and ns in html_text
+        assert "CNAME" not in md and "customer_dns_name" not in values
+    elif c.custom_domain:
         target = values["customer_dns_name"] + "."
         assert f"| {c.custom_domain} | CNAME | {target} |" in md.replace("\\", "")
         assert c.custom_domain in html_text and target in html_text

@@ -214,11 +214,14 @@ def test_every_stack_has_its_tiers_infrastructure():
 
 def test_firewalls_open_only_ssh_from_ops_and_web():
     ops = {"198.51.100.0/24"}
+    prometheus = {"203.0.113.10/32", "2001:db8:10::10/128"}     # clawtex.yaml ops.prometheus (issue 25)
     for path in STACKS:
         for name, fw in json.loads(path.read_text())["resource"].get("hcloud_firewall", {}).items():
             for rule in fw["rule"]:
                 if rule["port"] == "22":
                     assert set(rule["source_ips"]) == ops
+                elif rule["port"] == "9100":
+                    assert set(rule["source_ips"]) == prometheus
                 elif rule["port"] in ("80", "443"):
                     assert name == "fw"
                 else:
@@ -523,7 +526,9 @@ def test_global_lb_owns_its_records_and_targets_what_kubernetes_creates():
                 lb = lbs[regional.split(".")[1]]
                 assert lb["lifecycle"]["ignore_changes"] == "all", "the cloud controller owns its rules"
                 assert lb["vpc_uuid"] == f"${{digitalocean_kubernetes_cluster.k8s_{lb['region']}.vpc_uuid}}", "same VPC as the cluster"
-            assert managed == {f"{name}.{zone}"}
+            # plus the customer's own name, delegated to DigitalOcean's DNS (issue 25, test_custom_domain_tls.py)
+            own = {customer["spec"]["customDomain"]} if (customer.get("spec") or {}).get("customDomain") else set()
+            assert managed == {f"{name}.{zone}"} | own
 
 
 def test_backup_storage_never_expires_live_restic_data():

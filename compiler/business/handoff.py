@@ -23,6 +23,7 @@ from ..plan import (customer_dashboard_uid, ROLE_K8S, ROLE_OPENCLAW, ROLE_SHARED
 # The output name must match what the Terraform target writes; reuse its naming
 # function instead of repeating the rule.
 from ..targets.terraform import host_output as terraform_host_output
+from ..providers import plugin
 from .supportterms import brand, support_terms
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -133,6 +134,11 @@ def dns_records(plan: FleetPlan, c: CustomerPlan, outputs: dict[str, dict]) -> l
     """Records the customer creates in their own DNS zone."""
     if not c.custom_domain:
         return []
+    if c.kubernetes:
+        # Platinum: the name is delegated to the provider's DNS (validate: customDomainDelegated),
+        # which serves the global load balancer's records and its certificate (the provider plug-in).
+        return [DnsRecord(c.custom_domain, "NS", ns + ".", "delegates your domain to the DNS that serves your "
+                          "assistant and its TLS certificate") for ns in plugin(c.provider).name_servers]
     stacks = sorted({h.stack for h in plan.hosts if h.customer == c.id})
     target = next((v for s in stacks if (v := _value(outputs, s, CNAME_OUTPUT))), None)
     return [DnsRecord(c.custom_domain, "CNAME", (target + ".") if target else PENDING,

@@ -16,7 +16,9 @@ volumes go too, but the backup stores stay for the retention the tier promised
 destroyed. The configuration the destroy runs with drops prevent_destroy.
 
     python -m compiler.gitops.protection BASE.json [HEAD.json] --out LIFT.json --forget FORGET.txt
-prints the addresses to target (one per line); none: nothing to lift."""
+prints the addresses to target (one per line); none: nothing to lift.
+    python -m compiler.gitops.protection check-destroy PLAN.json
+refuses (exit 1) a destroy plan that would stop half-way (destroy_refusals), before it runs."""
 from __future__ import annotations
 
 import argparse
@@ -62,7 +64,39 @@ def lift(base: dict[str, Any], head: Optional[dict[str, Any]]) -> tuple[dict[str
     return out, targets, forget
 
 
+def destroy_refusals(plan: dict[str, Any]) -> list[str]:
+    """Why a planned destroy would stop half-way, from `terraform show -json` of the plan
+    (resource_changes[].change.before: the object as it exists now). Checked before anything
+    is destroyed: a delete the API refuses (a protection flag still set, PROTECTED) and a
+    backup store (kept for the tier's retention, never destroyed by a workflow)."""
+    out = []
+    for rc in plan.get("resource_changes") or []:
+        change = rc.get("change") or {}
+        if "delete" not in (change.get("actions") or []):
+            continue
+        rtype, before = rc.get("type") or rc["address"].split(".")[0], change.get("before") or {}
+        flags = [f for f in PROTECTED.get(rtype, ()) if before.get(f)]
+        if flags:
+            out.append(f"{rc['address']}: {', '.join(flags)} is still set; the API would refuse the delete after "
+                       "the resources planned before it are gone")
+        if rtype in BACKUP_STORES and (change.get("actions") or []) == ["delete"]:
+            out.append(f"{rc['address']}: a backup store is kept for the tier's retention (state rm), never destroyed here")
+    return out
+
+
+def check_destroy(argv: list[str]) -> int:
+    """python -m compiler.gitops.protection check-destroy PLAN.json: exit 1 (and say why) if the
+    destroy would leave half a stack behind."""
+    problems = destroy_refusals(json.loads(Path(argv[0]).read_text(encoding="utf-8")))
+    for problem in problems:
+        sys.stderr.write(f"refusing the destroy before anything is destroyed: {problem}\n")
+    return 1 if problems else 0
+
+
 def main(argv: Optional[list[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["check-destroy"]:
+        return check_destroy(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m compiler.gitops.protection")
     ap.add_argument("base")
     ap.add_argument("head", nargs="?")

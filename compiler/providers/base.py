@@ -76,6 +76,9 @@ class ProviderPlugin:
     # Environment variables the Terraform provider reads at plan/apply time; every
     # workflow that runs terraform passes exactly these (from repository secrets).
     credential_env: tuple[str, ...] = ()
+    # Name servers a customer delegates their custom domain to when the tier's entry point can
+    # only get a certificate for a name the provider's DNS serves (Platinum's global load balancer).
+    name_servers: tuple[str, ...] = ()
     # Server attributes that force replacement and that Ansible owns after first boot.
     server_type: str = ""
     server_ignore_changes: tuple[str, ...] = ()

@@ -9,6 +9,8 @@ already in its region's default VPC, and vpc_uuid is force_new, so no explicit
 VPC is set (issue 16 item 13)."""
 from __future__ import annotations
 
+import hashlib
+
 from typing import Any, Optional
 
 from .base import (ANYWHERE, OPS_KEY_NAME, PUBLIC_PORTS, ROLE_K8S, WAZUH_AGENT_PORTS, BackupDestination, InboundRule,
@@ -23,6 +25,9 @@ class DigitalOcean(ProviderPlugin):
     # buckets need `spaces_access_id` / `spaces_secret_key`, defaulting to
     # SPACES_ACCESS_KEY_ID / SPACES_SECRET_ACCESS_KEY (the workflows lacked them).
     credential_env = ("DIGITALOCEAN_TOKEN", "SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY")
+    # DigitalOcean's name servers (docs.digitalocean.com/products/networking/dns/getting-started/
+    # dns-registrars: "ns1.digitalocean.com, ns2.digitalocean.com, ns3.digitalocean.com"; row 33).
+    name_servers = ("ns1.digitalocean.com", "ns2.digitalocean.com", "ns3.digitalocean.com")
     server_type = "digitalocean_droplet"
     # force_new in digitalocean v2.99.1 digitalocean/droplet/resource_droplet.go
     # (tiers/replacement-facts.yaml); `image` is for new droplets only, existing ones
@@ -132,8 +137,10 @@ def _build_stack(b: Any) -> None:
     outbound = [FirewallOutboundRule(protocol=p, port_range="1-65535", destination_addresses=ANYWHERE) for p in ("tcp", "udp")]
     outbound.append(FirewallOutboundRule(protocol="icmp", destination_addresses=ANYWHERE))
     ssh = FirewallInboundRule(protocol="tcp", port_range="22", source_addresses=b.ops_cidrs())
+    # node_exporter from the Prometheus host only (clawtex.yaml ops.prometheus, published by the plan).
+    scrape = [FirewallInboundRule(protocol="tcp", port_range=port, source_addresses=sources) for port, sources, _ in b.scrape_rules()]
     if serving:
-        inbound = [ssh] + [FirewallInboundRule(protocol="tcp", port_range=p, source_addresses=ANYWHERE) for p in PUBLIC_PORTS]
+        inbound = [ssh] + [FirewallInboundRule(protocol="tcp", port_range=p, source_addresses=ANYWHERE) for p in PUBLIC_PORTS] + scrape
         Firewall(b.stack, "fw", name=f"{b.sp.name}-fw", droplet_ids=[tf.Token.as_number(d.id) for d in serving],
                  inbound_rule=inbound, outbound_rule=outbound)
     if wazuh:
@@ -143,7 +150,7 @@ def _build_stack(b: Any) -> None:
                                      source_droplet_ids=[tf.Token.as_number(d.id) for d in serving] or None,
                                      source_tags=node_tags or None) if (serving or node_tags) else None
         Firewall(b.stack, "wazuh_fw", name=f"{b.sp.name}-wazuh-fw", droplet_ids=[tf.Token.as_number(droplets["wazuh"].id)],
-                 inbound_rule=[ssh] + ([agents] if agents else []), outbound_rule=outbound)
+                 inbound_rule=[ssh] + ([agents] if agents else []) + scrape, outbound_rule=outbound)
     c = b.dedicated
     if c:
         for target in c.backup_targets:
@@ -158,7 +165,24 @@ def _build_stack(b: Any) -> None:
                                     "abort_incomplete_multipart_upload_days": 1}],
             }, data=True)
             b.output(target.output, f"${{digitalocean_spaces_bucket.{target.resource}.bucket_domain_name}}", f"bucket {target.name}")
+            # A key for this bucket only (digitalocean v2.99.1 docs/resources/spaces_key.md: grant
+            # bucket + permission read|readwrite|fullaccess; provider-facts row 34), not the account's
+            # Spaces keys: a compromised host reaches its own bucket and nothing else. Same output
+            # names as Vultr's per-subscription keys (the backup role reads one pair of names).
+            b.resource("digitalocean_spaces_key", f"{target.resource}_key", {
+                "name": f"{target.name}-restic", "grant": [{"bucket": target.name, "permission": "readwrite"}],
+                "depends_on": [f"digitalocean_spaces_bucket.{target.resource}"]})
+            for key, attr in (("s3_access_key", "access_key"), ("s3_secret_key", "secret_key")):
+                b.output(f"{target.resource}_{key}", f"${{digitalocean_spaces_key.{target.resource}_key.{attr}}}",
+                         f"{key} of the key for {target.name} only (backup role)", sensitive=True)
     if c and c.kubernetes:
+        # DOKS worker nodes: DigitalOcean manages their k8s-<cluster> firewalls (edits are overwritten
+        # by its reconciler) and documents opening more ports with a new cloud firewall associated
+        # through the cluster's `k8s:<cluster-uuid>` tag (docs.digitalocean.com/products/kubernetes/
+        # details/managed/ "Worker Node Firewalls", read 2026-12-03; tiers/provider-facts.md row 31).
+        node_tags = [f"k8s:${{digitalocean_kubernetes_cluster.k8s_{region}.id}}" for region in c.regions]
+        Firewall(b.stack, "nodes_scrape_fw", name=f"{b.sp.name}-nodes-scrape-fw", tags=node_tags, inbound_rule=scrape,
+                 outbound_rule=outbound)
         _doks(b, c)
         return      # the global load balancer owns the customer's record (domains.is_managed)
     b.dns_record("digitalocean_record", lambda ip: {"domain": b.customer_zone(), "name": b.record_name(), "type": "A", "ttl": 300, "value": ip},
@@ -229,14 +253,26 @@ def _doks(b: Any, c: Any) -> None:
     # active-active: equal priority; active-passive: the first region wins until it fails.
     priorities = {r: (1 if c.ha_mode == "active-active" else p) for r, p, _ in regional}
     (port, protocol), = {(g.port, g.protocol) for g in c.load_balancers}
+    # is_managed: DigitalOcean creates the A/AAAA records of this name itself; a
+    # digitalocean_record of the same name would conflict (issue 16 item 4).
+    domains = [{"name": f"{b.record_name()}.{b.customer_zone()}", "is_managed": True}]
+    if c.custom_domain and c.active:
+        # TLS for the customer's own name (issue 25 item 4): a Let's Encrypt certificate DigitalOcean
+        # issues and renews, only for a domain its DNS serves (digitalocean v2.99.1 docs/resources/
+        # certificate.md `domains`), so the customer delegated the name (validate refuses a Platinum
+        # customDomain until customDomainDelegated) and the zone is ours. The name carries a digest
+        # of the domain: create_before_destroy needs a new name (docs/resources/loadbalancer.md, row 33).
+        b.resource("digitalocean_domain", "custom_domain", {"name": c.custom_domain})
+        digest = hashlib.sha256(c.custom_domain.encode()).hexdigest()[:8]
+        cert = b.resource("digitalocean_certificate", "custom_domain_tls", {
+            "name": f"{c.id}-{digest}", "type": "lets_encrypt", "domains": [c.custom_domain],
+            "depends_on": ["digitalocean_domain.custom_domain"], "lifecycle": {"create_before_destroy": True}})
+        domains.append({"name": c.custom_domain, "is_managed": True, "certificate_name": f"${{{cert}.name}}"})
     b.resource("digitalocean_loadbalancer", "global", {
         "name": f"{c.id}-global", "type": "GLOBAL",
         "target_load_balancer_ids": [f"${{{lb}.id}}" for _, _, lb in regional],
         "glb_settings": [{"target_port": port, "target_protocol": protocol, "region_priorities": priorities, "failover_threshold": 50}],
-        # is_managed: DigitalOcean creates the A/AAAA records of this name itself; a
-        # digitalocean_record of the same name would conflict (issue 16 item 4).
-        "domains": [{"name": f"{b.record_name()}.{b.customer_zone()}", "is_managed": True}],
+        "domains": domains,
     })
     b.output("global_lb_ip", "${digitalocean_loadbalancer.global.ip}", f"global entry point of {c.id}")
-    if c.custom_domain and c.active:
-        b.output("customer_dns_name", f"{b.record_name()}.{b.customer_zone()}", f"CNAME target for {c.custom_domain}")
+    # No CNAME target: the customer delegates the name itself (handoff: NS records, plugin name_servers).

@@ -44,7 +44,10 @@ class Hetzner(ProviderPlugin):
     # hcloud v1.68.0: resourceServerDelete (internal/server/resource.go l.920-979) and
     # resourceVolumeDelete (internal/volume/resource.go l.331-370) delete without lifting
     # protection; the Storage Box's Delete lifts it itself (internal/storagebox/resource.go l.566).
-    unlifted_protection = {"hcloud_server": ("delete_protection", "rebuild_protection"), "hcloud_volume": ("delete_protection",)}
+    # The fleet DNS zone too: internal/zone/resource.go Delete (l.392-414) calls Zone.Delete without
+    # ChangeProtection, so a fleet-last destroy would refuse at the zone after deleting the ops key.
+    unlifted_protection = {"hcloud_server": ("delete_protection", "rebuild_protection"), "hcloud_volume": ("delete_protection",),
+                           "hcloud_zone": ("delete_protection",)}
     backup_resource_types = ("hcloud_storage_box",)
 
     def build_fleet(self, b: Any) -> None:
@@ -74,7 +77,9 @@ class Hetzner(ProviderPlugin):
         info = b.info
         declare_provider(b, self.terraform_provider)
         key = b.data("hcloud_ssh_key", "ops", {"name": OPS_KEY_NAME})
-        rules = [_rule("22", b.ops_cidrs(), "ssh from ops")] + [_rule(p, ANYWHERE, f"public {p}") for p in PUBLIC_PORTS]
+        # node_exporter from the Prometheus host only (clawtex.yaml ops.prometheus, published by the plan).
+        scrape = [_rule(port, sources, why) for port, sources, why in b.scrape_rules()]
+        rules = [_rule("22", b.ops_cidrs(), "ssh from ops")] + [_rule(p, ANYWHERE, f"public {p}") for p in PUBLIC_PORTS] + scrape
         b.resource("hcloud_firewall", "fw", {"name": f"{b.sp.name}-fw", "labels": {"managed-by": "clawtex"}, "rule": rules})
         servers = b.servers()
         subnets = {}
@@ -87,7 +92,7 @@ class Hetzner(ProviderPlugin):
                                                                     "network_zone": zone, "ip_range": PRIVATE_SUBNET})
         agents = [f"${{hcloud_server.{resource_id(h)}.ipv4_address}}/32" for h in servers if h.role != ROLE_WAZUH]
         if any(h.role == ROLE_WAZUH for h in servers) and agents:
-            wazuh_rules = [_rule("22", b.ops_cidrs(), "ssh from ops"), _rule(WAZUH_AGENT_PORTS, agents, "wazuh agents of this stack")]
+            wazuh_rules = [_rule("22", b.ops_cidrs(), "ssh from ops"), _rule(WAZUH_AGENT_PORTS, agents, "wazuh agents of this stack")] + scrape
             b.resource("hcloud_firewall", "wazuh_fw", {"name": f"{b.sp.name}-wazuh-fw", "labels": {"managed-by": "clawtex"}, "rule": wazuh_rules})
         for host in b.sp.hosts:
             rid = resource_id(host)

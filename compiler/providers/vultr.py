@@ -61,11 +61,11 @@ def _build_stack(b: Any) -> None:
     declare_provider(b, PLUGIN.terraform_provider)
     key = b.data("vultr_ssh_key", "ops", {"filter": [{"name": "name", "values": [OPS_KEY_NAME]}]})
     servers = b.servers()
-    _vultr_firewall(b, "fw", [("22", b.ops_cidrs(), "ssh from ops")] + [(p, ANYWHERE, f"public {p}") for p in PUBLIC_PORTS])
+    _vultr_firewall(b, "fw", [("22", b.ops_cidrs(), "ssh from ops")] + [(p, ANYWHERE, f"public {p}") for p in PUBLIC_PORTS] + b.scrape_rules())
     agents = [f"${{vultr_instance.{resource_id(h)}.main_ip}}/32" for h in servers if h.role != ROLE_WAZUH]
     has_wazuh = any(h.role == ROLE_WAZUH for h in servers)
     if has_wazuh:
-        _vultr_firewall(b, "wazuh_fw", [("22", b.ops_cidrs(), "ssh from ops"), (WAZUH_AGENT_PORTS.replace("-", ":"), agents, "wazuh agents")])
+        _vultr_firewall(b, "wazuh_fw", [("22", b.ops_cidrs(), "ssh from ops"), (WAZUH_AGENT_PORTS.replace("-", ":"), agents, "wazuh agents")] + b.scrape_rules())
     for region in sorted({h.region for h in servers}):
         b.resource("vultr_vpc", f"private_{region}", {"region": region, "description": f"{b.sp.name} private network (clawtex)"})
     for host in b.sp.hosts:

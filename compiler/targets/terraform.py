@@ -35,7 +35,7 @@ from ..diagnostics import MissingPrerequisite
 from ..escape import terraform_literal
 from ..formats import dump_json
 from ..incremental import stack_fingerprints
-from ..plan import ROLE_K8S, ROLE_WAZUH, CustomerPlan, FleetPlan, HostPlan, StackPlan, state_key
+from ..plan import SCRAPE_PORTS, ROLE_K8S, ROLE_WAZUH, CustomerPlan, FleetPlan, HostPlan, StackPlan, state_key
 from ..providers import plugin
 
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
@@ -101,7 +101,7 @@ def _generic_resource() -> type:
             super().__init__(scope, name, terraform_resource_type=rtype)
             self._body = {k: v for k, v in body.items() if k not in META_ARGUMENTS}
             # CDKTF writes meta-arguments from its own fields, over the attributes.
-            for key in META_ARGUMENTS & body.keys():
+            for key in sorted(META_ARGUMENTS & body.keys()):   # a set: sorted, for byte-identical output
                 self.add_override(key, body[key])
 
         def _synthesize_attributes(self) -> dict[str, Any]:
@@ -172,6 +172,10 @@ class StackBuilder:
 
     def ops_cidrs(self) -> list[str]:
         return list(self.plan.settings.spec.ops.ssh_allowed_cidrs)
+
+    def scrape_rules(self) -> list[tuple[str, list[str], str]]:
+        """(port, sources, description) of every port Prometheus scrapes, from its host only (plan)."""
+        return [(str(port), self.plan.scrape_sources, f"prometheus scrape {port}") for port in SCRAPE_PORTS]
 
     def fqdn(self, host: HostPlan) -> str:
         return f"{host.name}.{self.info.dns_zone}"

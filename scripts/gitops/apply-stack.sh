@@ -103,7 +103,12 @@ if [ "$action" = destroy ]; then
     echo "keeping $address for the retention the tier promised (state rm, not destroyed)"
     terraform -chdir="$dir" state rm "$address"
   done < "$tmp/forget.txt"
-  terraform -chdir="$dir" destroy -input=false -auto-approve
+  # Planned, checked, then applied: a destroy that would stop half-way (a protection still set,
+  # a backup store) is refused before anything is destroyed (compiler/gitops/protection.py).
+  terraform -chdir="$dir" plan -destroy -input=false -out=tfplan
+  terraform -chdir="$dir" show -json tfplan > "$tmp/destroy-plan.json"
+  python -m compiler.gitops.protection check-destroy "$tmp/destroy-plan.json"
+  terraform -chdir="$dir" apply -input=false tfplan
   exit 0
 fi
 terraform -chdir="$dir" apply -input=false tfplan
