@@ -44,14 +44,14 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "changed": ("compiler/gitops/changed.py", ["tests/test_gitops_changed.py", "tests/test_gitops_fleet_scale.py"]),
     "placement": ("compiler/placement.py", ["tests/test_placement.py"]),
     "plan": ("compiler/plan.py", ["tests/test_architecture.py", "tests/test_properties.py", "tests/test_probe_join.py"]),
-    "costs": ("compiler/costs.py", ["tests/test_business_report.py", "tests/test_gitops_pr_summary.py"]),
+    "costs": ("compiler/costs.py", ["tests/test_costs.py"]),
     "secrets": ("compiler/secrets.py", ["tests/test_secrets.py"]),
     "validate": ("compiler/validate.py", ["tests/test_validate.py", "tests/test_properties.py"]),
     "onboard": ("compiler/business/onboard.py", ["tests/test_onboard.py", "tests/test_approvals.py"]),
     "webhook": ("compiler/business/webhook.py", ["tests/test_webhook.py"]),
     "kpis": ("compiler/business/kpis.py", ["tests/test_kpis.py"]),
     "deploytime": ("compiler/business/deploytime.py", ["tests/test_deploytime.py", "tests/test_kpis.py"]),
-    "sla": ("compiler/business/sla.py", ["tests/test_business_report.py"]),
+    "sla": ("compiler/business/sla.py", ["tests/test_sla.py"]),
 }
 
 # Surviving mutants that cannot be killed because they do not change behaviour,
