@@ -67,6 +67,9 @@ EQUIVALENT: dict[str, str] = {
     "compiler.placement.x_place__mutmut_61": (
         "range(1, len(used) + 3) instead of + 2 when numbering a new host: `used` holds len(used) numbers, so "
         "range(1, len(used) + 2) already holds a free one and next() returns the lowest free number either way"),
+    "compiler.costs.x_stack_cost__mutmut_4": (
+        "sum(items) instead of sum(items, ZERO): stack_cost_items always returns the five COST_ITEMS, each a "
+        "Decimal, and 0 + Decimal(x) is Decimal(x) exactly, so the sum is the same Decimal"),
 }
 
 # What the scratch copy needs besides compiler/ and tests/ (inputs the tests read).
