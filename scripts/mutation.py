@@ -57,7 +57,8 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "onboard": ("compiler/business/onboard.py", ["tests/test_onboard.py", "tests/test_approvals.py"]),
     "webhook": ("compiler/business/webhook.py", ["tests/test_webhook.py"]),
     "kpis": ("compiler/business/kpis.py", ["tests/test_kpis.py"]),
-    "deploytime": ("compiler/business/deploytime.py", ["tests/test_deploytime.py", "tests/test_kpis.py"]),
+    "deploytime": ("compiler/business/deploytime.py", ["tests/test_deploytime_summary.py", "tests/test_deploytime.py",
+                                                     "tests/test_kpis.py"]),
     "sla": ("compiler/business/sla.py", ["tests/test_sla.py"]),
 }
 
