@@ -68,6 +68,11 @@ EQUIVALENT: dict[str, str] = {
     "compiler.placement.x_place__mutmut_61": (
         "range(1, len(used) + 3) instead of + 2 when numbering a new host: `used` holds len(used) numbers, so "
         "range(1, len(used) + 2) already holds a free one and next() returns the lowest free number either way"),
+    **{f"compiler.gitops.changed.x_batches__mutmut_{n}": (
+        "the batch size's start value becomes max(1, <= 0) = 1 instead of ceil(stacks / max_jobs): that start is "
+        "only a lower bound (any smaller size needs more than max_jobs jobs, since the jobs are at least "
+        "stacks / size), and the while loop then raises the size to the same smallest one that fits")
+       for n in (26, 28)},
     "compiler.costs.x_stack_cost__mutmut_4": (
         "sum(items) instead of sum(items, ZERO): stack_cost_items always returns the five COST_ITEMS, each a "
         "Decimal, and 0 + Decimal(x) is Decimal(x) exactly, so the sum is the same Decimal"),

@@ -54,10 +54,11 @@ def test_one_stack_per_job_while_jobs_last():
 
 
 def test_creates_then_updates_then_destroys_within_an_environment():
-    jobs = batches([S("d1", "destroy"), S("u1"), S("c1", "create"), S("x1", "import"), S("a0", "destroy")],
+    jobs = batches([S("d1", "destroy"), S("u1"), S("c1", "create"), S("a-import", "import"), S("a0", "destroy")],
                    max_jobs=2)
-    # environments: fleet (c1, u1, x1: unknown action sorts with updates) and protected (a0, d1, destroys)
-    assert jobs == [{"batch": "fleet-001", "environment": "fleet", "count": 3, "stacks": ["c1", "u1", "x1"]},
+    # environments: fleet (c1 create, then the updates a-import (an unknown action sorts with updates) and
+    # u1 by name) and protected (a0, d1: destroys)
+    assert jobs == [{"batch": "fleet-001", "environment": "fleet", "count": 3, "stacks": ["c1", "a-import", "u1"]},
                     {"batch": "fleet-protected-001", "environment": "fleet-protected", "count": 2,
                      "stacks": ["a0", "d1"]}]
 
@@ -144,11 +145,23 @@ def test_batch_lookup_with_many_stacks():
 
 def test_text_and_json():
     cs = _changeset()
-    text = format_text(cs)
-    assert "stack alpha (update, gold): customers - | hosts -" in text
-    assert "customer c9 (removed): gone" in text
-    assert "REMOVED customer c9: decommission, not a silent delete" in text
-    assert "fleet: alerts" in text.splitlines()[-2:][0]
+    cs.stacks["zeta"].customers = {"c2", "c1"}
+    cs.customers["c9"].reasons = {"gone", "deleted"}
+    assert format_text(cs) == "\n".join([
+        "stack alpha (update, gold): customers - | hosts -",
+        "stack beta (update, silver): customers - | hosts -",
+        "stack fleet-do (destroy, -): customers - | hosts -",
+        "stack fleet-hetzner (update, -): customers - | hosts -",
+        "stack mid (create, silver): customers - | hosts -",
+        "stack zeta (update, silver): customers c1, c2 | hosts -",
+        "customer c1 (changed): edit",
+        "customer c9 (removed): deleted; gone",
+        "REMOVED customer c9: decommission, not a silent delete",
+        "fleet: alerts",
+        "fleet: schemas"])
     assert format_text(ChangeSet(base=None, head=None)) == "no stacks or customers affected"
     out = to_json(cs)
     assert out.endswith("}\n") and ", " not in out and json.loads(out)["removed_customers"] == ["c9"]
+    # keys sorted at every level (the artifact is byte-stable): "batches" first, "action" first in a stack
+    assert out.startswith('{"batches":[{"batch":"fleet-001","count":1,"environment":"fleet","stacks":["mid"]}')
+    assert '"stacks":[{"action":"update","batch":"fleet-protected-001","customers":[]' in out
