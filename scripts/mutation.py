@@ -75,6 +75,17 @@ EQUIVALENT: dict[str, str] = {
         "only a lower bound (any smaller size needs more than max_jobs jobs, since the jobs are at least "
         "stacks / size), and the while loop then raises the size to the same smallest one that fits")
        for n in (26, 28)},
+    "compiler.business.deploytime.x__parse__mutmut_1": (
+        "tzinfo=None instead of UTC: _parse's results are only validated or subtracted from each other "
+        "(hours_to_smoke), and two naive datetimes differ by the same timedelta as two UTC ones"),
+    **{f"compiler.business.deploytime.x_{f}__mutmut_{n}": (
+        "encoding 'UTF-8' for 'utf-8' is the same codec (names are case-insensitive); encoding None or absent is "
+        "the locale's, which is UTF-8 on every machine that runs this (Python 3.7+ coerces the C locale to "
+        "UTF-8, PEP 538/540), so no test here can tell them apart")
+       for f, n in (("append", 11), ("append", 13), ("append", 28), ("append", 30), ("append", 34),
+                    ("load", 10), ("load", 12))},
+    "compiler.business.deploytime.x_summarize__mutmut_43": (
+        'float("NAN") is float("nan"): the same not-a-number (the spelling is case-insensitive)'),
     "compiler.costs.x_stack_cost__mutmut_4": (
         "sum(items) instead of sum(items, ZERO): stack_cost_items always returns the five COST_ITEMS, each a "
         "Decimal, and 0 + Decimal(x) is Decimal(x) exactly, so the sum is the same Decimal"),

@@ -52,17 +52,25 @@ def test_summary_per_tier_by_hand():
 
 def test_text_report():
     records = {"s2": steps("s2", "silver", event_received="02T10:00:00", smoke_passed="02T15:00:00"),
+               "s3": steps("s3", "silver", event_received="02T10:00:00", smoke_passed="02T16:30:00"),
                "s5": steps("s5", "silver", event_received="02T10:00:00"),
-               "s6": steps("s6", "silver", event_received="02T10:00:00", failed="02T11:00:00")}
+               "s7": steps("s7", "silver", event_received="02T10:00:00"),
+               "s6": steps("s6", "silver", event_received="02T10:00:00", failed="02T11:00:00"),
+               "s8": steps("s8", "silver", event_received="02T10:00:00", failed="02T11:00:00")}
     text = render_text(summarize(records, TARGETS))
     assert text == (
         "Deployment time (Stripe event received -> smoke test passed)\n"
         "tier         target  done    median     worst  over target\n"
-        "silver          4 h     1     5.0 h     5.0 h  s2 (5.0 h)\n"
-        "failed (a stack did not apply or pass its smoke test; ops have an issue): s6\n"
-        "still onboarding (no smoke pass recorded): s5\n")
+        "silver          4 h     2     5.8 h     6.5 h  s3 (6.5 h), s2 (5.0 h)\n"
+        "failed (a stack did not apply or pass its smoke test; ops have an issue): s6, s8\n"
+        "still onboarding (no smoke pass recorded): s5, s7\n")
     empty = render_text(summarize({"s5": steps("s5", "silver", event_received="02T10:00:00")}, TARGETS))
     assert "silver          4 h     0         -         -  -\n" in empty and "failed" not in empty
+
+
+def test_records_go_into_a_directory_that_does_not_exist_yet(tmp_path):
+    assert append(tmp_path / "a" / "b", Record("c", "gold", "merged", "2026-11-02T10:00:00Z")) is True
+    assert set(load(tmp_path / "a" / "b")["c"]) == {"merged"}
 
 
 def test_the_first_record_of_a_step_wins(tmp_path):
@@ -78,6 +86,10 @@ def test_the_first_record_of_a_step_wins(tmp_path):
 
 
 def test_bad_records_are_refused(tmp_path):
+    with pytest.raises(ValueError) as e:
+        append(tmp_path, Record("c", "silver", "deployed", "2026-11-02T10:00:00Z"))
+    assert str(e.value) == ("unknown step 'deployed' (steps: event_received, pr_opened, merged, apply_finished, "
+                            "smoke_passed, welcome_sent, failed)")
     with pytest.raises(ValueError, match="unknown step 'deployed'"):
         append(tmp_path, Record("c", "silver", "deployed", "2026-11-02T10:00:00Z"))
     with pytest.raises(ValueError):
@@ -88,6 +100,19 @@ def test_bad_records_are_refused(tmp_path):
         load(tmp_path)
 
 
-def test_utc():
-    assert utc(0) == "1970-01-01T00:00:00Z"
-    assert utc(1764684180.9) == "2025-12-02T14:03:00Z"
+def test_utc_whatever_the_machine_zone(monkeypatch):
+    import os
+    import time
+    from datetime import datetime, timedelta, timezone
+    monkeypatch.setenv("TZ", "Asia/Tokyo")          # UTC+9: a local-time bug shows
+    time.tzset()
+    try:
+        assert utc(0) == "1970-01-01T00:00:00Z"
+        assert utc(1764684180.9) == "2025-12-02T14:03:00Z"
+        assert utc(datetime(2026, 11, 2, 15, 0, 5, tzinfo=timezone(timedelta(hours=1)))) == "2026-11-02T14:00:05Z"
+        before = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.strptime(utc(), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        assert before <= now <= before + timedelta(seconds=5)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
