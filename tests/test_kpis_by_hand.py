@@ -78,3 +78,22 @@ def test_deploy_time_medians_by_hand():
     assert rows == [{"tier": "bronze", "deployments": 1, "medianHours": 0.12, "maxHours": 0.12},
                     {"tier": "gold", "deployments": 2, "medianHours": 7.0, "maxHours": 10.0},      # (4 + 10) / 2
                     {"tier": "silver", "deployments": 3, "medianHours": 2.5, "maxHours": 3.0}]     # 1, 2.5, 3
+
+
+def test_month_edges_first_day_in_next_month_first_day_out():
+    h = History(events=[Event("a", "acquired", "2026-10-01", "c1"), Event("b", "acquired", "2026-11-01", "c2"),
+                        Event("c", "churned", "2026-10-31", "c3")])
+    (oct_,) = monthly(h, [parse_period("2026-10")])
+    assert (oct_.acquired, oct_.churned) == (1, 1)       # a (Oct 1) and c (Oct 31); b belongs to November
+
+
+def test_onboarded_customer_state_at_the_moment_its_file_appears():
+    first = st("gold", "999", onboarded="2026-09-30")
+    h = History(first_seen={"late": (at("2026-10-15T00:00:00"), first)})
+    assert h.state_at(at("2026-10-15T00:00:00")) == {"late": first}     # not yet in a snapshot before this moment
+    assert h.state_at(at("2026-10-01T00:00:00"))["late"] == CustomerState("gold", D("999"), "active", "2026-09-30")
+
+
+def test_deploy_time_median_of_five():
+    rows = deploy_time_by_tier([{"tier": "gold", "hours": h} for h in (9, 1, 5, 3, 7)])
+    assert rows == [{"tier": "gold", "deployments": 5, "medianHours": 5.0, "maxHours": 9.0}]    # 1 3 [5] 7 9
