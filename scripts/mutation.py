@@ -86,6 +86,9 @@ EQUIVALENT: dict[str, str] = {
                     ("load", 10), ("load", 12))},
     "compiler.business.deploytime.x_summarize__mutmut_43": (
         'float("NAN") is float("nan"): the same not-a-number (the spelling is case-insensitive)'),
+    "compiler.business.onboard.x_tier_for__mutmut_6": (
+        'price_map.get(price_id or "XXXX") instead of or "": without a price id neither "" nor "XXXX" is a key of '
+        "billing/stripe-prices.yaml, whose keys are Stripe price ids (price_...), so both find nothing"),
     "compiler.costs.x_stack_cost__mutmut_4": (
         "sum(items) instead of sum(items, ZERO): stack_cost_items always returns the five COST_ITEMS, each a "
         "Decimal, and 0 + Decimal(x) is Decimal(x) exactly, so the sum is the same Decimal"),

@@ -141,3 +141,12 @@ def test_billing_block_and_the_decommission_request():
     doc = _doc("suspended")
     apply_billing(doc, read_facts(checkout()), None)
     assert doc["spec"]["status"] == "suspended"
+
+
+def test_a_decommission_request_updates_the_block_already_there():
+    # what a person wrote in spec.decommission stays; the request fields are (re)set
+    doc = _doc()
+    doc["spec"]["decommission"] = CommentedMap(note="customer asked for a data export first")
+    apply_billing(doc, read_facts(subscription("customer.subscription.deleted")), None)
+    assert dict(doc["spec"]["decommission"]) == {"note": "customer asked for a data export first",
+                                                 "requestedBy": "stripe", "event": "evt_2", "requestedOn": "2025-12-02"}
