@@ -95,7 +95,11 @@ EQUIVALENT: dict[str, str] = {
        for m in ("__init____mutmut_10", "__init____mutmut_11", "_db__mutmut_10", "_db__mutmut_11", "claim__mutmut_4",
                  "claim__mutmut_11", "claim__mutmut_14", "claim__mutmut_15", "claim__mutmut_18", "claim__mutmut_24",
                  "due__mutmut_7", "due__mutmut_8", "due__mutmut_10", "enqueue__mutmut_11", "enqueue__mutmut_12",
-                 "enqueue__mutmut_14", "enqueue__mutmut_15")},
+                 "enqueue__mutmut_14", "enqueue__mutmut_15", "finish__mutmut_8", "finish__mutmut_9", "get__mutmut_7",
+                 "get__mutmut_8", "get__mutmut_10", "get__mutmut_11", "newest_applied__mutmut_7", "requeue__mutmut_7",
+                 "requeue__mutmut_10", "requeue__mutmut_11", "retry_later__mutmut_6", "status__mutmut_5",
+                 "status__mutmut_6", "status__mutmut_10", "status__mutmut_13", "status__mutmut_14", "status__mutmut_18",
+                 "status__mutmut_21", "status__mutmut_22")},
     "compiler.business.webhook.xǁEventQueueǁ_db__mutmut_7": (
         "a 31 s instead of 30 s wait for SQLite's lock: no test can tell one second of a bound apart"),
     "compiler.costs.x_stack_cost__mutmut_4": (

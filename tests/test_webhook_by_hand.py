@@ -105,3 +105,13 @@ def test_queue_directory_created_with_its_parents_and_errors_reset(tmp_path):
     got = q.get("evt_1")
     assert (got.state, got.attempts, got.last_error) == ("done", 2, "")
     assert q.status() == {"counts": {"done": 1}, "dead": [], "retrying": []}
+
+
+def test_the_stored_result_is_empty_unless_given(tmp_path):
+    # the result column is for an operator reading the queue with sqlite3
+    import sqlite3
+    q = queue(tmp_path)
+    q.finish("evt_a", "dead", error="gave up")
+    q.finish("evt_b", "done", result='{"action": "created"}')
+    rows = dict(sqlite3.connect(q.path).execute("SELECT id, result FROM events WHERE state != 'queued'").fetchall())
+    assert rows == {"evt_a": "", "evt_b": '{"action": "created"}'}
