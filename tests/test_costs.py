@@ -88,3 +88,34 @@ def test_exact_remainder_split(total, parties, shares):
     from compiler.money import split_exact
     assert split_exact(D(total), parties) == [D(s) for s in shares]
     assert sum(split_exact(D(total), parties)) == D(total)
+
+
+def test_a_suspended_customer_pays_for_volumes_not_servers(plan):
+    # issue 28 mutation survivor: a stack whose servers are all stopped (status: suspended) costs
+    # its volumes and backups, and 0.00 of servers (acme-logistics by hand above: 4.19, 4.50)
+    from dataclasses import replace
+    stack = _stack(plan, "acme-logistics")
+    stopped = replace(stack, hosts=tuple(replace(h, running=False) for h in stack.hosts))
+    items = stack_cost_items(plan, stopped)
+    assert [items[k] for k in ("servers", "volumes", "loadBalancers", "kubernetes", "backups")] == \
+        [D("0.00"), D("4.19"), D("0.00"), D("0.00"), D("4.50")]
+
+
+def test_a_shared_stack_pays_for_no_backup_target_even_if_a_tenant_has_one():
+    # "shared stacks: none" (costs.backup_targets), whatever its tenants' plans carry
+    from types import SimpleNamespace as NS
+    from compiler.costs import backup_targets
+    tenant = NS(backup_targets=("target-1",))
+    plan = NS(customer=lambda cid: tenant)
+    assert backup_targets(plan, NS(kind="shared", customers=("a", "b"))) == ()
+    assert backup_targets(plan, NS(kind="dedicated", customers=("a", "b"))) == ("target-1", "target-1")
+
+
+def test_a_customer_in_two_stacks_pays_the_sum_of_its_shares(monkeypatch):
+    # x alone on A (10.00) and with y on B (3.01 -> 1.51 to x, the first id, 1.50 to y): x = 11.51
+    from types import SimpleNamespace as NS
+    import compiler.costs as costs
+    a, b = NS(name="A", customers={"x"}), NS(name="B", customers={"y", "x"})
+    monkeypatch.setattr(costs, "stack_cost", lambda plan, s: {"A": D("10.00"), "B": D("3.01")}[s.name])
+    assert costs.customer_costs(NS(stacks=[a, b])) == {"x": D("11.51"), "y": D("1.50")}
+    assert list(costs.customer_costs(NS(stacks=[b, a]))) == ["x", "y"]

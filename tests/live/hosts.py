@@ -78,6 +78,11 @@ def debian_sources() -> list[str]:
     return lines
 
 
+# apt inside mmdebstrap: a connection that stalls gives up after 60 s, and each download is retried.
+MMDEBSTRAP_APT_OPTS = ('Acquire::http::Timeout "60"', 'Acquire::https::Timeout "60"', 'Acquire::Retries "3"')
+BUILD_TIMEOUT = 1500       # seconds for one whole mmdebstrap run (about 3 minutes cold here)
+
+
 def recipe() -> dict:
     return {"suite": "bookworm", "variant": "important", "packages": PACKAGES, "ansible_core": ANSIBLE_CORE,
             "sources": debian_sources(), "version": 2}
@@ -112,7 +117,7 @@ def build() -> Path:
     hooks.append('chroot "$1" update-ca-certificates')
     hooks.append('chroot "$1" python3 -m venv /opt/ansible')
     hooks.append(f'chroot "$1" env PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 '
-                 f'/opt/ansible/bin/pip install --no-cache-dir ansible-core=={ANSIBLE_CORE}')
+                 f'/opt/ansible/bin/pip install --no-cache-dir --timeout 60 --retries 5 ansible-core=={ANSIBLE_CORE}')
     hooks.append('ln -sf /opt/ansible/bin/ansible-playbook /opt/ansible/bin/ansible "$1/usr/local/bin/"')
     # A booted root needs a machine id and no first-boot prompts.
     hooks.append('echo clawtex-host > "$1/etc/hostname"; : > "$1/etc/machine-id"')
@@ -120,14 +125,23 @@ def build() -> Path:
     cmd = ["mmdebstrap", "--variant=" + r["variant"], "--include=" + ",".join(PACKAGES),
            # Keep the package lists, as a cloud image does: otherwise the lists directory is
            # minutes old and empty, and apt's cache_valid_time trusts it.
-           "--skip=download/empty", "--skip=cleanup/apt/lists", f"--setup-hook=mkdir -p \"$1/var/cache/apt/archives\"",
+           "--skip=download/empty", "--skip=cleanup/apt/lists",
+           # Bounded downloads: apt's per-connection timeout and retries (apt.conf(5) Acquire::*);
+           # scripts/deps/50-hosts.sh bounds and retries the whole build.
+           *[f"--aptopt={o}" for o in MMDEBSTRAP_APT_OPTS], f"--setup-hook=mkdir -p \"$1/var/cache/apt/archives\"",
            f"--setup-hook=sync-in {apt_cache} /var/cache/apt/archives",
            f"--customize-hook=sync-out /var/cache/apt/archives {apt_cache}",
            *[f"--customize-hook={h}" for h in hooks],
            r["suite"], str(tmp), *r["sources"]]
     log("building", root.name)
     started = time.monotonic()
-    subprocess.run(cmd, check=True)
+    try:
+        subprocess.run(cmd, check=True, timeout=BUILD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"host root: mmdebstrap {r['suite']} gave no result within {BUILD_TIMEOUT} s "
+                           "(a stalled Debian download?)") from None
+    except subprocess.CalledProcessError as e:
+        raise RuntimeError(f"host root: mmdebstrap {r['suite']} failed (exit {e.returncode}); its output is above") from None
     (tmp / ".clawtex-built").write_text(json.dumps(r, indent=1) + "\n")
     tmp.rename(root)
     log(f"built {root} in {time.monotonic() - started:.0f}s")
