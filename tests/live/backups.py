@@ -230,6 +230,22 @@ def wait_healthy(h: hosts.Host, timeout: float = 300) -> float:
 
 # ------------------------------------------------------------ the proofs (tests/live/test_hosts.py)
 
+def backup_secrets(h: hosts.Host) -> dict[str, str]:
+    """The backup secrets the controller handed this host (restic password, S3 secret, the Storage Box
+    key's base64 body lines): none may appear in a log or on a process command line."""
+    env = hosts.secret_env(h.host)
+    out = {k: v for k, v in env.items() if k.endswith(("_RESTIC_PASSWORD", "_S3_SECRET_ACCESS_KEY"))}
+    for k, v in env.items():
+        if k.endswith("_BACKUP_SFTP_KEY"):
+            out.update({f"{k} line {i}": line for i, line in enumerate(v.splitlines()) if line and "PRIVATE KEY" not in line})
+    return out
+
+
+def no_secret_in(what: str, text: str, secrets: dict[str, str]) -> None:
+    leaked = [k for k, v in secrets.items() if v in text]
+    assert leaked == [], f"{what} holds {leaked}"
+
+
 def say(*args) -> None:
     print(*args, flush=True)
 
@@ -298,6 +314,11 @@ def take_backup_and_restore(h: hosts.Host, dest: Destination) -> dict:
     assert set(dirs) <= set(snap["paths"]), snap["paths"]
     assert metric(h) is not None and metric(h) >= int(t0), (metric(h), t0)
     say(f"{h.host}: clawtex-backup.service took {out['backup_seconds']:.1f}s ({dest.kind}), snapshot {snap['short_id']}")
+    # No backup secret in the Ansible runs' output or in the host's journal (the unit's and every other).
+    secrets_ = backup_secrets(h)
+    for log_ in sorted(h.dir.glob("ansible-*.log")):
+        no_secret_in(log_.name, log_.read_text(), secrets_)
+    no_secret_in("the host's journal", h.sh("journalctl --no-pager -o cat").stdout, secrets_)
     out["snapshot"] = snap["short_id"]
 
     # Encryption: the repository on the destination's disk, read by this machine's restic.
@@ -408,7 +429,10 @@ def _fails_and_counts_nothing(h: hosts.Host, dest: Destination, fault: str, expe
     state = h.sh("systemctl show -p ActiveState,Result clawtex-backup.service").stdout.split()
     assert not ok, f"{fault}: the unit succeeded\n{journal[-3000:]}"
     assert "ActiveState=failed" in state, (fault, state)
-    assert re.search(expect, journal, re.I), f"{fault}: {expect!r} not in the journal:\n{journal[-3000:]}"
+    # The cause, in restic's or rclone's words: systemd's own lines ("status=1/FAILURE") do not count.
+    cause = "\n".join(line for line in journal.splitlines()
+                       if not re.match(r"(clawtex-backup\.service: |Failed to start |Starting |Started )", line))
+    assert re.search(expect, cause, re.I), f"{fault}: {expect!r} not in the journal:\n{journal[-3000:]}"
     assert metric(h) == before_metric, (fault, "success metric bumped", before_metric, metric(h))
     return took
 
@@ -468,6 +492,10 @@ def faults(h: hosts.Host, dest: Destination) -> dict:
         time.sleep(0.2)
     assert h.sh("systemctl is-active clawtex-backup.service").stdout.strip() in ("active", "activating"), \
         "the backup finished before it could be killed"
+    # While restic and rclone run: no backup secret on any process command line of the host.
+    cmdlines = h.sh("for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' <$f; echo; done 2>/dev/null").stdout
+    assert "restic backup" in cmdlines, cmdlines[-2000:]
+    no_secret_in("a process command line", cmdlines, backup_secrets(h))
     h.sh("systemctl kill --signal=SIGKILL clawtex-backup.service")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and h.sh("systemctl is-active clawtex-backup.service").stdout.strip() != "failed":
