@@ -455,7 +455,9 @@ def faults(h: hosts.Host, dest: Destination) -> dict:
     dest.start(read_only=True)
     try:
         out["destination refuses writes"] = _fails_and_counts_nothing(
-            h, dest, "destination refuses writes", r"permission denied|read.only|AccessDenied|403|failure")
+            # rclone serve s3 --read-only answers restic's first write, its lock, with a 500 (seen live);
+            # internal-sftp -R with "permission denied".
+            h, dest, "destination refuses writes", r"unable to create lock in backend|permission denied|read.only|AccessDenied|403")
     finally:
         dest.start()
 
