@@ -545,7 +545,7 @@ def stale_alert(h: hosts.Host, tmp: Path) -> dict:
     from live.test_monitoring import (GEN, STAFFED, TOOLS, alertmanager_overlay, process, prometheus_overlay,
                                       wait_http)
     hv, identity = hosts.inventory(h.host)
-    customer, tier = identity["clawtex_customer"], hv["clawtex_tier"]
+    customer, tier = identity["clawtex_customer"], identity["clawtex_tier"]     # hosts.yml, not host_vars
     textfiles = h.dir / "root" / METRIC.lstrip("/")
     allowed = {"silver": 24, "gold": 1, "platinum": 1}[tier] * 3600   # tiers/*.yaml spec.backups.intervalHours
     text = textfiles.read_text()
