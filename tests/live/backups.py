@@ -171,7 +171,9 @@ def restic(h: hosts.Host, args: str, env_file: str = ENV_FILE, timeout: float = 
 
 
 def snapshots(h: hosts.Host) -> list[dict]:
-    r = restic(h, "snapshots --json")
+    # --no-lock: listing must work while the destination refuses writes (restic 0.14 locks the
+    # repository for `snapshots` otherwise: "unable to create lock in backend", after retries).
+    r = restic(h, "snapshots --json --no-lock")
     if r.returncode != 0 and "Is there a repository at the following location?" in r.stderr:
         return []          # not initialised yet: the unit's first run creates it
     assert r.returncode == 0, r.stdout + r.stderr
@@ -228,15 +230,50 @@ def wait_healthy(h: hosts.Host, timeout: float = 300) -> float:
 
 # ------------------------------------------------------------ the proofs (tests/live/test_hosts.py)
 
+def backup_secrets(h: hosts.Host) -> dict[str, str]:
+    """The backup secrets the controller handed this host (restic password, S3 secret, the Storage Box
+    key's base64 body lines): none may appear in a log or on a process command line."""
+    env = hosts.secret_env(h.host)
+    out = {k: v for k, v in env.items() if k.endswith(("_RESTIC_PASSWORD", "_S3_SECRET_ACCESS_KEY"))}
+    for k, v in env.items():
+        if k.endswith("_BACKUP_SFTP_KEY"):
+            out.update({f"{k} line {i}": line for i, line in enumerate(v.splitlines()) if line and "PRIVATE KEY" not in line})
+    return out
+
+
+def no_secret_in(what: str, text: str, secrets: dict[str, str]) -> None:
+    leaked = [k for k, v in secrets.items() if v in text]
+    assert leaked == [], f"{what} holds {leaked}"
+
+
 def say(*args) -> None:
     print(*args, flush=True)
 
 
-def take_backup_and_restore(h: hosts.Host, dest: Destination) -> dict:
-    """Marker + database row, the timer's unit backs up, state wiped, restic restores, gateway healthy, marker back.
+def fresh_layer(h: hosts.Host, into: Path) -> Path:
+    """A copy of the host's filesystem changes (its overlay upper directory), taken after its converge
+    and before any marker or backup: laid over the cached root, it boots a second machine in the
+    state a scratch server converged with the same host vars is in (the converge is idempotent:
+    test_site_yml_converges_and_is_idempotent), without a second converge (5-13 minutes).
+    The gateway keeps running: a file of its state directory that vanishes mid-copy is skipped
+    (the drill wipes that directory before it restores)."""
+    shutil.rmtree(into, ignore_errors=True)
+    into.parent.mkdir(parents=True, exist_ok=True)
+    r = subprocess.run(["cp", "-a", str(h.dir / "upper"), str(into)], capture_output=True, text=True)
+    state = "upper" + group_vars()["openclaw_state_dir"]
+    errors = [line for line in r.stderr.splitlines() if not (state in line and "No such file" in line)]
+    assert r.returncode == 0 or not errors, r.stderr[-3000:]
+    return into
 
-    Same host, state wiped (a second boot and converge of a host costs 5-13 minutes: README
-    "Live checks -> Hosts"); the secrets the snapshot excludes stay, as a converge re-creates them."""
+
+def take_backup_and_restore(h: hosts.Host, dest: Destination) -> dict:
+    """Marker + database row, the timer's unit backs up, a second, fresh machine restores, its gateway is healthy
+    with the marker.
+
+    The restoring machine never ran this customer's backup: it boots from the cached root plus a copy
+    of this host's filesystem as its converge left it (fresh_layer), in its own network namespace,
+    and reaches the repository only through the destination (served again in its namespace, the same
+    data on this machine's disk, as a bucket outlives a server). `clawtex dr-drill` restores there."""
     import secrets as _secrets
     gv = group_vars()
     dirs = [gv["openclaw_state_dir"], gv["openclaw_workspace_dir"]]
@@ -246,16 +283,22 @@ def take_backup_and_restore(h: hosts.Host, dest: Destination) -> dict:
     # The test runs the unit itself: the timer (Gold: hourly) must not add a snapshot in between.
     assert h.sh("systemctl stop clawtex-backup.timer").returncode == 0
     if databases:
-        # A customer database for pg_dump to dump (the host has postgresql-client from the role).
+        # A customer database server for pg_dump (the host has postgresql-client from the role).
         t = time.monotonic()
         r = h.sh("command -v pg_ctlcluster >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >/dev/null"
-                 " && pg_ctlcluster 15 main start 2>/dev/null; pg_lsclusters")
+                 " && (pg_ctlcluster 15 main stop 2>/dev/null; pg_lsclusters)")
+        assert r.returncode == 0, r.stdout + r.stderr
+        say(f"postgresql installed in {time.monotonic() - t:.0f}s")
+    t = time.monotonic()
+    layer = fresh_layer(h, dest.dir / "fresh-layer")    # before the marker, the database and the backup
+    say(f"{h.host}: converged filesystem copied for the fresh host in {time.monotonic() - t:.0f}s")
+    if databases:
+        r = h.sh("pg_ctlcluster 15 main start")
         assert r.returncode == 0, r.stdout + r.stderr
         for db in databases:
             r = h.sh(f"runuser -u postgres -- dropdb --if-exists {db}; runuser -u postgres -- createdb {db} && runuser -u postgres -- psql -q -d {db} -c "
                      f"\"create table clawtex_marker(v text); insert into clawtex_marker values ('{marker}')\"")
             assert r.returncode == 0, r.stdout + r.stderr
-        say(f"postgresql installed, {databases} created in {time.monotonic() - t:.0f}s")
     r = h.sh("set -e; " + "; ".join(f"echo {marker} >{d}/clawtex-restore-marker; chown openclaw: {d}/clawtex-restore-marker"
                                      for d in dirs))
     assert r.returncode == 0, r.stderr
@@ -271,6 +314,11 @@ def take_backup_and_restore(h: hosts.Host, dest: Destination) -> dict:
     assert set(dirs) <= set(snap["paths"]), snap["paths"]
     assert metric(h) is not None and metric(h) >= int(t0), (metric(h), t0)
     say(f"{h.host}: clawtex-backup.service took {out['backup_seconds']:.1f}s ({dest.kind}), snapshot {snap['short_id']}")
+    # No backup secret in the Ansible runs' output or in the host's journal (the unit's and every other).
+    secrets_ = backup_secrets(h)
+    for log_ in sorted(h.dir.glob("ansible-*.log")):
+        no_secret_in(log_.name, log_.read_text(), secrets_)
+    no_secret_in("the host's journal", h.sh("journalctl --no-pager -o cat").stdout, secrets_)
     out["snapshot"] = snap["short_id"]
 
     # Encryption: the repository on the destination's disk, read by this machine's restic.
@@ -287,30 +335,52 @@ def take_backup_and_restore(h: hosts.Host, dest: Destination) -> dict:
                                                                   or b"openclaw" in p.read_bytes())]
     assert plain == [], f"plaintext in the repository: {plain}"
 
-    # Restore, by the DR drill command (compiler/business/drill.py) with this host as its scratch
-    # host: it wipes the gateway's state, restic restores the latest snapshot, the databases come
-    # back from their dumps, the gateway must answer healthy. The test then reads the state itself.
-    records = dest.dir / "dr-drills"
-    r = subprocess.run([sys.executable, "-m", "compiler.cli", "--root", str(hosts.REPO), "dr-drill", dest.customer,
-                        "--runner", f"nsenter -t {h.leader} -a", "--records", str(records), "--wipe-scratch"],
-                       capture_output=True, text=True, cwd=hosts.REPO, env={**os.environ, "PYTHONPATH": str(hosts.REPO)},
-                       timeout=1200)
-    assert r.returncode == 0, r.stdout + r.stderr
-    say(r.stdout.strip())
-    record = json.loads((records / f"{dest.customer}.json").read_text())
-    assert record["snapshot"] == snap["id"] and record["healthy"] is True, record
-    # RPO is the snapshot's age at the drill: between the unit's start and now (seconds, by this test's clock).
-    assert 0 <= record["rpo_seconds"] <= time.time() - t0 + 5, (record, time.time() - t0)
-    out["rto_seconds"], out["rpo_seconds"], out["drill"] = record["rto_seconds"], record["rpo_seconds"], record
-    assert wait_healthy(h, timeout=5) < 5
-    for d in dirs:
-        r = h.sh(f"cat {d}/clawtex-restore-marker; stat -c %U {d}/clawtex-restore-marker")
-        assert r.stdout.split() == [marker, "openclaw"], (d, r.stdout, r.stderr)
-    for db in databases:
-        r = h.sh(f"runuser -u postgres -- psql -tA -d {db} -c 'select v from clawtex_marker'")
-        assert r.stdout.strip() == marker, (db, r.stdout, r.stderr)
-    say(f"{h.host}: restored snapshot {snap['short_id']} -> gateway healthy with the marker "
-        f"{'and ' + ','.join(databases) + ' ' if databases else ''}in {out['rto_seconds']:.1f}s (restore-to-healthy)")
+    # Restore on the fresh machine, by the DR drill command (compiler/business/drill.py) with it as the
+    # scratch host: its gateway stopped and state cleared, restic restores the latest snapshot, the
+    # databases come back from their dumps, the gateway must answer healthy. The test then reads the state.
+    t = time.monotonic()
+    dest.stop()                    # one server per destination: this host's, then the fresh host's
+    try:
+        with hosts.Host(h.host, h.root, h.repo, machine="fresh", layers=[layer]) as fresh:
+            fresh_dest = Destination(fresh, data=dest.dir)
+            try:
+                fresh_dest.start()
+                for d in dirs:     # it never had the marker
+                    assert fresh.sh(f"test -e {d}/clawtex-restore-marker").returncode == 1, d
+                if databases:
+                    r = fresh.sh("pg_ctlcluster 15 main start 2>/dev/null; pg_lsclusters -h | grep -q online")
+                    assert r.returncode == 0, r.stdout + r.stderr
+                    for db in databases:
+                        r = fresh.sh(f"runuser -u postgres -- psql -tA -d {db} -c 'select 1'")
+                        assert r.returncode != 0, f"{db} exists on the fresh host before the restore"
+                records = dest.dir / "dr-drills"
+                r = subprocess.run([sys.executable, "-m", "compiler.cli", "--root", str(hosts.REPO), "dr-drill",
+                                    dest.customer, "--runner", f"nsenter -t {fresh.leader} -a", "--records", str(records),
+                                    "--wipe-scratch"], capture_output=True, text=True, cwd=hosts.REPO,
+                                   env={**os.environ, "PYTHONPATH": str(hosts.REPO)}, timeout=1200)
+                assert r.returncode == 0, r.stdout + r.stderr + fresh_dest.log()
+                say(r.stdout.strip())
+                record = json.loads((records / f"{dest.customer}.json").read_text())
+                assert record["snapshot"] == snap["id"] and record["healthy"] is True, record
+                # RPO is the snapshot's age at the drill: between the unit's start and now (this test's clock).
+                assert 0 <= record["rpo_seconds"] <= time.time() - t0 + 5, (record, time.time() - t0)
+                out["rto_seconds"], out["rpo_seconds"], out["drill"] = record["rto_seconds"], record["rpo_seconds"], record
+                assert wait_healthy(fresh, timeout=5) < 5
+                for d in dirs:
+                    r = fresh.sh(f"cat {d}/clawtex-restore-marker; stat -c %U {d}/clawtex-restore-marker")
+                    assert r.stdout.split() == [marker, "openclaw"], (d, r.stdout, r.stderr)
+                for db in databases:
+                    r = fresh.sh(f"runuser -u postgres -- psql -tA -d {db} -c 'select v from clawtex_marker'")
+                    assert r.stdout.strip() == marker, (db, r.stdout, r.stderr)
+            finally:
+                fresh_dest.stop()
+    finally:
+        shutil.rmtree(layer, ignore_errors=True)
+        dest.start()
+    out["fresh_host_seconds"] = time.monotonic() - t
+    say(f"{h.host}: a fresh machine restored snapshot {snap['short_id']} -> gateway healthy with the marker "
+        f"{'and ' + ','.join(databases) + ' ' if databases else ''}in {out['rto_seconds']:.1f}s (restore-to-healthy); "
+        f"boot + drill + checks {out['fresh_host_seconds']:.0f}s")
     return out
 
 
@@ -359,7 +429,10 @@ def _fails_and_counts_nothing(h: hosts.Host, dest: Destination, fault: str, expe
     state = h.sh("systemctl show -p ActiveState,Result clawtex-backup.service").stdout.split()
     assert not ok, f"{fault}: the unit succeeded\n{journal[-3000:]}"
     assert "ActiveState=failed" in state, (fault, state)
-    assert re.search(expect, journal, re.I), f"{fault}: {expect!r} not in the journal:\n{journal[-3000:]}"
+    # The cause, in restic's or rclone's words: systemd's own lines ("status=1/FAILURE") do not count.
+    cause = "\n".join(line for line in journal.splitlines()
+                       if not re.match(r"(clawtex-backup\.service: |Failed to start |Starting |Started )", line))
+    assert re.search(expect, cause, re.I), f"{fault}: {expect!r} not in the journal:\n{journal[-3000:]}"
     assert metric(h) == before_metric, (fault, "success metric bumped", before_metric, metric(h))
     return took
 
@@ -382,7 +455,9 @@ def faults(h: hosts.Host, dest: Destination) -> dict:
     dest.start(read_only=True)
     try:
         out["destination refuses writes"] = _fails_and_counts_nothing(
-            h, dest, "destination refuses writes", r"permission denied|read.only|AccessDenied|403|failure")
+            # rclone serve s3 --read-only answers restic's first write, its lock, with a 500 (seen live);
+            # internal-sftp -R with "permission denied".
+            h, dest, "destination refuses writes", r"unable to create lock in backend|permission denied|read.only|AccessDenied|403")
     finally:
         dest.start()
 
@@ -399,8 +474,12 @@ def faults(h: hosts.Host, dest: Destination) -> dict:
         dest.start()
         gv = group_vars()
         h.sh(f"head -c 32M /dev/urandom >{gv['openclaw_workspace_dir']}/clawtex-big.bin")
-        out["disk full"] = _fails_and_counts_nothing(h, dest, "disk full",
-                                                     r"no space left|ENOSPC|disk full|quota|507|insufficient|failure")
+        # restic's words: its pack uploads fail ("unable to save snapshot"; sftp: "no space left"); the S3
+        # server hides ENOSPC behind a 500 (seen live), so its own log must name it.
+        log_before = len((dest.dir / "server.log").read_text())
+        out["disk full"] = _fails_and_counts_nothing(h, dest, "disk full", r"no space left|unable to save snapshot")
+        if dest.kind != "sftp":
+            assert "no space left on device" in (dest.dir / "server.log").read_text()[log_before:], dest.log()
     finally:
         dest.stop()
         if dest.data.is_mount():
@@ -419,6 +498,10 @@ def faults(h: hosts.Host, dest: Destination) -> dict:
         time.sleep(0.2)
     assert h.sh("systemctl is-active clawtex-backup.service").stdout.strip() in ("active", "activating"), \
         "the backup finished before it could be killed"
+    # While restic and rclone run: no backup secret on any process command line of the host.
+    cmdlines = h.sh("for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' <$f; echo; done 2>/dev/null").stdout
+    assert "restic backup" in cmdlines, cmdlines[-2000:]
+    no_secret_in("a process command line", cmdlines, backup_secrets(h))
     h.sh("systemctl kill --signal=SIGKILL clawtex-backup.service")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and h.sh("systemctl is-active clawtex-backup.service").stdout.strip() != "failed":
@@ -462,7 +545,7 @@ def stale_alert(h: hosts.Host, tmp: Path) -> dict:
     from live.test_monitoring import (GEN, STAFFED, TOOLS, alertmanager_overlay, process, prometheus_overlay,
                                       wait_http)
     hv, identity = hosts.inventory(h.host)
-    customer, tier = identity["clawtex_customer"], hv["clawtex_tier"]
+    customer, tier = identity["clawtex_customer"], identity["clawtex_tier"]     # hosts.yml, not host_vars
     textfiles = h.dir / "root" / METRIC.lstrip("/")
     allowed = {"silver": 24, "gold": 1, "platinum": 1}[tier] * 3600   # tiers/*.yaml spec.backups.intervalHours
     text = textfiles.read_text()

@@ -210,12 +210,18 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 class Host:
     """A fresh copy of the cached root, booted with systemd in its own network namespace."""
 
-    def __init__(self, host: str, root: Path, repo: Path = REPO):
+    def __init__(self, host: str, root: Path, repo: Path = REPO, machine: str = "", layers: list[Path] | None = None):
+        """`machine` names a second machine of the same inventory host (its own directory, network
+        namespace and lock); `layers` are read-only directories laid over the cached root, topmost
+        first (a copy of another machine's overlay upper directory: tests/live/backups.py)."""
         self.host = host
         self.repo = repo              # bind-mounted read-only at /repo: its playbook and generated/
-        self.name = f"{PREFIX}-{hashlib.sha256(host.encode()).hexdigest()[:8]}"
-        self.dir = CACHE / "run" / host
+        unit = host + (f"-{machine}" if machine else "")
+        self.name = f"{PREFIX}-{hashlib.sha256(unit.encode()).hexdigest()[:8]}"
+        self.dir = CACHE / "run" / unit
+        self.unit = unit
         self.root = root
+        self.layers = layers or []
         self.procs: list[subprocess.Popen] = []
         self.leader: int | None = None
         self.mounted = False
@@ -232,12 +238,12 @@ class Host:
         # One run per host at a time: a second one would unmount and delete the first one's root.
         import fcntl
         (CACHE / "run").mkdir(parents=True, exist_ok=True)
-        self.lock = open(CACHE / "run" / f"{self.host}.lock", "w")
+        self.lock = open(CACHE / "run" / f"{self.unit}.lock", "w")
         try:
             fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self.lock.close()
-            raise RuntimeError(f"{self.host} is already running (lock {self.lock.name})") from None
+            raise RuntimeError(f"{self.unit} is already running (lock {self.lock.name})") from None
         if (self.dir / "root").is_mount():
             run(["umount", str(self.dir / "root")])
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -246,7 +252,7 @@ class Host:
         for d in ("upper", "work", "root"):
             (self.dir / d).mkdir()
         subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
-                        f"lowerdir={self.root},upperdir={self.dir / 'upper'},workdir={self.dir / 'work'}",
+                        f"lowerdir={':'.join(str(p) for p in [*self.layers, self.root])},upperdir={self.dir / 'upper'},workdir={self.dir / 'work'}",
                         str(self.dir / "root")], check=True)
         self.mounted = True
         Path(self.dir / "root" / "etc" / "resolv.conf").unlink(missing_ok=True)
@@ -259,7 +265,7 @@ class Host:
             stdout=open(self.dir / "slirp4netns.log", "w"), stderr=subprocess.STDOUT))
         caches = []
         for what, inside in (("apt", "/var/cache/apt/archives"), ("npm", "/root/.npm")):
-            d = CACHE / "caches" / self.host / what
+            d = CACHE / "caches" / self.unit / what
             d.mkdir(parents=True, exist_ok=True)
             caches.append(f"--bind={d}:{inside}")
         # Container storage on the machine's own filesystem, as on a VPS disk: the host's root
@@ -285,7 +291,7 @@ class Host:
             if self.leader:
                 state = self.sh("systemctl is-system-running").stdout.strip()
                 if state in ("running", "degraded"):
-                    log(f"{self.host}: booted ({state}) in {time.monotonic() - started:.0f}s")
+                    log(f"{self.unit}: booted ({state}) in {time.monotonic() - started:.0f}s")
                     return self
             time.sleep(1)
         raise RuntimeError(f"{self.host} did not boot: see {self.dir / 'console.log'}")
