@@ -83,6 +83,10 @@ def test_cached_compile_is_identical_to_a_cold_one_after_random_edits(tmp_path_f
         assert cached == cold, f"after {kind} {cid} {n}"
         if isinstance(cold, dict):
             write_tree(root, cold)      # the next edit starts from what was compiled (placement, guard)
+            # The journaled write (only changed files move) leaves exactly the cold tree, nothing else.
+            assert read_tree(root / "generated") == cold, f"written tree after {kind} {cid} {n}"
+            assert sorted(p.name for p in root.iterdir() if p.name.startswith(".generated")) \
+                in ([], [".generated.lock"]), "no journal or staging left behind"
 
 
 PROBE = """
