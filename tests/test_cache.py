@@ -92,11 +92,18 @@ def test_one_changed_customer_resynthesizes_only_its_stack(repo, tmp_path):
     assert run_clawtex(repo, "compile").returncode == 0
     before = stack_entries(repo)
     path = repo / "customers" / "brightpath-tutors.yaml"
+    # A rename reaches only the stack's description: same keys, one entry's bytes set anew, no synthesis.
     path.write_text(path.read_text().replace("displayName: BrightPath Tutors", "displayName: BrightPath Learning"))
     assert run_clawtex(repo, "compile").returncode == 0
+    renamed = stack_entries(repo)
+    assert set(renamed) == set(before), "a rename synthesizes no stack"
+    assert [k for k in before if renamed[k] != before[k]] and len([k for k in before if renamed[k] != before[k]]) == 1
+    # A change the stack reads (compute goes while suspended): exactly one stack synthesized again.
+    path.write_text(path.read_text().replace("  billing:", "  status: suspended\n  billing:", 1))
+    assert run_clawtex(repo, "compile").returncode == 0
     after = stack_entries(repo)
-    assert len(after) == len(before) and len(set(after) - set(before)) == 1, "exactly one stack synthesized again"
-    assert {k: v for k, v in after.items() if k in before} == {k: v for k, v in before.items() if k in after}
+    assert len(after) == len(renamed) and len(set(after) - set(renamed)) == 1, "exactly one stack synthesized again"
+    assert {k: v for k, v in after.items() if k in renamed} == {k: v for k, v in renamed.items() if k in after}
     cached = read_tree(repo / "generated")
     assert run_clawtex(repo, "compile", "--no-cache").returncode == 0
     assert read_tree(repo / "generated") == cached

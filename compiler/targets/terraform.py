@@ -317,8 +317,14 @@ def adapt(plan: FleetPlan, unit: str, files: dict[str, bytes]) -> dict[str, byte
     at = content.find(_DESCRIPTION, start) + len(_DESCRIPTION) if start >= 0 else -1
     if start >= 0 and content.startswith(json.dumps(want, ensure_ascii=False).encode("utf-8") + b",\n", at):
         return files
-    data = json.loads(content)
-    data["//"]["clawtex"]["description"] = want
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return files
+    clawtex = data.get("//", {}).get("clawtex") if isinstance(data, dict) else None
+    if not isinstance(clawtex, dict):
+        return files                                    # not a stack this module wrote: served as stored
+    clawtex["description"] = want
     return {path: dump_json(data)}
 
 
