@@ -97,7 +97,7 @@ class _Reuse:
             if adapt is not None:
                 adapted = adapt(plan, unit, hit)
                 if adapted is not hit:
-                    self.cache.put(key, adapted)     # the next compile finds it as is
+                    self.cache.put(key, adapted)     # kept when the pack is next written (a key changes)
                 hit = adapted
             self.out.update(hit)
 
