@@ -92,7 +92,10 @@ Price = Annotated[Decimal, BeforeValidator(exact), Field(gt=0, decimal_places=2)
 ReleaseChannel = Literal["stable", "lts"]
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
+    # defer_build: a compile whose verdicts are all cached unpickles models and never
+    # validates, so their validators are built on first use, not at import (issue 29).
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True,
+                              defer_build=True)
 
 
 class SecretRef(Strict):

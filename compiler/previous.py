@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from .write import GENERATED
+from .write import GENERATED, recover
 
 PLACEMENT_FILE = "placement.json"
 WAZUH_BLOCKS_FILE = "wazuh/rule-blocks.json"
@@ -51,6 +51,7 @@ class PreviousState:
 
 
 def read_previous(root: Path, use_cache: bool = False) -> PreviousState:
+    recover(root)       # a compile killed after its journal's commit is finished first (write.py)
     generated = root / GENERATED
     if not generated.is_dir():
         return PreviousState()

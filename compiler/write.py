@@ -1,14 +1,40 @@
 """Stage 5: put the rendered tree in place, atomically, or compare it.
 
-The new tree is written to a temporary directory beside generated/ and then
-swapped in with one renameat2(RENAME_EXCHANGE) call, so a compile that fails
-or is killed at any point leaves either the old tree or the new one, whole.
+The guarantee (docs/performance.md, "Writing generated/"): a compile that fails
+or is killed at any point leaves generated/ either wholly old or wholly new
+once any clawtex command (or read_tree/recover here) has looked at it. The
+cost is proportional to what changed, not to the tree:
+
+1. stage: every new or changed file is written and fsynced in a staging
+   directory beside generated/ (.generated.tmp-*); nothing in generated/ moves.
+   Killed here: the staging directory is a leftover, removed on the next
+   recover(); generated/ is the old tree, untouched.
+2. commit: a journal (.generated.journal: the staged file for each path, the
+   paths to delete) is written to a temporary name, fsynced and renamed into
+   place, then the directory is fsynced. That rename is the commit point.
+3. apply: deletions, then each staged file renamed over its path, then the
+   touched directories fsynced, then the journal removed. Killed here:
+   generated/ on disk is a mix until the next recover() rolls the journal
+   forward; every step is idempotent (a rename whose source is gone was done),
+   so a roll-forward killed in turn is rolled forward again.
+
+recover() runs before anything reads or writes generated/: write_tree,
+read_tree/diff_tree (compile --check), previous.read_previous (every compile).
+A tool that is not clawtex (git add, terraform) must not read generated/ while
+.generated.journal exists; CI runs `clawtex compile --check` first, which
+rolls forward. One writer at a time: a filelock on .generated.lock.
+
+The first write (no generated/ yet) stages the whole tree and renames it into
+place, which is atomic without a journal.
+
+Hand-written because no well-kept library does a multi-file roll-forward
+journal: atomicwrites/safer do one file, fs-transaction and filetx (PyPI,
+0.1.x, one author each, 2025) roll back by undo copies, libjio is C and
+unmaintained since 2014 (search of PyPI/docs, 2026-12-03).
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import errno
+import json
 import os
 import shutil
 import tempfile
@@ -16,9 +42,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 GENERATED = "generated"
+JOURNAL = ".generated.journal"
+LOCK = ".generated.lock"
 _TMP_PREFIX = ".generated.tmp-"
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
+_JOURNAL_VERSION = 1
+# Fault injection for tests/test_crash_safety.py: CLAWTEX_WRITE_FAULT=<step>[:<n>]
+# SIGKILLs this process at that step (after the n-th rename for "apply").
+_FAULT_ENV = "CLAWTEX_WRITE_FAULT"
+STEPS = ("staged", "journal-written", "committed", "apply", "applied", "journal-removed")
 
 
 @dataclass(frozen=True)
@@ -33,6 +64,8 @@ class TreeDiff:
 
 
 def read_tree(directory: Path) -> dict[str, bytes]:
+    if directory.name == GENERATED:
+        recover(directory.parent)
     if not directory.is_dir():
         return {}
     return {p.relative_to(directory).as_posix(): p.read_bytes()
@@ -48,18 +81,51 @@ def diff_tree(directory: Path, files: dict[str, bytes]) -> TreeDiff:
     )
 
 
+def recover(root: Path) -> None:
+    """Roll a committed journal forward; drop staging a killed compile left before committing."""
+    if not any(root.glob(".generated.[jt]*")):      # JOURNAL, JOURNAL.tmp, _TMP_PREFIX*
+        return
+    with _lock(root):
+        _recover_locked(root)
+
+
 def remove_leftovers(root: Path) -> None:
-    """Temporary trees of compiles that were killed before they could clean up."""
-    for leftover in root.glob(_TMP_PREFIX + "*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    recover(root)
 
 
 def write_tree(root: Path, files: dict[str, bytes]) -> Path:
-    remove_leftovers(root)
-    target = root / GENERATED
-    unchanged = _unchanged(target, files)
-    if target.is_dir() and len(unchanged) == len(files) and _names(target) == set(files):
-        return target       # byte-identical already: nothing to swap
+    with _lock(root):
+        _recover_locked(root)
+        target = root / GENERATED
+        if not target.is_dir():
+            return _write_whole(root, target, files)
+        current = _names(target)
+        changed = sorted(rel for rel, content in files.items() if not _same(target / rel, content))
+        deleted = sorted(current - set(files))
+        if not changed and not deleted:
+            return target       # byte-identical already: nothing to do
+        staging = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=root))
+        try:
+            for i, rel in enumerate(changed):
+                _write_synced(staging / str(i), files[rel])
+            _fsync_dir(staging)
+            _fault("staged")
+            journal = {"version": _JOURNAL_VERSION, "staging": staging.name, "write": changed, "delete": deleted}
+            pending = root / (JOURNAL + ".tmp")
+            _write_synced(pending, json.dumps(journal, indent=0).encode())
+            _fault("journal-written")
+            os.rename(pending, root / JOURNAL)
+            _fsync_dir(root)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            (root / (JOURNAL + ".tmp")).unlink(missing_ok=True)
+            raise
+        _fault("committed")
+        _roll_forward(root, journal)      # from here on, a failure is finished by the next recover()
+    return target
+
+
+def _write_whole(root: Path, target: Path, files: dict[str, bytes]) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=root))
     try:
         made: set[Path] = {staging}
@@ -68,17 +134,10 @@ def write_tree(root: Path, files: dict[str, bytes]) -> Path:
             if path.parent not in made:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 made.update(path.parents)
-            if not (rel in unchanged and _link(target / rel, path)):
-                with open(path, "wb") as handle:
-                    handle.write(content)
-                    handle.flush()
-                    os.fsync(handle.fileno())
+            _write_synced(path, content)
         _fsync_dir(staging)
-        if target.exists():
-            _exchange(staging, target)      # staging now holds the old tree
-            shutil.rmtree(staging)
-        else:
-            os.rename(staging, target)
+        _fault("staged")
+        os.rename(staging, target)
         _fsync_dir(root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -86,19 +145,101 @@ def write_tree(root: Path, files: dict[str, bytes]) -> Path:
     return target
 
 
-def _unchanged(target: Path, files: dict[str, bytes]) -> set[str]:
-    """Paths whose current file already holds the new bytes (a regular file, not a link)."""
-    same = set()
-    for rel, content in files.items():
-        current = target / rel
+def _recover_locked(root: Path) -> None:
+    journal_path = root / JOURNAL
+    keep = None
+    if journal_path.exists():
+        journal = json.loads(journal_path.read_bytes())
+        if journal.get("version") != _JOURNAL_VERSION:
+            raise RuntimeError(f"{journal_path}: journal version {journal.get('version')!r} is not "
+                               f"{_JOURNAL_VERSION}; finish it with the clawtex that wrote it")
+        keep = journal["staging"]
+        _roll_forward(root, journal)
+    (root / (JOURNAL + ".tmp")).unlink(missing_ok=True)     # never committed: the old tree stands
+    for leftover in root.glob(_TMP_PREFIX + "*"):
+        if leftover.name != keep:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _roll_forward(root: Path, journal: dict) -> None:
+    target = root / GENERATED
+    staging = root / journal["staging"]
+    touched: set[Path] = set()
+    for rel in journal["delete"]:
+        path = target / rel
+        if path.is_dir() and not path.is_symlink():
+            continue                    # the new tree's directory, made by the run this one finishes
         try:
-            with open(current, "rb") as handle:
-                if len(content) == os.fstat(handle.fileno()).st_size and handle.read() == content \
-                        and not current.is_symlink():
-                    same.add(rel)
+            path.unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            pass                        # gone already (its parent may be a new file by now)
+        touched.add(path.parent)
+    for directory in sorted(touched, key=lambda d: len(d.parts), reverse=True):
+        _prune_empty(directory, target)
+    limit = _fault_count("apply")
+    for i, rel in enumerate(journal["write"]):
+        if limit is not None and i == limit:
+            _fault("apply")
+        source, path = staging / str(i), target / rel
+        if not os.path.lexists(source):
+            continue                    # renamed by the run this one finishes
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)         # an old directory where the new tree has a file
+        os.replace(source, path)
+        touched.add(path.parent)
+    for directory in touched:
+        if directory.is_dir():
+            _fsync_dir(directory)
+    _fault("applied")
+    (root / JOURNAL).unlink(missing_ok=True)
+    _fsync_dir(root)
+    _fault("journal-removed")
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _prune_empty(directory: Path, top: Path) -> None:
+    while directory != top and top in directory.parents:
+        try:
+            directory.rmdir()
         except OSError:
-            pass
-    return same
+            return                      # not empty, or gone already
+        directory = directory.parent
+
+
+def _lock(root: Path):
+    from filelock import FileLock       # imported here: one writer at a time, not a cost of every import
+    return FileLock(str(root / LOCK))
+
+
+def _fault_count(step: str) -> int | None:
+    value = os.environ.get(_FAULT_ENV, "")
+    name, _, count = value.partition(":")
+    return int(count or 0) if name == step else None
+
+
+def _fault(step: str) -> None:
+    if os.environ.get(_FAULT_ENV, "").partition(":")[0] == step:
+        import signal
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _write_synced(path: Path, content: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _same(current: Path, content: bytes) -> bool:
+    """The current file already holds the new bytes (a regular file, not a link)."""
+    try:
+        if current.is_symlink():
+            return False
+        with open(current, "rb") as handle:
+            return len(content) == os.fstat(handle.fileno()).st_size and handle.read() == content
+    except OSError:
+        return False
 
 
 def _names(directory: Path) -> set[str]:
@@ -109,32 +250,9 @@ def _names(directory: Path) -> set[str]:
     return out
 
 
-def _link(current: Path, staged: Path) -> bool:
-    """Reuse an unchanged file of the current tree (a hard link: no copy, no fsync).
-
-    The current tree is never modified, only replaced whole, so sharing its
-    inodes with the new tree is safe."""
-    try:
-        os.link(current, staged)
-        return True
-    except OSError:
-        return False  # different filesystem or no hard links: write the file instead
-
-
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _exchange(a: Path, b: Path) -> None:
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
-    if renameat2 is None:
-        raise OSError(errno.ENOSYS, "renameat2 is not available; clawtex needs Linux with glibc >= 2.28")
-    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    if result != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, f"atomic exchange of {a} and {b} failed: {os.strerror(code)}")

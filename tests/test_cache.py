@@ -1,6 +1,8 @@
 """The incremental cache never changes what a compile produces."""
 from __future__ import annotations
 
+import json
+
 from compiler.cache import CACHE_DIR
 from compiler.write import read_tree
 from conftest import run_clawtex
@@ -92,11 +94,19 @@ def test_one_changed_customer_resynthesizes_only_its_stack(repo, tmp_path):
     assert run_clawtex(repo, "compile").returncode == 0
     before = stack_entries(repo)
     path = repo / "customers" / "brightpath-tutors.yaml"
+    # A rename reaches only the stack's description: same keys, one entry's bytes set anew, no synthesis.
     path.write_text(path.read_text().replace("displayName: BrightPath Tutors", "displayName: BrightPath Learning"))
     assert run_clawtex(repo, "compile").returncode == 0
+    renamed = stack_entries(repo)
+    assert set(renamed) == set(before), "a rename synthesizes no stack"
+    stack = json.loads((repo / "generated" / "terraform" / "brightpath-tutors" / "cdk.tf.json").read_text())
+    assert stack["//"]["clawtex"]["description"] == "clawtex stack brightpath-tutors for BrightPath Learning"
+    # A change the stack reads (compute goes while suspended): exactly one stack synthesized again.
+    path.write_text(path.read_text().replace("  billing:", "  status: suspended\n  billing:", 1))
+    assert run_clawtex(repo, "compile").returncode == 0
     after = stack_entries(repo)
-    assert len(after) == len(before) and len(set(after) - set(before)) == 1, "exactly one stack synthesized again"
-    assert {k: v for k, v in after.items() if k in before} == {k: v for k, v in before.items() if k in after}
+    assert len(after) == len(renamed) and len(set(after) - set(renamed)) == 1, "exactly one stack synthesized again"
+    assert {k: v for k, v in after.items() if k in renamed} == {k: v for k, v in renamed.items() if k in after}
     cached = read_tree(repo / "generated")
     assert run_clawtex(repo, "compile", "--no-cache").returncode == 0
     assert read_tree(repo / "generated") == cached

@@ -37,8 +37,9 @@ def _edit(root: Path, kind: str, cid: str, n: int) -> None:
     text = path.read_text()
     if kind == "comment":
         text += f"# reviewed {n}\n"
-    elif kind == "display":            # the stack's description: Terraform too
-        text = re.sub(r"displayName: .*", f"displayName: Customer {n}", text, count=1)
+    elif kind == "display":            # the stack's description: patched into the reused stack
+        name = f"Customer {n}" if n % 2 else f"Ünïcødé ${{{n}}} & \\\"Co\\\""      # escaped for YAML, JSON, Terraform
+        text = re.sub(r"displayName: .*", lambda _: f'displayName: "{name}"', text, count=1)
     elif kind == "contact":            # a field no stack reads
         text = text.replace("email: ", f"email: x{n}", 1)
     elif kind == "skill":              # gateway config only
@@ -83,6 +84,10 @@ def test_cached_compile_is_identical_to_a_cold_one_after_random_edits(tmp_path_f
         assert cached == cold, f"after {kind} {cid} {n}"
         if isinstance(cold, dict):
             write_tree(root, cold)      # the next edit starts from what was compiled (placement, guard)
+            # The journaled write (only changed files move) leaves exactly the cold tree, nothing else.
+            assert read_tree(root / "generated") == cold, f"written tree after {kind} {cid} {n}"
+            assert sorted(p.name for p in root.iterdir() if p.name.startswith(".generated")) \
+                in ([], [".generated.lock"]), "no journal or staging left behind"
 
 
 PROBE = """
@@ -114,6 +119,13 @@ def test_an_edit_that_reaches_no_stack_starts_no_jsii(repo):
     assert "ansible/inventory/host_vars/brightpath-tutors-oc-1.yml" in changed
     assert not [p for p in changed if p.startswith("terraform/")]
     assert run_clawtex(repo, "compile", "--check", "--no-cache").returncode == 0, "the cached compile equals a cold one"
-    # The probe sees jsii when a stack does change (a display name is in the stack's description).
+    # A rename reaches only the stack's description, set in the reused stack: no jsii either.
     _edit(repo, "display", "brightpath-tutors", 8)
+    _edit(repo, "display", "mapleleaf-dental", 9)
+    assert _compile_and_probe(repo)["cdktf"] is False
+    after = read_tree(repo / "generated")
+    assert "Customer 9" in json.loads(after["terraform/mapleleaf-dental/cdk.tf.json"])["//"]["clawtex"]["description"]
+    assert run_clawtex(repo, "compile", "--check", "--no-cache").returncode == 0, "the patched stack equals a synthesized one"
+    # The probe sees jsii when a stack does change (a suspended customer's compute goes).
+    _edit(repo, "suspend", "mapleleaf-dental", 1)
     assert _compile_and_probe(repo)["cdktf"] is True

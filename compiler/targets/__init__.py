@@ -88,12 +88,18 @@ class _Reuse:
         self.keys = {unit: self.cache.key(unit.encode(), fingerprint) for unit, fingerprint in units.items()}
         self.out: dict[str, bytes] = {}
         self.missing = []
+        adapt = getattr(module, "adapt", None)     # what a unit's fingerprint leaves out, set on a hit
         for unit, key in self.keys.items():
             hit = self.cache.get(key)
             if hit is None:
                 self.missing.append(unit)
-            else:
-                self.out.update(hit)
+                continue
+            if adapt is not None:
+                adapted = adapt(plan, unit, hit)
+                if adapted is not hit:
+                    self.cache.put(key, adapted)     # kept when the pack is next written (a key changes)
+                hit = adapted
+            self.out.update(hit)
 
     def render(self) -> dict[str, bytes]:
         if self.missing:
