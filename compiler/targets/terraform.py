@@ -97,11 +97,11 @@ META_ARGUMENTS = {"lifecycle", "depends_on", "count", "for_each", "provider"}
 def _generic_resource() -> type:
     """A TerraformResource of an explicit type whose attributes are handed over whole at
     synth time, through CDKTF's public API only: the resource's own JSON comes from the
-    public `to_terraform()` (TerraformElement.toTerraform, public in cdktf@0.21.0
-    lib/terraform-element.d.ts; the Python API reference lists it, developer.hashicorp.com/
-    terraform/cdktf/api-reference/python/classes, read 2026-12-03), and the attributes are
-    added to what it returns; meta-arguments go through the documented escape hatch
-    `add_override` (hashicorp/terraform-cdk docs/working-with-cdk-for-terraform/escape-hatch.md).
+    public `to_terraform()` ("Adds this resource to the terraform JSON output": public, not
+    protected, in cdktf@0.21.0's jsii assembly and lib/terraform-resource.d.ts, where
+    TerraformResource itself overrides TerraformElement's; read 2026-12-03), and the
+    attributes are added to what it returns; meta-arguments go through the documented escape
+    hatch `add_override` (hashicorp/terraform-cdk docs/working-with-cdk-for-terraform/escape-hatch.md).
     The protected `synthesizeAttributes` (Python `_synthesize_attributes`) is not touched
     (tests/test_cdktf_public_api.py). One jsii callback per resource: `add_override` per
     attribute would also do, but CDKTF lists every overridden key in the stack's
