@@ -410,6 +410,7 @@ def cmd_dr_drill(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from .business import steps        # imports nothing: the parser stays cheap to build
     p = argparse.ArgumentParser(prog="clawtex", description="Compile Clawtex customer files into the fleet's infrastructure.")
     p.add_argument("--root", default=".", help="repository root (default: current directory)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -482,8 +483,7 @@ def parser() -> argparse.ArgumentParser:
     we.add_argument("--send", action="store_true", help="send it through clawtex.yaml spec.support.smtp")
     we.set_defaults(func=cmd_welcome)
     dt = sub.add_parser("deploytime", help="record one onboarding step's time (deploy-times branch or a directory)")
-    dt.add_argument("step", choices=("event_received", "pr_opened", "merged", "apply_finished", "smoke_passed",
-                                     "welcome_sent", "failed"), help="the onboarding step that just happened")
+    dt.add_argument("step", choices=steps.STEPS, help="the onboarding step that just happened")
     dt.add_argument("--customer", required=True, help="customer id (a file in customers/)")
     dt.add_argument("--tier", required=True, help="the customer's tier (a tier in tiers/)")
     dt.add_argument("--event", help="the Stripe event that started the onboarding")

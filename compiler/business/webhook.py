@@ -49,7 +49,7 @@ from ..diagnostics import CompileError
 from ..load import load_document
 from ..models import Customer, Tier
 from ..validate import parse_model
-from . import deploytime
+from . import deploytime, steps
 from .onboard import SUPPORTED_EVENTS, LineItems, OnboardError, OnboardResult, WaitForCheckout, onboard, read_facts
 
 SECRET_ENV = "STRIPE_WEBHOOK_SECRET"
@@ -439,7 +439,7 @@ class Worker:
             rec = lambda step, at: deploytime.Record(out.result.customer_id, out.tier, step, deploytime.utc(at),
                                                      item.id, "webhook")
             try:
-                self.record([rec("event_received", item.received_at), rec("pr_opened", self.clock())])
+                self.record([rec(steps.EVENT_RECEIVED, item.received_at), rec(steps.PR_OPENED, self.clock())])
             except Exception as exc:         # the PR exists; a lost measurement must not re-run it
                 log.error("event %s: deployment-time record failed: %s", item.id, exc)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
@@ -43,7 +44,7 @@ class Side:
     def customer(self, cid: str) -> Optional[CustomerPlan]:
         return next((c for c in self.plan.customers if c.id == cid), None) if self.plan else None
 
-    def cost(self, cid: str) -> Optional[float]:
+    def cost(self, cid: str) -> Optional[Decimal]:
         return customer_costs(self.plan).get(cid) if self.plan else None
 
     def rank(self, tier: str) -> int:

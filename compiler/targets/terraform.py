@@ -89,23 +89,39 @@ def prestart() -> None:
         pass
 
 
+# Terraform meta-arguments: CDKTF writes them from its own fields, so they go in by `add_override`.
 META_ARGUMENTS = {"lifecycle", "depends_on", "count", "for_each", "provider"}
 
 
 @functools.cache
 def _generic_resource() -> type:
-    """A TerraformResource whose body is handed over whole at synth time: one
-    jsii callback per resource instead of one add_override call per attribute."""
+    """A TerraformResource of an explicit type whose attributes are handed over whole at
+    synth time, through CDKTF's public API only: the resource's own JSON comes from the
+    public `to_terraform()` ("Adds this resource to the terraform JSON output": public, not
+    protected, in cdktf@0.21.0's jsii assembly and lib/terraform-resource.d.ts, where
+    TerraformResource itself overrides TerraformElement's; read 2026-12-03), and the
+    attributes are added to what it returns; meta-arguments go through the documented escape
+    hatch `add_override` (hashicorp/terraform-cdk docs/working-with-cdk-for-terraform/escape-hatch.md).
+    The protected `synthesizeAttributes` (Python `_synthesize_attributes`) is not touched
+    (tests/test_cdktf_public_api.py). One jsii callback per resource: `add_override` per
+    attribute would also do, but CDKTF lists every overridden key in the stack's
+    "//".metadata.overrides, so each generated stack would grow a list of its attribute names."""
     class GenericResource(_cdktf().TerraformResource):
         def __init__(self, scope: Any, name: str, rtype: str, body: dict[str, Any]):
             super().__init__(scope, name, terraform_resource_type=rtype)
-            self._body = {k: v for k, v in body.items() if k not in META_ARGUMENTS}
-            # CDKTF writes meta-arguments from its own fields, over the attributes.
+            self.clawtex_type = rtype
+            self.clawtex_body = {k: v for k, v in body.items() if k not in META_ARGUMENTS}
             for key in sorted(META_ARGUMENTS & body.keys()):   # a set: sorted, for byte-identical output
                 self.add_override(key, body[key])
 
-        def _synthesize_attributes(self) -> dict[str, Any]:
-            return self._body
+        def to_terraform(self) -> Any:
+            out = super().to_terraform()
+            (attributes,) = out["resource"][self.clawtex_type].values()
+            clash = attributes.keys() & self.clawtex_body.keys()
+            if clash:
+                raise ValueError(f"{self.clawtex_type}: CDKTF already writes {sorted(clash)}")
+            attributes.update(self.clawtex_body)
+            return out
 
     return GenericResource
 
