@@ -132,3 +132,27 @@ def test_backup_restores_keeps_the_retention_and_fails_loudly(booted, tmp_path):
         dest.stop()
     print(f"{kind} {h.host}: backup {proof['backup_seconds']:.1f}s, restore-to-healthy {proof['rto_seconds']:.1f}s; "
           f"whole backup test {time.monotonic() - started:.0f}s")
+
+
+# The Bronze customer's journey (issue 26, docs/journey.md) on the bronze-shared host booted and
+# converged above: same module and xdist group, so no second host boots. Its new tenant joins
+# the tenants already there, then leaves again (tests/live/journey.py).
+@pytest.mark.xdist_group("hosts")
+@pytest.mark.parametrize("booted", ["bronze-shared"], indirect=True)
+def test_bronze_journey_on_the_shared_host(booted, tmp_path):
+    from live import journey
+    if booted.converged is False:
+        pytest.fail("the host did not converge (test_site_yml_converges_and_is_idempotent)")
+    started = time.monotonic()
+    converge(booted)            # run alone (-k journey): converge first, as a fresh fleet would be
+    seen = journey.bronze_journey(booted.h, tmp_path)
+    msg = seen["welcome"]
+    print(f"\n---- received: Subject: {msg['Subject']}\nTo: {msg['To']}\nFrom: {msg['From']}\n"
+          f"attachments: {[p.get_filename() for p in msg.iter_attachments()]}\n")
+    print(msg.get_body(preferencelist=("plain",)).get_content())
+    print(seen["report"])
+    print("decommission PR before the approval:", seen["held"])
+    print("kept:", seen["kept"])
+    for t in seen["times"]:
+        print(f"{t.customer:<16} {t.step:<55} {t.seconds:6.1f} s")
+    print(f"journey (live, Bronze, shared host): {time.monotonic() - started:.0f} s")
