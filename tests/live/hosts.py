@@ -205,6 +205,7 @@ class Host:
         self.procs: list[subprocess.Popen] = []
         self.leader: int | None = None
         self.mounted = False
+        self.extra_vars: dict = {}     # more -e variables for apply() (tests/live/skills.py)
 
     def __enter__(self) -> "Host":
         try:
@@ -369,7 +370,7 @@ def apply(h: Host, extra: list[str] | None = None, checkout: Path | None = None)
            "CLAWTEX_SECRETS_DIR": "/root/clawtex-secrets", "ANSIBLE_LOCAL_TEMP": "/root/.ansible/tmp"}
     from live import backups       # the one address overlay: an S3 endpoint on the host's loopback
     cmd = ["ansible-playbook", "-i", f"{inside}/generated/ansible/inventory", f"{inside}/modules/ansible/site.yml",
-           "--limit", h.host, "-e", json.dumps({**LIVE_VARS, **backups.overlay(h.host)}), *(extra or [])]
+           "--limit", h.host, "-e", json.dumps({**LIVE_VARS, **backups.overlay(h.host), **h.extra_vars}), *(extra or [])]
     # Dummy file secrets ($CLAWTEX_SECRETS_DIR/<provider>/<id>) for the placeholders of the
     # customer's Wazuh manager block (roles/wazuh_manager).
     hv, identity = inventory(h.host, repo)

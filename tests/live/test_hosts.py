@@ -9,6 +9,7 @@ file is read by its own program and the gateway answers its health path through 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ import time
 import pytest
 
 from live.conftest import missing, require_tool
-from live import backups, hosts
+from live import backups, hosts, skills
 
 # One host of each kind (priority order of the brief).
 HOST_KINDS = {
@@ -53,6 +54,8 @@ KINDS = [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=CANNOT_RUN_
 # The host kinds whose tier has backups, one per destination kind (tests/live/backups.py):
 # Silver on Vultr (S3), Gold on Hetzner (Storage Box over SFTP).
 BACKUP_KINDS = ["silver-gateway", "gold-gateway"]
+# The host kinds whose customer has a custom skill cloned from a git remote (tests/live/skills.py).
+SKILL_KINDS = {"silver-gateway"}
 
 
 class Booted:
@@ -62,14 +65,19 @@ class Booted:
         self.kind = kind
         self.h = h
         self.converged: bool | None = None     # None: not tried yet
+        self.skills: skills.SkillRemote | None = None
 
 
 @pytest.fixture(scope="module")
 def booted(request, root):
     # Module scope with a parameter: pytest runs every test of one kind before booting the next,
     # so one host is up at a time and the backup tests reuse the converged host.
-    with hosts.Host(HOST_KINDS[request.param], root) as h:
-        yield Booted(request.param, h)
+    with hosts.Host(HOST_KINDS[request.param], root) as h, contextlib.ExitStack() as stack:
+        b = Booted(request.param, h)
+        if request.param in SKILL_KINDS:     # its custom skill, from a git remote on the host's loopback
+            b.skills = stack.enter_context(skills.SkillRemote(h))
+            h.extra_vars.update(b.skills.extra_vars())
+        yield b
 
 
 def converge(b: Booted) -> None:
@@ -103,6 +111,10 @@ def test_site_yml_converges_and_is_idempotent(booted):
         status, _, body = r.stdout.strip().partition(" ")
         # OpenClaw's liveness answer (docs/gateway/index.md in the openclaw package).
         assert status == "200" and json.loads(body) == {"ok": True, "status": "live"}, (url, r.stdout)
+    if booted.skills:
+        assert booted.skills.skills, "no custom skill in the inventory of " + h.host
+        assert booted.skills.check() == {}
+        print(f"\n{kind}: skills listed by the gateway: {booted.skills.listed}")
     print(f"\n{kind} {h.host}: converged, idempotent, checked in {time.monotonic() - started:.0f}s")
 
 
