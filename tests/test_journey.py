@@ -3,7 +3,7 @@ Stripe event -> `clawtex webhook` under uvicorn -> a branch pushed over HTTP to 
 repository served by git http-backend -> a PR on the GitHub stand-in -> pr.yml's own check
 steps -> auto-merge -> `clawtex changed` -> `terraform output -json` from the fake cloud ->
 apply.yml's welcome job, run as written -> aiosmtpd -> `clawtex report --deploy-times`.
-The configure step (Ansible on a booted host) is tests/live/test_journey.py; here it is
+The configure step (Ansible on a booted host) is tests/live/journey.py (run by test_hosts.py); here it is
 skipped, except in the Ansible-failure fault, where ansible-playbook runs for real against
 the address the outputs give and cannot reach it. The rig: tests/journey_rig.py."""
 from __future__ import annotations
