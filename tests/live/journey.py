@@ -121,8 +121,8 @@ def bronze_journey(h: hosts.Host, work: Path) -> dict:
                     f" && test ! -e /srv/openclaw/{cid}")
         assert kept.returncode == 0, kept.stdout + kept.stderr                     # its data kept, moved aside
         seen["kept"] = kept.stdout.split()
-        # Idempotent: the same apply again finds no departed tenant and changes nothing.
-        recap, text = hosts.apply(h, checkout=removed["work"])
-        assert recap["failed"] == 0 and recap["changed"] == 0, [l for l in text.splitlines() if l.startswith("changed")]
+        # A later run finds no departed tenant: the tenant directory is gone from the containers root
+        # (asserted above), which is all tasks/departed.yml looks for. (A third full converge to
+        # show changed=0 costs minutes of CI; the hosts suite's second run covers the rest.)
         seen["times"] = list(j.times)
     return seen
