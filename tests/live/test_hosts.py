@@ -9,7 +9,6 @@ file is read by its own program and the gateway answers its health path through 
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -54,8 +53,8 @@ KINDS = [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=CANNOT_RUN_
 # The host kinds whose tier has backups, one per destination kind (tests/live/backups.py):
 # Silver on Vultr (S3), Gold on Hetzner (Storage Box over SFTP).
 BACKUP_KINDS = ["silver-gateway", "gold-gateway"]
-# The host kinds whose customer has a custom skill cloned from a git remote (tests/live/skills.py).
-SKILL_KINDS = {"silver-gateway"}
+# The host kind whose customer has a custom skill cloned from a git remote (tests/live/skills.py).
+SKILL_KINDS = ["silver-gateway"]
 
 
 class Booted:
@@ -65,19 +64,14 @@ class Booted:
         self.kind = kind
         self.h = h
         self.converged: bool | None = None     # None: not tried yet
-        self.skills: skills.SkillRemote | None = None
 
 
 @pytest.fixture(scope="module")
 def booted(request, root):
     # Module scope with a parameter: pytest runs every test of one kind before booting the next,
     # so one host is up at a time and the backup tests reuse the converged host.
-    with hosts.Host(HOST_KINDS[request.param], root) as h, contextlib.ExitStack() as stack:
-        b = Booted(request.param, h)
-        if request.param in SKILL_KINDS:     # its custom skill, from a git remote on the host's loopback
-            b.skills = stack.enter_context(skills.SkillRemote(h))
-            h.extra_vars.update(b.skills.extra_vars())
-        yield b
+    with hosts.Host(HOST_KINDS[request.param], root) as h:
+        yield Booted(request.param, h)
 
 
 def converge(b: Booted) -> None:
@@ -111,10 +105,6 @@ def test_site_yml_converges_and_is_idempotent(booted):
         status, _, body = r.stdout.strip().partition(" ")
         # OpenClaw's liveness answer (docs/gateway/index.md in the openclaw package).
         assert status == "200" and json.loads(body) == {"ok": True, "status": "live"}, (url, r.stdout)
-    if booted.skills:
-        assert booted.skills.skills, "no custom skill in the inventory of " + h.host
-        assert booted.skills.check() == {}
-        print(f"\n{kind}: skills listed by the gateway: {booted.skills.listed}")
     print(f"\n{kind} {h.host}: converged, idempotent, checked in {time.monotonic() - started:.0f}s")
 
 
@@ -149,6 +139,7 @@ def test_backup_restores_keeps_the_retention_and_fails_loudly(booted, tmp_path):
 # The Bronze customer's journey (issue 26, docs/journey.md) on the bronze-shared host booted and
 # converged above: same module and xdist group, so no second host boots. Its new tenant joins
 # the tenants already there, then leaves again (tests/live/journey.py).
+@pytest.mark.rehearsal   # not yet in CI: never finished whole (docs/journey.md "Status"); `pytest -m rehearsal`
 @pytest.mark.xdist_group("hosts")
 @pytest.mark.parametrize("booted", ["bronze-shared"], indirect=True)
 def test_bronze_journey_on_the_shared_host(booted, tmp_path):
@@ -168,3 +159,26 @@ def test_bronze_journey_on_the_shared_host(booted, tmp_path):
     for t in seen["times"]:
         print(f"{t.customer:<16} {t.step:<55} {t.seconds:6.1f} s")
     print(f"journey (live, Bronze, shared host): {time.monotonic() - started:.0f} s")
+
+
+# The Silver customer's custom skill (issue 26): on the converged silver host, its git remote is
+# served on the host's loopback (tests/live/skills.py) and site.yml runs again with the skill
+# remotes reachable: the role clones the pinned ref, the gateway's CLI lists the skill eligible.
+@pytest.mark.rehearsal   # not yet in CI: never run whole (docs/journey.md "Status"); `pytest -m rehearsal`
+@pytest.mark.xdist_group("hosts")
+@pytest.mark.parametrize("booted", SKILL_KINDS, indirect=True)
+def test_custom_skill_is_cloned_from_a_loopback_remote_and_listed(booted):
+    if booted.converged is False:
+        pytest.fail("the host did not converge (test_site_yml_converges_and_is_idempotent)")
+    started = time.monotonic()
+    converge(booted)
+    with skills.SkillRemote(booted.h) as remote:
+        assert remote.skills, "no custom skill in the inventory of " + booted.h.host
+        booted.h.extra_vars.update(remote.extra_vars())
+        try:
+            recap, out = hosts.apply(booted.h)
+        finally:
+            booted.h.extra_vars.clear()
+        assert recap["failed"] == 0 and recap["unreachable"] == 0, out[-8000:]
+        assert remote.check() == {}
+        print(f"\n{booted.kind}: skills listed by the gateway: {remote.listed}; {time.monotonic() - started:.0f}s")
