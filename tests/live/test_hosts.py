@@ -139,7 +139,6 @@ def test_backup_restores_keeps_the_retention_and_fails_loudly(booted, tmp_path):
 # The Bronze customer's journey (issue 26, docs/journey.md) on the bronze-shared host booted and
 # converged above: same module and xdist group, so no second host boots. Its new tenant joins
 # the tenants already there, then leaves again (tests/live/journey.py).
-@pytest.mark.rehearsal   # not yet in CI: never finished whole (docs/journey.md "Status"); `pytest -m rehearsal`
 @pytest.mark.xdist_group("hosts")
 @pytest.mark.parametrize("booted", ["bronze-shared"], indirect=True)
 def test_bronze_journey_on_the_shared_host(booted, tmp_path):
