@@ -315,7 +315,7 @@ class GitHubStandIn:
             return 201, {"id": sum(len(v) for v in self.checks.values()), "name": data["name"],
                          "head_sha": data["head_sha"], "status": data.get("status"), "conclusion": data.get("conclusion")}
         if path == f"{prefix}/issues" and method == "POST":
-            self.issues.append({"title": data["title"], "body": data.get("body", "")})
+            self.issues.append({"title": data["title"], "body": data.get("body", ""), "labels": data.get("labels", [])})
             return 201, {"number": 1000 + len(self.issues), "title": data["title"]}
         return 404, {"message": "Not Found", "path": path}
 
@@ -619,13 +619,19 @@ class Journey:
             httpx.post(f"{self.github.url}/repos/{GITHUB_REPOSITORY}/check-runs", timeout=30,
                        headers={"Authorization": f"Bearer {TOKEN}"},
                        json={"name": step.name, "head_sha": head_sha, "status": "completed", "conclusion": conclusion})
-        failed = [name for name, c in results.items() if c != "success"]
+        failed = [step for step in self.check_steps if results[step.name] != "success"]
         if failed:
-            # Ops are told: an issue on the fleet repository (as apply.yml tells them of a failed stack).
-            httpx.post(f"{self.github.url}/repos/{GITHUB_REPOSITORY}/issues", timeout=30,
-                       headers={"Authorization": f"Bearer {TOKEN}"},
-                       json={"title": f"PR #{pr.number} checks failed: {', '.join(failed)}",
-                             "body": f"{pr.title}: not merged. Logs: ci/pr-{pr.number}-*.log"})
+            # Ops are told by pr.yml's tell-ops job (`if: failure()`), its run script as written.
+            jobs = {job: "failure" if any(s.job == job for s in failed) else "success"
+                    for job in ("check", "summary")}
+            done = subprocess.run(["bash", "-eo", "pipefail", "-c", workflow_run("pr.yml", "tell-ops", "issues")],
+                                  cwd=work, capture_output=True, text=True,
+                                  env=self.env(PR_NUMBER=str(pr.number), PR_TITLE=pr.title, CHECK_RESULT=jobs["check"],
+                                               SUMMARY_RESULT=jobs["summary"], PYTHONPATH=str(REPO),
+                                               RUN_URL=f"https://github.com/{GITHUB_REPOSITORY}/actions/runs/{pr.number}"))
+            (work.parent / f"pr-{pr.number}-tell-ops.log").write_text(done.stdout + done.stderr)
+            if done.returncode != 0:
+                raise RuntimeError(f"pr.yml tell-ops failed: {done.stderr[-2000:]}")
         return results
 
     # -- 4. the apply path
@@ -803,6 +809,45 @@ def onboard(j: Journey, tier: str, configure: Callable[[str, dict, Path], bool],
                         lambda: j.apply(before, after, configure, provision))
     out.welcome = j.timed(cid, "6 welcome job (apply.yml run script)", lambda: j.welcome_job(out.apply, merged_at))
     return out
+
+
+def cancel(j: Journey, tier: str, event_id: str, created: int | None = None) -> PullRequest:
+    """Step 8: `customer.subscription.deleted` posted; the decommission PR it opens (not auto-merged)."""
+    deleted = cancellation(tier, event_id, created=created or int(time.time()) + 5)
+    r = post_event(j.webhook_url, deleted)
+    if r.status_code != 200:
+        raise RuntimeError(f"webhook answered {r.status_code}: {r.text}")
+    return j.wait_pr(f"stripe/{deleted['id']}", timeout=60)
+
+
+def approve(j: Journey, pr: PullRequest, tmp: Path, customer: str, name: str = "Dana Ops") -> None:
+    """A human's approval: approvedBy and date added to the webhook's decommission request on
+    the PR branch (docs/approvals.md), generated/ recompiled, pushed."""
+    work = git.Repo.clone_from(j.remote.url, tmp, branch=pr.head)
+    path = tmp / "customers" / f"{customer}.yaml"
+    yaml_rt = YAML()
+    doc = yaml_rt.load(path.read_text())
+    request = doc["spec"]["decommission"]
+    if "approvedBy" in request or request.get("requestedBy") != "stripe":
+        raise RuntimeError(f"not the webhook's bare request: {dict(request)}")
+    request["approvedBy"], request["date"] = name, "2026-12-03"
+    with path.open("w") as f:
+        yaml_rt.dump(doc, f)
+    j._clawtex(tmp, "compile")
+    with work.config_writer() as cfg:
+        cfg.set_value("user", "name", name).set_value("user", "email", "dana@clawtex.example")
+    work.git.add("--all")
+    work.git.commit("-m", f"Approve the decommission ({name})")
+    work.git.push("origin", pr.head)
+
+
+def human_merge(j: Journey, pr: PullRequest) -> tuple[int, str, str]:
+    """A person presses merge (squash); the stand-in refuses unless every required check is green."""
+    status, answer = j.github.handle("PUT", f"/repos/{GITHUB_REPOSITORY}/pulls/{pr.number}/merge",
+                                     {"merge_method": "squash"}, f"Bearer {TOKEN}")
+    if status != 200:
+        raise RuntimeError(f"merge refused: {status} {answer}")
+    return next(m for m in j.github.merges if m[0] == pr.number)
 
 
 def no_host(stack: str, entry: dict, checkout: Path) -> bool:

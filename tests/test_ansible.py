@@ -493,3 +493,23 @@ def test_wazuh_manager_block_fills_secrets_as_xml_text(tmp_path):
     assert found["pagerduty"].findtext("api_key") == hostile["pagerduty/acme-logistics.key"]
     assert found["slack"].findtext("hook_url") == hostile["slack/acme-logistics.url"]
     assert root.find(".//evil") is None and "@@secret" not in (etc / "clawtex" / "ossec-manager.conf").read_text()
+
+
+def test_final_backup_of_a_departing_customer_runs_with_the_tags_apply_stack_passes():
+    """apply-stack.sh's final backup (`--tags backup -e clawtex_final_backup=true`) selects the
+    backup role and its final backup task: read the tags from the script, ask ansible-playbook."""
+    script = (REPO / "scripts" / "gitops" / "apply-stack.sh").read_text()
+    m = re.search(r"--tags (\S+) -e clawtex_final_backup=true", script)
+    assert m, "apply-stack.sh has no final backup run"
+    host = "brightpath-tutors-oc-1"           # a Silver host: its tier has backups
+    listed = run("ansible-playbook", "-i", str(INVENTORY), "site.yml", "--list-tasks", "--tags", m.group(1),
+                 "--limit", host, cwd=ANSIBLE)
+    assert listed.returncode == 0, listed.stderr
+    tasks = [line.strip().split("\t")[0] for line in listed.stdout.splitlines() if "TAGS:" in line and ":" in line]
+    assert "backup : Final backup of a departing customer, waited for" in tasks, listed.stdout
+    assert not [t for t in tasks if t.startswith(("openclaw :", "hardening :"))], tasks   # only the backup
+    task = next(t for t in yaml.safe_load((ANSIBLE / "roles" / "backup" / "tasks" / "main.yml").read_text())
+                if t["name"].startswith("Final backup"))
+    assert task["ansible.builtin.systemd_service"] == {"name": "clawtex-backup.service", "state": "started",
+                                                       "daemon_reload": True}
+    assert "clawtex_final_backup | bool" in task["when"] and "clawtex_backup_customers" in task["when"]

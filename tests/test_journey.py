@@ -3,7 +3,7 @@ Stripe event -> `clawtex webhook` under uvicorn -> a branch pushed over HTTP to 
 repository served by git http-backend -> a PR on the GitHub stand-in -> pr.yml's own check
 steps -> auto-merge -> `clawtex changed` -> `terraform output -json` from the fake cloud ->
 apply.yml's welcome job, run as written -> aiosmtpd -> `clawtex report --deploy-times`.
-The configure step (Ansible on a booted host) is tests/live/test_journey.py; here it is
+The configure step (Ansible on a booted host) is tests/live/journey.py (run by test_hosts.py); here it is
 skipped, except in the Ansible-failure fault, where ansible-playbook runs for real against
 the address the outputs give and cannot reach it. The rig: tests/journey_rig.py."""
 from __future__ import annotations
@@ -210,7 +210,11 @@ def test_red_check_blocks_the_merge_and_tells_ops(tmp_path):
         assert red == [n for n in _workflow_check_names() if "compile" in n], checks
         assert not pr.merged and pr.state == "open" and pr.auto_merge == "SQUASH"
         assert j.remote.rev("refs/heads/main") == main_before and j.github.merges == []
-        assert [i["title"] for i in j.github.issues] == [f"PR #{pr.number} checks failed: {red[0]}"]
+        # pr.yml's tell-ops job, run as written: one issue for ops naming the on-call address of clawtex.yaml.
+        [issue] = j.github.issues
+        oncall = _yaml(REPO / "clawtex.yaml")["spec"]["ops"]["alertEmail"]
+        assert issue["title"] == f"PR #{pr.number} is red: not merged" and issue["labels"] == ["ops"], issue
+        assert f"On call: {oncall}" in issue["body"] and pr.title in issue["body"], issue["body"]
         # A human cannot merge it either (branch protection: required checks).
         status, _ = j.github.handle("PUT", f"/repos/{rig.GITHUB_REPOSITORY}/pulls/{pr.number}/merge",
                                     {"merge_method": "squash"}, f"Bearer {rig.TOKEN}")
@@ -262,25 +266,7 @@ def _decommission_pr(j: rig.Journey) -> rig.PullRequest:
 
 
 def _approve(j: rig.Journey, pr: rig.PullRequest, tmp: Path, name: str = "Dana Ops") -> None:
-    """A human's approval: approvedBy on the PR branch, generated/ recompiled, pushed."""
-    work = git.Repo.clone_from(j.remote.url, tmp, branch=pr.head)
-    path = tmp / "customers" / f"{rig.CUSTOMERS['bronze']['clawtex_id']}.yaml"
-    # The webhook wrote a request only (decommission.requestedBy/event/requestedOn, docs/approvals.md);
-    # a person adds approvedBy and date to it.
-    from ruamel.yaml import YAML
-    yaml_rt = YAML()
-    doc = yaml_rt.load(path.read_text())
-    request = doc["spec"]["decommission"]
-    assert "approvedBy" not in request and request["requestedBy"] == "stripe"
-    request["approvedBy"], request["date"] = name, "2026-12-03"
-    with path.open("w") as f:
-        yaml_rt.dump(doc, f)
-    j._clawtex(tmp, "compile")
-    with work.config_writer() as cfg:
-        cfg.set_value("user", "name", name).set_value("user", "email", "dana@clawtex.example")
-    work.git.add("--all")
-    work.git.commit("-m", f"Approve the decommission ({name})")
-    work.git.push("origin", pr.head)
+    rig.approve(j, pr, tmp, rig.CUSTOMERS["bronze"]["clawtex_id"], name)
 
 
 def test_decommission_pr_is_held_until_a_human_approves(tmp_path):

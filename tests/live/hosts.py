@@ -225,6 +225,7 @@ class Host:
         self.procs: list[subprocess.Popen] = []
         self.leader: int | None = None
         self.mounted = False
+        self.extra_vars: dict = {}     # more -e variables for apply() (tests/live/skills.py)
 
     def __enter__(self) -> "Host":
         try:
@@ -369,18 +370,32 @@ def recap(output: str, host: str) -> dict[str, int]:
     raise AssertionError("no PLAY RECAP for " + host)
 
 
-def apply(h: Host, extra: list[str] | None = None) -> tuple[dict[str, int], str]:
-    """ansible-playbook site.yml --limit HOST inside the booted host; (recap, output)."""
-    env = {**secret_env(h.host, h.repo), "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "PYTHONUNBUFFERED": "1",
+APPLY_CHECKOUT = "/srv/clawtex-apply"   # inside the host: an apply runner's checkout (apply(checkout=...))
+
+
+def apply(h: Host, extra: list[str] | None = None, checkout: Path | None = None) -> tuple[dict[str, int], str]:
+    """ansible-playbook site.yml --limit HOST inside the booted host; (recap, output).
+
+    checkout: another checkout's modules/ and generated/ (an apply's merge commit, the
+    journey's), copied into the running host at APPLY_CHECKOUT; default the bind-mounted repo."""
+    repo, inside = h.repo, "/repo"
+    if checkout is not None:
+        repo, inside = checkout, APPLY_CHECKOUT
+        target = h.dir / "root" / APPLY_CHECKOUT.lstrip("/")
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for part in ("modules", "generated"):
+            shutil.copytree(checkout / part, target / part, symlinks=True)
+    env = {**secret_env(h.host, repo), "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "PYTHONUNBUFFERED": "1",
            "CLAWTEX_SECRETS_DIR": "/root/clawtex-secrets", "ANSIBLE_LOCAL_TEMP": "/root/.ansible/tmp"}
     from live import backups       # the one address overlay: an S3 endpoint on the host's loopback
-    cmd = ["ansible-playbook", "-i", "/repo/generated/ansible/inventory", "/repo/modules/ansible/site.yml",
-           "--limit", h.host, "-e", json.dumps({**LIVE_VARS, **backups.overlay(h.host)}), *(extra or [])]
+    cmd = ["ansible-playbook", "-i", f"{inside}/generated/ansible/inventory", f"{inside}/modules/ansible/site.yml",
+           "--limit", h.host, "-e", json.dumps({**LIVE_VARS, **backups.overlay(h.host), **h.extra_vars}), *(extra or [])]
     # Dummy file secrets ($CLAWTEX_SECRETS_DIR/<provider>/<id>) for the placeholders of the
     # customer's Wazuh manager block (roles/wazuh_manager).
-    hv, identity = inventory(h.host, h.repo)
+    hv, identity = inventory(h.host, repo)
     if "wazuh_manager" in hv.get("clawtex_roles", []):
-        block = h.repo / "generated" / "wazuh" / "managers" / identity["clawtex_customer"] / "ossec-manager.conf"
+        block = repo / "generated" / "wazuh" / "managers" / identity["clawtex_customer"] / "ossec-manager.conf"
         for _, provider, ref in re.findall(r"@@secret:(file):([^:@]+):([^@]+)@@", block.read_text()):
             path = h.dir / "root" / "root" / "clawtex-secrets" / provider / ref
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -436,13 +451,14 @@ def checks(h: Host) -> dict[str, subprocess.CompletedProcess]:
     return out
 
 
-def health_through_proxy(h: Host) -> list[tuple[str, subprocess.CompletedProcess]]:
-    """GET the gateway health path through nginx, as the blackbox probe does."""
-    hv = h.hostvars()
+def health_through_proxy(h: Host, repo: Path | None = None) -> list[tuple[str, subprocess.CompletedProcess]]:
+    """GET the gateway health path through nginx, as the blackbox probe does (the tenants of
+    `repo`'s inventory: default the bind-mounted repo)."""
+    hv, identity = inventory(h.host, repo or h.repo)
     path = hv.get("openclaw_health_path", "/healthz")
     urls: list[tuple[str, str]] = []
     if hv.get("openclaw_mode") == "containers":
-        urls += [(f"http://127.0.0.1/{c['customer']}{path}", "") for c in h.identity().get("openclaw_containers", [])
+        urls += [(f"http://127.0.0.1/{c['customer']}{path}", "") for c in identity.get("openclaw_containers", [])
                  if c.get("status") == "active"]
     elif hv.get("openclaw_mode") == "service":
         urls.append((f"http://127.0.0.1{path}", ""))

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from live.conftest import missing, require_tool
-from live import backups, hosts
+from live import backups, hosts, skills
 
 # One host of each kind (priority order of the brief).
 HOST_KINDS = {
@@ -53,6 +53,8 @@ KINDS = [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=CANNOT_RUN_
 # The host kinds whose tier has backups, one per destination kind (tests/live/backups.py):
 # Silver on Vultr (S3), Gold on Hetzner (Storage Box over SFTP).
 BACKUP_KINDS = ["silver-gateway", "gold-gateway"]
+# The host kind whose customer has a custom skill cloned from a git remote (tests/live/skills.py).
+SKILL_KINDS = ["silver-gateway"]
 
 
 class Booted:
@@ -135,3 +137,50 @@ def test_backup_restores_keeps_the_retention_and_fails_loudly(booted, tmp_path):
     print(f"{kind} {h.host}: backup {proof['backup_seconds']:.1f}s, fresh-machine restore-to-healthy "
           f"{proof['rto_seconds']:.1f}s; "
           f"whole backup test {time.monotonic() - started:.0f}s")
+
+
+# The Bronze customer's journey (issue 26, docs/journey.md) on the bronze-shared host booted and
+# converged above: same module and xdist group, so no second host boots. Its new tenant joins
+# the tenants already there, then leaves again (tests/live/journey.py).
+@pytest.mark.xdist_group("hosts")
+@pytest.mark.parametrize("booted", ["bronze-shared"], indirect=True)
+def test_bronze_journey_on_the_shared_host(booted, tmp_path):
+    from live import journey
+    if booted.converged is False:
+        pytest.fail("the host did not converge (test_site_yml_converges_and_is_idempotent)")
+    started = time.monotonic()
+    converge(booted)            # run alone (-k journey): converge first, as a fresh fleet would be
+    seen = journey.bronze_journey(booted.h, tmp_path)
+    msg = seen["welcome"]
+    print(f"\n---- received: Subject: {msg['Subject']}\nTo: {msg['To']}\nFrom: {msg['From']}\n"
+          f"attachments: {[p.get_filename() for p in msg.iter_attachments()]}\n")
+    print(msg.get_body(preferencelist=("plain",)).get_content())
+    print(seen["report"])
+    print("decommission PR before the approval:", seen["held"])
+    print("kept:", seen["kept"])
+    for t in seen["times"]:
+        print(f"{t.customer:<16} {t.step:<55} {t.seconds:6.1f} s")
+    print(f"journey (live, Bronze, shared host): {time.monotonic() - started:.0f} s")
+
+
+# The Silver customer's custom skill (issue 26): on the converged silver host, its git remote is
+# served on the host's loopback (tests/live/skills.py) and site.yml runs again with the skill
+# remotes reachable: the role clones the pinned ref, the gateway's CLI lists the skill eligible.
+@pytest.mark.rehearsal   # not yet in CI: never run whole (docs/journey.md "Status"); `pytest -m rehearsal`
+@pytest.mark.xdist_group("hosts")
+@pytest.mark.parametrize("booted", SKILL_KINDS, indirect=True)
+def test_custom_skill_is_cloned_from_a_loopback_remote_and_listed(booted):
+    if booted.converged is False:
+        pytest.fail("the host did not converge (test_site_yml_converges_and_is_idempotent)")
+    started = time.monotonic()
+    converge(booted)
+    with skills.SkillRemote(booted.h) as remote:
+        assert remote.skills, "no custom skill in the inventory of " + booted.h.host
+        booted.h.extra_vars.update(remote.extra_vars())
+        try:
+            recap, out = hosts.apply(booted.h)
+        finally:
+            booted.h.extra_vars.clear()
+        assert recap["failed"] == 0 and recap["unreachable"] == 0, out[-8000:]
+        assert remote.check() == {}
+        print(f"\n{booted.kind}: skills listed by the gateway: {remote.listed}; {time.monotonic() - started:.0f}s")

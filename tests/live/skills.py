@@ -1,0 +1,93 @@
+"""A customer's custom skills, served by a real git remote on the booted host's loopback.
+
+The inventory names each skill's remote (a GitHub URL) and pinned ref. Here a bare repository
+per skill, holding a SKILL.md (OpenClaw's skill format: YAML front matter with name and
+description), is served by `git daemon` on 127.0.0.1:9418 inside the host's network namespace,
+and the host's /etc/gitconfig redirects the inventory's URL to it with git's own
+`url.<base>.insteadOf`: the openclaw role clones exactly what it would clone online, at the
+pinned ref. Then the gateway's own CLI (`openclaw skills list --json`, run with the gateway
+unit's user and environment) must list each skill as eligible, from the extra skills dir.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import git
+
+from live import hosts
+
+PORT = 9418    # git daemon's registered port (git-daemon(1))
+
+
+class SkillRemote:
+    def __init__(self, h: hosts.Host):
+        self.h = h
+        self.skills = h.hostvars().get("openclaw_skills", [])
+        self.base = h.dir / "skill-remotes"
+        self.commits: dict[str, str] = {}
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "SkillRemote":
+        shutil.rmtree(self.base, ignore_errors=True)
+        self.base.mkdir(parents=True)
+        redirects = []
+        for skill in self.skills:
+            work = self.base / "work" / skill["name"]
+            repo = git.Repo.init(work, initial_branch="main")
+            (work / "SKILL.md").write_text(
+                f"---\nname: {skill['name']}\ndescription: {skill['name']} (live suite skill, served on loopback)\n---\n"
+                f"# {skill['name']}\n\nAnswer step by step.\n")
+            repo.index.add(["SKILL.md"])
+            author = git.Actor("clawtex live suite", "live@clawtex.example")
+            repo.index.commit("the skill", author=author, committer=author)
+            if skill["ref"] != "main":                    # the pinned ref: a tag, branch or commit
+                repo.create_tag(skill["ref"])
+            bare = self.base / f"{skill['name']}.git"
+            git.Repo.clone_from(str(work), bare, bare=True)
+            (bare / "git-daemon-export-ok").touch()
+            self.commits[skill["name"]] = repo.head.commit.hexsha
+            redirects.append(f'[url "git://127.0.0.1:{PORT}/{skill["name"]}.git"]\n\tinsteadOf = {skill["source"]}\n')
+        (self.h.dir / "root" / "etc" / "gitconfig").write_text("".join(redirects))
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.h.name, "git", "daemon", "--listen=127.0.0.1", f"--port={PORT}",
+             "--reuseaddr", f"--base-path={self.base}", str(self.base)],
+            stdout=open(self.h.dir / "git-daemon.log", "w"), stderr=subprocess.STDOUT)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(30)
+
+    def extra_vars(self) -> dict:
+        return {"clawtex_skills_reachable": True} if self.skills else {}
+
+    def check(self) -> dict[str, str]:
+        """Problems per skill ({} = every skill cloned at its pinned commit and listed as eligible)."""
+        problems: dict[str, str] = {}
+        skills_dir = "/var/lib/openclaw/skills"
+        for skill in self.skills:
+            head = self.h.sh(f"git -C {skills_dir}/{skill['name']} rev-parse HEAD").stdout.strip()
+            if head != self.commits[skill["name"]]:
+                problems[skill["name"]] = f"cloned {head or 'nothing'}, pinned {self.commits[skill['name']]}"
+        # The gateway unit's user and environment, read from the unit itself.
+        unit = self.h.sh("systemctl cat openclaw-gateway.service").stdout
+        props = [line for line in unit.splitlines()
+                 if line.split("=", 1)[0] in ("User", "Group", "Environment", "EnvironmentFile")]
+        prefix = next(line.split("=", 1)[1].split()[0] for line in unit.splitlines() if line.startswith("ExecStart="))
+        cli = str(Path(prefix).parent / "openclaw")
+        args = " ".join(f"-p {hosts.shlex_quote(p)}" for p in props)
+        listed = self.h.sh(f"systemd-run --quiet --wait --pipe --collect {args} {cli} skills list --json")
+        try:
+            found = {s["name"]: s for s in json.loads(listed.stdout)["skills"]}
+        except (ValueError, KeyError):
+            return {**problems, "openclaw skills list": (listed.stdout + listed.stderr)[-2000:]}
+        for skill in self.skills:
+            s = found.get(skill["name"])
+            if not s or not s.get("eligible") or s.get("disabled") or s.get("source") != "openclaw-extra":
+                problems[skill["name"]] = f"gateway lists {s}"
+        self.listed = {n: found[n] for n in (s["name"] for s in self.skills) if n in found}
+        return problems
