@@ -22,7 +22,7 @@ recover() runs before anything reads or writes generated/: write_tree,
 read_tree/diff_tree (compile --check), previous.read_previous (every compile).
 A tool that is not clawtex (git add, terraform) must not read generated/ while
 .generated.journal exists; CI runs `clawtex compile --check` first, which
-rolls forward. One writer at a time: a filelock on .generated.lock.
+rolls forward. One writer at a time: a filelock on .clawtex-cache/generated.lock.
 
 The first write (no generated/ yet) stages the whole tree and renames it into
 place, which is atomic without a journal.
@@ -43,7 +43,9 @@ from pathlib import Path
 
 GENERATED = "generated"
 JOURNAL = ".generated.journal"
-LOCK = ".generated.lock"
+# The writers' lock lives in the cache directory (compiler/cache.py CACHE_DIR, git-ignored in every
+# checkout the webhook and the workflows make), so a compile leaves `git status` clean.
+LOCK = ".clawtex-cache/generated.lock"
 _TMP_PREFIX = ".generated.tmp-"
 _JOURNAL_VERSION = 1
 # Fault injection for tests/test_crash_safety.py: CLAWTEX_WRITE_FAULT=<step>[:<n>]
@@ -209,6 +211,7 @@ def _prune_empty(directory: Path, top: Path) -> None:
 
 def _lock(root: Path):
     from filelock import FileLock       # imported here: one writer at a time, not a cost of every import
+    (root / LOCK).parent.mkdir(parents=True, exist_ok=True)
     return FileLock(str(root / LOCK))
 
 
