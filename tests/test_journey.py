@@ -154,9 +154,11 @@ def test_cancellation_before_checkout_waits_for_it(tmp_path):
         created = int(time.time()) - 60
         deleted = rig.cancellation("bronze", "evt_JourneyBronzeGone", created=created + 30)
         assert rig.post_event(j.webhook_url, deleted).status_code == 200
-        time.sleep(3)
+        deadline = time.monotonic() + 60      # the first attempt ends (under load it can take a while)
+        while (waiting := j.queue.get(deleted["id"])).attempts < 1 or waiting.state == "working":
+            assert time.monotonic() < deadline, f"the first attempt never ended: {waiting}"
+            time.sleep(0.2)
         assert j.github.pulls == {}
-        waiting = j.queue.get(deleted["id"])
         assert waiting.state == "queued" and waiting.attempts >= 1 and "no customer file" in waiting.last_error
         event = rig.checkout("bronze", created=created)
         rig.post_event(j.webhook_url, event)
