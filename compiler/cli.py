@@ -204,7 +204,8 @@ def cmd_welcome(args: argparse.Namespace) -> int:
     root = _root(args)
     plan = plan_repo(root)
     try:
-        msg = build_message(plan, args.customer, load_outputs(Path(args.outputs) if args.outputs else None))
+        msg = build_message(plan, args.customer, load_outputs(Path(args.outputs) if args.outputs else None),
+                            live=args.send)
         if args.out:
             Path(args.out).write_bytes(bytes(msg))
         if args.send:

@@ -13,6 +13,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from conftest import run_clawtex
+from compiler.pipeline import plan_repo
+from test_handoff import terraform_outputs
 
 PASSWORD = "s3cret-relay-password"
 # Loopback test relay without TLS: aiosmtpd warns about AUTH over plain text, which is the point here.
@@ -48,6 +50,14 @@ def smtp_server():
         controller.stop()
 
 
+def _outputs(repo, cid: str) -> list[str]:
+    """`--outputs DIR` with the apply's outputs for `cid` (tests/test_handoff.py's stand-ins)."""
+    directory = repo / "outputs"
+    directory.mkdir(exist_ok=True)
+    terraform_outputs(plan_repo(repo), cid, directory)
+    return ["--outputs", str(directory)]
+
+
 def _point_at(repo, port: int) -> None:
     path = repo / "clawtex.yaml"
     text = path.read_text()
@@ -65,7 +75,10 @@ def test_welcome_is_delivered_with_the_tier_guide(repo, smtp_server, cid, tier, 
     port, inbox = smtp_server
     _point_at(repo, port)
     env = dict(os.environ, CLAWTEX_SMTP_PASSWORD=PASSWORD)
-    out = run_clawtex(repo, "welcome", cid, "--send", env=env)
+    outputs = repo / "outputs"
+    outputs.mkdir()
+    addresses = terraform_outputs(plan_repo(repo), cid, outputs)
+    out = run_clawtex(repo, "welcome", cid, "--outputs", str(outputs), "--send", env=env)
     assert out.returncode == 0, out.stderr
     (mail_from, rcpts, raw), = inbox.messages
     assert mail_from == "welcome@clawtex.example"
@@ -85,13 +98,27 @@ def test_welcome_is_delivered_with_the_tier_guide(repo, smtp_server, cid, tier, 
     names = sorted(part.get_filename() for part in msg.iter_attachments())
     assert names == [f"handoff-{cid}.html", f"handoff-{cid}.md"]
     assert PASSWORD not in raw.decode("utf-8", "replace")
+    assert "pending" not in raw.decode("utf-8", "replace").lower()
+    handoff = next(p for p in msg.iter_attachments() if p.get_filename().endswith(".md")).get_content()
+    assert any(address in handoff for address in addresses.values())
+
+
+def test_welcome_without_the_apply_outputs_is_not_sent(repo, smtp_server):
+    """The email says the assistant is live: with its addresses still pending it is refused."""
+    port, inbox = smtp_server
+    _point_at(repo, port)
+    out = run_clawtex(repo, "welcome", "pixel-bakery", "--send", env=dict(os.environ, CLAWTEX_SMTP_PASSWORD=PASSWORD))
+    assert out.returncode == 1 and "not sent" in out.stderr and "--outputs" in out.stderr, out.stderr
+    assert inbox.messages == []
+    preview = run_clawtex(repo, "welcome", "pixel-bakery", "--out", str(repo / "preview.eml"))
+    assert preview.returncode == 0 and "not sent (no --send)" in preview.stdout    # a preview is still allowed
 
 
 def test_missing_password_reference_fails_clearly(repo, smtp_server):
     port, inbox = smtp_server
     _point_at(repo, port)
     env = {k: v for k, v in os.environ.items() if k != "CLAWTEX_SMTP_PASSWORD"}
-    out = run_clawtex(repo, "welcome", "pixel-bakery", "--send", env=env)
+    out = run_clawtex(repo, "welcome", "pixel-bakery", *_outputs(repo, "pixel-bakery"), "--send", env=env)
     assert out.returncode == 1 and "CLAWTEX_SMTP_PASSWORD is not set" in out.stderr
     assert inbox.messages == []
 
@@ -99,6 +126,7 @@ def test_missing_password_reference_fails_clearly(repo, smtp_server):
 def test_wrong_password_is_refused_by_the_server(repo, smtp_server):
     port, inbox = smtp_server
     _point_at(repo, port)
-    out = run_clawtex(repo, "welcome", "pixel-bakery", "--send", env=dict(os.environ, CLAWTEX_SMTP_PASSWORD="nope"))
+    out = run_clawtex(repo, "welcome", "pixel-bakery", *_outputs(repo, "pixel-bakery"), "--send",
+                      env=dict(os.environ, CLAWTEX_SMTP_PASSWORD="nope"))
     assert out.returncode == 1 and "SMTP 127.0.0.1" in out.stderr
     assert inbox.messages == []
