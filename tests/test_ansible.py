@@ -512,4 +512,4 @@ def test_final_backup_of_a_departing_customer_runs_with_the_tags_apply_stack_pas
                 if t["name"].startswith("Final backup"))
     assert task["ansible.builtin.systemd_service"] == {"name": "clawtex-backup.service", "state": "started",
                                                        "daemon_reload": True}
-    assert "clawtex_final_backup | bool" in task["when"] and "clawtex_backup_customers" in task["when"]
+    assert "clawtex_final_backup | default(false)) | bool" in task["when"] and "clawtex_backup_customers" in task["when"]
