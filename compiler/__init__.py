@@ -5,5 +5,5 @@ Stages, one package or module each:
   validate  (compiler.models, compiler.validate)  schema + tier rules -> diagnostics
   plan      (compiler.plan)      pure fleet model, no I/O
   render    (compiler.targets.*) one module per target, plan -> {path: bytes}
-  write     (compiler.write)     atomic swap of generated/, or --check diff
+  write     (compiler.write)     journaled write of generated/, or --check diff
 """

@@ -41,11 +41,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cache import CACHE_DIR
+
 GENERATED = "generated"
 JOURNAL = ".generated.journal"
-# The writers' lock lives in the cache directory (compiler/cache.py CACHE_DIR, git-ignored in every
-# checkout the webhook and the workflows make), so a compile leaves `git status` clean.
-LOCK = ".clawtex-cache/generated.lock"
+# The writers' lock lives in the cache directory (git-ignored in every checkout the webhook and
+# the workflows make), so a compile leaves `git status` clean.
+LOCK = f"{CACHE_DIR}/generated.lock"
 _TMP_PREFIX = ".generated.tmp-"
 _JOURNAL_VERSION = 1
 # Fault injection for tests/test_crash_safety.py: CLAWTEX_WRITE_FAULT=<step>[:<n>]
@@ -89,10 +91,6 @@ def recover(root: Path) -> None:
         return
     with _lock(root):
         _recover_locked(root)
-
-
-def remove_leftovers(root: Path) -> None:
-    recover(root)
 
 
 def write_tree(root: Path, files: dict[str, bytes]) -> Path:
