@@ -50,12 +50,13 @@ def smtp_server():
         controller.stop()
 
 
-def _outputs(repo, cid: str) -> list[str]:
-    """`--outputs DIR` with the apply's outputs for `cid` (tests/test_handoff.py's stand-ins)."""
+def _outputs(repo, cid: str) -> tuple[list[str], dict[str, str]]:
+    """`--outputs DIR` with the apply's outputs for `cid` (tests/test_handoff.py's stand-ins),
+    and the values written there."""
     directory = repo / "outputs"
     directory.mkdir(exist_ok=True)
-    terraform_outputs(plan_repo(repo), cid, directory)
-    return ["--outputs", str(directory)]
+    values = terraform_outputs(plan_repo(repo), cid, directory)
+    return ["--outputs", str(directory)], values
 
 
 def _point_at(repo, port: int) -> None:
@@ -75,10 +76,8 @@ def test_welcome_is_delivered_with_the_tier_guide(repo, smtp_server, cid, tier, 
     port, inbox = smtp_server
     _point_at(repo, port)
     env = dict(os.environ, CLAWTEX_SMTP_PASSWORD=PASSWORD)
-    outputs = repo / "outputs"
-    outputs.mkdir()
-    addresses = terraform_outputs(plan_repo(repo), cid, outputs)
-    out = run_clawtex(repo, "welcome", cid, "--outputs", str(outputs), "--send", env=env)
+    outputs, addresses = _outputs(repo, cid)
+    out = run_clawtex(repo, "welcome", cid, *outputs, "--send", env=env)
     assert out.returncode == 0, out.stderr
     (mail_from, rcpts, raw), = inbox.messages
     assert mail_from == "welcome@clawtex.example"
@@ -118,7 +117,7 @@ def test_missing_password_reference_fails_clearly(repo, smtp_server):
     port, inbox = smtp_server
     _point_at(repo, port)
     env = {k: v for k, v in os.environ.items() if k != "CLAWTEX_SMTP_PASSWORD"}
-    out = run_clawtex(repo, "welcome", "pixel-bakery", *_outputs(repo, "pixel-bakery"), "--send", env=env)
+    out = run_clawtex(repo, "welcome", "pixel-bakery", *_outputs(repo, "pixel-bakery")[0], "--send", env=env)
     assert out.returncode == 1 and "CLAWTEX_SMTP_PASSWORD is not set" in out.stderr
     assert inbox.messages == []
 
@@ -126,7 +125,7 @@ def test_missing_password_reference_fails_clearly(repo, smtp_server):
 def test_wrong_password_is_refused_by_the_server(repo, smtp_server):
     port, inbox = smtp_server
     _point_at(repo, port)
-    out = run_clawtex(repo, "welcome", "pixel-bakery", *_outputs(repo, "pixel-bakery"), "--send",
+    out = run_clawtex(repo, "welcome", "pixel-bakery", *_outputs(repo, "pixel-bakery")[0], "--send",
                       env=dict(os.environ, CLAWTEX_SMTP_PASSWORD="nope"))
     assert out.returncode == 1 and "SMTP 127.0.0.1" in out.stderr
     assert inbox.messages == []

@@ -170,12 +170,15 @@ def context(plan: FleetPlan, customer_id: str, outputs: dict[str, dict] | None =
     outputs = outputs or {}
     c = plan.customer(customer_id)
     hosts = host_rows(plan, c, outputs)
+    dns = dns_records(plan, c, outputs)
     return dict(c=c, tier=c.tier.spec, tier_name=c.tier.metadata.display_name or c.tier_name, hosts=hosts,
-                runtime=plan.runtime, links=monitoring_links(plan, c), dns=dns_records(plan, c, outputs),
+                runtime=plan.runtime, links=monitoring_links(plan, c), dns=dns,
                 support=support_terms(c.tier, plan.settings.spec.support, c.id, c.white_label),
                 brand=brand(plan.settings.spec, c.white_label), capacity=capacity_lines(c),
                 dm_words=DM_WORDS,
-                preview=any(h.ipv4 == PENDING for h in hosts))
+                preview=any(h.ipv4 == PENDING for h in hosts),
+                # Every host and DNS name whose value the apply has not given yet (welcome --send refuses).
+                pending=[h.name for h in hosts if h.ipv4 == PENDING] + [r.name for r in dns if r.value == PENDING])
 
 
 def render_handoff(plan: FleetPlan, customer_id: str, html: bool = False, outputs: dict[str, dict] | None = None) -> str:

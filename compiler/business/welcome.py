@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..models import SecretRef, SmtpSettings
 from ..plan import FleetPlan
-from .handoff import PENDING, _environment, context, render_handoff
+from .handoff import _environment, context, render_handoff
 
 # How a customer starts using each channel. The email is sent once the assistant is
 # live: the smoke test passed readiness, which fails while a configured channel is not
@@ -59,13 +59,10 @@ def build_message(plan: FleetPlan, customer_id: str, outputs: dict[str, dict] | 
     DNS target still pending refuses the message instead of sending a half-filled one."""
     ctx = context(plan, customer_id, outputs)
     c = ctx["c"]
-    if live:
-        pending = [h.name for h in ctx["hosts"] if h.ipv4 == PENDING] + \
-                  [r.name for r in ctx["dns"] if r.value == PENDING]
-        if pending:
-            raise WelcomeError(f"not sent: {', '.join(pending)} still 'pending' - the email says the assistant "
-                               f"is live, so it needs the apply's outputs (--outputs DIR, terraform output -json "
-                               f"per stack)")
+    if live and ctx["pending"]:
+        raise WelcomeError(f"not sent: {', '.join(ctx['pending'])} still 'pending' - the email says the assistant "
+                           f"is live, so it needs the apply's outputs (--outputs DIR, terraform output -json "
+                           f"per stack)")
     smtp = plan.settings.spec.support.smtp if plan.settings.spec.support else None
     if smtp is None:
         raise WelcomeError("clawtex.yaml has no spec.support.smtp")
