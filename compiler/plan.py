@@ -124,8 +124,8 @@ def tenant_prefix(cid: str) -> str:
 @dataclass(frozen=True)
 class Endpoint:
     """Where a customer's gateway health is reached from outside: computed once
-    (CustomerPlan.probe) and read by the Prometheus probe targets, the
-    security VM's blackbox targets and the proxy's listening facts."""
+    (CustomerPlan.probe) and read by the Prometheus probe targets and the proxy's
+    listening facts."""
     scheme: str
     host: str
     port: int

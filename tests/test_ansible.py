@@ -108,7 +108,7 @@ def promised_roles(host: str, hv: dict) -> set[str]:
     roles = {"hardening", "node_exporter"}
     if hv["clawtex_role"] == "wazuh_manager":
         # The manager VM lays out what clawtex compiled for it (generated/wazuh/).
-        return roles | {"blackbox", "wazuh_manager"} | ({"openvas"} if tier["openvas"] else set())
+        return roles | {"wazuh_manager"} | ({"openvas"} if tier["openvas"] else set())
     roles |= {"openclaw", "smoke_test"}
     if hv["clawtex_role"] == "shared_bronze":      # the only hosts whose gateways run in containers
         roles.add("container_runtime")

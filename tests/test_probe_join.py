@@ -1,5 +1,4 @@
-"""Cross-target join: every URL Prometheus (and the Gold+ security VM's
-blackbox) probes must be served by the reverse proxy the Ansible roles
+"""Cross-target join: every URL Prometheus probes must be served by the reverse proxy the Ansible roles
 configure on that host, and must reach the gateway's health endpoint.
 
 The proxy side is the nginx configuration the role templates render from the
@@ -11,6 +10,7 @@ container is published on).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -62,15 +62,26 @@ def test_tcp_probe_targets_a_port_the_proxy_listens_on():
         assert int(port) in ports, (g["targets"][0], sorted(ports))
 
 
-def test_security_vm_probes_what_prometheus_probes():
-    """The Gold+ security VM's blackbox targets are the same URL as the central probe."""
-    central = {c: url for c, _, url in PROBES}
-    vms = [p for p in (INVENTORY / "host_vars").glob("*-wazuh.yml")]
-    assert vms
-    for path in vms:
+# The exporters a host role installs (modules/ansible/roles/*, by the Debian package each one
+# installs) and the fleet Prometheus job that scrapes them (generated/prometheus/prometheus.yml).
+EXPORTER_ROLES = {"node_exporter": "prometheus-node-exporter"}
+
+
+def test_every_exporter_on_a_host_is_scraped_by_the_fleet_prometheus():
+    """An exporter no Prometheus reads is a monitoring claim nobody checks (the Gold+ security
+    VM ran a blackbox exporter with its own probe list until 2026-12-03). Every role that
+    installs a *-exporter package is one the fleet scrapes, and every host running it is in
+    the scrape job's targets."""
+    roles = REPO / "modules" / "ansible" / "roles"
+    installing = {r.name for r in roles.iterdir()
+                  if re.search(r"prometheus-[a-z-]*exporter", "".join(t.read_text() for t in r.glob("tasks/*.yml")))}
+    assert installing == set(EXPORTER_ROLES), installing
+    scraped = {t.rsplit(":", 1)[0] for g in _groups("node.json") for t in g["targets"]}
+    for path in sorted((INVENTORY / "host_vars").glob("*.yml")):
         v = yaml.safe_load(path.read_text())
-        customer = path.name[: -len("-wazuh.yml")]
-        assert v["blackbox_targets"] == [central[customer]], path.name
+        assert "blackbox_targets" not in v, path.name
+        if "node_exporter" in v.get("clawtex_roles", []):
+            assert path.stem in scraped, path.name
 
 
 def test_every_active_customer_is_probed_once():

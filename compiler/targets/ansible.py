@@ -25,7 +25,7 @@ GATEWAY_ROLES = (ROLE_OPENCLAW, ROLE_SHARED_BRONZE, ROLE_K8S)
 WAZUH_AGENT_PORTS = (1514, 1515)    # agent events, enrollment (authd)
 K8S_PORTS = ((6443, "tcp", "ops"), (6443, "tcp", "private"), (10250, "tcp", "private"), (8472, "udp", "private"))
 # Order in which site.yml applies them; clawtex_roles lists them in this order.
-ROLE_ORDER = ("hardening", "container_runtime", "node_exporter", "blackbox", "openclaw", "tls", "backup",
+ROLE_ORDER = ("hardening", "container_runtime", "node_exporter", "openclaw", "tls", "backup",
               "wazuh_manager", "wazuh_agent", "openvas", "smoke_test")
 
 
@@ -108,9 +108,9 @@ def host_roles(host: HostPlan, plan: FleetPlan) -> list[str]:
         if tier.siem.wazuh:
             roles.add("wazuh_agent")
     if host.role == ROLE_WAZUH:
-        # The customer's security VM probes its gateway from outside and runs the scans.
-        roles.add("blackbox")
-        # Its Wazuh manager: generated/wazuh/ laid out (agents' groups are pushed by wazuh_agent).
+        # The customer's security VM runs the scans. (It ran a blackbox exporter of its own until
+        # 2026-12-03, which no Prometheus scraped: the probes run from the ops host's blackbox,
+        # clawtex.yaml spec.ops.prometheus.) Its Wazuh manager: generated/wazuh/ laid out (agents' groups are pushed by wazuh_agent).
         roles.add("wazuh_manager")
         if tier.openvas:
             roles.add("openvas")
@@ -227,7 +227,7 @@ def customer_vars(c: CustomerPlan, host: HostPlan, roles: list[str], plan: Fleet
 
 
 def security_vm_vars(c: CustomerPlan, roles: list[str], plan: FleetPlan) -> dict[str, Any]:
-    out: dict[str, Any] = {"blackbox_targets": [c.probe.url]}
+    out: dict[str, Any] = {}
     if "openvas" in roles:
         out["openvas_targets"] = sorted(c.hosts)
         out["openvas_on_calendar"] = c.vulnerability_scan.on_calendar
