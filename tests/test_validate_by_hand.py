@@ -301,10 +301,12 @@ def test_a_hash_inside_a_value_is_no_comment():
     assert d.message.startswith("looks like a plaintext Telegram bot token;")
     (d,) = v.find_secrets_in_text(f"x: 1\t# {TELEGRAM}\n", "customers/a.yaml")
     assert d.message.startswith("looks like a plaintext Telegram bot token in a comment;")
+    (d,) = v.find_secrets_in_text(f"x: 1 # old {TELEGRAM} # more\n", "customers/a.yaml")    # the first '#' opens it
+    assert d.message.startswith("looks like a plaintext Telegram bot token in a comment;")
     (d,) = v.find_secrets_in_text(f"{TELEGRAM} # later\n", "customers/a.yaml")    # the comment comes after the token
     assert d.message.startswith("looks like a plaintext Telegram bot token;")
     assert v._comment_starts("#x", 0) and v._comment_starts("a #", 2) and v._comment_starts("a\t#", 2)
-    assert not v._comment_starts("a#", 1)
+    assert not v._comment_starts("a#", 1) and not v._comment_starts("X#", 1)
 
 
 def test_one_diagnostic_per_line_even_with_two_secrets():
@@ -324,10 +326,13 @@ def test_secrets_in_file_text_and_values_each_line_once(tmp_path):
 
 
 def test_plaintext_secrets_in_values_by_key_path():
-    doc = Document("customers/c.yaml", {"a": {"b": ["ok", f"t {TELEGRAM} {SLACK}"]}, "c": 5}, {("a", "b", 1): (7, 9)})
-    assert list(v.find_plaintext_secrets(doc)) == [Diagnostic(
-        "customers/c.yaml", 7, 9, "a.b[1]", "looks like a plaintext Telegram bot token; customer files hold secret "
-                                           "references only, e.g. {source: env, id: ACME_TELEGRAM_BOT_TOKEN}")]
+    doc = Document("customers/c.yaml", {"a": {"b": ["ok", f"t {TELEGRAM} {SLACK}"]}, "c": 5, "d": SLACK},
+                   {("a", "b", 1): (7, 9), ("d",): (8, 1)})
+    assert list(v.find_plaintext_secrets(doc)) == [
+        Diagnostic("customers/c.yaml", 7, 9, "a.b[1]", "looks like a plaintext Telegram bot token; customer files hold secret "
+                                                      "references only, e.g. {source: env, id: ACME_TELEGRAM_BOT_TOKEN}"),
+        Diagnostic("customers/c.yaml", 8, 1, "d", "looks like a plaintext Slack token; customer files hold secret "
+                                                 "references only, e.g. {source: env, id: ACME_TELEGRAM_BOT_TOKEN}")]
 
 
 # --- one customer file, the fleet, the release pins --------------------------------------
@@ -358,6 +363,35 @@ def test_id_suffix_and_rule_errors_of_one_file(tmp_path):
                       "customers/y.yml:14:5: spec.billing.monthlyPrice: bronze is priced 49-99 USD/month, got 500"]
 
 
+def test_a_secret_spelled_with_an_escape_is_found_in_the_value(tmp_path):
+    # the token is not in the text as such ("\\x78" is "x"), only in the parsed value
+    text = CUSTOMER.format(id="x", tier="bronze", price=75).replace(
+        "displayName: Test Customer", 'displayName: "\\x78oxb-1234567890-abcdefghijkl"')
+    loaded, errors = check_file(write(tmp_path, "x.yaml", text), tmp_path)
+    assert loaded is None
+    assert errors == ["customers/x.yaml:5:3: metadata.displayName: looks like a plaintext Slack token; customer files hold "
+                      "secret references only, e.g. {source: env, id: ACME_TELEGRAM_BOT_TOKEN}"]
+
+
+def test_a_region_the_provider_lacks_is_checked_against_the_catalog(tmp_path):
+    loaded, errors = check_file(write(tmp_path, "x.yaml", CUSTOMER.format(id="x", tier="bronze", price=75).replace(
+        "[fsn1]", "[fra1]")), tmp_path)
+    assert loaded is None
+    assert errors == ["customers/x.yaml:11:13: spec.regions[0]: hetzner has no region 'fra1' (known: fsn1, nbg1, hel1, ash, hil)"]
+
+
+def test_a_schema_error_names_the_key_and_the_close_match(tmp_path):
+    text = CUSTOMER.format(id="x", tier="bronze", price=75).replace("  provider: hetzner", "  provider: hetzner\n  tire: x")
+    loaded, errors = check_file(write(tmp_path, "x.yaml", text), tmp_path)
+    assert loaded is None and errors == ["customers/x.yaml:11:3: spec.tire: unknown key 'tire'; did you mean 'tier'?"]
+
+
+def test_a_file_that_is_not_utf8_is_still_scanned(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"a: \xff\n# " + TELEGRAM.encode() + b"\n")
+    assert [(d.line, d.column) for d in v.secrets_in_file(path, "customers/c.yaml", None)] == [(2, 3)]
+
+
 def test_a_file_with_a_secret_is_not_loaded(tmp_path):
     text = CUSTOMER.format(id="x", tier="bronze", price=75) + f"# {TELEGRAM}\n"
     loaded, errors = check_file(write(tmp_path, "x.yaml", text), tmp_path)
@@ -367,8 +401,9 @@ def test_a_file_with_a_secret_is_not_loaded(tmp_path):
 def test_a_file_that_does_not_parse_or_cannot_be_read(tmp_path):
     loaded, errors = check_file(write(tmp_path, "x.yaml", f"a: [\n# {TELEGRAM}\n"), tmp_path)
     assert loaded is None and any("Telegram bot token in a comment" in e for e in errors) and len(errors) == 2
-    loaded, errors = check_file(tmp_path / "customers" / "missing.yaml", tmp_path)
-    assert loaded is None and errors == ["customers/missing.yaml:1:1: cannot read file: No such file or directory"]
+    errors: list[Diagnostic] = []
+    assert v.validate_customer_file(tmp_path / "customers" / "missing.yaml", tmp_path, TIERS, CATALOG, errors) is None
+    assert errors == [Diagnostic("customers/missing.yaml", 1, 1, "", "cannot read file: No such file or directory")]
     loaded, errors = check_file(write(tmp_path, "z.yaml", "apiVersion: clawtex/v1\nkind: Customer\n"), tmp_path)
     assert loaded is None and errors and all(e.startswith("customers/z.yaml:") for e in errors)
 
@@ -402,6 +437,12 @@ def test_a_secret_ref_belongs_to_one_customer(tmp_path):
                "secret ids), or list it in clawtex.yaml spec.sharedSecretRefs if it is meant to be shared fleet-wide")
     assert [str(d) for d in v.secret_owner_errors([b, a, c])] == [message]
     assert list(v.secret_owner_errors([a, b], shared=["T_TOKEN"])) == []
+    # a shared ref is skipped, and the refs after it in the same customer are still checked
+    two = "    - type: discord\n      token: {source: env, id: D_TOKEN}\n"
+    sa = loaded(tmp_path, "sa", base.replace("{id}", "sa").replace("tier: bronze", "tier: silver") + two)
+    sb = loaded(tmp_path, "sb", base.replace("{id}", "sb").replace("tier: bronze", "tier: silver") + two)
+    assert [(d.file, d.path) for d in v.secret_owner_errors([sa, sb], shared=["T_TOKEN"])] == [
+        ("customers/sb.yaml", "spec.channels[1].token")]
     # a file validated by name counts as later than the rest: the error is its own
     (d,) = v.secret_owner_errors([a, b], focus=frozenset({"customers/a.yaml"}))
     assert d.file == "customers/a.yaml" and "also used by customer 'b' (customers/b.yaml:18:7)" in d.message
@@ -441,16 +482,20 @@ def test_release_pins(tmp_path):
     assert list(v.release_errors([ok, unknown_tier, lts], SETTINGS, TIERS)) == []
     data = yaml.safe_load((REPO / "clawtex.yaml").read_text())
     del data["spec"]["openclaw"]["lts"]["channelPlugins"]["discord"]
-    assert [str(d) for d in v.release_errors([lts, ok], Settings.model_validate(data), TIERS)] == [
+    lts2 = loaded(tmp_path, "m", base.replace("{id}", "m").replace(telegram, discord + "\n" + telegram) + "  releaseChannel: lts\n")
+    assert [str(d) for d in v.release_errors([unknown_tier, lts, ok, lts2], Settings.model_validate(data), TIERS)] == [
         "customers/l.yaml:17:7: spec.channels[0].type: no discord plugin is pinned for OpenClaw 2026.7.35 (release channel "
+        "lts; clawtex.yaml spec.openclaw)",
+        "customers/m.yaml:17:7: spec.channels[0].type: no discord plugin is pinned for OpenClaw 2026.7.35 (release channel "
         "lts; clawtex.yaml spec.openclaw)"]
     # the same customer on its tier's default (stable), whose plugins include discord: no error;
     # and the error is placed at the tier when the channel is the tier's default
     stable = loaded(tmp_path, "s", base.replace("{id}", "s").replace(telegram, discord))
     assert list(v.release_errors([stable], Settings.model_validate(data), TIERS)) == []
     del data["spec"]["openclaw"]["lts"]
-    assert [str(d) for d in v.release_errors([lts], Settings.model_validate(data), TIERS)] == [
-        "customers/l.yaml:21:3: spec.releaseChannel: clawtex.yaml spec.openclaw pins no lts release"]
+    assert [str(d) for d in v.release_errors([lts, lts2], Settings.model_validate(data), TIERS)] == [
+        "customers/l.yaml:21:3: spec.releaseChannel: clawtex.yaml spec.openclaw pins no lts release",
+        "customers/m.yaml:21:3: spec.releaseChannel: clawtex.yaml spec.openclaw pins no lts release"]
     silver_lts = yaml.safe_load((REPO / "tiers" / "silver.yaml").read_text())
     silver_lts["spec"]["releaseChannels"]["default"] = "lts"
     tiers = dict(TIERS, silver=Tier.model_validate(silver_lts))
@@ -462,7 +507,8 @@ def test_repo_config_tiers_by_file_name(tmp_path):
     (tmp_path / "tiers").mkdir()
     errors: list[Diagnostic] = []
     assert v.load_repo_config(tmp_path, errors) == (None, None, {})
-    assert [str(e) for e in errors] == ["clawtex.yaml:1:1: file is missing", "tiers/providers.yaml:1:1: file is missing"]
+    assert errors == [Diagnostic("clawtex.yaml", 1, 1, "", "file is missing"),
+                      Diagnostic("tiers/providers.yaml", 1, 1, "", "file is missing")]
     for name in ("clawtex.yaml", "tiers/providers.yaml", "tiers/slo-windows.yaml", "tiers/replacement-facts.yaml"):
         (tmp_path / name).write_text((REPO / name).read_text())
     errors = []
@@ -471,7 +517,27 @@ def test_repo_config_tiers_by_file_name(tmp_path):
     assert settings == SETTINGS and catalog == CATALOG
     (tmp_path / "tiers" / "bronze.yaml").write_text((REPO / "tiers" / "bronze.yaml").read_text())
     (tmp_path / "tiers" / "cheap.yaml").write_text((REPO / "tiers" / "bronze.yaml").read_text())
+    # silver.yaml sorts after providers.yaml and replacement-facts.yaml: those are skipped, not the end
+    (tmp_path / "tiers" / "silver.yaml").write_text((REPO / "tiers" / "silver.yaml").read_text())
     errors = []
     settings, catalog, tiers = v.load_repo_config(tmp_path, errors)
-    assert sorted(tiers) == ["bronze"] and tiers["bronze"] == TIERS["bronze"]
+    assert sorted(tiers) == ["bronze", "silver"] and tiers["bronze"] == TIERS["bronze"] and tiers["silver"] == TIERS["silver"]
     assert [str(e) for e in errors] == ["tiers/cheap.yaml:1:1: metadata.name: tier name 'bronze' must equal the file name 'cheap'"]
+    # a tier file: a token in a comment (its data still counts), one that does not parse, one with a schema error
+    bronze_text = (REPO / "tiers" / "bronze.yaml").read_text()
+    (tmp_path / "tiers" / "cheap.yaml").unlink()
+    (tmp_path / "tiers" / "bronze.yaml").write_text(bronze_text.replace("displayName: Bronze", 'displayName: "\\x78oxb-1234567890-abcdefghijkl"')
+                                                    + f"# {SLACK}\n")
+    shown_name = next(n for n, l in enumerate(bronze_text.splitlines(), 1) if "displayName: Bronze" in l)
+    (tmp_path / "tiers" / "gold.yaml").write_text(f"spec: [\n# {TELEGRAM}\n")
+    (tmp_path / "tiers" / "silver.yaml").write_text(bronze_text.replace("name: bronze", "name: silver").replace("rank: 1", "rank: one"))
+    errors = []
+    settings, catalog, tiers = v.load_repo_config(tmp_path, errors)
+    lines = len(bronze_text.splitlines()) + 1
+    rank = next(n for n, l in enumerate(bronze_text.splitlines(), 1) if "rank: 1" in l)
+    assert sorted(tiers) == ["bronze"]
+    shown = [str(e) for e in errors]
+    assert shown[0].startswith(f"tiers/bronze.yaml:{lines}:3: looks like a plaintext Slack token in a comment; clawtex files")
+    assert shown[1].startswith(f"tiers/bronze.yaml:{shown_name}:3: metadata.displayName: looks like a plaintext Slack token; clawtex")
+    assert shown[2].startswith("tiers/gold.yaml:") and shown[3].startswith("tiers/gold.yaml:2:3: looks like a plaintext Telegram")
+    assert shown[4:] == [f"tiers/silver.yaml:{rank}:3: spec.rank: expected a whole number, got the text 'one'"] and len(shown) == 5
