@@ -102,6 +102,30 @@ EQUIVALENT: dict[str, str] = {
                  "status__mutmut_21", "status__mutmut_22")},
     "compiler.business.webhook.xǁEventQueueǁ_db__mutmut_7": (
         "a 31 s instead of 30 s wait for SQLite's lock: no test can tell one second of a bound apart"),
+    **{f"compiler.validate.x_secret_owner_errors__mutmut_{n}": (
+        "the message of the owner's diagnostic becomes None or 'XXXX': that diagnostic is built only to read its "
+        "file, line and column for the other customer's message; its own message is never shown")
+       for n in (23, 28)},
+    "compiler.validate.x_find_secrets_in_text__mutmut_21": (
+        "'#' <= match.start() instead of <: no SECRET_PATTERNS match begins with '#', so the comment's '#' is never "
+        "at the match's first character"),
+    "compiler.validate.x_openclaw_rule_errors__mutmut_36": (
+        "rpartition('/') instead of partition('/'): a model is provider/model with exactly one '/' (ModelChoice's "
+        "pattern ^[a-z0-9-]+/[A-Za-z0-9._:-]+$), so both split at the same place"),
+    **{f"compiler.validate.x_tier_rule_errors__mutmut_{n}": (
+        "difflib.get_close_matches without n=1, with n=2, or without cutoff=0.6 (its default): the hint reads close[0], "
+        "the best match, which is the same in every case")
+       for n in (12, 13, 16)},
+    "compiler.validate.x_tier_rule_errors__mutmut_242": (
+        "`spec.provider in PLUGINS or True`: a validated customer's provider is Literal[PROVIDER_NAMES], the keys of "
+        "PLUGINS (compiler/providers/__init__.py), so the test is always true already"),
+    **{f"compiler.validate.x_secrets_in_file__mutmut_{n}": (
+        "encoding 'UTF-8' for 'utf-8' (the same codec) or the locale's (UTF-8 on every machine that runs this: "
+        "PEP 538/540); see deploytime's same mutants")
+       for n in (2, 4, 7)},
+    "compiler.validate.x_secrets_in_file__mutmut_11": (
+        "the text of a file that cannot be read becomes 'XXXX' instead of '': neither holds anything SECRET_PATTERNS "
+        "matches, so both find no secret"),
     "compiler.costs.x_stack_cost__mutmut_4": (
         "sum(items) instead of sum(items, ZERO): stack_cost_items always returns the five COST_ITEMS, each a "
         "Decimal, and 0 + Decimal(x) is Decimal(x) exactly, so the sum is the same Decimal"),

@@ -72,8 +72,10 @@ def inputs(fleet=FLEET, previous: PreviousState | None = None, settings=SETTINGS
     return Inputs(settings, CATALOG, TIERS, tuple(fleet), SLO, previous or PreviousState())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def plan():
+    # per test, not per module: mutmut maps each test to the functions it calls, and a module-scoped
+    # plan would be built (and traced) in the first test only
     return p.build_plan(inputs())
 
 

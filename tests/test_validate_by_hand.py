@@ -127,6 +127,16 @@ def test_provider_problems_are_reported_at_the_provider():
                           "stacks (tiers/providers.yaml hetzner.platinum)")]
 
 
+def test_a_platinum_domain_at_a_provider_without_name_servers_in_its_plugin():
+    # Hetzner's plugin names no name servers (and cannot run Platinum, reported at the provider)
+    problems = rules(platinum(provider="hetzner", regions=["fsn1", "nbg1"], whiteLabel=False, branding=None,
+                              customDomainDelegated=False))
+    assert ("spec.customDomain", "manual step first: care-assistant.orbital-health.example is served by the global load "
+                                 "balancer, whose TLS certificate hetzner issues only for a name its DNS serves. The customer "
+                                 "adds NS records for care-assistant.orbital-health.example at their DNS pointing at the "
+                                 "provider name servers; then set customDomainDelegated: true") in problems
+
+
 def test_ha_mode():
     data = platinum()
     del data["spec"]["haMode"]
