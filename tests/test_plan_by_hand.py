@@ -350,3 +350,32 @@ def test_dashboard_uid():
 
 def test_state_key():
     assert p.state_key(SETTINGS, "acme") == "stacks/acme/terraform.tfstate"
+
+
+def test_suspended_dedicated_and_platinum_hosts_stop_all_of_them():
+    fleet = [customer("sg", "gold", 1000, status="suspended", paging=PAGING),
+             platinum("sp", "2025-01-01", ["gdpr"], status="suspended")]
+    plan = p.build_plan(inputs(fleet))
+    assert {h.name: h.running for h in plan.hosts} == {
+        "sg-oc-1": False, "sg-wazuh": False, **{f"sp-{r}-k8s-{n}": False for r in ("fra1", "ams3") for n in (1, 2, 3)},
+        "sp-wazuh": False}
+
+
+def test_a_location_plan_of_the_catalog_is_used_in_its_location():
+    # Hetzner sells no CX33 in Ashburn: the catalog's locationPlans.ash.wazuh_manager is a CCX23
+    fleet = [customer("ga", "gold", 1000, paging=PAGING, regions=["ash"])]
+    assert {h.name: h.size.slug for h in p.build_plan(inputs(fleet)).hosts} == {"ga-oc-1": "ccx23", "ga-wazuh": "ccx23"}
+    # a location plan for the tier's own role (made up here: no provider has one today) wins over the plan
+    data = yaml.safe_load((REPO / "tiers" / "providers.yaml").read_text())
+    big = {"slug": "ccx33", "vcpu": 8, "ramGb": 32, "diskGb": 240, "monthlyUsd": 57.0, "dedicatedVcpu": True}
+    data["spec"]["hetzner"]["locationPlans"]["ash"]["gold"] = big
+    data["spec"]["digitalocean"]["locationPlans"] = {"ams3": {"platinum": dict(big, slug="c-8")}}
+    catalog = ProviderCatalog.model_validate(data)
+    fleet.append(platinum("pa", "2025-01-01", ["gdpr"]))
+    sizes = {h.name: h.size.slug for h in p.build_plan(dataclasses.replace(inputs(fleet), catalog=catalog)).hosts}
+    assert sizes["ga-oc-1"] == "ccx33" and sizes["pa-fra1-k8s-1"] == "c-4" and sizes["pa-ams3-k8s-2"] == "c-8"
+
+
+def test_an_unapproved_request_does_not_stop_the_records_after_it():
+    leaving, gone = FLEET[9], FLEET[7]
+    assert [r.customer for r in p.decommission_records(inputs([leaving, gone]))] == ["gone"]
