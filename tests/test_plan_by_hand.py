@@ -379,3 +379,33 @@ def test_a_location_plan_of_the_catalog_is_used_in_its_location():
 def test_an_unapproved_request_does_not_stop_the_records_after_it():
     leaving, gone = FLEET[9], FLEET[7]
     assert [r.customer for r in p.decommission_records(inputs([leaving, gone]))] == ["gone"]
+
+
+def test_the_plan_carries_its_inputs_and_each_customer_its_stack(plan):
+    assert plan.settings is SETTINGS and plan.catalog is CATALOG and plan.tiers is TIERS
+    assert plan.customer("gold-co").stack == "gold-co" and plan.customer("plat-co").stack == "plat-co"
+
+
+def test_the_ready_path_comes_from_the_settings():
+    data = yaml.safe_load((REPO / "clawtex.yaml").read_text())
+    data["spec"]["openclaw"]["readyPath"] = "/ready-now"
+    plan = p.build_plan(inputs(settings=Settings.model_validate(data)))
+    assert plan.customer("a").ready_probe.url == "http://shared-hetzner-fsn1-01/a/ready-now"
+    assert plan.customer("silv").ready_probe.url == "http://silv-oc-1/ready-now"
+    assert plan.runtime.ready_path == "/ready-now"
+
+
+def test_a_shared_host_location_plan_and_a_shared_tier_with_backups():
+    data = yaml.safe_load((REPO / "tiers" / "providers.yaml").read_text())
+    data["spec"]["hetzner"]["locationPlans"]["fsn1"] = {"shared_host": {"slug": "cx53", "vcpu": 16, "ramGb": 32, "diskGb": 320,
+                                                                        "monthlyUsd": 38.0}}
+    bronze = yaml.safe_load((REPO / "tiers" / "bronze.yaml").read_text())
+    bronze["spec"]["backups"] = {"schedule": "daily", "intervalHours": 24, "retentionDays": 7, "crossRegion": False,
+                                 "retainedSizeFactor": 1.5}
+    fleet = [customer("a", "bronze", 75)]
+    plan = p.build_plan(dataclasses.replace(inputs(fleet), catalog=ProviderCatalog.model_validate(data),
+                                            tiers=dict(TIERS, bronze=Tier.model_validate(bronze))))
+    (h,) = plan.hosts
+    # cx53: (32 - 2) / 2 = 15 tenants by RAM, 16 x 2 / 1 = 32 by CPU: 15, volume 150 GB
+    assert (h.size.slug, h.volume_gb) == ("cx53", 150)
+    assert plan.customer("a").backup_targets == (p.BackupTarget("sftp", "a-backup", "fsn1", None, "backup"),)
