@@ -126,6 +126,18 @@ EQUIVALENT: dict[str, str] = {
     "compiler.validate.x_secrets_in_file__mutmut_11": (
         "the text of a file that cannot be read becomes 'XXXX' instead of '': neither holds anything SECRET_PATTERNS "
         "matches, so both find no secret"),
+    **{f"compiler.plan.x__customer_plan__mutmut_{n}": (
+        "the default of _customer_plan's ready_path: its only caller, build_plan, always passes the settings' readyPath")
+       for n in (1, 2)},
+    "compiler.plan.x__dedicated_stack__mutmut_87": (
+        "volume_gb=0 dropped from the Wazuh host: HostPlan's default volume_gb is 0"),
+    "compiler.plan.x_probe_endpoint__mutmut_29": (
+        "rstrip('XX/XX') instead of rstrip('/'): the prefix is /<id>/ and a customer id is lowercase letters, digits "
+        "and hyphens (ID_PATTERN), so there is never an 'X' to strip"),
+    "compiler.plan.x_build_plan__mutmut_99": (
+        "tiers=None passed to _shared_stacks: it never reads that argument (each tenant's CustomerPlan carries its tier)"),
+    "compiler.plan.x_backup_targets__mutmut_9": (
+        "len(regions) >= 1 instead of > 1: with one region regions[:2] is [regions[0]], the same list as the else branch"),
     "compiler.costs.x_stack_cost__mutmut_4": (
         "sum(items) instead of sum(items, ZERO): stack_cost_items always returns the five COST_ITEMS, each a "
         "Decimal, and 0 + Decimal(x) is Decimal(x) exactly, so the sum is the same Decimal"),

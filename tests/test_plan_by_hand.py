@@ -120,9 +120,9 @@ def test_platinum_nodes_per_region_volume_on_the_first_and_the_wazuh_manager_in_
 
 def test_shared_hosts_oldest_tenant_first_sized_for_a_full_host(plan):
     (h,) = plan.stacks[3].hosts
-    assert (h.name, h.role, h.region, h.size.slug, h.tier, h.customer, h.tenants, h.slots, h.volume_gb, h.container_runtime,
-            h.running) == ("shared-hetzner-fsn1-01", "shared_bronze", "fsn1", "cx43", "bronze", None, ("b", "a"), (0, 1), 70,
-                           "podman", True)
+    assert (h.name, h.role, h.provider, h.region, h.size.slug, h.stack, h.tier, h.customer, h.tenants, h.slots, h.volume_gb,
+            h.container_runtime, h.running) == ("shared-hetzner-fsn1-01", "shared_bronze", "hetzner", "fsn1", "cx43",
+                                                "shared-hetzner-fsn1-01", "bronze", None, ("b", "a"), (0, 1), 70, "podman", True)
     assert plan.placement == {"shared-hetzner-fsn1-01": ["b", "a"], "shared-hetzner-nbg1-01": ["c"]}
     assert plan.customer("a").stack == "shared-hetzner-fsn1-01" and plan.customer("a").hosts == ("shared-hetzner-fsn1-01",)
     assert plan.customer("c").hosts == ("shared-hetzner-nbg1-01",) and plan.customer("a").wazuh_manager is None
@@ -197,6 +197,10 @@ def test_secret_refs_channels_then_endpoints(plan):
     data = copy.deepcopy(orbital)
     lc = LoadedCustomer(Customer.model_validate(data), Document("customers/orbital-health.yaml", data))
     c = p.build_plan(inputs([lc])).customer("orbital-health")
+    assert (c.model.primary, c.model.fallbacks, [k.name for k in c.skills], c.notifications.slack_channel,
+            [d.name for d in c.databases], c.branding.assistant_name, c.white_label, c.model_endpoints[0].name) == (
+        "orbital-llm/clinical-70b", ["anthropic/claude-opus-4-5"], ["gog", "fhir-bridge"], "#orbital-clawtex", ["triage"],
+        "Orbital Care Assistant", True, "orbital-llm")
     assert [r.id for r in c.secret_refs] == ["orbital/msteams-app-password", "orbital/slack-bot-token", "orbital/slack-app-token",
                                              "orbital/telegram-bot-token", "orbital/discord-token", "orbital/llm-api-key"]
 
