@@ -138,6 +138,10 @@ EQUIVALENT: dict[str, str] = {
         "tiers=None passed to _shared_stacks: it never reads that argument (each tenant's CustomerPlan carries its tier)"),
     "compiler.plan.x_backup_targets__mutmut_9": (
         "len(regions) >= 1 instead of > 1: with one region regions[:2] is [regions[0]], the same list as the else branch"),
+    **{f"compiler.plan.x_scan_schedule__mutmut_{n}": (
+        "split('=') with no limit, limit 2, or rsplit('=', 1): every part of a scan rule is KEY=VALUE with one '=' "
+        "(the tier's openvasSchedule must match models.SCAN_RRULE; DEFAULT_SCAN_RRULE does), so all split alike")
+       for n in (7, 8, 10)},
     "compiler.costs.x_stack_cost__mutmut_4": (
         "sum(items) instead of sum(items, ZERO): stack_cost_items always returns the five COST_ITEMS, each a "
         "Decimal, and 0 + Decimal(x) is Decimal(x) exactly, so the sum is the same Decimal"),

@@ -304,6 +304,7 @@ def test_wazuh_rule_ids_hold_995_overlay_customers():
     assert blocks["c0000"] == 100100 and blocks["c0994"] == 119980
     with pytest.raises(CompileError) as e:
         p._wazuh_rule_blocks(owners, {})
+    assert [(d.file, d.line, d.column, d.path) for d in e.value.diagnostics] == [("customers/", 0, 0, "")]
     assert str(e.value) == ("customers/:0:0: 996 customers need a Wazuh rule-id block of 20, and ids 100100-119999 hold 995; "
                             "shrink the block size or move compliance overlays to per-manager ids")
 
@@ -406,10 +407,15 @@ def test_a_shared_host_location_plan_and_a_shared_tier_with_backups():
     bronze = yaml.safe_load((REPO / "tiers" / "bronze.yaml").read_text())
     bronze["spec"]["backups"] = {"schedule": "daily", "intervalHours": 24, "retentionDays": 7, "crossRegion": False,
                                  "retainedSizeFactor": 1.5}
-    fleet = [customer("a", "bronze", 75)]
+    fleet = [customer("a", "bronze", 75)] + [customer(f"t{i}", "bronze", 75, f"2026-01-{i + 10:02d}") for i in range(8)]
     plan = p.build_plan(dataclasses.replace(inputs(fleet), catalog=ProviderCatalog.model_validate(data),
                                             tiers=dict(TIERS, bronze=Tier.model_validate(bronze))))
-    (h,) = plan.hosts
+    (h,) = plan.hosts           # nine tenants: more than a cx43 holds (7), one cx53 holds them all
     # cx53: (32 - 2) / 2 = 15 tenants by RAM, 16 x 2 / 1 = 32 by CPU: 15, volume 150 GB
-    assert (h.size.slug, h.volume_gb) == ("cx53", 150)
+    assert (h.size.slug, h.volume_gb, len(h.tenants)) == ("cx53", 150, 9)
     assert plan.customer("a").backup_targets == (p.BackupTarget("sftp", "a-backup", "fsn1", None, "backup"),)
+
+
+def test_a_dedicated_customer_listed_first_does_not_stop_placement():
+    fleet = [customer("gd", "gold", 1000, paging=PAGING), customer("a", "bronze", 75)]
+    assert p.build_plan(inputs(fleet)).placement == {"shared-hetzner-fsn1-01": ["a"]}
