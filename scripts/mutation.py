@@ -142,6 +142,13 @@ EQUIVALENT: dict[str, str] = {
         "split('=') with no limit, limit 2, or rsplit('=', 1): every part of a scan rule is KEY=VALUE with one '=' "
         "(the tier's openvasSchedule must match models.SCAN_RRULE; DEFAULT_SCAN_RRULE does), so all split alike")
        for n in (7, 8, 10)},
+    "compiler.validate.x_find_plaintext_secrets__mutmut_16": (
+        "return instead of break after a string's first match: walk() recurses, so that return only ends the walk of "
+        "this one string, which has nothing left to do after the loop either way"),
+    "compiler.validate.x_tier_rule_errors__mutmut_446": (
+        "'XX, XX' instead of ', ' joining the tier's allowed release channels in the refusal: there are two channels "
+        "(models.ReleaseChannel), so a tier that refuses one allows only the other and the join has one item (a tier "
+        "file listing the same channel twice aside)"),
     "compiler.costs.x_stack_cost__mutmut_4": (
         "sum(items) instead of sum(items, ZERO): stack_cost_items always returns the five COST_ITEMS, each a "
         "Decimal, and 0 + Decimal(x) is Decimal(x) exactly, so the sum is the same Decimal"),
