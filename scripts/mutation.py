@@ -50,10 +50,11 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "changed": ("compiler/gitops/changed.py", ["tests/test_changed_batches.py", "tests/test_gitops_changed.py",
                                               "tests/test_gitops_fleet_scale.py"]),
     "placement": ("compiler/placement.py", ["tests/test_placement.py"]),
-    "plan": ("compiler/plan.py", ["tests/test_architecture.py", "tests/test_properties.py", "tests/test_probe_join.py"]),
+    "plan": ("compiler/plan.py", ["tests/test_plan_by_hand.py", "tests/test_architecture.py", "tests/test_properties.py",
+                                  "tests/test_probe_join.py"]),
     "costs": ("compiler/costs.py", ["tests/test_costs.py"]),
     "secrets": ("compiler/secrets.py", ["tests/test_secrets.py"]),
-    "validate": ("compiler/validate.py", ["tests/test_validate.py", "tests/test_properties.py"]),
+    "validate": ("compiler/validate.py", ["tests/test_validate_by_hand.py", "tests/test_validate.py", "tests/test_properties.py"]),
     "onboard": ("compiler/business/onboard.py", ["tests/test_onboard_by_hand.py", "tests/test_onboard.py",
                                                 "tests/test_approvals.py"]),
     "webhook": ("compiler/business/webhook.py", ["tests/test_webhook_by_hand.py", "tests/test_webhook_queue.py",
@@ -102,6 +103,53 @@ EQUIVALENT: dict[str, str] = {
                  "status__mutmut_21", "status__mutmut_22")},
     "compiler.business.webhook.xǁEventQueueǁ_db__mutmut_7": (
         "a 31 s instead of 30 s wait for SQLite's lock: no test can tell one second of a bound apart"),
+    **{f"compiler.validate.x_secret_owner_errors__mutmut_{n}": (
+        "the message of the owner's diagnostic becomes None or 'XXXX': that diagnostic is built only to read its "
+        "file, line and column for the other customer's message; its own message is never shown")
+       for n in (23, 28)},
+    "compiler.validate.x_find_secrets_in_text__mutmut_21": (
+        "'#' <= match.start() instead of <: no SECRET_PATTERNS match begins with '#', so the comment's '#' is never "
+        "at the match's first character"),
+    "compiler.validate.x_openclaw_rule_errors__mutmut_36": (
+        "rpartition('/') instead of partition('/'): a model is provider/model with exactly one '/' (ModelChoice's "
+        "pattern ^[a-z0-9-]+/[A-Za-z0-9._:-]+$), so both split at the same place"),
+    **{f"compiler.validate.x_tier_rule_errors__mutmut_{n}": (
+        "difflib.get_close_matches without n=1, with n=2, or without cutoff=0.6 (its default): the hint reads close[0], "
+        "the best match, which is the same in every case")
+       for n in (12, 13, 16)},
+    "compiler.validate.x_tier_rule_errors__mutmut_242": (
+        "`spec.provider in PLUGINS or True`: a validated customer's provider is Literal[PROVIDER_NAMES], the keys of "
+        "PLUGINS (compiler/providers/__init__.py), so the test is always true already"),
+    **{f"compiler.validate.x_secrets_in_file__mutmut_{n}": (
+        "encoding 'UTF-8' for 'utf-8' (the same codec) or the locale's (UTF-8 on every machine that runs this: "
+        "PEP 538/540); see deploytime's same mutants")
+       for n in (2, 4, 7)},
+    "compiler.validate.x_secrets_in_file__mutmut_11": (
+        "the text of a file that cannot be read becomes 'XXXX' instead of '': neither holds anything SECRET_PATTERNS "
+        "matches, so both find no secret"),
+    **{f"compiler.plan.x__customer_plan__mutmut_{n}": (
+        "the default of _customer_plan's ready_path: its only caller, build_plan, always passes the settings' readyPath")
+       for n in (1, 2)},
+    "compiler.plan.x__dedicated_stack__mutmut_87": (
+        "volume_gb=0 dropped from the Wazuh host: HostPlan's default volume_gb is 0"),
+    "compiler.plan.x_probe_endpoint__mutmut_29": (
+        "rstrip('XX/XX') instead of rstrip('/'): the prefix is /<id>/ and a customer id is lowercase letters, digits "
+        "and hyphens (ID_PATTERN), so there is never an 'X' to strip"),
+    "compiler.plan.x_build_plan__mutmut_99": (
+        "tiers=None passed to _shared_stacks: it never reads that argument (each tenant's CustomerPlan carries its tier)"),
+    "compiler.plan.x_backup_targets__mutmut_9": (
+        "len(regions) >= 1 instead of > 1: with one region regions[:2] is [regions[0]], the same list as the else branch"),
+    **{f"compiler.plan.x_scan_schedule__mutmut_{n}": (
+        "split('=') with no limit, limit 2, or rsplit('=', 1): every part of a scan rule is KEY=VALUE with one '=' "
+        "(the tier's openvasSchedule must match models.SCAN_RRULE; DEFAULT_SCAN_RRULE does), so all split alike")
+       for n in (7, 8, 10)},
+    "compiler.validate.x_find_plaintext_secrets__mutmut_16": (
+        "return instead of break after a string's first match: walk() recurses, so that return only ends the walk of "
+        "this one string, which has nothing left to do after the loop either way"),
+    "compiler.validate.x_tier_rule_errors__mutmut_446": (
+        "'XX, XX' instead of ', ' joining the tier's allowed release channels in the refusal: there are two channels "
+        "(models.ReleaseChannel), so a tier that refuses one allows only the other and the join has one item (a tier "
+        "file listing the same channel twice aside)"),
     "compiler.costs.x_stack_cost__mutmut_4": (
         "sum(items) instead of sum(items, ZERO): stack_cost_items always returns the five COST_ITEMS, each a "
         "Decimal, and 0 + Decimal(x) is Decimal(x) exactly, so the sum is the same Decimal"),

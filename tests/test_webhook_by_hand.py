@@ -115,3 +115,41 @@ def test_the_stored_result_is_empty_unless_given(tmp_path):
     q.finish("evt_b", "done", result='{"action": "created"}')
     rows = dict(sqlite3.connect(q.path).execute("SELECT id, result FROM events WHERE state != 'queued'").fetchall())
     assert rows == {"evt_a": "", "evt_b": '{"action": "created"}'}
+
+
+def test_a_claim_that_fails_mid_transaction_rolls_back_and_raises_the_real_error(tmp_path):
+    """SQLite refuses the UPDATE after BEGIN IMMEDIATE (a parameter it cannot bind): the claim
+    rolls its transaction back and the caller sees that error, not one from the clean-up; the
+    event is untouched and the next claim gets it."""
+    import sqlite3
+
+    import pytest
+
+    q = queue(tmp_path)
+    with pytest.raises(sqlite3.ProgrammingError, match="binding parameter"):
+        q.claim(["evt_a"], now=20.0)
+    assert q.get("evt_a").state == "queued"
+    assert q.claim("evt_a", now=20.0).state == "working"
+
+
+def test_a_claim_waits_for_another_writer_longer_than_sqlites_default(tmp_path):
+    """Two processes share the queue (the server enqueues while a worker claims). A writer holding
+    the lock for 6 s, longer than SQLite's 5 s default busy timeout (Python sqlite3.connect
+    timeout=5.0), does not make the claim fail: the queue waits up to 30 s. Costs 6 s."""
+    import sqlite3
+    import threading
+    import time
+
+    q = queue(tmp_path)
+    holder = sqlite3.connect(q.path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(6.0, lambda: holder.execute("COMMIT"))
+    release.start()
+    started = time.monotonic()
+    try:
+        got = q.claim("evt_a", now=20.0)
+    finally:
+        release.join()
+        holder.close()
+    assert time.monotonic() - started >= 5.5            # it did wait past the default
+    assert (got.id, got.state) == ("evt_a", "working")
