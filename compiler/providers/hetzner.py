@@ -160,8 +160,9 @@ class Hetzner(ProviderPlugin):
                     "lifecycle": {"ignore_changes": ["ssh_keys"]},
                 }, data=True)
                 b.output(target.output, f"${{hcloud_storage_box.{target.resource}.server}}", f"SFTP host of {target.name} (backup role)")
-                b.output(f"{target.output.removesuffix('_endpoint')}_sftp_user", f"${{hcloud_storage_box.{target.resource}.username}}",
-                         f"SFTP user of {target.name} (backup role)")
+                names = target.credential_outputs()      # one definition, read by the backup role's host vars
+                assert names["host"] == target.output
+                b.output(names["user"], f"${{hcloud_storage_box.{target.resource}.username}}", f"SFTP user of {target.name} (backup role)")
         if c and c.kubernetes:
             raise ValueError(f"{c.id}: Platinum is refused on hetzner (validation should have said so)")
         b.dns_record("hcloud_zone_rrset", lambda ip: {"zone": b.customer_zone(), "name": b.record_name(), "type": "A", "ttl": 300,

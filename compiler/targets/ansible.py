@@ -172,11 +172,18 @@ def backup_vars(c: CustomerPlan, host: HostPlan) -> dict[str, Any]:
     copy = next((t for t in c.backup_targets if t.copy), None)
     return {
         # s3: bucket at `endpoint`; sftp: Storage Box, host from the stack's Terraform
-        # output `endpoint_output` (known only after apply), exported to the controller.
+        # output `endpoint_output` (known only after apply).
         "kind": primary.kind,
         "bucket": primary.name,
         "endpoint": primary.endpoint,
         "endpoint_output": f"{c.stack}.{primary.output}",
+        # The credentials' stack outputs (BackupTarget.credential_outputs, the names the
+        # provider plug-in declares): scripts/gitops/apply-stack.sh hands the stack's outputs
+        # to the play as clawtex_tf_outputs[stack][name], in a 0600 file; the role reads them
+        # there (no_log), never from a global key.
+        "outputs_stack": c.stack,
+        "outputs": primary.credential_outputs(),
+        "copy_outputs": copy.credential_outputs() if copy else None,
         "region": primary.region,
         "on_calendar": on_calendar(b.interval_hours),
         "retention_days": b.retention_days,
