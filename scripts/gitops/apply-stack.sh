@@ -126,8 +126,14 @@ if [ -n "$limit" ]; then
   # Every output of the stack (sensitive ones too: backup credentials, load balancer ids) as
   # the play's clawtex_tf_outputs[stack][name], from a 0600 file outside generated/: never on
   # a command line, in a log or in the repository (docs/fresh-account.md).
-  (umask 077; terraform -chdir="$dir" output -json |
-     jq --arg s "$stack" '{clawtex_tf_outputs: {($s): with_entries(.value |= .value)}}' > "$tmp/tf-outputs.json")
+  (umask 077; terraform -chdir="$dir" output -json > "$tmp/tf-outputs.raw.json")
+  # A sensitive output is no GitHub secret: the runner hides it from the log only once told
+  # (workflow command ::add-mask::, one line at a time). printf is bash's builtin: no command line.
+  while IFS= read -r line; do
+    if [ -n "$line" ]; then printf '::add-mask::%s\n' "$line"; fi
+  done < <(jq -r '.[] | select(.sensitive) | .value | if type == "string" then . else tojson end' "$tmp/tf-outputs.raw.json")
+  (umask 077; jq --arg s "$stack" '{clawtex_tf_outputs: {($s): with_entries(.value |= .value)}}' "$tmp/tf-outputs.raw.json" > "$tmp/tf-outputs.json")
+  rm -f "$tmp/tf-outputs.raw.json"
   ANSIBLE_HOST_KEY_CHECKING=True ansible-playbook -i generated/ansible/inventory modules/ansible/site.yml --limit "$limit" \
     -e "@$tmp/tf-outputs.json"
   # site.yml ends with the smoke_test role (gateway health, channels, backup): reaching this line means it passed.
