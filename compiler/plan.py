@@ -246,11 +246,11 @@ class BackupTarget:
         """The stack outputs that carry this destination's credentials, by what the backup
         role uses them for: one definition for the provider plug-ins that declare them and the
         Ansible host vars that name them (the role reads clawtex_tf_outputs[stack][name]).
-        sftp: the Storage Box's host and user. s3: the key of this bucket only (DigitalOcean
-        `digitalocean_spaces_key`) or of this bucket's subscription (Vultr
-        `vultr_object_storage.s3_access_key`), never an account-wide key."""
+        sftp: the box's host, user and the private key it trusts. s3: the key of this bucket
+        only, or of the subscription holding this bucket (whichever the provider plug-in
+        creates), never an account-wide key."""
         if self.kind == "sftp":
-            return {"host": self.output, "user": f"{self.resource}_sftp_user"}
+            return {"host": self.output, "user": f"{self.resource}_sftp_user", "key": f"{self.resource}_sftp_key"}
         return {"access_key": f"{self.resource}_s3_access_key", "secret_key": f"{self.resource}_s3_secret_key"}
 
 

@@ -6,7 +6,9 @@ the outputs it declares), the Ansible inventory (host_vars `backup`: which outpu
 and the backup role itself (ansible-playbook renders its rclone.conf). The expected resource
 attribute behind each output is written here by hand from the providers' sources:
 
-- hcloud v1.68.0 docs/resources/storage_box.md: `server` (the SFTP host), `username`;
+- hcloud v1.68.0 docs/resources/storage_box.md: `server` (the SFTP host), `username`, `ssh_keys`;
+  hashicorp/tls CHANGELOG 3.2.0: `tls_private_key` ED25519, `private_key_openssh`/`public_key_openssh`
+  (the key the box trusts, its public half in the box's `ssh_keys`);
 - vultr v2.32.0 vultr/resource_vultr_object_storage.go: `s3_access_key`, `s3_secret_key`, one pair
   per subscription (`vultr_object_storage`), which holds the bucket (`object_storage_id`);
 - digitalocean v2.99.1 docs/resources/spaces_key.md: `access_key`, `secret_key`, granted on one
@@ -33,15 +35,16 @@ TASKS = ROLES / "backup" / "tasks" / "main.yml"
 
 # By hand (module docstring): (resource type, attribute) behind each credential, per provider.
 SOURCES = {
-    "hetzner": {"host": ("hcloud_storage_box", "server"), "user": ("hcloud_storage_box", "username")},
+    "hetzner": {"host": ("hcloud_storage_box", "server"), "user": ("hcloud_storage_box", "username"),
+                "key": ("tls_private_key", "private_key_openssh")},
     "vultr": {"access_key": ("vultr_object_storage", "s3_access_key"), "secret_key": ("vultr_object_storage", "s3_secret_key")},
     "digitalocean": {"access_key": ("digitalocean_spaces_key", "access_key"), "secret_key": ("digitalocean_spaces_key", "secret_key")},
 }
-SECRET_USES = {"access_key", "secret_key"}
+SECRET_USES = {"access_key", "secret_key", "key"}
 # By hand, tiers/*.yaml: the tiers whose spec has backups (the brief: Bronze has none).
 BACKUP_TIERS = {"silver", "gold", "platinum"}
 # The secret-store values the role reads from the controller's environment, per kind (by hand).
-SECRET_STORE = {"s3": ("RESTIC_PASSWORD",), "sftp": ("RESTIC_PASSWORD", "BACKUP_SFTP_KEY", "BACKUP_SFTP_KNOWN_HOSTS")}
+SECRET_STORE = {"s3": ("RESTIC_PASSWORD",), "sftp": ("RESTIC_PASSWORD", "BACKUP_SFTP_KNOWN_HOSTS")}
 # The old global names: set as decoys, they must never reach a host's rclone.conf.
 DECOYS = {"CLAWTEX_BACKUP_S3_ACCESS_KEY_ID": "GLOBAL-ACCESS-KEY", "CLAWTEX_BACKUP_S3_SECRET_ACCESS_KEY": "GLOBAL-SECRET-KEY"}
 
@@ -106,6 +109,11 @@ def test_every_backup_credential_is_an_output_the_customers_stack_declares():
                 body = resources[rtype][rname]
                 if rtype == "hcloud_storage_box":
                     assert body["name"] == bucket, (host, name)
+                elif rtype == "tls_private_key":
+                    # The box trusts exactly this key's public half (and ops').
+                    boxes = [r for r in resources["hcloud_storage_box"].values()
+                             if f"${{trimspace(tls_private_key.{rname}.public_key_openssh)}}" in r["ssh_keys"]]
+                    assert [r["name"] for r in boxes] == [bucket] and body["algorithm"] == "ED25519", (host, name)
                 elif rtype == "vultr_object_storage":
                     holders = [r for r in resources["vultr_object_storage_bucket"].values()
                                if r["object_storage_id"] == f"${{vultr_object_storage.{rname}.id}}"]

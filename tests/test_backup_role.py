@@ -12,11 +12,12 @@ from test_ansible import INVENTORY, ROLES, ansible_env, hostvars, run
 TASKS = ROLES / "backup" / "tasks" / "main.yml"
 
 # By hand, from the role's defaults (backup_env): the controller variables (secret store) each kind uses.
-SFTP_ENV = {"CLAWTEX_ACME_LOGISTICS_RESTIC_PASSWORD": "pw", "CLAWTEX_ACME_LOGISTICS_BACKUP_SFTP_KEY": "KEY",
+SFTP_ENV = {"CLAWTEX_ACME_LOGISTICS_RESTIC_PASSWORD": "pw",
             "CLAWTEX_ACME_LOGISTICS_BACKUP_SFTP_KNOWN_HOSTS": "[u1.example]:23 ssh-ed25519 AAAA"}
-# By hand, from the providers' Terraform (hetzner.py hcloud_storage_box .server/.username; vultr.py
+# By hand, from the providers' Terraform (hetzner.py hcloud_storage_box .server/.username and the
+# box's tls_private_key .private_key_openssh; vultr.py
 # vultr_object_storage .s3_access_key/.s3_secret_key): the stack outputs each kind reads.
-SFTP_OUTPUTS = {"acme-logistics": {"backup_endpoint": "u1.your-storagebox.de", "backup_sftp_user": "u1"}}
+SFTP_OUTPUTS = {"acme-logistics": {"backup_endpoint": "u1.your-storagebox.de", "backup_sftp_user": "u1", "backup_sftp_key": "KEY"}}
 S3_OUTPUT_NAMES = ("backup_s3_access_key", "backup_s3_secret_key")
 # The old role's one global pair (every Vultr subscription and Spaces bucket has its own).
 GLOBAL_S3_KEYS = ("CLAWTEX_BACKUP_S3_ACCESS_KEY_ID", "CLAWTEX_BACKUP_S3_SECRET_ACCESS_KEY")
@@ -46,16 +47,16 @@ def test_storage_box_kind_needs_its_key_not_s3_keys(tmp_path):
     r = run("ansible-playbook", "-i", str(INVENTORY), _assert_play(tmp_path, "acme-logistics-oc-1"),
             "-e", _outputs_file(tmp_path, SFTP_OUTPUTS), env={**env, **SFTP_ENV})
     assert r.returncode == 0, r.stdout + r.stderr
-    # ... and without its key, the apply stops before anything is written, naming the variable.
+    # ... and without the box's host key, the apply stops before anything is written, naming the variable.
     r = run("ansible-playbook", "-i", str(INVENTORY), _assert_play(tmp_path, "acme-logistics-oc-1"),
             "-e", _outputs_file(tmp_path, SFTP_OUTPUTS),
-            env={**env, **{k: v for k, v in SFTP_ENV.items() if not k.endswith("_SFTP_KEY")}})
-    assert r.returncode != 0 and "CLAWTEX_ACME_LOGISTICS_BACKUP_SFTP_KEY is not set" in r.stdout
-    # ... and without the box's user among the stack's outputs, likewise (the output named).
+            env={**env, **{k: v for k, v in SFTP_ENV.items() if not k.endswith("_KNOWN_HOSTS")}})
+    assert r.returncode != 0 and "CLAWTEX_ACME_LOGISTICS_BACKUP_SFTP_KNOWN_HOSTS is not set" in r.stdout
+    # ... and without the box's key among the stack's outputs, likewise (the output named).
+    outputs = {"acme-logistics": {k: v for k, v in SFTP_OUTPUTS["acme-logistics"].items() if k != "backup_sftp_key"}}
     r = run("ansible-playbook", "-i", str(INVENTORY), _assert_play(tmp_path, "acme-logistics-oc-1"),
-            "-e", _outputs_file(tmp_path, {"acme-logistics": {"backup_endpoint": "u1.your-storagebox.de"}}),
-            env={**env, **SFTP_ENV})
-    assert r.returncode != 0 and "Terraform output backup_sftp_user of stack acme-logistics" in r.stdout, r.stdout
+            "-e", _outputs_file(tmp_path, outputs), env={**env, **SFTP_ENV})
+    assert r.returncode != 0 and "Terraform output backup_sftp_key of stack acme-logistics" in r.stdout, r.stdout
 
 
 def test_s3_kind_needs_its_subscriptions_keys_from_the_stack_outputs(tmp_path):
