@@ -148,13 +148,19 @@ def test_the_role_writes_each_destinations_own_credentials(tmp_path):
         for name in SECRET_STORE[hv["backup"]["kind"]]:
             env[prefix + name] = f"STORE-{prefix}{name}"
     (tmp_path / "vars.json").write_text(json.dumps({"clawtex_tf_outputs": outputs, "out_dir": str(tmp_path)}))
+    # The role's own key task, into a directory per host (owner/group dropped: the test need not run as root).
+    key_task = next(t for t in yaml.safe_load(TASKS.read_text()) if t["name"] == "Storage Box key and host key (sftp)")
+    key_task["ansible.builtin.copy"] = {k: v for k, v in key_task["ansible.builtin.copy"].items() if k not in ("owner", "group")}
+    key_task["vars"] = {"backup_config_dir": "{{ out_dir }}/{{ inventory_hostname }}"}
     play = [{"hosts": ",".join(sorted(hosts)), "connection": "local", "gather_facts": False,
              "vars_files": [str(ROLES / "backup" / "defaults" / "main.yml")],
              "tasks": [t for t in yaml.safe_load(TASKS.read_text()) if t["name"] in (
                  "Backup secrets are set on the controller", "Backup credentials are in the stack's Terraform outputs")]
              + [{"name": "render", "ansible.builtin.template": {
                  "src": str(ROLES / "backup" / "templates" / "rclone.conf.j2"),
-                 "dest": "{{ out_dir }}/{{ inventory_hostname }}.rclone.conf", "mode": "0600"}, "no_log": True}]}]
+                 "dest": "{{ out_dir }}/{{ inventory_hostname }}.rclone.conf", "mode": "0600"}, "no_log": True},
+                {"name": "key dir", "ansible.builtin.file": {"path": "{{ out_dir }}/{{ inventory_hostname }}", "state": "directory"}},
+                key_task]}]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
     r = run("ansible-playbook", "-i", str(INVENTORY), str(tmp_path / "play.yml"), "-e", f"@{tmp_path / 'vars.json'}", env=env)
     for value in (*DECOYS.values(), *(v for o in outputs.values() for v in o.values() if "_key" in v)):
@@ -170,11 +176,20 @@ def test_the_role_writes_each_destinations_own_credentials(tmp_path):
             continue
         conf = configparser.ConfigParser(interpolation=None)
         conf.read_string(path.read_text())
+        keys = sorted(p.name for p in (tmp_path / host).iterdir()) if (tmp_path / host).is_dir() else []
         if b["kind"] == "sftp":
             got = (conf["backup"]["host"], conf["backup"]["user"])
             if got != (stack["backup_endpoint"], stack["backup_sftp_user"]):
                 problems.append(f"{host}: sftp host/user {got}")
+            # The key the box trusts, from the stack output; the host key line from the secret store.
+            installed = {n: (tmp_path / host / n).read_text() for n in keys}
+            prefix = "CLAWTEX_" + hv["clawtex_customer"].upper().replace("-", "_") + "_"
+            if installed != {"storagebox_ed25519": stack["backup_sftp_key"] + "\n",
+                             "storagebox_known_hosts": f"STORE-{prefix}BACKUP_SFTP_KNOWN_HOSTS\n"}:
+                problems.append(f"{host}: Storage Box key files {installed}")
             continue
+        if keys:
+            problems.append(f"{host}: an S3 host got Storage Box key files {keys}")
         # By hand: the primary's outputs are backup_s3_*, the copy's backup_<region>_s3_* (provider plug-ins).
         remotes = [("backup", "backup")] + ([("backup_copy", f"backup_{b['copy_region']}")] if b.get("copy_bucket") else [])
         for remote, resource in remotes:

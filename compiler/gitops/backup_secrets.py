@@ -38,11 +38,6 @@ MASTER_KEY_ENV = "CLAWTEX_BACKUP_MASTER_KEY"
 _CONTEXT = b"clawtex restic repository password v1\0"
 
 
-def customer_env(customer: str) -> str:
-    """The prefix of a customer's controller variables (the roles' backup_customer_env)."""
-    return "CLAWTEX_" + customer.upper().replace("-", "_")
-
-
 def restic_password(master_key: str, customer: str) -> str:
     mac = hmac.new(master_key.encode(), _CONTEXT + customer.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
@@ -86,13 +81,14 @@ def scan_host_key(host: str) -> str:
 def secret_env(inventory: Path, limit: list[str], outputs: dict, environ: dict[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for host, (customer, backup) in sorted(backup_hosts(inventory, limit).items()):
-        name = customer_env(customer) + "_RESTIC_PASSWORD"
+        # The names the role reads: host_vars backup.secret_env (compiler/targets/ansible.py).
+        name = backup["secret_env"]["restic_password"]
         if not environ.get(name) and name not in out:
             if not environ.get(MASTER_KEY_ENV):
                 raise SystemExit(f"{MASTER_KEY_ENV} is not set: the apply step passes it (GitHub secret) for {name}")
             out[name] = restic_password(environ[MASTER_KEY_ENV], customer)
-        known = customer_env(customer) + "_BACKUP_SFTP_KNOWN_HOSTS"
-        if backup.get("kind") == "sftp" and not environ.get(known) and known not in out:
+        known = backup["secret_env"].get("sftp_known_hosts")
+        if known and not environ.get(known) and known not in out:
             box = ((outputs.get("clawtex_tf_outputs") or {}).get(backup["outputs_stack"]) or {}).get(backup["outputs"]["host"])
             if not box:
                 raise SystemExit(f"{host}: output {backup['outputs_stack']}.{backup['outputs']['host']} is not in the outputs file")
