@@ -242,6 +242,17 @@ class BackupTarget:
         """Terraform output of the customer's stack naming the host (sftp) or bucket (s3)."""
         return f"{self.resource}_endpoint"
 
+    def credential_outputs(self) -> dict[str, str]:
+        """The stack outputs that carry this destination's credentials, by what the backup
+        role uses them for: one definition for the provider plug-ins that declare them and the
+        Ansible host vars that name them (the role reads clawtex_tf_outputs[stack][name]).
+        sftp: the box's host, user and the private key it trusts. s3: the key of this bucket
+        only, or of the subscription holding this bucket (whichever the provider plug-in
+        creates), never an account-wide key."""
+        if self.kind == "sftp":
+            return {"host": self.output, "user": f"{self.resource}_sftp_user", "key": f"{self.resource}_sftp_key"}
+        return {"access_key": f"{self.resource}_s3_access_key", "secret_key": f"{self.resource}_s3_secret_key"}
+
 
 @dataclass(frozen=True)
 class GatewayLoadBalancer:

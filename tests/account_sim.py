@@ -50,7 +50,7 @@ SECRET_MARK = "SIMSECRET-"
 # Provider -> environment its Terraform provider reads (provider index docs: hcloud v1.68.0
 # docs/index.md HCLOUD_TOKEN; docs.digitalocean.com/reference/terraform/reference DIGITALOCEAN_TOKEN,
 # SPACES_ACCESS_KEY_ID/SPACES_SECRET_ACCESS_KEY for Spaces; vultr v2.32.0 index VULTR_API_KEY).
-CREDENTIALS = {"hcloud": ("HCLOUD_TOKEN",), "digitalocean": ("DIGITALOCEAN_TOKEN",), "vultr": ("VULTR_API_KEY",), "random": ()}
+CREDENTIALS = {"hcloud": ("HCLOUD_TOKEN",), "digitalocean": ("DIGITALOCEAN_TOKEN",), "vultr": ("VULTR_API_KEY",), "random": (), "tls": ()}
 SPACES = ("SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY")
 # Delete protection the provider's delete does not lift (hcloud v1.68.0, see above); the
 # Storage Box's delete lifts its own (internal/storagebox/resource.go).
@@ -269,7 +269,9 @@ def _apply(acc: Account, stack: str, plan: dict) -> bool:
             acc.log(f"  updated {stack}/{address}")
         state[address] = attrs
     acc.d.setdefault("outputs", {})[stack] = {
-        name: {"value": _output_value(stack, o.get("value", "")), "sensitive": bool(o.get("sensitive"))}
+        # A sensitive output's value is a secret: marked, so a command line carrying it is refused.
+        name: {"value": (f"{SECRET_MARK}output-{stack}-{name}" if o.get("sensitive") else _output_value(stack, o.get("value", ""))),
+               "sensitive": bool(o.get("sensitive"))}
         for name, o in plan["outputs"].items()}
     return True
 
@@ -379,19 +381,28 @@ def ansible_playbook(argv: list[str]) -> int:
         inventory = Path(argv[argv.index("-i") + 1]) if "-i" in argv else None
         if inventory and inventory.is_dir():
             inventory = inventory / "hosts.yml"
-        running = {}
+        running, customer_of = {}, {}
         if inventory and inventory.exists():
             def walk(node):
                 if isinstance(node, dict):
                     for key, value in node.items():
                         if key == "hosts" and isinstance(value, dict):
                             running.update({h: v.get("clawtex_running", "true") for h, v in value.items() if isinstance(v, dict)})
+                            customer_of.update({h: v.get("clawtex_customer", "") for h, v in value.items() if isinstance(v, dict)})
                         else:
                             walk(value)
             walk(yaml.load(inventory.read_text(), Loader=yaml.BaseLoader))
         for host in limit:
             if str(running.get(host, "true")).lower() != "true":
                 acc.refuse(f"ansible-playbook {host}", "unreachable: the host does not run (a suspended customer's server is gone)")
+                return 1
+        for host in limit:
+            inv_dir = inventory.parent if inventory else Path("generated/ansible/inventory")
+            path = inv_dir / "host_vars" / f"{host}.yml"
+            hv = yaml.safe_load(path.read_text()) if path.exists() else {}
+            problem = _backup_credentials_missing(hv, customer_of.get(host, ""), extra)
+            if problem:
+                acc.refuse(f"ansible-playbook {host}", problem)
                 return 1
         if "--tags" in argv:
             return 0
@@ -426,6 +437,23 @@ def ansible_playbook(argv: list[str]) -> int:
         return 0
 
 
+def _backup_credentials_missing(hv: dict, customer: str, extra: dict) -> str | None:
+    """What the backup role (modules/ansible/roles/backup) needs and the run does not supply: the
+    outputs host_vars `backup` names, in the play's clawtex_tf_outputs; the secret-store values, in
+    the play's environment (names by hand from the role's defaults: backup_env)."""
+    b = hv.get("backup")
+    if not b or "backup" not in (hv.get("clawtex_roles") or []):
+        return None
+    outputs = ((extra.get("clawtex_tf_outputs") or {}).get(b.get("outputs_stack")) or {})
+    for name in [*(b.get("outputs") or {}).values(), *(b.get("copy_outputs") or {}).values()]:
+        if not outputs.get(name):
+            return f"backup credential output {b.get('outputs_stack')}.{name} not handed to the play"
+    prefix = "CLAWTEX_" + customer.upper().replace("-", "_")
+    needs = [f"{prefix}_RESTIC_PASSWORD"] + ([f"{prefix}_BACKUP_SFTP_KNOWN_HOSTS"] if b.get("kind") == "sftp" else [])
+    missing = [n for n in needs if not os.environ.get(n)]
+    return f"backup secret(s) {', '.join(missing)} not in the play's environment" if missing else None
+
+
 def gh(argv: list[str]) -> int:
     with account() as acc:
         acc.log("gh " + " ".join(argv[:2]))
@@ -453,7 +481,22 @@ def aws(argv: list[str]) -> int:
     return 0
 
 
-TOOLS = {"terraform": terraform, "ansible-playbook": ansible_playbook, "gh": gh, "aws": aws}
+def ssh_keyscan(argv: list[str]) -> int:
+    """A Storage Box's SSH server on port 23 (hcloud_storage_box `server`): its host key line."""
+    with account() as acc:
+        acc.log("ssh-keyscan " + " ".join(argv))
+        for problem in secrets_on_command_line("ssh-keyscan", argv):
+            acc.refuse("ssh-keyscan", problem)
+            return 1
+        host = argv[-1]
+        if "hcloud_storage_box" not in host or argv[argv.index("-p") + 1] != "23":
+            acc.refuse("ssh-keyscan", f"{host}: no Storage Box SSH server there")
+            return 1
+        print(f"[{host}]:23 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIsimulatedboxhostkey")
+    return 0
+
+
+TOOLS = {"terraform": terraform, "ansible-playbook": ansible_playbook, "gh": gh, "aws": aws, "ssh-keyscan": ssh_keyscan}
 
 if __name__ == "__main__":
     sys.exit(TOOLS[sys.argv[1]](sys.argv[2:]))

@@ -11,20 +11,33 @@ from test_ansible import INVENTORY, ROLES, ansible_env, hostvars, run
 
 TASKS = ROLES / "backup" / "tasks" / "main.yml"
 
-# By hand, from the role's defaults (backup_env): the controller variables each kind uses.
-SFTP_ENV = {"CLAWTEX_ACME_LOGISTICS_RESTIC_PASSWORD": "pw", "CLAWTEX_ACME_LOGISTICS_BACKUP_SFTP_HOST": "u1.example",
-            "CLAWTEX_ACME_LOGISTICS_BACKUP_SFTP_USER": "u1", "CLAWTEX_ACME_LOGISTICS_BACKUP_SFTP_KEY": "KEY",
+# By hand, from the role's defaults (backup_env): the controller variables (secret store) each kind uses.
+SFTP_ENV = {"CLAWTEX_ACME_LOGISTICS_RESTIC_PASSWORD": "pw",
             "CLAWTEX_ACME_LOGISTICS_BACKUP_SFTP_KNOWN_HOSTS": "[u1.example]:23 ssh-ed25519 AAAA"}
-S3_KEYS = ("CLAWTEX_BACKUP_S3_ACCESS_KEY_ID", "CLAWTEX_BACKUP_S3_SECRET_ACCESS_KEY")
+# By hand, from the providers' Terraform (hetzner.py hcloud_storage_box .server/.username and the
+# box's tls_private_key .private_key_openssh; vultr.py
+# vultr_object_storage .s3_access_key/.s3_secret_key): the stack outputs each kind reads.
+SFTP_OUTPUTS = {"acme-logistics": {"backup_endpoint": "u1.your-storagebox.de", "backup_sftp_user": "u1", "backup_sftp_key": "KEY"}}
+S3_OUTPUT_NAMES = ("backup_s3_access_key", "backup_s3_secret_key")
+# The old role's one global pair (every Vultr subscription and Spaces bucket has its own).
+GLOBAL_S3_KEYS = ("CLAWTEX_BACKUP_S3_ACCESS_KEY_ID", "CLAWTEX_BACKUP_S3_SECRET_ACCESS_KEY")
 
 
 def _assert_play(tmp_path, host: str) -> str:
-    task = next(t for t in yaml.safe_load(TASKS.read_text()) if t["name"] == "Backup secrets are set on the controller")
+    tasks = [t for t in yaml.safe_load(TASKS.read_text())
+             if t["name"] in ("Backup secrets are set on the controller", "Backup credentials are in the stack's Terraform outputs")]
+    assert len(tasks) == 2
     play = [{"name": "The backup role's controller check", "hosts": host, "connection": "local", "gather_facts": False,
-             "vars_files": [str(ROLES / "backup" / "defaults" / "main.yml")], "tasks": [task]}]
+             "vars_files": [str(ROLES / "backup" / "defaults" / "main.yml")], "tasks": tasks}]
     path = tmp_path / "play.yml"
     path.write_text(yaml.safe_dump(play))
     return str(path)
+
+
+def _outputs_file(tmp_path, outputs: dict) -> str:
+    path = tmp_path / "tf-outputs.json"
+    path.write_text(__import__("json").dumps({"clawtex_tf_outputs": outputs}))
+    return f"@{path}"
 
 
 def test_storage_box_kind_needs_its_key_not_s3_keys(tmp_path):
@@ -32,23 +45,35 @@ def test_storage_box_kind_needs_its_key_not_s3_keys(tmp_path):
     assert hostvars()["acme-logistics-oc-1"]["backup"]["kind"] == "sftp"
     env = {k: v for k, v in ansible_env(tmp_path).items() if not k.startswith("CLAWTEX_")}
     r = run("ansible-playbook", "-i", str(INVENTORY), _assert_play(tmp_path, "acme-logistics-oc-1"),
-            env={**env, **SFTP_ENV})
+            "-e", _outputs_file(tmp_path, SFTP_OUTPUTS), env={**env, **SFTP_ENV})
     assert r.returncode == 0, r.stdout + r.stderr
-    # ... and without its key, the apply stops before anything is written, naming the variable.
+    # ... and without the box's host key, the apply stops before anything is written, naming the variable.
     r = run("ansible-playbook", "-i", str(INVENTORY), _assert_play(tmp_path, "acme-logistics-oc-1"),
-            env={**env, **{k: v for k, v in SFTP_ENV.items() if not k.endswith("_SFTP_KEY")}})
-    assert r.returncode != 0 and "CLAWTEX_ACME_LOGISTICS_BACKUP_SFTP_KEY is not set" in r.stdout
+            "-e", _outputs_file(tmp_path, SFTP_OUTPUTS),
+            env={**env, **{k: v for k, v in SFTP_ENV.items() if not k.endswith("_KNOWN_HOSTS")}})
+    assert r.returncode != 0 and "CLAWTEX_ACME_LOGISTICS_BACKUP_SFTP_KNOWN_HOSTS is not set" in r.stdout
+    # ... and without the box's key among the stack's outputs, likewise (the output named).
+    outputs = {"acme-logistics": {k: v for k, v in SFTP_OUTPUTS["acme-logistics"].items() if k != "backup_sftp_key"}}
+    r = run("ansible-playbook", "-i", str(INVENTORY), _assert_play(tmp_path, "acme-logistics-oc-1"),
+            "-e", _outputs_file(tmp_path, outputs), env={**env, **SFTP_ENV})
+    assert r.returncode != 0 and "Terraform output backup_sftp_key of stack acme-logistics" in r.stdout, r.stdout
 
 
-def test_s3_kind_still_needs_its_keys(tmp_path):
-    host = next(h for h, hv in hostvars().items() if (hv.get("backup") or {}).get("kind") == "s3")
-    customer = hostvars()[host]["clawtex_customer"].upper().replace("-", "_")
+def test_s3_kind_needs_its_subscriptions_keys_from_the_stack_outputs(tmp_path):
+    """Vultr's keys are per subscription (vultr_object_storage.s3_access_key): the role reads the
+    pair the customer's stack outputs. Was: one global pair from the controller's environment."""
+    host = "brightpath-tutors-oc-1"      # Silver on Vultr (customers/brightpath-tutors.yaml)
+    hv = hostvars()[host]
+    assert hv["backup"]["kind"] == "s3"
+    customer = hv["clawtex_customer"].upper().replace("-", "_")
     env = {k: v for k, v in ansible_env(tmp_path).items() if not k.startswith("CLAWTEX_")}
     env[f"CLAWTEX_{customer}_RESTIC_PASSWORD"] = "pw"
-    r = run("ansible-playbook", "-i", str(INVENTORY), _assert_play(tmp_path, host), env=env)
-    assert r.returncode != 0 and f"{S3_KEYS[0]} is not set" in r.stdout, r.stdout
+    # The global pair alone is no longer enough: the subscription's keys are missing.
     r = run("ansible-playbook", "-i", str(INVENTORY), _assert_play(tmp_path, host),
-            env={**env, **{k: "x" for k in S3_KEYS}})
+            env={**env, **{k: "x" for k in GLOBAL_S3_KEYS}})
+    assert r.returncode != 0 and "Terraform output backup_s3_access_key of stack brightpath-tutors" in r.stdout, r.stdout
+    r = run("ansible-playbook", "-i", str(INVENTORY), _assert_play(tmp_path, host),
+            "-e", _outputs_file(tmp_path, {"brightpath-tutors": {n: "x" for n in S3_OUTPUT_NAMES}}), env=env)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -64,6 +89,8 @@ def test_every_file_rclone_conf_names_is_installed_by_a_task():
                 installed.add(item["file"])
             elif isinstance(item, str):
                 installed.add(item)
+        if isinstance(task.get("loop"), str):          # a list built in Jinja: its 'file' entries
+            installed.update(re.findall(r"'file': '(\w+)'", task["loop"]))
     assert named <= installed, named - installed
 
 
@@ -102,7 +129,12 @@ def test_platinum_copy_reaches_the_other_regions_repository(tmp_path):
     # By hand, from tiers/platinum.yaml and customers/orbital-health.yaml: two DigitalOcean regions.
     assert (b["region"], b["copy_region"]) == ("fra1", "ams3") and b["copy_bucket"] != b["bucket"]
     customer = hv["clawtex_customer"].upper().replace("-", "_")
-    password, keyid, secret = "platinum-pw", "AKIDLOCAL", "local-secret"
+    password = "platinum-pw"
+    # Each region's bucket has its own key (digitalocean_spaces_key per bucket), by hand from
+    # digitalocean.py's outputs: the copy must not borrow the primary's pair.
+    keys = {b["region"]: ("AKIDFRA1", "fra1-secret"), b["copy_region"]: ("AKIDAMS3", "ams3-secret")}
+    tf_outputs = {"orbital-health": {"backup_s3_access_key": keys["fra1"][0], "backup_s3_secret_key": keys["fra1"][1],
+                                     "backup_ams3_s3_access_key": keys["ams3"][0], "backup_ams3_s3_secret_key": keys["ams3"][1]}}
 
     def free_port() -> int:
         with socket.socket() as s:
@@ -115,7 +147,7 @@ def test_platinum_copy_reaches_the_other_regions_repository(tmp_path):
             ports[region] = free_port()
             servers.append(subprocess.Popen(
                 [rclone_binary(), "serve", "s3", str(tmp_path / region), "--addr", f"127.0.0.1:{ports[region]}",
-                 "--auth-key", f"{keyid},{secret}", "--config", "/dev/null"],
+                 "--auth-key", ",".join(keys[region]), "--config", "/dev/null"],
                 stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"{region}.log", "w")))
         for port in ports.values():
             deadline = time.monotonic() + 20
@@ -129,7 +161,8 @@ def test_platinum_copy_reaches_the_other_regions_repository(tmp_path):
         overlay = {"backup": {**b, "endpoint": f"http://127.0.0.1:{ports[b['region']]}",
                               "copy_endpoint": f"http://127.0.0.1:{ports[b['copy_region']]}", "databases": []},
                    "backup_config_dir": str(conf), "backup_paths": [str(data)], "backup_excludes": [],
-                   "backup_dump_dir": str(tmp_path / "dumps"), "clawtex_textfile_dir": str(tmp_path / "textfile")}
+                   "backup_dump_dir": str(tmp_path / "dumps"), "clawtex_textfile_dir": str(tmp_path / "textfile"),
+                   "clawtex_tf_outputs": tf_outputs}
         tasks = [{"name": f"render {f}", "ansible.builtin.template": {
             "src": str(ROLES / "backup" / "templates" / f"{f}.j2"), "dest": str(conf / f), "mode": "0600"}}
             for f in ("rclone.conf", "restic.env", "clawtex-backup.sh")]
@@ -138,7 +171,7 @@ def test_platinum_copy_reaches_the_other_regions_repository(tmp_path):
         (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
         (tmp_path / "overlay.json").write_text(__import__("json").dumps(overlay))
         env = {k: v for k, v in ansible_env(tmp_path).items() if not k.startswith("CLAWTEX_")}
-        env.update({f"CLAWTEX_{customer}_RESTIC_PASSWORD": password, S3_KEYS[0]: keyid, S3_KEYS[1]: secret})
+        env[f"CLAWTEX_{customer}_RESTIC_PASSWORD"] = password
         r = run("ansible-playbook", "-i", str(INVENTORY), str(tmp_path / "play.yml"), "-e", f"@{tmp_path / 'overlay.json'}",
                 env=env)
         assert r.returncode == 0, r.stdout + r.stderr

@@ -77,7 +77,7 @@ class Replay:
         self.failures: list[str] = []
         for d in (self.work, self.runner_temp, self.artifacts, self.shims, tmp / "home"):
             d.mkdir(parents=True)
-        for tool in ("terraform", "ansible-playbook", "gh", "aws"):
+        for tool in ("terraform", "ansible-playbook", "gh", "aws", "ssh-keyscan"):
             self._shim(tool, f'exec "{sys.executable}" "{SIM}" {tool} "$@"')
         # The code under test is the checkout's; the replay repository holds its data only.
         self._shim("clawtex", f'PYTHONPATH="{REPO}" exec "{sys.executable}" -m compiler.cli "$@"')
@@ -341,6 +341,18 @@ def test_account_unique_names_are_unique_and_state_exists(replay):
 def test_wazuh_agents_use_the_private_network(replay):
     assert _errors(replay, "over the public address") == []
     assert "Wazuh agent -> manager at sim(${hcloud_server_network.wazuh_private.ip})" in "\n".join(replay.account_data["log"])
+
+
+def test_the_backup_role_gets_every_credential_from_the_run(replay):
+    """Issue 24 item 2: every Ansible run of the replay (the configuration runs and the
+    decommission's final backup) hands each backup host the stack outputs its host_vars name
+    (Storage Box host/user/key, each bucket's or subscription's S3 keys) and has the secret-store
+    values in the play's environment (restic password; Storage Box host key), from what the
+    workflow step passes (account_sim._backup_credentials_missing). Was: no workflow step passed
+    a restic password, and the role read one global S3 pair no step set."""
+    assert _errors(replay, "backup credential") == [] and _errors(replay, "backup secret") == []
+    log = "\n".join(replay.account_data["log"])
+    assert "ssh-keyscan -p 23 -t ed25519" in log, "no Storage Box host key was read"
 
 
 def test_no_secret_on_a_command_line(replay):

@@ -313,3 +313,22 @@ def test_a_newcomer_takes_the_freed_slot_and_no_one_else_moves(gitrepo):
     after = _ports(gitrepo, host)
     assert after["late-bakery"] == before["pixel-bakery"]
     assert (after["nordic-yoga"], after["tiny-legal"]) == (before["nordic-yoga"], before["tiny-legal"])
+
+
+def test_a_new_bronze_customer_is_not_listed_under_the_backup_alert(gitrepo):
+    """Bronze has no backups (tiers/bronze.yaml has no spec.backups; the brief's tier table): the
+    PR summary must not promise BackupStale for a new Bronze customer. Was: the alert's expression
+    named no tier (it selects tiers only through its join with the per-tier allowance), so the
+    summary listed it for every tier. A new Silver customer keeps it."""
+    for new, like in (("ember-bakery", "corner-garage"), ("newleaf-silver", "brightpath-tutors")):
+        text = (gitrepo / "customers" / f"{like}.yaml").read_text()
+        prefix = like.split("-")[0]
+        (gitrepo / "customers" / f"{new}.yaml").write_text(
+            text.replace(like, new).replace(prefix.upper() + "_", new.split("-")[0].upper() + "_")
+                .replace("cus_", "cus_N").replace("sub_", "sub_N"))
+    compile_and_commit(gitrepo, "ember and newleaf")
+    out = summary(gitrepo, "HEAD~1", "HEAD")
+    bronze = next(l for l in out.splitlines() if "alerts covering new customer `ember-bakery`" in l)
+    silver = next(l for l in out.splitlines() if "alerts covering new customer `newleaf-silver`" in l)
+    assert "BackupStale" not in bronze, bronze
+    assert "BackupStale" in silver, silver

@@ -22,7 +22,7 @@ GENERATED = REPO / "generated" / "terraform"
 SCHEMAS = REFERENCE / "terraform-providers"
 STACKS = sorted(GENERATED.glob("*/cdk.tf.json"))
 META_ARGUMENTS = {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner", "connection", "//"}
-PROVIDER_FILES = {"hcloud": "hcloud.json", "digitalocean": "digitalocean.json", "vultr": "vultr.json", "random": "random.json"}
+PROVIDER_FILES = {"hcloud": "hcloud.json", "digitalocean": "digitalocean.json", "vultr": "vultr.json", "random": "random.json", "tls": "tls.json"}
 REFERENCE = re.compile(r"(?<!\$)\$\{([^}]*)\}")
 MODULES = REPO / "modules" / "terraform"
 MODULE_FILES = sorted(MODULES.rglob("*.tf"))
@@ -78,7 +78,9 @@ def reference_problems(stack: dict) -> list[str]:
     problems = []
     for text in strings({k: v for k, v in stack.items() if k != "//"}):
         for expression in REFERENCE.findall(text):
-            parts = expression.strip().split(".")
+            # A one-argument function call (e.g. trimspace(x.y.z)): its argument is the reference.
+            call = re.fullmatch(r"\s*[a-z]+\((.*)\)\s*", expression)
+            parts = (call.group(1) if call else expression).strip().split(".")
             head = ".".join(parts[:3] if parts[0] == "data" else parts[:2])
             if head not in known and parts[0] != "self":     # self: a condition's own object
                 problems.append(f"unresolved reference ${{{expression}}}")

@@ -66,6 +66,19 @@ def declare_random(b: Any) -> None:
     b.stack.add_override("provider.random", [{}])
 
 
+# hashicorp/tls: the Storage Box's own SSH key pair, generated once and kept in state (issue 24
+# item 2: the key rclone uses is the one the box trusts, and no other host's). ED25519 and
+# `private_key_openssh`/`public_key_openssh` since v3.2.0 (hashicorp/terraform-provider-tls
+# CHANGELOG.md, "3.2.0 (April 04, 2022)"); 4.1.0: registry.terraform.io/providers/hashicorp/tls/4.1.0
+# docs/resources/private_key. It reads no credentials.
+TLS_SOURCE, TLS_VERSION = "hashicorp/tls", "4.1.0"
+
+
+def declare_tls(b: Any) -> None:
+    b.stack.add_override("terraform.required_providers.tls", {"source": TLS_SOURCE, "version": TLS_VERSION})
+    b.stack.add_override("provider.tls", [{}])
+
+
 class ProviderPlugin:
     """One cloud provider. Subclasses set the class attributes and implement
     the methods marked abstract; tests/test_provider_plugins.py checks that

@@ -172,9 +172,10 @@ def _build_stack(b: Any) -> None:
             b.resource("digitalocean_spaces_key", f"{target.resource}_key", {
                 "name": f"{target.name}-restic", "grant": [{"bucket": target.name, "permission": "readwrite"}],
                 "depends_on": [f"digitalocean_spaces_bucket.{target.resource}"]})
-            for key, attr in (("s3_access_key", "access_key"), ("s3_secret_key", "secret_key")):
-                b.output(f"{target.resource}_{key}", f"${{digitalocean_spaces_key.{target.resource}_key.{attr}}}",
-                         f"{key} of the key for {target.name} only (backup role)", sensitive=True)
+            names = target.credential_outputs()      # one definition, read by the backup role's host vars
+            for use, attr in (("access_key", "access_key"), ("secret_key", "secret_key")):
+                b.output(names[use], f"${{digitalocean_spaces_key.{target.resource}_key.{attr}}}",
+                         f"s3_{use} of the key for {target.name} only (backup role)", sensitive=True)
     if c and c.kubernetes:
         # DOKS worker nodes: DigitalOcean manages their k8s-<cluster> firewalls (edits are overwritten
         # by its reconciler) and documents opening more ports with a new cloud firewall associated

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .base import (ANYWHERE, OPS_KEY_NAME, PRIVATE_RANGE, PRIVATE_SUBNET, PUBLIC_PORTS, ROLE_WAZUH, WAZUH_AGENT_PORTS,
-                   BackupDestination, InboundRule, ProviderPlugin, declare_provider, declare_random, labels, resource_id)
+                   BackupDestination, InboundRule, ProviderPlugin, declare_provider, declare_random, declare_tls, labels, resource_id)
 
 # Cloud subnets live in the location's network zone (hcloud v1.68.0
 # docs/resources/network_subnet.md; zones eu-central, us-east, us-west from
@@ -126,6 +126,7 @@ class Hetzner(ProviderPlugin):
         c = b.dedicated
         if c and c.backup_targets:
             declare_random(b)
+            declare_tls(b)
         if c:
             for target in c.backup_targets:
                 storage = info.backup_storage
@@ -145,9 +146,16 @@ class Hetzner(ProviderPlugin):
                 # updated through the API, so a change forces a replacement. Key rotation is done on
                 # the box (~/.ssh/authorized_keys over SFTP), Terraform ignores later key changes.
                 # Retention is restic's `forget --prune` (a label does nothing).
+                # The key restic's rclone logs in with: this box's own pair (hashicorp/tls ED25519),
+                # its private half a sensitive output the backup role installs as storagebox_ed25519.
+                # The ops key stays trusted for restores by hand. A box created before this key
+                # existed keeps its keys (ignore_changes below): add the public half to its
+                # authorized_keys once (docs/backups.md).
+                client = b.resource("tls_private_key", f"{target.resource}_sftp", {"algorithm": "ED25519"})
                 b.resource("hcloud_storage_box", target.resource, {
                     "name": target.name, "storage_box_type": storage.type, "location": target.region,
-                    "password": f"${{{password}.result}}", "ssh_keys": ["${var.ops_ssh_public_key}"],
+                    "password": f"${{{password}.result}}",
+                    "ssh_keys": ["${var.ops_ssh_public_key}", f"${{trimspace({client}.public_key_openssh)}}"],
                     "access_settings": {"ssh_enabled": True, "reachable_externally": True, "samba_enabled": False,
                                         "webdav_enabled": False, "zfs_enabled": False},
                     "delete_protection": True,
@@ -160,8 +168,10 @@ class Hetzner(ProviderPlugin):
                     "lifecycle": {"ignore_changes": ["ssh_keys"]},
                 }, data=True)
                 b.output(target.output, f"${{hcloud_storage_box.{target.resource}.server}}", f"SFTP host of {target.name} (backup role)")
-                b.output(f"{target.output.removesuffix('_endpoint')}_sftp_user", f"${{hcloud_storage_box.{target.resource}.username}}",
-                         f"SFTP user of {target.name} (backup role)")
+                names = target.credential_outputs()      # one definition, read by the backup role's host vars
+                assert names["host"] == target.output
+                b.output(names["user"], f"${{hcloud_storage_box.{target.resource}.username}}", f"SFTP user of {target.name} (backup role)")
+                b.output(names["key"], f"${{{client}.private_key_openssh}}", f"SSH key {target.name} trusts (backup role)", sensitive=True)
         if c and c.kubernetes:
             raise ValueError(f"{c.id}: Platinum is refused on hetzner (validation should have said so)")
         b.dns_record("hcloud_zone_rrset", lambda ip: {"zone": b.customer_zone(), "name": b.record_name(), "type": "A", "ttl": 300,

@@ -108,9 +108,10 @@ def _build_stack(b: Any) -> None:
             # Keys are per subscription (s3_access_key / s3_secret_key, sensitive): outputs the
             # apply step hands to Ansible in a 0600 file (scripts/gitops/apply-stack.sh), never
             # on a command line or in generated/.
-            for key in ("s3_access_key", "s3_secret_key"):
-                b.output(f"{target.resource}_{key}", f"${{vultr_object_storage.backup_store{suffix}.{key}}}",
-                         f"{key} of {target.name}'s subscription (backup role)", sensitive=True)
+            names = target.credential_outputs()      # one definition, read by the backup role's host vars
+            for use, attr in (("access_key", "s3_access_key"), ("secret_key", "s3_secret_key")):
+                b.output(names[use], f"${{vultr_object_storage.backup_store{suffix}.{attr}}}",
+                         f"{attr} of {target.name}'s subscription (backup role)", sensitive=True)
             # Vultr buckets have no lifecycle rules here, so versions restic prunes would be
             # kept forever: no versioning. enable_versioning forces a new bucket (schema
             # force_new, v2.32.0): an existing versioned bucket is left as it is (ignore_changes).

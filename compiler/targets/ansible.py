@@ -143,9 +143,14 @@ def channel_types(c: CustomerPlan) -> list[str]:
     return sorted(ch.type for ch in c.channels)
 
 
+def customer_env_prefix(c: CustomerPlan) -> str:
+    """The prefix of a customer's controller variables: CLAWTEX_<ID upper-cased, - as _>."""
+    return f"CLAWTEX_{c.id.upper().replace('-', '_')}"
+
+
 def gateway_token_env(c: CustomerPlan) -> str:
     """Controller env variable holding this customer's gateway token (set as OPENCLAW_GATEWAY_TOKEN on the host)."""
-    return f"CLAWTEX_{c.id.upper().replace('-', '_')}_GATEWAY_TOKEN"
+    return f"{customer_env_prefix(c)}_GATEWAY_TOKEN"
 
 
 def secret_names(c: CustomerPlan) -> dict[str, Any]:
@@ -172,11 +177,23 @@ def backup_vars(c: CustomerPlan, host: HostPlan) -> dict[str, Any]:
     copy = next((t for t in c.backup_targets if t.copy), None)
     return {
         # s3: bucket at `endpoint`; sftp: Storage Box, host from the stack's Terraform
-        # output `endpoint_output` (known only after apply), exported to the controller.
+        # output `endpoint_output` (known only after apply).
         "kind": primary.kind,
         "bucket": primary.name,
         "endpoint": primary.endpoint,
         "endpoint_output": f"{c.stack}.{primary.output}",
+        # The credentials' stack outputs (BackupTarget.credential_outputs, the names the
+        # provider plug-in declares): scripts/gitops/apply-stack.sh hands the stack's outputs
+        # to the play as clawtex_tf_outputs[stack][name], in a 0600 file; the role reads them
+        # there (no_log), never from a global key.
+        "outputs_stack": c.stack,
+        "outputs": primary.credential_outputs(),
+        "copy_outputs": copy.credential_outputs() if copy else None,
+        # The controller environment the role reads (the rest): the restic password, and a Storage
+        # Box's host key line; compiler/gitops/backup_secrets.py sets them for the apply run.
+        "secret_env": {"restic_password": f"{customer_env_prefix(c)}_RESTIC_PASSWORD",
+                       **({"sftp_known_hosts": f"{customer_env_prefix(c)}_BACKUP_SFTP_KNOWN_HOSTS"}
+                          if primary.kind == "sftp" else {})},
         "region": primary.region,
         "on_calendar": on_calendar(b.interval_hours),
         "retention_days": b.retention_days,

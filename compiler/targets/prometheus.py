@@ -169,6 +169,10 @@ def _alert(name: str, expr: str, for_: str, severity: str, summary: str) -> dict
 
 def host_alerts(plan: FleetPlan) -> list[dict[str, Any]]:
     tls_tiers = "|".join(t.name for t in plan.tiers_by_rank() if t.spec.custom_domain)
+    # The tiers that take backups (spec.backups), named in the expression as TLS's are: the join
+    # with the per-tier allowance already drops the others, but the matcher says so to a reader of
+    # the rule (and to the PR summary, which lists a new customer's alerts from it).
+    backup_tiers = "|".join(t.name for t in plan.tiers_by_rank() if t.spec.backups)
     node = f'job="{NODE_JOB}"'
     fs = f'{node},fstype!~"tmpfs|overlay|squashfs"'
     return [
@@ -177,7 +181,7 @@ def host_alerts(plan: FleetPlan) -> list[dict[str, Any]]:
                f" > {DISK_FULL_RATIO}", "15m", SEVERITY_TICKET, "{{ $labels.host }} {{ $labels.mountpoint }} is over 85% full"),
         _alert(ALERT_MEMORY, f"node_memory_MemAvailable_bytes{{{node}}} / node_memory_MemTotal_bytes{{{node}}}"
                f" < {MEMORY_AVAILABLE_MIN_RATIO}", "15m", SEVERITY_TICKET, "{{ $labels.host }} has under 10% memory available"),
-        _alert(ALERT_BACKUP, f"time() - {BACKUP_METRIC} > on (tier) group_left () {BACKUP_MAX_AGE}", "10m", SEVERITY_TICKET,
+        _alert(ALERT_BACKUP, f'time() - {BACKUP_METRIC}{{tier=~"{backup_tiers}"}} > on (tier) group_left () {BACKUP_MAX_AGE}', "10m", SEVERITY_TICKET,
                "{{ $labels.customer }}: last successful backup is older than the tier's schedule allows"),
         _alert(ALERT_TLS_EXPIRY, f'probe_ssl_earliest_cert_expiry{{job="{PROBE_JOB}",tier=~"{tls_tiers}"}}'
                f" - time() < {TLS_EXPIRY_DAYS} * 86400", "1h", SEVERITY_TICKET,

@@ -20,9 +20,26 @@ mkdir -p "$tmp"
 echo "== $action $stack (hosts: ${limit:-none}; departing: ${removed:-none})"
 
 if [ -n "$removed" ]; then
-  # The last configuration of departing customers: their hosts.
+  # The last configuration of departing customers: their hosts, and (for the final backup's play)
+  # the whole inventory directory as it was, host_vars included.
   git show "$BASE:generated/ansible/inventory/hosts.yml" > "$tmp/inventory.yml"
+  rm -rf "$tmp/base-inventory"
+  mkdir -p "$tmp/base-inventory"
+  git archive "$BASE" generated/ansible/inventory | tar -x -C "$tmp/base-inventory"
 fi
+# The stack's outputs (sensitive ones too: backup credentials, load balancer ids) as the play's
+# clawtex_tf_outputs[stack][name], in a 0600 file outside generated/: never on a command line, in a
+# log or in the repository (docs/fresh-account.md, docs/backups.md).
+write_outputs() {
+  (umask 077; terraform -chdir="$dir" output -json > "$tmp/tf-outputs.raw.json")
+  # A sensitive output is no GitHub secret: the runner hides it from the log only once told
+  # (workflow command ::add-mask::, one line at a time). printf is bash's builtin: no command line.
+  while IFS= read -r line; do
+    if [ -n "$line" ]; then printf '::add-mask::%s\n' "$line"; fi
+  done < <(jq -r '.[] | select(.sensitive) | .value | if type == "string" then . else tojson end' "$tmp/tf-outputs.raw.json")
+  (umask 077; jq --arg s "$stack" '{clawtex_tf_outputs: {($s): with_entries(.value |= .value)}}' "$tmp/tf-outputs.raw.json" > "$tmp/tf-outputs.json")
+  rm -f "$tmp/tf-outputs.raw.json"
+}
 if [ "$action" = destroy ]; then
   # A destroyed stack (a departing customer's, or a provider's fleet stack once its
   # last stack is gone) is no longer in generated/: its last configuration is in BASE.
@@ -74,8 +91,11 @@ final=""
 if [ -n "$removed" ] && [ -n "$limit" ]; then final=$(running_hosts "$tmp/inventory.yml" "$limit"); fi
 if [ -n "$final" ]; then
   ssh_key
-  ansible-playbook -i "$tmp/inventory.yml" modules/ansible/site.yml --limit "$final" \
-    --tags backup -e clawtex_final_backup=true -e "clawtex_backup_customers=$removed"
+  write_outputs
+  # Restic passwords and Storage Box host keys join the play's environment only (compiler/gitops/backup_secrets.py).
+  python -m compiler.gitops.backup_secrets "$tmp/base-inventory/generated/ansible/inventory" "$final" "$tmp/tf-outputs.json" -- \
+    ansible-playbook -i "$tmp/base-inventory/generated/ansible/inventory" modules/ansible/site.yml --limit "$final" \
+    --tags backup -e clawtex_final_backup=true -e "clawtex_backup_customers=$removed" -e "@$tmp/tf-outputs.json"
 fi
 # Delete protection the provider's delete does not lift (compiler/gitops/protection.py):
 # lifted first, on exactly the resources that go away, by an in-place apply of the
@@ -123,13 +143,10 @@ terraform -chdir="$dir" output -json | jq 'with_entries(select(.value.sensitive 
 limit=$(running_hosts generated/ansible/inventory/hosts.yml "$limit")
 if [ -n "$limit" ]; then
   ssh_key
-  # Every output of the stack (sensitive ones too: backup credentials, load balancer ids) as
-  # the play's clawtex_tf_outputs[stack][name], from a 0600 file outside generated/: never on
-  # a command line, in a log or in the repository (docs/fresh-account.md).
-  (umask 077; terraform -chdir="$dir" output -json |
-     jq --arg s "$stack" '{clawtex_tf_outputs: {($s): with_entries(.value |= .value)}}' > "$tmp/tf-outputs.json")
-  ANSIBLE_HOST_KEY_CHECKING=True ansible-playbook -i generated/ansible/inventory modules/ansible/site.yml --limit "$limit" \
-    -e "@$tmp/tf-outputs.json"
+  write_outputs
+  # Restic passwords and Storage Box host keys join the play's environment only (compiler/gitops/backup_secrets.py).
+  ANSIBLE_HOST_KEY_CHECKING=True python -m compiler.gitops.backup_secrets generated/ansible/inventory "$limit" "$tmp/tf-outputs.json" -- \
+    ansible-playbook -i generated/ansible/inventory modules/ansible/site.yml --limit "$limit" -e "@$tmp/tf-outputs.json"
   # site.yml ends with the smoke_test role (gateway health, channels, backup): reaching this line means it passed.
   jq --arg t "$(date -u +%Y-%m-%dT%H:%M:%SZ)" '. + {smoke_passed: $t}' "$times" > "$times.new"
   mv "$times.new" "$times"
