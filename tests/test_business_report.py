@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
 from markdown_it import MarkdownIt
 
 from compiler.business.handoff import render_handoff
@@ -153,6 +154,11 @@ def test_handoff_for_each_tier(cid, generated):
     # host table, then the DNS table: a CNAME, or (Platinum) NS records for DigitalOcean's three name servers
     dns_rows = (4 if c.kubernetes else 2) if c.custom_domain else 0
     assert len(rows) == 1 + len(hosts) + dns_rows
+    if c.custom_domain and not c.kubernetes:
+        # Gold: the CNAME target is known before the apply, which needs the CNAME first (validate's
+        # manual step): `<id>.<dnsZone>` from tiers/providers.yaml, never "pending".
+        zone = yaml.safe_load((REPO / "tiers" / "providers.yaml").read_text())["spec"][c.provider]["dnsZone"]
+        assert f"| {c.custom_domain} | CNAME | {cid}.{zone}. |" in md.replace("\\", ""), md
     for h in hosts:     # addresses come from the apply outputs (tests/test_handoff.py); none given: pending
         assert "pending (assigned at apply)" in next(line for line in md.splitlines() if line.startswith(f"| {h.name}"))
     assert f"OpenClaw {c.openclaw_version} ({c.release_channel} release channel) on Node.js {c.node_version}" in md
