@@ -80,7 +80,9 @@ def test_seed_costs_include_lb_kubernetes_and_backups(seed_repo):
     platinum = next(s for s in plan.stacks if s.name == "platinum-01")
     items = stack_cost_items(plan, platinum)
     do = plan.catalog.spec["digitalocean"]
-    assert items["loadBalancers"] == 2 * do.load_balancer_monthly_usd
+    # two regional load balancers and the global one in front (DigitalOcean: $12 a node, GLOBAL $15)
+    assert items["loadBalancers"] == 2 * do.load_balancer_monthly_usd + do.global_load_balancer_monthly_usd
+    assert (do.load_balancer_monthly_usd, do.global_load_balancer_monthly_usd) == (Decimal("12.0"), Decimal("15.0"))
     # control plane plus the fixed default pool's floor, one c-4 node at $84 per region
     # (tiers/providers.yaml kubernetesDefaultPool, issue 24: the workload pool is separate)
     assert items["kubernetes"] == 2 * (do.kubernetes_control_plane_monthly_usd + 1 * Decimal("84.00"))
