@@ -662,7 +662,7 @@ class ProviderInfo(Strict):
     location_plans: dict[str, dict[str, ServerPlan]] = Field(default_factory=dict)
     # Cost report only (list prices, same date as metadata.pricesTakenOn).
     load_balancer_monthly_usd: Usd = Decimal("0")             # per regional load balancer (one node)
-    # The global load balancer in front of a multi-region stack's regional ones (DigitalOcean GLOBAL).
+    # The global load balancer in front of a multi-region stack's regional ones (0: none).
     global_load_balancer_monthly_usd: Usd = Decimal("0")
     kubernetes_control_plane_monthly_usd: Usd = Decimal("0")   # per cluster (0: self-managed on our nodes)
     object_storage_usd_per_gb: Usd = Decimal("0")              # backups
