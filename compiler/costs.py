@@ -2,7 +2,7 @@
 price table in tiers/providers.yaml. Pure functions of the plan.
 
 A stack costs its servers (stopped servers only keep their volumes), data
-volumes, one load balancer per region of a multi-region stack, one managed
+volumes, one load balancer per region of a multi-region stack plus its global one, one managed
 Kubernetes control plane (and the default pool's floor) per region of a Kubernetes stack, and backups: one storage subscription
 (bucket set or Storage Box) per backup target of the plan (the same targets
 Terraform creates and Ansible writes to) plus an estimate of their retained
@@ -33,7 +33,9 @@ def stack_cost_items(plan: FleetPlan, stack: StackPlan) -> dict[str, Decimal]:
     items = {
         "servers": sum((h.size.monthly_usd for h in stack.hosts if h.running), ZERO),
         "volumes": data_gb * prices.volume_usd_per_gb,
-        "loadBalancers": prices.load_balancer_monthly_usd * len(regions) if stack.kind == "multi-region" else ZERO,
+        # one regional load balancer per region, and the global one in front of them
+        "loadBalancers": (prices.load_balancer_monthly_usd * len(regions) + prices.global_load_balancer_monthly_usd)
+        if stack.kind == "multi-region" else ZERO,
         # control plane plus the fixed default pool's floor (providers.yaml kubernetesDefaultPool)
         "kubernetes": (prices.kubernetes_control_plane_monthly_usd + _default_pool_floor(prices)) * len(k8s_regions),
         "backups": backup_gb * prices.object_storage_usd_per_gb + len(targets) * prices.object_storage_monthly_usd,

@@ -305,6 +305,10 @@ class CustomerSpec(Strict):
     # issued only for a name the provider's DNS serves, so the customer delegates customDomain (NS
     # records at their DNS) first; true once they did (validate: an error naming the step otherwise).
     custom_domain_delegated: bool = False
+    # Gold: the host gets its certificate by ACME HTTP-01 at the custom domain, which reaches the
+    # host only once the customer's CNAME (customDomain -> <id>.<fleet zone>) is in their DNS, a
+    # zone no workflow can write; true once they added it (validate: an error naming the step otherwise).
+    custom_domain_cname_added: bool = False
     paging: Optional[Paging] = None
     notifications: Optional[Notifications] = None
     databases: list[Database] = Field(default_factory=list)
@@ -657,10 +661,22 @@ class ProviderInfo(Strict):
     # region -> role -> ServerPlan, over `plans` where a location sells other types.
     location_plans: dict[str, dict[str, ServerPlan]] = Field(default_factory=dict)
     # Cost report only (list prices, same date as metadata.pricesTakenOn).
-    load_balancer_monthly_usd: Usd = Decimal("0")
+    load_balancer_monthly_usd: Usd = Decimal("0")             # per regional load balancer (one node)
+    # The global load balancer in front of a multi-region stack's regional ones (0: none).
+    global_load_balancer_monthly_usd: Usd = Decimal("0")
     kubernetes_control_plane_monthly_usd: Usd = Decimal("0")   # per cluster (0: self-managed on our nodes)
     object_storage_usd_per_gb: Usd = Decimal("0")              # backups
     object_storage_monthly_usd: Usd = Decimal("0")             # per subscription/bucket set, before per-GB usage
+
+    def entry_zone(self, white_label: bool) -> Optional[str]:
+        """The zone of a customer's entry record (`<id>.<zone>`, its custom domain's CNAME
+        target): white-label customers get whiteLabelDnsZone (None: none on this provider)."""
+        return self.white_label_dns_zone if white_label else self.dns_zone
+
+    def entry_name(self, customer_id: str, white_label: bool) -> Optional[str]:
+        """`<id>.<entry zone>`: the Gold CNAME target (terraform `customer_dns_name`, validate's manual step)."""
+        zone = self.entry_zone(white_label)
+        return f"{customer_id}.{zone}" if zone else None
 
     def plan(self, role: str, region: str) -> ServerPlan:
         """The plan for a tier name or host role in `region` (location override first)."""

@@ -266,6 +266,20 @@ def tier_rule_errors(c: Customer, doc: Document, tiers: dict[str, Tier], catalog
                              f"{', '.join(servers) or 'the provider name servers'}; then set customDomainDelegated: true")
     if spec.custom_domain_delegated and not (spec.custom_domain and t.kubernetes):
         yield doc.diagnostic(at("customDomainDelegated"), "customDomainDelegated is for a Platinum customDomain")
+    cname = bool(spec.custom_domain and t.custom_domain and not t.kubernetes)
+    if cname and spec.status == "active" and not spec.custom_domain_cname_added:
+        # Gold: certbot on the host answers Let's Encrypt's HTTP-01 at the custom domain, which
+        # reaches the host only through the customer's CNAME, in a zone no workflow can write
+        # (issue 25 "Bad input"; docs/fresh-account.md). The target is the stack's customer_dns_name.
+        info = catalog.spec.get(spec.provider) if catalog is not None else None
+        target = (info.entry_name(c.metadata.id, spec.white_label) if info else None) or f"{c.metadata.id}.<fleet zone>"
+        yield doc.diagnostic(at("customDomain"), f"manual step first: {spec.custom_domain} gets its TLS certificate on "
+                             f"the server from Let's Encrypt (HTTP-01), which reaches the server only through the "
+                             f"customer's CNAME. The customer adds at their DNS: {spec.custom_domain} CNAME {target} "
+                             f"; then set customDomainCnameAdded: true")
+    if spec.custom_domain_cname_added and not cname:
+        yield doc.diagnostic(at("customDomainCnameAdded"), "customDomainCnameAdded is for a Gold customDomain "
+                             "(Platinum delegates the name: customDomainDelegated)")
     if t.paging.providers and spec.paging is None:
         yield doc.diagnostic(at("tier"), f"{name} pages on incidents: spec.paging ({' or '.join(t.paging.providers)}) is required")
     if spec.paging is not None and spec.paging.provider not in t.paging.providers:

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
 from markdown_it import MarkdownIt
 
 from compiler.business.handoff import render_handoff
@@ -79,7 +80,9 @@ def test_seed_costs_include_lb_kubernetes_and_backups(seed_repo):
     platinum = next(s for s in plan.stacks if s.name == "platinum-01")
     items = stack_cost_items(plan, platinum)
     do = plan.catalog.spec["digitalocean"]
-    assert items["loadBalancers"] == 2 * do.load_balancer_monthly_usd
+    # two regional load balancers and the global one in front (DigitalOcean: $12 a node, GLOBAL $15)
+    assert items["loadBalancers"] == 2 * do.load_balancer_monthly_usd + do.global_load_balancer_monthly_usd
+    assert (do.load_balancer_monthly_usd, do.global_load_balancer_monthly_usd) == (Decimal("12.0"), Decimal("15.0"))
     # control plane plus the fixed default pool's floor, one c-4 node at $84 per region
     # (tiers/providers.yaml kubernetesDefaultPool, issue 24: the workload pool is separate)
     assert items["kubernetes"] == 2 * (do.kubernetes_control_plane_monthly_usd + 1 * Decimal("84.00"))
@@ -153,6 +156,11 @@ def test_handoff_for_each_tier(cid, generated):
     # host table, then the DNS table: a CNAME, or (Platinum) NS records for DigitalOcean's three name servers
     dns_rows = (4 if c.kubernetes else 2) if c.custom_domain else 0
     assert len(rows) == 1 + len(hosts) + dns_rows
+    if c.custom_domain and not c.kubernetes:
+        # Gold: the CNAME target is known before the apply, which needs the CNAME first (validate's
+        # manual step): `<id>.<dnsZone>` from tiers/providers.yaml, never "pending".
+        zone = yaml.safe_load((REPO / "tiers" / "providers.yaml").read_text())["spec"][c.provider]["dnsZone"]
+        assert f"| {c.custom_domain} | CNAME | {cid}.{zone}. |" in md.replace("\\", ""), md
     for h in hosts:     # addresses come from the apply outputs (tests/test_handoff.py); none given: pending
         assert "pending (assigned at apply)" in next(line for line in md.splitlines() if line.startswith(f"| {h.name}"))
     assert f"OpenClaw {c.openclaw_version} ({c.release_channel} release channel) on Node.js {c.node_version}" in md

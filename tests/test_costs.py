@@ -36,9 +36,10 @@ BY_HAND = {
     # digitalocean silver c-2 42.00; 40 GB x 0.10; 40 x 1.5 x 0.02 = 1.20 + 5.00
     "mapleleaf-dental": ("42.00", "4.00", "0.00", "0.00", "6.20"),
     # digitalocean platinum: 6 x c-4 84.00 + wazuh s-4vcpu-8gb 48.00 = 552.00; 2 x 160 GB x 0.10 = 32.00;
-    # 2 regional LBs x 12.00; 2 DOKS x (control plane 40.00 + fixed default pool floor 1 x c-4 84.00) = 248.00;
+    # 2 regional LBs x 12.00 + the GLOBAL LB 15.00 = 39.00 (DigitalOcean load-balancer pricing docs,
+    # provider-facts "Prices", 2026-12-03: the global LB was missing from the cost before); 2 DOKS x (control plane 40.00 + fixed default pool floor 1 x c-4 84.00) = 248.00;
     # 2 backup targets: 320 x 3.0 x 2 x 0.02 = 38.40 + 2 x 5.00
-    "orbital-health": ("552.00", "32.00", "24.00", "248.00", "48.40"),
+    "orbital-health": ("552.00", "32.00", "39.00", "248.00", "48.40"),
     # shared Bronze hosts: no backups; 70 GB volume each
     "shared-digitalocean-fra1-01": ("96.00", "7.00", "0.00", "0.00", "0.00"),    # s-8vcpu-16gb; 70 x 0.10
     "shared-hetzner-fsn1-01": ("19.00", "3.67", "0.00", "0.00", "0.00"),         # cx43; 70 x 0.0524 = 3.668
@@ -69,8 +70,8 @@ def test_shared_host_split_sums_to_the_host_price(plan):
 def test_fleet_total_is_the_exact_sum_of_its_lines(repo):
     report = json.loads(run_clawtex(repo, "report", "--json").stdout)
     lines = [D(str(c["infraCost"])) for c in report["customers"]]
-    # the stacks above, by hand: 44.74 + 62.36 + 147.44 + 52.20 + 904.40 + 103.00 + 22.67
-    assert D(str(report["infraCost"])) == sum(lines) == D("1336.81")
+    # the stacks above, by hand: 44.74 + 62.36 + 147.44 + 52.20 + 919.40 + 103.00 + 22.67
+    assert D(str(report["infraCost"])) == sum(lines) == D("1351.81")
     assert D(str(report["mrr"])) == sum(D(str(c["monthlyPrice"])) for c in report["customers"])
     for tier in report["tiers"]:
         mine = [c for c in report["customers"] if c["tier"] == tier["tier"]]

@@ -82,3 +82,52 @@ def test_delegation_flag_without_a_platinum_domain_is_refused(repo):
     path.write_text(path.read_text().replace("  customDomain:", "  customDomainDelegated: true\n  customDomain:", 1))
     result = run_clawtex(repo, "validate", str(path))
     assert result.returncode == 1 and "customDomainDelegated is for a Platinum customDomain" in result.stderr
+
+
+# Gold (issue 25 "Bad input"): certbot on the host answers Let's Encrypt's HTTP-01 at the custom
+# domain, which reaches the host only through the customer's CNAME, in the customer's own zone that
+# no workflow can write. Oracle for the target: the customer's id and tiers/providers.yaml dnsZone
+# (`<id>.<zone>`, docs/fresh-account.md), joined with the stack's generated customer_dns_name output.
+def _providers() -> dict:
+    return yaml.safe_load((REPO / "tiers" / "providers.yaml").read_text())["spec"]
+
+
+def _gold_with_domain() -> list[dict]:
+    return [c for c in _promised() if not _tier(c["spec"]["tier"])["kubernetes"]]
+
+
+def test_gold_custom_domain_without_its_cname_names_the_manual_step(repo):
+    golds = _gold_with_domain()
+    assert {c["spec"]["provider"] for c in golds} >= {"hetzner", "vultr"}, golds
+    for c in golds:
+        cid, domain = c["metadata"]["id"], c["spec"]["customDomain"]
+        target = f"{cid}.{_providers()[c['spec']['provider']]['dnsZone']}"
+        out = json.loads((REPO / "generated" / "terraform" / cid / "cdk.tf.json").read_text())["output"]
+        assert out["customer_dns_name"]["value"] == target, out["customer_dns_name"]
+        path = repo / "customers" / f"{cid}.yaml"
+        text = path.read_text()
+        assert "  customDomainCnameAdded: true\n" in text, cid
+        path.write_text(text.replace("  customDomainCnameAdded: true\n", ""))
+        result = run_clawtex(repo, "validate", str(path))
+        assert result.returncode == 1, result.stdout
+        line = next(i for i, l in enumerate(path.read_text().splitlines(), 1) if l.startswith("  customDomain:"))
+        err = result.stderr
+        assert f"customers/{cid}.yaml:{line}:" in err and "spec.customDomain: manual step first" in err, err
+        assert f"{domain} CNAME {target} " in err and "customDomainCnameAdded: true" in err, err
+        path.write_text(text)
+
+
+def test_a_suspended_gold_customer_needs_no_cname(repo):
+    path = repo / "customers" / "acme-logistics.yaml"
+    text = path.read_text().replace("  customDomainCnameAdded: true\n", "")
+    assert "\n  status:" not in text
+    path.write_text(text.replace("  tier: gold\n", "  tier: gold\n  status: suspended\n", 1))
+    result = run_clawtex(repo, "validate", str(path))
+    assert "manual step" not in result.stderr, result.stderr
+
+
+def test_cname_flag_outside_a_gold_custom_domain_is_refused(repo):
+    path = repo / "customers" / "orbital-health.yaml"
+    path.write_text(path.read_text().replace("  customDomain:", "  customDomainCnameAdded: true\n  customDomain:", 1))
+    result = run_clawtex(repo, "validate", str(path))
+    assert result.returncode == 1 and "customDomainCnameAdded is for a Gold customDomain" in result.stderr, result.stderr

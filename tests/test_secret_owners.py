@@ -10,7 +10,8 @@ from conftest import copy_repo, run_clawtex
 def _copy_acme(root, cid: str) -> str:
     text = (root / "customers" / "acme-logistics.yaml").read_text()
     text = text.replace("id: acme-logistics", f"id: {cid}")
-    text = re.sub(r"(?m)^(\s*customDomain:.*)$", "", text)
+    # no domain, so no CNAME step either (validate refuses the flag alone)
+    text = re.sub(r"(?m)^(\s*customDomain(CnameAdded)?:.*)$", "", text)
     (root / "customers" / f"{cid}.yaml").write_text(text)
     return text
 

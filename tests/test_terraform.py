@@ -544,6 +544,27 @@ def test_backup_storage_never_expires_live_restic_data():
             assert bucket["enable_versioning"] is False, (name, rid)
 
 
+def test_vultr_bucket_history_needs_what_the_pinned_provider_lacks():
+    """Issue 25 / provider-facts row 35: history a compromised host cannot erase needs object lock
+    WITH a default retention, and an expiry of old versions. The pinned provider (schema read from
+    vultr v2.32.0 source) offers only the create-time switches, so clawtex enables neither (a lock
+    without retention protects nothing; versions without expiry are kept and billed forever).
+    When the pin moves and the bucket gains retention or lifecycle, this fails: revisit row 35."""
+    schema = json.loads((REPO / "reference" / "terraform-providers" / "vultr.json").read_text())
+    bucket = schema["resources"]["vultr_object_storage_bucket"]["attributes"]
+    assert set(bucket) == {"id", "object_storage_id", "name", "enable_versioning", "enable_lock", "date_created"}, sorted(bucket)
+    assert all(bucket[a].get("force_new") for a in ("enable_versioning", "enable_lock"))
+    # no other object-storage resource (a lock configuration, a lifecycle policy) and none anywhere by name
+    assert {r for r in schema["resources"] if r.startswith("vultr_object_storage")} == {"vultr_object_storage", "vultr_object_storage_bucket"}
+    assert not [r for r in schema["resources"] if "lifecycle" in r or "object_lock" in r or "retention" in r]
+    found = 0
+    for name, stack in customer_stacks().items():
+        for rid, b in stack.get("resource", {}).get("vultr_object_storage_bucket", {}).items():
+            found += 1
+            assert not b.get("enable_lock") and b["enable_versioning"] is False, (name, rid)
+    assert found
+
+
 def test_storage_box_speaks_ssh_and_survives_key_rotation():
     boxes = [(n, b) for n, s in customer_stacks().items() for b in s.get("resource", {}).get("hcloud_storage_box", {}).values()]
     assert boxes

@@ -140,7 +140,10 @@ def dns_records(plan: FleetPlan, c: CustomerPlan, outputs: dict[str, dict]) -> l
         return [DnsRecord(c.custom_domain, "NS", ns + ".", "delegates your domain to the DNS that serves your "
                           "assistant and its TLS certificate") for ns in plugin(c.provider).name_servers]
     stacks = sorted({h.stack for h in plan.hosts if h.customer == c.id})
-    target = next((v for s in stacks if (v := _value(outputs, s, CNAME_OUTPUT))), None)
+    # The name is known before any apply (the customer adds the CNAME before it: validate's manual
+    # step, customDomainCnameAdded), so the document shows it even while addresses are pending.
+    target = next((v for s in stacks if (v := _value(outputs, s, CNAME_OUTPUT))), None) \
+        or plan.catalog.spec[c.provider].entry_name(c.id, c.white_label)
     return [DnsRecord(c.custom_domain, "CNAME", (target + ".") if target else PENDING,
                       "points your domain at your assistant; TLS certificates follow automatically once it resolves")]
 

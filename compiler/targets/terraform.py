@@ -180,11 +180,10 @@ class StackBuilder:
         """The zone of the customer's entry record (its custom domain's CNAME target):
         white-label customers get the provider's whiteLabelDnsZone, which names no operator."""
         c = self.dedicated
-        if c is not None and c.white_label:
-            if not self.info.white_label_dns_zone:
-                raise ValueError(f"{c.id}: white-label needs tiers/providers.yaml {c.provider}.whiteLabelDnsZone")
-            return self.info.white_label_dns_zone
-        return self.info.dns_zone
+        zone = self.info.entry_zone(c is not None and c.white_label)
+        if zone is None:
+            raise ValueError(f"{c.id}: white-label needs tiers/providers.yaml {c.provider}.whiteLabelDnsZone")
+        return zone
 
     def ops_cidrs(self) -> list[str]:
         return list(self.plan.settings.spec.ops.ssh_allowed_cidrs)
@@ -209,7 +208,9 @@ class StackBuilder:
         if entry is None:
             return
         self.resource(rtype, "customer_dns", body(server_ip(entry)))
-        self.output("customer_dns_name", f"{self.record_name()}.{self.customer_zone()}", f"CNAME target for {c.custom_domain}")
+        self.customer_zone()        # refuses a white-label customer without a zone
+        # The name validate's manual step tells the customer to point their CNAME at (one place: ProviderInfo).
+        self.output("customer_dns_name", self.info.entry_name(c.id, c.white_label), f"CNAME target for {c.custom_domain}")
 
 
 # Account-wide resources (the ops SSH key) live once per provider in this stack;
