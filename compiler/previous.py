@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from .write import GENERATED, recover
+from .write import GENERATED, file_digests, recover
 
 PLACEMENT_FILE = "placement.json"
 WAZUH_BLOCKS_FILE = "wazuh/rule-blocks.json"
@@ -81,15 +81,14 @@ def _terraform(generated: Path) -> dict[str, dict]:
 
 
 def _inputs(generated: Path) -> list[bytes]:
-    """Every file _fleet_index and read_previous read (name and bytes), and the
+    """Every file _fleet_index and read_previous read (name and SHA-256 of its bytes, from
+    the write's stat manifest where the file is unchanged: compiler/write.py), and the
     names of the files whose existence alone counts."""
+    rels = [PLACEMENT_FILE, WAZUH_BLOCKS_FILE, INVENTORY_FILE,
+            *(p.relative_to(generated).as_posix() for p in sorted(generated.glob("terraform/*/cdk.tf.json")))]
     parts = []
-    for path in [generated / PLACEMENT_FILE, generated / WAZUH_BLOCKS_FILE, generated / INVENTORY_FILE,
-                 *sorted(generated.glob("terraform/*/cdk.tf.json"))]:
-        try:
-            parts += [path.relative_to(generated).as_posix().encode(), path.read_bytes()]
-        except OSError:
-            parts += [path.relative_to(generated).as_posix().encode(), b"\0missing"]
+    for rel, digest in file_digests(generated.parent, rels).items():
+        parts += [rel.encode(), digest if digest is not None else b"\0missing"]
     names = [p.relative_to(generated).as_posix() for d in (generated / "openclaw", generated / "wazuh" / "groups")
              for p in sorted(d.glob("*/**/*")) if p.is_file()]
     parts.append("\n".join(names).encode())
