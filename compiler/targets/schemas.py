@@ -5,7 +5,7 @@ import copy
 import json
 from typing import Any
 
-from ..formats import dump_json
+from ..formats import _dump_json
 from ..incremental import serialize
 from ..models import Customer
 from ..plan import FleetPlan
@@ -46,9 +46,18 @@ def render(plan: FleetPlan) -> dict[str, bytes]:
     pydantic JSON schema (and imports no email-validator): ~0.3 s at any fleet size."""
     tiers = plan.tiers_by_rank()
     base = serialize("customer-schema", (tuple(t.name for t in tiers),),
-                     lambda names: dump_json(customer_schema(list(names))))
+                     lambda names: _dump_json(customer_schema(list(names))))   # not memoized again inside
     out = {"schemas/customer.schema.json": base}
     for tier in tiers:
         out[f"schemas/customer-{tier.name}.schema.json"] = serialize(
-            "tier-schema", (base, tier), lambda raw, t: dump_json(tier_schema(json.loads(raw), t)))
+            "tier-schema", (base, _read_by_tier_schema(tier)),
+            lambda raw, _facts, t=tier: _dump_json(tier_schema(json.loads(raw), t)))
     return out
+
+
+def _read_by_tier_schema(tier) -> tuple:
+    """Every field of the tier tier_schema reads: the memo key (a pydantic model's pickle is
+    not the same bytes from one process to the next: its fields-set is a set)."""
+    spec = tier.spec
+    return (tier.name, spec.rank, spec.channels.max, tuple(spec.channels.allowed_types),
+            spec.hosting.regions_min, spec.hosting.regions_max)
