@@ -17,6 +17,8 @@ Phases (seconds, exclusive):
   plan      build_plan + the decommission guard
   <target>  rendering one target (targets/__init__.py order); terraform includes
             starting jsii/CDKTF when a stack must be synthesized
+  guard     the stateful guard after rendering (before 2026-12-03 it was counted
+            in the last target, openvas or terraform)
   write     write_tree (staging, links, the atomic swap)
   jsii      1 when CDKTF was imported in that compile, else 0
 The floor is what any compile must do: parse every customer file, write every
@@ -85,11 +87,23 @@ def child(root: Path, mode: str) -> None:
     timed(pipeline, "check_decommissions", "plan")
     current: list = [None, 0.0]
 
-    def on_target(name: str) -> None:
+    def on_target(name: str | None) -> None:
         now = time.perf_counter()
         if current[0]:
             add(current[0], now - current[1])
         current[:] = [name, now]
+
+    # The stateful guard runs after the last target: its own phase, not the last target's.
+    guard = pipeline.check_replacements
+
+    def timed_guard(*args, **kwargs):
+        on_target(None)
+        t = time.perf_counter()
+        try:
+            return guard(*args, **kwargs)
+        finally:
+            add("guard", time.perf_counter() - t)
+    pipeline.check_replacements = timed_guard
 
     use_cache = mode != "nocache"
     files = pipeline.compile_repo(root, use_cache=use_cache, on_target=on_target)

@@ -58,7 +58,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     root = _root(args)
     files = _compile_with_progress(root, use_cache=not args.no_cache, show=not args.check and sys.stderr.isatty())
     if args.check:
-        diff = diff_tree(root / GENERATED, files)
+        diff = diff_tree(root / GENERATED, files, use_manifest=not args.no_cache)
         if diff.clean:
             print(f"ok: {GENERATED}/ is up to date ({len(files)} files)")
             return 0
@@ -67,7 +67,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
                 print(f"{label}: {GENERATED}/{path}")
         print(f"{GENERATED}/ differs from a fresh compile: run `clawtex compile` and commit the result", file=sys.stderr)
         return 1
-    write_tree(root, files)
+    write_tree(root, files, use_manifest=not args.no_cache)
     print(f"wrote {len(files)} files to {GENERATED}/")
     return 0
 

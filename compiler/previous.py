@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from .write import GENERATED, recover
+from .write import GENERATED, file_digests, recover
 
 PLACEMENT_FILE = "placement.json"
 WAZUH_BLOCKS_FILE = "wazuh/rule-blocks.json"
@@ -48,6 +48,9 @@ class PreviousState:
     wazuh_blocks: dict[str, Any] = field(default_factory=dict)    # customer -> block index
     fleet: FleetIndex = field(default_factory=FleetIndex)
     terraform: dict[str, dict] = field(default_factory=dict)      # stack -> {"type.name": attributes}
+    # stack -> SHA-256 of its committed cdk.tf.json: a stack compiled to the same bytes has
+    # the same resources, so the stateful guard has nothing to compare (stateful_guard.py).
+    terraform_digests: dict[str, bytes] = field(default_factory=dict)
 
 
 def read_previous(root: Path, use_cache: bool = False) -> PreviousState:
@@ -70,26 +73,34 @@ def read_previous(root: Path, use_cache: bool = False) -> PreviousState:
         return state
     placement = _json_object(generated / PLACEMENT_FILE)
     blocks = _json_object(generated / WAZUH_BLOCKS_FILE).get("blocks", {})
+    terraform, digests = _terraform(generated)
     return PreviousState(placement, blocks if isinstance(blocks, dict) else {}, _fleet_index(generated, placement),
-                         _terraform(generated))
+                         terraform, digests)
 
 
-def _terraform(generated: Path) -> dict[str, dict]:
+def _terraform(generated: Path) -> tuple[dict[str, dict], dict[str, bytes]]:
+    import hashlib
     from .replacement import stack_resources
-    return {path.parent.name: stack_resources(_json_object(path))
-            for path in sorted(generated.glob("terraform/*/cdk.tf.json"))}
+    resources, digests = {}, {}
+    for path in sorted(generated.glob("terraform/*/cdk.tf.json")):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = b""
+        resources[path.parent.name] = stack_resources(_json_bytes(data))
+        digests[path.parent.name] = hashlib.sha256(data).digest()
+    return resources, digests
 
 
 def _inputs(generated: Path) -> list[bytes]:
-    """Every file _fleet_index and read_previous read (name and bytes), and the
+    """Every file _fleet_index and read_previous read (name and SHA-256 of its bytes, from
+    the write's stat manifest where the file is unchanged: compiler/write.py), and the
     names of the files whose existence alone counts."""
+    rels = [PLACEMENT_FILE, WAZUH_BLOCKS_FILE, INVENTORY_FILE,
+            *(p.relative_to(generated).as_posix() for p in sorted(generated.glob("terraform/*/cdk.tf.json")))]
     parts = []
-    for path in [generated / PLACEMENT_FILE, generated / WAZUH_BLOCKS_FILE, generated / INVENTORY_FILE,
-                 *sorted(generated.glob("terraform/*/cdk.tf.json"))]:
-        try:
-            parts += [path.relative_to(generated).as_posix().encode(), path.read_bytes()]
-        except OSError:
-            parts += [path.relative_to(generated).as_posix().encode(), b"\0missing"]
+    for rel, digest in file_digests(generated.parent, rels).items():
+        parts += [rel.encode(), digest if digest is not None else b"\0missing"]
     names = [p.relative_to(generated).as_posix() for d in (generated / "openclaw", generated / "wazuh" / "groups")
              for p in sorted(d.glob("*/**/*")) if p.is_file()]
     parts.append("\n".join(names).encode())
@@ -98,8 +109,15 @@ def _inputs(generated: Path) -> list[bytes]:
 
 def _json_object(path: Path) -> dict:
     try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError, UnicodeDecodeError):
+        return _json_bytes(path.read_bytes())
+    except OSError:
+        return {}
+
+
+def _json_bytes(raw: bytes) -> dict:
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -10,6 +10,7 @@ approver (compiler/approvals.py). Whole stacks that leave are the decommission
 guard's (compiler/guard.py). Pure: no gitops import."""
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Mapping, Optional
 
@@ -46,8 +47,17 @@ def guarded(prediction: Prediction) -> bool:
 
 
 def predictions(inputs: Inputs, plan: FleetPlan, files: Mapping[str, bytes]) -> list[Prediction]:
-    new = {path.split("/")[1]: stack_resources(json.loads(data)) for path, data in files.items()
-           if path.startswith("terraform/") and path.endswith("/cdk.tf.json")}
+    """A stack whose new bytes are the committed bytes (same SHA-256) has the same resources
+    and predicts nothing (replacement.predict of equal resources is empty), so it is
+    neither parsed nor compared: at 1,000 customers a one-change compile has ~480 of them."""
+    committed = inputs.previous.terraform_digests
+    new = {}
+    for path, data in files.items():
+        if path.startswith("terraform/") and path.endswith("/cdk.tf.json"):
+            stack = path.split("/")[1]
+            if stack in committed and committed[stack] == hashlib.sha256(data).digest():
+                continue
+            new[stack] = stack_resources(json.loads(data))
     return predict_fleet(inputs.previous.terraform, new, inputs.replacement_facts, disk_lookup(plan))
 
 

@@ -471,12 +471,32 @@ def _relative_resolved(path: Path, root: Path) -> str:
         return relative(path, root)
 
 
+def cached_repo_config(root: Path, config: bytes, errors: list[Diagnostic], use_cache: bool = True):
+    """load_repo_config + load_slo_windows, reused while clawtex.yaml and tiers/ are the same
+    bytes (and names) and the compiler is the same: a hit builds no pydantic validator for
+    the config models and imports no holiday calendar. Only a clean result is stored, so
+    every diagnostic is reported from a fresh parse."""
+    names = "\n".join(p.name for p in sorted((root / "tiers").glob("*.yaml"))).encode()
+    cache = Cache(root, "config", enabled=use_cache)
+    key = cache.key(names, config)
+    hit = cache.get(key)
+    if isinstance(hit, tuple) and len(hit) == 4:
+        return hit
+    found: list[Diagnostic] = []
+    settings, catalog, tiers = load_repo_config(root, found)
+    slo_windows = load_slo_windows(root, found)
+    if not found:
+        cache.put(key, (settings, catalog, tiers, slo_windows))
+    errors.extend(found)
+    return settings, catalog, tiers, slo_windows
+
+
 def validate_repo(root: Path, files: Iterable[Path] | None = None, use_cache: bool = True) -> Inputs:
     """Load and validate the repository; raise CompileError with every problem."""
     errors: list[Diagnostic] = []
-    settings, catalog, tiers = load_repo_config(root, errors)
-    slo_windows = load_slo_windows(root, errors)
-    cache = Pack(Cache(root, "customers", repo_config_bytes(root), enabled=use_cache and not errors), "verdicts")
+    config = repo_config_bytes(root)
+    settings, catalog, tiers, slo_windows = cached_repo_config(root, config, errors, use_cache)
+    cache = Pack(Cache(root, "customers", config, enabled=use_cache and not errors), "verdicts")
     customers = []
     resolved = root.resolve()
     for path in customer_files(root, files):

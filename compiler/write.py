@@ -27,6 +27,21 @@ rolls forward. One writer at a time: a filelock on .clawtex-cache/generated.lock
 The first write (no generated/ yet) stages the whole tree and renames it into
 place, which is atomic without a journal.
 
+Finding what changed without reading every file: after each write a stat
+manifest (.clawtex-cache/generated.manifest: per file the lstat key mode, size,
+mtime_ns, ctime_ns, inode, device and the SHA-256 of the bytes written) is
+saved. The next write_tree/diff_tree lstat every file and trust the recorded
+digest only when the whole key is unchanged; any other file (no manifest, a
+damaged or stale one, a file edited, replaced, touched or chmod-ed since) is
+read, as before. A hand edit changes ctime even when it restores mtime and
+size, and ctime cannot be set from user space. Racy entries (git's "racy
+clean" problem: a change within one filesystem clock tick of the stat) are not
+recorded: a file whose mtime or ctime is not older than a probe taken from the
+filesystem's own clock when the manifest is saved is read next time. What is
+not caught: a process other than clawtex rewriting a file of generated/, with
+the same size, in the same clock tick as clawtex's stat of it, while clawtex
+holds the writer lock. `--no-cache` neither reads nor saves the manifest.
+
 Hand-written because no well-kept library does a multi-file roll-forward
 journal: atomicwrites/safer do one file, fs-transaction and filetx (PyPI,
 0.1.x, one author each, 2025) roll back by undo copies, libjio is C and
@@ -34,9 +49,12 @@ unmaintained since 2014 (search of PyPI/docs, 2026-12-03).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import pickle
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +66,8 @@ JOURNAL = ".generated.journal"
 # The writers' lock lives in the cache directory (git-ignored in every checkout the webhook and
 # the workflows make), so a compile leaves `git status` clean.
 LOCK = f"{CACHE_DIR}/generated.lock"
+MANIFEST = f"{CACHE_DIR}/generated.manifest"
+_MANIFEST_VERSION = 1
 _TMP_PREFIX = ".generated.tmp-"
 _JOURNAL_VERSION = 1
 # Fault injection for tests/test_crash_safety.py: CLAWTEX_WRITE_FAULT=<step>[:<n>]
@@ -76,13 +96,39 @@ def read_tree(directory: Path) -> dict[str, bytes]:
             for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
-def diff_tree(directory: Path, files: dict[str, bytes]) -> TreeDiff:
-    current = read_tree(directory)
+def diff_tree(directory: Path, files: dict[str, bytes], use_manifest: bool = True) -> TreeDiff:
+    """What `compile --check` reports: a file of `files` missing from, or different in,
+    `directory`, and a file only `directory` has. Unchanged files (by the stat manifest)
+    are not read; every other file is."""
+    manifest = use_manifest and directory.name == GENERATED
+    if directory.name == GENERATED:
+        recover(directory.parent)
+    stats = _scan(directory) if directory.is_dir() else {}
+    known = _known(_load_manifest(directory.parent), stats) if manifest else {}
+    stale = [rel for rel in files if rel in stats and not _matches(directory / rel, files[rel], known.get(rel))]
     return TreeDiff(
-        missing=tuple(sorted(set(files) - set(current))),
-        stale=tuple(sorted(p for p in files if p in current and current[p] != files[p])),
-        extra=tuple(sorted(set(current) - set(files))),
+        missing=tuple(sorted(set(files) - set(stats))),
+        stale=tuple(sorted(stale)),
+        extra=tuple(sorted(set(stats) - set(files))),
     )
+
+
+def file_digests(root: Path, rels: list[str]) -> dict[str, bytes | None]:
+    """SHA-256 of these files of generated/ (None: unreadable or missing), from the stat
+    manifest where a file is unchanged since it was recorded, else read."""
+    target = root / GENERATED
+    manifest = _load_manifest(root)
+    out: dict[str, bytes | None] = {}
+    for rel in rels:
+        entry = manifest.get(rel)
+        try:
+            if entry is not None and entry[0] == _stat_key(os.lstat(target / rel)):
+                out[rel] = entry[1]
+                continue
+            out[rel] = _digest((target / rel).read_bytes())
+        except OSError:
+            out[rel] = None
+    return out
 
 
 def recover(root: Path) -> None:
@@ -93,16 +139,24 @@ def recover(root: Path) -> None:
         _recover_locked(root)
 
 
-def write_tree(root: Path, files: dict[str, bytes]) -> Path:
+def write_tree(root: Path, files: dict[str, bytes], use_manifest: bool = True) -> Path:
     with _lock(root):
         _recover_locked(root)
         target = root / GENERATED
         if not target.is_dir():
-            return _write_whole(root, target, files)
-        current = _names(target)
-        changed = sorted(rel for rel, content in files.items() if not _same(target / rel, content))
-        deleted = sorted(current - set(files))
+            _write_whole(root, target, files)
+            if use_manifest:
+                _save_manifest(root, files, {})
+            return target
+        stats = _scan(target)
+        known = _known(_load_manifest(root), stats) if use_manifest else {}
+        digests = {rel: _digest(content) for rel, content in files.items()} if use_manifest else {}
+        changed = sorted(rel for rel, content in files.items()
+                         if rel not in stats or not _matches(target / rel, content, known.get(rel), digests.get(rel)))
+        deleted = sorted(set(stats) - set(files))
         if not changed and not deleted:
+            if use_manifest and len(known) < len(files):
+                _save_manifest(root, files, stats, digests)     # what was read is recorded for next time
             return target       # byte-identical already: nothing to do
         staging = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=root))
         try:
@@ -122,6 +176,10 @@ def write_tree(root: Path, files: dict[str, bytes]) -> Path:
             raise
         _fault("committed")
         _roll_forward(root, journal)      # from here on, a failure is finished by the next recover()
+        if use_manifest:
+            for rel in changed:
+                stats.pop(rel, None)      # stat again: the file in place now is the new one
+            _save_manifest(root, files, stats, digests)
     return target
 
 
@@ -232,6 +290,101 @@ def _write_synced(path: Path, content: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+def _digest(content: bytes) -> bytes:
+    return hashlib.sha256(content).digest()
+
+
+def _stat_key(st: os.stat_result) -> tuple:
+    return (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def _scan(directory: Path) -> dict[str, os.stat_result]:
+    """lstat of every file under directory (what os.walk lists as files: a symlink to a
+    directory is neither followed nor listed), by posix path relative to it."""
+    out: dict[str, os.stat_result] = {}
+    pending = [(str(directory), "")]
+    while pending:
+        path, prefix = pending.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir():
+                if not entry.is_symlink():
+                    pending.append((entry.path, rel + "/"))
+                continue
+            try:
+                out[rel] = entry.stat(follow_symlinks=False)
+            except OSError:
+                pass
+    return out
+
+
+def _load_manifest(root: Path) -> dict[str, tuple[tuple, bytes]]:
+    """rel -> (stat key, digest) recorded by the last write; anything unreadable is no manifest."""
+    try:
+        with open(root / MANIFEST, "rb") as handle:
+            data = pickle.load(handle)
+        if isinstance(data, dict) and data.get("version") == _MANIFEST_VERSION and isinstance(data.get("files"), dict):
+            return data["files"]
+    except Exception:  # noqa: BLE001 - a damaged manifest only means every file is read
+        pass
+    return {}
+
+
+def _known(manifest: dict[str, tuple[tuple, bytes]], stats: dict[str, os.stat_result]) -> dict[str, bytes]:
+    """The recorded digest of each file whose stat key is what the manifest recorded."""
+    out = {}
+    for rel, st in stats.items():
+        entry = manifest.get(rel)
+        if entry is not None and entry[0] == _stat_key(st) and stat.S_ISREG(st.st_mode):
+            out[rel] = entry[1]
+    return out
+
+
+def _matches(path: Path, content: bytes, known: bytes | None, digest: bytes | None = None) -> bool:
+    if known is not None:
+        return known == (digest if digest is not None else _digest(content))
+    return _same(path, content)
+
+
+def _save_manifest(root: Path, files: dict[str, bytes], stats: dict[str, os.stat_result],
+                   digests: dict[str, bytes] | None = None) -> None:
+    """Record (stat key, digest) of each file of generated/ that holds `files[rel]` now.
+    `stats` holds the keys taken when the file was found to hold those bytes; any other
+    file is stat-ed here. Entries not older than the filesystem's clock now are left out
+    (racy: a change in the same tick would keep the key)."""
+    target = root / GENERATED
+    directory = (root / MANIFEST).parent
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".manifest-")
+    try:
+        entries = {}
+        for rel, content in files.items():
+            st = stats.get(rel)
+            if st is None:
+                try:
+                    st = os.lstat(target / rel)
+                except OSError:
+                    continue
+            if stat.S_ISREG(st.st_mode):
+                entries[rel] = (_stat_key(st), digests[rel] if digests else _digest(content))
+        os.utime(fd)                            # the probe: the filesystem's clock, after every stat above
+        now = os.fstat(fd).st_mtime_ns
+        entries = {rel: e for rel, e in entries.items() if max(e[0][2], e[0][3]) < now}
+        with os.fdopen(fd, "wb") as handle:
+            fd = -1
+            pickle.dump({"version": _MANIFEST_VERSION, "files": entries}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, root / MANIFEST)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _same(current: Path, content: bytes) -> bool:
     """The current file already holds the new bytes (a regular file, not a link)."""
     try:
@@ -241,14 +394,6 @@ def _same(current: Path, content: bytes) -> bool:
             return len(content) == os.fstat(handle.fileno()).st_size and handle.read() == content
     except OSError:
         return False
-
-
-def _names(directory: Path) -> set[str]:
-    out = set()
-    for base, _, names in os.walk(directory):
-        rel = Path(base).relative_to(directory)
-        out.update((rel / n).as_posix() for n in names)
-    return out
 
 
 def _fsync_dir(path: Path) -> None:

@@ -110,3 +110,19 @@ def test_one_changed_customer_resynthesizes_only_its_stack(repo, tmp_path):
     cached = read_tree(repo / "generated")
     assert run_clawtex(repo, "compile", "--no-cache").returncode == 0
     assert read_tree(repo / "generated") == cached
+
+
+def test_config_is_reused_only_while_it_loads_clean(repo):
+    """clawtex.yaml and tiers/ are reused by content hash (validate.cached_repo_config):
+    a broken tier is reported on every compile (a failed load is never stored), and the
+    fixed file is read again."""
+    assert run_clawtex(repo, "compile").returncode == 0
+    assert list((repo / CACHE_DIR / "config").glob("*.pickle")), "a clean config load is stored"
+    path = repo / "tiers" / "bronze.yaml"
+    good = path.read_text()
+    path.write_text(good.replace("  rank: 1\n", "  rank: first\n", 1))
+    for _ in range(2):
+        result = run_clawtex(repo, "compile")
+        assert result.returncode == 1 and "tiers/bronze.yaml" in result.stderr, result.stderr[-2000:]
+    path.write_text(good)
+    assert run_clawtex(repo, "compile", "--check").returncode == 0

@@ -31,6 +31,27 @@ def test_check_lists_stale_missing_and_extra(repo):
     assert read_tree(gen) == before, "--check must write nothing"
 
 
+def test_check_sees_a_hand_edit_the_stat_manifest_recorded(repo):
+    """After a compile, --check trusts the stat manifest (compiler/write.py) for unchanged
+    files: a hand edit that keeps the size and puts the mtime back is still reported."""
+    import pickle
+    import time
+    from compiler.write import MANIFEST
+    assert run_clawtex(repo, "compile").returncode == 0
+    time.sleep(0.05)
+    assert run_clawtex(repo, "compile").returncode == 0       # records every file, none racy now
+    rel = "prometheus/rules/slo.yml"
+    assert rel in pickle.loads((repo / MANIFEST).read_bytes())["files"], "the manifest covers the file"
+    assert run_clawtex(repo, "compile", "--check").returncode == 0
+    path = repo / "generated" / rel
+    before, data = path.stat(), path.read_bytes()
+    path.write_bytes(data.replace(b"for: ", b"for:\t", 1))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    result = run_clawtex(repo, "compile", "--check")
+    assert result.returncode == 1 and f"stale: generated/{rel}" in result.stdout, result.stdout
+
+
 def test_second_compile_is_byte_identical_across_hash_seeds(repo):
     env = dict(os.environ, PYTHONHASHSEED="1")
     assert run_clawtex(repo, "compile", env=env).returncode == 0

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from compiler.diagnostics import CompileError
 from compiler.pipeline import compile_repo
-from compiler.write import read_tree, write_tree
+from compiler.write import diff_tree, read_tree, write_tree
 from conftest import REPO, copy_repo, run_clawtex
 
 CUSTOMERS = sorted(p.stem for p in (REPO / "customers").glob("*.yaml"))
@@ -70,14 +71,41 @@ def _compile(root: Path, use_cache: bool):
 edits = st.lists(st.tuples(
     st.sampled_from(["comment", "display", "contact", "skill", "suspend", "add", "decommission", "delete"]),
     st.sampled_from(CUSTOMERS), st.integers(min_value=1, max_value=99)), min_size=1, max_size=4)
+# After some steps a file of generated/ is damaged behind the compiler's back (the stat
+# manifest, compiler/write.py, must not hide it): edited with its size and mtime put back,
+# deleted, or the manifest itself put back to an older one (stale).
+damages = st.lists(st.tuples(st.sampled_from(["none", "edit", "delete", "stale-manifest"]),
+                             st.integers(min_value=0, max_value=10**6)), min_size=4, max_size=4)
+
+
+def _damage(root: Path, kind: str, pick: int, old_manifest: bytes | None) -> str | None:
+    from compiler.write import MANIFEST
+    names = sorted(read_tree(root / "generated"))
+    rel = names[pick % len(names)]
+    path = root / "generated" / rel
+    if kind == "edit":
+        before = path.stat()
+        data = path.read_bytes()
+        path.write_bytes(bytes([data[0] ^ 1]) + data[1:])          # same size
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        return rel
+    if kind == "delete":
+        path.unlink()
+        return rel
+    if kind == "stale-manifest" and old_manifest is not None:
+        (root / MANIFEST).write_bytes(old_manifest)
+    return None
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=edits)
-def test_cached_compile_is_identical_to_a_cold_one_after_random_edits(tmp_path_factory, steps):
+@given(steps=edits, damage=damages)
+def test_cached_compile_is_identical_to_a_cold_one_after_random_edits(tmp_path_factory, steps, damage):
+    from compiler.write import MANIFEST
     root = copy_repo(tmp_path_factory.mktemp("fleet") / "repo")
     assert compile_repo(root) == read_tree(root / "generated")      # warms the cache; the committed tree
-    for kind, cid, n in steps:
+    write_tree(root, read_tree(root / "generated"))                   # records the stat manifest
+    old_manifest = (root / MANIFEST).read_bytes()
+    for (kind, cid, n), (harm, pick) in zip(steps, damage):
         _edit(root, kind, cid, n)
         cold = _compile(root, use_cache=False)
         cached = _compile(root, use_cache=True)
@@ -88,6 +116,16 @@ def test_cached_compile_is_identical_to_a_cold_one_after_random_edits(tmp_path_f
             assert read_tree(root / "generated") == cold, f"written tree after {kind} {cid} {n}"
             assert sorted(p.name for p in root.iterdir() if p.name.startswith(".generated")) \
                 == [], "no journal, staging or lock left behind"
+            assert diff_tree(root / "generated", cold).clean, "compile --check with the manifest"
+            time.sleep(0.02)            # past the filesystem clock's tick: the manifest's entries are trusted
+            manifest = (root / MANIFEST).read_bytes()
+            hurt = _damage(root, harm, pick, old_manifest)
+            old_manifest = manifest
+            if hurt is not None:
+                diff = diff_tree(root / "generated", cold)
+                assert hurt in diff.stale + diff.missing, f"{harm} of {hurt} must be seen by --check"
+                write_tree(root, cold)
+                assert read_tree(root / "generated") == cold, f"{harm} of {hurt} repaired by the write"
 
 
 PROBE = """

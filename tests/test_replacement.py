@@ -318,3 +318,44 @@ def test_the_stateful_guard_is_pure(monkeypatch):
     for owner, name in ((builtins, "open"), (os, "open"), (os, "scandir"), (os, "listdir"), (os, "stat")):
         monkeypatch.setattr(owner, name, refuse)
     check_replacements(inputs, plan, files)     # the committed tree is what this compile writes: nothing to refuse
+
+
+def test_a_stack_compiled_to_its_committed_bytes_is_not_compared():
+    """The guard skips a stack whose new bytes hash to the committed ones: sound because
+    equal resources predict nothing (checked here on every committed stack), and the
+    skip must happen (a stack changed behind it is still compared)."""
+    from dataclasses import replace as dc_replace
+
+    from compiler import stateful_guard
+    from compiler.pipeline import load_inputs
+    from compiler.plan import build_plan
+    from compiler.replacement import predict
+    from compiler.targets import render_all
+
+    inputs = load_inputs(REPO, use_cache=False)
+    plan = build_plan(inputs)
+    disk_of = stateful_guard.disk_lookup(plan)
+    for stack, resources in inputs.previous.terraform.items():
+        assert predict(stack, resources, resources, inputs.replacement_facts, disk_of) == [], stack
+    files = render_all(plan, ["terraform"])
+    parsed: list[str] = []
+    original = stateful_guard.stack_resources
+
+    def counting(tf_json):
+        parsed.append(tf_json.get("//", {}).get("clawtex", {}).get("stack", "?"))
+        return original(tf_json)
+    stateful_guard.stack_resources = counting
+    try:
+        assert stateful_guard.predictions(inputs, plan, files) == []
+        assert parsed == [], "every stack equals its committed bytes: none is parsed"
+        # Had orbital-health's bucket been committed in another region, its bytes differ: it is compared.
+        committed = json.loads(files["terraform/orbital-health/cdk.tf.json"])
+        committed["resource"]["digitalocean_spaces_bucket"]["backup"]["region"] = "nyc3"
+        moved = dc_replace(inputs, previous=dc_replace(inputs.previous, terraform={
+            **inputs.previous.terraform, "orbital-health": original(committed)},
+            terraform_digests={**inputs.previous.terraform_digests, "orbital-health": b"other bytes"}))
+        found = stateful_guard.predictions(moved, plan, files)
+        assert len(parsed) == 1
+        assert [(p.address, p.action) for p in found] == [("digitalocean_spaces_bucket.backup", "replace")]
+    finally:
+        stateful_guard.stack_resources = original
