@@ -48,12 +48,26 @@ CANNOT_RUN_HERE = {
 }
 
 
-KINDS = [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=CANNOT_RUN_HERE[k])) if k in CANNOT_RUN_HERE else k
+# Two xdist groups (scripts/test.sh: -n 2 --dist loadgroup), so the two workers share the host
+# work: the shared Bronze host with the Bronze journey, and the dedicated hosts (Silver with its
+# skill and backup proofs, Gold, Gold's Wazuh VM). Each worker boots one host at a time; the
+# tests of one kind stay in one group, on one worker, so they share that kind's booted host.
+# At most two hosts run at once (one per worker), each in its own directory, namespace and lock;
+# the cached root is built once (hosts.build(): a file lock).
+GROUP = {"bronze-shared": "hosts-shared"}
+
+
+def kind(k: str, *marks) -> pytest.param:
+    """A host kind as a test parameter, in its xdist group (GROUP; default the dedicated hosts)."""
+    return pytest.param(k, id=k, marks=[pytest.mark.xdist_group(GROUP.get(k, "hosts-dedicated")), *marks])
+
+
+KINDS = [kind(k, pytest.mark.xfail(strict=True, reason=CANNOT_RUN_HERE[k])) if k in CANNOT_RUN_HERE else kind(k)
          for k in HOST_KINDS]
 # The host kinds whose tier has backups, one per destination kind (tests/live/backups.py):
 # Silver on Vultr (S3), Gold on Hetzner (Storage Box over SFTP). Gold's stays out of CI
 # (`rehearsal`: not yet passed whole, and the CI budget has no room for it; docs/backups.md "Status").
-BACKUP_KINDS = ["silver-gateway", pytest.param("gold-gateway", marks=pytest.mark.rehearsal)]
+BACKUP_KINDS = [kind("silver-gateway"), kind("gold-gateway", pytest.mark.rehearsal)]
 # The host kind whose customer has a custom skill cloned from a git remote (tests/live/skills.py).
 SKILL_KINDS = ["silver-gateway"]
 
@@ -92,10 +106,7 @@ def converge(b: Booted) -> None:
         b.converged = True
 
 
-# One booted host at a time (scripts/test.sh runs the live suite with --dist loadgroup):
-# two package-installing hosts at once starve the other live tests on 2 cores.
-@pytest.mark.xdist_group("hosts")
-@pytest.mark.parametrize("booted", KINDS, ids=list(HOST_KINDS), indirect=True)
+@pytest.mark.parametrize("booted", KINDS, indirect=True)
 def test_site_yml_converges_and_is_idempotent(booted):
     kind, h = booted.kind, booted.h
     started = time.monotonic()
@@ -122,8 +133,7 @@ def test_site_yml_converges_and_is_idempotent(booted):
 # from the boot on (tests/live/skills.py), so the converge above cloned the pinned ref and its
 # second run changed nothing. Here: the clone is at the pinned commit and the gateway's CLI lists
 # the skill eligible; and the oracle fails when the commit is not the pinned one or the skill is gone.
-@pytest.mark.xdist_group("hosts")
-@pytest.mark.parametrize("booted", SKILL_KINDS, indirect=True)
+@pytest.mark.parametrize("booted", [kind(k) for k in SKILL_KINDS], indirect=True)
 def test_custom_skill_is_cloned_from_a_loopback_remote_and_listed(booted):
     if booted.converged is False:
         pytest.fail("the host did not converge (test_site_yml_converges_and_is_idempotent)")
@@ -149,8 +159,7 @@ def test_custom_skill_is_cloned_from_a_loopback_remote_and_listed(booted):
           f"{time.monotonic() - started:.0f}s")
 
 
-@pytest.mark.xdist_group("hosts")
-@pytest.mark.parametrize("booted", BACKUP_KINDS, ids=["silver-gateway", "gold-gateway"], indirect=True)
+@pytest.mark.parametrize("booted", BACKUP_KINDS, indirect=True)
 def test_backup_restores_keeps_the_retention_and_fails_loudly(booted, tmp_path):
     """The generated timer's unit backs up to a real destination (S3: rclone serve s3; Storage Box:
     OpenSSH trusting only the key the role installed); a second, fresh machine (never backed up)
@@ -181,8 +190,7 @@ def test_backup_restores_keeps_the_retention_and_fails_loudly(booted, tmp_path):
 # The Bronze customer's journey (issue 26, docs/journey.md) on the bronze-shared host booted and
 # converged above: same module and xdist group, so no second host boots. Its new tenant joins
 # the tenants already there, then leaves again (tests/live/journey.py).
-@pytest.mark.xdist_group("hosts")
-@pytest.mark.parametrize("booted", ["bronze-shared"], indirect=True)
+@pytest.mark.parametrize("booted", [kind("bronze-shared")], indirect=True)
 def test_bronze_journey_on_the_shared_host(booted, tmp_path):
     from live import journey
     if booted.converged is False:
