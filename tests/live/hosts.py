@@ -413,7 +413,12 @@ def apply(h: Host, extra: list[str] | None = None, checkout: Path | None = None)
         for part in ("modules", "generated"):
             shutil.copytree(checkout / part, target / part, symlinks=True)
     env = {**secret_env(h.host, repo), "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "PYTHONUNBUFFERED": "1",
-           "CLAWTEX_SECRETS_DIR": "/root/clawtex-secrets", "ANSIBLE_LOCAL_TEMP": "/root/.ansible/tmp"}
+           "CLAWTEX_SECRETS_DIR": "/root/clawtex-secrets", "ANSIBLE_LOCAL_TEMP": "/root/.ansible/tmp",
+           # Modules run in the playbook's directory (/repo/modules/ansible, local connection), so the
+           # git module's `git ls-remote` looks for a repository upwards and finds /repo/.git: in a git
+           # worktree that is a file naming a directory outside this host ("fatal: not a git
+           # repository: <main>/.git/worktrees/<name>", seen live). git stops its search below /repo.
+           "GIT_CEILING_DIRECTORIES": inside}
     from live import backups       # the one address overlay: an S3 endpoint on the host's loopback
     cmd = ["ansible-playbook", "-i", f"{inside}/generated/ansible/inventory", f"{inside}/modules/ansible/site.yml",
            "--limit", h.host, "-e", json.dumps({**LIVE_VARS, **backups.overlay(h.host), **h.extra_vars}), *(extra or [])]
