@@ -105,7 +105,7 @@ def build() -> Path:
         return root
     from filelock import FileLock       # pinned in pyproject.toml
     CACHE.mkdir(parents=True, exist_ok=True)
-    # Two xdist workers boot hosts at once (tests/live/test_hosts.py GROUP): one builds, the other waits.
+    # Two xdist workers boot hosts at once (tests/live/groups.py): one builds, the other waits.
     with FileLock(str(CACHE / "root-build.lock")):
         if (root / ".clawtex-built").exists():
             return root

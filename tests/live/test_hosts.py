@@ -17,7 +17,7 @@ import time
 import pytest
 
 from live.conftest import missing, require_tool
-from live import backups, hosts, skills
+from live import backups, groups, hosts, skills
 
 # One host of each kind (priority order of the brief).
 HOST_KINDS = {
@@ -49,17 +49,15 @@ CANNOT_RUN_HERE = {
 
 
 # Two xdist groups (scripts/test.sh: -n 2 --dist loadgroup), so the two workers share the host
-# work: the shared Bronze host with the Bronze journey, and the dedicated hosts (Silver with its
-# skill and backup proofs, Gold, Gold's Wazuh VM). Each worker boots one host at a time; the
-# tests of one kind stay in one group, on one worker, so they share that kind's booted host.
-# At most two hosts run at once (one per worker), each in its own directory, namespace and lock;
-# the cached root is built once (hosts.build(): a file lock).
-GROUP = {"bronze-shared": "hosts-shared"}
+# work; the table and why the scheduler reads it by node id: tests/live/groups.py. Each worker
+# boots one host at a time; the tests of one kind stay on one worker and share its booted host.
+# At most two hosts run at once, each in its own directory, namespace and lock; the cached root
+# is built once (hosts.build(): a file lock).
 
 
 def kind(k: str, *marks) -> pytest.param:
-    """A host kind as a test parameter, in its xdist group (GROUP; default the dedicated hosts)."""
-    return pytest.param(k, id=k, marks=[pytest.mark.xdist_group(GROUP.get(k, "hosts-dedicated")), *marks])
+    """A host kind as a test parameter, in its xdist group (tests/live/groups.py)."""
+    return pytest.param(k, id=k, marks=[pytest.mark.xdist_group(groups.host_group(k)), *marks])
 
 
 KINDS = [kind(k, pytest.mark.xfail(strict=True, reason=CANNOT_RUN_HERE[k])) if k in CANNOT_RUN_HERE else kind(k)
