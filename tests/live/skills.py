@@ -2,13 +2,16 @@
 
 The inventory names each skill's remote (a GitHub URL) and pinned ref. Here a bare repository
 per skill, holding a SKILL.md (OpenClaw's skill format: YAML front matter with name and
-description), is served by `git daemon` on 127.0.0.1:9418 inside the host's network namespace,
-and the host's /etc/gitconfig redirects the inventory's URL to it with git's own
-`url.<base>.insteadOf`: the openclaw role clones exactly what it would clone online, at the
-pinned ref. The remote is up from the host's boot (tests/live/test_hosts.py `booted`), so the
-converge itself clones the skill and its idempotency run covers the clone (changed=0).
-Then the gateway's own CLI (`openclaw skills list --json`, run with the gateway unit's user
-and environment) must list each skill as eligible, from the extra skills dir.
+description) and, on another branch, a later commit the ref does not point at, is served by
+`git daemon` on 127.0.0.1:9418 inside the host's network namespace. The one overlay (as the
+S3 endpoint in tests/live/backups.py): each skill's `source` becomes that loopback URL, name and
+pinned ref stay the inventory's. (git's `url.<base>.insteadOf` would keep the inventory's URL,
+but the git module compares `git ls-remote --get-url origin`, which applies the rewrite, with
+its `repo`, and so reported every run `changed` with `remote_url_changed`: seen live.)
+The remote is up from the host's boot (tests/live/test_hosts.py `booted`), so the converge
+itself clones the skill and its idempotency run covers the clone (changed=0). Then the
+gateway's own CLI (`openclaw skills list --json`, run with the gateway unit's user and
+environment) must list each skill as eligible, from the extra skills dir.
 """
 from __future__ import annotations
 
@@ -36,7 +39,6 @@ class SkillRemote:
     def __enter__(self) -> "SkillRemote":
         shutil.rmtree(self.base, ignore_errors=True)
         self.base.mkdir(parents=True)
-        redirects = []
         for skill in self.skills:
             work = self.base / "work" / skill["name"]
             repo = git.Repo.init(work, initial_branch="main")
@@ -58,8 +60,6 @@ class SkillRemote:
             bare = self.base / f"{skill['name']}.git"
             git.Repo.clone_from(str(work), bare, bare=True)
             (bare / "git-daemon-export-ok").touch()
-            redirects.append(f'[url "git://127.0.0.1:{PORT}/{skill["name"]}.git"]\n\tinsteadOf = {skill["source"]}\n')
-        (self.h.dir / "root" / "etc" / "gitconfig").write_text("".join(redirects))
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", self.h.name, "git", "daemon", "--listen=127.0.0.1", f"--port={PORT}",
              "--reuseaddr", f"--base-path={self.base}", str(self.base)],
@@ -71,8 +71,15 @@ class SkillRemote:
             self.proc.terminate()
             self.proc.wait(30)
 
+    def url(self, name: str) -> str:
+        return f"git://127.0.0.1:{PORT}/{name}.git"
+
     def extra_vars(self) -> dict:
-        return {"clawtex_skills_reachable": True} if self.skills else {}
+        """The skills reachable, each from its loopback remote at the inventory's pinned ref."""
+        if not self.skills:
+            return {}
+        return {"clawtex_skills_reachable": True,
+                "openclaw_skills": [{**s, "source": self.url(s["name"])} for s in self.skills]}
 
     def observe(self) -> dict:
         """What the host has: each skill directory's HEAD, and the gateway CLI's listing (or its error)."""
