@@ -131,6 +131,10 @@ def test_site_yml_converges_and_is_idempotent(booted):
 # from the boot on (tests/live/skills.py), so the converge above cloned the pinned ref and its
 # second run changed nothing. Here: the clone is at the pinned commit and the gateway's CLI lists
 # the skill eligible; and the oracle fails when the commit is not the pinned one or the skill is gone.
+# Still `rehearsal` (docs/journey.md "Status"): live, with the skill's directory moved away, OpenClaw
+# 2026.9.6's `skills list --json` still listed it eligible (its state's openclaw.sqlite knows it), so
+# the listing is not yet a proof that the gateway loaded the clone; the last check says so.
+@pytest.mark.rehearsal
 @pytest.mark.parametrize("booted", [kind(k) for k in SKILL_KINDS], indirect=True)
 def test_custom_skill_is_cloned_from_a_loopback_remote_and_listed(booted):
     if booted.converged is False:
