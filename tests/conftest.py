@@ -40,6 +40,20 @@ spec:
 """
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup` with the live suite's groups read from the node id (tests/live/groups.py:
+    pytest-xdist 3.8.0 cannot pass a mark's group to its controller under pytest 9)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+    from live.groups import group_of
+
+    class Groups(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid) or super()._split_scope(nodeid)
+    return Groups(config, log)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Under CI=true a skip is a failure, whatever raised it (no silent skips).

@@ -259,11 +259,24 @@ def fresh_layer(h: hosts.Host, into: Path) -> Path:
     (the drill wipes that directory before it restores)."""
     shutil.rmtree(into, ignore_errors=True)
     into.parent.mkdir(parents=True, exist_ok=True)
-    r = subprocess.run(["cp", "-a", str(h.dir / "upper"), str(into)], capture_output=True, text=True)
+    upper = h.dir / "upper"
+    into.mkdir()
+    shutil.copystat(upper, into)
     state = "upper" + group_vars()["openclaw_state_dir"]
-    errors = [line for line in r.stderr.splitlines() if not (state in line and "No such file" in line)]
-    assert r.returncode == 0 or not errors, r.stderr[-3000:]
+    for entry in sorted(upper.iterdir()):
+        # /usr and /opt (Debian's packages; the pinned Node.js and OpenClaw under /opt/openclaw) are
+        # hard-linked, not copied: only dpkg and npm write there, during a converge, and both replace
+        # a file (rename), never rewrite it in place, so the first host cannot change what the second
+        # one reads; the second one's own writes go to its own overlay upper directory (copy-up).
+        # Everything else (/etc, /var with the state and the databases, /root) is copied.
+        r = subprocess.run(["cp", "-al" if entry.name in LINKED else "-a", str(entry), str(into / entry.name)],
+                           capture_output=True, text=True)
+        errors = [line for line in r.stderr.splitlines() if not (state in line and "No such file" in line)]
+        assert r.returncode == 0 or not errors, r.stderr[-3000:]
     return into
+
+
+LINKED = ("usr", "opt")     # fresh_layer: the trees only package managers write, hard-linked
 
 
 def take_backup_and_restore(h: hosts.Host, dest: Destination) -> dict:

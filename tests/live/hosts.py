@@ -103,6 +103,16 @@ def build() -> Path:
     root = root_path()
     if (root / ".clawtex-built").exists():
         return root
+    from filelock import FileLock       # pinned in pyproject.toml
+    CACHE.mkdir(parents=True, exist_ok=True)
+    # Two xdist workers boot hosts at once (tests/live/groups.py): one builds, the other waits.
+    with FileLock(str(CACHE / "root-build.lock")):
+        if (root / ".clawtex-built").exists():
+            return root
+        return _build(root)
+
+
+def _build(root: Path) -> Path:
     tmp = root.with_name(root.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -339,16 +349,26 @@ class Host:
             self.lock.close()
 
     def _stop(self) -> None:
+        started = time.monotonic()
         if self.leader:
             run(["kill", "-RTMIN+4", str(self.leader)])   # systemd: poweroff
         for proc in reversed(self.procs):      # systemd-nspawn (powering off), then slirp4netns
             if proc.args[0] == "slirp4netns":
                 proc.terminate()
             try:
-                proc.wait(timeout=90)
+                proc.wait(timeout=POWEROFF_GRACE)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                if proc.args[0] == "systemd-nspawn" and self.leader:
+                    # The machine's PID 1 killed: the kernel kills every process of its PID namespace.
+                    run(["kill", "-KILL", str(self.leader)])
+                    try:
+                        proc.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        pass
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        log(f"{self.unit}: stopped in {time.monotonic() - started:.0f}s")
         run(["ip", "netns", "delete", self.name])
         if self.mounted:
             subprocess.run(["umount", str(self.dir / "root")], check=True)
@@ -357,6 +377,12 @@ class Host:
             shutil.rmtree(self.dir / "upper", ignore_errors=True)
             shutil.rmtree(self.dir / "work", ignore_errors=True)
             shutil.rmtree(self.dir / "containers", ignore_errors=True)
+
+
+# Seconds a clean poweroff may take before the machine is killed. Its disk is thrown away and no
+# test reads anything after the poweroff, so a unit that takes systemd's 90 s stop timeout proves
+# nothing; kept whole (90 s) when the run's files are kept for a person to read (CLAWTEX_KEEP_HOSTS).
+POWEROFF_GRACE = 90 if os.environ.get("CLAWTEX_KEEP_HOSTS") else 15
 
 
 RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
@@ -387,7 +413,12 @@ def apply(h: Host, extra: list[str] | None = None, checkout: Path | None = None)
         for part in ("modules", "generated"):
             shutil.copytree(checkout / part, target / part, symlinks=True)
     env = {**secret_env(h.host, repo), "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "PYTHONUNBUFFERED": "1",
-           "CLAWTEX_SECRETS_DIR": "/root/clawtex-secrets", "ANSIBLE_LOCAL_TEMP": "/root/.ansible/tmp"}
+           "CLAWTEX_SECRETS_DIR": "/root/clawtex-secrets", "ANSIBLE_LOCAL_TEMP": "/root/.ansible/tmp",
+           # Modules run in the playbook's directory (/repo/modules/ansible, local connection), so the
+           # git module's `git ls-remote` looks for a repository upwards and finds /repo/.git: in a git
+           # worktree that is a file naming a directory outside this host ("fatal: not a git
+           # repository: <main>/.git/worktrees/<name>", seen live). git stops its search below /repo.
+           "GIT_CEILING_DIRECTORIES": inside}
     from live import backups       # the one address overlay: an S3 endpoint on the host's loopback
     cmd = ["ansible-playbook", "-i", f"{inside}/generated/ansible/inventory", f"{inside}/modules/ansible/site.yml",
            "--limit", h.host, "-e", json.dumps({**LIVE_VARS, **backups.overlay(h.host), **h.extra_vars}), *(extra or [])]

@@ -2,11 +2,16 @@
 
 The inventory names each skill's remote (a GitHub URL) and pinned ref. Here a bare repository
 per skill, holding a SKILL.md (OpenClaw's skill format: YAML front matter with name and
-description), is served by `git daemon` on 127.0.0.1:9418 inside the host's network namespace,
-and the host's /etc/gitconfig redirects the inventory's URL to it with git's own
-`url.<base>.insteadOf`: the openclaw role clones exactly what it would clone online, at the
-pinned ref. Then the gateway's own CLI (`openclaw skills list --json`, run with the gateway
-unit's user and environment) must list each skill as eligible, from the extra skills dir.
+description) and, on another branch, a later commit the ref does not point at, is served by
+`git daemon` on 127.0.0.1:9418 inside the host's network namespace. The one overlay (as the
+S3 endpoint in tests/live/backups.py): each skill's `source` becomes that loopback URL, name and
+pinned ref stay the inventory's. (git's `url.<base>.insteadOf` would keep the inventory's URL,
+but the git module compares `git ls-remote --get-url origin`, which applies the rewrite, with
+its `repo`, and so reported every run `changed` with `remote_url_changed`: seen live.)
+The remote is up from the host's boot (tests/live/test_hosts.py `booted`), so the converge
+itself clones the skill and its idempotency run covers the clone (changed=0). Then the
+gateway's own CLI (`openclaw skills list --json`, run with the gateway unit's user and
+environment) must list each skill as eligible, from the extra skills dir.
 """
 from __future__ import annotations
 
@@ -27,13 +32,13 @@ class SkillRemote:
         self.h = h
         self.skills = h.hostvars().get("openclaw_skills", [])
         self.base = h.dir / "skill-remotes"
-        self.commits: dict[str, str] = {}
+        self.commits: dict[str, str] = {}     # name -> the commit at the pinned ref
+        self.unpinned: dict[str, str] = {}    # name -> a later commit on another branch of the same remote
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> "SkillRemote":
         shutil.rmtree(self.base, ignore_errors=True)
         self.base.mkdir(parents=True)
-        redirects = []
         for skill in self.skills:
             work = self.base / "work" / skill["name"]
             repo = git.Repo.init(work, initial_branch="main")
@@ -45,12 +50,16 @@ class SkillRemote:
             repo.index.commit("the skill", author=author, committer=author)
             if skill["ref"] != "main":                    # the pinned ref: a tag, branch or commit
                 repo.create_tag(skill["ref"])
+            self.commits[skill["name"]] = repo.head.commit.hexsha
+            # A later commit the ref does not point at: a clone of the wrong ref would land there.
+            repo.create_head("unpinned").checkout()
+            (work / "SKILL.md").write_text((work / "SKILL.md").read_text() + "\nNot the pinned version.\n")
+            repo.index.add(["SKILL.md"])
+            self.unpinned[skill["name"]] = repo.index.commit("after the pin", author=author, committer=author).hexsha
+            repo.heads.main.checkout()
             bare = self.base / f"{skill['name']}.git"
             git.Repo.clone_from(str(work), bare, bare=True)
             (bare / "git-daemon-export-ok").touch()
-            self.commits[skill["name"]] = repo.head.commit.hexsha
-            redirects.append(f'[url "git://127.0.0.1:{PORT}/{skill["name"]}.git"]\n\tinsteadOf = {skill["source"]}\n')
-        (self.h.dir / "root" / "etc" / "gitconfig").write_text("".join(redirects))
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", self.h.name, "git", "daemon", "--listen=127.0.0.1", f"--port={PORT}",
              "--reuseaddr", f"--base-path={self.base}", str(self.base)],
@@ -62,17 +71,21 @@ class SkillRemote:
             self.proc.terminate()
             self.proc.wait(30)
 
-    def extra_vars(self) -> dict:
-        return {"clawtex_skills_reachable": True} if self.skills else {}
+    def url(self, name: str) -> str:
+        return f"git://127.0.0.1:{PORT}/{name}.git"
 
-    def check(self) -> dict[str, str]:
-        """Problems per skill ({} = every skill cloned at its pinned commit and listed as eligible)."""
-        problems: dict[str, str] = {}
+    def extra_vars(self) -> dict:
+        """The skills reachable, each from its loopback remote at the inventory's pinned ref."""
+        if not self.skills:
+            return {}
+        return {"clawtex_skills_reachable": True,
+                "openclaw_skills": [{**s, "source": self.url(s["name"])} for s in self.skills]}
+
+    def observe(self) -> dict:
+        """What the host has: each skill directory's HEAD, and the gateway CLI's listing (or its error)."""
         skills_dir = "/var/lib/openclaw/skills"
-        for skill in self.skills:
-            head = self.h.sh(f"git -C {skills_dir}/{skill['name']} rev-parse HEAD").stdout.strip()
-            if head != self.commits[skill["name"]]:
-                problems[skill["name"]] = f"cloned {head or 'nothing'}, pinned {self.commits[skill['name']]}"
+        heads = {s["name"]: self.h.sh(f"git -C {skills_dir}/{s['name']} rev-parse HEAD").stdout.strip()
+                 for s in self.skills}
         # The gateway unit's user and environment, read from the unit itself.
         unit = self.h.sh("systemctl cat openclaw-gateway.service").stdout
         props = [line for line in unit.splitlines()
@@ -82,12 +95,28 @@ class SkillRemote:
         args = " ".join(f"-p {hosts.shlex_quote(p)}" for p in props)
         listed = self.h.sh(f"systemd-run --quiet --wait --pipe --collect {args} {cli} skills list --json")
         try:
-            found = {s["name"]: s for s in json.loads(listed.stdout)["skills"]}
+            return {"heads": heads, "listed": {s["name"]: s for s in json.loads(listed.stdout)["skills"]}}
         except (ValueError, KeyError):
-            return {**problems, "openclaw skills list": (listed.stdout + listed.stderr)[-2000:]}
-        for skill in self.skills:
-            s = found.get(skill["name"])
-            if not s or not s.get("eligible") or s.get("disabled") or s.get("source") != "openclaw-extra":
-                problems[skill["name"]] = f"gateway lists {s}"
-        self.listed = {n: found[n] for n in (s["name"] for s in self.skills) if n in found}
-        return problems
+            return {"heads": heads, "error": (listed.stdout + listed.stderr)[-2000:]}
+
+    @staticmethod
+    def problems(seen: dict, pinned: dict[str, str]) -> dict[str, str]:
+        """Problems per skill ({} = every skill of `pinned` cloned at its commit and listed as eligible
+        from the extra skills dir)."""
+        if "error" in seen:
+            return {"openclaw skills list": seen["error"]}
+        out: dict[str, str] = {}
+        for name, commit in pinned.items():
+            head = seen["heads"].get(name)
+            s = seen["listed"].get(name)
+            if head != commit:
+                out[name] = f"cloned {head or 'nothing'}, pinned {commit}"
+            elif not s or not s.get("eligible") or s.get("disabled") or s.get("source") != "openclaw-extra":
+                out[name] = f"gateway lists {s}"
+        return out
+
+    def check(self) -> dict[str, str]:
+        """Problems per skill ({} = every skill cloned at its pinned commit and listed as eligible)."""
+        seen = self.observe()
+        self.listed = {n: s for n, s in seen.get("listed", {}).items() if n in self.commits}
+        return self.problems(seen, self.commits)

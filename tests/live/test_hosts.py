@@ -17,7 +17,7 @@ import time
 import pytest
 
 from live.conftest import missing, require_tool
-from live import backups, hosts, skills
+from live import backups, groups, hosts, skills
 
 # One host of each kind (priority order of the brief).
 HOST_KINDS = {
@@ -48,11 +48,24 @@ CANNOT_RUN_HERE = {
 }
 
 
-KINDS = [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=CANNOT_RUN_HERE[k])) if k in CANNOT_RUN_HERE else k
+# Two xdist groups (scripts/test.sh: -n 2 --dist loadgroup), so the two workers share the host
+# work; the table and why the scheduler reads it by node id: tests/live/groups.py. Each worker
+# boots one host at a time; the tests of one kind stay on one worker and share its booted host.
+# At most two hosts run at once, each in its own directory, namespace and lock; the cached root
+# is built once (hosts.build(): a file lock).
+
+
+def kind(k: str, *marks) -> pytest.param:
+    """A host kind as a test parameter, in its xdist group (tests/live/groups.py)."""
+    return pytest.param(k, id=k, marks=[pytest.mark.xdist_group(groups.host_group(k)), *marks])
+
+
+KINDS = [kind(k, pytest.mark.xfail(strict=True, reason=CANNOT_RUN_HERE[k])) if k in CANNOT_RUN_HERE else kind(k)
          for k in HOST_KINDS]
 # The host kinds whose tier has backups, one per destination kind (tests/live/backups.py):
-# Silver on Vultr (S3), Gold on Hetzner (Storage Box over SFTP).
-BACKUP_KINDS = ["silver-gateway", "gold-gateway"]
+# Silver on Vultr (S3), Gold on Hetzner (Storage Box over SFTP). Gold's stays out of CI
+# (`rehearsal`: not yet passed whole, and the CI budget has no room for it; docs/backups.md "Status").
+BACKUP_KINDS = [kind("silver-gateway"), kind("gold-gateway", pytest.mark.rehearsal)]
 # The host kind whose customer has a custom skill cloned from a git remote (tests/live/skills.py).
 SKILL_KINDS = ["silver-gateway"]
 
@@ -60,9 +73,10 @@ SKILL_KINDS = ["silver-gateway"]
 class Booted:
     """One booted host, shared by the tests of its kind (converge first, then its backups)."""
 
-    def __init__(self, kind: str, h: hosts.Host):
+    def __init__(self, kind: str, h: hosts.Host, skills: skills.SkillRemote | None = None):
         self.kind = kind
         self.h = h
+        self.skills = skills                   # the customer's skill remotes, served from the boot on
         self.converged: bool | None = None     # None: not tried yet
 
 
@@ -71,7 +85,15 @@ def booted(request, root):
     # Module scope with a parameter: pytest runs every test of one kind before booting the next,
     # so one host is up at a time and the backup tests reuse the converged host.
     with hosts.Host(HOST_KINDS[request.param], root) as h:
-        yield Booted(request.param, h)
+        if request.param in SKILL_KINDS:
+            # The skills' git remote is up before the first converge: site.yml clones each pinned
+            # ref in the converge test, whose second run proves the clone idempotent (changed=0).
+            with skills.SkillRemote(h) as remote:
+                assert remote.skills, "no custom skill in the inventory of " + h.host
+                h.extra_vars.update(remote.extra_vars())
+                yield Booted(request.param, h, remote)
+        else:
+            yield Booted(request.param, h)
 
 
 def converge(b: Booted) -> None:
@@ -82,10 +104,7 @@ def converge(b: Booted) -> None:
         b.converged = True
 
 
-# One booted host at a time (scripts/test.sh runs the live suite with --dist loadgroup):
-# two package-installing hosts at once starve the other live tests on 2 cores.
-@pytest.mark.xdist_group("hosts")
-@pytest.mark.parametrize("booted", KINDS, ids=list(HOST_KINDS), indirect=True)
+@pytest.mark.parametrize("booted", KINDS, indirect=True)
 def test_site_yml_converges_and_is_idempotent(booted):
     kind, h = booted.kind, booted.h
     started = time.monotonic()
@@ -108,9 +127,40 @@ def test_site_yml_converges_and_is_idempotent(booted):
     print(f"\n{kind} {h.host}: converged, idempotent, checked in {time.monotonic() - started:.0f}s")
 
 
-# Not yet in CI: not yet passed whole on both kinds (docs/backups.md "Status"); `pytest -m rehearsal`.
+# The Silver customer's custom skill (issue 26): its git remote is served on the host's loopback
+# from the boot on (tests/live/skills.py), so the converge above cloned the pinned ref and its
+# second run changed nothing. Here: the clone is at the pinned commit and the gateway's CLI lists
+# the skill eligible; and the oracle fails when the commit is not the pinned one or the skill is gone.
+# Still `rehearsal` (docs/journey.md "Status"): live, with the skill's directory moved away, OpenClaw
+# 2026.9.6's `skills list --json` still listed it eligible (its state's openclaw.sqlite knows it), so
+# the listing is not yet a proof that the gateway loaded the clone; the last check says so.
 @pytest.mark.rehearsal
-@pytest.mark.xdist_group("hosts")
+@pytest.mark.parametrize("booted", [kind(k) for k in SKILL_KINDS], indirect=True)
+def test_custom_skill_is_cloned_from_a_loopback_remote_and_listed(booted):
+    if booted.converged is False:
+        pytest.fail("the host did not converge (test_site_yml_converges_and_is_idempotent)")
+    started = time.monotonic()
+    converge(booted)            # run alone (-k skill): converge first, with the remote up
+    remote, h = booted.skills, booted.h
+    seen = remote.observe()
+    assert remote.problems(seen, remote.commits) == {}
+    # The same observation against another commit of the skill's remote: the oracle names the skill.
+    for name in remote.commits:
+        assert name in remote.problems(seen, {**remote.commits, name: remote.unpinned[name]}), seen
+    # The skill gone from the host: the gateway no longer lists it (its listing reads the directory).
+    skills_dir = "/var/lib/openclaw/skills"
+    name = next(iter(remote.commits))
+    assert h.sh(f"mv {skills_dir}/{name} /root/skill-aside").returncode == 0
+    try:
+        gone = remote.observe()
+    finally:
+        assert h.sh(f"mv /root/skill-aside {skills_dir}/{name}").returncode == 0
+    assert name not in gone.get("listed", {}) and name in remote.problems(gone, remote.commits), gone
+    listed = {n: s for n, s in seen["listed"].items() if n in remote.commits}
+    print(f"\n{booted.kind}: skills cloned at {remote.commits} and listed by the gateway: {listed}; "
+          f"{time.monotonic() - started:.0f}s")
+
+
 @pytest.mark.parametrize("booted", BACKUP_KINDS, indirect=True)
 def test_backup_restores_keeps_the_retention_and_fails_loudly(booted, tmp_path):
     """The generated timer's unit backs up to a real destination (S3: rclone serve s3; Storage Box:
@@ -142,8 +192,7 @@ def test_backup_restores_keeps_the_retention_and_fails_loudly(booted, tmp_path):
 # The Bronze customer's journey (issue 26, docs/journey.md) on the bronze-shared host booted and
 # converged above: same module and xdist group, so no second host boots. Its new tenant joins
 # the tenants already there, then leaves again (tests/live/journey.py).
-@pytest.mark.xdist_group("hosts")
-@pytest.mark.parametrize("booted", ["bronze-shared"], indirect=True)
+@pytest.mark.parametrize("booted", [kind("bronze-shared")], indirect=True)
 def test_bronze_journey_on_the_shared_host(booted, tmp_path):
     from live import journey
     if booted.converged is False:
@@ -161,26 +210,3 @@ def test_bronze_journey_on_the_shared_host(booted, tmp_path):
     for t in seen["times"]:
         print(f"{t.customer:<16} {t.step:<55} {t.seconds:6.1f} s")
     print(f"journey (live, Bronze, shared host): {time.monotonic() - started:.0f} s")
-
-
-# The Silver customer's custom skill (issue 26): on the converged silver host, its git remote is
-# served on the host's loopback (tests/live/skills.py) and site.yml runs again with the skill
-# remotes reachable: the role clones the pinned ref, the gateway's CLI lists the skill eligible.
-@pytest.mark.rehearsal   # not yet in CI: never run whole (docs/journey.md "Status"); `pytest -m rehearsal`
-@pytest.mark.xdist_group("hosts")
-@pytest.mark.parametrize("booted", SKILL_KINDS, indirect=True)
-def test_custom_skill_is_cloned_from_a_loopback_remote_and_listed(booted):
-    if booted.converged is False:
-        pytest.fail("the host did not converge (test_site_yml_converges_and_is_idempotent)")
-    started = time.monotonic()
-    converge(booted)
-    with skills.SkillRemote(booted.h) as remote:
-        assert remote.skills, "no custom skill in the inventory of " + booted.h.host
-        booted.h.extra_vars.update(remote.extra_vars())
-        try:
-            recap, out = hosts.apply(booted.h)
-        finally:
-            booted.h.extra_vars.clear()
-        assert recap["failed"] == 0 and recap["unreachable"] == 0, out[-8000:]
-        assert remote.check() == {}
-        print(f"\n{booted.kind}: skills listed by the gateway: {remote.listed}; {time.monotonic() - started:.0f}s")
