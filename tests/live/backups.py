@@ -56,17 +56,6 @@ def keys() -> dict[str, str]:
             "known_hosts": f"[127.0.0.1]:{SFTP_PORT} " + " ".join((KEYS / "ssh_host_ed25519_key.pub").read_text().split()[:2])}
 
 
-def customer_env(customer: str) -> str:
-    return "CLAWTEX_" + customer.upper().replace("-", "_")
-
-
-def sftp_env(customer: str) -> dict[str, str]:
-    """The controller environment of a Storage Box customer (Terraform outputs + secret store in production)."""
-    k, p = keys(), customer_env(customer)
-    return {p + "_BACKUP_SFTP_HOST": "127.0.0.1", p + "_BACKUP_SFTP_USER": SFTP_USER,
-            p + "_BACKUP_SFTP_KEY": k["key"], p + "_BACKUP_SFTP_KNOWN_HOSTS": k["known_hosts"]}
-
-
 def overlay(host: str) -> dict:
     """Extra vars: the S3 endpoint of a host's backup moved to the loopback destination."""
     hv, _ = hosts.inventory(host)
@@ -123,7 +112,8 @@ class Destination:
                 "Subsystem sftp internal-sftp", "LogLevel VERBOSE", ""]))
             Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)   # sshd's privilege separation directory
             return ["/usr/sbin/sshd", "-D", "-e", "-f", str(cfg)]
-        keyid, secret = env["CLAWTEX_BACKUP_S3_ACCESS_KEY_ID"], env["CLAWTEX_BACKUP_S3_SECRET_ACCESS_KEY"]
+        outputs = hosts.tf_outputs(self.h.host)[self.backup["outputs_stack"]]
+        keyid, secret = outputs[self.backup["outputs"]["access_key"]], outputs[self.backup["outputs"]["secret_key"]]
         return [rclone_binary(), "serve", "s3", str(self.data), "--addr", f"127.0.0.1:{S3_PORT}",
                 "--auth-key", f"{keyid},{secret}", "--config", "/dev/null", "-v"] + (["--read-only"] if self.read_only else [])
 
@@ -234,10 +224,15 @@ def backup_secrets(h: hosts.Host) -> dict[str, str]:
     """The backup secrets the controller handed this host (restic password, S3 secret, the Storage Box
     key's base64 body lines): none may appear in a log or on a process command line."""
     env = hosts.secret_env(h.host)
-    out = {k: v for k, v in env.items() if k.endswith(("_RESTIC_PASSWORD", "_S3_SECRET_ACCESS_KEY"))}
-    for k, v in env.items():
-        if k.endswith("_BACKUP_SFTP_KEY"):
-            out.update({f"{k} line {i}": line for i, line in enumerate(v.splitlines()) if line and "PRIVATE KEY" not in line})
+    out = {k: v for k, v in env.items() if k.endswith("_RESTIC_PASSWORD")}
+    b = h.hostvars()["backup"]
+    for stack, values in hosts.tf_outputs(h.host).items():
+        for name, v in values.items():
+            if name in (b["outputs"].get("secret_key"), (b.get("copy_outputs") or {}).get("secret_key")):
+                out[f"{stack}.{name}"] = v
+            elif name == b["outputs"].get("key"):
+                out.update({f"{stack}.{name} line {i}": line for i, line in enumerate(v.splitlines())
+                            if line and "PRIVATE KEY" not in line})
     return out
 
 

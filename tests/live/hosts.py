@@ -182,6 +182,29 @@ def inventory(host: str, repo: Path = REPO) -> tuple[dict, dict]:
     return hv, identity
 
 
+HOSTILE_S3_SECRET = "Sk9 #s3$(id -un)'\"`y"
+
+
+def tf_outputs(host: str, repo: Path = REPO) -> dict[str, dict[str, str]]:
+    """Stand-in `terraform output -json` values of the host's stack, as scripts/gitops/apply-stack.sh
+    hands them to the play (clawtex_tf_outputs[stack][name], -e @a 0600 file): the backup
+    credentials under the output names host_vars `backup.outputs`/`copy_outputs` publish. The
+    Storage Box's are the loopback box (tests/live/backups.py: host, user, the key it trusts)."""
+    hv, _ = inventory(host, repo)
+    b = hv.get("backup") if "backup" in hv.get("clawtex_roles", []) else None
+    if not b:
+        return {}
+    if b["kind"] == "sftp":
+        from live import backups
+        values = {"host": "127.0.0.1", "user": backups.SFTP_USER, "key": backups.keys()["key"]}
+    else:
+        values = {"access_key": "dummy-key-id", "secret_key": HOSTILE_S3_SECRET}
+    out = {b["outputs"][k]: v for k, v in values.items()}
+    for k, v in (b.get("copy_outputs") or {}).items():
+        out[v] = values[k] + "-copy"
+    return {b["outputs_stack"]: out}
+
+
 def secret_env(host: str, repo: Path = REPO) -> dict[str, str]:
     """Dummy values for every secret the host's roles read from the controller's environment.
 
@@ -200,12 +223,13 @@ def secret_env(host: str, repo: Path = REPO) -> dict[str, str]:
     customer = identity.get("clawtex_customer", "")
     prefix = "CLAWTEX_" + customer.upper().replace("-", "_")
     if "backup" in hv.get("clawtex_roles", []):
-        env[prefix + "_RESTIC_PASSWORD"] = hostile
-        env.update({"CLAWTEX_BACKUP_S3_ACCESS_KEY_ID": "dummy-key-id", "CLAWTEX_BACKUP_S3_SECRET_ACCESS_KEY": hostile,
-                    "CLAWTEX_BACKUP_B2_ACCOUNT_ID": "dummy-b2", "CLAWTEX_BACKUP_B2_APPLICATION_KEY": hostile})
-        if (hv.get("backup") or {}).get("kind") == "sftp":
-            from live import backups        # the Storage Box's host, user, key and host key (tests/live/backups.py)
-            env.update(backups.sftp_env(customer))
+        # The names are the ones host_vars publishes (backup.secret_env); the credentials Terraform
+        # creates come as stack outputs instead (tf_outputs below).
+        names = hv["backup"]["secret_env"]
+        env[names["restic_password"]] = hostile
+        if hv["backup"]["kind"] == "sftp":
+            from live import backups        # the Storage Box's host key line (tests/live/backups.py)
+            env[names["sftp_known_hosts"]] = backups.keys()["known_hosts"]
     if "wazuh_agent" in hv.get("clawtex_roles", []) or identity.get("clawtex_role") == "wazuh_manager":
         env[prefix + "_WAZUH_REGISTRATION_PASSWORD"] = "dummy-wazuh-enrollment"
     if "openvas" in hv.get("clawtex_roles", []):
@@ -422,6 +446,13 @@ def apply(h: Host, extra: list[str] | None = None, checkout: Path | None = None)
     from live import backups       # the one address overlay: an S3 endpoint on the host's loopback
     cmd = ["ansible-playbook", "-i", f"{inside}/generated/ansible/inventory", f"{inside}/modules/ansible/site.yml",
            "--limit", h.host, "-e", json.dumps({**LIVE_VARS, **backups.overlay(h.host), **h.extra_vars}), *(extra or [])]
+    # The stack's outputs as apply-stack.sh passes them: a 0600 file, never a command line.
+    outputs = tf_outputs(h.host, repo)
+    if outputs:
+        f = h.dir / "root" / "root" / "tf-outputs.json"
+        f.touch(mode=0o600)
+        f.write_text(json.dumps({"clawtex_tf_outputs": outputs}))
+        cmd[cmd.index("-e"):cmd.index("-e")] = ["-e", "@/root/tf-outputs.json"]
     # Dummy file secrets ($CLAWTEX_SECRETS_DIR/<provider>/<id>) for the placeholders of the
     # customer's Wazuh manager block (roles/wazuh_manager).
     hv, identity = inventory(h.host, repo)
