@@ -170,6 +170,13 @@ def test_custom_domain_rules():
                               "at ns1.digitalocean.com, ns2.digitalocean.com, ns3.digitalocean.com; then set "
                               "customDomainDelegated: true")]
     gold = tier_of(bronze(customDomain="bot.example.com", paging=PAGING), "gold", 1000)
+    # Gold: certbot on the server (HTTP-01) needs the customer's CNAME first (issue 25 "Bad input").
+    assert rules(gold) == [
+        ("spec.customDomain", "manual step first: bot.example.com gets its TLS certificate on the server from "
+                              "Let's Encrypt (HTTP-01), which reaches the server only through the customer's CNAME. "
+                              "The customer adds at their DNS: bot.example.com CNAME x.hz.clawtex.example ; then set "
+                              "customDomainCnameAdded: true")]
+    gold = dict(gold, spec=dict(gold["spec"], customDomainCnameAdded=True))
     assert rules(gold) == []                                     # Gold: no load balancer, nothing to delegate
     assert rules(dict(gold, spec=dict(gold["spec"], customDomainDelegated=True))) == [
         ("spec.customDomainDelegated", "customDomainDelegated is for a Platinum customDomain")]
