@@ -30,9 +30,10 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import yaml
+
+from .artifacts import read_inventory
 
 MASTER_KEY_ENV = "CLAWTEX_BACKUP_MASTER_KEY"
 _CONTEXT = b"clawtex restic repository password v1\0"
@@ -43,25 +44,16 @@ def restic_password(master_key: str, customer: str) -> str:
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
-def _hosts(node) -> Iterator[tuple[str, dict]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "hosts" and isinstance(value, dict):
-                yield from ((h, v) for h, v in value.items() if isinstance(v, dict))
-            else:
-                yield from _hosts(value)
-
-
 def backup_hosts(inventory: Path, limit: list[str]) -> dict[str, tuple[str, dict]]:
     """host -> (customer, host_vars `backup`) for the hosts in `limit` with the backup role."""
     hosts_file = inventory / "hosts.yml" if inventory.is_dir() else inventory
     host_vars = hosts_file.parent / "host_vars"
-    identity = dict(_hosts(yaml.load(hosts_file.read_text(), Loader=yaml.BaseLoader)))
+    identity, _ = read_inventory(hosts_file.read_bytes())
     out = {}
     for host in limit:
         path = host_vars / f"{host}.yml"
         hv = yaml.safe_load(path.read_text()) if path.exists() else {}
-        customer = (identity.get(host) or {}).get("clawtex_customer")
+        customer = identity[host].vars.get("clawtex_customer") if host in identity else None
         if customer and "backup" in (hv.get("clawtex_roles") or []) and hv.get("backup"):
             out[host] = (customer, hv["backup"])
     return out
