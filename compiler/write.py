@@ -117,15 +117,17 @@ def file_digests(root: Path, rels: list[str]) -> dict[str, bytes | None]:
     """SHA-256 of these files of generated/ (None: unreadable or missing), from the stat
     manifest where a file is unchanged since it was recorded, else read."""
     target = root / GENERATED
-    manifest = _load_manifest(root)
+    stats = {}
+    for rel in rels:
+        try:
+            stats[rel] = os.lstat(target / rel)
+        except OSError:
+            pass
+    known = _known(_load_manifest(root), stats)
     out: dict[str, bytes | None] = {}
     for rel in rels:
-        entry = manifest.get(rel)
         try:
-            if entry is not None and entry[0] == _stat_key(os.lstat(target / rel)):
-                out[rel] = entry[1]
-                continue
-            out[rel] = _digest((target / rel).read_bytes())
+            out[rel] = known[rel] if rel in known else _digest((target / rel).read_bytes())
         except OSError:
             out[rel] = None
     return out
