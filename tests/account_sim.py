@@ -113,6 +113,14 @@ def secrets_on_command_line(tool: str, argv: list[str]) -> list[str]:
     return [f"{tool}: a secret value on the command line" for a in argv if SECRET_MARK in a]
 
 
+def refused_for_secrets(acc: Account, what: str, tool: str, argv: list[str]) -> bool:
+    """Refuse `what` (in the account's log) when a secret value is on `tool`'s command line."""
+    for problem in secrets_on_command_line(tool, argv):
+        acc.refuse(what, problem)
+        return True
+    return False
+
+
 # ----------------------------------------------------------------- terraform
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", text)[:3])
@@ -301,8 +309,7 @@ def terraform(argv: list[str]) -> int:
     cfg_path = Path(chdir, "cdk.tf.json")
     with account() as acc:
         acc.log(f"terraform {cmd} {stack} {' '.join(f for f in flags if not f.startswith('-input'))}".rstrip())
-        for problem in secrets_on_command_line("terraform", argv):
-            acc.refuse(f"terraform {cmd} {stack}", problem)
+        if refused_for_secrets(acc, f"terraform {cmd} {stack}", "terraform", argv):
             return 1
         cfg = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
         if cmd == "init":
@@ -370,8 +377,7 @@ def ansible_playbook(argv: list[str]) -> int:
     import yaml
     with account() as acc:
         acc.log("ansible-playbook " + " ".join(a for a in argv if not a.startswith("-i")))
-        for problem in secrets_on_command_line("ansible-playbook", argv):
-            acc.refuse("ansible-playbook", problem)
+        if refused_for_secrets(acc, "ansible-playbook", "ansible-playbook", argv):
             return 1
         limit = argv[argv.index("--limit") + 1].split(",") if "--limit" in argv else []
         extra: dict = {}
@@ -457,8 +463,7 @@ def _backup_credentials_missing(hv: dict, customer: str, extra: dict) -> str | N
 def gh(argv: list[str]) -> int:
     with account() as acc:
         acc.log("gh " + " ".join(argv[:2]))
-        for problem in secrets_on_command_line("gh", argv):
-            acc.refuse("gh", problem)
+        if refused_for_secrets(acc, "gh", "gh", argv):
             return 1
     return 0
 
@@ -467,8 +472,7 @@ def aws(argv: list[str]) -> int:
     """The bootstrap script's S3 calls: create-bucket / put-bucket-versioning."""
     with account() as acc:
         acc.log("aws " + " ".join(argv))
-        for problem in secrets_on_command_line("aws", argv):
-            acc.refuse("aws", problem)
+        if refused_for_secrets(acc, "aws", "aws", argv):
             return 1
         if argv[:2] == ["s3api", "create-bucket"]:
             bucket = argv[argv.index("--bucket") + 1]
@@ -485,8 +489,7 @@ def ssh_keyscan(argv: list[str]) -> int:
     """A Storage Box's SSH server on port 23 (hcloud_storage_box `server`): its host key line."""
     with account() as acc:
         acc.log("ssh-keyscan " + " ".join(argv))
-        for problem in secrets_on_command_line("ssh-keyscan", argv):
-            acc.refuse("ssh-keyscan", problem)
+        if refused_for_secrets(acc, "ssh-keyscan", "ssh-keyscan", argv):
             return 1
         host = argv[-1]
         if "hcloud_storage_box" not in host or argv[argv.index("-p") + 1] != "23":
