@@ -113,8 +113,11 @@ def bronze_journey(h: hosts.Host, work: Path) -> dict:
         after_found = health(h, removed["work"])
         assert ours not in after_found and set(after_found) == set(neighbours_before), after_found
         assert_live(after_found)                                                # the neighbours: still healthy
-        gone_units = h.sh(f"systemctl cat openclaw-{cid}.service; podman container exists openclaw-{cid}")
-        assert gone_units.returncode != 0, gone_units.stdout
+        unit = h.sh(f"systemctl cat openclaw-{cid}.service")
+        assert unit.returncode != 0, unit.stdout                                # the unit is gone
+        container = h.sh(f"podman container exists openclaw-{cid}")
+        assert container.returncode == 1, (container.returncode, container.stdout,    # 1: no such container
+                                           h.sh("podman ps --all --format '{{.Names}} {{.Status}}'").stdout)
         proxied = h.sh(f"python3 -c {hosts.shlex_quote(hosts.HEALTH_GET)} {ours} ''")
         assert "404" in proxied.stderr, proxied.stdout + proxied.stderr             # nginx no longer routes it
         kept = h.sh(f"ls -d /var/lib/clawtex/departed-tenants/{cid}-*/state /var/lib/clawtex/departed-tenants/{cid}-*/config"
