@@ -1,4 +1,4 @@
-"""compiler/gitops/backup_secrets.py: the restic passwords and Storage Box host keys an apply run
+"""compiler/gitops/backup_secrets.py (run by play_secrets.py): the restic passwords and Storage Box host keys an apply run
 hands to Ansible through the play's environment only (issue 24 item 2)."""
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ def run(tmp_path: Path, limit: str, env: dict, outputs: dict | None = None) -> t
     scan.write_text('#!/bin/sh\necho "$*" >> "$(dirname "$0")/scans"\nfor a; do h=$a; done\n'
                     'echo "# $h:23 SSH-2.0-OpenSSH"\necho "[$h]:23 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIboxkey"\n')
     scan.chmod(0o755)
-    done = subprocess.run([sys.executable, "-m", "compiler.gitops.backup_secrets", str(INVENTORY), limit,
-                           str(tmp_path / "outputs.json"), "--", *child], capture_output=True, text=True, cwd=REPO,
+    # The wrapper apply-stack.sh runs (compiler/gitops/play_secrets.py); --backup-only: the backup role's part.
+    done = subprocess.run([sys.executable, "-m", "compiler.gitops.play_secrets", str(INVENTORY), limit,
+                           str(tmp_path / "outputs.json"), "--backup-only", "--", *child], capture_output=True, text=True, cwd=REPO,
                           env={"PATH": f"{bin_}:{os.environ['PATH']}", "PYTHONPATH": str(REPO), **env})
     return done, (json.loads(dump.read_text()) if dump.exists() else {})
 

@@ -1,10 +1,7 @@
 """The backup secrets an apply run hands to Ansible that are not Terraform outputs (issue 24 item 2).
 
-    python -m compiler.gitops.backup_secrets INVENTORY LIMIT OUTPUTS -- ansible-playbook ...
-
-runs the command (exec, same process) with these added to its environment, for the customers
-of the hosts in LIMIT (comma-separated, as `--limit`), read from INVENTORY (an inventory
-directory, or a hosts.yml whose host_vars/ sit beside it):
+compiler/gitops/play_secrets.py (the wrapper apply-stack.sh runs around ansible-playbook) adds
+these to the play's environment, for the customers of the hosts in its LIMIT with the backup role:
 
 - `CLAWTEX_<C>_RESTIC_PASSWORD`, the customer's repository password: HMAC-SHA256 (Python's
   hmac, RFC 2104) of the customer id under one GitHub secret, `CLAWTEX_BACKUP_MASTER_KEY`, which
@@ -18,7 +15,7 @@ directory, or a hosts.yml whose host_vars/ sit beside it):
   use at every apply (no Terraform attribute carries the box's host key; docs/backups.md). The
   box's host, user and the key it trusts are stack outputs the role reads there itself.
 
-No value is printed, logged or put on a command line: the child inherits them as environment,
+No value is printed, logged or put on a command line: the play inherits them as environment,
 and each is masked first (`::add-mask::`, GitHub workflow commands) in case a tool echoes it.
 """
 from __future__ import annotations
@@ -26,9 +23,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-import os
-import sys
 from pathlib import Path
 
 import yaml
@@ -86,21 +80,3 @@ def secret_env(inventory: Path, limit: list[str], outputs: dict, environ: dict[s
                 raise SystemExit(f"{host}: output {backup['outputs_stack']}.{backup['outputs']['host']} is not in the outputs file")
             out[known] = scan_host_key(box)
     return out
-
-
-def main(argv: list[str]) -> int:
-    if "--" not in argv or argv.index("--") != 3 or len(argv) < 5:
-        print(__doc__.split("\n\n")[1], file=sys.stderr)
-        return 2
-    inventory, limit, command = Path(argv[0]), [h for h in argv[1].split(",") if h], argv[4:]
-    outputs = json.loads(Path(argv[2]).read_text())
-    added = secret_env(inventory, limit, outputs, dict(os.environ))
-    for name, value in added.items():
-        if not name.endswith("_KNOWN_HOSTS"):          # a public key: nothing to hide
-            print(f"::add-mask::{value}", flush=True)
-    os.execvpe(command[0], command, {**os.environ, **added})
-    return 1        # not reached
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -153,6 +153,11 @@ def gateway_token_env(c: CustomerPlan) -> str:
     return f"{customer_env_prefix(c)}_GATEWAY_TOKEN"
 
 
+def wazuh_registration_password_env(c: CustomerPlan) -> str:
+    """Controller env variable holding the enrollment (authd) password of the customer's Wazuh manager."""
+    return f"{customer_env_prefix(c)}_WAZUH_REGISTRATION_PASSWORD"
+
+
 def secret_names(c: CustomerPlan) -> dict[str, Any]:
     """What the openclaw role looks up on the controller (compiler/secrets.py)."""
     return {"gateway_token_env": gateway_token_env(c), **secrets.to_ansible(c.secret_refs)}
@@ -240,12 +245,17 @@ def customer_vars(c: CustomerPlan, host: HostPlan, roles: list[str], plan: Fleet
         # play by scripts/gitops/apply-stack.sh as clawtex_tf_outputs[stack][output].
         out["wazuh_manager_private"] = {"stack": c.stack, "output": plugin(c.provider).private_address_output(plan.host(c.wazuh_manager))}
         out["wazuh_agent_group"] = c.id
+        out["wazuh_registration_password_env"] = wazuh_registration_password_env(c)
     return out
 
 
 def security_vm_vars(c: CustomerPlan, roles: list[str], plan: FleetPlan) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    if "wazuh_manager" in roles:
+        # The same enrollment password the customer's agents present (authd.pass on the manager).
+        out["wazuh_registration_password_env"] = wazuh_registration_password_env(c)
     if "openvas" in roles:
+        out["openvas_admin_password_env"] = f"{customer_env_prefix(c)}_OPENVAS_PASSWORD"
         out["openvas_targets"] = sorted(c.hosts)
         out["openvas_on_calendar"] = c.vulnerability_scan.on_calendar
     return out

@@ -211,6 +211,11 @@ def manager_conf(c: CustomerPlan, plan: FleetPlan) -> bytes:
     ET.SubElement(glob, "alerts_log").text = "yes"
     # Compliance tiers keep every event (archives), not only alerts.
     ET.SubElement(glob, "logall_json").text = "yes" if c.compliance else "no"
+    # Agents enroll only with the customer's password (authd.pass, written by roles/wazuh_manager from
+    # the apply run's environment): without it authd enrolls anyone who reaches port 1515 (Wazuh docs,
+    # ossec-conf "auth": use_password; several <ossec_config> blocks are allowed, ossec-conf index).
+    auth = ET.SubElement(root, "auth")
+    ET.SubElement(auth, "use_password").text = "yes"
     ruleset = ET.SubElement(root, "ruleset")
     ET.SubElement(ruleset, "decoder_dir").text = "etc/decoders"
     ET.SubElement(ruleset, "rule_dir").text = "etc/rules"

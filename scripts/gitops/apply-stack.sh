@@ -6,7 +6,9 @@
 #
 #   scripts/gitops/apply-stack.sh STACK CHANGED_JSON
 # Environment: BASE (the change's base commit), GITHUB_SHA, the cloud and state
-# credentials, OPS_SSH_PRIVATE_KEY, RUNNER_TEMP.
+# credentials, OPS_SSH_PRIVATE_KEY, RUNNER_TEMP, and what compiler/gitops/play_secrets.py reads:
+# CLAWTEX_BACKUP_MASTER_KEY, CLAWTEX_FLEET_MASTER_KEY, CLAWTEX_SECRET_STORE(_ENDPOINT) and the
+# store's read-only key CLAWTEX_SECRET_STORE_ACCESS_KEY_ID/_SECRET_ACCESS_KEY.
 set -euo pipefail
 stack=$1
 changed=$2
@@ -92,8 +94,9 @@ if [ -n "$removed" ] && [ -n "$limit" ]; then final=$(running_hosts "$tmp/invent
 if [ -n "$final" ]; then
   ssh_key
   write_outputs
-  # Restic passwords and Storage Box host keys join the play's environment only (compiler/gitops/backup_secrets.py).
-  python -m compiler.gitops.backup_secrets "$tmp/base-inventory/generated/ansible/inventory" "$final" "$tmp/tf-outputs.json" -- \
+  # The backup role's secrets (restic password, Storage Box host key) join the play's environment only
+  # (compiler/gitops/play_secrets.py --backup-only: this play runs --tags backup).
+  python -m compiler.gitops.play_secrets "$tmp/base-inventory/generated/ansible/inventory" "$final" "$tmp/tf-outputs.json" --backup-only -- \
     ansible-playbook -i "$tmp/base-inventory/generated/ansible/inventory" modules/ansible/site.yml --limit "$final" \
     --tags backup -e clawtex_final_backup=true -e "clawtex_backup_customers=$removed" -e "@$tmp/tf-outputs.json"
 fi
@@ -144,8 +147,10 @@ limit=$(running_hosts generated/ansible/inventory/hosts.yml "$limit")
 if [ -n "$limit" ]; then
   ssh_key
   write_outputs
-  # Restic passwords and Storage Box host keys join the play's environment only (compiler/gitops/backup_secrets.py).
-  ANSIBLE_HOST_KEY_CHECKING=True python -m compiler.gitops.backup_secrets generated/ansible/inventory "$limit" "$tmp/tf-outputs.json" -- \
+  # Every secret the roles read that is no stack output (gateway tokens, channel credentials from the
+  # secret store, Wazuh/OpenVAS passwords, restic password, box host key) joins the play's environment
+  # only, file secrets a 0700 directory removed after the play (compiler/gitops/play_secrets.py).
+  ANSIBLE_HOST_KEY_CHECKING=True python -m compiler.gitops.play_secrets generated/ansible/inventory "$limit" "$tmp/tf-outputs.json" -- \
     ansible-playbook -i generated/ansible/inventory modules/ansible/site.yml --limit "$limit" -e "@$tmp/tf-outputs.json"
   # site.yml ends with the smoke_test role (gateway health, channels, backup): reaching this line means it passed.
   jq --arg t "$(date -u +%Y-%m-%dT%H:%M:%SZ)" '. + {smoke_passed: $t}' "$times" > "$times.new"
