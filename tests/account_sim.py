@@ -31,6 +31,12 @@ Behaviour modelled (the oracle is this table, written by hand, not the compiler)
   DigitalOcean's cloud controller adopt the load balancer whose id the
   `kubernetes.digitalocean.com/load-balancer-id` annotation names, or create a new one
   under `do-loadbalancer-name` (digitalocean-cloud-controller-manager docs/getting-started.md).
+- ansible-playbook: every secret a role reads on the controller (ROLE_SECRET_LOOKUPS, each
+  `lookup('ansible.builtin.env', ...)` of modules/ansible/roles, resolved by hand below) is in
+  the play's environment, and every file SecretRef under its CLAWTEX_SECRETS_DIR; else the
+  role's own assert (or lookup) would stop the run on the host.
+- aws s3 cp from the secret store (the customers' credentials ops put there; the replay seeds
+  it): the object must exist and the store's own key must be in the call's environment.
 - every shim: a secret value (the replay's secrets are SIMSECRET-*) on a command line
   is refused (issue 24 item 2: secrets never on a process command line).
 """
@@ -70,6 +76,25 @@ UNIQUE = {"hcloud_ssh_key": "name", "hcloud_server": "name", "hcloud_firewall": 
           "vultr_dns_domain": "domain", "vultr_object_storage_bucket": "name"}
 ZONES = {"hcloud_zone": "name", "digitalocean_domain": "name", "vultr_dns_domain": "domain"}
 RECORDS = {"hcloud_zone_rrset": "zone", "digitalocean_record": "domain", "vultr_dns_record": "domain"}
+# Every controller-side lookup of the roles (modules/ansible/roles/*: lookup('ansible.builtin.env', X)),
+# by role and expression X, and what it names: tests/test_fresh_account.py checks this table against
+# the roles' files, so a role that starts reading a new secret fails until it is modelled here.
+ROLE_SECRET_LOOKUPS = {
+    ("backup", "item"): "backup.secret_env names (the presence assert)",
+    ("backup", "backup_env.restic_password"): "backup.secret_env.restic_password",
+    ("backup", "backup_env.sftp_known_hosts"): "backup.secret_env.sftp_known_hosts",
+    ("openclaw", "item"): "each gateway's gateway_token_env and secret_env (the presence assert)",
+    ("openclaw", "openclaw_secrets_names.gateway_token_env"): "each gateway's token",
+    ("openclaw", "name"): "each gateway's env SecretRefs",
+    ("openclaw", "'CLAWTEX_SECRETS_DIR'"): "each gateway's file SecretRefs, <dir>/<provider>/<id>",
+    ("wazuh_manager", "'CLAWTEX_SECRETS_DIR'"): "file placeholders of the manager block",
+    ("wazuh_manager", "item.split(':')[3]"): "env placeholders of the manager block",
+    ("wazuh_manager", "wazuh_registration_password_env"): "the enrollment password (authd.pass)",
+    ("wazuh_agent", "wazuh_agent_password_env"): "the enrollment password the agent presents",
+    ("openvas", "openvas_admin_password_env"): "the scanner's admin password",
+    ("smoke_test", "'CLAWTEX_REPORT_DIR'"): None,       # where reports land, with a default: no secret
+}
+PLACEHOLDER = re.compile(r"@@secret:(env|file):([^:@]+):([^@]+)@@")
 LB_ADOPT = "kubernetes.digitalocean.com/load-balancer-id"
 LB_NAME = "service.beta.kubernetes.io/do-loadbalancer-name"
 
@@ -387,7 +412,7 @@ def ansible_playbook(argv: list[str]) -> int:
         inventory = Path(argv[argv.index("-i") + 1]) if "-i" in argv else None
         if inventory and inventory.is_dir():
             inventory = inventory / "hosts.yml"
-        running, customer_of = {}, {}
+        running, customer_of, host_entries = {}, {}, {}
         if inventory and inventory.exists():
             def walk(node):
                 if isinstance(node, dict):
@@ -395,6 +420,7 @@ def ansible_playbook(argv: list[str]) -> int:
                         if key == "hosts" and isinstance(value, dict):
                             running.update({h: v.get("clawtex_running", "true") for h, v in value.items() if isinstance(v, dict)})
                             customer_of.update({h: v.get("clawtex_customer", "") for h, v in value.items() if isinstance(v, dict)})
+                            host_entries.update({h: v for h, v in value.items() if isinstance(v, dict) and v.get("openclaw_containers")})
                         else:
                             walk(value)
             walk(yaml.load(inventory.read_text(), Loader=yaml.BaseLoader))
@@ -412,6 +438,15 @@ def ansible_playbook(argv: list[str]) -> int:
                 return 1
         if "--tags" in argv:
             return 0
+        for host in limit:
+            inv_dir = inventory.parent if inventory else Path("generated/ansible/inventory")
+            path = inv_dir / "host_vars" / f"{host}.yml"
+            hv = yaml.safe_load(path.read_text()) if path.exists() else {}
+            problem = _role_secrets_missing(hv, host_entries.get(host) or {}, customer_of.get(host, ""),
+                                            inv_dir.parent.parent)
+            if problem:
+                acc.refuse(f"ansible-playbook {host}", problem)
+                return 1
         for host in limit:
             path = Path("generated/ansible/inventory/host_vars", f"{host}.yml")
             hv = yaml.safe_load(path.read_text()) if path.exists() else {}
@@ -460,6 +495,42 @@ def _backup_credentials_missing(hv: dict, customer: str, extra: dict) -> str | N
     return f"backup secret(s) {', '.join(missing)} not in the play's environment" if missing else None
 
 
+def _role_secrets_missing(hv: dict, entry: dict, customer: str, generated: Path) -> str | None:
+    """What the roles of a full run read on the controller (ROLE_SECRET_LOOKUPS) and the play's
+    environment does not have. Names from host_vars where the compiler publishes them; where it
+    did not (before host_vars carried them), the role defaults' own CLAWTEX_<ID>_<NAME> rule."""
+    roles = hv.get("clawtex_roles") or []
+    prefix = "CLAWTEX_" + customer.upper().replace("-", "_")
+    env_needed: list[str] = []
+    files_needed: list[str] = []
+    if "openclaw" in roles:
+        gateways = []
+        if hv.get("openclaw_mode") == "containers":
+            gateways = [{"gateway_token_env": t.get("gateway_token_env"), "secret_env": t.get("secret_env") or [],
+                         "secret_files": t.get("secret_files") or []} for t in entry.get("openclaw_containers") or []]
+        elif hv.get("openclaw_mode") == "service" or hv.get("openclaw_k8s_apply") in (True, "true"):
+            gateways = [{"gateway_token_env": hv.get("openclaw_gateway_token_env"), "secret_env": hv.get("openclaw_secret_env") or [],
+                         "secret_files": hv.get("openclaw_secret_files") or []}]
+        for g in gateways:
+            env_needed += [g["gateway_token_env"], *g["secret_env"]]
+            files_needed += [f"{f['provider']}/{f['id']}" for f in g["secret_files"]]
+    if "wazuh_agent" in roles:
+        env_needed.append(hv.get("wazuh_registration_password_env") or f"{prefix}_WAZUH_REGISTRATION_PASSWORD")
+    if "wazuh_manager" in roles:
+        if hv.get("wazuh_registration_password_env"):
+            env_needed.append(hv["wazuh_registration_password_env"])
+        conf = generated / "wazuh" / "managers" / customer / "ossec-manager.conf"
+        for source, provider, ident in PLACEHOLDER.findall(conf.read_text() if conf.exists() else ""):
+            (env_needed if source == "env" else files_needed).append(ident if source == "env" else f"{provider}/{ident}")
+    if "openvas" in roles:
+        env_needed.append(hv.get("openvas_admin_password_env") or f"{prefix}_OPENVAS_PASSWORD")
+    missing = [n for n in env_needed if not os.environ.get(n)]
+    secrets_dir = os.environ.get("CLAWTEX_SECRETS_DIR")
+    missing += [f"file {f} (CLAWTEX_SECRETS_DIR {'unset' if not secrets_dir else 'lacks it'})"
+                for f in files_needed if not (secrets_dir and Path(secrets_dir, f).is_file())]
+    return f"role secret(s) not supplied to the play: {', '.join(missing)}" if missing else None
+
+
 def gh(argv: list[str]) -> int:
     with account() as acc:
         acc.log("gh " + " ".join(argv[:2]))
@@ -482,6 +553,19 @@ def aws(argv: list[str]) -> int:
             acc.d["buckets"].append(bucket)
         if argv[:2] == ["s3api", "head-bucket"]:
             return 0 if argv[argv.index("--bucket") + 1] in acc.d["buckets"] else 254
+        if argv[:2] == ["s3", "cp"] and argv[-1] == "-":
+            # The secret store: s3://<bucket>/<prefix>/<object>, readable with its own key only.
+            url = argv[-2]
+            if not os.environ.get("AWS_ACCESS_KEY_ID", "").endswith("CLAWTEX_SECRET_STORE_ACCESS_KEY_ID"):
+                acc.refuse("aws s3 cp", f"{url}: AccessDenied (not the secret store's key)")
+                return 1
+            obj = url.removeprefix("s3://").split("/", 1)[-1]
+            store = acc.d.get("secret_store", {})
+            key = next((k for k in store if obj == k or obj.endswith("/" + k)), None)
+            if key is None:
+                acc.refuse("aws s3 cp", f"{url}: the secret store has no such object")
+                return 1
+            sys.stdout.write(store[key])
     return 0
 
 

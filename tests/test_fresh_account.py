@@ -45,6 +45,8 @@ SUSPENDED = "acme-logistics"        # Hetzner Gold: servers with delete protecti
 def evaluate(expr: str, ctx: dict) -> str:
     if expr.startswith("secrets."):
         return SECRET + expr.split(".", 1)[1]
+    if expr == "vars.CLAWTEX_SECRET_STORE":
+        return "s3://clawtex-secrets/fleet"
     if expr == "vars.OPS_SSH_PUBLIC_KEY":
         return "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIsimulatedopskey ops@clawtex"
     if expr.startswith("vars."):
@@ -181,10 +183,7 @@ class Replay:
             script = substitute(step["run"], ctx)
             if script.lstrip().startswith(("python -m pip install", "sudo ")):
                 continue        # installs (never here) and the test suite
-            env = self.env({**job_env, **{k: substitute(str(v), ctx) for k, v in (step.get("env") or {}).items()},
-                            "GITHUB_SHA": sha, "SIM_TERRAFORM_VERSION": tf_version})
-            done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=self.work,
-                                  env=env, capture_output=True, text=True, timeout=900)
+            done = self.run_step(step, job_env, ctx, {"GITHUB_SHA": sha, "SIM_TERRAFORM_VERSION": tf_version})
             self.transcript.append(f"--- {label}: {step.get('name', script.splitlines()[0])} (exit {done.returncode})\n"
                                    + done.stdout[-4000:] + done.stderr[-4000:])
             if "::warning::plan failed" in done.stdout or "::error::" in done.stdout:
@@ -199,6 +198,12 @@ class Replay:
                 key, value = line.split("=", 1)
                 outputs[key] = value
         return outputs
+
+    def run_step(self, step: dict, job_env: dict, ctx: dict, extra: dict) -> subprocess.CompletedProcess:
+        """One `run:` step as the runner runs it: bash -eo pipefail, the job's and the step's env."""
+        env = self.env({**job_env, **{k: substitute(str(v), ctx) for k, v in (step.get("env") or {}).items()}, **extra})
+        return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", substitute(step["run"], ctx)],
+                              cwd=self.work, env=env, capture_output=True, text=True, timeout=900)
 
     def _upload(self, name: str, path: Path) -> None:
         target = self.artifacts / name
@@ -232,6 +237,27 @@ class Replay:
         env = self.env({"AWS_ACCESS_KEY_ID": SECRET + "TFSTATE_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY": SECRET + "TFSTATE_SECRET_ACCESS_KEY"})
         done = subprocess.run(["bash", str(script)], cwd=self.work, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
+
+    def fill_secret_store(self) -> None:
+        """Ops put each customer's own credentials in the secret store (the ones nothing can derive:
+        every SecretRef the customer files name), as `env/<id>` or `file/<provider>/<id>`."""
+        def refs(node):
+            if isinstance(node, dict):
+                if node.get("source") in ("env", "file") and "id" in node:
+                    yield node
+                for value in node.values():
+                    yield from refs(value)
+            elif isinstance(node, list):
+                for value in node:
+                    yield from refs(value)
+        store = {}
+        for path in sorted((self.work / "customers").glob("*.yaml")):
+            for ref in refs(yaml.safe_load(path.read_text())):
+                key = f"env/{ref['id']}" if ref["source"] == "env" else f"file/{ref.get('provider', 'default')}/{ref['id']}"
+                store[key] = f"{SECRET}store-{key}"
+        self.sim_log(f"== ops fill the secret store: {len(store)} objects")
+        with self.account_file() as acc:
+            acc["secret_store"] = store
 
     def apply(self, before: str, sha: str) -> None:
         self.push(sha)
@@ -271,6 +297,7 @@ def run_scenario(tmp: Path) -> Replay:
     empty = r.git("rev-parse", "HEAD")
     full = r.commit("the fleet")
     r.bootstrap()
+    r.fill_secret_store()
     r.apply(empty, full)
     r.drift(full)
     suspended = r.change_customer(SUSPENDED, "  status: suspended\n", f"suspend {SUSPENDED}")
@@ -405,3 +432,65 @@ def test_stack_outputs_reach_ansible_in_a_private_file():
         for name, output in json.loads(stack.read_text()).get("output", {}).items():
             if re.search(r"(secret|access)_key|password", name):
                 assert output.get("sensitive") is True, (stack.parent.name, name)
+
+
+# ------------------------------------------------------------ every secret a role reads (issue 24)
+def test_every_secret_a_role_reads_reaches_the_play(replay):
+    """Each full Ansible run of the replay has, in the play's environment, every secret the roles of
+    its hosts read on the controller (account_sim.ROLE_SECRET_LOOKUPS): each gateway's token and its
+    customer's channel credentials (env SecretRefs; file SecretRefs under CLAWTEX_SECRETS_DIR), the
+    Wazuh enrollment password on agents and manager, the manager's paging/webhook keys and the
+    OpenVAS admin password. Was (79838e0): the step passed none of them; only the restic password
+    and the box host key were supplied."""
+    assert _errors(replay, "role secret") == [] and _errors(replay, "secret store") == []
+    log = "\n".join(replay.account_data["log"])
+    assert "aws s3 cp --only-show-errors --endpoint-url" in log, "nothing was read from the secret store"
+
+
+def _env_lookups(text: str) -> list[str]:
+    """The expression X of each lookup('ansible.builtin.env', X) in a role file (parentheses balanced)."""
+    out = []
+    for m in re.finditer(r"lookup\(\s*'ansible\.builtin\.env'\s*,\s*", text):
+        depth, i = 0, m.end()
+        while depth or text[i] != ")":
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            i += 1
+        out.append(text[m.end():i].strip())
+    return out
+
+
+def test_the_simulation_models_every_secret_the_roles_read():
+    """A role that starts reading a new controller secret fails this test until account_sim checks
+    that the apply step supplies it (the replay above would not notice otherwise)."""
+    sys.path.insert(0, str(HERE))
+    import account_sim
+    found = set()
+    for path in sorted((REPO / "modules" / "ansible" / "roles").rglob("*")):
+        if path.is_file() and path.suffix in (".yml", ".j2"):
+            role = path.relative_to(REPO / "modules" / "ansible" / "roles").parts[0]
+            found.update((role, expr) for expr in _env_lookups(path.read_text()))
+    assert found and found == set(account_sim.ROLE_SECRET_LOOKUPS), \
+        f"not modelled: {sorted(found - set(account_sim.ROLE_SECRET_LOOKUPS))}; no longer read: {sorted(set(account_sim.ROLE_SECRET_LOOKUPS) - found)}"
+
+
+@pytest.mark.parametrize("tool, line", [
+    ("ansible-playbook", 'ansible-playbook -i inventory site.yml -e "openvas_password=$TOKEN"'),
+    ("terraform", 'terraform -chdir=x apply -var "token=$TOKEN"'),
+    ("gh", 'gh issue create --body "token $TOKEN"'),
+    ("aws", 'aws s3 cp --sse-c-key "$TOKEN" s3://b/k -'),
+    ("ssh-keyscan", 'ssh-keyscan -p 23 "$TOKEN"'),
+])
+def test_a_step_that_puts_a_secret_on_a_command_line_is_refused(tmp_path, tool, line):
+    """The replay's no-secret-on-a-command-line check can fail: a hand-built step whose secret (from
+    `${{ secrets.* }}` in its env, as the workflows pass them) reaches a tool's argv is refused."""
+    r = Replay(tmp_path)
+    step = {"name": "leaks", "env": {"TOKEN": "${{ secrets.CLAWTEX_FLEET_MASTER_KEY }}"}, "run": line}
+    done = r.run_step(step, {}, {"outputs": {}}, {})
+    account = json.loads(r.account.read_text())
+    assert done.returncode != 0
+    assert account["errors"] and all(e.endswith(f"{tool}: a secret value on the command line") for e in account["errors"])
+    # The same step with the secret in its environment only is not refused for it.
+    quiet = Replay(tmp_path / "quiet")
+    quiet.run_step({**step, "run": line.replace("$TOKEN", "placeholder")}, {}, {"outputs": {}}, {})
+    errors = json.loads(quiet.account.read_text())["errors"] if quiet.account.exists() else []
+    assert not [e for e in errors if "command line" in e]

@@ -123,6 +123,8 @@ def _store_get(key: str, environ: dict[str, str]) -> bytes:
     missing = [n for n in (STORE_ENV, STORE_ENDPOINT_ENV, *STORE_KEYS) if not environ.get(n)]
     if missing:
         raise SystemExit(f"secret store: {', '.join(missing)} not set (the apply step passes them) for {key}")
+    if not store.startswith("s3://"):
+        raise SystemExit(f"secret store: {STORE_ENV} must be s3://bucket[/prefix]")
     env = {**environ, "AWS_ACCESS_KEY_ID": environ[STORE_KEYS[0]], "AWS_SECRET_ACCESS_KEY": environ[STORE_KEYS[1]]}
     done = subprocess.run(["aws", "s3", "cp", "--only-show-errors", "--endpoint-url", environ[STORE_ENDPOINT_ENV],
                            f"{store}/{key}", "-"], env=env, capture_output=True, timeout=120)
