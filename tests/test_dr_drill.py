@@ -58,3 +58,74 @@ def test_record_is_written_and_read_back(tmp_path):
     text = drill.summary(record)
     assert "RPO 1800 s (within the 3600 s backup interval)" in text and "no RTO promise" in text
     assert json.loads((tmp_path / "acme-logistics.json").read_text())["rpo_met"] is False
+
+
+# ------------------------------------------------------------ restic locks: drill vs production's unlock
+HOST = "acme-logistics-oc-1"
+# Another machine: its own PID namespace (a PID of the scratch host is not running there) and its own
+# host name (sethostname(2) in its own UTS namespace). The scratch side's PID 1 is `sh`, so its restic
+# is never PID 1, the one PID that exists in every namespace.
+MACHINE = ["unshare", "--uts", "--pid", "--fork", "--kill-child", "sh", "-c",
+           'python3 -c "import socket, sys; socket.sethostname(sys.argv[1])" "$0" && "$@"']
+
+
+def _restic_env(tmp_path):
+    return {**__import__("os").environ, "RESTIC_REPOSITORY": str(tmp_path / "repo"), "RESTIC_PASSWORD": "drill-test",
+            "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+
+def _locks(env) -> list[str]:
+    done = subprocess.run(["restic", "list", "locks", "--no-lock"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def _production_unlock_during(tmp_path, scratch_command: str) -> tuple[list[str], list[str]]:
+    """The locks before and after production's `restic unlock` (the backup script's own line) runs
+    while `scratch_command` (restic backup --stdin, holding its lock until stdin closes) runs on a
+    scratch machine."""
+    import shutil
+    import time
+    if shutil.which("restic") is None or shutil.which("unshare") is None or __import__("os").geteuid() != 0:
+        pytest.fail("needs restic (scripts/deps), util-linux unshare and root (namespaces)")
+    env = _restic_env(tmp_path)
+    subprocess.run(["restic", "init"], env=env, check=True, capture_output=True, timeout=60)
+    script = (REPO / "modules/ansible/roles/backup/templates/clawtex-backup.sh.j2").read_text()
+    unlock = next(line.split("#")[0].split() for line in script.splitlines() if line.startswith("restic unlock"))
+    assert unlock == ["restic", "unlock"], "the backup script's unlock line changed: re-check this test"
+    # Its restic's PID past the ones the production side uses (each namespace counts from 1, and Go's
+    # threads take ids from the same counter; kill(tid, 0) finds a thread too).
+    burn = "i=0; while [ $i -lt 400 ]; do /bin/true; i=$((i+1)); done; "
+    scratch = subprocess.Popen([*MACHINE, "scratch-boot-name", "sh", "-c", burn + scratch_command], env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not (before := _locks(env)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        done = subprocess.run([*MACHINE, HOST, *unlock], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        after = _locks(env)
+    finally:
+        # Ended, not waited for: a restic whose lock was removed retries removing it for minutes.
+        scratch.kill()
+        scratch.wait(timeout=60)
+    return before, after
+
+
+def test_a_scratch_host_named_like_production_loses_its_lock_to_productions_unlock(tmp_path):
+    """The risk, shown with Debian's restic 0.14: a lock records os.Hostname() (restic
+    internal/restic/lock.go NewLock), not --host; production's `restic unlock` removes a lock with its
+    own host name whose PID it cannot see (lock.go Stale()). A restore there would lose its lock."""
+    command = (f"python3 -c 'import os, socket; socket.sethostname(\"{HOST}\"); "
+               f"os.execvp(\"restic\", [\"restic\", \"backup\", \"--host\", \"{HOST}-dr-drill\", \"--stdin\"])'")
+    before, after = _production_unlock_during(tmp_path, command)
+    assert len(before) == 1 and after == [], "restic's --host does not change the lock's host name"
+
+
+def test_the_drills_restic_keeps_its_lock_through_productions_unlock(tmp_path):
+    """The fix: the drill runs restic as drill.restic_in_own_uts builds it (the command `clawtex
+    dr-drill` sends, inside systemd-run): under <host>-dr-drill, so production's unlock leaves it."""
+    command = drill.restic_in_own_uts("backup --stdin", HOST + drill.LOCK_HOSTNAME_SUFFIX)
+    assert drill.restic_in_own_uts("backup --stdin", HOST + drill.LOCK_HOSTNAME_SUFFIX) in drill.restic("backup --stdin", HOST)
+    before, after = _production_unlock_during(tmp_path, command)
+    assert len(before) == 1 and after == before

@@ -9,7 +9,8 @@ and password); the apply workflow's scheduled job creates it, runs this, and des
 step runs on it through `--runner` (an argv prefix: `ssh root@host` in production, `nsenter -t
 <pid> -a` for a booted root in the live suite). restic runs as the backup unit does: `systemd-run`
 with `EnvironmentFile=` the role's restic.env, so no secret is on a command line or in this
-process. `--wipe-scratch` is required: the drill stops the gateway and replaces its state.
+process; and under its own host name, `<host>-dr-drill` (restic_in_own_uts below), so that
+production's `restic unlock` never takes the drill's locks for stale. `--wipe-scratch` is required: the drill stops the gateway and replaces its state.
 
 Steps, each timed:
 1. `restic snapshots --latest 1 --host <production host>`: the latest snapshot. RPO = drill
@@ -113,15 +114,35 @@ class Runner:
         return r.stdout
 
 
-def restic(args: str) -> str:
+# The name the drill's restic locks carry. restic records os.Hostname() in every lock, not its --host
+# option (restic internal/restic/lock.go NewLock: `hn, err := os.Hostname()`), and production's
+# hourly `restic unlock` takes a lock for stale when it carries production's own host name and its
+# PID is not running there (lock.go Stale(): `if hn != l.Hostname { return false }`, then
+# processExists). A scratch server named like the production host would have its restore lock
+# removed mid-restore, and the next `forget --prune` could repack the packs it reads. So every
+# restic of the drill runs in its own UTS namespace (util-linux unshare) under this distinct name;
+# a lock of another host is stale only once it is 30 minutes old (StaleLockTimeout), and restic
+# refreshes its locks every 5 (cmd/restic/lock.go refreshInterval).
+LOCK_HOSTNAME_SUFFIX = "-dr-drill"
+
+
+def restic_in_own_uts(args: str, lock_hostname: str) -> str:
+    """restic `args` (already shell-quoted) under `lock_hostname`, in a UTS namespace of its own."""
+    # sethostname(2) through Python (on every host: the drill's health check uses it too), not
+    # /proc/sys/kernel/hostname, which a container mounts read-only.
+    script = 'import os, socket, sys; socket.sethostname(sys.argv[1]); os.execvp("restic", ["restic", *sys.argv[2:]])'
+    return f"unshare --uts python3 -c {shlex.quote(script)} {shlex.quote(lock_hostname)} {args}"
+
+
+def restic(args: str, host: str) -> str:
     return (f"systemd-run --quiet --wait --pipe --collect -p EnvironmentFile={ENV_FILE} "
-            f"-p WorkingDirectory=/root restic {args}")
+            f"-p WorkingDirectory=/root {restic_in_own_uts(args, host + LOCK_HOSTNAME_SUFFIX)}")
 
 
 def drill(root: Path, customer: str, runner: Runner, health_timeout: float = 600) -> dict:
     t = target(root, customer)
     started = time.time()
-    snaps = json.loads(runner.must(restic(f"snapshots --json --latest 1 --host {shlex.quote(t.host)}"),
+    snaps = json.loads(runner.must(restic(f"snapshots --json --latest 1 --host {shlex.quote(t.host)}", t.host),
                                    "listing the snapshots") or "[]")
     if not snaps:
         raise DrillError(f"{customer}: the repository has no snapshot of {t.host}: nothing to restore")
@@ -135,7 +156,7 @@ def drill(root: Path, customer: str, runner: Runner, health_timeout: float = 600
     # or it snapshots the wiped state into the customer's repository and prunes by it (seen live).
     runner.must(f"systemctl stop {BACKUP_UNITS} && systemctl stop {GATEWAY_UNIT} && rm -rf {' '.join(shlex.quote(p) for p in wipe)}",
                 "stopping the gateway and clearing its state")
-    runner.must(restic(f"restore {shlex.quote(snap['id'])} --target /"), "restic restore")
+    runner.must(restic(f"restore {shlex.quote(snap['id'])} --target /", t.host), "restic restore")
     for db in databases:
         dump = shlex.quote(f"{DUMP_DIR}/{db}.pgdump")     # root's 0700 directory: root opens it, postgres reads stdin
         runner.must(f"runuser -u postgres -- dropdb --if-exists {shlex.quote(db)} && "
