@@ -220,8 +220,6 @@ def secret_env(host: str, repo: Path = REPO) -> dict[str, str]:
         env[g["openclaw_gateway_token_env"]] = "dummy-gateway-token-" + hashlib.sha256(host.encode()).hexdigest()[:16]
         for name in g.get("openclaw_secret_env", []):
             env[name] = "dummy-" + name.lower()
-    customer = identity.get("clawtex_customer", "")
-    prefix = "CLAWTEX_" + customer.upper().replace("-", "_")
     if "backup" in hv.get("clawtex_roles", []):
         # The names are the ones host_vars publishes (backup.secret_env); the credentials Terraform
         # creates come as stack outputs instead (tf_outputs below).
@@ -230,10 +228,11 @@ def secret_env(host: str, repo: Path = REPO) -> dict[str, str]:
         if hv["backup"]["kind"] == "sftp":
             from live import backups        # the Storage Box's host key line (tests/live/backups.py)
             env[names["sftp_known_hosts"]] = backups.keys()["known_hosts"]
+    # The names host_vars publishes (compiler/targets/ansible.py), the ones the apply run sets.
     if "wazuh_agent" in hv.get("clawtex_roles", []) or identity.get("clawtex_role") == "wazuh_manager":
-        env[prefix + "_WAZUH_REGISTRATION_PASSWORD"] = "dummy-wazuh-enrollment"
+        env[hv["wazuh_registration_password_env"]] = "dummy-wazuh-enrollment"
     if "openvas" in hv.get("clawtex_roles", []):
-        env[prefix + "_OPENVAS_PASSWORD"] = hostile
+        env[hv["openvas_admin_password_env"]] = hostile
     return env
 
 
