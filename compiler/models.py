@@ -16,7 +16,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Em
                       field_validator, model_validator)
 from pydantic.alias_generators import to_camel
 
-from .providers import PROVIDER_NAMES
+from .providers import PROVIDER_NAMES, SHARED_NETWORK_PROVIDERS
 from .money import exact
 from .versions import check_openclaw_version, check_semver_core
 
@@ -804,12 +804,37 @@ class TerraformState(Strict):
     key_prefix: str
 
 
+class PrometheusPrivateNetwork(Strict):
+    """The ops host's place on a provider's region network that every server of the account in
+    that region shares (ProviderPlugin.region_network_shared; provider-facts row 39): servers there are
+    scraped at their private address, from these private addresses only. A VPC does not span
+    regions, so servers elsewhere keep the public path."""
+    provider: Literal[SHARED_NETWORK_PROVIDERS]
+    region: Slug
+    source_cidrs: list[IpOrCidr] = Field(min_length=1)
+
+    @field_validator("source_cidrs")
+    @classmethod
+    def _private_only(cls, value: list[str]) -> list[str]:
+        # VPC ranges are RFC 1918 ranges (provider-facts row 39).
+        # Hand-written: ipaddress's is_private also counts documentation and other special ranges.
+        rfc1918 = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+        public = [v for v in value if not any(ipaddress.ip_network(v, strict=False).version == 4
+                                              and ipaddress.ip_network(v, strict=False).subnet_of(n) for n in rfc1918)]
+        if public:
+            raise ValueError(f"private scrape sources must be the ops host's VPC addresses, not {public}")
+        return value
+
+
 class PrometheusHost(Strict):
     """Where Prometheus (with blackbox and Alertmanager) runs: an ops host outside every
     customer stack (docs/fresh-account.md "Monitoring"). Every scrape port is opened in the
     cloud firewalls and UFW from these addresses and from nowhere else (plan.scrape)."""
     host: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")]
     source_cidrs: list[IpOrCidr] = Field(min_length=1)
+    # Set when the ops host is a server of the account on a shared region network (None: every
+    # scrape goes to the public address).
+    private_network: Optional[PrometheusPrivateNetwork] = None
 
     @field_validator("source_cidrs")
     @classmethod

@@ -38,6 +38,11 @@ class DigitalOcean(ProviderPlugin):
     rebooting_resize = "size"
     backup_resource_types = ("digitalocean_spaces_bucket",)
     managed_kubernetes = True
+    # Droplets of the account in one region share its default VPC, and cloud firewalls filter VPC
+    # traffic as well ("Firewalls affect both public and VPC network traffic. Rules specific to
+    # either must specify the public or private IP range": docs.digitalocean.com/products/
+    # networking/firewalls/details/limits/, last edited 17 Jun 2025; provider-facts row 39).
+    region_network_shared = True
 
     def build_fleet(self, b: Any) -> None:
         declare_provider(b, self.terraform_provider)
@@ -137,10 +142,21 @@ def _build_stack(b: Any) -> None:
     outbound = [FirewallOutboundRule(protocol=p, port_range="1-65535", destination_addresses=ANYWHERE) for p in ("tcp", "udp")]
     outbound.append(FirewallOutboundRule(protocol="icmp", destination_addresses=ANYWHERE))
     ssh = FirewallInboundRule(protocol="tcp", port_range="22", source_addresses=b.ops_cidrs())
-    # node_exporter from the Prometheus host only (clawtex.yaml ops.prometheus, published by the plan).
-    scrape = [FirewallInboundRule(protocol="tcp", port_range=port, source_addresses=sources) for port, sources, _ in b.scrape_rules()]
+    # node_exporter from the Prometheus host only (clawtex.yaml ops.prometheus), over the address the
+    # plan computed per host (plan.ScrapeTarget): public, or the default VPC where the ops host is a
+    # Droplet of the account in the same region (row 39). Firewalls filter VPC traffic too.
+    def scrape(hosts: list[Any]) -> list[Any]:
+        return [FirewallInboundRule(protocol="tcp", port_range=port, source_addresses=sources)
+                for port, sources, _ in b.scrape_rules(hosts)]
+    by_rid = {resource_id(h): h for h in b.sp.hosts}
+    for host, target in b.private_scrape_targets():
+        # `<host>.vpc.<fleet zone>` -> the droplet's VPC address: the name Prometheus scrapes.
+        b.resource("digitalocean_record", f"{resource_id(host)}_vpc", {
+            "domain": target.zone, "name": target.record, "type": "A", "ttl": 300,
+            "value": f"${{digitalocean_droplet.{resource_id(host)}.ipv4_address_private}}"})
     if serving:
-        inbound = [ssh] + [FirewallInboundRule(protocol="tcp", port_range=p, source_addresses=ANYWHERE) for p in PUBLIC_PORTS] + scrape
+        inbound = [ssh] + [FirewallInboundRule(protocol="tcp", port_range=p, source_addresses=ANYWHERE) for p in PUBLIC_PORTS] + \
+            scrape([by_rid[rid] for rid in droplets if rid not in wazuh])
         Firewall(b.stack, "fw", name=f"{b.sp.name}-fw", droplet_ids=[tf.Token.as_number(d.id) for d in serving],
                  inbound_rule=inbound, outbound_rule=outbound)
     if wazuh:
@@ -150,7 +166,7 @@ def _build_stack(b: Any) -> None:
                                      source_droplet_ids=[tf.Token.as_number(d.id) for d in serving] or None,
                                      source_tags=node_tags or None) if (serving or node_tags) else None
         Firewall(b.stack, "wazuh_fw", name=f"{b.sp.name}-wazuh-fw", droplet_ids=[tf.Token.as_number(droplets["wazuh"].id)],
-                 inbound_rule=[ssh] + ([agents] if agents else []) + scrape, outbound_rule=outbound)
+                 inbound_rule=[ssh] + ([agents] if agents else []) + scrape([by_rid["wazuh"]]), outbound_rule=outbound)
     c = b.dedicated
     if c:
         for target in c.backup_targets:
@@ -182,7 +198,8 @@ def _build_stack(b: Any) -> None:
         # through the cluster's `k8s:<cluster-uuid>` tag (docs.digitalocean.com/products/kubernetes/
         # details/managed/ "Worker Node Firewalls", read 2026-12-03; tiers/provider-facts.md row 31).
         node_tags = [f"k8s:${{digitalocean_kubernetes_cluster.k8s_{region}.id}}" for region in c.regions]
-        Firewall(b.stack, "nodes_scrape_fw", name=f"{b.sp.name}-nodes-scrape-fw", tags=node_tags, inbound_rule=scrape,
+        Firewall(b.stack, "nodes_scrape_fw", name=f"{b.sp.name}-nodes-scrape-fw", tags=node_tags,
+                 inbound_rule=scrape([h for h in b.sp.hosts if h.role == ROLE_K8S]),
                  outbound_rule=outbound)
         _doks(b, c)
         return      # the global load balancer owns the customer's record (domains.is_managed)
