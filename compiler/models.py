@@ -667,6 +667,9 @@ class ProviderInfo(Strict):
     kubernetes_control_plane_monthly_usd: Usd = Decimal("0")   # per cluster (0: self-managed on our nodes)
     object_storage_usd_per_gb: Usd = Decimal("0")              # backups
     object_storage_monthly_usd: Usd = Decimal("0")             # per subscription/bucket set, before per-GB usage
+    # True: that subscription is billed once per account however many buckets it holds (fleet
+    # overhead, compiler/costs.fleet_overhead); False: once per backup target (box, subscription).
+    object_storage_per_account: bool = False
 
     def entry_zone(self, white_label: bool) -> Optional[str]:
         """The zone of a customer's entry record (`<id>.<zone>`, its custom domain's CNAME
