@@ -69,6 +69,9 @@ class DigitalOcean(ProviderPlugin):
             "service.beta.kubernetes.io/do-loadbalancer-protocol": lb.protocol,
             "service.beta.kubernetes.io/do-loadbalancer-healthcheck-protocol": lb.protocol,
             "service.beta.kubernetes.io/do-loadbalancer-healthcheck-path": lb.health_path,
+            # The type of the load balancer Terraform created (REGIONAL_LB_TYPE): without it the
+            # controller builds every request as its default type, REGIONAL_NETWORK (row 37).
+            "service.beta.kubernetes.io/do-loadbalancer-type": REGIONAL_LB_TYPE,
         }
 
     # digitalocean-cloud-controller-manager docs/getting-started.md "Load-balancer ID annotations"
@@ -92,6 +95,17 @@ class DigitalOcean(ProviderPlugin):
         suffix = f"-{region}" if copy else ""
         return BackupDestination("s3", f"clawtex-{customer}-backup{suffix}", region, s3_endpoint(info, region))
 
+
+# The regional load balancer's type, set on the Terraform resource and on the Service that adopts
+# it. digitalocean-cloud-controller-manager @70d527e (v0.1.68+, read 2026-12-03): cloud.go defaults
+# DEFAULT_LB_TYPE to REGIONAL_NETWORK ("defaultLBType := godo.LoadBalancerTypeRegionalNetwork"),
+# loadbalancers.go getType() returns it for a Service without `do-loadbalancer-type`, and for
+# REGIONAL_NETWORK builds TCP/UDP pass-through rules (buildRegionalNetworkForwardingRule: no http,
+# no health path). The controller copies an adopted load balancer's type onto the Service
+# (retrieveAndAnnotateLoadBalancer), but its admission webhook validates a Service update without
+# the annotation as a change to REGIONAL_NETWORK (lb_service_admission_handler.go validateUpdate):
+# the annotation keeps the HTTP load balancer and the GLOBAL one's target as they are (row 37).
+REGIONAL_LB_TYPE = "REGIONAL"
 
 SOURCE_FIELDS = (("source_addresses", ""), ("source_droplet_ids", "droplet "), ("source_tags", "tag "),
                  ("source_load_balancer_uids", "load balancer "), ("source_kubernetes_ids", "kubernetes cluster "))
@@ -258,7 +272,8 @@ def _doks(b: Any, c: Any) -> None:
         # VPC (the CCM requires it). The cloud controller then owns its rules, health check,
         # droplets and name (annotations), so Terraform ignores every later change.
         lb = b.resource("digitalocean_loadbalancer", f"lb_{region}", {
-            "name": gateway.name, "region": region, "vpc_uuid": f"${{digitalocean_kubernetes_cluster.k8s_{region}.vpc_uuid}}",
+            "name": gateway.name, "type": REGIONAL_LB_TYPE, "region": region,
+            "vpc_uuid": f"${{digitalocean_kubernetes_cluster.k8s_{region}.vpc_uuid}}",
             "forwarding_rule": [{"entry_port": gateway.port, "entry_protocol": gateway.protocol,
                                  "target_port": gateway.port, "target_protocol": gateway.protocol}],
             "healthcheck": [{"port": gateway.port, "protocol": gateway.protocol, **({"path": gateway.health_path} if gateway.protocol == "http" else {})}],
