@@ -670,6 +670,10 @@ class ProviderInfo(Strict):
     # True: that subscription is billed once per account however many buckets it holds (fleet
     # overhead, compiler/costs.fleet_overhead); False: once per backup target (box, subscription).
     object_storage_per_account: bool = False
+    # Storage each subscription includes before object_storage_usd_per_gb applies (per backup target
+    # where billed per target; a per-account allowance is not credited: the per-GB cost is then an
+    # upper bound).
+    object_storage_included_gb: Usd = Decimal("0")     # GB, parsed exactly like the prices
 
     def entry_zone(self, white_label: bool) -> Optional[str]:
         """The zone of a customer's entry record (`<id>.<zone>`, its custom domain's CNAME

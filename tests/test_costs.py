@@ -29,10 +29,11 @@ def _stack(plan, name):
 BY_HAND = {
     # hetzner: ccx23 28.50 + wazuh cx33 7.55; 80 GB x 0.0524 = 4.192 -> 4.19; Storage Box BX11 4.50 flat
     "acme-logistics": ("36.05", "4.19", "0.00", "0.00", "4.50"),
-    # vultr silver voc-c-2c-4gb-50s-amd 40.00; 40 GB x 0.10 = 4.00; 40 GB x 1.5 retained x 0.006 = 0.36 + 18.00
-    "brightpath-tutors": ("40.00", "4.00", "0.00", "0.00", "18.36"),
-    # vultr gold 80.00 + wazuh vc2-4c-8gb 40.00; 80 GB x 0.10; 80 x 3.0 x 0.006 = 1.44 + 18.00
-    "helios-energy": ("120.00", "8.00", "0.00", "0.00", "19.44"),
+    # vultr silver voc-c-2c-4gb-50s-amd 40.00; 40 GB x 0.10 = 4.00; 40 GB x 1.5 retained = 60 GB, inside the
+    # 1000 GB the $18.00 Standard subscription includes (Vultr billing docs, 2025-09-15): 18.00
+    "brightpath-tutors": ("40.00", "4.00", "0.00", "0.00", "18.00"),
+    # vultr gold 80.00 + wazuh vc2-4c-8gb 40.00; 80 GB x 0.10; 80 x 3.0 = 240 GB < 1000 included: 18.00
+    "helios-energy": ("120.00", "8.00", "0.00", "0.00", "18.00"),
     # digitalocean silver c-2 42.00; 40 GB x 0.10; 40 x 1.5 x 0.02 = 1.20 (the $5 Spaces subscription
     # is the account's, once: test_the_spaces_subscription_is_charged_once_per_account)
     "mapleleaf-dental": ("42.00", "4.00", "0.00", "0.00", "1.20"),
@@ -71,11 +72,11 @@ def test_shared_host_split_sums_to_the_host_price(plan):
 def test_fleet_total_is_the_exact_sum_of_its_lines(repo):
     report = json.loads(run_clawtex(repo, "report", "--json").stdout)
     lines = [D(str(c["infraCost"])) for c in report["customers"]]
-    # the stacks above, by hand: 44.74 + 62.36 + 147.44 + 47.20 + 909.40 + 103.00 + 22.67 = 1336.81,
+    # the stacks above, by hand: 44.74 + 62.00 + 146.00 + 47.20 + 909.40 + 103.00 + 22.67 = 1335.01,
     # plus the account's one Spaces subscription 5.00 (fleet overhead, no customer's line)
-    assert sum(lines) == D("1336.81")
+    assert sum(lines) == D("1335.01")
     assert {k: D(str(v)) for k, v in report["fleetOverhead"].items()} == {"objectStorage:digitalocean": D("5.00")}
-    assert D(str(report["infraCost"])) == D("1341.81")
+    assert D(str(report["infraCost"])) == D("1340.01")
     assert D(str(report["mrr"])) == sum(D(str(c["monthlyPrice"])) for c in report["customers"])
     for tier in report["tiers"]:
         mine = [c for c in report["customers"] if c["tier"] == tier["tier"]]
@@ -131,7 +132,7 @@ def test_the_spaces_subscription_is_charged_once_per_account(plan):
     base rate of a Spaces subscription is $5.00 per month and gives you the ability to create
     multiple Spaces buckets". The example fleet has three Spaces backup targets (mapleleaf-dental 1,
     orbital-health 2): $5.00 once, not 3 x $5.00. Hetzner boxes and Vultr subscriptions stay per
-    target (acme-logistics 4.50, brightpath-tutors 18.36 above)."""
+    target (acme-logistics 4.50, brightpath-tutors 18.00 above)."""
     from compiler.costs import fleet_overhead
     assert fleet_overhead(plan) == {"objectStorage:digitalocean": D("5.00")}
     do_backups = sum(stack_cost_items(plan, s)["backups"] for s in plan.stacks if s.provider == "digitalocean")
@@ -144,3 +145,15 @@ def test_no_spaces_subscription_without_a_spaces_backup(plan):
     from compiler.costs import fleet_overhead
     stacks = tuple(s for s in plan.stacks if s.provider != "digitalocean" or s.kind == "shared")
     assert fleet_overhead(replace(plan, stacks=stacks)) == {}
+
+
+def test_a_vultr_target_pays_per_gb_only_beyond_its_included_storage(plan):
+    """Vultr's billing docs (docs.vultr.com/support/platform/billing/how-is-object-storage-billed,
+    updated 15 September 2025): Standard $18.00 a month, 1000 GB included, then $0.018 per GB.
+    helios-energy keeps 80 GB x 3.0 = 240 GB: 18.00. With 800 GB of data: 2400 GB, 1400 GB beyond
+    the allowance x 0.018 = 25.20, so 43.20."""
+    from dataclasses import replace
+    stack = _stack(plan, "helios-energy")
+    assert stack_cost_items(plan, stack)["backups"] == D("18.00")
+    big = replace(stack, hosts=tuple(replace(h, volume_gb=h.volume_gb * 10) for h in stack.hosts))
+    assert stack_cost_items(plan, big)["backups"] == D("43.20")
