@@ -7,7 +7,7 @@ Kubernetes control plane (and the default pool's floor) per region of a Kubernet
 (bucket set or Storage Box) per backup target of the plan (the same targets
 Terraform creates and Ansible writes to) plus an estimate of their retained
 size per GB beyond what each subscription includes. A subscription billed once per account (providers.yaml objectStoragePerAccount:
-DigitalOcean Spaces) is no stack's cost: it is fleet overhead (fleet_overhead), charged once
+a Spaces-like subscription) is no stack's cost: it is fleet overhead (fleet_overhead), charged once
 per provider whose stacks back up at all. Amounts are decimal.Decimal (compiler/money.py): each item is
 rounded to cents once, a stack costs the exact sum of its items, and a shared
 host's cost is split between its tenants (in id order) into cents that sum to
