@@ -6,7 +6,9 @@ volumes, one load balancer per region of a multi-region stack plus its global on
 Kubernetes control plane (and the default pool's floor) per region of a Kubernetes stack, and backups: one storage subscription
 (bucket set or Storage Box) per backup target of the plan (the same targets
 Terraform creates and Ansible writes to) plus an estimate of their retained
-size per GB. Amounts are decimal.Decimal (compiler/money.py): each item is
+size per GB beyond what each subscription includes. A subscription billed once per account (providers.yaml objectStoragePerAccount:
+a Spaces-like subscription) is no stack's cost: it is fleet overhead (fleet_overhead), charged once
+per provider whose stacks back up at all. Amounts are decimal.Decimal (compiler/money.py): each item is
 rounded to cents once, a stack costs the exact sum of its items, and a shared
 host's cost is split between its tenants (in id order) into cents that sum to
 it exactly (money.split_exact)."""
@@ -29,7 +31,7 @@ def stack_cost_items(plan: FleetPlan, stack: StackPlan) -> dict[str, Decimal]:
     backups = tier.spec.backups
     data_gb = Decimal(sum(h.volume_gb for h in stack.hosts))
     targets = backup_targets(plan, stack)
-    backup_gb = data_gb * exact(backups.retained_size_factor) * len(targets) if backups is not None else ZERO
+    per_target_gb = data_gb * exact(backups.retained_size_factor) if backups is not None else ZERO
     items = {
         "servers": sum((h.size.monthly_usd for h in stack.hosts if h.running), ZERO),
         "volumes": data_gb * prices.volume_usd_per_gb,
@@ -38,9 +40,34 @@ def stack_cost_items(plan: FleetPlan, stack: StackPlan) -> dict[str, Decimal]:
         if stack.kind == "multi-region" else ZERO,
         # control plane plus the fixed default pool's floor (providers.yaml kubernetesDefaultPool)
         "kubernetes": (prices.kubernetes_control_plane_monthly_usd + _default_pool_floor(prices)) * len(k8s_regions),
-        "backups": backup_gb * prices.object_storage_usd_per_gb + len(targets) * prices.object_storage_monthly_usd,
+        "backups": len(targets) * (_billed_gb(prices, per_target_gb) * prices.object_storage_usd_per_gb
+                                   + _per_target_subscription(prices)),
     }
     return {k: to_cents(v) for k, v in items.items()}
+
+
+def _per_target_subscription(prices) -> Decimal:
+    return ZERO if prices.object_storage_per_account else prices.object_storage_monthly_usd
+
+
+def _billed_gb(prices, gb: Decimal) -> Decimal:
+    """GB of one target billed per GB: beyond what its own subscription includes (a per-account
+    allowance is shared by every target and not credited here: an upper bound)."""
+    if prices.object_storage_per_account:
+        return gb
+    return max(ZERO, gb - prices.object_storage_included_gb)
+
+
+def fleet_overhead(plan: FleetPlan) -> dict[str, Decimal]:
+    """Costs of the account, not of any stack (USD per month, whole cents), by item
+    `objectStorage:<provider>`: one object-storage subscription per provider that bills it per
+    account and holds at least one backup target of the plan's stacks."""
+    out: dict[str, Decimal] = {}
+    for stack in plan.stacks:
+        prices = plan.catalog.spec[stack.provider]
+        if prices.object_storage_per_account and backup_targets(plan, stack):
+            out[f"objectStorage:{stack.provider}"] = to_cents(prices.object_storage_monthly_usd)
+    return dict(sorted(out.items()))
 
 
 def _default_pool_floor(prices) -> Decimal:

@@ -16,7 +16,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Em
                       field_validator, model_validator)
 from pydantic.alias_generators import to_camel
 
-from .providers import PROVIDER_NAMES
+from .providers import PROVIDER_NAMES, SHARED_NETWORK_PROVIDERS
 from .money import exact
 from .versions import check_openclaw_version, check_semver_core
 
@@ -667,6 +667,13 @@ class ProviderInfo(Strict):
     kubernetes_control_plane_monthly_usd: Usd = Decimal("0")   # per cluster (0: self-managed on our nodes)
     object_storage_usd_per_gb: Usd = Decimal("0")              # backups
     object_storage_monthly_usd: Usd = Decimal("0")             # per subscription/bucket set, before per-GB usage
+    # True: that subscription is billed once per account however many buckets it holds (fleet
+    # overhead, compiler/costs.fleet_overhead); False: once per backup target (box, subscription).
+    object_storage_per_account: bool = False
+    # Storage each subscription includes before object_storage_usd_per_gb applies (per backup target
+    # where billed per target; a per-account allowance is not credited: the per-GB cost is then an
+    # upper bound).
+    object_storage_included_gb: Usd = Decimal("0")     # GB, parsed exactly like the prices
 
     def entry_zone(self, white_label: bool) -> Optional[str]:
         """The zone of a customer's entry record (`<id>.<zone>`, its custom domain's CNAME
@@ -804,12 +811,37 @@ class TerraformState(Strict):
     key_prefix: str
 
 
+class PrometheusPrivateNetwork(Strict):
+    """The ops host's place on a provider's region network that every server of the account in
+    that region shares (ProviderPlugin.region_network_shared; provider-facts row 39): servers there are
+    scraped at their private address, from these private addresses only. A VPC does not span
+    regions, so servers elsewhere keep the public path."""
+    provider: Literal[SHARED_NETWORK_PROVIDERS]
+    region: Slug
+    source_cidrs: list[IpOrCidr] = Field(min_length=1)
+
+    @field_validator("source_cidrs")
+    @classmethod
+    def _private_only(cls, value: list[str]) -> list[str]:
+        # VPC ranges are RFC 1918 ranges (provider-facts row 39).
+        # Hand-written: ipaddress's is_private also counts documentation and other special ranges.
+        rfc1918 = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+        public = [v for v in value if not any(ipaddress.ip_network(v, strict=False).version == 4
+                                              and ipaddress.ip_network(v, strict=False).subnet_of(n) for n in rfc1918)]
+        if public:
+            raise ValueError(f"private scrape sources must be the ops host's VPC addresses, not {public}")
+        return value
+
+
 class PrometheusHost(Strict):
     """Where Prometheus (with blackbox and Alertmanager) runs: an ops host outside every
     customer stack (docs/fresh-account.md "Monitoring"). Every scrape port is opened in the
     cloud firewalls and UFW from these addresses and from nowhere else (plan.scrape)."""
     host: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")]
     source_cidrs: list[IpOrCidr] = Field(min_length=1)
+    # Set when the ops host is a server of the account on a shared region network (None: every
+    # scrape goes to the public address).
+    private_network: Optional[PrometheusPrivateNetwork] = None
 
     @field_validator("source_cidrs")
     @classmethod

@@ -114,6 +114,30 @@ PROXY_HTTP_PORT = 80
 NODE_EXPORTER_PORT = 9100
 SCRAPE_PORTS = (NODE_EXPORTER_PORT,)
 PROXY_HTTPS_PORT = 443
+# The DNS label under a provider's fleet zone that holds hosts' private (VPC) addresses:
+# `<host>.vpc.<zone>`, written by the stack that owns the host (ScrapeTarget.record).
+PRIVATE_DNS_LABEL = "vpc"
+
+
+@dataclass(frozen=True)
+class ScrapeTarget:
+    """How the ops Prometheus reaches one host's exporters, computed once (FleetPlan.scrape_target)
+    and read by the Prometheus targets (node.json), the cloud firewall, the DNS record of a
+    private address and UFW; tests/test_scrape_firewalls.py joins them.
+
+    Public: `address` is the host name and the sources are ops.prometheus.sourceCidrs. Private
+    (the ops host on the same shared region network, provider-facts row 39): `address` is
+    `<record>.<zone>`, an A record of the host's private address, and the sources are
+    ops.prometheus.privateNetwork.sourceCidrs only."""
+    host: str
+    address: str
+    sources: tuple[str, ...]
+    private: bool = False
+    record: Optional[str] = None            # private: the record's name inside `zone`
+    zone: Optional[str] = None
+
+    def target(self, port: int) -> str:
+        return f"{self.address}:{port}"
 
 
 def tenant_prefix(cid: str) -> str:
@@ -397,8 +421,21 @@ class FleetPlan:
 
     @property
     def scrape_sources(self) -> list[str]:
-        """Where Prometheus scrapes from: the only source of every SCRAPE_PORTS rule."""
+        """Where Prometheus scrapes from over the public network (ops.prometheus.sourceCidrs)."""
         return list(self.settings.spec.ops.prometheus.source_cidrs)
+
+    def scrape_target(self, host: HostPlan) -> ScrapeTarget:
+        """The one address and source list of every SCRAPE_PORTS scrape of `host`. Private when the
+        ops host shares the host's region network (ops.prometheus.privateNetwork: same provider and
+        region: ProviderPlugin.region_network_shared, provider-facts row 39) and the host is a server whose
+        record its stack can write; DOKS nodes (no server resource of ours) stay public."""
+        prom = self.settings.spec.ops.prometheus
+        net = prom.private_network
+        if net and host.provider == net.provider and host.region == net.region and host.role != ROLE_K8S:
+            zone = self.catalog.spec[host.provider].dns_zone
+            record = f"{host.name}.{PRIVATE_DNS_LABEL}"
+            return ScrapeTarget(host.name, f"{record}.{zone}", tuple(net.source_cidrs), True, record, zone)
+        return ScrapeTarget(host.name, host.name, tuple(prom.source_cidrs))
 
     def wazuh_rule_base(self, cid: str) -> int:
         return self.wazuh_rule_blocks[cid]

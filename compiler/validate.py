@@ -95,7 +95,21 @@ def load_repo_config(root: Path, errors: list[Diagnostic]) -> tuple[Settings | N
             tiers[tier.name] = tier
     if not tiers and not errors:
         errors.append(Diagnostic("tiers/", 1, 1, "", "no tier files found"))
+    if settings is not None and catalog is not None:
+        errors.extend(private_network_errors(root, settings, catalog))
     return settings, catalog, tiers
+
+
+def private_network_errors(root: Path, settings: Settings, catalog: ProviderCatalog) -> list[Diagnostic]:
+    """ops.prometheus.privateNetwork names a region of its provider (a typo would silently leave
+    every host on the public scrape path)."""
+    net = settings.spec.ops.prometheus.private_network
+    if net is None or net.region in catalog.spec[net.provider].regions:
+        return []
+    doc = load_document(root / "clawtex.yaml", relative(root / "clawtex.yaml", root))
+    return [doc.diagnostic(("spec", "ops", "prometheus", "privateNetwork", "region"),
+                           f"{net.provider} has no region '{net.region}' (tiers/providers.yaml "
+                           f"{net.provider}.regions: {', '.join(catalog.spec[net.provider].regions)})")]
 
 
 def _single(path: Path, root: Path, model: type[M], errors: list[Diagnostic]) -> M | None:

@@ -97,6 +97,7 @@ ROLE_SECRET_LOOKUPS = {
 PLACEHOLDER = re.compile(r"@@secret:(env|file):([^:@]+):([^@]+)@@")
 LB_ADOPT = "kubernetes.digitalocean.com/load-balancer-id"
 LB_NAME = "service.beta.kubernetes.io/do-loadbalancer-name"
+LB_TYPE = "service.beta.kubernetes.io/do-loadbalancer-type"
 
 
 # ----------------------------------------------------------------- the account file
@@ -466,8 +467,19 @@ def ansible_playbook(argv: list[str]) -> int:
             adopt = svc.get("adopt")
             if adopt:
                 lb_id = ((extra.get("clawtex_tf_outputs") or {}).get(adopt["stack"]) or {}).get(adopt["output"])
-                if not lb_id or not [r for r in acc.d["resources"] if r["id"] == lb_id]:
+                found = [r for r in acc.d["resources"] if r["id"] == lb_id]
+                if not lb_id or not found:
                     acc.refuse(f"ansible-playbook {host}", f"the Service adopts load balancer {lb_id!r}, which does not exist")
+                    return 1
+                # The type the controller builds the adopted load balancer's requests for: the Service's
+                # annotation, else the controller's default REGIONAL_NETWORK (digitalocean-cloud-controller-
+                # manager @70d527e do/cloud.go defaultLBType, do/loadbalancers.go getType); the resource's
+                # own type defaults to REGIONAL (digitalocean v2.99.1 docs/resources/loadbalancer.md `type`).
+                want = found[0]["attrs"].get("type") or "REGIONAL"
+                got = svc["annotations"].get(LB_TYPE) or "REGIONAL_NETWORK"
+                if want != got:
+                    acc.refuse(f"ansible-playbook {host}", f"the Service would turn adopted {want} load balancer {lb_id!r} "
+                               f"into {got} (no {LB_TYPE} annotation of its type)")
                     return 1
                 acc.log(f"  {host}: gateway Service adopted {lb_id}")
             else:

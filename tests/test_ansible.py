@@ -368,6 +368,12 @@ def _check_gateway_manifest(docs: list[dict], customer: str, region: str) -> Non
     # Annotation names: digitalocean-cloud-controller-manager docs/controllers/services/annotations.md.
     assert annotations["service.beta.kubernetes.io/do-loadbalancer-name"] == looked_up
     assert annotations["service.beta.kubernetes.io/do-loadbalancer-protocol"] == glb["target_protocol"]
+    # The adopted load balancer's type, on both sides: an HTTP (REGIONAL) load balancer. Without
+    # the annotation DigitalOcean's controller builds requests for REGIONAL_NETWORK, its default
+    # (digitalocean-cloud-controller-manager @70d527e do/cloud.go, do/loadbalancers.go getType;
+    # tiers/provider-facts.md row 37).
+    lb = stack["resource"]["digitalocean_loadbalancer"][f"lb_{region}"]
+    assert annotations["service.beta.kubernetes.io/do-loadbalancer-type"] == lb["type"] == "REGIONAL"
     [port] = service["spec"]["ports"]
     assert port["port"] == glb["target_port"]
     container = deployment["spec"]["template"]["spec"]["containers"][0]

@@ -29,17 +29,19 @@ def _stack(plan, name):
 BY_HAND = {
     # hetzner: ccx23 28.50 + wazuh cx33 7.55; 80 GB x 0.0524 = 4.192 -> 4.19; Storage Box BX11 4.50 flat
     "acme-logistics": ("36.05", "4.19", "0.00", "0.00", "4.50"),
-    # vultr silver voc-c-2c-4gb-50s-amd 40.00; 40 GB x 0.10 = 4.00; 40 GB x 1.5 retained x 0.006 = 0.36 + 18.00
-    "brightpath-tutors": ("40.00", "4.00", "0.00", "0.00", "18.36"),
-    # vultr gold 80.00 + wazuh vc2-4c-8gb 40.00; 80 GB x 0.10; 80 x 3.0 x 0.006 = 1.44 + 18.00
-    "helios-energy": ("120.00", "8.00", "0.00", "0.00", "19.44"),
-    # digitalocean silver c-2 42.00; 40 GB x 0.10; 40 x 1.5 x 0.02 = 1.20 + 5.00
-    "mapleleaf-dental": ("42.00", "4.00", "0.00", "0.00", "6.20"),
+    # vultr silver voc-c-2c-4gb-50s-amd 40.00; 40 GB x 0.10 = 4.00; 40 GB x 1.5 retained = 60 GB, inside the
+    # 1000 GB the $18.00 Standard subscription includes (Vultr billing docs, 2025-09-15): 18.00
+    "brightpath-tutors": ("40.00", "4.00", "0.00", "0.00", "18.00"),
+    # vultr gold 80.00 + wazuh vc2-4c-8gb 40.00; 80 GB x 0.10; 80 x 3.0 = 240 GB < 1000 included: 18.00
+    "helios-energy": ("120.00", "8.00", "0.00", "0.00", "18.00"),
+    # digitalocean silver c-2 42.00; 40 GB x 0.10; 40 x 1.5 x 0.02 = 1.20 (the $5 Spaces subscription
+    # is the account's, once: test_the_spaces_subscription_is_charged_once_per_account)
+    "mapleleaf-dental": ("42.00", "4.00", "0.00", "0.00", "1.20"),
     # digitalocean platinum: 6 x c-4 84.00 + wazuh s-4vcpu-8gb 48.00 = 552.00; 2 x 160 GB x 0.10 = 32.00;
     # 2 regional LBs x 12.00 + the GLOBAL LB 15.00 = 39.00 (DigitalOcean load-balancer pricing docs,
     # provider-facts "Prices", 2026-12-03: the global LB was missing from the cost before); 2 DOKS x (control plane 40.00 + fixed default pool floor 1 x c-4 84.00) = 248.00;
-    # 2 backup targets: 320 x 3.0 x 2 x 0.02 = 38.40 + 2 x 5.00
-    "orbital-health": ("552.00", "32.00", "39.00", "248.00", "48.40"),
+    # 2 backup targets: 320 x 3.0 x 2 x 0.02 = 38.40 (no subscription: the account's, below)
+    "orbital-health": ("552.00", "32.00", "39.00", "248.00", "38.40"),
     # shared Bronze hosts: no backups; 70 GB volume each
     "shared-digitalocean-fra1-01": ("96.00", "7.00", "0.00", "0.00", "0.00"),    # s-8vcpu-16gb; 70 x 0.10
     "shared-hetzner-fsn1-01": ("19.00", "3.67", "0.00", "0.00", "0.00"),         # cx43; 70 x 0.0524 = 3.668
@@ -70,8 +72,11 @@ def test_shared_host_split_sums_to_the_host_price(plan):
 def test_fleet_total_is_the_exact_sum_of_its_lines(repo):
     report = json.loads(run_clawtex(repo, "report", "--json").stdout)
     lines = [D(str(c["infraCost"])) for c in report["customers"]]
-    # the stacks above, by hand: 44.74 + 62.36 + 147.44 + 52.20 + 919.40 + 103.00 + 22.67
-    assert D(str(report["infraCost"])) == sum(lines) == D("1351.81")
+    # the stacks above, by hand: 44.74 + 62.00 + 146.00 + 47.20 + 909.40 + 103.00 + 22.67 = 1335.01,
+    # plus the account's one Spaces subscription 5.00 (fleet overhead, no customer's line)
+    assert sum(lines) == D("1335.01")
+    assert {k: D(str(v)) for k, v in report["fleetOverhead"].items()} == {"objectStorage:digitalocean": D("5.00")}
+    assert D(str(report["infraCost"])) == D("1340.01")
     assert D(str(report["mrr"])) == sum(D(str(c["monthlyPrice"])) for c in report["customers"])
     for tier in report["tiers"]:
         mine = [c for c in report["customers"] if c["tier"] == tier["tier"]]
@@ -120,3 +125,35 @@ def test_a_customer_in_two_stacks_pays_the_sum_of_its_shares(monkeypatch):
     monkeypatch.setattr(costs, "stack_cost", lambda plan, s: {"A": D("10.00"), "B": D("3.01")}[s.name])
     assert costs.customer_costs(NS(stacks=[a, b])) == {"x": D("11.51"), "y": D("1.50")}
     assert list(costs.customer_costs(NS(stacks=[b, a]))) == ["x", "y"]
+
+
+def test_the_spaces_subscription_is_charged_once_per_account(plan):
+    """DigitalOcean's pricing docs (products/spaces/details/pricing, last edited 17 Jun 2025): "The
+    base rate of a Spaces subscription is $5.00 per month and gives you the ability to create
+    multiple Spaces buckets". The example fleet has three Spaces backup targets (mapleleaf-dental 1,
+    orbital-health 2): $5.00 once, not 3 x $5.00. Hetzner boxes and Vultr subscriptions stay per
+    target (acme-logistics 4.50, brightpath-tutors 18.00 above)."""
+    from compiler.costs import fleet_overhead
+    assert fleet_overhead(plan) == {"objectStorage:digitalocean": D("5.00")}
+    do_backups = sum(stack_cost_items(plan, s)["backups"] for s in plan.stacks if s.provider == "digitalocean")
+    assert do_backups == D("1.20") + D("38.40")
+
+
+def test_no_spaces_subscription_without_a_spaces_backup(plan):
+    """A fleet whose DigitalOcean stacks keep no backups pays no Spaces subscription."""
+    from dataclasses import replace
+    from compiler.costs import fleet_overhead
+    stacks = tuple(s for s in plan.stacks if s.provider != "digitalocean" or s.kind == "shared")
+    assert fleet_overhead(replace(plan, stacks=stacks)) == {}
+
+
+def test_a_vultr_target_pays_per_gb_only_beyond_its_included_storage(plan):
+    """Vultr's billing docs (docs.vultr.com/support/platform/billing/how-is-object-storage-billed,
+    updated 15 September 2025): Standard $18.00 a month, 1000 GB included, then $0.018 per GB.
+    helios-energy keeps 80 GB x 3.0 = 240 GB: 18.00. With 800 GB of data: 2400 GB, 1400 GB beyond
+    the allowance x 0.018 = 25.20, so 43.20."""
+    from dataclasses import replace
+    stack = _stack(plan, "helios-energy")
+    assert stack_cost_items(plan, stack)["backups"] == D("18.00")
+    big = replace(stack, hosts=tuple(replace(h, volume_gb=h.volume_gb * 10) for h in stack.hosts))
+    assert stack_cost_items(plan, big)["backups"] == D("43.20")

@@ -31,8 +31,26 @@ _Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(
 REF = re.compile(r"^\$\{([a-z_]+)\.([A-Za-z0-9_]+)\.[a-z_]+\}")
 
 
+ZONES = {name: p["dnsZone"] for name, p in yaml.safe_load((REPO / "tiers" / "providers.yaml").read_text())["spec"].items()}
+
+
 def _prometheus_sources() -> set[str]:
     return set(SETTINGS["ops"]["prometheus"]["sourceCidrs"])
+
+
+def _private_network() -> dict | None:
+    return SETTINGS["ops"]["prometheus"].get("privateNetwork")
+
+
+def _expected(labels: dict) -> tuple[str, set[str]]:
+    """(scrape address, sources) of one host, from clawtex.yaml and providers.yaml alone: over the
+    VPC where the ops host is a Droplet of the same provider and region (DigitalOcean's default VPC
+    per region, provider-facts row 39; DOKS nodes excepted: no droplet of ours to name), else public."""
+    net, host = _private_network(), labels["host"]
+    if net and labels["provider"] == net["provider"] == "digitalocean" and labels["region"] == net["region"] \
+            and labels["role"] != "k8s":
+        return f"{host}.vpc.{ZONES['digitalocean']}", set(net["sourceCidrs"])
+    return host, _prometheus_sources()
 
 
 def _stacks(root: Path = GENERATED / "terraform") -> dict[str, dict]:
@@ -76,11 +94,24 @@ def firewalls(doc: dict) -> dict[str, dict]:
 
 
 def _node_targets() -> list[tuple[str, int, dict]]:
+    """(address, port, labels) of every node.json target; labels["host"] names the host."""
     out = []
     for group in json.loads((GENERATED / "prometheus" / "targets" / "node.json").read_text()):
         for target in group["targets"]:
-            host, port = target.rsplit(":", 1)
-            out.append((host, int(port), group["labels"]))
+            address, port = target.rsplit(":", 1)
+            out.append((address, int(port), group["labels"]))
+    return out
+
+
+def _vpc_records(doc: dict) -> dict[str, str]:
+    """`<name>.<domain>` -> the droplet name whose ipv4_address_private the A record holds."""
+    res = doc.get("resource", {})
+    droplets = {n: a["name"] for n, a in res.get("digitalocean_droplet", {}).items()}
+    out = {}
+    for a in res.get("digitalocean_record", {}).values():
+        m = re.fullmatch(r"\$\{digitalocean_droplet\.([a-z0-9_]+)\.ipv4_address_private\}", str(a["value"]))
+        if m and a["type"] == "A":
+            out[f"{a['name']}.{a['domain']}"] = droplets[m.group(1)]
     return out
 
 
@@ -104,24 +135,54 @@ def test_prometheus_is_declared_in_clawtex_yaml():
 
 
 def test_every_scrape_target_is_open_from_prometheus_only():
-    prom = _prometheus_sources()
+    """Join: node.json's address of each host, the DNS record behind a private address and the
+    cloud firewall's sources agree with what clawtex.yaml says about the ops host."""
     stacks = _stacks()
-    checked = 0
-    for host, port, labels in _node_targets():
+    checked, private = 0, 0
+    for address, port, labels in _node_targets():
+        host = labels["host"]
+        want_address, want_sources = _expected(labels)
+        assert address == want_address, f"{host}: scraped at {address}, want {want_address}"
         stack = labels["customer"] if labels["customer"] != "shared" else host
+        if address != host:     # private: an A record of this very droplet's VPC address
+            assert _vpc_records(stacks[stack]).get(address) == host, f"{host}: no record {address} -> its VPC address"
+            private += 1
         fws = firewalls(stacks[stack])
         protecting = _protecting(fws, host, labels)
         assert protecting, f"{host}: no cloud firewall in stack {stack}"
         for f in protecting:
             sources = [s for p, s in f["rules"] if p == str(port)]
             assert sources, f"{host}: port {port} closed to Prometheus in {stack}"
-            assert set().union(*sources) == prom, f"{host}: port {port} open from {sources}, want {sorted(prom)}"
+            assert set().union(*sources) == want_sources, f"{host}: port {port} open from {sources}, want {sorted(want_sources)}"
         checked += 1
     assert checked >= 10
+    # the example fleet exercises both paths: the fra1 Droplets (clawtex.yaml privateNetwork) privately
+    assert private >= 2 and checked - private >= 8
+
+
+def test_no_vpc_record_without_a_private_scrape():
+    """Every `<host>.vpc.<zone>` record is a target Prometheus scrapes (no stale private records)."""
+    scraped = {address for address, _, _ in _node_targets()}
+    for stack, doc in _stacks().items():
+        for name in _vpc_records(doc):
+            assert name in scraped, (stack, name)
+
+
+def test_private_scrape_sources_are_private_addresses_only():
+    from compiler.models import PrometheusPrivateNetwork
+    from pydantic import ValidationError
+    ok = {"provider": "digitalocean", "region": "fra1", "sourceCidrs": ["10.114.0.2/32"]}
+    PrometheusPrivateNetwork.model_validate(ok)
+    for bad in ({**ok, "sourceCidrs": ["203.0.113.10/32"]}, {**ok, "sourceCidrs": ["0.0.0.0/0"]},
+                {**ok, "provider": "hetzner"}, {**ok, "provider": "vultr"}):
+        with pytest.raises(ValidationError):
+            PrometheusPrivateNetwork.model_validate(bad)
 
 
 def test_public_rules_open_only_what_the_internet_needs():
     prom, ops = _prometheus_sources(), set(SETTINGS["ops"]["sshAllowedCidrs"])
+    net = _private_network()
+    private = set(net["sourceCidrs"]) if net else None
     scrape = {str(p) for p in _scrape_ports()}
     for stack, doc in _stacks().items():
         for addr, f in firewalls(doc).items():
@@ -134,7 +195,7 @@ def test_public_rules_open_only_what_the_internet_needs():
                 elif port == "22":
                     assert sources == ops, (stack, addr, port, sources)
                 elif port in scrape:
-                    assert sources == prom, (stack, addr, port, sources)
+                    assert sources in (prom, private), (stack, addr, port, sources)
                 elif port == "1514-1515":    # Wazuh agents of this stack, never an address range
                     assert sources and all(s.startswith(("$", "droplet:", "tag:")) for s in sources), (stack, addr, sources)
                 else:
@@ -146,10 +207,29 @@ def test_the_ansible_host_firewall_opens_node_exporter_to_prometheus():
     inv = yaml.load((GENERATED / "ansible" / "inventory" / "hosts.yml").read_text(), _Loader)
     assert set(inv["all"]["vars"]["clawtex_prometheus_cidrs"]) == _prometheus_sources()
     ports = _scrape_ports()
+    expected = {labels["host"]: _expected(labels)[1] for _, _, labels in _node_targets()}
     for path in sorted((GENERATED / "ansible" / "inventory" / "host_vars").glob("*.yml")):
         hv = yaml.load(path.read_text(), _Loader)
+        if path.stem in expected:   # a host var overrides the group var: UFW's `prometheus` list
+            effective = hv.get("clawtex_prometheus_cidrs", inv["all"]["vars"]["clawtex_prometheus_cidrs"])
+            assert set(effective) == expected[path.stem], path.name
         for rule in hv.get("clawtex_firewall_ports", []):
             if rule["port"] in ports:
                 assert rule["from"] == "prometheus", (path.name, rule)
     task = (REPO / "modules" / "ansible" / "roles" / "hardening" / "tasks" / "ufw_port.yml").read_text()
     assert "prometheus: \"{{ clawtex_prometheus_cidrs }}\"" in task
+
+
+def test_a_private_network_region_the_provider_lacks_is_refused_at_its_line(tmp_path):
+    import shutil
+    from conftest import run_clawtex
+    for name in ("clawtex.yaml", "tiers", "customers"):
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+    text = (tmp_path / "clawtex.yaml").read_text()
+    lines = text.splitlines()
+    line = next(i for i, l in enumerate(lines, 1) if l.strip() == "region: fra1")
+    (tmp_path / "clawtex.yaml").write_text(text.replace("region: fra1", "region: fra9", 1))
+    out = run_clawtex(tmp_path, "validate")
+    assert out.returncode != 0
+    assert f"clawtex.yaml:{line}:" in out.stdout + out.stderr and "no region 'fra9'" in out.stdout + out.stderr

@@ -650,8 +650,12 @@ def test_backup_destinations_agree_across_terraform_ansible_and_costs():
         prices = plan.catalog.spec[sp.provider]
         backups = plan.customer(name).tier.spec.backups
         data_gb = sum(h.volume_gb for h in sp.hosts)
-        expected = (len(terraform) * (data_gb * backups.retained_size_factor * float(prices.object_storage_usd_per_gb)
-                                      + float(prices.object_storage_monthly_usd))) if backups else 0.0
+        # a subscription billed per account (DigitalOcean Spaces) is fleet overhead, not the target's
+        per_target = 0.0 if prices.object_storage_per_account else float(prices.object_storage_monthly_usd)
+        # per GB beyond what each target's own subscription includes (Vultr: 1000 GB)
+        included = 0.0 if prices.object_storage_per_account else float(prices.object_storage_included_gb)
+        billed_gb = max(0.0, data_gb * backups.retained_size_factor - included)
+        expected = (len(terraform) * (billed_gb * float(prices.object_storage_usd_per_gb) + per_target)) if backups else 0.0
         assert float(stack_cost_items(plan, sp)["backups"]) == round(expected, 2), (name, terraform)
         checked += bool(terraform)
     assert checked >= 5

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 
-from ..costs import customer_costs
+from ..costs import customer_costs, fleet_overhead
 from ..escape import markdown_text
 from ..money import ZERO, json_number
 from ..plan import FleetPlan
@@ -41,13 +41,15 @@ class Report:
     tiers: tuple[TierLine, ...]
     mrr: Decimal
     arr: Decimal
-    infraCost: Decimal
+    infraCost: Decimal                      # the customers' lines plus fleetOverhead
     grossMarginPercent: float
     belowFloor: tuple[str, ...]
     pricesTakenOn: str | None
     pricesAgeDays: int | None = None        # as of the day the report runs
     plansUnverified: int = 0                # plan prices without a priceSource (tiers/provider-facts.md)
     plansPriced: int = 0
+    # Account-wide costs no customer's line carries (compiler/costs.fleet_overhead), by item.
+    fleetOverhead: dict[str, Decimal] | None = None
 
     def to_json(self) -> dict:
         """Amounts as JSON numbers (cents round-trip exactly)."""
@@ -82,10 +84,11 @@ def build_report(plan: FleetPlan) -> Report:
                            sum((l.infraCost for l in lines if l.tier == t.name), ZERO))
                   for t in plan.tiers_by_rank())
     mrr = sum((l.monthlyPrice for l in lines), ZERO)
-    cost = sum((l.infraCost for l in lines), ZERO)
+    overhead = fleet_overhead(plan)
+    cost = sum((l.infraCost for l in lines), ZERO) + sum(overhead.values(), ZERO)
     return Report(tuple(lines), tiers, mrr, mrr * 12, cost, _percent(mrr - cost, mrr),
                   tuple(l.id for l in lines if l.belowFloor), _iso(plan.catalog.metadata.prices_taken_on),
-                  *_price_table_age(plan))
+                  *_price_table_age(plan), fleetOverhead=overhead)
 
 
 def _iso(day: date | None) -> str | None:
@@ -118,7 +121,8 @@ def _tables(r: Report) -> list[tuple[str, list[str], list[list[str]]]]:
     customers = [[l.id, l.tier, l.status, money(l.monthlyPrice), money(l.infraCost), money(l.margin),
                   f"{l.marginPercent:.1f}%" + (" BELOW FLOOR" if l.belowFloor else "")] for l in r.customers]
     tiers = [[t.tier, str(t.customers), money(t.mrr), money(t.infraCost)] for t in r.tiers]
-    fleet = [["MRR", money(r.mrr)], ["ARR", money(r.arr)], ["infra cost / month", money(r.infraCost)],
+    overhead = [[f"account-wide: {item}", money(v)] for item, v in (r.fleetOverhead or {}).items()]
+    fleet = [["MRR", money(r.mrr)], ["ARR", money(r.arr)], *overhead, ["infra cost / month", money(r.infraCost)],
              ["gross margin", f"{r.grossMarginPercent:.1f}%"],
              ["below margin floor", ", ".join(r.belowFloor) or "none"]]
     return [("Customers", ["customer", "tier", "status", "price", "infra cost", "margin", "margin %"], customers),

@@ -11,6 +11,8 @@ from .base import ProviderPlugin
 
 PLUGINS: dict[str, ProviderPlugin] = {m.PLUGIN.name: m.PLUGIN for m in (hetzner, digitalocean, vultr)}
 PROVIDER_NAMES: tuple[str, ...] = tuple(PLUGINS)
+# Providers whose servers share a per-region private network account-wide (ProviderPlugin.region_network_shared).
+SHARED_NETWORK_PROVIDERS: tuple[str, ...] = tuple(n for n, p in PLUGINS.items() if p.region_network_shared)
 
 
 def plugin(name: str) -> ProviderPlugin:

@@ -106,6 +106,11 @@ class ProviderPlugin:
     # Terraform types holding a customer's backups: kept (out of the state, not destroyed) when its
     # stack is destroyed, for the tier's retention (generated/decommissions.json, compiler/gitops/protection.py).
     backup_resource_types: tuple[str, ...] = ()
+    # True where every server of the account in a region shares one private network without
+    # joining anything (DigitalOcean's default VPC per region): a host of the account in that
+    # region reaches them there, so Prometheus may scrape over it (provider-facts row 39).
+    # False where each stack's network is its own (hcloud network, Vultr VPC per stack).
+    region_network_shared: bool = False
 
     # --- Terraform ---------------------------------------------------------------
     def build_stack(self, b: Any) -> None:

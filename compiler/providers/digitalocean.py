@@ -38,6 +38,11 @@ class DigitalOcean(ProviderPlugin):
     rebooting_resize = "size"
     backup_resource_types = ("digitalocean_spaces_bucket",)
     managed_kubernetes = True
+    # Droplets of the account in one region share its default VPC, and cloud firewalls filter VPC
+    # traffic as well ("Firewalls affect both public and VPC network traffic. Rules specific to
+    # either must specify the public or private IP range": docs.digitalocean.com/products/
+    # networking/firewalls/details/limits/, last edited 17 Jun 2025; provider-facts row 39).
+    region_network_shared = True
 
     def build_fleet(self, b: Any) -> None:
         declare_provider(b, self.terraform_provider)
@@ -64,6 +69,9 @@ class DigitalOcean(ProviderPlugin):
             "service.beta.kubernetes.io/do-loadbalancer-protocol": lb.protocol,
             "service.beta.kubernetes.io/do-loadbalancer-healthcheck-protocol": lb.protocol,
             "service.beta.kubernetes.io/do-loadbalancer-healthcheck-path": lb.health_path,
+            # The type of the load balancer Terraform created (REGIONAL_LB_TYPE): without it the
+            # controller builds every request as its default type, REGIONAL_NETWORK (row 37).
+            "service.beta.kubernetes.io/do-loadbalancer-type": REGIONAL_LB_TYPE,
         }
 
     # digitalocean-cloud-controller-manager docs/getting-started.md "Load-balancer ID annotations"
@@ -87,6 +95,17 @@ class DigitalOcean(ProviderPlugin):
         suffix = f"-{region}" if copy else ""
         return BackupDestination("s3", f"clawtex-{customer}-backup{suffix}", region, s3_endpoint(info, region))
 
+
+# The regional load balancer's type, set on the Terraform resource and on the Service that adopts
+# it. digitalocean-cloud-controller-manager @70d527e (v0.1.68+, read 2026-12-03): cloud.go defaults
+# DEFAULT_LB_TYPE to REGIONAL_NETWORK ("defaultLBType := godo.LoadBalancerTypeRegionalNetwork"),
+# loadbalancers.go getType() returns it for a Service without `do-loadbalancer-type`, and for
+# REGIONAL_NETWORK builds TCP/UDP pass-through rules (buildRegionalNetworkForwardingRule: no http,
+# no health path). The controller copies an adopted load balancer's type onto the Service
+# (retrieveAndAnnotateLoadBalancer), but its admission webhook validates a Service update without
+# the annotation as a change to REGIONAL_NETWORK (lb_service_admission_handler.go validateUpdate):
+# the annotation keeps the HTTP load balancer and the GLOBAL one's target as they are (row 37).
+REGIONAL_LB_TYPE = "REGIONAL"
 
 SOURCE_FIELDS = (("source_addresses", ""), ("source_droplet_ids", "droplet "), ("source_tags", "tag "),
                  ("source_load_balancer_uids", "load balancer "), ("source_kubernetes_ids", "kubernetes cluster "))
@@ -137,10 +156,21 @@ def _build_stack(b: Any) -> None:
     outbound = [FirewallOutboundRule(protocol=p, port_range="1-65535", destination_addresses=ANYWHERE) for p in ("tcp", "udp")]
     outbound.append(FirewallOutboundRule(protocol="icmp", destination_addresses=ANYWHERE))
     ssh = FirewallInboundRule(protocol="tcp", port_range="22", source_addresses=b.ops_cidrs())
-    # node_exporter from the Prometheus host only (clawtex.yaml ops.prometheus, published by the plan).
-    scrape = [FirewallInboundRule(protocol="tcp", port_range=port, source_addresses=sources) for port, sources, _ in b.scrape_rules()]
+    # node_exporter from the Prometheus host only (clawtex.yaml ops.prometheus), over the address the
+    # plan computed per host (plan.ScrapeTarget): public, or the default VPC where the ops host is a
+    # Droplet of the account in the same region (row 39). Firewalls filter VPC traffic too.
+    def scrape(hosts: list[Any]) -> list[Any]:
+        return [FirewallInboundRule(protocol="tcp", port_range=port, source_addresses=sources)
+                for port, sources, _ in b.scrape_rules(hosts)]
+    by_rid = {resource_id(h): h for h in b.sp.hosts}
+    for host, target in b.private_scrape_targets():
+        # `<host>.vpc.<fleet zone>` -> the droplet's VPC address: the name Prometheus scrapes.
+        b.resource("digitalocean_record", f"{resource_id(host)}_vpc", {
+            "domain": target.zone, "name": target.record, "type": "A", "ttl": 300,
+            "value": f"${{digitalocean_droplet.{resource_id(host)}.ipv4_address_private}}"})
     if serving:
-        inbound = [ssh] + [FirewallInboundRule(protocol="tcp", port_range=p, source_addresses=ANYWHERE) for p in PUBLIC_PORTS] + scrape
+        inbound = [ssh] + [FirewallInboundRule(protocol="tcp", port_range=p, source_addresses=ANYWHERE) for p in PUBLIC_PORTS] + \
+            scrape([by_rid[rid] for rid in droplets if rid not in wazuh])
         Firewall(b.stack, "fw", name=f"{b.sp.name}-fw", droplet_ids=[tf.Token.as_number(d.id) for d in serving],
                  inbound_rule=inbound, outbound_rule=outbound)
     if wazuh:
@@ -150,7 +180,7 @@ def _build_stack(b: Any) -> None:
                                      source_droplet_ids=[tf.Token.as_number(d.id) for d in serving] or None,
                                      source_tags=node_tags or None) if (serving or node_tags) else None
         Firewall(b.stack, "wazuh_fw", name=f"{b.sp.name}-wazuh-fw", droplet_ids=[tf.Token.as_number(droplets["wazuh"].id)],
-                 inbound_rule=[ssh] + ([agents] if agents else []) + scrape, outbound_rule=outbound)
+                 inbound_rule=[ssh] + ([agents] if agents else []) + scrape([by_rid["wazuh"]]), outbound_rule=outbound)
     c = b.dedicated
     if c:
         for target in c.backup_targets:
@@ -182,7 +212,8 @@ def _build_stack(b: Any) -> None:
         # through the cluster's `k8s:<cluster-uuid>` tag (docs.digitalocean.com/products/kubernetes/
         # details/managed/ "Worker Node Firewalls", read 2026-12-03; tiers/provider-facts.md row 31).
         node_tags = [f"k8s:${{digitalocean_kubernetes_cluster.k8s_{region}.id}}" for region in c.regions]
-        Firewall(b.stack, "nodes_scrape_fw", name=f"{b.sp.name}-nodes-scrape-fw", tags=node_tags, inbound_rule=scrape,
+        Firewall(b.stack, "nodes_scrape_fw", name=f"{b.sp.name}-nodes-scrape-fw", tags=node_tags,
+                 inbound_rule=scrape([h for h in b.sp.hosts if h.role == ROLE_K8S]),
                  outbound_rule=outbound)
         _doks(b, c)
         return      # the global load balancer owns the customer's record (domains.is_managed)
@@ -241,7 +272,8 @@ def _doks(b: Any, c: Any) -> None:
         # VPC (the CCM requires it). The cloud controller then owns its rules, health check,
         # droplets and name (annotations), so Terraform ignores every later change.
         lb = b.resource("digitalocean_loadbalancer", f"lb_{region}", {
-            "name": gateway.name, "region": region, "vpc_uuid": f"${{digitalocean_kubernetes_cluster.k8s_{region}.vpc_uuid}}",
+            "name": gateway.name, "type": REGIONAL_LB_TYPE, "region": region,
+            "vpc_uuid": f"${{digitalocean_kubernetes_cluster.k8s_{region}.vpc_uuid}}",
             "forwarding_rule": [{"entry_port": gateway.port, "entry_protocol": gateway.protocol,
                                  "target_port": gateway.port, "target_protocol": gateway.protocol}],
             "healthcheck": [{"port": gateway.port, "protocol": gateway.protocol, **({"path": gateway.health_path} if gateway.protocol == "http" else {})}],

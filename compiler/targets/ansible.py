@@ -269,6 +269,11 @@ def host_vars(host: HostPlan, plan: FleetPlan) -> dict[str, Any]:
         "openclaw_gateway_port": plan.runtime.gateway_port,
         "openclaw_health_path": plan.runtime.health_path,
     }
+    scrape = plan.scrape_target(host)
+    if scrape.private:
+        # Scraped over the region's VPC (plan.ScrapeTarget): UFW's `from: prometheus` is the ops
+        # host's VPC address here, the same list as the cloud firewall (overrides the group var).
+        out["clawtex_prometheus_cidrs"] = list(scrape.sources)
     customer: Optional[CustomerPlan] = plan.customer(host.customer) if host.customer else None
     if host.role == ROLE_OPENCLAW:
         out.update(proxy_vars(host, plan))

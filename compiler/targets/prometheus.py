@@ -68,7 +68,8 @@ def node_targets(plan: FleetPlan) -> list[dict[str, Any]]:
             continue
         customer = host.customer or "shared"
         # role lets Alertmanager tell a gateway host from a Wazuh VM (inhibition).
-        out.append({"targets": [f"{host.name}:{NODE_EXPORTER_PORT}"],
+        # the address the plan computed once (public name, or the private record; plan.ScrapeTarget)
+        out.append({"targets": [plan.scrape_target(host).target(NODE_EXPORTER_PORT)],
                     "labels": {**labels(host, customer), "role": _label_safe(host.role)}})
     return out
 

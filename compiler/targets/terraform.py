@@ -29,7 +29,7 @@ import multiprocessing
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from ..diagnostics import MissingPrerequisite
 from ..escape import terraform_literal
@@ -188,9 +188,21 @@ class StackBuilder:
     def ops_cidrs(self) -> list[str]:
         return list(self.plan.settings.spec.ops.ssh_allowed_cidrs)
 
-    def scrape_rules(self) -> list[tuple[str, list[str], str]]:
-        """(port, sources, description) of every port Prometheus scrapes, from its host only (plan)."""
-        return [(str(port), self.plan.scrape_sources, f"prometheus scrape {port}") for port in SCRAPE_PORTS]
+    def scrape_rules(self, hosts: Optional[list[HostPlan]] = None) -> list[tuple[str, list[str], str]]:
+        """(port, sources, description) of every port Prometheus scrapes on `hosts` (default: the
+        stack's), from the sources the plan computed for them (plan.scrape_target: its public
+        addresses, or its VPC addresses where it shares the hosts' region network). One firewall
+        serves the hosts, so they must agree."""
+        targets = [self.plan.scrape_target(h) for h in (self.sp.hosts if hosts is None else hosts)]
+        sources = {t.sources for t in targets}
+        if len(sources) > 1:
+            raise ValueError(f"{self.sp.name}: one firewall, hosts scraped from different sources: {sorted(sources)}")
+        listed = list(sources.pop()) if sources else self.plan.scrape_sources
+        return [(str(port), listed, f"prometheus scrape {port}") for port in SCRAPE_PORTS]
+
+    def private_scrape_targets(self) -> list[tuple[HostPlan, Any]]:
+        """(host, plan.ScrapeTarget) of the stack's running hosts scraped at a private address."""
+        return [(h, t) for h in self.servers() for t in [self.plan.scrape_target(h)] if t.private]
 
     def fqdn(self, host: HostPlan) -> str:
         return f"{host.name}.{self.info.dns_zone}"
