@@ -15,9 +15,9 @@ from .cache import Cache
 from .guard import check_decommissions
 from .stateful_guard import check_replacements
 from .plan import FleetPlan, build_plan
-from .previous import read_previous
+from .previous import INVENTORY_FILE, read_previous, remember_inventory
 from .replacement import load_facts
-from .targets import render_all
+from .targets import ansible, render_all
 from .validate import Inputs, validate_repo
 
 
@@ -41,5 +41,8 @@ def compile_repo(root: Path, only: list[str] | None = None, use_cache: bool = Tr
     plan = build_plan(inputs)
     check_decommissions(inputs, plan)
     files = render_all(plan, only, on_target, cache)
+    if use_cache and INVENTORY_FILE in files:
+        # the next compile reads these bytes back (previous.py): their seats, without parsing them
+        remember_inventory(root, files[INVENTORY_FILE], lambda: ansible.inventory(plan))
     check_replacements(inputs, plan, files)    # never replace or shrink stateful resources silently
     return files

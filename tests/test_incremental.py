@@ -3,6 +3,7 @@ random sequences of one-customer edits (compiler/incremental.py), and a
 compile whose edit reaches no Terraform stack never starts jsii/CDKTF."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from compiler.diagnostics import CompileError
 from compiler.pipeline import compile_repo
+from compiler.previous import read_previous
 from compiler.write import diff_tree, read_tree, write_tree
 from conftest import REPO, copy_repo, run_clawtex
 
@@ -117,6 +119,9 @@ def test_cached_compile_is_identical_to_a_cold_one_after_random_edits(tmp_path_f
             assert sorted(p.name for p in root.iterdir() if p.name.startswith(".generated")) \
                 == [], "no journal, staging or lock left behind"
             assert diff_tree(root / "generated", cold).clean, "compile --check with the manifest"
+            # What the next compile reads back (placement, fleet index, stacks): the cached read
+            # (the inventory's seats stored by the compile that wrote it) equals a fresh parse.
+            assert read_previous(root, use_cache=True) == read_previous(root), f"previous after {kind} {cid} {n}"
             time.sleep(0.02)            # past the filesystem clock's tick: the manifest's entries are trusted
             manifest = (root / MANIFEST).read_bytes()
             hurt = _damage(root, harm, pick, old_manifest)
@@ -126,12 +131,14 @@ def test_cached_compile_is_identical_to_a_cold_one_after_random_edits(tmp_path_f
                 assert hurt in diff.stale + diff.missing, f"{harm} of {hurt} must be seen by --check"
                 write_tree(root, cold)
                 assert read_tree(root / "generated") == cold, f"{harm} of {hurt} repaired by the write"
+                assert read_previous(root, use_cache=True) == read_previous(root), f"previous after {harm}"
 
 
 PROBE = """
 import json, sys
 from pathlib import Path
 from compiler.pipeline import compile_repo
+from compiler.previous import read_previous
 from compiler.write import write_tree
 write_tree(Path(sys.argv[1]), compile_repo(Path(sys.argv[1])))
 print(json.dumps({m: m in sys.modules for m in ("cdktf", "jsii", "constructs")}))
@@ -167,3 +174,24 @@ def test_an_edit_that_reaches_no_stack_starts_no_jsii(repo):
     # The probe sees jsii when a stack does change (a suspended customer's compute goes).
     _edit(repo, "suspend", "mapleleaf-dental", 1)
     assert _compile_and_probe(repo)["cdktf"] is True
+
+
+def test_the_inventory_seats_a_compile_stores_are_those_of_the_bytes_it_wrote(tmp_path):
+    """previous.remember_inventory: the seats taken from the data hosts.yml is dumped from
+    are the seats a parse of the file finds; a hand edit of the file is parsed, not looked up."""
+    from compiler import previous
+    from compiler.cache import Cache
+    root = copy_repo(tmp_path / "repo")
+    files = compile_repo(root)
+    write_tree(root, files)
+    data = files[previous.INVENTORY_FILE]
+    parsed = previous.inventory_seats(previous._parse_inventory(data))
+    assert len(parsed) >= len(CUSTOMERS) - 1          # an independent count: nearly every customer has a seat
+    cache = Cache(root, "inventory")
+    stored = cache.get(cache.key(hashlib.sha256(data).digest()))
+    assert stored == parsed
+    path = root / "generated" / previous.INVENTORY_FILE
+    path.write_bytes(data.replace(b"clawtex_customer: pixel-bakery", b"clawtex_customer: someone-else")
+                     .replace(b"customer: pixel-bakery", b"customer: someone-else"))
+    stacks = previous.read_previous(root, use_cache=True).fleet.stacks
+    assert "someone-else" in stacks and stacks == previous.read_previous(root).fleet.stacks
