@@ -195,3 +195,26 @@ def test_the_inventory_seats_a_compile_stores_are_those_of_the_bytes_it_wrote(tm
                      .replace(b"customer: pixel-bakery", b"customer: someone-else"))
     stacks = previous.read_previous(root, use_cache=True).fleet.stacks
     assert "someone-else" in stacks and stacks == previous.read_previous(root).fleet.stacks
+
+
+def test_the_holiday_dates_are_reused_only_for_the_same_calendar_and_library(monkeypatch):
+    """targets/alertmanager.holiday_dates: a Memo hit needs the same calendar fields and the
+    same installed holidays distribution; its dates are the library's own."""
+    import datetime
+    from compiler.incremental import Memo, memoizing
+    from compiler.models import HolidayCalendar
+    from compiler.targets import alertmanager
+    calendar = HolidayCalendar.model_validate({"country": "DE", "firstYear": 2026, "lastYear": 2028})
+    memo = Memo()
+    with memoizing(memo):
+        first = alertmanager.holiday_dates(calendar)
+    assert datetime.date(2026, 12, 25) in first and datetime.date(2027, 10, 3) in first   # Christmas, German Unity Day
+    again = Memo(memo.entries)
+    with memoizing(again):
+        assert alertmanager.holiday_dates(calendar) == first
+    assert (again.hits, again.misses) == (1, 0)
+    monkeypatch.setattr(alertmanager, "_holidays_dist", lambda: "holidays-9.99.dist-info")
+    upgraded = Memo(memo.entries)
+    with memoizing(upgraded):
+        assert alertmanager.holiday_dates(calendar) == first
+    assert (upgraded.hits, upgraded.misses) == (0, 1), "another library version computes the dates again"
