@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -110,10 +111,47 @@ def _inputs(generated: Path) -> list[bytes]:
     parts = []
     for rel, digest in file_digests(generated.parent, rels).items():
         parts += [rel.encode(), digest if digest is not None else b"\0missing"]
-    names = [p.relative_to(generated).as_posix() for d in (generated / "openclaw", generated / "wazuh" / "groups")
-             for p in sorted(d.glob("*/**/*")) if p.is_file()]
+    names = [f"{d}/{rel}" for d in CUSTOMER_DIRS for rel in files_below(generated / d)]
     parts.append("\n".join(names).encode())
     return parts
+
+
+# Directories of generated/ with one subdirectory per customer that runs (its files make it one).
+CUSTOMER_DIRS = ("openclaw", "wazuh/groups")
+
+
+def files_below(directory: Path) -> list[str]:
+    """The files of `directory` at depth two or more (inside a subdirectory), relative, in
+    pathlib's order: what sorted(directory.glob("*/**/*")) filtered by is_file() gives
+    (a symlinked first-level directory is listed, deeper ones are not), with one scandir
+    per directory instead of pathlib's selectors (~0.1 s at 1,000 customers)."""
+    out: list[tuple[str, ...]] = []
+
+    def walk(path: str, parts: tuple[str, ...]) -> None:
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            return
+        for entry in entries:
+            try:
+                if entry.is_file():
+                    out.append((*parts, entry.name))
+                elif entry.is_dir() and not entry.is_symlink():
+                    walk(entry.path, (*parts, entry.name))
+            except OSError:
+                continue
+
+    try:
+        first = list(os.scandir(directory))
+    except OSError:
+        return []
+    for entry in first:
+        try:
+            if entry.is_dir():
+                walk(entry.path, (entry.name,))
+        except OSError:
+            continue
+    return ["/".join(parts) for parts in sorted(out)]
 
 
 def _json_object(path: Path) -> dict:
@@ -153,10 +191,9 @@ def _fleet_index(generated: Path, placement: dict, inventory_cache: Cache | None
             runs(cid, host)
     for customer, stack in _inventory_seats(generated, inventory_cache):
         sits_in(customer, stack)
-    for directory in (generated / "openclaw", generated / "wazuh" / "groups"):
-        for path in sorted(directory.glob("*/**/*")):
-            if path.is_file():
-                runs(path.relative_to(directory).parts[0])
+    for directory in CUSTOMER_DIRS:
+        for rel in files_below(generated / directory):
+            runs(rel.split("/", 1)[0])
     return FleetIndex(frozenset(customers), {cid: frozenset(s) for cid, s in sorted(stacks.items())})
 
 

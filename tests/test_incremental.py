@@ -218,3 +218,22 @@ def test_the_holiday_dates_are_reused_only_for_the_same_calendar_and_library(mon
     with memoizing(upgraded):
         assert alertmanager.holiday_dates(calendar) == first
     assert (upgraded.hits, upgraded.misses) == (0, 1), "another library version computes the dates again"
+
+
+def test_files_below_lists_what_pathlib_glob_lists(tmp_path):
+    """previous.files_below (one scandir per directory) names the files the fleet index used
+    to find with sorted(d.glob("*/**/*")) + is_file(), symlinks and ordering included."""
+    from compiler.previous import files_below
+    d = tmp_path / "d"
+    for rel in ("a/f", "a/b/g", "a/b/c/h", "a-b/x/y", "e/.hidden"):
+        (d / rel).parent.mkdir(parents=True, exist_ok=True)
+        (d / rel).write_text("x")
+    (d / "top").write_text("depth one: not a customer's file")
+    (d / "empty").mkdir()
+    (d / "sym").symlink_to(d / "a" / "b")            # a symlinked first-level directory is listed
+    (d / "a" / "deep").symlink_to(d / "a" / "b")     # a deeper one is not
+    (d / "e" / "link").symlink_to(d / "a" / "f")     # a symlink to a file is a file
+    expected = [p.relative_to(d).as_posix() for p in sorted(d.glob("*/**/*")) if p.is_file()]
+    assert "a-b/x/y" in expected and "sym/g" in expected
+    assert files_below(d) == expected
+    assert files_below(tmp_path / "missing") == []
