@@ -71,7 +71,7 @@ def read_previous(root: Path, use_cache: bool = False) -> PreviousState:
         if isinstance(hit, PreviousState):
             return hit
         state = _read(generated, Cache(root, "inventory"))
-        cache.put(key, state)
+        _put_only(cache, key, state)        # the state of the tree on disk only (1.8 MB at 1,000 customers)
         return state
     return _read(generated, None)
 
@@ -259,7 +259,7 @@ def remember_inventory(root: Path, data: bytes, doc: Callable[[], Any]) -> None:
 
 
 def _put_only(cache: Cache, key: str, value: Any) -> None:
-    """One entry: the seats of the last inventory written or read (the store does not grow)."""
+    """The namespace's one entry (the store does not grow with every tree compiled)."""
     cache.put(key, value)
     for old in cache.directory.glob("*.pickle"):
         if old.name != f"{key}.pickle":
