@@ -71,6 +71,9 @@ class Prediction:
         return f"{where} is replaced: {change} forces a new resource ({self.source})"
 
 
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_facts(root: Path) -> dict[str, Fact]:
     path = root / FACTS_FILE
     if not path.is_file():
@@ -79,7 +82,8 @@ def load_facts(root: Path) -> dict[str, Fact]:
 
 
 def facts_from_text(text: str) -> dict[str, Fact]:
-    doc = yaml.safe_load(text) if text.strip() else {}
+    # libyaml's parser (the same safe constructor): the pure-Python one took ~0.1 s of every compile
+    doc = yaml.load(text, Loader=_SafeLoader) if text.strip() else {}
     doc = doc if isinstance(doc, dict) else {}
     facts = {}
     for provider, entry in (doc.get("providers") or {}).items():

@@ -396,14 +396,17 @@ def _secret_key(ref) -> tuple:
 
 
 def secret_owner_errors(customers: list[LoadedCustomer], shared: Iterable[str] = (),
-                        focus: frozenset[str] = frozenset()) -> Iterable[Diagnostic]:
+                        focus: frozenset[str] = frozenset(),
+                        refs: dict[str, tuple] | None = None) -> Iterable[Diagnostic]:
     """A secret reference belongs to one customer, unless clawtex.yaml spec.sharedSecretRefs names it.
     The error goes to the later file by name; files in `focus` (the ones validated by name) count
-    as later than the rest of the repository, so theirs is the error."""
+    as later than the rest of the repository, so theirs is the error. `refs`: secret_refs_in of
+    a customer's model by its file, where known (stored with its cached verdict)."""
     shared = set(shared)
     first: dict[tuple, tuple[LoadedCustomer, tuple]] = {}
     for lc in sorted(customers, key=lambda lc: (lc.doc.file in focus, lc.doc.file)):
-        for path, ref in secret_refs_in(lc.model):
+        known = refs.get(lc.doc.file) if refs is not None else None
+        for path, ref in (known if known is not None else secret_refs_in(lc.model)):
             if ref.id in shared:
                 continue
             owner = first.setdefault(_secret_key(ref), (lc, path))
@@ -459,20 +462,27 @@ def repo_config_bytes(root: Path) -> bytes:
 
 
 def cached_customer_file(path: Path, root: Path, tiers, catalog, errors: list[Diagnostic],
-                         cache: Cache | Pack) -> LoadedCustomer | None:
-    """validate_customer_file, reused by content hash: unchanged files are not parsed again."""
+                         cache: Cache | Pack, refs: dict[str, tuple] | None = None) -> LoadedCustomer | None:
+    """validate_customer_file, reused by content hash: unchanged files are not parsed again.
+    `refs` receives the customer's secret_refs_in (by its file), stored with the verdict: the
+    cross-customer secret rule then walks no model of an unchanged file."""
     try:
         key = cache.key(_relative_resolved(path, root).encode(), path.read_bytes())
     except OSError:
         return validate_customer_file(path, root, tiers, catalog, errors)
     hit = cache.get(key)
-    if hit is not None:
-        found, loaded = hit
+    if isinstance(hit, tuple) and len(hit) == 3:
+        found, loaded, secret_refs = hit
         errors.extend(found)
+        if refs is not None and loaded is not None:
+            refs[loaded.doc.file] = secret_refs
         return loaded
     found: list[Diagnostic] = []
     loaded = validate_customer_file(path, root, tiers, catalog, found)
-    cache.put(key, (found, loaded))
+    secret_refs = tuple(secret_refs_in(loaded.model)) if loaded is not None else ()
+    cache.put(key, (found, loaded, secret_refs))
+    if refs is not None and loaded is not None:
+        refs[loaded.doc.file] = secret_refs
     errors.extend(found)
     return loaded
 
@@ -513,8 +523,9 @@ def validate_repo(root: Path, files: Iterable[Path] | None = None, use_cache: bo
     cache = Pack(Cache(root, "customers", config, enabled=use_cache and not errors), "verdicts")
     customers = []
     resolved = root.resolve()
+    refs: dict[str, tuple] = {}
     for path in customer_files(root, files):
-        lc = cached_customer_file(path, resolved, tiers, catalog, errors, cache)
+        lc = cached_customer_file(path, resolved, tiers, catalog, errors, cache, refs)
         if lc is not None:
             customers.append(lc)
     # Rules across customers see the whole repository even when files are named (`validate FILE`:
@@ -524,7 +535,7 @@ def validate_repo(root: Path, files: Iterable[Path] | None = None, use_cache: bo
         named = {p for p in customer_files(root, files)}
         for path in customer_files(root):
             if path.resolve() not in named:
-                lc = cached_customer_file(path, resolved, tiers, catalog, [], cache)     # their own errors: not asked
+                lc = cached_customer_file(path, resolved, tiers, catalog, [], cache, refs)   # their own errors: not asked
                 if lc is not None:
                     others.append(lc)
     cache.save(keep_unused=bool(files))
@@ -534,7 +545,7 @@ def validate_repo(root: Path, files: Iterable[Path] | None = None, use_cache: bo
     if settings is not None:
         errors.extend(release_errors(customers, settings, tiers))
         errors.extend(d for d in secret_owner_errors(others + customers, settings.spec.shared_secret_refs,
-                                                      focus if files else frozenset()) if mine(d))
+                                                      focus if files else frozenset(), refs) if mine(d))
     if errors or settings is None or catalog is None or slo_windows is None:
         raise CompileError(errors)
     return Inputs(settings, catalog, tiers, tuple(sorted(customers, key=lambda lc: lc.model.metadata.id)), slo_windows)

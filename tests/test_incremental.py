@@ -3,6 +3,7 @@ random sequences of one-customer edits (compiler/incremental.py), and a
 compile whose edit reaches no Terraform stack never starts jsii/CDKTF."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from compiler.diagnostics import CompileError
 from compiler.pipeline import compile_repo
+from compiler.previous import read_previous
 from compiler.write import diff_tree, read_tree, write_tree
 from conftest import REPO, copy_repo, run_clawtex
 
@@ -117,6 +119,9 @@ def test_cached_compile_is_identical_to_a_cold_one_after_random_edits(tmp_path_f
             assert sorted(p.name for p in root.iterdir() if p.name.startswith(".generated")) \
                 == [], "no journal, staging or lock left behind"
             assert diff_tree(root / "generated", cold).clean, "compile --check with the manifest"
+            # What the next compile reads back (placement, fleet index, stacks): the cached read
+            # (the inventory's seats stored by the compile that wrote it) equals a fresh parse.
+            assert read_previous(root, use_cache=True) == read_previous(root), f"previous after {kind} {cid} {n}"
             time.sleep(0.02)            # past the filesystem clock's tick: the manifest's entries are trusted
             manifest = (root / MANIFEST).read_bytes()
             hurt = _damage(root, harm, pick, old_manifest)
@@ -126,12 +131,14 @@ def test_cached_compile_is_identical_to_a_cold_one_after_random_edits(tmp_path_f
                 assert hurt in diff.stale + diff.missing, f"{harm} of {hurt} must be seen by --check"
                 write_tree(root, cold)
                 assert read_tree(root / "generated") == cold, f"{harm} of {hurt} repaired by the write"
+                assert read_previous(root, use_cache=True) == read_previous(root), f"previous after {harm}"
 
 
 PROBE = """
 import json, sys
 from pathlib import Path
 from compiler.pipeline import compile_repo
+from compiler.previous import read_previous
 from compiler.write import write_tree
 write_tree(Path(sys.argv[1]), compile_repo(Path(sys.argv[1])))
 print(json.dumps({m: m in sys.modules for m in ("cdktf", "jsii", "constructs")}))
@@ -167,3 +174,66 @@ def test_an_edit_that_reaches_no_stack_starts_no_jsii(repo):
     # The probe sees jsii when a stack does change (a suspended customer's compute goes).
     _edit(repo, "suspend", "mapleleaf-dental", 1)
     assert _compile_and_probe(repo)["cdktf"] is True
+
+
+def test_the_inventory_seats_a_compile_stores_are_those_of_the_bytes_it_wrote(tmp_path):
+    """previous.remember_inventory: the seats taken from the data hosts.yml is dumped from
+    are the seats a parse of the file finds; a hand edit of the file is parsed, not looked up."""
+    from compiler import previous
+    from compiler.cache import Cache
+    root = copy_repo(tmp_path / "repo")
+    files = compile_repo(root)
+    write_tree(root, files)
+    data = files[previous.INVENTORY_FILE]
+    parsed = previous.inventory_seats(previous._parse_inventory(data))
+    assert len(parsed) >= len(CUSTOMERS) - 1          # an independent count: nearly every customer has a seat
+    cache = Cache(root, "inventory")
+    stored = cache.get(cache.key(hashlib.sha256(data).digest()))
+    assert stored == parsed
+    path = root / "generated" / previous.INVENTORY_FILE
+    path.write_bytes(data.replace(b"clawtex_customer: pixel-bakery", b"clawtex_customer: someone-else")
+                     .replace(b"customer: pixel-bakery", b"customer: someone-else"))
+    stacks = previous.read_previous(root, use_cache=True).fleet.stacks
+    assert "someone-else" in stacks and stacks == previous.read_previous(root).fleet.stacks
+
+
+def test_the_holiday_dates_are_reused_only_for_the_same_calendar_and_library(monkeypatch):
+    """targets/alertmanager.holiday_dates: a Memo hit needs the same calendar fields and the
+    same installed holidays distribution; its dates are the library's own."""
+    import datetime
+    from compiler.incremental import Memo, memoizing
+    from compiler.models import HolidayCalendar
+    from compiler.targets import alertmanager
+    calendar = HolidayCalendar.model_validate({"country": "DE", "firstYear": 2026, "lastYear": 2028})
+    memo = Memo()
+    with memoizing(memo):
+        first = alertmanager.holiday_dates(calendar)
+    assert datetime.date(2026, 12, 25) in first and datetime.date(2027, 10, 3) in first   # Christmas, German Unity Day
+    again = Memo(memo.entries)
+    with memoizing(again):
+        assert alertmanager.holiday_dates(calendar) == first
+    assert (again.hits, again.misses) == (1, 0)
+    monkeypatch.setattr(alertmanager, "_holidays_dist", lambda: "holidays-9.99.dist-info")
+    upgraded = Memo(memo.entries)
+    with memoizing(upgraded):
+        assert alertmanager.holiday_dates(calendar) == first
+    assert (upgraded.hits, upgraded.misses) == (0, 1), "another library version computes the dates again"
+
+
+def test_files_below_lists_what_pathlib_glob_lists(tmp_path):
+    """previous.files_below (one scandir per directory) names the files the fleet index used
+    to find with sorted(d.glob("*/**/*")) + is_file(), symlinks and ordering included."""
+    from compiler.previous import files_below
+    d = tmp_path / "d"
+    for rel in ("a/f", "a/b/g", "a/b/c/h", "a-b/x/y", "e/.hidden"):
+        (d / rel).parent.mkdir(parents=True, exist_ok=True)
+        (d / rel).write_text("x")
+    (d / "top").write_text("depth one: not a customer's file")
+    (d / "empty").mkdir()
+    (d / "sym").symlink_to(d / "a" / "b")            # a symlinked first-level directory is listed
+    (d / "a" / "deep").symlink_to(d / "a" / "b")     # a deeper one is not
+    (d / "e" / "link").symlink_to(d / "a" / "f")     # a symlink to a file is a file
+    expected = [p.relative_to(d).as_posix() for p in sorted(d.glob("*/**/*")) if p.is_file()]
+    assert "a-b/x/y" in expected and "sym/g" in expected
+    assert files_below(d) == expected
+    assert files_below(tmp_path / "missing") == []

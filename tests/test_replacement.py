@@ -359,3 +359,15 @@ def test_a_stack_compiled_to_its_committed_bytes_is_not_compared():
         assert [(p.address, p.action) for p in found] == [("digitalocean_spaces_bucket.backup", "replace")]
     finally:
         stateful_guard.stack_resources = original
+
+
+def test_the_facts_file_reads_the_same_with_libyaml_as_with_the_pure_python_parser():
+    """replacement.facts_from_text parses with libyaml (speed); the data is what yaml.safe_load
+    (pure Python) makes of the committed facts file."""
+    import yaml
+    from compiler import replacement
+    from conftest import REPO
+    text = (REPO / replacement.FACTS_FILE).read_text(encoding="utf-8")
+    assert yaml.__with_libyaml__ and replacement._SafeLoader is yaml.CSafeLoader
+    assert yaml.load(text, Loader=replacement._SafeLoader) == yaml.safe_load(text)
+    assert len(replacement.facts_from_text(text)) >= 10
