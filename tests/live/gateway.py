@@ -38,7 +38,8 @@ How the generated file runs unmodified (absolute paths, port 18789):
   `compile_cache` keeps the union of what the gateways compiled in the cache dir
   and seeds each new /tmp with a copy: V8 checks each entry against its source
   and recompiles what does not match, so only the speed changes, not what runs.
-- stop(): SIGTERM, then SIGKILL after STOP_GRACE_SECONDS (an offline Telegram
+- stop(): SIGTERM, then SIGKILL after STOP_GRACE_SECONDS; with stop_in_background the
+  wait for the exit happens in a thread while the next test runs (an offline Telegram
   gateway can take > 40 s to exit on SIGTERM).
 """
 from __future__ import annotations
@@ -314,6 +315,8 @@ class Gateway:
     outside_log: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
     release: dict[str, Any] = field(default_factory=dict)     # the OpenClaw release it runs (gateway.release())
+    _stop_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _terminated_at: float | None = None
 
     @property
     def url(self) -> str:
@@ -382,18 +385,25 @@ class Gateway:
     def run(self, argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run(self.command(argv), capture_output=True, text=True, timeout=timeout)
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
+        """Stop serving now: close the forwarder and send SIGTERM (once)."""
         if self.forwarder:
             self.forwarder.close()
-        if self.proc and self.proc.poll() is None:
-            started = time.monotonic()
-            self.proc.send_signal(signal.SIGTERM)
+        with self._stop_lock:
+            if self.proc and self.proc.poll() is None and self._terminated_at is None:
+                self._terminated_at = time.monotonic()
+                self.proc.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        """terminate(), then wait for the exit; SIGKILL STOP_GRACE_SECONDS after the SIGTERM."""
+        self.terminate()
+        if self.proc and self._terminated_at is not None and self.stop_seconds is None:
             try:
-                self.proc.wait(STOP_GRACE_SECONDS)
+                self.proc.wait(max(0.0, STOP_GRACE_SECONDS - (time.monotonic() - self._terminated_at)))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
-            self.stop_seconds = time.monotonic() - started
+            self.stop_seconds = time.monotonic() - self._terminated_at
         if self.proc:
             # Its workers (spawn broker, sqlite) share its process group (start_new_session).
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -579,9 +589,13 @@ def gateway_env(config: dict, secret_env: dict[str, str], rel: dict | None = Non
 @contextlib.contextmanager
 def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: bool = True,
                     keep: bool = False, secret_layout: dict | None = None,
-                    rel: dict | None = None) -> Iterator[Gateway]:
+                    rel: dict | None = None, stop_in_background: bool = False) -> Iterator[Gateway]:
     """Boot the gateway for config_path (see module doc) with the OpenClaw release `rel`; default: the
-    release its customer's hosts install (customer_release), else stable. Stop it and remove its scratch dir after."""
+    release its customer's hosts install (customer_release), else stable. Stop it and remove its scratch dir after.
+
+    stop_in_background: on leaving, the gateway stops serving at once (SIGTERM, forwarder closed) and a
+    thread waits for its exit (SIGKILL after the grace) and removes its scratch dir, so the caller
+    does not idle through OpenClaw's shutdown (about 12 s, channels closing); join_stops() waits for all."""
     config = json.loads(Path(config_path).read_text())
     rel = rel or customer_release(Path(config_path).parent.name) or release()
     uid = int(role_defaults()["openclaw_uid"])
@@ -635,8 +649,30 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
             gw.boot_seconds = time.monotonic() - started
         yield gw
     finally:
-        gw.stop()
-        with contextlib.suppress(OSError):
-            keep_compile_cache(rel, root / "tmp")
-        if not keep:
-            shutil.rmtree(root, ignore_errors=True)
+        gw.terminate()
+
+        def finish() -> None:
+            try:
+                gw.stop()
+            finally:
+                with contextlib.suppress(OSError):
+                    keep_compile_cache(rel, root / "tmp")
+                if not keep:
+                    shutil.rmtree(root, ignore_errors=True)
+        if stop_in_background:
+            reaper = threading.Thread(target=finish, name=f"stop-{gw.customer}")
+            reaper.start()
+            _STOPPING.append(reaper)
+        else:
+            finish()
+
+
+# Gateways whose stop runs after their test (running_gateway(stop_in_background=True)).
+_STOPPING: list[threading.Thread] = []
+
+
+def join_stops() -> None:
+    """Wait until every gateway stopped in the background has exited and its scratch dir is gone
+    (tests/live/conftest.py, at the end of the session)."""
+    while _STOPPING:
+        _STOPPING.pop().join()
