@@ -383,7 +383,22 @@ class Gateway:
                 "env", "-i", *envs, *argv]
 
     def run(self, argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run(self.command(argv), capture_output=True, text=True, timeout=timeout)
+        """argv inside the gateway (command()); on timeout the whole CLI is killed, not only nsenter.
+
+        nsenter, setpriv and env exec one another, but OpenClaw's launcher respawns itself as a
+        child (openclaw.mjs, the compile-cache respawn): subprocess.run's timeout killed only the
+        first process and left e.g. `openclaw-doctor` running, orphaned, still using a core (seen
+        2026-12-03 under load 9, 3 min after its test had failed). Its own session: killpg reaches both."""
+        with subprocess.Popen(self.command(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True) as proc:
+            try:
+                out, err = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired as exc:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                out, err = proc.communicate()
+                raise subprocess.TimeoutExpired(proc.args, timeout, output=out, stderr=err) from exc
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
     def terminate(self) -> None:
         """Stop serving now: close the forwarder and send SIGTERM (once)."""
