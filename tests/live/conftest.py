@@ -26,6 +26,14 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.live)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def gateways_stopped():
+    """Every gateway stopped in the background (gateway.running_gateway) has exited at the session's end."""
+    yield
+    from live import gateway
+    gateway.join_stops()
+
+
 from ci_rules import missing, require_tool  # noqa: E402,F401  (one rule for both suites: tests/ci_rules.py)
 
 

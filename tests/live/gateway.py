@@ -25,9 +25,21 @@ How the generated file runs unmodified (absolute paths, port 18789):
   them: the modes and owners are read from that file, not restated here;
   values are dummies.
 - Channel plugins preinstalled by `preinstall_plugins` (the same pinned
-  packages roles/openclaw/tasks/plugins.yml installs) are copied into the
-  state dir before boot.
-- stop(): SIGTERM, then SIGKILL after STOP_GRACE_SECONDS (an offline Telegram
+  packages roles/openclaw/tasks/plugins.yml installs) are laid into the
+  state dir before boot as a private overlay (`plugins_overlay`): the cached
+  install is the read-only lower layer, every write the gateway makes goes to
+  its own scratch upper layer. Each gateway sees the same files, owners and
+  modes a copy would give it (a 320 MB copy cost 7-15 s per boot), and none
+  of them can change the cache.
+- Node's compile cache: OpenClaw's launcher turns on Node's on-disk compile cache
+  (module.enableCompileCache) under os.tmpdir(), i.e. the gateway's private /tmp,
+  so every gateway and every CLI call of a fresh /tmp compiled OpenClaw's ~1,700
+  modules again (a CLI call: 7.5-10.5 s cold, 4.7-7.9 s warm, here under load).
+  `compile_cache` keeps the union of what the gateways compiled in the cache dir
+  and seeds each new /tmp with a copy: V8 checks each entry against its source
+  and recompiles what does not match, so only the speed changes, not what runs.
+- stop(): SIGTERM, then SIGKILL after STOP_GRACE_SECONDS; with stop_in_background the
+  wait for the exit happens in a thread while the next test runs (an offline Telegram
   gateway can take > 40 s to exit on SIGTERM).
 """
 from __future__ import annotations
@@ -303,6 +315,8 @@ class Gateway:
     outside_log: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
     release: dict[str, Any] = field(default_factory=dict)     # the OpenClaw release it runs (gateway.release())
+    _stop_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _terminated_at: float | None = None
 
     @property
     def url(self) -> str:
@@ -369,20 +383,42 @@ class Gateway:
                 "env", "-i", *envs, *argv]
 
     def run(self, argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run(self.command(argv), capture_output=True, text=True, timeout=timeout)
+        """argv inside the gateway (command()); on timeout the whole CLI is killed, not only nsenter.
 
-    def stop(self) -> None:
+        nsenter, setpriv and env exec one another, but OpenClaw's launcher respawns itself as a
+        child (openclaw.mjs, the compile-cache respawn): subprocess.run's timeout killed only the
+        first process and left e.g. `openclaw-doctor` running, orphaned, still using a core (seen
+        2026-12-03 under load 9, 3 min after its test had failed). Its own session: killpg reaches both."""
+        with subprocess.Popen(self.command(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True) as proc:
+            try:
+                out, err = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired as exc:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                out, err = proc.communicate()
+                raise subprocess.TimeoutExpired(proc.args, timeout, output=out, stderr=err) from exc
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    def terminate(self) -> None:
+        """Stop serving now: close the forwarder and send SIGTERM (once)."""
         if self.forwarder:
             self.forwarder.close()
-        if self.proc and self.proc.poll() is None:
-            started = time.monotonic()
-            self.proc.send_signal(signal.SIGTERM)
+        with self._stop_lock:
+            if self.proc and self.proc.poll() is None and self._terminated_at is None:
+                self._terminated_at = time.monotonic()
+                self.proc.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        """terminate(), then wait for the exit; SIGKILL STOP_GRACE_SECONDS after the SIGTERM."""
+        self.terminate()
+        if self.proc and self._terminated_at is not None and self.stop_seconds is None:
             try:
-                self.proc.wait(STOP_GRACE_SECONDS)
+                self.proc.wait(max(0.0, STOP_GRACE_SECONDS - (time.monotonic() - self._terminated_at)))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
-            self.stop_seconds = time.monotonic() - started
+            self.stop_seconds = time.monotonic() - self._terminated_at
         if self.proc:
             # Its workers (spawn broker, sqlite) share its process group (start_new_session).
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -467,18 +503,65 @@ mkdir -p -m 0700 {state}
     return target
 
 
+COMPILE_CACHE = "node-compile-cache"      # under os.tmpdir(): openclaw.mjs resolvePackagedCompileCacheDirectory
+
+
+def compile_cache(rel: dict) -> Path:
+    """The kept Node compile cache of one OpenClaw release (see module doc)."""
+    return CACHE / f"{COMPILE_CACHE}-openclaw-{rel['version']}"
+
+
+def seed_compile_cache(rel: dict, tmp: Path, uid: int) -> None:
+    """Copy the kept compile cache into a gateway's fresh /tmp, owned by the gateway user."""
+    kept = compile_cache(rel)
+    if not kept.is_dir():
+        return
+    shutil.copytree(kept, tmp / COMPILE_CACHE, ignore=shutil.ignore_patterns(".*"))
+    subprocess.run(["chown", "-R", f"{uid}:{uid}", str(tmp / COMPILE_CACHE)], check=True)
+
+
+def keep_compile_cache(rel: dict, tmp: Path) -> None:
+    """Add the entries a gateway's /tmp gained to the kept cache, file by file (a temporary name,
+    then an atomic rename: a parallel gateway copies an entry whole or not at all)."""
+    kept, fresh = compile_cache(rel), tmp / COMPILE_CACHE
+    if not fresh.is_dir():
+        return
+    for path in fresh.rglob("*"):
+        target = kept / path.relative_to(fresh)
+        if path.is_file() and not path.is_symlink() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            part = target.with_name(f".{target.name}.{os.getpid()}")
+            shutil.copyfile(path, part)
+            os.replace(part, target)
+
+
 def _mounts() -> dict[str, str]:
     s = settings()
     return {s["configDir"]: "etc", "/var/lib/openclaw": "lib", str(Path(s["logFile"]).parent): "log",
             role_defaults()["openclaw_install_root"]: "opt"}
 
 
-def _launch_script(env: dict[str, str], uid: int, rel: dict) -> str:
+def plugins_overlay(plugins: Path, state_dir: str) -> str:
+    """Shell lines (run as root inside the gateway's mount namespace, after /var/lib/openclaw is
+    bound) that put the cached plugin install at the unit's state dir: an overlayfs whose lower
+    layer is the cache (never written) and whose upper layer is $ROOT/plugins-upper.
+
+    Not a hard-link farm: OpenClaw refuses hard-linked plugin files ("path must not be
+    hardlinked"); an overlay file reports the lower file's own link count (1). The cache's
+    `.ready` marker is not part of an install, so it is removed (a whiteout in the upper layer)."""
+    return (f'mount -t overlay overlay -o "lowerdir={plugins},upperdir=$ROOT/plugins-upper,'
+            f'workdir=$ROOT/plugins-work" {state_dir}\n'
+            f'rm -f {state_dir}/.ready\n')
+
+
+def _launch_script(env: dict[str, str], uid: int, rel: dict, plugins: Path | None = None) -> str:
     mounts = "".join(f'mount --bind "$ROOT/{sub}" {target}\n' for target, sub in _mounts().items())
     envs = " ".join(f"'{k}={v}'" for k, v in sorted(env.items()))
+    state = env.get("OPENCLAW_STATE_DIR") or str(Path(env["OPENCLAW_CONFIG_PATH"]).parent)
+    overlay = plugins_overlay(plugins, state) if plugins is not None else ""
     return f"""set -e
 mount --make-rprivate /
-{mounts}mount --bind "$ROOT/tmp" /tmp
+{mounts}{overlay}mount --bind "$ROOT/tmp" /tmp
 mount --bind "{node_dir(rel)}" /opt/openclaw/node
 mount --bind "{openclaw_dir(rel)}" /opt/openclaw/openclaw
 ip link set lo up
@@ -521,9 +604,13 @@ def gateway_env(config: dict, secret_env: dict[str, str], rel: dict | None = Non
 @contextlib.contextmanager
 def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: bool = True,
                     keep: bool = False, secret_layout: dict | None = None,
-                    rel: dict | None = None) -> Iterator[Gateway]:
+                    rel: dict | None = None, stop_in_background: bool = False) -> Iterator[Gateway]:
     """Boot the gateway for config_path (see module doc) with the OpenClaw release `rel`; default: the
-    release its customer's hosts install (customer_release), else stable. Stop it and remove its scratch dir after."""
+    release its customer's hosts install (customer_release), else stable. Stop it and remove its scratch dir after.
+
+    stop_in_background: on leaving, the gateway stops serving at once (SIGTERM, forwarder closed) and a
+    thread waits for its exit (SIGKILL after the grace) and removes its scratch dir, so the caller
+    does not idle through OpenClaw's shutdown (about 12 s, channels closing); join_stops() waits for all."""
     config = json.loads(Path(config_path).read_text())
     rel = rel or customer_release(Path(config_path).parent.name) or release()
     uid = int(role_defaults()["openclaw_uid"])
@@ -544,18 +631,18 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
     gw = Gateway(customer=Path(config_path).parent.name, config=config, root=root, env=env)
     gw.release = rel
     if plugins is not None:
-        # Where the role's plugins.yml installs them: the unit's state dir.
-        # A real copy: OpenClaw refuses hard-linked plugin files ("Failed to repair
-        # installed OpenClaw host peer links: path must not be hardlinked").
-        gw.state_dir.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["cp", "-a", "--reflink=auto", f"{plugins}/.", str(gw.state_dir)], check=True)
-        (gw.state_dir / ".ready").unlink(missing_ok=True)
-        subprocess.run(["chown", "-R", f"{uid}:{uid}", str(root / "lib")], check=True)
-        os.chmod(gw.state_dir, 0o700)
+        # Where the role's plugins.yml installs them: the unit's state dir, as an overlay over
+        # the cached install (plugins_overlay). The mount point and the upper layer's root carry
+        # the state dir's own owner and mode (the overlay's root takes the upper layer's).
+        for sub in (gw.state_dir, root / "plugins-upper", root / "plugins-work"):
+            sub.mkdir(parents=True, exist_ok=True)
+            os.chown(sub, uid, uid)
+            os.chmod(sub, 0o700)
+    seed_compile_cache(rel, root / "tmp", uid)
     gw.outside_log = root / "gateway.stdout"
     started = time.monotonic()
     with open(gw.outside_log, "wb") as out:
-        gw.proc = subprocess.Popen(["unshare", "--mount", "--net", "--", "bash", "-c", _launch_script(env, uid, rel)],
+        gw.proc = subprocess.Popen(["unshare", "--mount", "--net", "--", "bash", "-c", _launch_script(env, uid, rel, plugins)],
                                    env={**os.environ, "ROOT": str(root)}, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     try:
@@ -577,6 +664,30 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
             gw.boot_seconds = time.monotonic() - started
         yield gw
     finally:
-        gw.stop()
-        if not keep:
-            shutil.rmtree(root, ignore_errors=True)
+        gw.terminate()
+
+        def finish() -> None:
+            try:
+                gw.stop()
+            finally:
+                with contextlib.suppress(OSError):
+                    keep_compile_cache(rel, root / "tmp")
+                if not keep:
+                    shutil.rmtree(root, ignore_errors=True)
+        if stop_in_background:
+            reaper = threading.Thread(target=finish, name=f"stop-{gw.customer}")
+            reaper.start()
+            _STOPPING.append(reaper)
+        else:
+            finish()
+
+
+# Gateways whose stop runs after their test (running_gateway(stop_in_background=True)).
+_STOPPING: list[threading.Thread] = []
+
+
+def join_stops() -> None:
+    """Wait until every gateway stopped in the background has exited and its scratch dir is gone
+    (tests/live/conftest.py, at the end of the session)."""
+    while _STOPPING:
+        _STOPPING.pop().join()
