@@ -15,9 +15,14 @@ models.SecretRef); the targets do not change.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 from .models import SecretRef
+
+# SecretBackend.to_wazuh's placeholder, read back as (source, provider, id) by the apply run
+# (compiler/gitops/play_secrets.py) and the fresh-account replay.
+WAZUH_PLACEHOLDER = re.compile(r"@@secret:(env|file):([^:@]+):([^@]+)@@")
 
 
 class SecretBackend:
@@ -41,7 +46,7 @@ class SecretBackend:
         raise ValueError(f"Alertmanager reads secrets from files only; {self.source} ref {ref.id} cannot be used")
 
     def to_wazuh(self, ref: SecretRef) -> str:
-        """The placeholder the deploy step replaces in the Wazuh manager config."""
+        """The placeholder the deploy step replaces in the Wazuh manager config (WAZUH_PLACEHOLDER)."""
         return f"@@secret:{ref.source}:{ref.provider}:{ref.id}@@"
 
 

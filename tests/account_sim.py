@@ -50,6 +50,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from compiler.secrets import WAZUH_PLACEHOLDER
+
 REF = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)")
 SECRET_MARK = "SIMSECRET-"
 
@@ -94,7 +96,6 @@ ROLE_SECRET_LOOKUPS = {
     ("openvas", "openvas_admin_password_env"): "the scanner's admin password",
     ("smoke_test", "'CLAWTEX_REPORT_DIR'"): None,       # where reports land, with a default: no secret
 }
-PLACEHOLDER = re.compile(r"@@secret:(env|file):([^:@]+):([^@]+)@@")
 LB_ADOPT = "kubernetes.digitalocean.com/load-balancer-id"
 LB_NAME = "service.beta.kubernetes.io/do-loadbalancer-name"
 LB_TYPE = "service.beta.kubernetes.io/do-loadbalancer-type"
@@ -532,7 +533,7 @@ def _role_secrets_missing(hv: dict, entry: dict, customer: str, generated: Path)
         if hv.get("wazuh_registration_password_env"):
             env_needed.append(hv["wazuh_registration_password_env"])
         conf = generated / "wazuh" / "managers" / customer / "ossec-manager.conf"
-        for source, provider, ident in PLACEHOLDER.findall(conf.read_text() if conf.exists() else ""):
+        for source, provider, ident in WAZUH_PLACEHOLDER.findall(conf.read_text() if conf.exists() else ""):
             (env_needed if source == "env" else files_needed).append(ident if source == "env" else f"{provider}/{ident}")
     if "openvas" in roles:
         env_needed.append(hv.get("openvas_admin_password_env") or f"{prefix}_OPENVAS_PASSWORD")

@@ -24,6 +24,7 @@ import base64
 import hashlib
 import hmac
 from pathlib import Path
+from typing import Iterator
 
 import yaml
 
@@ -33,21 +34,37 @@ MASTER_KEY_ENV = "CLAWTEX_BACKUP_MASTER_KEY"
 _CONTEXT = b"clawtex restic repository password v1\0"
 
 
-def restic_password(master_key: str, customer: str) -> str:
-    mac = hmac.new(master_key.encode(), _CONTEXT + customer.encode(), hashlib.sha256).digest()
+def derive_secret(master_key: str, context: bytes, customer: str) -> str:
+    """HMAC-SHA256 of a purpose's context and the customer id under a master key (unpadded urlsafe
+    base64): the restic password here, the fleet's derived secrets in play_secrets."""
+    mac = hmac.new(master_key.encode(), context + customer.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def restic_password(master_key: str, customer: str) -> str:
+    return derive_secret(master_key, _CONTEXT, customer)
+
+
+def hosts_file(inventory: Path) -> Path:
+    """An inventory directory's hosts.yml, or the hosts.yml given (its host_vars/ sit beside it)."""
+    return inventory / "hosts.yml" if inventory.is_dir() else inventory
+
+
+def limited_hosts(inventory: Path, limit: list[str]) -> Iterator[tuple[str, dict, dict]]:
+    """(host, its hosts.yml vars, its host_vars) for each host in `limit` (empty when absent)."""
+    hosts = hosts_file(inventory)
+    identity, _ = read_inventory(hosts.read_bytes())
+    for host in limit:
+        path = hosts.parent / "host_vars" / f"{host}.yml"
+        hv = yaml.safe_load(path.read_text()) if path.exists() else {}
+        yield host, (identity[host].vars if host in identity else {}), hv
 
 
 def backup_hosts(inventory: Path, limit: list[str]) -> dict[str, tuple[str, dict]]:
     """host -> (customer, host_vars `backup`) for the hosts in `limit` with the backup role."""
-    hosts_file = inventory / "hosts.yml" if inventory.is_dir() else inventory
-    host_vars = hosts_file.parent / "host_vars"
-    identity, _ = read_inventory(hosts_file.read_bytes())
     out = {}
-    for host in limit:
-        path = host_vars / f"{host}.yml"
-        hv = yaml.safe_load(path.read_text()) if path.exists() else {}
-        customer = identity[host].vars.get("clawtex_customer") if host in identity else None
+    for host, ivars, hv in limited_hosts(inventory, limit):
+        customer = ivars.get("clawtex_customer")
         if customer and "backup" in (hv.get("clawtex_roles") or []) and hv.get("backup"):
             out[host] = (customer, hv["backup"])
     return out

@@ -36,12 +36,8 @@ final backup, `--tags backup`) supplies the backup role's secrets only.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -49,10 +45,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from ..secrets import WAZUH_PLACEHOLDER
 from . import backup_secrets
-from .artifacts import read_inventory
 
 FLEET_KEY_ENV = "CLAWTEX_FLEET_MASTER_KEY"
 STORE_ENV = "CLAWTEX_SECRET_STORE"
@@ -63,12 +57,10 @@ SECRETS_DIR_ENV = "CLAWTEX_SECRETS_DIR"
 PURPOSES = {"gateway_token": b"clawtex openclaw gateway token v1\0",
             "wazuh_registration": b"clawtex wazuh enrollment password v1\0",
             "openvas_admin": b"clawtex openvas admin password v1\0"}
-PLACEHOLDER = re.compile(r"@@secret:(env|file):([^:@]+):([^@]+)@@")     # compiler/secrets.py to_wazuh
 
 
 def derive(master_key: str, purpose: str, customer: str) -> str:
-    mac = hmac.new(master_key.encode(), PURPOSES[purpose] + customer.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    return backup_secrets.derive_secret(master_key, PURPOSES[purpose], customer)
 
 
 @dataclass
@@ -87,14 +79,9 @@ def _gateway(needs: Needs, customer: str, names: dict) -> None:
 
 
 def needs_of(inventory: Path, limit: list[str]) -> Needs:
-    hosts_file = inventory / "hosts.yml" if inventory.is_dir() else inventory
-    generated = hosts_file.parent.parent.parent        # generated/ansible/inventory/hosts.yml
-    identity, _ = read_inventory(hosts_file.read_bytes())
+    generated = backup_secrets.hosts_file(inventory).parent.parent.parent    # generated/ansible/inventory/hosts.yml
     needs = Needs()
-    for host in limit:
-        path = hosts_file.parent / "host_vars" / f"{host}.yml"
-        hv = yaml.safe_load(path.read_text()) if path.exists() else {}
-        ivars = identity[host].vars if host in identity else {}
+    for _host, ivars, hv in backup_secrets.limited_hosts(inventory, limit):
         customer = ivars.get("clawtex_customer")
         roles = hv.get("clawtex_roles") or []
         if "openclaw" in roles:
@@ -110,7 +97,7 @@ def needs_of(inventory: Path, limit: list[str]) -> Needs:
             needs.derived[hv["openvas_admin_password_env"]] = ("openvas_admin", customer)
         if "wazuh_manager" in roles and customer:
             conf = generated / "wazuh" / "managers" / customer / "ossec-manager.conf"
-            for source, provider, ident in PLACEHOLDER.findall(conf.read_text() if conf.exists() else ""):
+            for source, provider, ident in WAZUH_PLACEHOLDER.findall(conf.read_text() if conf.exists() else ""):
                 if source == "env":
                     needs.store_env.add(ident)
                 else:
