@@ -57,7 +57,8 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "validate": ("compiler/validate.py", ["tests/test_validate_by_hand.py", "tests/test_validate.py", "tests/test_properties.py"]),
     "onboard": ("compiler/business/onboard.py", ["tests/test_onboard_by_hand.py", "tests/test_onboard.py",
                                                 "tests/test_approvals.py"]),
-    "webhook": ("compiler/business/webhook.py", ["tests/test_webhook_by_hand.py", "tests/test_webhook_queue.py",
+    "webhook": ("compiler/business/webhook.py", ["tests/test_webhook_by_hand.py", "tests/test_webhook_worker_by_hand.py",
+                                                "tests/test_webhook_queue.py",
                                                 "tests/test_webhook.py"]),
     "kpis": ("compiler/business/kpis.py", ["tests/test_kpis_by_hand.py", "tests/test_kpis.py"]),
     "deploytime": ("compiler/business/deploytime.py", ["tests/test_deploytime_summary.py", "tests/test_deploytime.py",
@@ -101,6 +102,21 @@ EQUIVALENT: dict[str, str] = {
                  "requeue__mutmut_10", "requeue__mutmut_11", "retry_later__mutmut_6", "status__mutmut_5",
                  "status__mutmut_6", "status__mutmut_10", "status__mutmut_13", "status__mutmut_14", "status__mutmut_18",
                  "status__mutmut_21", "status__mutmut_22")},
+    **{f"compiler.business.webhook.x_{f}__mutmut_{n}": (
+        "load_document's display name None instead of the file name: it appears only in the loader's diagnostics, "
+        "which _tier/_tier_of drop (they answer None for any file that does not load)")
+       for f, n in (("_tier", 17), ("_tier_of", 11))},
+    **{f"compiler.business.webhook.x_signing_secret__mutmut_{n}": (
+        'os.environ.get(SECRET_ENV, None) / get(SECRET_ENV) instead of get(SECRET_ENV, ""): unset gives None '
+        'instead of "", and `not secret` refuses both the same way')
+       for n in (10, 12)},
+    **{f"compiler.business.webhook.x_signing_secret__mutmut_{n}": (
+        'read_text(encoding="UTF-8" or None) instead of "utf-8": the same codec, or the locale\'s, which is UTF-8 '
+        "wherever Python 3.7+ runs here (C-locale coercion, PEP 538/540)")
+       for n in (4, 7)},
+    "compiler.business.webhook.xǁWorkerǁrun_forever__mutmut_1": (
+        "the idle poll's default 6 s instead of 5 s: no test can tell one second of an idle wait apart "
+        "(an arriving event sets `wake`, which ends the wait at once either way)"),
     "compiler.business.webhook.xǁEventQueueǁ_db__mutmut_7": (
         "a 31 s instead of 30 s wait for SQLite's lock: no test can tell one second of a bound apart"),
     **{f"compiler.validate.x_secret_owner_errors__mutmut_{n}": (
