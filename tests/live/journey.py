@@ -207,14 +207,24 @@ class DedicatedHostCloud:
             view = self.view(name, checkout)
             self.dest = backups.Destination(view).reset().start()
             self.exits.callback(self.dest.stop)
-            recap, out = hosts.apply(view, ["--tags", "backup", "-e", "clawtex_final_backup=true",
-                                            "-e", f"clawtex_backup_customers={entry['removed']}"], checkout=checkout)
+            recap, out = hosts.apply(view, final_backup_args(entry["removed"]), checkout=checkout)
             log = self.work / f"ansible-{name}-final-backup.log"
             log.write_text(out)
             self.logs.append(log)
             self.snapshots = backups.snapshots(view)
             ok = ok and recap["failed"] == 0 and recap["unreachable"] == 0 and bool(self.snapshots)
         return ok
+
+
+def final_backup_args(removed: str) -> list[str]:
+    """The final backup's ansible-playbook arguments as scripts/gitops/apply-stack.sh writes them
+    (read from the script, not copied): from `--tags` to the outputs file, $removed filled in."""
+    import shlex
+    text = (rig.REPO / "scripts" / "gitops" / "apply-stack.sh").read_text()
+    m = re.search(r"(--tags backup .*?) -e \"@\$tmp/tf-outputs\.json\"", text)
+    if not m:
+        raise AssertionError("apply-stack.sh: no final-backup ansible-playbook line")
+    return [a.replace("$removed", removed) for a in shlex.split(m.group(1))]
 
 
 def silver_journey(h: hosts.Host, work: Path) -> dict:
