@@ -218,6 +218,10 @@ def test_bronze_journey_on_the_shared_host(booted, tmp_path):
 # incremental; the custom skill ops add on the PR is cloned from a loopback remote at its pinned
 # tag; the cancellation's final backup lands in a Storage Box on the host's loopback, and the
 # destroy keeps the box (tests/live/journey.py).
+# `rehearsal`: passed whole live once (2026-12-03 16:52-17:30 UTC, load 13-21: 2258 s of which 1408 s
+# the host's first converge, run alone with -k; the journey's own steps 758 s, its incremental
+# converge 548 s), but the CI budget (41.5 of 45 min) has no room for it (docs/journey.md "Status").
+@pytest.mark.rehearsal
 @pytest.mark.parametrize("booted", [kind("silver-gateway")], indirect=True)
 def test_silver_journey_on_a_dedicated_host(booted, tmp_path):
     from live import journey
