@@ -636,13 +636,17 @@ class Journey:
 
     # -- 4. the apply path
     def apply(self, before: str, after: str, configure: Callable[[str, dict, Path], bool],
-              provision: Callable[[str, Path], str] | None = None) -> dict:
+              provision: Callable[[str, Path], str] | None = None,
+              final_backup: Callable[[str, dict, str], bool] | None = None) -> dict:
         """apply.yml on the merge commit: `changed` picks the stacks; the fake cloud writes each stack's
         `terraform output -json` and apply-stack.sh's onboarding files; `provision(host, checkout)`
         (live: boot a Debian root) gives a new server's address; `configure(stack, changed entry,
         checkout)` is the Ansible run (True = site.yml, which ends with its smoke test, passed).
         One checkout for every apply (the runner's), moved to the merge commit: a booted host
-        bind-mounts it."""
+        bind-mounts it. `final_backup(stack, changed entry, base commit)` (live: site.yml --tags backup
+        on the host, from the base commit's inventory) runs first for a stack whose departing
+        customers still run somewhere (apply-stack.sh: "Final backup of departing customers: before
+        any destroy"); False fails the stack, and nothing else of it runs."""
         work = self.work / "apply" / "checkout"
         if not work.exists():
             git.Repo.clone_from(self.remote.url, work, branch="main")
@@ -660,6 +664,10 @@ class Journey:
         failed = []
         for entry in changed["stacks"]:
             stack = entry["stack"]
+            if final_backup and entry.get("removed") and entry.get("limit"):
+                if not final_backup(stack, entry, before):
+                    failed.append(stack)
+                    continue
             if entry["action"] == "destroy":
                 continue
             for host in entry.get("hosts", []):
@@ -838,6 +846,24 @@ def approve(j: Journey, pr: PullRequest, tmp: Path, customer: str, name: str = "
         cfg.set_value("user", "name", name).set_value("user", "email", "dana@clawtex.example")
     work.git.add("--all")
     work.git.commit("-m", f"Approve the decommission ({name})")
+    work.git.push("origin", pr.head)
+
+
+def add_skill(j: Journey, pr: PullRequest, tmp: Path, customer: str, skill: dict, name: str = "Sam Ops") -> None:
+    """Ops add a customer's custom skill (name, kind, source, pinned ref) to the customer file on the
+    PR branch, recompile generated/ and push: the checks then run on that commit."""
+    work = git.Repo.clone_from(j.remote.url, tmp, branch=pr.head)
+    path = tmp / "customers" / f"{customer}.yaml"
+    yaml_rt = YAML()
+    doc = yaml_rt.load(path.read_text())
+    doc["spec"]["skills"] = [dict(skill)]
+    with path.open("w") as f:
+        yaml_rt.dump(doc, f)
+    j._clawtex(tmp, "compile")
+    with work.config_writer() as cfg:
+        cfg.set_value("user", "name", name).set_value("user", "email", "sam@clawtex.example")
+    work.git.add("--all")
+    work.git.commit("-m", f"Add the custom skill {skill['name']} ({name})")
     work.git.push("origin", pr.head)
 
 

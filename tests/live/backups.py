@@ -56,9 +56,9 @@ def keys() -> dict[str, str]:
             "known_hosts": f"[127.0.0.1]:{SFTP_PORT} " + " ".join((KEYS / "ssh_host_ed25519_key.pub").read_text().split()[:2])}
 
 
-def overlay(host: str) -> dict:
+def overlay(host: str, repo: Path = hosts.REPO) -> dict:
     """Extra vars: the S3 endpoint of a host's backup moved to the loopback destination."""
-    hv, _ = hosts.inventory(host)
+    hv, _ = hosts.inventory(host, repo)
     b = hv.get("backup")
     if not b or b["kind"] == "sftp":
         return {}
@@ -98,7 +98,6 @@ class Destination:
         return self
 
     def argv(self) -> list[str]:
-        env = hosts.secret_env(self.h.host)
         if self.kind == "sftp":
             k = keys()
             (self.dir / "authorized_keys").write_text(k["public"])
@@ -112,7 +111,7 @@ class Destination:
                 "Subsystem sftp internal-sftp", "LogLevel VERBOSE", ""]))
             Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)   # sshd's privilege separation directory
             return ["/usr/sbin/sshd", "-D", "-e", "-f", str(cfg)]
-        outputs = hosts.tf_outputs(self.h.host)[self.backup["outputs_stack"]]
+        outputs = hosts.tf_outputs(self.h.host, self.h.repo)[self.backup["outputs_stack"]]
         keyid, secret = outputs[self.backup["outputs"]["access_key"]], outputs[self.backup["outputs"]["secret_key"]]
         return [rclone_binary(), "serve", "s3", str(self.data), "--addr", f"127.0.0.1:{S3_PORT}",
                 "--auth-key", f"{keyid},{secret}", "--config", "/dev/null", "-v"] + (["--read-only"] if self.read_only else [])

@@ -444,7 +444,7 @@ def apply(h: Host, extra: list[str] | None = None, checkout: Path | None = None)
            "GIT_CEILING_DIRECTORIES": inside}
     from live import backups       # the one address overlay: an S3 endpoint on the host's loopback
     cmd = ["ansible-playbook", "-i", f"{inside}/generated/ansible/inventory", f"{inside}/modules/ansible/site.yml",
-           "--limit", h.host, "-e", json.dumps({**LIVE_VARS, **backups.overlay(h.host), **h.extra_vars}), *(extra or [])]
+           "--limit", h.host, "-e", json.dumps({**LIVE_VARS, **backups.overlay(h.host, repo), **h.extra_vars}), *(extra or [])]
     # The stack's outputs as apply-stack.sh passes them: a 0600 file, never a command line.
     outputs = tf_outputs(h.host, repo)
     if outputs:

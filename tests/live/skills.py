@@ -27,11 +27,27 @@ from live import hosts
 PORT = 9418    # git daemon's registered port (git-daemon(1))
 
 
+HOST_TREE = """
+import hashlib, json, os, sys
+top = sys.argv[1]
+out = {}
+for d, dirs, files in os.walk(top):
+    dirs[:] = [x for x in dirs if x != ".git"]
+    for f in files:
+        data = open(os.path.join(d, f), "rb").read()
+        out[os.path.relpath(os.path.join(d, f), top)] = hashlib.sha1(b"blob %d\\0" % len(data) + data).hexdigest()
+print(json.dumps(out))
+"""
+
+
 class SkillRemote:
-    def __init__(self, h: hosts.Host):
+    def __init__(self, h: hosts.Host, skills: list[dict] | None = None, port: int = PORT, base: str = "skill-remotes"):
+        """`skills` default: the host's inventory skills; another remote on the same host (the Silver
+        journey's new customer, tests/live/journey.py) takes its own port and directory."""
         self.h = h
-        self.skills = h.hostvars().get("openclaw_skills", [])
-        self.base = h.dir / "skill-remotes"
+        self.skills = h.hostvars().get("openclaw_skills", []) if skills is None else skills
+        self.port = port
+        self.base = h.dir / base
         self.commits: dict[str, str] = {}     # name -> the commit at the pinned ref
         self.unpinned: dict[str, str] = {}    # name -> a later commit on another branch of the same remote
         self.proc: subprocess.Popen | None = None
@@ -43,7 +59,7 @@ class SkillRemote:
             work = self.base / "work" / skill["name"]
             repo = git.Repo.init(work, initial_branch="main")
             (work / "SKILL.md").write_text(
-                f"---\nname: {skill['name']}\ndescription: {skill['name']} (live suite skill, served on loopback)\n---\n"
+                f"---\nname: {skill['name']}\ndescription: {self.description(skill['name'], True)}\n---\n"
                 f"# {skill['name']}\n\nAnswer step by step.\n")
             repo.index.add(["SKILL.md"])
             author = git.Actor("clawtex live suite", "live@clawtex.example")
@@ -53,7 +69,8 @@ class SkillRemote:
             self.commits[skill["name"]] = repo.head.commit.hexsha
             # A later commit the ref does not point at: a clone of the wrong ref would land there.
             repo.create_head("unpinned").checkout()
-            (work / "SKILL.md").write_text((work / "SKILL.md").read_text() + "\nNot the pinned version.\n")
+            (work / "SKILL.md").write_text((work / "SKILL.md").read_text().replace(
+                self.description(skill["name"], True), self.description(skill["name"], False)) + "\nNot the pinned version.\n")
             repo.index.add(["SKILL.md"])
             self.unpinned[skill["name"]] = repo.index.commit("after the pin", author=author, committer=author).hexsha
             repo.heads.main.checkout()
@@ -61,9 +78,9 @@ class SkillRemote:
             git.Repo.clone_from(str(work), bare, bare=True)
             (bare / "git-daemon-export-ok").touch()
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.h.name, "git", "daemon", "--listen=127.0.0.1", f"--port={PORT}",
+            ["ip", "netns", "exec", self.h.name, "git", "daemon", "--listen=127.0.0.1", f"--port={self.port}",
              "--reuseaddr", f"--base-path={self.base}", str(self.base)],
-            stdout=open(self.h.dir / "git-daemon.log", "w"), stderr=subprocess.STDOUT)
+            stdout=open(self.base / "git-daemon.log", "w"), stderr=subprocess.STDOUT)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -71,8 +88,28 @@ class SkillRemote:
             self.proc.terminate()
             self.proc.wait(30)
 
+    @staticmethod
+    def description(name: str, pinned: bool) -> str:
+        """SKILL.md's description at the pinned commit, and at the later one: a listing that shows the
+        pinned one read the pinned file."""
+        return f"{name} (live suite skill, served on loopback{', pinned' if pinned else ', after the pin'})"
+
     def url(self, name: str) -> str:
-        return f"git://127.0.0.1:{PORT}/{name}.git"
+        return f"git://127.0.0.1:{self.port}/{name}.git"
+
+    def tree(self, name: str, commit: str) -> dict[str, str]:
+        """path -> blob id of the skill's tree at `commit`, read from the remote's bare repository here
+        (not from the host, not from the role)."""
+        bare = git.Repo(self.base / f"{name}.git")
+        return {b.path: b.hexsha for b in bare.commit(commit).tree.traverse() if b.type == "blob"}
+
+    def host_tree(self, name: str, skills_dir: str = "/var/lib/openclaw/skills") -> dict[str, str]:
+        """path -> git blob id of every file in the skill's directory on the host, outside .git, hashed
+        from the files themselves (what the gateway reads; git's blob id: sha1 of "blob <size>\\0" + data,
+        gitformat-object(5)), not from the clone's index or HEAD."""
+        r = self.h.sh(f"python3 -c {hosts.shlex_quote(HOST_TREE)} {skills_dir}/{name}")
+        assert r.returncode == 0, r.stdout + r.stderr
+        return json.loads(r.stdout)
 
     def extra_vars(self) -> dict:
         """The skills reachable, each from its loopback remote at the inventory's pinned ref."""
@@ -113,6 +150,8 @@ class SkillRemote:
                 out[name] = f"cloned {head or 'nothing'}, pinned {commit}"
             elif not s or not s.get("eligible") or s.get("disabled") or s.get("source") != "openclaw-extra":
                 out[name] = f"gateway lists {s}"
+            elif "description" in s and s["description"] != SkillRemote.description(name, True):
+                out[name] = f"gateway lists the description {s['description']!r}, not the pinned SKILL.md's"
         return out
 
     def check(self) -> dict[str, str]:
