@@ -442,6 +442,11 @@ def apply(h: Host, extra: list[str] | None = None, checkout: Path | None = None)
            # worktree that is a file naming a directory outside this host ("fatal: not a git
            # repository: <main>/.git/worktrees/<name>", seen live). git stops its search below /repo.
            "GIT_CEILING_DIRECTORIES": inside}
+    if os.environ.get("CLAWTEX_ANSIBLE_PROFILE"):
+        # Where a converge's time goes: ansible-core's own junit callback records each task's
+        # duration (no collection needed); task_times() reads it back after the run.
+        env.update({"ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.junit", "JUNIT_OUTPUT_DIR": "/root/junit",
+                    "JUNIT_TASK_CLASS": "yes"})
     from live import backups       # the one address overlay: an S3 endpoint on the host's loopback
     cmd = ["ansible-playbook", "-i", f"{inside}/generated/ansible/inventory", f"{inside}/modules/ansible/site.yml",
            "--limit", h.host, "-e", json.dumps({**LIVE_VARS, **backups.overlay(h.host), **h.extra_vars}), *(extra or [])]
@@ -467,7 +472,26 @@ def apply(h: Host, extra: list[str] | None = None, checkout: Path | None = None)
     out = (h.dir / "root" / "root" / "ansible.log").read_text()
     logfile.write_text(out)
     log(f"{h.host}: ansible-playbook {' '.join(extra or [])} {time.monotonic() - started:.0f}s")
+    if os.environ.get("CLAWTEX_ANSIBLE_PROFILE"):
+        times = task_times(h)
+        log(f"{h.host}: {len(times)} task runs, {sum(times.values()):.0f}s in tasks; slowest: "
+            + "; ".join(f"{t:.1f}s {name}" for name, t in sorted(times.items(), key=lambda kv: -kv[1])[:15]))
     return recap(out, h.host), out
+
+
+def task_times(h: Host) -> dict[str, float]:
+    """Seconds per task of the newest ansible-playbook run (CLAWTEX_ANSIBLE_PROFILE: junit callback)."""
+    import xml.etree.ElementTree as ET
+    files = sorted((h.dir / "root" / "root" / "junit").glob("*.xml"), key=lambda f: f.stat().st_mtime)
+    if not files:
+        return {}
+    times: dict[str, float] = {}
+    for case in ET.parse(files[-1]).getroot().iter("testcase"):
+        name = f"{case.get('classname', '')}: {case.get('name', '')}"
+        times[name] = times.get(name, 0.0) + float(case.get("time") or 0)
+    for f in files:
+        f.unlink()
+    return times
 
 
 # ---------------------------------------------------------------- checkers, run inside the host
