@@ -48,9 +48,28 @@ def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadGroupScheduling
     from live.groups import group_of
 
+    from live.groups import expected_seconds
+
     class Groups(LoadGroupScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return group_of(nodeid) or super()._split_scope(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            # Longest expected unit first (live.groups.EXPECTED_SECONDS); ties in queue order.
+            longest = max(self.workqueue, key=expected_seconds)
+            self.workqueue.move_to_end(longest, last=False)
+            super()._assign_work_unit(node)
+
+        def _reschedule(self, node) -> None:
+            # xdist queues more work while a worker has <= 2 tests pending; here <= 1 (the running
+            # one), so no unit waits on a busy worker while the other one runs out of work.
+            if node.shutting_down:
+                return
+            if not self.workqueue:
+                node.shutdown()
+                return
+            if self._pending_of(self.assigned_work[node]) <= 1:
+                self._assign_work_unit(node)
     return Groups(config, log)
 
 

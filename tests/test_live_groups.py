@@ -36,9 +36,20 @@ def test_scheduler_groups_match_the_marks_and_keep_a_host_kind_together(tmp_path
         assert m == [group_of(nodeid)], (nodeid, m)
     # By hand: which tests share a booted host (test_hosts.py's module-scoped `booted`).
     kinds = {n[n.rindex("[") + 1:-1]: group_of(n) for n in marks}
-    assert kinds == {"silver-gateway": "hosts-dedicated", "gold-gateway": "hosts-dedicated",
-                     "gold-wazuh-vm": "hosts-dedicated", "bronze-shared": "hosts-shared"}
+    assert kinds == {"silver-gateway": "hosts-silver", "gold-gateway": "hosts-gold",
+                     "gold-wazuh-vm": "hosts-gold", "bronze-shared": "hosts-shared"}
     # Other live tests are scheduled alone; an id with xdist's own suffix keeps its group.
     assert group_of("tests/live/test_gateway.py::test_gateway[acme-logistics]") is None
     assert group_of("tests/live/test_hosts.py::test_site_yml_converges_and_is_idempotent[bronze-shared]@hosts-shared") \
         == "hosts-shared"
+
+
+def test_longest_work_unit_first():
+    """The scheduler's order (tests/conftest.py, live.groups.expected_seconds): every host group before any
+    gateway, gateways and canaries before the short tests; a unit not in the table gets the default."""
+    from live.groups import expected_seconds, EXPECTED_DEFAULT
+    hosts = [expected_seconds(g) for g in ("hosts-shared", "hosts-silver", "hosts-gold", "hosts-dedicated")]
+    gateway = expected_seconds("tests/live/test_gateway.py::test_gateway[acme-logistics]")
+    canary = expected_seconds("tests/live/test_gateway.py::test_canary_untrusted_external_plugin_is_refused")
+    assert min(hosts) > gateway > canary > expected_seconds("tests/live/test_monitoring.py::test_x")
+    assert expected_seconds("tests/live/test_new.py::test_y") == EXPECTED_DEFAULT

@@ -373,7 +373,7 @@ class Host:
 
     def _stop(self) -> None:
         started = time.monotonic()
-        if self.leader:
+        if self.leader and POWEROFF_GRACE:
             run(["kill", "-RTMIN+4", str(self.leader)])   # systemd: poweroff
         for proc in reversed(self.procs):      # systemd-nspawn (powering off), then slirp4netns
             if proc.args[0] == "slirp4netns":
@@ -403,9 +403,13 @@ class Host:
 
 
 # Seconds a clean poweroff may take before the machine is killed. Its disk is thrown away and no
-# test reads anything after the poweroff, so a unit that takes systemd's 90 s stop timeout proves
-# nothing; kept whole (90 s) when the run's files are kept for a person to read (CLAWTEX_KEEP_HOSTS).
-POWEROFF_GRACE = 90 if os.environ.get("CLAWTEX_KEEP_HOSTS") else 15
+# test reads anything after the poweroff (the Silver restore's fresh machine is layered on a copy
+# taken while the host runs: tests/live/backups.py), so a clean stop proves nothing and the machine's
+# PID 1 is killed at once: the kernel ends every process of its PID namespace. Until 2026-12-03 it
+# had 15 s, which a converged host used up (gateways, containers, nginx stopping): about 15-20 s of
+# a worker per host and CPU spent stopping services. Kept whole (90 s) when the run's files are kept
+# for a person to read (CLAWTEX_KEEP_HOSTS).
+POWEROFF_GRACE = 90 if os.environ.get("CLAWTEX_KEEP_HOSTS") else 0
 
 
 RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
@@ -435,6 +439,8 @@ def apply(h: Host, extra: list[str] | None = None, checkout: Path | None = None)
         target.mkdir(parents=True)
         for part in ("modules", "generated"):
             shutil.copytree(checkout / part, target / part, symlinks=True)
+        if (checkout / "ansible.cfg").exists():
+            shutil.copyfile(checkout / "ansible.cfg", target / "ansible.cfg")
     env = {**secret_env(h.host, repo), "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "PYTHONUNBUFFERED": "1",
            "CLAWTEX_SECRETS_DIR": "/root/clawtex-secrets", "ANSIBLE_LOCAL_TEMP": "/root/.ansible/tmp",
            # Modules run in the playbook's directory (/repo/modules/ansible, local connection), so the
@@ -442,6 +448,15 @@ def apply(h: Host, extra: list[str] | None = None, checkout: Path | None = None)
            # worktree that is a file naming a directory outside this host ("fatal: not a git
            # repository: <main>/.git/worktrees/<name>", seen live). git stops its search below /repo.
            "GIT_CEILING_DIRECTORIES": inside}
+    if (repo / "ansible.cfg").exists():
+        # The repository's ansible.cfg, which the apply reads from its checkout's root (the
+        # play runs from /root here, so ansible would not find it by itself).
+        env["ANSIBLE_CONFIG"] = f"{inside}/ansible.cfg"
+    if os.environ.get("CLAWTEX_ANSIBLE_PROFILE"):
+        # Where a converge's time goes: ansible-core's own junit callback records each task's
+        # duration (no collection needed); task_times() reads it back after the run.
+        env.update({"ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.junit", "JUNIT_OUTPUT_DIR": "/root/junit",
+                    "JUNIT_TASK_CLASS": "yes"})
     from live import backups       # the one address overlay: an S3 endpoint on the host's loopback
     cmd = ["ansible-playbook", "-i", f"{inside}/generated/ansible/inventory", f"{inside}/modules/ansible/site.yml",
            "--limit", h.host, "-e", json.dumps({**LIVE_VARS, **backups.overlay(h.host, repo), **h.extra_vars}), *(extra or [])]
@@ -467,7 +482,26 @@ def apply(h: Host, extra: list[str] | None = None, checkout: Path | None = None)
     out = (h.dir / "root" / "root" / "ansible.log").read_text()
     logfile.write_text(out)
     log(f"{h.host}: ansible-playbook {' '.join(extra or [])} {time.monotonic() - started:.0f}s")
+    if os.environ.get("CLAWTEX_ANSIBLE_PROFILE"):
+        times = task_times(h)
+        log(f"{h.host}: {len(times)} task runs, {sum(times.values()):.0f}s in tasks; slowest: "
+            + "; ".join(f"{t:.1f}s {name}" for name, t in sorted(times.items(), key=lambda kv: -kv[1])[:15]))
     return recap(out, h.host), out
+
+
+def task_times(h: Host) -> dict[str, float]:
+    """Seconds per task of the newest ansible-playbook run (CLAWTEX_ANSIBLE_PROFILE: junit callback)."""
+    import xml.etree.ElementTree as ET
+    files = sorted((h.dir / "root" / "root" / "junit").glob("*.xml"), key=lambda f: f.stat().st_mtime)
+    if not files:
+        return {}
+    times: dict[str, float] = {}
+    for case in ET.parse(files[-1]).getroot().iter("testcase"):
+        name = f"{case.get('classname', '')}: {case.get('name', '')}"
+        times[name] = times.get(name, 0.0) + float(case.get("time") or 0)
+    for f in files:
+        f.unlink()
+    return times
 
 
 # ---------------------------------------------------------------- checkers, run inside the host

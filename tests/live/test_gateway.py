@@ -288,10 +288,34 @@ def test_bundled_and_external_channels_match_the_package(tools, channel):
 # ---------------------------------------------------------------- canaries: the detectors catch the old bugs
 
 
-def boot_and_collect(config: Path, plugins: Path, **kwargs) -> tuple[list[str], dict]:
+def one_health(gw: g.Gateway, deadline: float) -> dict:
+    """One `openclaw health --json` snapshot (asked again after a failed or timed-out call, until the deadline)."""
+    while True:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            done = gw.run(["openclaw", "health", "--json"], timeout=60)
+            if done.returncode == 0:
+                return json.loads(done.stdout)
+        if time.monotonic() > deadline:
+            return {}
+        time.sleep(3)
+
+
+def boot_and_collect(config: Path, plugins: Path, evidence: tuple[str, ...], health: bool = False, **kwargs) -> tuple[list[str], dict]:
+    """Boot the canary's gateway; its refusal records once one contains a string of `evidence` (or after the bound a
+    healthy gateway's channels get to start, CHANNEL_START_SECONDS), and with health=True one `openclaw
+    health --json` snapshot taken after that. Until 2026-12-03 the canaries polled `openclaw health --json`
+    for all of CHANNEL_START_SECONDS (their channels never start, so wait_for_channels never returned
+    early): one call every 3 s plus its own 18-28 s under load, each a few CPU-seconds, for a snapshot that is
+    taken here at the point the good configs' snapshot is (test_gateway: their channels are started by
+    their first snapshot after /healthz) and after the refusal is logged. Reading the log costs nothing."""
     with g.running_gateway(config, plugins=plugins, stop_in_background=True, **kwargs) as gw:
-        health = wait_for_channels(gw)
-        return refusals(gw.log_records()), health
+        deadline = time.monotonic() + CHANNEL_START_SECONDS
+        while True:
+            found = refusals(gw.log_records())
+            if any(e in line for line in found for e in evidence) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        return found, one_health(gw, max(deadline, time.monotonic() + CHANNEL_START_SECONDS)) if health else {}
 
 
 def test_canary_untrusted_external_plugin_is_refused(plugins, tools, tmp_path):
@@ -301,15 +325,17 @@ def test_canary_untrusted_external_plugin_is_refused(plugins, tools, tmp_path):
     path = tmp_path / "nordic-yoga" / "openclaw.json"
     path.parent.mkdir()
     path.write_text(json.dumps(config))
-    found, health = boot_and_collect(path, plugins)
+    found, health = boot_and_collect(path, plugins, ("without explicit trust",), health=True)
     assert any("without explicit trust" in line for line in found), found
-    # The gateway may list the configured channel, but never starts it.
+    # The gateway may list the configured channel, but never starts it (asked after the refusal was logged).
+    assert health, "no answer from openclaw health --json"
     assert not started_or_awaiting_link(health.get("channels", {}).get("discord", {})), health
 
 
 def test_canary_group_readable_secret_file_is_refused(plugins, tools):
     """secrets.yml's old layout (root:openclaw 0640): the gateway refuses the provider, and this suite sees it."""
     found, _ = boot_and_collect(REPO / "generated" / "openclaw" / "orbital-health" / "openclaw.json", plugins,
+                                ("unresolved SecretRef", "SECRETS_PROVIDER_DEGRADED"),
                                 secret_layout={"provider_file": {"owner": "root", "group": "openclaw", "mode": "0640"}})
     # OpenClaw names the cause (mode or owner) in some records, but always degrades the provider.
     assert any("unresolved SecretRef" in line or "SECRETS_PROVIDER_DEGRADED" in line for line in found), found
