@@ -36,7 +36,7 @@ def test_scheduler_groups_match_the_marks_and_keep_a_host_kind_together(tmp_path
         assert m == [group_of(nodeid)], (nodeid, m)
     # By hand: which tests share a booted host (test_hosts.py's module-scoped `booted`).
     kinds = {n[n.rindex("[") + 1:-1]: group_of(n) for n in marks}
-    assert kinds == {"silver-gateway": "hosts-dedicated", "gold-gateway": "hosts-dedicated",
+    assert kinds == {"silver-gateway": "hosts-dedicated", "gold-gateway": "hosts-gold",
                      "gold-wazuh-vm": "hosts-dedicated", "bronze-shared": "hosts-shared"}
     # Other live tests are scheduled alone; an id with xdist's own suffix keeps its group.
     assert group_of("tests/live/test_gateway.py::test_gateway[acme-logistics]") is None
