@@ -219,6 +219,32 @@ def wait_healthy(h: hosts.Host, timeout: float = 300) -> float:
 
 # ------------------------------------------------------------ the proofs (tests/live/test_hosts.py)
 
+# The tier's promised backup interval, by hand (tiers/silver.yaml, tiers/gold.yaml spec.backups:
+# Silver daily, Gold hourly), not from host_vars' on_calendar (the code under test).
+INTERVAL_SECONDS = {"silver": 24 * 3600, "gold": 3600, "platinum": 3600}
+
+
+def schedule(h: hosts.Host) -> dict:
+    """The timer as systemd loaded it on the host: enabled, active, and its calendar fires at the tier's
+    interval (two consecutive elapses of the loaded expression, computed by the host's systemd-analyze)."""
+    tier = hosts.inventory(h.host)[1]["clawtex_tier"]
+    state = h.sh("systemctl is-enabled clawtex-backup.timer; systemctl is-active clawtex-backup.timer").stdout.split()
+    assert state == ["enabled", "active"], state
+    shown = h.sh("systemctl show -p TimersCalendar --value clawtex-backup.timer").stdout
+    m = re.search(r"OnCalendar=(.+?) ;", shown)
+    assert m, shown
+    r = h.sh(f"TZ=UTC systemd-analyze calendar --iterations=3 '{m.group(1)}'")
+    assert r.returncode == 0, r.stdout + r.stderr
+    import datetime as _dt
+    elapses = [_dt.datetime.strptime(t, "%Y-%m-%d %H:%M:%S") for t in
+               re.findall(r"(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", r.stdout)]
+    assert len(elapses) == 3, r.stdout
+    gaps = {int((b - a).total_seconds()) for a, b in zip(elapses, elapses[1:])}
+    assert gaps == {INTERVAL_SECONDS[tier]}, (tier, m.group(1), r.stdout)
+    say(f"{h.host}: clawtex-backup.timer enabled and active, OnCalendar={m.group(1)} fires every {gaps.pop()} s ({tier})")
+    return {"calendar": m.group(1)}
+
+
 def backup_secrets(h: hosts.Host) -> dict[str, str]:
     """The backup secrets the controller handed this host (restic password, S3 secret, the Storage Box
     key's base64 body lines): none may appear in a log or on a process command line."""

@@ -42,7 +42,7 @@ def group_of(nodeid: str) -> str | None:
 # length (LPT scheduling), so the host groups go first, then gateways and canaries, the short
 # tests fill the end. First match of the node id's prefix; units not listed count EXPECTED_DEFAULT.
 EXPECTED_SECONDS = (
-    ("hosts-shared", 850), ("hosts-silver", 700), ("hosts-gold", 550), ("hosts-", 600),
+    ("hosts-shared", 850), ("hosts-silver", 700), ("hosts-gold", 850), ("hosts-", 600),
     ("tests/live/test_gateway.py::test_gateway[", 150), ("tests/live/test_gateway.py::test_canary", 110),
     ("tests/live/test_monitoring.py::", 40), ("tests/live/test_handoff_chromium.py::", 10),
 )
