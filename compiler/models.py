@@ -842,6 +842,18 @@ class PrometheusHost(Strict):
     # Set when the ops host is a server of the account on a shared region network (None: every
     # scrape goes to the public address).
     private_network: Optional[PrometheusPrivateNetwork] = None
+    # The DigitalOcean API token Prometheus discovers DOKS nodes with (`digitalocean_sd_configs`
+    # `authorization.credentials_file`): a file reference, resolved to <secretsDir>/<id> on the ops
+    # host; a read-only token (droplet:read) is enough. Required once any customer runs on DOKS.
+    digitalocean_token_ref: Optional[SecretRef] = None
+    secrets_dir: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._/-]+$")] = "/etc/prometheus/secrets"
+
+    @field_validator("digitalocean_token_ref")
+    @classmethod
+    def _token_from_a_file(cls, value: Optional[SecretRef]) -> Optional[SecretRef]:
+        if value is not None and value.source != "file":
+            raise ValueError("digitaloceanTokenRef must have source 'file' (Prometheus reads credentials_file)")
+        return value
 
     @field_validator("source_cidrs")
     @classmethod

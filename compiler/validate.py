@@ -435,6 +435,21 @@ def fleet_errors(customers: list[LoadedCustomer]) -> Iterable[Diagnostic]:
             by_domain.setdefault(domain, lc)
 
 
+def discovery_errors(customers: list[LoadedCustomer], settings: Settings, tiers: dict[str, Tier]) -> Iterable[Diagnostic]:
+    """A customer on DOKS has nodes Prometheus can only find through the DigitalOcean API
+    (prometheus.yml job node-doks): the ops token must be declared, as a file reference."""
+    if settings.spec.ops.prometheus.digitalocean_token_ref is not None:
+        return
+    for lc in customers:
+        spec = lc.model.spec
+        tier = tiers.get(spec.tier)
+        if tier is not None and tier.spec.kubernetes and spec.provider == "digitalocean":
+            yield lc.doc.diagnostic(("spec", "tier"), f"{spec.tier} on digitalocean runs on DOKS, whose nodes "
+                                    "Prometheus discovers through the DigitalOcean API: set clawtex.yaml "
+                                    "spec.ops.prometheus.digitaloceanTokenRef (a file reference to a read-only token "
+                                    "on the ops host)")
+
+
 def release_errors(customers: list[LoadedCustomer], settings: Settings, tiers: dict[str, Tier]) -> Iterable[Diagnostic]:
     """A customer's release channel is pinned in clawtex.yaml, with a plugin for each of its channels."""
     o = settings.spec.openclaw
@@ -544,6 +559,7 @@ def validate_repo(root: Path, files: Iterable[Path] | None = None, use_cache: bo
     errors.extend(d for d in fleet_errors(others + customers) if mine(d))
     if settings is not None:
         errors.extend(release_errors(customers, settings, tiers))
+        errors.extend(discovery_errors(customers, settings, tiers))
         errors.extend(d for d in secret_owner_errors(others + customers, settings.spec.shared_secret_refs,
                                                       focus if files else frozenset(), refs) if mine(d))
     if errors or settings is None or catalog is None or slo_windows is None:

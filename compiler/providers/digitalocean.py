@@ -13,7 +13,7 @@ import hashlib
 
 from typing import Any, Optional
 
-from .base import (ANYWHERE, OPS_KEY_NAME, PUBLIC_PORTS, ROLE_K8S, WAZUH_AGENT_PORTS, BackupDestination, InboundRule,
+from .base import (ANYWHERE, node_pool_tag, OPS_KEY_NAME, PUBLIC_PORTS, ROLE_K8S, WAZUH_AGENT_PORTS, BackupDestination, InboundRule,
                    ProviderPlugin, declare_provider, labels, resource_id, s3_endpoint)
 
 
@@ -175,7 +175,7 @@ def _build_stack(b: Any) -> None:
                  inbound_rule=inbound, outbound_rule=outbound)
     if wazuh:
         c = b.dedicated
-        node_tags = [f"{c.id}-{region}-nodes" for region in c.regions] if c and c.kubernetes else []
+        node_tags = [node_pool_tag(c.id, region) for region in c.regions] if c and c.kubernetes else []
         agents = FirewallInboundRule(protocol="tcp", port_range=WAZUH_AGENT_PORTS,
                                      source_droplet_ids=[tf.Token.as_number(d.id) for d in serving] or None,
                                      source_tags=node_tags or None) if (serving or node_tags) else None
@@ -211,10 +211,14 @@ def _build_stack(b: Any) -> None:
         # by its reconciler) and documents opening more ports with a new cloud firewall associated
         # through the cluster's `k8s:<cluster-uuid>` tag (docs.digitalocean.com/products/kubernetes/
         # details/managed/ "Worker Node Firewalls", read 2026-12-03; tiers/provider-facts.md row 31).
-        node_tags = [f"k8s:${{digitalocean_kubernetes_cluster.k8s_{region}.id}}" for region in c.regions]
-        Firewall(b.stack, "nodes_scrape_fw", name=f"{b.sp.name}-nodes-scrape-fw", tags=node_tags,
-                 inbound_rule=scrape([h for h in b.sp.hosts if h.role == ROLE_K8S]),
-                 outbound_rule=outbound)
+        # One firewall per cluster: Prometheus discovers the nodes (plan.NodePoolScrape) at their VPC
+        # address in the ops host's region and at their public one elsewhere, so the sources differ.
+        for region in c.regions:
+            Firewall(b.stack, f"nodes_scrape_fw_{region}", name=f"{b.sp.name}-{region}-nodes-scrape-fw",
+                     tags=[f"k8s:${{digitalocean_kubernetes_cluster.k8s_{region}.id}}"],
+                     inbound_rule=[FirewallInboundRule(protocol="tcp", port_range=port, source_addresses=sources)
+                                   for port, sources, _ in b.node_pool_scrape_rules(c.id, region)],
+                     outbound_rule=outbound)
         _doks(b, c)
         return      # the global load balancer owns the customer's record (domains.is_managed)
     b.dns_record("digitalocean_record", lambda ip: {"domain": b.customer_zone(), "name": b.record_name(), "type": "A", "ttl": 300, "value": ip},
@@ -242,7 +246,7 @@ def _doks(b: Any, c: Any) -> None:
     regional = []
     for priority, gateway in enumerate(c.load_balancers, start=1):
         region = gateway.region
-        tag = f"{c.id}-{region}-nodes"
+        tag = node_pool_tag(c.id, region)      # on every node Droplet: discovery and the Wazuh agents' source
         # The version is read once at create time; DigitalOcean's patch upgrades
         # (auto_upgrade, in the maintenance window: the one place upgrades happen) then
         # change it, and a pinned version would make the next plan replace the cluster.
