@@ -145,7 +145,7 @@ class NodePoolScrape:
     """How the ops Prometheus finds and reaches the nodes of one DOKS cluster (FleetPlan.node_pool_scrape).
 
     The nodes come and go with the autoscaler and have names DOKS picks, so Prometheus discovers
-    them (`digitalocean_sd_configs`, kept by `tag`) instead of a target list: private when the ops
+    them (the provider's Prometheus service discovery, kept by `tag`) instead of a target list: private when the ops
     host is in the cluster's region network (the cluster is in the region's default VPC), else public.
     The cloud firewall of the cluster's nodes opens SCRAPE_PORTS from `sources`."""
     customer: str
@@ -449,7 +449,7 @@ class FleetPlan:
         prom = self.settings.spec.ops.prometheus
         net = prom.private_network
         if host.role == ROLE_K8S:
-            # discovered, never scraped by a name of ours (prometheus.yml job node-doks); no record
+            # discovered, never scraped by a name of ours (prometheus.yml job node-k8s-<provider>); no record
             pool = self.node_pool_scrape(host.customer or host.stack, host.region)
             return ScrapeTarget(host.name, "", pool.sources, pool.private)
         if net and host.provider == net.provider and host.region == net.region:

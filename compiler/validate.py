@@ -436,18 +436,19 @@ def fleet_errors(customers: list[LoadedCustomer]) -> Iterable[Diagnostic]:
 
 
 def discovery_errors(customers: list[LoadedCustomer], settings: Settings, tiers: dict[str, Tier]) -> Iterable[Diagnostic]:
-    """A customer on DOKS has nodes Prometheus can only find through the DigitalOcean API
-    (prometheus.yml job node-doks): the ops token must be declared, as a file reference."""
-    if settings.spec.ops.prometheus.digitalocean_token_ref is not None:
-        return
+    """A customer on managed Kubernetes whose nodes Prometheus finds through the provider's API
+    (ProviderPlugin.discovers_k8s_nodes) needs that API's token declared, as a file reference."""
+    refs = settings.spec.ops.prometheus.discovery_token_refs
     for lc in customers:
         spec = lc.model.spec
         tier = tiers.get(spec.tier)
-        if tier is not None and tier.spec.kubernetes and spec.provider == "digitalocean":
-            yield lc.doc.diagnostic(("spec", "tier"), f"{spec.tier} on digitalocean runs on DOKS, whose nodes "
-                                    "Prometheus discovers through the DigitalOcean API: set clawtex.yaml "
-                                    "spec.ops.prometheus.digitaloceanTokenRef (a file reference to a read-only token "
-                                    "on the ops host)")
+        if tier is None or not tier.spec.kubernetes or spec.provider not in PLUGINS or spec.provider in refs:
+            continue
+        if plugin(spec.provider).discovers_k8s_nodes:
+            yield lc.doc.diagnostic(("spec", "tier"), f"{spec.tier} on {spec.provider} runs on managed Kubernetes, whose "
+                                    "nodes Prometheus discovers through the provider's API: set clawtex.yaml "
+                                    f"spec.ops.prometheus.discoveryTokenRefs.{spec.provider} (a file reference to a "
+                                    "read-only token on the ops host)")
 
 
 def release_errors(customers: list[LoadedCustomer], settings: Settings, tiers: dict[str, Tier]) -> Iterable[Diagnostic]:

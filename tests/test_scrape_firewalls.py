@@ -179,7 +179,7 @@ def _relabel(rules: list[dict], meta: dict[str, str]) -> dict[str, str] | None:
 
 
 def test_doks_nodes_are_discovered_where_the_cluster_firewall_opens_the_scrape():
-    """No DOKS node is a named target (the autoscaler names them); the generated node-doks job keeps
+    """No DOKS node is a named target (the autoscaler names them); the generated node-k8s-digitalocean job keeps
     every Droplet carrying a pool tag the Terraform gives that cluster's pools, scrapes it at the
     address clawtex.yaml implies (VPC in the private region), and the cluster's firewall (tag
     k8s:<cluster id>) opens 9100 from exactly the matching sources."""
@@ -292,7 +292,7 @@ def test_a_private_network_region_the_provider_lacks_is_refused_at_its_line(tmp_
 
 
 def test_doks_without_a_discovery_token_is_refused_at_the_customers_tier_line(tmp_path):
-    """Without ops.prometheus.digitaloceanTokenRef Prometheus could not find a DOKS node: a compile
+    """Without ops.prometheus.discoveryTokenRefs.digitalocean Prometheus could not find a DOKS node: a compile
     error at the Platinum customer's `tier:` line naming the setting; a token given as an env
     reference is refused too (Prometheus reads credentials_file only)."""
     import shutil
@@ -301,8 +301,9 @@ def test_doks_without_a_discovery_token_is_refused_at_the_customers_tier_line(tm
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
     text = (tmp_path / "clawtex.yaml").read_text()
-    ref = next(l for l in text.splitlines() if l.strip().startswith("digitaloceanTokenRef:"))
-    (tmp_path / "clawtex.yaml").write_text(text.replace(ref + "\n", ""))
+    head = next(l for l in text.splitlines() if l.strip() == "discoveryTokenRefs:")
+    ref = next(l for l in text.splitlines() if l.strip().startswith("digitalocean: {source: file"))
+    (tmp_path / "clawtex.yaml").write_text(text.replace(head + "\n" + ref + "\n", ""))
     platinum = [p for p in sorted((tmp_path / "customers").glob("*.yaml"))
                 if yaml.safe_load(p.read_text())["spec"]["tier"] == "platinum"
                 and yaml.safe_load(p.read_text())["spec"]["provider"] == "digitalocean"]
@@ -312,7 +313,7 @@ def test_doks_without_a_discovery_token_is_refused_at_the_customers_tier_line(tm
     assert out.returncode != 0, said
     for p in platinum:
         line = next(i for i, l in enumerate(p.read_text().splitlines(), 1) if l.strip().startswith("tier:"))
-        assert f"customers/{p.name}:{line}:" in said and "digitaloceanTokenRef" in said, said
+        assert f"customers/{p.name}:{line}:" in said and "discoveryTokenRefs.digitalocean" in said, said
     (tmp_path / "clawtex.yaml").write_text(text.replace(ref, ref.replace("source: file", "source: env")
                                                         .replace("digitalocean-sd-token", "DO_SD_TOKEN")))
     out = run_clawtex(tmp_path, "validate")

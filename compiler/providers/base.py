@@ -156,6 +156,19 @@ class ProviderPlugin:
         name; only providers with managed_kubernetes are asked."""
         raise NotImplementedError
 
+    # --- monitoring ----------------------------------------------------------------
+    # True where Prometheus finds the managed-Kubernetes nodes through the provider's API
+    # (node_discovery_job); the ops host then needs a token for it (clawtex.yaml
+    # ops.prometheus.discoveryTokenRefs.<name>), else `clawtex validate` refuses such customers.
+    discovers_k8s_nodes: bool = False
+
+    def node_discovery_job(self, pools: list[Any], token_file: str, port: int) -> dict[str, Any]:
+        """The Prometheus scrape config (without job_name and metric relabeling) that finds the
+        nodes of `pools` (plan.NodePoolScrape) through the provider's API, authenticated by the
+        token in `token_file`, and labels them customer/tier/provider/region/host/role/job like
+        node.json; only plug-ins with discovers_k8s_nodes are asked."""
+        raise NotImplementedError
+
     # --- PR summary ----------------------------------------------------------------
     def inbound_rules(self, rtype: str, attrs: dict[str, Any]) -> Optional[list[InboundRule]]:
         """Inbound rules of one firewall resource of this provider; None: not a firewall."""

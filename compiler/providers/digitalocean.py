@@ -44,6 +44,37 @@ class DigitalOcean(ProviderPlugin):
     # networking/firewalls/details/limits/, last edited 17 Jun 2025; provider-facts row 39).
     region_network_shared = True
 
+    # DOKS nodes come and go with the autoscaler under names DOKS picks: Prometheus's droplet
+    # discovery finds them (provider-facts row 40).
+    discovers_k8s_nodes = True
+
+    def node_discovery_job(self, pools: list[Any], token_file: str, port: int) -> dict[str, Any]:
+        """`digitalocean_sd_configs` lists every Droplet of the account (Prometheus
+        discovery/digitalocean/digitalocean.go: tags joined as ",t1,t2,", `__address__` = public
+        IPv4 + `port`, no base-URL setting). Kept: Droplets carrying a pool's tag (node_pool_tag,
+        on every node of the cluster's pools); labelled like node.json, job `node` so the host
+        alerts cover them; the VPC address where the pool is scraped privately (row 39)."""
+        def tag_regex(tag: str) -> str:
+            return f".*,{tag},.*"        # tags are validated slugs ([a-z0-9-]): nothing to escape
+        relabel: list[dict[str, Any]] = [
+            {"source_labels": ["__meta_digitalocean_tags"], "regex": f".*,({'|'.join(p.tag for p in pools)}),.*",
+             "action": "keep"}]
+        for p in pools:
+            for label, value in (("customer", p.customer), ("tier", p.tier), ("provider", p.provider)):
+                relabel.append({"source_labels": ["__meta_digitalocean_tags"], "regex": tag_regex(p.tag),
+                                "target_label": label, "replacement": value})
+            if p.private:
+                relabel.append({"source_labels": ["__meta_digitalocean_tags", "__meta_digitalocean_private_ipv4"],
+                                "regex": f"{tag_regex(p.tag)};(.+)", "target_label": "__address__",
+                                "replacement": f"${{1}}:{port}"})
+        relabel += [
+            {"source_labels": ["__meta_digitalocean_region"], "target_label": "region"},
+            {"source_labels": ["__meta_digitalocean_droplet_name"], "target_label": "host"},
+            {"target_label": "role", "replacement": ROLE_K8S},
+        ]
+        return {"digitalocean_sd_configs": [{"authorization": {"credentials_file": token_file}, "port": port}],
+                "relabel_configs": relabel}
+
     def build_fleet(self, b: Any) -> None:
         declare_provider(b, self.terraform_provider)
         b.resource("digitalocean_ssh_key", "ops", {"name": OPS_KEY_NAME, "public_key": "${var.ops_ssh_public_key}"})

@@ -1,4 +1,4 @@
-"""DOKS nodes, live: Debian's Prometheus runs the generated `node-doks` scrape config
+"""DOKS nodes, live: Debian's Prometheus runs the generated `node-k8s-digitalocean` scrape config
 (digitalocean_sd_configs + relabeling) and discovers the nodes of a Platinum cluster from a
 loopback stand-in of the DigitalOcean droplets API.
 
@@ -193,6 +193,6 @@ def test_prometheus_discovers_autoscaled_doks_nodes(tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         api.close()
-    print(f"\nnode-doks: {len(expected)} nodes discovered, {len(dropped)} droplets dropped, "
+    print(f"\nnode-k8s-digitalocean: {len(expected)} nodes discovered, {len(dropped)} droplets dropped, "
           f"{time.monotonic() - t0:.1f}s")
     shutil.rmtree(tmp_path / "data", ignore_errors=True)

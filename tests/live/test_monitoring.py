@@ -99,7 +99,7 @@ def prometheus_overlay(src: Path, dst: Path, blackbox: str, alertmanager: str, r
     cfg = yaml.safe_load((dst / "prometheus.yml").read_text())
     cfg["global"].update({"scrape_interval": "2s", "evaluation_interval": "1s"})
     cfg["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [alertmanager]
-    # DOKS nodes are discovered through the DigitalOcean API (job node-doks): run against a
+    # DOKS nodes are discovered through the DigitalOcean API (job node-k8s-digitalocean): run against a
     # stand-in of that API by test_doks_discovery.py, not here (it would call the real one).
     cfg["scrape_configs"] = [j for j in cfg["scrape_configs"] if "digitalocean_sd_configs" not in j]
     for job in cfg["scrape_configs"]:
