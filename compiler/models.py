@@ -842,6 +842,20 @@ class PrometheusHost(Strict):
     # Set when the ops host is a server of the account on a shared region network (None: every
     # scrape goes to the public address).
     private_network: Optional[PrometheusPrivateNetwork] = None
+    # Per provider whose managed-Kubernetes nodes Prometheus discovers through its API
+    # (ProviderPlugin.discovers_k8s_nodes): a file reference to a read-only API token on the ops
+    # host, resolved to <secretsDir>/<id> (Prometheus `credentials_file`). Required once a customer
+    # runs there (validate.discovery_errors).
+    discovery_token_refs: dict[Slug, SecretRef] = Field(default_factory=dict)
+    secrets_dir: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._/-]+$")] = "/etc/prometheus/secrets"
+
+    @field_validator("discovery_token_refs")
+    @classmethod
+    def _tokens_from_files(cls, value: dict[str, SecretRef]) -> dict[str, SecretRef]:
+        bad = sorted(k for k, ref in value.items() if ref.source != "file")
+        if bad:
+            raise ValueError(f"discoveryTokenRefs {', '.join(bad)} must have source 'file' (Prometheus reads credentials_file)")
+        return value
 
     @field_validator("source_cidrs")
     @classmethod

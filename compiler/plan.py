@@ -17,7 +17,7 @@ from .models import (Backups, Branding, Channel, Contact, Database, ModelChoice,
                      ProviderCatalog, SCAN_DAYS, SecretRef, Settings, Skill, Tier, release_channel)
 from .models import SloWindows, duration_seconds
 from .providers import plugin
-from .providers.base import ROLE_K8S, ROLE_WAZUH
+from .providers.base import ROLE_K8S, ROLE_WAZUH, node_pool_tag
 from .placement import Tenant, allocate_blocks, host_capacity, place
 from .previous import INVENTORY_FILE, PLACEMENT_FILE, WAZUH_BLOCKS_FILE  # noqa: F401 (published to the targets that write them)
 from .validate import Inputs
@@ -138,6 +138,23 @@ class ScrapeTarget:
 
     def target(self, port: int) -> str:
         return f"{self.address}:{port}"
+
+
+@dataclass(frozen=True)
+class NodePoolScrape:
+    """How the ops Prometheus finds and reaches the nodes of one DOKS cluster (FleetPlan.node_pool_scrape).
+
+    The nodes come and go with the autoscaler and have names DOKS picks, so Prometheus discovers
+    them (the provider's Prometheus service discovery, kept by `tag`) instead of a target list: private when the ops
+    host is in the cluster's region network (the cluster is in the region's default VPC), else public.
+    The cloud firewall of the cluster's nodes opens SCRAPE_PORTS from `sources`."""
+    customer: str
+    tier: str
+    provider: str
+    region: str
+    tag: str
+    private: bool
+    sources: tuple[str, ...]
 
 
 def tenant_prefix(cid: str) -> str:
@@ -431,11 +448,32 @@ class FleetPlan:
         record its stack can write; DOKS nodes (no server resource of ours) stay public."""
         prom = self.settings.spec.ops.prometheus
         net = prom.private_network
-        if net and host.provider == net.provider and host.region == net.region and host.role != ROLE_K8S:
+        if host.role == ROLE_K8S:
+            # discovered, never scraped by a name of ours (prometheus.yml job node-k8s-<provider>); no record
+            pool = self.node_pool_scrape(host.customer or host.stack, host.region)
+            return ScrapeTarget(host.name, "", pool.sources, pool.private)
+        if net and host.provider == net.provider and host.region == net.region:
             zone = self.catalog.spec[host.provider].dns_zone
             record = f"{host.name}.{PRIVATE_DNS_LABEL}"
             return ScrapeTarget(host.name, f"{record}.{zone}", tuple(net.source_cidrs), True, record, zone)
         return ScrapeTarget(host.name, host.name, tuple(prom.source_cidrs))
+
+    def node_pool_scrape(self, cid: str, region: str) -> NodePoolScrape:
+        """The discovery and firewall sources of customer `cid`'s DOKS nodes in `region`: over the
+        region's default VPC when ops.prometheus.privateNetwork is that provider and region (row 39:
+        a DOKS cluster without vpc_uuid is in the region's default VPC), else the public path."""
+        prom = self.settings.spec.ops.prometheus
+        net = prom.private_network
+        c = self.customer(cid)
+        private = bool(net and c.provider == net.provider and region == net.region)
+        sources = tuple(net.source_cidrs) if private else tuple(prom.source_cidrs)
+        return NodePoolScrape(cid, c.tier_name, c.provider, region, node_pool_tag(cid, region), private, sources)
+
+    @cached_property
+    def node_pools(self) -> tuple[NodePoolScrape, ...]:
+        """Every running DOKS cluster's node pool scrape, by customer then region."""
+        seen = sorted({(h.customer, h.region) for h in self.hosts if h.role == ROLE_K8S and h.running and h.customer})
+        return tuple(self.node_pool_scrape(cid, region) for cid, region in seen)
 
     def wazuh_rule_base(self, cid: str) -> int:
         return self.wazuh_rule_blocks[cid]

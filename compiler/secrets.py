@@ -113,5 +113,10 @@ def to_alertmanager(ref: SecretRef, secrets_dir: str) -> str:
     return backend(ref).to_alertmanager(ref, secrets_dir)
 
 
+def to_prometheus(ref: SecretRef, secrets_dir: str) -> str:
+    """The path a Prometheus `credentials_file` names: file refs only, like Alertmanager's `*_file`."""
+    return backend(ref).to_alertmanager(ref, secrets_dir)
+
+
 def to_wazuh(ref: SecretRef) -> str:
     return backend(ref).to_wazuh(ref)

@@ -435,6 +435,22 @@ def fleet_errors(customers: list[LoadedCustomer]) -> Iterable[Diagnostic]:
             by_domain.setdefault(domain, lc)
 
 
+def discovery_errors(customers: list[LoadedCustomer], settings: Settings, tiers: dict[str, Tier]) -> Iterable[Diagnostic]:
+    """A customer on managed Kubernetes whose nodes Prometheus finds through the provider's API
+    (ProviderPlugin.discovers_k8s_nodes) needs that API's token declared, as a file reference."""
+    refs = settings.spec.ops.prometheus.discovery_token_refs
+    for lc in customers:
+        spec = lc.model.spec
+        tier = tiers.get(spec.tier)
+        if tier is None or not tier.spec.kubernetes or spec.provider not in PLUGINS or spec.provider in refs:
+            continue
+        if plugin(spec.provider).discovers_k8s_nodes:
+            yield lc.doc.diagnostic(("spec", "tier"), f"{spec.tier} on {spec.provider} runs on managed Kubernetes, whose "
+                                    "nodes Prometheus discovers through the provider's API: set clawtex.yaml "
+                                    f"spec.ops.prometheus.discoveryTokenRefs.{spec.provider} (a file reference to a "
+                                    "read-only token on the ops host)")
+
+
 def release_errors(customers: list[LoadedCustomer], settings: Settings, tiers: dict[str, Tier]) -> Iterable[Diagnostic]:
     """A customer's release channel is pinned in clawtex.yaml, with a plugin for each of its channels."""
     o = settings.spec.openclaw
@@ -544,6 +560,7 @@ def validate_repo(root: Path, files: Iterable[Path] | None = None, use_cache: bo
     errors.extend(d for d in fleet_errors(others + customers) if mine(d))
     if settings is not None:
         errors.extend(release_errors(customers, settings, tiers))
+        errors.extend(discovery_errors(customers, settings, tiers))
         errors.extend(d for d in secret_owner_errors(others + customers, settings.spec.shared_secret_refs,
                                                       focus if files else frozenset(), refs) if mine(d))
     if errors or settings is None or catalog is None or slo_windows is None:

@@ -80,7 +80,9 @@ class Replay:
         for d in (self.work, self.runner_temp, self.artifacts, self.shims, tmp / "home"):
             d.mkdir(parents=True)
         for tool in ("terraform", "ansible-playbook", "gh", "aws", "ssh-keyscan"):
-            self._shim(tool, f'exec "{sys.executable}" "{SIM}" {tool} "$@"')
+            # account_sim imports compiler.secrets: the checkout's, never an installed copy (which may
+            # point at another tree, or at none: the replay failed with ModuleNotFoundError there)
+            self._shim(tool, f'PYTHONPATH="{REPO}" exec "{sys.executable}" "{SIM}" {tool} "$@"')
         # The code under test is the checkout's; the replay repository holds its data only.
         self._shim("clawtex", f'PYTHONPATH="{REPO}" exec "{sys.executable}" -m compiler.cli "$@"')
         self._shim("python", f'PYTHONPATH="{REPO}" exec "{sys.executable}" "$@"')

@@ -79,10 +79,21 @@ def test_every_exporter_on_a_host_is_scraped_by_the_fleet_prometheus():
     # by the host label: the target address is the host's public name or its private record
     # (plan.ScrapeTarget; tests/test_scrape_firewalls.py joins address, record and firewall)
     scraped = {g["labels"]["host"] for g in _groups("node.json") if g["targets"]}
+    # DOKS nodes: found by the DigitalOcean droplet discovery, kept by their pool tag (the job's keep
+    # rule names `<customer>-<region>-nodes`; tests/test_scrape_firewalls.py and
+    # tests/live/test_doks_discovery.py check the relabeling itself)
+    prom = yaml.safe_load((REPO / "generated" / "prometheus" / "prometheus.yml").read_text())
+    keep = " ".join(r["regex"] for j in prom["scrape_configs"] if "digitalocean_sd_configs" in j
+                    for r in j["relabel_configs"] if r.get("action") == "keep")
+    hosts = yaml.safe_load((INVENTORY / "hosts.yml").read_text().replace("!unsafe ", ""))["all"]["children"]
     for path in sorted((INVENTORY / "host_vars").glob("*.yml")):
         v = yaml.safe_load(path.read_text())
         assert "blackbox_targets" not in v, path.name
         if "node_exporter" in v.get("clawtex_roles", []):
+            k8s = hosts.get("k8s", {}).get("hosts", {}).get(path.stem)
+            if k8s:
+                assert f"{k8s['clawtex_customer']}-{k8s['clawtex_region']}-nodes" in keep, path.name
+                continue
             assert path.stem in scraped, path.name
 
 

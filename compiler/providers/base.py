@@ -17,6 +17,14 @@ from typing import Any, Optional
 ROLE_WAZUH = "wazuh_manager"
 ROLE_K8S = "k8s"
 
+
+def node_pool_tag(cid: str, region: str) -> str:
+    """The droplet tag of every node of a customer's DOKS pools in `region` (default and workload
+    pool alike): DOKS applies a pool's tags to its worker Droplets and keeps them there
+    (docs.digitalocean.com/glossary/node-pool/, tiers/provider-facts.md row 40). Read by the pools
+    (digitalocean.py), the Wazuh firewall's agent sources and Prometheus's droplet discovery."""
+    return f"{cid}-{region}-nodes"
+
 PUBLIC_PORTS = ("80", "443")
 WAZUH_AGENT_PORTS = "1514-1515"
 ANYWHERE = ["0.0.0.0/0", "::/0"]
@@ -146,6 +154,19 @@ class ProviderPlugin:
         """Annotations of the gateway Service (type LoadBalancer) that make the provider's
         cloud controller create load balancer `lb` (plan.GatewayLoadBalancer) under its
         name; only providers with managed_kubernetes are asked."""
+        raise NotImplementedError
+
+    # --- monitoring ----------------------------------------------------------------
+    # True where Prometheus finds the managed-Kubernetes nodes through the provider's API
+    # (node_discovery_job); the ops host then needs a token for it (clawtex.yaml
+    # ops.prometheus.discoveryTokenRefs.<name>), else `clawtex validate` refuses such customers.
+    discovers_k8s_nodes: bool = False
+
+    def node_discovery_job(self, pools: list[Any], token_file: str, port: int) -> dict[str, Any]:
+        """The Prometheus scrape config (without job_name and metric relabeling) that finds the
+        nodes of `pools` (plan.NodePoolScrape) through the provider's API, authenticated by the
+        token in `token_file`, and labels them customer/tier/provider/region/host/role/job like
+        node.json; only plug-ins with discovers_k8s_nodes are asked."""
         raise NotImplementedError
 
     # --- PR summary ----------------------------------------------------------------

@@ -13,7 +13,7 @@ import hashlib
 
 from typing import Any, Optional
 
-from .base import (ANYWHERE, OPS_KEY_NAME, PUBLIC_PORTS, ROLE_K8S, WAZUH_AGENT_PORTS, BackupDestination, InboundRule,
+from .base import (ANYWHERE, node_pool_tag, OPS_KEY_NAME, PUBLIC_PORTS, ROLE_K8S, WAZUH_AGENT_PORTS, BackupDestination, InboundRule,
                    ProviderPlugin, declare_provider, labels, resource_id, s3_endpoint)
 
 
@@ -43,6 +43,37 @@ class DigitalOcean(ProviderPlugin):
     # either must specify the public or private IP range": docs.digitalocean.com/products/
     # networking/firewalls/details/limits/, last edited 17 Jun 2025; provider-facts row 39).
     region_network_shared = True
+
+    # DOKS nodes come and go with the autoscaler under names DOKS picks: Prometheus's droplet
+    # discovery finds them (provider-facts row 40).
+    discovers_k8s_nodes = True
+
+    def node_discovery_job(self, pools: list[Any], token_file: str, port: int) -> dict[str, Any]:
+        """`digitalocean_sd_configs` lists every Droplet of the account (Prometheus
+        discovery/digitalocean/digitalocean.go: tags joined as ",t1,t2,", `__address__` = public
+        IPv4 + `port`, no base-URL setting). Kept: Droplets carrying a pool's tag (node_pool_tag,
+        on every node of the cluster's pools); labelled like node.json, job `node` so the host
+        alerts cover them; the VPC address where the pool is scraped privately (row 39)."""
+        def tag_regex(tag: str) -> str:
+            return f".*,{tag},.*"        # tags are validated slugs ([a-z0-9-]): nothing to escape
+        relabel: list[dict[str, Any]] = [
+            {"source_labels": ["__meta_digitalocean_tags"], "regex": f".*,({'|'.join(p.tag for p in pools)}),.*",
+             "action": "keep"}]
+        for p in pools:
+            for label, value in (("customer", p.customer), ("tier", p.tier), ("provider", p.provider)):
+                relabel.append({"source_labels": ["__meta_digitalocean_tags"], "regex": tag_regex(p.tag),
+                                "target_label": label, "replacement": value})
+            if p.private:
+                relabel.append({"source_labels": ["__meta_digitalocean_tags", "__meta_digitalocean_private_ipv4"],
+                                "regex": f"{tag_regex(p.tag)};(.+)", "target_label": "__address__",
+                                "replacement": f"${{1}}:{port}"})
+        relabel += [
+            {"source_labels": ["__meta_digitalocean_region"], "target_label": "region"},
+            {"source_labels": ["__meta_digitalocean_droplet_name"], "target_label": "host"},
+            {"target_label": "role", "replacement": ROLE_K8S},
+        ]
+        return {"digitalocean_sd_configs": [{"authorization": {"credentials_file": token_file}, "port": port}],
+                "relabel_configs": relabel}
 
     def build_fleet(self, b: Any) -> None:
         declare_provider(b, self.terraform_provider)
@@ -175,7 +206,7 @@ def _build_stack(b: Any) -> None:
                  inbound_rule=inbound, outbound_rule=outbound)
     if wazuh:
         c = b.dedicated
-        node_tags = [f"{c.id}-{region}-nodes" for region in c.regions] if c and c.kubernetes else []
+        node_tags = [node_pool_tag(c.id, region) for region in c.regions] if c and c.kubernetes else []
         agents = FirewallInboundRule(protocol="tcp", port_range=WAZUH_AGENT_PORTS,
                                      source_droplet_ids=[tf.Token.as_number(d.id) for d in serving] or None,
                                      source_tags=node_tags or None) if (serving or node_tags) else None
@@ -211,10 +242,14 @@ def _build_stack(b: Any) -> None:
         # by its reconciler) and documents opening more ports with a new cloud firewall associated
         # through the cluster's `k8s:<cluster-uuid>` tag (docs.digitalocean.com/products/kubernetes/
         # details/managed/ "Worker Node Firewalls", read 2026-12-03; tiers/provider-facts.md row 31).
-        node_tags = [f"k8s:${{digitalocean_kubernetes_cluster.k8s_{region}.id}}" for region in c.regions]
-        Firewall(b.stack, "nodes_scrape_fw", name=f"{b.sp.name}-nodes-scrape-fw", tags=node_tags,
-                 inbound_rule=scrape([h for h in b.sp.hosts if h.role == ROLE_K8S]),
-                 outbound_rule=outbound)
+        # One firewall per cluster: Prometheus discovers the nodes (plan.NodePoolScrape) at their VPC
+        # address in the ops host's region and at their public one elsewhere, so the sources differ.
+        for region in c.regions:
+            Firewall(b.stack, f"nodes_scrape_fw_{region}", name=f"{b.sp.name}-{region}-nodes-scrape-fw",
+                     tags=[f"k8s:${{digitalocean_kubernetes_cluster.k8s_{region}.id}}"],
+                     inbound_rule=[FirewallInboundRule(protocol="tcp", port_range=port, source_addresses=sources)
+                                   for port, sources, _ in b.node_pool_scrape_rules(c.id, region)],
+                     outbound_rule=outbound)
         _doks(b, c)
         return      # the global load balancer owns the customer's record (domains.is_managed)
     b.dns_record("digitalocean_record", lambda ip: {"domain": b.customer_zone(), "name": b.record_name(), "type": "A", "ttl": 300, "value": ip},
@@ -242,7 +277,7 @@ def _doks(b: Any, c: Any) -> None:
     regional = []
     for priority, gateway in enumerate(c.load_balancers, start=1):
         region = gateway.region
-        tag = f"{c.id}-{region}-nodes"
+        tag = node_pool_tag(c.id, region)      # on every node Droplet: discovery and the Wazuh agents' source
         # The version is read once at create time; DigitalOcean's patch upgrades
         # (auto_upgrade, in the maintenance window: the one place upgrades happen) then
         # change it, and a pinned version would make the next plan replace the cluster.

@@ -200,9 +200,15 @@ class StackBuilder:
         listed = list(sources.pop()) if sources else self.plan.scrape_sources
         return [(str(port), listed, f"prometheus scrape {port}") for port in SCRAPE_PORTS]
 
+    def node_pool_scrape_rules(self, cid: str, region: str) -> list[tuple[str, list[str], str]]:
+        """(port, sources, description) of every port Prometheus scrapes on the nodes of `cid`'s
+        cluster in `region`, from the sources the plan computed for its discovery (plan.NodePoolScrape)."""
+        pool = self.plan.node_pool_scrape(cid, region)
+        return [(str(port), list(pool.sources), f"prometheus scrape {port}") for port in SCRAPE_PORTS]
+
     def private_scrape_targets(self) -> list[tuple[HostPlan, Any]]:
         """(host, plan.ScrapeTarget) of the stack's running hosts scraped at a private address."""
-        return [(h, t) for h in self.servers() for t in [self.plan.scrape_target(h)] if t.private]
+        return [(h, t) for h in self.servers() for t in [self.plan.scrape_target(h)] if t.private and t.record]
 
     def fqdn(self, host: HostPlan) -> str:
         return f"{host.name}.{self.info.dns_zone}"

@@ -133,15 +133,16 @@ class SmtpSink:
         self.server.server_close()
 
 
-def make_ca(tmp: Path) -> tuple[Path, Path, Path]:
+def make_ca(tmp: Path, san: str = "IP:127.0.0.1") -> tuple[Path, Path, Path]:
     """A throwaway CA and a server certificate for 127.0.0.1 (openssl), valid 90 days
-    (beyond TLSCertificateExpiring's 14). Returns (ca, cert, key)."""
+    (beyond TLSCertificateExpiring's 14), or for `san` (e.g. DNS:api.digitalocean.com).
+    Returns (ca, cert, key)."""
     def run(*argv):
         subprocess.run(["openssl", *argv], check=True, capture_output=True, cwd=tmp)
     run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "90", "-subj", "/CN=clawtex test CA",
         "-keyout", "ca.key", "-out", "ca.pem")
     run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "srv.key", "-out", "srv.csr")
-    (tmp / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    (tmp / "san.ext").write_text(f"subjectAltName={san}\n")
     run("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "90",
         "-extfile", "san.ext", "-out", "srv.pem")
     return tmp / "ca.pem", tmp / "srv.pem", tmp / "srv.key"

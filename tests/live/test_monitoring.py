@@ -4,7 +4,8 @@ against a live OpenClaw gateway behind the routes its hosts' nginx serve.
 
 The test overlay (README "Live checks → Monitoring") changes only:
 - addresses: every file_sd target, the blackbox and Alertmanager addresses
-  point at loopback ports (scheme and path kept);
+  point at loopback ports (scheme and path kept); the DOKS discovery job is left out
+  (tests/live/test_doks_discovery.py runs it against a stand-in of the DigitalOcean API);
 - intervals: scrape 2s (the blackbox timeout follows it), evaluation 1s, every rule's `for:` 5s, Alertmanager
   group_wait/group_interval 1s;
 - receivers: PagerDuty `url`, Opsgenie `api_url`, the secret files' paths (a
@@ -98,6 +99,9 @@ def prometheus_overlay(src: Path, dst: Path, blackbox: str, alertmanager: str, r
     cfg = yaml.safe_load((dst / "prometheus.yml").read_text())
     cfg["global"].update({"scrape_interval": "2s", "evaluation_interval": "1s"})
     cfg["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [alertmanager]
+    # DOKS nodes are discovered through the DigitalOcean API (job node-k8s-digitalocean): run against a
+    # stand-in of that API by test_doks_discovery.py, not here (it would call the real one).
+    cfg["scrape_configs"] = [j for j in cfg["scrape_configs"] if "digitalocean_sd_configs" not in j]
     for job in cfg["scrape_configs"]:
         for r in job.get("relabel_configs", []):
             if r.get("target_label") == "__address__":
