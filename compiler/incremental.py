@@ -70,6 +70,21 @@ def terraform_view(customer: Any) -> Any:
     return replace(customer, **blank)
 
 
+def body_view(sp: Any) -> Any:
+    """The StackPlan a stack's resources are built from (terraform._synthesize_here).
+
+    A shared host's tenants enter its stack only in the "//".clawtex block (the
+    customer ids and the description), which terraform.adapt sets on a reused
+    stack; its resources are built from this view, with the tenants blanked (the
+    stack's customers, each host's tenants and slots), so they cannot read them.
+    Adding or removing a Bronze tenant therefore starts no jsii. Dedicated and
+    multi-region stacks are built from the whole StackPlan and their customers'
+    terraform_view()."""
+    if sp.kind != "shared":
+        return sp
+    return replace(sp, customers=(), hosts=tuple(replace(h, tenants=(), slots=()) for h in sp.hosts))
+
+
 def stack_fingerprints(plan: Any, fleet_stacks: list[str]) -> dict[str, bytes]:
     """Stack name -> everything its Terraform JSON depends on (targets/terraform.units).
 
@@ -86,7 +101,8 @@ def stack_fingerprints(plan: Any, fleet_stacks: list[str]) -> dict[str, bytes]:
         # stack: a rename starts no jsii. tests/test_incremental.py renames at random.
         return replace(c, tier=c.tier.name, display_name=None)
 
-    out = {sp.name: shared + repr((sp, [view(cid) for cid in sp.customers])).encode() for sp in plan.stacks}
+    out = {sp.name: shared + repr((body_view(sp), [] if sp.kind == "shared" else [view(cid) for cid in sp.customers])).encode()
+           for sp in plan.stacks}
     out.update({name: shared + name.encode() for name in fleet_stacks})
     return out
 
