@@ -60,7 +60,8 @@ def dump_yaml_split(data: Any, header: str, levels: int) -> bytes:
     entry is its own dump with every non-empty line indented by 2 per level (empty lines
     of multi-line scalars are bare line breaks in both). The cases where that is not so
     fall back to the whole dump: a line long enough to be folded at the width, an entry
-    that ends the stream open ("..."), a key that is not a one-line simple key.
+    that ends the stream open ("..."), a key that is not a one-line simple key, a line
+    break the emitter writes as itself other than \n (U+2028, U+2029, U+0085, \r).
     tests/test_formats_split.py checks the join against the whole dump on hostile data."""
     parts: list[bytes] = []
     if not (isinstance(data, dict) and data and _split(parts, data, levels, b"")):
@@ -102,8 +103,11 @@ def _entry(key: Any, value: Any) -> bytes:
 
 
 def _dump_bare(data: Any) -> bytes:
-    return yaml.dump(_plain(data), Dumper=_Dumper, default_flow_style=False, sort_keys=False,
-                     allow_unicode=True, width=4096).encode("utf-8")
+    text = yaml.dump(_plain(data), Dumper=_Dumper, default_flow_style=False, sort_keys=False,
+                     allow_unicode=True, width=4096)
+    if len(text.splitlines()) != text.count("\n"):
+        return b"?"       # a line break other than \n (U+2028, U+0085, \r...): its next line is indented too
+    return text.encode("utf-8")
 
 
 def _header(header: str) -> str:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import pickle
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -94,12 +95,19 @@ def stack_fingerprints(plan: Any, fleet_stacks: list[str]) -> dict[str, bytes]:
     shared = hashlib.sha256(repr((plan.settings, plan.catalog, plan.runtime,
                                   sorted(plan.tiers.items()))).encode()).digest()
 
+    names: list[str] = []
+
     def view(cid: str) -> Any:
-        c = terraform_view(plan.customer(cid))
+        # terraform_view() with the tier by name, as (field, value) pairs: the same facts
+        # as the dataclass's repr, without building two copies of each customer.
         # The display name reaches a stack only in its "//.clawtex" description
         # (targets/terraform.stack_comment), which terraform.adapt sets on a reused
         # stack: a rename starts no jsii. tests/test_incremental.py renames at random.
-        return replace(c, tier=c.tier.name, display_name=None)
+        c = plan.customer(cid)
+        if not names:
+            names.extend(f.name for f in fields(c))
+        return tuple((n, None if n in TERRAFORM_UNREAD or n == "display_name" else
+                      c.tier.name if n == "tier" else getattr(c, n)) for n in names)
 
     out = {sp.name: shared + repr((body_view(sp), [] if sp.kind == "shared" else [view(cid) for cid in sp.customers])).encode()
            for sp in plan.stacks}
@@ -167,3 +175,19 @@ def serialize(kind: str, args: tuple, render: Callable[..., bytes]) -> bytes:
     """render(*args), through the active Memo if a compile set one."""
     memo = _ACTIVE.get()
     return render(*args) if memo is None else memo.serialize(kind, args, render)
+
+
+def serialize_keyed(kind: str, key: tuple, render: Callable[[], bytes]) -> bytes:
+    """render(), through the active Memo, looked up by `key`: for a file built from a few
+    facts of one customer and from fleet-wide objects too large to pickle per file. The
+    caller states the file's inputs in `key`: each fleet-wide object by its
+    fingerprint() (pickled once per render, not once per file), everything else by
+    value, and render() reads nothing else (targets/grafana.py: a customer's dashboard)."""
+    memo = _ACTIVE.get()
+    return render() if memo is None else memo.serialize(kind, key, lambda *_: render())
+
+
+def fingerprint(*objects: Any) -> bytes:
+    """A digest of the objects' pickle; where they do not pickle, random bytes (a key
+    holding them is never found again: nothing is reused)."""
+    return _digest("fingerprint", objects) or os.urandom(20)
