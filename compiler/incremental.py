@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import pickle
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -180,14 +179,16 @@ def serialize(kind: str, args: tuple, render: Callable[..., bytes]) -> bytes:
 def serialize_keyed(kind: str, key: tuple, render: Callable[[], bytes]) -> bytes:
     """render(), through the active Memo, looked up by `key`: for a file built from a few
     facts of one customer and from fleet-wide objects too large to pickle per file. The
-    caller states the file's inputs in `key`: each fleet-wide object by its
-    fingerprint() (pickled once per render, not once per file), everything else by
-    value, and render() reads nothing else (targets/grafana.py: a customer's dashboard)."""
+    caller states the file's inputs in `key`: each fleet-wide object or model by its
+    fingerprint() (computed once per render, not once per file), everything else as plain
+    values (str, numbers, tuples of them), and render() reads nothing else
+    (targets/grafana.py: a customer's dashboard; targets/wazuh.py)."""
     memo = _ACTIVE.get()
     return render() if memo is None else memo.serialize(kind, key, lambda *_: render())
 
 
 def fingerprint(*objects: Any) -> bytes:
-    """A digest of the objects' pickle; where they do not pickle, random bytes (a key
-    holding them is never found again: nothing is reused)."""
-    return _digest("fingerprint", objects) or os.urandom(20)
+    """A digest of the objects' repr: the same facts as stack_fingerprints hashes the tiers
+    by. Not their pickle: a pydantic model pickles its fields-set, a set of strings whose
+    order changes with each interpreter's hash seed, so no later compile would find it."""
+    return hashlib.blake2b(repr(objects).encode("utf-8"), digest_size=20).digest()

@@ -335,7 +335,7 @@ def render(plan: FleetPlan) -> dict[str, bytes]:
             "wazuh-agent", (rt, *agent), lambda agent=agent: _agent_conf(plan.runtime, *agent))
         manager = (bool(c.compliance), c.paging, c.notifications)
         out[f"wazuh/managers/{c.id}/ossec-manager.conf"] = serialize_keyed(
-            "wazuh-manager", manager, lambda manager=manager: _manager_conf(*manager))
+            "wazuh-manager", (manager[0], fingerprint(*manager[1:])), lambda manager=manager: _manager_conf(*manager))
         if c.compliance:
             rules = (plan.wazuh_rule_base(c.id), c.id, c.compliance)
             out[f"wazuh/managers/{c.id}/rules/clawtex_{c.id}_rules.xml"] = serialize_keyed(
