@@ -70,6 +70,21 @@ def terraform_view(customer: Any) -> Any:
     return replace(customer, **blank)
 
 
+def body_view(sp: Any) -> Any:
+    """The StackPlan a stack's resources are built from (terraform._synthesize_here).
+
+    A shared host's tenants enter its stack only in the "//".clawtex block (the
+    customer ids and the description), which terraform.adapt sets on a reused
+    stack; its resources are built from this view, with the tenants blanked (the
+    stack's customers, each host's tenants and slots), so they cannot read them.
+    Adding or removing a Bronze tenant therefore starts no jsii. Dedicated and
+    multi-region stacks are built from the whole StackPlan and their customers'
+    terraform_view()."""
+    if sp.kind != "shared":
+        return sp
+    return replace(sp, customers=(), hosts=tuple(replace(h, tenants=(), slots=()) for h in sp.hosts))
+
+
 def stack_fingerprints(plan: Any, fleet_stacks: list[str]) -> dict[str, bytes]:
     """Stack name -> everything its Terraform JSON depends on (targets/terraform.units).
 
@@ -79,14 +94,22 @@ def stack_fingerprints(plan: Any, fleet_stacks: list[str]) -> dict[str, bytes]:
     shared = hashlib.sha256(repr((plan.settings, plan.catalog, plan.runtime,
                                   sorted(plan.tiers.items()))).encode()).digest()
 
+    names: list[str] = []
+
     def view(cid: str) -> Any:
-        c = terraform_view(plan.customer(cid))
+        # terraform_view() with the tier by name, as (field, value) pairs: the same facts
+        # as the dataclass's repr, without building two copies of each customer.
         # The display name reaches a stack only in its "//.clawtex" description
         # (targets/terraform.stack_comment), which terraform.adapt sets on a reused
         # stack: a rename starts no jsii. tests/test_incremental.py renames at random.
-        return replace(c, tier=c.tier.name, display_name=None)
+        c = plan.customer(cid)
+        if not names:
+            names.extend(f.name for f in fields(c))
+        return tuple((n, None if n in TERRAFORM_UNREAD or n == "display_name" else
+                      c.tier.name if n == "tier" else getattr(c, n)) for n in names)
 
-    out = {sp.name: shared + repr((sp, [view(cid) for cid in sp.customers])).encode() for sp in plan.stacks}
+    out = {sp.name: shared + repr((body_view(sp), [] if sp.kind == "shared" else [view(cid) for cid in sp.customers])).encode()
+           for sp in plan.stacks}
     out.update({name: shared + name.encode() for name in fleet_stacks})
     return out
 
@@ -151,3 +174,21 @@ def serialize(kind: str, args: tuple, render: Callable[..., bytes]) -> bytes:
     """render(*args), through the active Memo if a compile set one."""
     memo = _ACTIVE.get()
     return render(*args) if memo is None else memo.serialize(kind, args, render)
+
+
+def serialize_keyed(kind: str, key: tuple, render: Callable[[], bytes]) -> bytes:
+    """render(), through the active Memo, looked up by `key`: for a file built from a few
+    facts of one customer and from fleet-wide objects too large to pickle per file. The
+    caller states the file's inputs in `key`: each fleet-wide object or model by its
+    fingerprint() (computed once per render, not once per file), everything else as plain
+    values (str, numbers, tuples of them), and render() reads nothing else
+    (targets/grafana.py: a customer's dashboard; targets/wazuh.py)."""
+    memo = _ACTIVE.get()
+    return render() if memo is None else memo.serialize(kind, key, lambda *_: render())
+
+
+def fingerprint(*objects: Any) -> bytes:
+    """A digest of the objects' repr: the same facts as stack_fingerprints hashes the tiers
+    by. Not their pickle: a pydantic model pickles its fields-set, a set of strings whose
+    order changes with each interpreter's hash seed, so no later compile would find it."""
+    return hashlib.blake2b(repr(objects).encode("utf-8"), digest_size=20).digest()

@@ -176,6 +176,27 @@ def test_an_edit_that_reaches_no_stack_starts_no_jsii(repo):
     assert _compile_and_probe(repo)["cdktf"] is True
 
 
+def test_a_bronze_tenant_added_or_removed_starts_no_jsii(repo):
+    """A shared host's resources are built without its tenants (incremental.body_view): a
+    tenant added or deleted changes only the stack's "//" block, set on the reused stack."""
+    assert run_clawtex(repo, "compile").returncode == 0          # warm cache
+    before = read_tree(repo / "generated")
+    _edit(repo, "add", "pixel-bakery", 41)
+    assert _compile_and_probe(repo)["cdktf"] is False
+    after = read_tree(repo / "generated")
+    changed = [p for p in after if p.startswith("terraform/") and after[p] != before.get(p)]
+    assert len(changed) == 1, changed                            # the host it was placed on
+    assert "added-41" in json.loads(after[changed[0]])["//"]["clawtex"]["customers"]
+    assert run_clawtex(repo, "compile", "--check", "--no-cache").returncode == 0, "the patched stack equals a synthesized one"
+    _edit(repo, "decommission", "added-41", 1)
+    assert _compile_and_probe(repo)["cdktf"] is False
+    _edit(repo, "delete", "added-41", 1)
+    assert _compile_and_probe(repo)["cdktf"] is False
+    final = read_tree(repo / "generated")
+    assert "added-41" not in json.loads(final[changed[0]])["//"]["clawtex"]["customers"]
+    assert run_clawtex(repo, "compile", "--check", "--no-cache").returncode == 0, "the cached compile equals a cold one"
+
+
 def test_the_inventory_seats_a_compile_stores_are_those_of_the_bytes_it_wrote(tmp_path):
     """previous.remember_inventory: the seats taken from the data hosts.yml is dumped from
     are the seats a parse of the file finds; a hand edit of the file is parsed, not looked up."""

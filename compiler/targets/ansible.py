@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..formats import Unsafe, dump_yaml
+from ..formats import Unsafe, dump_yaml, dump_yaml_split
 from .. import secrets
 from ..plan import INVENTORY_FILE, SCRAPE_PORTS
 from ..plan import (PROXY_HTTP_PORT, PROXY_HTTPS_PORT, ROLE_K8S, ROLE_OPENCLAW, ROLE_SHARED_BRONZE, ROLE_WAZUH, CustomerPlan,
@@ -329,7 +329,8 @@ def inventory(plan: FleetPlan) -> dict[str, Any]:
 
 
 def render(plan: FleetPlan) -> dict[str, bytes]:
-    files = {INVENTORY_FILE: dump_yaml(inventory(plan), HEADER)}
+    # all > children > group > hosts > one host: each host entry serialized (and memoized) alone
+    files = {INVENTORY_FILE: dump_yaml_split(inventory(plan), HEADER, levels=4)}
     for host in plan.hosts:
         files[f"ansible/inventory/host_vars/{host.name}.yml"] = dump_yaml(host_vars(host, plan), HEADER)
     return files

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..formats import dump_json
+from ..formats import _dump_json, dump_json
+from ..incremental import fingerprint, serialize_keyed
 from ..escape import promql_string
 from ..plan import (FLEET_DASHBOARD_UIDS, SERIES_CUSTOMER_BUDGET, SERIES_SLI, CustomerPlan, FleetPlan, SloPlan,
                     customer_dashboard_uid)
@@ -97,6 +98,11 @@ def fleet_overview(plan: FleetPlan) -> dict[str, Any]:
 
 
 def customer_dashboard(plan: FleetPlan, c: CustomerPlan) -> dict[str, Any]:
+    return _customer_dashboard(plan.slo, c.tier, c.id, c.sla_target_percent, bool(c.custom_domain))
+
+
+def _customer_dashboard(slo: SloPlan, tier: Any, cid: str, sla_target_percent: float,
+                        custom_domain: bool) -> dict[str, Any]:
     """One customer's own dashboard (issue 27): the customer is fixed in every query, no
     variable lists or selects another. Thresholds are the customer's promises and the alert
     limits: the SLA target (its override, else the tier's), the error budget, the burn
@@ -104,16 +110,15 @@ def customer_dashboard(plan: FleetPlan, c: CustomerPlan) -> dict[str, Any]:
     TLS limits the alerts use."""
     from .prometheus import (BACKUP_METRIC, CHANNEL_METRIC, DISK_FULL_RATIO, MEMORY_AVAILABLE_MIN_RATIO, PROBE_JOB,
                              TLS_EXPIRY_DAYS, backup_max_age_seconds)
-    slo = plan.slo
-    c_sel = f'customer="{promql_string(_label_safe(c.id))}"'
+    c_sel = f'customer="{promql_string(_label_safe(cid))}"'
     probe = f'{{job="{PROBE_JOB}",{c_sel}}}'
     fs = f'{{{c_sel},fstype!~"tmpfs|overlay|squashfs"}}'
-    sla = round(c.sla_target_percent / 100, 6)
+    sla = round(sla_target_percent / 100, 6)
     page, *tickets = slo.burn_alerts
     page_factor = min(f for _, _, f in page.windows)
     ticket_factor = min((f for a in tickets for _, _, f in a.windows), default=page_factor)
     panels = [
-        panel(1, f"Uptime, last {slo.period_days} days (target {c.sla_target_percent:g}%)", "stat",
+        panel(1, f"Uptime, last {slo.period_days} days (target {sla_target_percent:g}%)", "stat",
               [(attainment(slo, f"{{{c_sel}}}"), "uptime")], 0, 0, w=6, unit="percentunit",
               steps=thresholds("red", ("green", sla))),
         panel(2, "Error budget remaining", "stat", [(budget_left(slo, f"{{{c_sel}}}"), "budget")],
@@ -142,17 +147,17 @@ def customer_dashboard(plan: FleetPlan, c: CustomerPlan) -> dict[str, Any]:
               [(f"{CHANNEL_METRIC}{{{c_sel}}}", "{{channel}}")], 12, 24, unit="bool_yes_no",
               steps=thresholds("red", ("green", 1)), bounds=(0, 1)),
     ]
-    if c.tier.spec.backups:
-        max_age = backup_max_age_seconds(c.tier)
+    if tier.spec.backups:
+        max_age = backup_max_age_seconds(tier)
         panels.append(panel(10, f"Time since last successful backup (limit {max_age // 3600} h "
                                 f"{max_age % 3600 // 60} min)", "stat",
                             [(f"time() - {BACKUP_METRIC}{{{c_sel}}}", "{{host}}")], 0, 32, w=6, unit="s",
                             steps=thresholds("green", ("red", max_age))))
-    if c.custom_domain:
+    if custom_domain:
         panels.append(panel(11, "TLS certificate expires in", "stat",
                             [(f"probe_ssl_earliest_cert_expiry{probe} - time()", "{{instance}}")], 6, 32, w=6,
                             unit="s", steps=thresholds("red", ("green", TLS_EXPIRY_DAYS * 86400))))
-    return dashboard(customer_dashboard_uid(c.id), f"Assistant status: {c.id}", panels, [])
+    return dashboard(customer_dashboard_uid(cid), f"Assistant status: {cid}", panels, [])
 
 
 def _label_safe(value: str) -> str:
@@ -201,9 +206,21 @@ def kpi_dashboard(plan: FleetPlan) -> dict[str, Any]:
 
 
 def render(plan: FleetPlan) -> dict[str, bytes]:
-    return {
+    out = {
         "grafana/dashboards/fleet-overview.json": dump_json(fleet_overview(plan)),
         "grafana/dashboards/kpis.json": dump_json(kpi_dashboard(plan)),
-        **{f"grafana/dashboards/customers/{c.id}.json": dump_json(customer_dashboard(plan, c))
-           for c in dashboard_customers(plan)},
     }
+    # A customer's dashboard is built from the SLO windows, its tier and three facts of its
+    # own (_customer_dashboard's arguments): memoized by exactly those, the fleet-wide two
+    # by one fingerprint, so an unchanged customer's dashboard is not built again.
+    fleet = fingerprint(plan.slo, sorted(plan.tiers.items()))
+    for c in dashboard_customers(plan):
+        tier = plan.tiers.get(c.tier.name)
+        if tier is not c.tier:
+            tier_key = fingerprint(c.tier)        # not the fleet's tier object: by its own value
+        else:
+            tier_key = c.tier.name
+        args = (plan.slo, c.tier, c.id, c.sla_target_percent, bool(c.custom_domain))
+        out[f"grafana/dashboards/customers/{c.id}.json"] = serialize_keyed(
+            "grafana-customer", (fleet, tier_key, *args[2:]), lambda args=args: _dump_json(_customer_dashboard(*args)))
+    return out

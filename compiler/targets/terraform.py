@@ -34,7 +34,7 @@ from typing import Any, Callable, Optional
 from ..diagnostics import MissingPrerequisite
 from ..escape import terraform_literal
 from ..formats import dump_json
-from ..incremental import stack_fingerprints
+from ..incremental import body_view, stack_fingerprints
 from ..plan import SCRAPE_PORTS, ROLE_K8S, ROLE_WAZUH, CustomerPlan, FleetPlan, HostPlan, StackPlan, state_key
 from ..providers import plugin
 
@@ -305,7 +305,8 @@ def _synthesize_here(plan: FleetPlan, chosen: list[StackPlan], fleet: list[str] 
         for sp in chosen:
             stack = tf.TerraformStack(app, sp.name)
             _backend(tf, stack, plan, sp.name)
-            plugin(sp.provider).build_stack(StackBuilder(stack, plan, sp))
+            # resources from body_view: a shared host's tenants reach only the "//" block below
+            plugin(sp.provider).build_stack(StackBuilder(stack, plan, body_view(sp)))
             stack.add_override("//.clawtex", {"stack": sp.name, "kind": sp.kind, "customers": list(sp.customers),
                                               "description": stack_comment(sp, plan)})
         for name in fleet:
@@ -335,27 +336,30 @@ def units(plan: FleetPlan) -> dict[str, bytes]:
 
 
 _CLAWTEX_KEY = b'\n  "//": {\n    "clawtex": {'    # add_override("//.clawtex") nests it
-_DESCRIPTION = b'"description": '
 
 
 def adapt(plan: FleetPlan, unit: str, files: dict[str, bytes]) -> dict[str, bytes]:
-    """A reused stack (units: fingerprint without display names) with this compile's description.
+    """A reused stack (units: fingerprint without display names, and for a shared host
+    without its tenants) with this compile's "//".clawtex customers and description.
 
-    The description is the only place a display name enters a stack, so setting it
-    in the cached JSON gives the bytes synthesis would (dump_json of the same data;
-    the property test in tests/test_incremental.py renames at random to prove it)."""
+    Those two keys are the only place a display name or a shared host's tenant list
+    enters a stack (incremental.body_view), so setting them in the cached JSON gives
+    the bytes synthesis would (dump_json of the same data; the property test in
+    tests/test_incremental.py renames, adds and deletes at random to prove it)."""
     sp = _stacks(plan).get(unit)
     if sp is None:
         return files                                    # fleet stacks name no customer
     path = f"terraform/{unit}/cdk.tf.json"
     content = files[path]
-    want = stack_comment(sp, plan)
-    # dump_json sorts keys: in the top-level "//"."clawtex" object, "customers" (ids, which
-    # are slugs) comes before "description", so its first description key is this one.
+    want = {"customers": list(sp.customers), "description": stack_comment(sp, plan)}
+    # dump_json sorts keys: in the top-level "//"."clawtex" object, "customers" and
+    # "description" come first, in that order, indented three levels (6 spaces).
     start = content.find(_CLAWTEX_KEY)
-    at = content.find(_DESCRIPTION, start) + len(_DESCRIPTION) if start >= 0 else -1
-    if start >= 0 and content.startswith(json.dumps(want, ensure_ascii=False).encode("utf-8") + b",\n", at):
-        return files
+    if start >= 0:
+        block = json.dumps(want, indent=2, sort_keys=True, ensure_ascii=False)[2:-2]
+        block = "\n".join("    " + line for line in block.split("\n"))
+        if content.startswith(("\n" + block + ",\n").encode("utf-8"), start + len(_CLAWTEX_KEY)):
+            return files
     try:
         data = json.loads(content)
     except ValueError:
@@ -363,7 +367,7 @@ def adapt(plan: FleetPlan, unit: str, files: dict[str, bytes]) -> dict[str, byte
     clawtex = data.get("//", {}).get("clawtex") if isinstance(data, dict) else None
     if not isinstance(clawtex, dict):
         return files                                    # not a stack this module wrote: served as stored
-    clawtex["description"] = want
+    clawtex.update(want)
     return {path: dump_json(data)}
 
 

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..formats import dump_json
+from ..incremental import fingerprint, serialize_keyed
 from .. import secrets
 from ..models import SecretRef
 from ..plan import (WAZUH_BLOCK_SIZE, WAZUH_BLOCKS_FILE, WAZUH_CUSTOMER_RULES, WAZUH_FLEET_RULES, CustomerPlan,
@@ -183,21 +185,24 @@ def compliance_tags(kind: str, regimes: tuple[str, ...]) -> list[str]:
 
 
 def customer_rules(c: CustomerPlan, plan: FleetPlan) -> bytes:
+    return _customer_rules(plan.wazuh_rule_base(c.id), plan.runtime, c.id, c.compliance)
+
+
+def _customer_rules(base: int, runtime: OpenClawRuntime, cid: str, compliance: tuple[str, ...]) -> bytes:
     """Overlay: a child of each alerting fleet rule that adds the customer's compliance tags.
 
     A child rule with only <if_sid> fires whenever its parent does, so the alert
     carries the tags without changing what matches. Only customers with a
     compliance regime get an overlay, and only they hold a block."""
-    base = plan.wazuh_rule_base(c.id)
     overlay = []
-    if c.compliance:  # callers only ask for customers with a regime
-        tagged = [r for _, rules in fleet_rules(plan.runtime) for r in rules if r.compliance and r.level > 0]
+    if compliance:  # callers only ask for customers with a regime
+        tagged = [r for _, rules in fleet_rules(runtime) for r in rules if r.compliance and r.level > 0]
         for index, r in enumerate(tagged):
             if index >= WAZUH_BLOCK_SIZE:
                 raise ValueError("compliance overlay outgrew its rule-id block")
-            overlay.append(rule_element(base + index, r.level, r.description, compliance_tags(r.compliance, c.compliance),
+            overlay.append(rule_element(base + index, r.level, r.description, compliance_tags(r.compliance, compliance),
                                         (plain("if_sid", str(r.id)),)))
-    return rules_file([(f"clawtex,customer_{c.id.replace('-', '_')},", overlay)])
+    return rules_file([(f"clawtex,customer_{cid.replace('-', '_')},", overlay)])
 
 
 def secret_placeholder(ref: SecretRef) -> str:
@@ -205,12 +210,16 @@ def secret_placeholder(ref: SecretRef) -> str:
 
 
 def manager_conf(c: CustomerPlan, plan: FleetPlan) -> bytes:
+    return _manager_conf(bool(c.compliance), c.paging, c.notifications)
+
+
+def _manager_conf(compliance: bool, paging: Any, notifications: Any) -> bytes:
     root = ET.Element("ossec_config")
     glob = ET.SubElement(root, "global")
     ET.SubElement(glob, "jsonout_output").text = "yes"
     ET.SubElement(glob, "alerts_log").text = "yes"
     # Compliance tiers keep every event (archives), not only alerts.
-    ET.SubElement(glob, "logall_json").text = "yes" if c.compliance else "no"
+    ET.SubElement(glob, "logall_json").text = "yes" if compliance else "no"
     # Agents enroll only with the customer's password (authd.pass, written by roles/wazuh_manager from
     # the apply run's environment): without it authd enrolls anyone who reaches port 1515 (Wazuh docs,
     # ossec-conf "auth": use_password; several <ossec_config> blocks are allowed, ossec-conf index).
@@ -219,10 +228,10 @@ def manager_conf(c: CustomerPlan, plan: FleetPlan) -> bytes:
     ruleset = ET.SubElement(root, "ruleset")
     ET.SubElement(ruleset, "decoder_dir").text = "etc/decoders"
     ET.SubElement(ruleset, "rule_dir").text = "etc/rules"
-    if c.paging is not None:
-        root.append(_integration(c.paging.provider, c.paging.key_ref, level=10))
-    if c.notifications is not None:
-        root.append(_integration("slack", c.notifications.webhook_ref, level=7))
+    if paging is not None:
+        root.append(_integration(paging.provider, paging.key_ref, level=10))
+    if notifications is not None:
+        root.append(_integration("slack", notifications.webhook_ref, level=7))
     command = ET.SubElement(root, "command")
     ET.SubElement(command, "name").text = "firewall-drop"
     ET.SubElement(command, "executable").text = "firewall-drop"
@@ -261,10 +270,13 @@ def retention(c: CustomerPlan) -> dict:
 
 
 def agent_conf(c: CustomerPlan, plan: FleetPlan) -> bytes:
-    rt = plan.runtime
+    return _agent_conf(plan.runtime, c.id, c.display_name, c.tier_name, c.kubernetes)
+
+
+def _agent_conf(rt: OpenClawRuntime, cid: str, display_name: str, tier_name: str, kubernetes: bool) -> bytes:
     config = ET.Element("agent_config")
     gateway = _localfile(config, "syslog", rt.log_file)     # plain lines: our JSON decoder takes them
-    labels = {"customer": c.id, "customer_name": c.display_name, "tier": c.tier_name}
+    labels = {"customer": cid, "customer_name": display_name, "tier": tier_name}
     for key, value in labels.items():
         ET.SubElement(gateway, "label", {"key": key}).text = value
     for path in ("/var/log/auth.log", "/var/log/ufw.log", "/var/log/fail2ban.log"):
@@ -275,7 +287,7 @@ def agent_conf(c: CustomerPlan, plan: FleetPlan) -> bytes:
     ET.SubElement(service, "alias").text = "openclaw-gateway-service"
     ET.SubElement(service, "frequency").text = "300"
     docker = ET.SubElement(config, "wodle", {"name": "docker-listener"})
-    ET.SubElement(docker, "disabled").text = "yes" if c.kubernetes else "no"
+    ET.SubElement(docker, "disabled").text = "yes" if kubernetes else "no"
     syscheck = ET.SubElement(config, "syscheck")
     ET.SubElement(syscheck, "frequency").text = "3600"
     for directory, report in ((rt.config_dir, "yes"), (rt.skills_dir, "yes"), (rt.secrets_dir, "no")):
@@ -308,15 +320,25 @@ def render(plan: FleetPlan) -> dict[str, bytes]:
     siem = [c for c in plan.customers if c.wazuh]
     if not siem:
         return {}
+    # Each XML file memoized by exactly the arguments its builder takes (serialize_keyed):
+    # the runtime by one fingerprint, a customer's facts by value.
+    rt = fingerprint(plan.runtime)
     out = {
-        "wazuh/decoders/clawtex_decoders.xml": decoders(),
-        "wazuh/rules/clawtex_rules.xml": render_fleet_rules(plan.runtime),
+        "wazuh/decoders/clawtex_decoders.xml": serialize_keyed("wazuh-decoders", (), decoders),
+        "wazuh/rules/clawtex_rules.xml": serialize_keyed("wazuh-fleet-rules", (rt,),
+                                                         lambda: render_fleet_rules(plan.runtime)),
         WAZUH_BLOCKS_FILE: rule_blocks_lock(plan),
     }
     for c in siem:
-        out[f"wazuh/groups/{c.id}/agent.conf"] = agent_conf(c, plan)
-        out[f"wazuh/managers/{c.id}/ossec-manager.conf"] = manager_conf(c, plan)
+        agent = (c.id, c.display_name, c.tier_name, c.kubernetes)
+        out[f"wazuh/groups/{c.id}/agent.conf"] = serialize_keyed(
+            "wazuh-agent", (rt, *agent), lambda agent=agent: _agent_conf(plan.runtime, *agent))
+        manager = (bool(c.compliance), c.paging, c.notifications)
+        out[f"wazuh/managers/{c.id}/ossec-manager.conf"] = serialize_keyed(
+            "wazuh-manager", (manager[0], fingerprint(*manager[1:])), lambda manager=manager: _manager_conf(*manager))
         if c.compliance:
-            out[f"wazuh/managers/{c.id}/rules/clawtex_{c.id}_rules.xml"] = customer_rules(c, plan)
+            rules = (plan.wazuh_rule_base(c.id), c.id, c.compliance)
+            out[f"wazuh/managers/{c.id}/rules/clawtex_{c.id}_rules.xml"] = serialize_keyed(
+                "wazuh-rules", (rt, *rules), lambda rules=rules: _customer_rules(rules[0], plan.runtime, *rules[1:]))
         out[f"wazuh/managers/{c.id}/retention.json"] = dump_json(retention(c))
     return out
