@@ -75,6 +75,17 @@ def assert_live(found: dict[str, tuple[int, str, str]]) -> None:
         assert rc == 0 and status == "200" and json.loads(body) == {"ok": True, "status": "live"}, (url, body)
 
 
+
+def welcome_and_deploy_time(j, c: dict, tier_and_target: str, seen: dict) -> None:
+    """Both journeys' step 6-7 check: the one welcome email as received, and the customer counted in
+    `clawtex report --deploy-times` on its tier's line (tier, target, one deployment, none over)."""
+    [msg] = j.received()
+    assert msg["Subject"] == f"Welcome to Clawtex, {c['display_name']}: your assistant is live"
+    seen["welcome"] = msg
+    report = j._clawtex(rig.REPO, "report", "--deploy-times", str(j.deploy_times())).stdout
+    assert re.search(rf"^{tier_and_target}\s+1\s.*-$", report, re.M), report
+    seen["report"] = report
+
 def bronze_journey(h: hosts.Host, work: Path) -> dict:
     """Payment -> welcome on the shared host, then cancellation -> tenant removed. Returns what it saw."""
     c = rig.CUSTOMERS["bronze"]
@@ -96,12 +107,7 @@ def bronze_journey(h: hosts.Host, work: Path) -> dict:
         assert ours in found and set(neighbours_before) < set(found), found     # beside its neighbours
         assert_live(found)
         assert out.welcome.returncode == 0, out.welcome.stdout + out.welcome.stderr
-        [msg] = j.received()
-        assert msg["Subject"] == f"Welcome to Clawtex, {c['display_name']}: your assistant is live"
-        seen["welcome"] = msg
-        report = j._clawtex(rig.REPO, "report", "--deploy-times", str(j.deploy_times())).stdout
-        assert re.search(r"^bronze\s+2 h\s+1\s.*-$", report, re.M), report
-        seen["report"] = report
+        welcome_and_deploy_time(j, c, r"bronze\s+2 h", seen)
         # 8. Cancellation: held for a human, then the apply removes the tenant from the shared host.
         gone = j.timed(cid, "8 cancellation (deleted event -> decommission PR)",
                        lambda: rig.cancel(j, "bronze", "evt_JourneyBronzeCancel"))
@@ -273,12 +279,7 @@ def silver_journey(h: hosts.Host, work: Path) -> dict:
         seen["skill"] = {"commit": commit, "tree": on_host, "listed": observed["listed"][name]}
         welcome = j.timed(cid, "6 welcome job (apply.yml run script)", lambda: j.welcome_job(applied, merged_at))
         assert welcome.returncode == 0, welcome.stdout + welcome.stderr
-        [msg] = j.received()
-        assert msg["Subject"] == f"Welcome to Clawtex, {c['display_name']}: your assistant is live"
-        seen["welcome"] = msg
-        report = j._clawtex(rig.REPO, "report", "--deploy-times", str(j.deploy_times())).stdout
-        assert re.search(r"^silver\s+4 h\s+1\s.*-$", report, re.M), report
-        seen["report"] = report
+        welcome_and_deploy_time(j, c, r"silver\s+4 h", seen)
         # 8. Cancellation. The guard holding the decommission PR until a human approves is the same
         # pr.yml step on the same code as Bronze's (test_bronze_journey_on_the_shared_host runs the
         # held checks); here the approved PR, the final backup and the kept backup store.

@@ -198,6 +198,21 @@ def test_backup_restores_keeps_the_retention_and_fails_loudly(booted, tmp_path):
           f"whole backup test {time.monotonic() - started:.0f}s")
 
 
+def print_journey(seen: dict, label: str, started: float, step_width: int, extra: dict) -> None:
+    """What a journey test prints: the welcome email as received, the deploy-time report, its own
+    findings, each step's time and the whole journey's."""
+    msg = seen["welcome"]
+    print(f"\n---- received: Subject: {msg['Subject']}\nTo: {msg['To']}\nFrom: {msg['From']}\n"
+          f"attachments: {[p.get_filename() for p in msg.iter_attachments()]}\n")
+    print(msg.get_body(preferencelist=("plain",)).get_content())
+    print(seen["report"])
+    for key, value in extra.items():
+        print(f"{key}:", value)
+    for t in seen["times"]:
+        print(f"{t.customer:<16} {t.step:<{step_width}} {t.seconds:6.1f} s")
+    print(f"journey (live, {label}): {time.monotonic() - started:.0f} s")
+
+
 # The Bronze customer's journey (issue 26, docs/journey.md) on the bronze-shared host booted and
 # converged above: same module and xdist group, so no second host boots. Its new tenant joins
 # the tenants already there, then leaves again (tests/live/journey.py).
@@ -209,16 +224,8 @@ def test_bronze_journey_on_the_shared_host(booted, tmp_path):
     started = time.monotonic()
     converge(booted)            # run alone (-k journey): converge first, as a fresh fleet would be
     seen = journey.bronze_journey(booted.h, tmp_path)
-    msg = seen["welcome"]
-    print(f"\n---- received: Subject: {msg['Subject']}\nTo: {msg['To']}\nFrom: {msg['From']}\n"
-          f"attachments: {[p.get_filename() for p in msg.iter_attachments()]}\n")
-    print(msg.get_body(preferencelist=("plain",)).get_content())
-    print(seen["report"])
-    print("decommission PR before the approval:", seen["held"])
-    print("kept:", seen["kept"])
-    for t in seen["times"]:
-        print(f"{t.customer:<16} {t.step:<55} {t.seconds:6.1f} s")
-    print(f"journey (live, Bronze, shared host): {time.monotonic() - started:.0f} s")
+    print_journey(seen, "Bronze, shared host", started, 55,
+                  {"decommission PR before the approval": seen["held"], "kept": seen["kept"]})
 
 
 # The Silver customer's journey (issue 26, docs/journey.md) on the silver-gateway host booted and
@@ -239,13 +246,4 @@ def test_silver_journey_on_a_dedicated_host(booted, tmp_path):
     started = time.monotonic()
     converge(booted)            # run alone (-k journey): converge first, as the suite has done
     seen = journey.silver_journey(booted.h, tmp_path)
-    msg = seen["welcome"]
-    print(f"\n---- received: Subject: {msg['Subject']}\nTo: {msg['To']}\nFrom: {msg['From']}\n"
-          f"attachments: {[p.get_filename() for p in msg.iter_attachments()]}\n")
-    print(msg.get_body(preferencelist=("plain",)).get_content())
-    print(seen["report"])
-    print("skill:", seen["skill"])
-    print("kept:", seen["kept"])
-    for t in seen["times"]:
-        print(f"{t.customer:<16} {t.step:<75} {t.seconds:6.1f} s")
-    print(f"journey (live, Silver, dedicated host): {time.monotonic() - started:.0f} s")
+    print_journey(seen, "Silver, dedicated host", started, 75, {"skill": seen["skill"], "kept": seen["kept"]})
