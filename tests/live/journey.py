@@ -44,15 +44,8 @@ class SharedHostCloud:
         return self.address
 
     def configure(self, stack: str, entry: dict, checkout: Path) -> bool:
-        from compiler.pipeline import plan_repo
-        from compiler.targets.terraform import host_output
-        outputs = json.loads((checkout / "onboarding" / "outputs" / f"{stack}.json").read_text())
-        plan_hosts = {h.name: h for h in plan_repo(checkout).hosts}
         ok = True
-        for name in [n for n in entry["limit"].split(",") if n]:
-            address = outputs[host_output(plan_hosts[name])]["value"]
-            if (name, address) != (self.h.host, self.address):
-                raise AssertionError(f"outputs address {name} at {address}: no such booted host")
+        for name in booted_limit(stack, entry, checkout, self.h.host, self.address):
             recap, out = hosts.apply(self.h, checkout=checkout)
             log = checkout.parent / f"ansible-{name}-{len(self.logs)}.log"
             log.write_text(out)
@@ -60,6 +53,22 @@ class SharedHostCloud:
             ok = ok and recap["failed"] == 0 and recap["unreachable"] == 0
         return ok
 
+
+
+def booted_limit(stack: str, entry: dict, checkout: Path, server: str, address: str) -> list[str]:
+    """The hosts the apply's --limit names (`changed`'s entry), each checked against the one booted
+    host before anything runs: the stack's outputs (the fake cloud's, in the real outputs' format)
+    must give exactly that server that address."""
+    from compiler.pipeline import plan_repo
+    from compiler.targets.terraform import host_output
+    outputs = json.loads((checkout / "onboarding" / "outputs" / f"{stack}.json").read_text())
+    plan_hosts = {h.name: h for h in plan_repo(checkout).hosts}
+    names = [n for n in entry["limit"].split(",") if n]
+    for name in names:
+        found = outputs[host_output(plan_hosts[name])]["value"]
+        if (name, found) != (server, address):
+            raise AssertionError(f"outputs address {name} at {found}: no such booted host")
+    return names
 
 def health(h: hosts.Host, repo: Path) -> dict[str, tuple[int, str, str]]:
     out = {}
@@ -181,15 +190,8 @@ class DedicatedHostCloud:
         return v
 
     def configure(self, stack: str, entry: dict, checkout: Path) -> bool:
-        from compiler.pipeline import plan_repo
-        from compiler.targets.terraform import host_output
-        outputs = json.loads((checkout / "onboarding" / "outputs" / f"{stack}.json").read_text())
-        plan_hosts = {h.name: h for h in plan_repo(checkout).hosts}
         ok = True
-        for name in [n for n in entry["limit"].split(",") if n]:
-            address = outputs[host_output(plan_hosts[name])]["value"]
-            if (name, address) != (self.server, self.address):
-                raise AssertionError(f"outputs address {name} at {address}: no such booted host")
+        for name in booted_limit(stack, entry, checkout, self.server, self.address):
             if self.skills is None:
                 # The customer's skills as the merge commit's inventory names them, each served at its
                 # pinned ref by a loopback git remote on the host (the one overlay: their source URL).
