@@ -828,43 +828,41 @@ def cancel(j: Journey, tier: str, event_id: str, created: int | None = None) -> 
     return j.wait_pr(f"stripe/{deleted['id']}", timeout=60)
 
 
-def approve(j: Journey, pr: PullRequest, tmp: Path, customer: str, name: str = "Dana Ops") -> None:
-    """A human's approval: approvedBy and date added to the webhook's decommission request on
-    the PR branch (docs/approvals.md), generated/ recompiled, pushed."""
+
+def person_edits(j: Journey, pr: PullRequest, tmp: Path, customer: str, edit, name: str, email: str,
+                 message: str) -> None:
+    """A person's commit on the PR branch: the customer file edited in place (ruamel round trip, so
+    their comments and order stay), generated/ recompiled, committed under their name, pushed."""
     work = git.Repo.clone_from(j.remote.url, tmp, branch=pr.head)
     path = tmp / "customers" / f"{customer}.yaml"
     yaml_rt = YAML()
     doc = yaml_rt.load(path.read_text())
-    request = doc["spec"]["decommission"]
-    if "approvedBy" in request or request.get("requestedBy") != "stripe":
-        raise RuntimeError(f"not the webhook's bare request: {dict(request)}")
-    request["approvedBy"], request["date"] = name, "2026-12-03"
+    edit(doc)
     with path.open("w") as f:
         yaml_rt.dump(doc, f)
     j._clawtex(tmp, "compile")
     with work.config_writer() as cfg:
-        cfg.set_value("user", "name", name).set_value("user", "email", "dana@clawtex.example")
+        cfg.set_value("user", "name", name).set_value("user", "email", email)
     work.git.add("--all")
-    work.git.commit("-m", f"Approve the decommission ({name})")
+    work.git.commit("-m", message)
     work.git.push("origin", pr.head)
+
+def approve(j: Journey, pr: PullRequest, tmp: Path, customer: str, name: str = "Dana Ops") -> None:
+    """A human's approval: approvedBy and date added to the webhook's decommission request on
+    the PR branch (docs/approvals.md), generated/ recompiled, pushed."""
+    def edit(doc) -> None:
+        request = doc["spec"]["decommission"]
+        if "approvedBy" in request or request.get("requestedBy") != "stripe":
+            raise RuntimeError(f"not the webhook's bare request: {dict(request)}")
+        request["approvedBy"], request["date"] = name, "2026-12-03"
+    person_edits(j, pr, tmp, customer, edit, name, "dana@clawtex.example", f"Approve the decommission ({name})")
 
 
 def add_skill(j: Journey, pr: PullRequest, tmp: Path, customer: str, skill: dict, name: str = "Sam Ops") -> None:
     """Ops add a customer's custom skill (name, kind, source, pinned ref) to the customer file on the
     PR branch, recompile generated/ and push: the checks then run on that commit."""
-    work = git.Repo.clone_from(j.remote.url, tmp, branch=pr.head)
-    path = tmp / "customers" / f"{customer}.yaml"
-    yaml_rt = YAML()
-    doc = yaml_rt.load(path.read_text())
-    doc["spec"]["skills"] = [dict(skill)]
-    with path.open("w") as f:
-        yaml_rt.dump(doc, f)
-    j._clawtex(tmp, "compile")
-    with work.config_writer() as cfg:
-        cfg.set_value("user", "name", name).set_value("user", "email", "sam@clawtex.example")
-    work.git.add("--all")
-    work.git.commit("-m", f"Add the custom skill {skill['name']} ({name})")
-    work.git.push("origin", pr.head)
+    person_edits(j, pr, tmp, customer, lambda doc: doc["spec"].__setitem__("skills", [dict(skill)]), name,
+                 "sam@clawtex.example", f"Add the custom skill {skill['name']} ({name})")
 
 
 def human_merge(j: Journey, pr: PullRequest) -> tuple[int, str, str]:
