@@ -215,12 +215,10 @@ def render(plan: FleetPlan) -> dict[str, bytes]:
     # by one fingerprint, so an unchanged customer's dashboard is not built again.
     fleet = fingerprint(plan.slo, sorted(plan.tiers.items()))
     for c in dashboard_customers(plan):
-        tier = plan.tiers.get(c.tier.name)
-        if tier is not c.tier:
-            tier_key = fingerprint(c.tier)        # not the fleet's tier object: by its own value
-        else:
-            tier_key = c.tier.name
-        args = (plan.slo, c.tier, c.id, c.sla_target_percent, bool(c.custom_domain))
+        # the fleet's own tier object is in `fleet` already; any other tier by its own value
+        tier_key = c.tier.name if plan.tiers.get(c.tier.name) is c.tier else fingerprint(c.tier)
+        facts = (c.id, c.sla_target_percent, bool(c.custom_domain))
         out[f"grafana/dashboards/customers/{c.id}.json"] = serialize_keyed(
-            "grafana-customer", (fleet, tier_key, *args[2:]), lambda args=args: _dump_json(_customer_dashboard(*args)))
+            "grafana-customer", (fleet, tier_key, *facts),
+            lambda tier=c.tier, facts=facts: _dump_json(_customer_dashboard(plan.slo, tier, *facts)))
     return out

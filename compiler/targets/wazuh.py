@@ -335,10 +335,12 @@ def render(plan: FleetPlan) -> dict[str, bytes]:
             "wazuh-agent", (rt, *agent), lambda agent=agent: _agent_conf(plan.runtime, *agent))
         manager = (bool(c.compliance), c.paging, c.notifications)
         out[f"wazuh/managers/{c.id}/ossec-manager.conf"] = serialize_keyed(
-            "wazuh-manager", (manager[0], fingerprint(*manager[1:])), lambda manager=manager: _manager_conf(*manager))
+            "wazuh-manager", (bool(c.compliance), fingerprint(c.paging, c.notifications)),
+            lambda manager=manager: _manager_conf(*manager))
         if c.compliance:
-            rules = (plan.wazuh_rule_base(c.id), c.id, c.compliance)
+            base = plan.wazuh_rule_base(c.id)
             out[f"wazuh/managers/{c.id}/rules/clawtex_{c.id}_rules.xml"] = serialize_keyed(
-                "wazuh-rules", (rt, *rules), lambda rules=rules: _customer_rules(rules[0], plan.runtime, *rules[1:]))
+                "wazuh-rules", (rt, base, c.id, c.compliance),
+                lambda base=base, cid=c.id, regimes=c.compliance: _customer_rules(base, plan.runtime, cid, regimes))
         out[f"wazuh/managers/{c.id}/retention.json"] = dump_json(retention(c))
     return out
