@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from .cache import Cache, Pack
 from .diagnostics import CompileError, Diagnostic
-from .load import Document, load_document
+from .load import Document, SourceDocument, load_document
 from .providers import PLUGINS, plugin
 from .providers.catalog import provider_problems, region_problems
 from .plain import message as plain_message
@@ -487,16 +487,20 @@ def cached_customer_file(path: Path, root: Path, tiers, catalog, errors: list[Di
     except OSError:
         return validate_customer_file(path, root, tiers, catalog, errors)
     hit = cache.get(key)
-    if isinstance(hit, tuple) and len(hit) == 3:
-        found, loaded, secret_refs = hit
+    if isinstance(hit, tuple) and len(hit) == 4:
+        found, model, secret_refs, name = hit
         errors.extend(found)
+        loaded = LoadedCustomer(model, SourceDocument(name, path)) if model is not None else None
         if refs is not None and loaded is not None:
             refs[loaded.doc.file] = secret_refs
         return loaded
     found: list[Diagnostic] = []
     loaded = validate_customer_file(path, root, tiers, catalog, found)
     secret_refs = tuple(secret_refs_in(loaded.model)) if loaded is not None else ()
-    cache.put(key, (found, loaded, secret_refs))
+    # The model and the file's name, not its Document: a hit re-reads positions only for a
+    # diagnostic (load.SourceDocument).
+    cache.put(key, (found, loaded.model if loaded is not None else None, secret_refs,
+                    loaded.doc.file if loaded is not None else None))
     if refs is not None and loaded is not None:
         refs[loaded.doc.file] = secret_refs
     errors.extend(found)

@@ -35,6 +35,11 @@ def _edit(root: Path, kind: str, cid: str, n: int) -> None:
         text = re.sub(r"(sub_)[A-Za-z0-9]+", rf"\g<1>Added{n:06d}", text)
         (root / "customers" / f"{new}.yaml").write_text(text)
         return
+    if kind == "copy":                 # a copied file keeps the original's secret ids: refused, naming the
+        if path.exists():              # original's line (its verdict cached: load.SourceDocument re-reads it)
+            text = re.sub(r"(cus_|sub_)[A-Za-z0-9]+", rf"\g<1>Copy{n:06d}", path.read_text().replace(cid, f"copy-{n}"))
+            (root / "customers" / f"copy-{n}.yaml").write_text(text)
+        return
     if not path.exists():
         return
     text = path.read_text()
@@ -71,7 +76,7 @@ def _compile(root: Path, use_cache: bool):
 
 
 edits = st.lists(st.tuples(
-    st.sampled_from(["comment", "display", "contact", "skill", "suspend", "add", "decommission", "delete"]),
+    st.sampled_from(["comment", "display", "contact", "skill", "suspend", "add", "decommission", "delete", "copy"]),
     st.sampled_from(CUSTOMERS), st.integers(min_value=1, max_value=99)), min_size=1, max_size=4)
 # After some steps a file of generated/ is damaged behind the compiler's back (the stat
 # manifest, compiler/write.py, must not hide it): edited with its size and mtime put back,
@@ -112,6 +117,8 @@ def test_cached_compile_is_identical_to_a_cold_one_after_random_edits(tmp_path_f
         cold = _compile(root, use_cache=False)
         cached = _compile(root, use_cache=True)
         assert cached == cold, f"after {kind} {cid} {n}"
+        if kind == "copy":
+            (root / "customers" / f"copy-{n}.yaml").unlink(missing_ok=True)     # the next step starts valid
         if isinstance(cold, dict):
             write_tree(root, cold)      # the next edit starts from what was compiled (placement, guard)
             # The journaled write (only changed files move) leaves exactly the cold tree, nothing else.
@@ -258,3 +265,42 @@ def test_files_below_lists_what_pathlib_glob_lists(tmp_path):
     assert "a-b/x/y" in expected and "sym/g" in expected
     assert files_below(d) == expected
     assert files_below(tmp_path / "missing") == []
+
+
+def test_committed_stacks_are_parsed_only_when_read_and_only_from_the_bytes_read_previous_saw(tmp_path):
+    """previous.CommittedStacks: the cached state holds no stack's resources; a stack read
+    through it equals a fresh parse, and one rewritten after read_previous stops the compile."""
+    import pickle
+    from compiler.cache import CACHE_DIR
+    from compiler.previous import CommittedStacks
+    root = copy_repo(tmp_path / "repo")
+    write_tree(root, compile_repo(root))
+    fresh = read_previous(root)                     # no cache: every stack parsed
+    read_previous(root, use_cache=True)             # stores the state
+    cached = read_previous(root, use_cache=True)    # the stored state
+    assert isinstance(cached.terraform, CommittedStacks) and len(fresh.terraform) > 3
+    stored = [pickle.loads(p.read_bytes()) for p in (root / CACHE_DIR / "previous").glob("*.pickle")]
+    assert [dict(state.terraform) for _, state in stored] == [{}], "the stored state carries no resources"
+    name, other = sorted(fresh.terraform)[:2]
+    assert cached.terraform[name] == fresh.terraform[name] and cached.terraform[name]
+    assert "parsed" in repr(cached.terraform) and set(cached.terraform) == set(fresh.terraform)
+    path = root / "generated" / "terraform" / other / "cdk.tf.json"
+    path.write_bytes(path.read_bytes().replace(b"{", b"{ ", 1))        # another writer, mid-compile
+    with pytest.raises(RuntimeError, match=f"terraform/{other}/cdk.tf.json changed while this compile ran"):
+        cached.terraform[other]
+
+
+def test_a_cached_verdict_keeps_no_document_and_its_diagnostics_point_where_a_cold_one_does(tmp_path):
+    """load.SourceDocument: the verdict pack stores the model and the file's name; a rule
+    across customers that names a cached file's line (a copied file's secret ids) re-reads
+    the positions and reports exactly what a compile without the cache reports."""
+    from compiler.load import SourceDocument
+    from compiler.validate import validate_repo
+    root = copy_repo(tmp_path / "repo")
+    validate_repo(root)                                     # every verdict cached
+    inputs = validate_repo(root)
+    assert all(type(lc.doc) is SourceDocument and lc.doc.data is None for lc in inputs.customers)
+    _edit(root, "copy", "mapleleaf-dental", 7)              # "copy-7" sorts first: the error is the original's
+    cold, cached = _compile(root, use_cache=False), _compile(root, use_cache=True)
+    assert isinstance(cold, list) and any("customers/mapleleaf-dental.yaml:" in d for d in cold)
+    assert cached == cold

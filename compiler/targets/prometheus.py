@@ -55,8 +55,12 @@ TLS_EXPIRY_DAYS = 14
 HOST_DOWN = ALERT_HOST_DOWN
 
 
+_LABEL_SAFE = re.compile(LABEL_SAFE)
+
+
 def _label_safe(value: str) -> str:
-    if not re.match(LABEL_SAFE, value):
+    # compiled once: ~19,000 calls at 1,000 customers went through re's cache lookup each
+    if not _LABEL_SAFE.match(value):
         raise ValueError(f"label value {value!r} is not label-safe")
     return value
 
