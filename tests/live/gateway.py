@@ -562,19 +562,25 @@ def compile_cache(rel: dict) -> Path:
 
 
 def seed_compile_cache(rel: dict, tmp: Path, uid: int, keys: frozenset[str] = frozenset()) -> None:
-    """Copy the kept compile cache's reusable entries (`keys`) into a gateway's fresh /tmp, owned by
-    the gateway user."""
+    """Lay the kept compile cache's reusable entries (`keys`) into a gateway's fresh /tmp: directories
+    owned by the gateway user, entries as hard links to the kept files (a copy where the cache is on
+    another file system). Node only reads an entry (O_RDONLY) and replaces one by writing a temporary
+    file and renaming it over the name (nodejs/node src/compile_cache.cc CompileCacheHandler::Persist),
+    so a gateway never writes into a kept file."""
     kept = compile_cache(rel)
     if not kept.is_dir():
         return
     for dirpath, _, files in os.walk(kept):
         target = tmp / COMPILE_CACHE / Path(dirpath).relative_to(kept)
-        target.mkdir(parents=True, exist_ok=True)
+        target.mkdir(exist_ok=True)              # os.walk goes top-down: the parent exists
+        os.chown(target, uid, uid)
         for name in files:
             if name in keys:
                 with contextlib.suppress(FileNotFoundError):
-                    shutil.copyfile(Path(dirpath) / name, target / name)
-    subprocess.run(["chown", "-R", f"{uid}:{uid}", str(tmp / COMPILE_CACHE)], check=True)
+                    try:
+                        os.link(Path(dirpath) / name, target / name)
+                    except OSError:          # another file system, or links refused: a copy
+                        shutil.copyfile(Path(dirpath) / name, target / name)
 
 
 def keep_compile_cache(rel: dict, tmp: Path, keys: frozenset[str] = frozenset(), prune: bool = False) -> None:
@@ -593,6 +599,7 @@ def keep_compile_cache(rel: dict, tmp: Path, keys: frozenset[str] = frozenset(),
                 target.parent.mkdir(parents=True, exist_ok=True)
                 part = target.with_name(f".{target.name}.{os.getpid()}")
                 shutil.copyfile(path, part)
+                os.chmod(part, 0o644)                # read by the gateway user through its hard link
                 os.replace(part, target)
     for dirpath, _, files in os.walk(kept) if prune else ():
         for name in files:
