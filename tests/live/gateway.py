@@ -35,9 +35,11 @@ How the generated file runs unmodified (absolute paths, port 18789):
   (module.enableCompileCache) under os.tmpdir(), i.e. the gateway's private /tmp,
   so every gateway and every CLI call of a fresh /tmp compiled OpenClaw's ~1,700
   modules again (a CLI call: 7.5-10.5 s cold, 4.7-7.9 s warm, here under load).
-  `compile_cache` keeps the union of what the gateways compiled in the cache dir
-  and seeds each new /tmp with a copy: V8 checks each entry against its source
-  and recompiles what does not match, so only the speed changes, not what runs.
+  `compile_cache` keeps what the gateways compiled of the modules a later process
+  can load again (`stable_cache_keys`: the install's and the plugins', not the
+  one-off plugin captures) and seeds each new /tmp with hard links to them: V8
+  checks each entry against its source and recompiles what does not match, so
+  only the speed changes, not what runs.
 - stop(): SIGTERM, then SIGKILL after STOP_GRACE_SECONDS; with stop_in_background the
   wait for the exit happens in a thread while the next test runs (an offline Telegram
   gateway can take > 40 s to exit on SIGTERM).
