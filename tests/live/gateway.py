@@ -35,9 +35,11 @@ How the generated file runs unmodified (absolute paths, port 18789):
   (module.enableCompileCache) under os.tmpdir(), i.e. the gateway's private /tmp,
   so every gateway and every CLI call of a fresh /tmp compiled OpenClaw's ~1,700
   modules again (a CLI call: 7.5-10.5 s cold, 4.7-7.9 s warm, here under load).
-  `compile_cache` keeps the union of what the gateways compiled in the cache dir
-  and seeds each new /tmp with a copy: V8 checks each entry against its source
-  and recompiles what does not match, so only the speed changes, not what runs.
+  `compile_cache` keeps what the gateways compiled of the modules a later process
+  can load again (`stable_cache_keys`: the install's and the plugins', not the
+  one-off plugin captures) and seeds each new /tmp with hard links to them: V8
+  checks each entry against its source and recompiles what does not match, so
+  only the speed changes, not what runs.
 - stop(): SIGTERM, then SIGKILL after STOP_GRACE_SECONDS; with stop_in_background the
   wait for the exit happens in a thread while the next test runs (an offline Telegram
   gateway can take > 40 s to exit on SIGTERM).
@@ -46,6 +48,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import shutil
@@ -56,7 +59,9 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -338,9 +343,13 @@ class Gateway:
         return self.host_path(self.config["logging"]["file"])
 
     @property
+    def state_dir_inside(self) -> str:
+        """The state dir as the gateway sees it (the unit's OPENCLAW_STATE_DIR)."""
+        return self.env.get("OPENCLAW_STATE_DIR") or str(Path(self.env["OPENCLAW_CONFIG_PATH"]).parent)
+
+    @property
     def state_dir(self) -> Path:
-        inside = self.env.get("OPENCLAW_STATE_DIR") or str(Path(self.env["OPENCLAW_CONFIG_PATH"]).parent)
-        return self.host_path(inside)
+        return self.host_path(self.state_dir_inside)
 
     def log_records(self) -> list[dict]:
         records = []
@@ -504,6 +513,49 @@ mkdir -p -m 0700 {state}
 
 
 COMPILE_CACHE = "node-compile-cache"      # under os.tmpdir(): openclaw.mjs resolvePackagedCompileCacheDirectory
+# Node's compile cache names each entry by a CRC-32 over the module's type byte, then its file name
+# (nodejs/node src/compile_cache.cc GetCacheKey; CachedCodeType kCommonJS = 0 keyed by the path,
+# kESM = 1 keyed by the module's file: URL), and checks the entry against the source's own hash
+# when it reads it. zlib.crc32 is that CRC; nothing else computes Node's key, so it is written here.
+NODE_CACHE_TYPES = {0: "path", 1: "url"}
+JS_SUFFIXES = (".js", ".mjs", ".cjs")
+
+
+def node_cache_key(filename: str, code_type: int) -> str:
+    """The file name Node's compile cache gives the entry of one module (see above)."""
+    return "%08x" % zlib.crc32(filename.encode(), zlib.crc32(bytes([code_type])))
+
+
+def file_url(path: str) -> str:
+    """url.pathToFileURL(path) for a plain absolute path: the URL path's percent-encode set (WHATWG URL,
+    which Node follows) leaves letters, digits, "/" and "!$&'()*+,;=:@-._~" as they are."""
+    return "file://" + urllib.parse.quote(path, safe="/!$&'()*+,;=:@")
+
+
+@functools.lru_cache(maxsize=8)
+def stable_cache_keys(rel_version: str, plugins: Path | None, state_dir: str) -> frozenset[str]:
+    """The entry names a gateway's compile cache can reuse: the modules of the OpenClaw install
+    (/opt/openclaw/openclaw) and of the preinstalled plugins (the state dir), as the gateway sees them.
+
+    Every other entry is keyed by a path no later process loads again: OpenClaw loads each plugin
+    from a fresh source capture (<state>/tmp/plugin-captures/<random id>/..., its docs
+    plugins/architecture.md), so each gateway and CLI call adds a few thousand entries that never hit.
+    Kept as a union they grew to 90,479 files (518 MB on disk) by 2026-12-03, of which 6,987 were
+    reusable, and every gateway copied all of them into its /tmp (16 s, 8.7 CPU-s) and walked them again
+    after its stop (4 s)."""
+    trees = [(openclaw_dir({"version": rel_version}), "/opt/openclaw/openclaw")]
+    if plugins is not None:
+        trees.append((plugins, state_dir))
+    keys = set()
+    for source, seen_as in trees:
+        for dirpath, _, files in os.walk(source):
+            inside = seen_as + dirpath[len(str(source)):]
+            for name in files:
+                if name.endswith(JS_SUFFIXES):
+                    path = f"{inside}/{name}"
+                    keys.add(node_cache_key(path, 0))
+                    keys.add(node_cache_key(file_url(path), 1))
+    return frozenset(keys)
 
 
 def compile_cache(rel: dict) -> Path:
@@ -511,28 +563,51 @@ def compile_cache(rel: dict) -> Path:
     return CACHE / f"{COMPILE_CACHE}-openclaw-{rel['version']}"
 
 
-def seed_compile_cache(rel: dict, tmp: Path, uid: int) -> None:
-    """Copy the kept compile cache into a gateway's fresh /tmp, owned by the gateway user."""
+def seed_compile_cache(rel: dict, tmp: Path, uid: int, keys: frozenset[str] = frozenset()) -> None:
+    """Lay the kept compile cache's reusable entries (`keys`) into a gateway's fresh /tmp: directories
+    owned by the gateway user, entries as hard links to the kept files (a copy where the cache is on
+    another file system). Node only reads an entry (O_RDONLY) and replaces one by writing a temporary
+    file and renaming it over the name (nodejs/node src/compile_cache.cc CompileCacheHandler::Persist),
+    so a gateway never writes into a kept file."""
     kept = compile_cache(rel)
     if not kept.is_dir():
         return
-    shutil.copytree(kept, tmp / COMPILE_CACHE, ignore=shutil.ignore_patterns(".*"))
-    subprocess.run(["chown", "-R", f"{uid}:{uid}", str(tmp / COMPILE_CACHE)], check=True)
+    for dirpath, _, files in os.walk(kept):
+        target = tmp / COMPILE_CACHE / Path(dirpath).relative_to(kept)
+        target.mkdir(exist_ok=True)              # os.walk goes top-down: the parent exists
+        os.chown(target, uid, uid)
+        for name in files:
+            if name in keys:
+                with contextlib.suppress(FileNotFoundError):
+                    try:
+                        os.link(Path(dirpath) / name, target / name)
+                    except OSError:          # another file system, or links refused: a copy
+                        shutil.copyfile(Path(dirpath) / name, target / name)
 
 
-def keep_compile_cache(rel: dict, tmp: Path) -> None:
-    """Add the entries a gateway's /tmp gained to the kept cache, file by file (a temporary name,
-    then an atomic rename: a parallel gateway copies an entry whole or not at all)."""
+def keep_compile_cache(rel: dict, tmp: Path, keys: frozenset[str] = frozenset(), prune: bool = False) -> None:
+    """Add the reusable entries (`keys`) a gateway's /tmp gained to the kept cache, file by file (a
+    temporary name, then an atomic rename: a parallel gateway copies an entry whole or not at all).
+    prune (a gateway with the release's plugins, whose `keys` name every reusable entry): drop the kept
+    entries no gateway can reuse (the union this replaced kept them all)."""
     kept, fresh = compile_cache(rel), tmp / COMPILE_CACHE
     if not fresh.is_dir():
         return
-    for path in fresh.rglob("*"):
-        target = kept / path.relative_to(fresh)
-        if path.is_file() and not path.is_symlink() and not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            part = target.with_name(f".{target.name}.{os.getpid()}")
-            shutil.copyfile(path, part)
-            os.replace(part, target)
+    for dirpath, _, files in os.walk(fresh):
+        for name in files:
+            path = Path(dirpath) / name
+            target = kept / path.relative_to(fresh)
+            if name in keys and not path.is_symlink() and not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                part = target.with_name(f".{target.name}.{os.getpid()}")
+                shutil.copyfile(path, part)
+                os.chmod(part, 0o644)                # read by the gateway user through its hard link
+                os.replace(part, target)
+    for dirpath, _, files in os.walk(kept) if prune else ():
+        for name in files:
+            if name not in keys and not name.startswith("."):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(Path(dirpath) / name)
 
 
 def _mounts() -> dict[str, str]:
@@ -638,7 +713,8 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
             sub.mkdir(parents=True, exist_ok=True)
             os.chown(sub, uid, uid)
             os.chmod(sub, 0o700)
-    seed_compile_cache(rel, root / "tmp", uid)
+    keys = stable_cache_keys(rel["version"], plugins, gw.state_dir_inside)
+    seed_compile_cache(rel, root / "tmp", uid, keys)
     gw.outside_log = root / "gateway.stdout"
     started = time.monotonic()
     with open(gw.outside_log, "wb") as out:
@@ -671,7 +747,7 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
                 gw.stop()
             finally:
                 with contextlib.suppress(OSError):
-                    keep_compile_cache(rel, root / "tmp")
+                    keep_compile_cache(rel, root / "tmp", keys, prune=plugins is not None)
                 if not keep:
                     shutil.rmtree(root, ignore_errors=True)
         if stop_in_background:

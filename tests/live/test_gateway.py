@@ -339,3 +339,20 @@ def test_canary_group_readable_secret_file_is_refused(plugins, tools):
                                 secret_layout={"provider_file": {"owner": "root", "group": "openclaw", "mode": "0640"}})
     # OpenClaw names the cause (mode or owner) in some records, but always degrades the provider.
     assert any("unresolved SecretRef" in line or "SECRETS_PROVIDER_DEGRADED" in line for line in found), found
+
+
+def test_compile_cache_keys_are_the_names_node_gives(tools, tmp_path):
+    """gateway.node_cache_key/file_url (which entries of the kept compile cache are seeded) name the
+    entries the pinned Node itself writes: an ES module by its file: URL, a CommonJS module by its path."""
+    rel = g.release()
+    pkg = tmp_path / "node_modules" / "@scope" / "pkg"
+    pkg.mkdir(parents=True)
+    (pkg / "main.mjs").write_text("import helper from './helper.cjs';\nconsole.log(helper());\n")
+    (pkg / "helper.cjs").write_text("module.exports = () => 'compiled';\n")
+    cache = tmp_path / "cache"
+    done = subprocess.run([str(g.node_dir(rel) / "bin" / "node"), str(pkg / "main.mjs")], capture_output=True, text=True,
+                          env={"NODE_COMPILE_CACHE": str(cache), "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert done.stdout.strip() == "compiled", done.stderr
+    written = {p.name for p in cache.glob("*/*") if p.is_file()}
+    assert written == {g.node_cache_key(g.file_url(str(pkg / "main.mjs")), 1),
+                       g.node_cache_key(str(pkg / "helper.cjs"), 0)}, written
