@@ -229,13 +229,14 @@ def test_bronze_journey_on_the_shared_host(booted, tmp_path):
 # The Silver customer's journey (issue 26, docs/journey.md) on the silver-gateway host booted and
 # converged above (after its backup test: same module and xdist group, no second host boots). The
 # fake cloud hands that root over as the new customer's server, so the apply's converge is
-# incremental; the custom skill ops add on the PR is cloned from a loopback remote at its pinned
-# tag; the cancellation's final backup lands in a Storage Box on the host's loopback, and the
-# destroy keeps the box (tests/live/journey.py).
-# `rehearsal`: passed whole live once (2026-12-03 16:52-17:30 UTC, load 13-21: 2258 s of which 1408 s
-# the host's first converge, run alone with -k; the journey's own steps 758 s, its incremental
-# converge 548 s), but the CI budget (41.5 of 45 min) has no room for it (docs/journey.md "Status").
-@pytest.mark.rehearsal
+# incremental (packages, Node, OpenClaw already there: it changes the customer's config, skill and
+# backup target, and restarts the gateway); the custom skill ops add on the PR is cloned from a
+# loopback remote at its pinned tag; the cancellation's final backup lands in a Storage Box on the
+# host's loopback, and the destroy keeps the box (tests/live/journey.py). It cannot be the host's
+# first converge: the backup test after the converge restores brightpath-tutors from the repository's
+# own inventory (tests/live/backups.py), so the host must be that customer until the backup test ends.
+# In CI since 2026-12-03: the whole silver group alone (converge, backup, journey) 1,531 s at load 5-7,
+# the journey 349 s of it (docs/journey.md "Status").
 @pytest.mark.parametrize("booted", [kind("silver-gateway")], indirect=True)
 def test_silver_journey_on_a_dedicated_host(booted, tmp_path):
     from live import journey
