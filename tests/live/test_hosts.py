@@ -236,7 +236,8 @@ def test_bronze_journey_on_the_shared_host(booted, tmp_path):
 # first converge: the backup test after the converge restores brightpath-tutors from the repository's
 # own inventory (tests/live/backups.py), so the host must be that customer until the backup test ends.
 # In CI since 2026-12-03: the whole silver group alone (converge, backup, journey) 1,531 s at load 5-7,
-# the journey 349 s of it (docs/journey.md "Status").
+# the journey 349 s of it; again with the skill test at load 7-12: 2,138 s, journey 511 s
+# (docs/journey.md "Status").
 @pytest.mark.parametrize("booted", [kind("silver-gateway")], indirect=True)
 def test_silver_journey_on_a_dedicated_host(booted, tmp_path):
     from live import journey
