@@ -254,6 +254,7 @@ RENDER_PLAY = """\
   vars_files:
     - {roles}/openclaw/defaults/main.yml
     - {roles}/backup/defaults/main.yml
+    - {roles}/node_exporter/defaults/main.yml
   vars:
     # role defaults rank below host_vars (container_runtime_engine); vars_files would rank above
     container_runtime_base_image: "{{{{ (lookup('file', '{roles}/container_runtime/defaults/main.yml') | from_yaml).container_runtime_base_image }}}}"
@@ -277,6 +278,9 @@ RENDER_PLAY = """\
       when: backup is defined
     - name: Kubernetes manifests
       ansible.builtin.template: {{src: "{roles}/openclaw/templates/openclaw-k8s.yml.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-k8s.yml", mode: "0600"}}
+      when: openclaw_mode == 'kubernetes'
+    - name: node_exporter DaemonSet
+      ansible.builtin.template: {{src: "{roles}/node_exporter/templates/node-exporter-k8s.yml.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-node-exporter.yml", mode: "0600"}}
       when: openclaw_mode == 'kubernetes'
     - name: Handoff report
       ansible.builtin.template: {{src: "{roles}/smoke_test/templates/handoff.md.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-handoff.md", mode: "0600"}}
@@ -343,6 +347,8 @@ def test_role_templates_render_for_each_hosting_model(tmp_path):
     docs = list(yaml.safe_load_all((out / "orbital-health-fra1-k8s-1-k8s.yml").read_text()))
     assert [d["kind"] for d in docs] == ["Namespace", "Deployment", "Service"]
     _check_gateway_manifest(docs, "orbital-health", "fra1")
+    _check_node_exporter_daemonset(list(yaml.safe_load_all((out / "orbital-health-fra1-k8s-1-node-exporter.yml").read_text())),
+                                   "orbital-health", "fra1")
     assert "ACME Logistics GmbH" in (out / "acme-logistics-oc-1-handoff.md").read_text()
 
 
@@ -384,6 +390,46 @@ def _check_gateway_manifest(docs: list[dict], customer: str, region: str) -> Non
     assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"] == {"type": "Recreate"}
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"]["port"] == container["ports"][0]["containerPort"]
+
+
+def _check_node_exporter_daemonset(docs: list[dict], customer: str, region: str) -> None:
+    """The DaemonSet Ansible applies to a Platinum cluster, joined with what expects it: the port the
+    generated discovery job (prometheus.yml node-k8s-digitalocean) scrapes and the port the cluster's
+    scrape firewall (Terraform nodes_scrape_fw_<region>) opens are the port it listens on, on the
+    node's own network (hostNetwork: the discovered address is the Droplet's). Without it every
+    discovered node target is down. Valid for the cluster's Kubernetes minor, strict."""
+    import kubernetes_validate
+    prefix = yaml.safe_load((REPO / "tiers" / "providers.yaml").read_text())["spec"]["digitalocean"]["kubernetesVersionPrefix"]
+    for doc in docs:
+        kubernetes_validate.validate(doc, prefix.rstrip("."), strict=True)
+    assert [d["kind"] for d in docs] == ["Namespace", "DaemonSet"]
+    namespace, ds = docs
+    assert ds["metadata"]["namespace"] == namespace["metadata"]["name"]
+    pod = ds["spec"]["template"]["spec"]
+    assert pod["hostNetwork"] is True and pod["hostPID"] is True
+    assert {"operator": "Exists"} in pod["tolerations"]     # every node, whatever its pool's taints
+    [container] = pod["containers"]
+    # A pinned release tag, never latest or a floating tag.
+    repo, tag = container["image"].rsplit(":", 1)
+    assert repo == "quay.io/prometheus/node-exporter" and re.fullmatch(r"v\d+\.\d+\.\d+", tag), container["image"]
+    [port] = container["ports"]
+    assert port["containerPort"] == port["hostPort"]
+    assert f"--web.listen-address=:{port['containerPort']}" in container["args"]
+    assert container["readinessProbe"]["httpGet"]["port"] == port["containerPort"]
+    assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    # Host mounts: read-only, each one backed by a hostPath.
+    host_paths = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"]}
+    assert {m["name"] for m in container["volumeMounts"]} == set(host_paths)
+    assert all(m["readOnly"] is True for m in container["volumeMounts"])
+    # The join: Prometheus's discovery job and the cluster's scrape firewall.
+    prom = yaml.safe_load((REPO / "generated" / "prometheus" / "prometheus.yml").read_text())
+    [job] = [j for j in prom["scrape_configs"] if j["job_name"] == "node-k8s-digitalocean"]
+    assert [sd["port"] for sd in job["digitalocean_sd_configs"]] == [port["containerPort"]]
+    stack = json.loads((REPO / "generated" / "terraform" / customer / "cdk.tf.json").read_text())
+    fw = stack["resource"]["digitalocean_firewall"][f"nodes_scrape_fw_{region}"]
+    assert [(r["port_range"], r["protocol"]) for r in fw["inbound_rule"]] == [(str(port["containerPort"]), port["protocol"].lower())]
 
 
 CHANNELS_PLAY = """\

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from ..formats import Unsafe, dump_yaml, dump_yaml_split
 from .. import secrets
-from ..plan import INVENTORY_FILE, SCRAPE_PORTS
+from ..plan import INVENTORY_FILE, NODE_EXPORTER_PORT, SCRAPE_PORTS
 from ..plan import (PROXY_HTTP_PORT, PROXY_HTTPS_PORT, ROLE_K8S, ROLE_OPENCLAW, ROLE_SHARED_BRONZE, ROLE_WAZUH, CustomerPlan,
                     FleetPlan, HostPlan, tenant_prefix)
 from ..providers import plugin
@@ -279,6 +279,10 @@ def host_vars(host: HostPlan, plan: FleetPlan) -> dict[str, Any]:
         out.update(proxy_vars(host, plan))
     elif host.role == ROLE_SHARED_BRONZE:
         out.update({k: v for k, v in proxy_vars(host, plan).items() if k != "openclaw_proxy_locations"})
+    if host.role == ROLE_K8S:
+        # The port the node_exporter DaemonSet listens on: the one the discovery job scrapes and the
+        # cluster's scrape firewall opens (plan.NODE_EXPORTER_PORT, joined in tests/test_ansible.py).
+        out["node_exporter_port"] = NODE_EXPORTER_PORT
     if customer and host.role in GATEWAY_ROLES:
         out.update(customer_vars(customer, host, roles, plan))
     elif customer and host.role == ROLE_WAZUH:
