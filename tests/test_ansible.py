@@ -66,7 +66,24 @@ def test_ansible_inventory_lists_every_expected_host():
     expected = {h.name for h in plan.hosts}
     listed = inventory_list()
     assert set(listed["_meta"]["hostvars"]) == expected
-    assert len(expected) == 15          # 6 Platinum nodes, 3 Wazuh VMs, 4 dedicated, 2 shared Bronze hosts
+    assert len(expected) == 11          # 2 Platinum clusters, 3 Wazuh VMs, 4 dedicated, 2 shared Bronze hosts
+    # A Platinum cluster is one control target per region, named like the cluster, never one per node
+    # (the autoscaler names the nodes; nothing logs into them): reached through its API, from the runner.
+    clusters = {h.name for h in plan.hosts if h.role == "k8s"}
+    assert clusters == {"orbital-health-fra1", "orbital-health-ams3"}
+    stack = json.loads((REPO / "generated" / "terraform" / "orbital-health" / "cdk.tf.json").read_text())
+    assert {c["name"] for c in stack["resource"]["digitalocean_kubernetes_cluster"].values()} == clusters
+    for name in clusters:
+        hv = hostvars()[name]
+        assert hv["ansible_connection"] == "local" and "clawtex_firewall_ports" not in hv
+        kube = hv["openclaw_k8s_kubeconfig"]
+        out = stack["output"][kube["output"]]
+        assert out["sensitive"] is True and out["value"] == \
+            f"${{digitalocean_kubernetes_cluster.k8s_{hv['clawtex_region']}.kube_config[0].raw_config}}"
+    # No generated file names a node of ours (the names the inventory used to invent).
+    for path in (REPO / "generated").rglob("*"):
+        if path.is_file():
+            assert not re.search(r"orbital-health-(fra1|ams3)-k8s-\d", path.read_text(errors="replace")), path
     groups = {g: set(v.get("hosts", [])) for g, v in listed.items() if g != "_meta"}
     for host in plan.hosts:
         for group in (host.role, f"tier_{host.tier}", f"provider_{host.provider}", f"region_{host.region.replace('-', '_')}"):
@@ -105,6 +122,12 @@ def test_ansible_lint_production_profile():
 def promised_roles(host: str, hv: dict) -> set[str]:
     """What tiers/*.yaml promises this host, read straight from the tier data."""
     tier = TIERS[hv["clawtex_tier"]]
+    customer = CUSTOMERS.get(hv.get("clawtex_customer", ""), {}).get("spec", {})
+    if hv["clawtex_role"] == "k8s":
+        # A managed cluster: only what acts through its API (manifests, node_exporter's DaemonSet, the
+        # certificate). Platinum's backups and Wazuh agent are NOT kept on a cluster yet: they ran on
+        # invented node hosts until 2026-12-03 (docs/fresh-account.md "Platinum clusters").
+        return {"node_exporter", "openclaw"} | ({"tls"} if tier["customDomain"] and customer.get("customDomain") else set())
     roles = {"hardening", "node_exporter"}
     if hv["clawtex_role"] == "wazuh_manager":
         # The manager VM lays out what clawtex compiled for it (generated/wazuh/).
@@ -112,10 +135,8 @@ def promised_roles(host: str, hv: dict) -> set[str]:
     roles |= {"openclaw", "smoke_test"}
     if hv["clawtex_role"] == "shared_bronze":      # the only hosts whose gateways run in containers
         roles.add("container_runtime")
-    # Platinum keeps its data on the first node of each region; that node backs it up.
-    if tier["backups"] and (not tier["kubernetes"] or host.endswith("-k8s-1")):
+    if tier["backups"]:
         roles.add("backup")
-    customer = CUSTOMERS.get(hv.get("clawtex_customer", ""), {}).get("spec", {})
     if tier["customDomain"] and customer.get("customDomain"):
         roles.add("tls")
     if tier["siem"]["wazuh"]:
@@ -131,7 +152,7 @@ def test_every_host_gets_exactly_the_roles_its_tier_promises():
         seen_tiers.add(hv["clawtex_tier"])
     assert seen_tiers == set(TIERS)
     # Spot checks that would catch a wrong reading of the tier data above.
-    assert "container_runtime" not in hostvars()["orbital-health-fra1-k8s-1"]["clawtex_roles"]
+    assert hostvars()["orbital-health-fra1"]["clawtex_roles"] == ["node_exporter", "openclaw", "tls"]
     assert "container_runtime" not in hostvars()["mapleleaf-dental-oc-1"]["clawtex_roles"]
     assert "container_runtime" in hostvars()["shared-hetzner-fsn1-01"]["clawtex_roles"]
     assert "backup" not in hostvars()["shared-hetzner-fsn1-01"]["clawtex_roles"]
@@ -248,7 +269,7 @@ def test_generated_inventory_holds_no_lookup_or_template_of_its_own(path):
 
 RENDER_PLAY = """\
 - name: Render the roles' templates for real inventory hosts
-  hosts: shared-hetzner-fsn1-01,acme-logistics-oc-1,orbital-health-fra1-k8s-1
+  hosts: shared-hetzner-fsn1-01,acme-logistics-oc-1,orbital-health-fra1
   connection: local
   gather_facts: false
   vars_files:
@@ -317,7 +338,7 @@ def test_role_templates_render_for_each_hosting_model(tmp_path):
     # Platinum: the gateway Service adopts the load balancer Terraform created (its id from the
     # outputs), so the cloud controller creates none (digitalocean-cloud-controller-manager
     # docs/getting-started.md "Load-balancer ID annotations").
-    service = [d for d in yaml.safe_load_all((out / "orbital-health-fra1-k8s-1-k8s.yml").read_text()) if d and d["kind"] == "Service"]
+    service = [d for d in yaml.safe_load_all((out / "orbital-health-fra1-k8s.yml").read_text()) if d and d["kind"] == "Service"]
     assert service[0]["metadata"]["annotations"]["kubernetes.digitalocean.com/load-balancer-id"] == lb_ids["fra1_lb_id"]
     # Bronze: one location and one container unit per tenant, with the tier's limits.
     nginx = (out / "shared-hetzner-fsn1-01-nginx.conf").read_text()
@@ -338,16 +359,18 @@ def test_role_templates_render_for_each_hosting_model(tmp_path):
     containerfile = (out / "shared-hetzner-fsn1-01-Containerfile").read_text()
     assert "FROM localhost/clawtex/debian:bookworm\n" in containerfile and "docker.io" not in containerfile
     # Backup scripts are valid bash, dump the customer's databases, copy cross-region on Platinum only.
-    for host in ("acme-logistics-oc-1", "orbital-health-fra1-k8s-1"):
+    # (Platinum's cross-region copy: tests/test_backup_role.py, on the plan's destinations.)
+    for host in ("acme-logistics-oc-1",):
         script = out / f"{host}-backup.sh"
         assert run("bash", "-n", str(script)).returncode == 0
         assert "pg_dump" in script.read_text()
         assert "--exclude=/etc/openclaw/secrets" in script.read_text()
-        assert ("copy --from-repo" in script.read_text()) == host.startswith("orbital")
-    docs = list(yaml.safe_load_all((out / "orbital-health-fra1-k8s-1-k8s.yml").read_text()))
+        assert "copy --from-repo" not in script.read_text()
+    assert not (out / "orbital-health-fra1-backup.sh").exists()
+    docs = list(yaml.safe_load_all((out / "orbital-health-fra1-k8s.yml").read_text()))
     assert [d["kind"] for d in docs] == ["Namespace", "Deployment", "Service"]
     _check_gateway_manifest(docs, "orbital-health", "fra1")
-    _check_node_exporter_daemonset(list(yaml.safe_load_all((out / "orbital-health-fra1-k8s-1-node-exporter.yml").read_text())),
+    _check_node_exporter_daemonset(list(yaml.safe_load_all((out / "orbital-health-fra1-node-exporter.yml").read_text())),
                                    "orbital-health", "fra1")
     assert "ACME Logistics GmbH" in (out / "acme-logistics-oc-1-handoff.md").read_text()
 
