@@ -33,7 +33,7 @@ def stack_cost_items(plan: FleetPlan, stack: StackPlan) -> dict[str, Decimal]:
     targets = backup_targets(plan, stack)
     per_target_gb = data_gb * exact(backups.retained_size_factor) if backups is not None else ZERO
     items = {
-        "servers": sum((h.size.monthly_usd for h in stack.hosts if h.running), ZERO),
+        "servers": sum((h.size.monthly_usd * h.nodes for h in stack.hosts if h.running), ZERO),
         "volumes": data_gb * prices.volume_usd_per_gb,
         # one regional load balancer per region, and the global one in front of them
         "loadBalancers": (prices.load_balancer_monthly_usd * len(regions) + prices.global_load_balancer_monthly_usd)

@@ -17,7 +17,7 @@ from .models import (Backups, Branding, Channel, Contact, Database, ModelChoice,
                      ProviderCatalog, SCAN_DAYS, SecretRef, Settings, Skill, Tier, release_channel)
 from .models import SloWindows, duration_seconds
 from .providers import plugin
-from .providers.base import ROLE_K8S, ROLE_WAZUH, node_pool_tag
+from .providers.base import ROLE_K8S, ROLE_WAZUH, cluster_name, node_pool_tag
 from .placement import Tenant, allocate_blocks, host_capacity, place
 from .previous import INVENTORY_FILE, PLACEMENT_FILE, WAZUH_BLOCKS_FILE  # noqa: F401 (published to the targets that write them)
 from .validate import Inputs
@@ -51,6 +51,7 @@ class HostPlan:
     volume_gb: int = 0                      # attached data volume (0: none)
     running: bool = True                    # suspended customers keep data, stop compute
     container_runtime: Optional[str] = None  # shared hosts: the tier's hosting.containerRuntime
+    nodes: int = 1                          # a managed cluster (ROLE_K8S): its node floor, billed at `size` each
 
 
 @dataclass(frozen=True)
@@ -505,6 +506,11 @@ class FleetPlan:
     def host(self, name: str) -> HostPlan:
         return self._hosts_by_name[name]
 
+    def server_names(self, c: CustomerPlan) -> list[str]:
+        """The customer's gateway hosts that are servers with a name that resolves (OpenVAS scans
+        them): a managed cluster (ROLE_K8S) is none; its entry is the load balancer's name."""
+        return sorted(h for h in c.hosts if self.host(h).role != ROLE_K8S)
+
     def tiers_by_rank(self) -> list[Tier]:
         return sorted(self.tiers.values(), key=lambda t: t.spec.rank)
 
@@ -603,10 +609,12 @@ def _dedicated_stack(cid, provider, regions, tier: Tier, catalog, settings, runn
     disk = tier.spec.resources.disk_gb
     hosts: list[HostPlan] = []
     if tier.spec.kubernetes:
+        # One entry per regional cluster, never per node: the autoscaler adds and names the nodes
+        # (Prometheus discovers them by their pool tag), nothing logs into one, and Ansible reaches
+        # the cluster through its API (the control target of the same name).
         for region in regions:
-            for n in range(1, tier.spec.hosting.region_nodes + 1):
-                hosts.append(HostPlan(f"{cid}-{region}-k8s-{n}", ROLE_K8S, provider, region, info.plan(tier.name, region), cid, tier.name,
-                                      customer=cid, volume_gb=disk if n == 1 else 0, running=running))
+            hosts.append(HostPlan(cluster_name(cid, region), ROLE_K8S, provider, region, info.plan(tier.name, region), cid, tier.name,
+                                  customer=cid, volume_gb=disk, running=running, nodes=tier.spec.hosting.region_nodes))
     else:
         hosts.append(HostPlan(f"{cid}-oc-1", ROLE_OPENCLAW, provider, regions[0], info.plan(tier.name, regions[0]), cid, tier.name,
                               customer=cid, volume_gb=disk, running=running))

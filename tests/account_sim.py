@@ -462,6 +462,19 @@ def ansible_playbook(argv: list[str]) -> int:
                                "(no private address output handed to the play)")
                     return 1
                 acc.log(f"  {host}: Wazuh agent -> manager at {address}")
+            kube = hv.get("openclaw_k8s_kubeconfig")
+            if kube:
+                # A cluster's control target runs on the apply runner and reaches the cluster's API only
+                # with the kubeconfig output (sensitive: never on a command line, never in generated/).
+                value = ((extra.get("clawtex_tf_outputs") or {}).get(kube.get("stack")) or {}).get(kube.get("output"))
+                if not value:
+                    acc.refuse(f"ansible-playbook {host}", f"no kubeconfig for the cluster: output {kube.get('stack')}.{kube.get('output')} "
+                               "not handed to the play")
+                    return 1
+                if not str(value).startswith(SECRET_MARK):
+                    acc.refuse(f"ansible-playbook {host}", f"kubeconfig output {kube.get('output')} is not sensitive")
+                    return 1
+                acc.log(f"  {host}: cluster API through the kubeconfig output {kube['output']}")
             svc = hv.get("openclaw_k8s_service")
             if not (svc and hv.get("openclaw_k8s_apply")):
                 continue

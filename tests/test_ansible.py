@@ -66,7 +66,24 @@ def test_ansible_inventory_lists_every_expected_host():
     expected = {h.name for h in plan.hosts}
     listed = inventory_list()
     assert set(listed["_meta"]["hostvars"]) == expected
-    assert len(expected) == 15          # 6 Platinum nodes, 3 Wazuh VMs, 4 dedicated, 2 shared Bronze hosts
+    assert len(expected) == 11          # 2 Platinum clusters, 3 Wazuh VMs, 4 dedicated, 2 shared Bronze hosts
+    # A Platinum cluster is one control target per region, named like the cluster, never one per node
+    # (the autoscaler names the nodes; nothing logs into them): reached through its API, from the runner.
+    clusters = {h.name for h in plan.hosts if h.role == "k8s"}
+    assert clusters == {"orbital-health-fra1", "orbital-health-ams3"}
+    stack = json.loads((REPO / "generated" / "terraform" / "orbital-health" / "cdk.tf.json").read_text())
+    assert {c["name"] for c in stack["resource"]["digitalocean_kubernetes_cluster"].values()} == clusters
+    for name in clusters:
+        hv = hostvars()[name]
+        assert hv["ansible_connection"] == "local" and "clawtex_firewall_ports" not in hv
+        kube = hv["openclaw_k8s_kubeconfig"]
+        out = stack["output"][kube["output"]]
+        assert out["sensitive"] is True and out["value"] == \
+            f"${{digitalocean_kubernetes_cluster.k8s_{hv['clawtex_region']}.kube_config[0].raw_config}}"
+    # No generated file names a node of ours (the names the inventory used to invent).
+    for path in (REPO / "generated").rglob("*"):
+        if path.is_file():
+            assert not re.search(r"orbital-health-(fra1|ams3)-k8s-\d", path.read_text(errors="replace")), path
     groups = {g: set(v.get("hosts", [])) for g, v in listed.items() if g != "_meta"}
     for host in plan.hosts:
         for group in (host.role, f"tier_{host.tier}", f"provider_{host.provider}", f"region_{host.region.replace('-', '_')}"):
@@ -105,6 +122,12 @@ def test_ansible_lint_production_profile():
 def promised_roles(host: str, hv: dict) -> set[str]:
     """What tiers/*.yaml promises this host, read straight from the tier data."""
     tier = TIERS[hv["clawtex_tier"]]
+    customer = CUSTOMERS.get(hv.get("clawtex_customer", ""), {}).get("spec", {})
+    if hv["clawtex_role"] == "k8s":
+        # A managed cluster: only what acts through its API (manifests, node_exporter's DaemonSet, the
+        # certificate). Platinum's backups and Wazuh agent are NOT kept on a cluster yet: they ran on
+        # invented node hosts until 2026-12-03 (docs/fresh-account.md "Platinum clusters").
+        return {"node_exporter", "openclaw"} | ({"tls"} if tier["customDomain"] and customer.get("customDomain") else set())
     roles = {"hardening", "node_exporter"}
     if hv["clawtex_role"] == "wazuh_manager":
         # The manager VM lays out what clawtex compiled for it (generated/wazuh/).
@@ -112,10 +135,8 @@ def promised_roles(host: str, hv: dict) -> set[str]:
     roles |= {"openclaw", "smoke_test"}
     if hv["clawtex_role"] == "shared_bronze":      # the only hosts whose gateways run in containers
         roles.add("container_runtime")
-    # Platinum keeps its data on the first node of each region; that node backs it up.
-    if tier["backups"] and (not tier["kubernetes"] or host.endswith("-k8s-1")):
+    if tier["backups"]:
         roles.add("backup")
-    customer = CUSTOMERS.get(hv.get("clawtex_customer", ""), {}).get("spec", {})
     if tier["customDomain"] and customer.get("customDomain"):
         roles.add("tls")
     if tier["siem"]["wazuh"]:
@@ -131,7 +152,7 @@ def test_every_host_gets_exactly_the_roles_its_tier_promises():
         seen_tiers.add(hv["clawtex_tier"])
     assert seen_tiers == set(TIERS)
     # Spot checks that would catch a wrong reading of the tier data above.
-    assert "container_runtime" not in hostvars()["orbital-health-fra1-k8s-1"]["clawtex_roles"]
+    assert hostvars()["orbital-health-fra1"]["clawtex_roles"] == ["node_exporter", "openclaw", "tls"]
     assert "container_runtime" not in hostvars()["mapleleaf-dental-oc-1"]["clawtex_roles"]
     assert "container_runtime" in hostvars()["shared-hetzner-fsn1-01"]["clawtex_roles"]
     assert "backup" not in hostvars()["shared-hetzner-fsn1-01"]["clawtex_roles"]
@@ -248,12 +269,13 @@ def test_generated_inventory_holds_no_lookup_or_template_of_its_own(path):
 
 RENDER_PLAY = """\
 - name: Render the roles' templates for real inventory hosts
-  hosts: shared-hetzner-fsn1-01,acme-logistics-oc-1,orbital-health-fra1-k8s-1
+  hosts: shared-hetzner-fsn1-01,acme-logistics-oc-1,orbital-health-fra1
   connection: local
   gather_facts: false
   vars_files:
     - {roles}/openclaw/defaults/main.yml
     - {roles}/backup/defaults/main.yml
+    - {roles}/node_exporter/defaults/main.yml
   vars:
     # role defaults rank below host_vars (container_runtime_engine); vars_files would rank above
     container_runtime_base_image: "{{{{ (lookup('file', '{roles}/container_runtime/defaults/main.yml') | from_yaml).container_runtime_base_image }}}}"
@@ -277,6 +299,9 @@ RENDER_PLAY = """\
       when: backup is defined
     - name: Kubernetes manifests
       ansible.builtin.template: {{src: "{roles}/openclaw/templates/openclaw-k8s.yml.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-k8s.yml", mode: "0600"}}
+      when: openclaw_mode == 'kubernetes'
+    - name: node_exporter DaemonSet
+      ansible.builtin.template: {{src: "{roles}/node_exporter/templates/node-exporter-k8s.yml.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-node-exporter.yml", mode: "0600"}}
       when: openclaw_mode == 'kubernetes'
     - name: Handoff report
       ansible.builtin.template: {{src: "{roles}/smoke_test/templates/handoff.md.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-handoff.md", mode: "0600"}}
@@ -313,7 +338,7 @@ def test_role_templates_render_for_each_hosting_model(tmp_path):
     # Platinum: the gateway Service adopts the load balancer Terraform created (its id from the
     # outputs), so the cloud controller creates none (digitalocean-cloud-controller-manager
     # docs/getting-started.md "Load-balancer ID annotations").
-    service = [d for d in yaml.safe_load_all((out / "orbital-health-fra1-k8s-1-k8s.yml").read_text()) if d and d["kind"] == "Service"]
+    service = [d for d in yaml.safe_load_all((out / "orbital-health-fra1-k8s.yml").read_text()) if d and d["kind"] == "Service"]
     assert service[0]["metadata"]["annotations"]["kubernetes.digitalocean.com/load-balancer-id"] == lb_ids["fra1_lb_id"]
     # Bronze: one location and one container unit per tenant, with the tier's limits.
     nginx = (out / "shared-hetzner-fsn1-01-nginx.conf").read_text()
@@ -334,15 +359,19 @@ def test_role_templates_render_for_each_hosting_model(tmp_path):
     containerfile = (out / "shared-hetzner-fsn1-01-Containerfile").read_text()
     assert "FROM localhost/clawtex/debian:bookworm\n" in containerfile and "docker.io" not in containerfile
     # Backup scripts are valid bash, dump the customer's databases, copy cross-region on Platinum only.
-    for host in ("acme-logistics-oc-1", "orbital-health-fra1-k8s-1"):
+    # (Platinum's cross-region copy: tests/test_backup_role.py, on the plan's destinations.)
+    for host in ("acme-logistics-oc-1",):
         script = out / f"{host}-backup.sh"
         assert run("bash", "-n", str(script)).returncode == 0
         assert "pg_dump" in script.read_text()
         assert "--exclude=/etc/openclaw/secrets" in script.read_text()
-        assert ("copy --from-repo" in script.read_text()) == host.startswith("orbital")
-    docs = list(yaml.safe_load_all((out / "orbital-health-fra1-k8s-1-k8s.yml").read_text()))
+        assert "copy --from-repo" not in script.read_text()
+    assert not (out / "orbital-health-fra1-backup.sh").exists()
+    docs = list(yaml.safe_load_all((out / "orbital-health-fra1-k8s.yml").read_text()))
     assert [d["kind"] for d in docs] == ["Namespace", "Deployment", "Service"]
     _check_gateway_manifest(docs, "orbital-health", "fra1")
+    _check_node_exporter_daemonset(list(yaml.safe_load_all((out / "orbital-health-fra1-node-exporter.yml").read_text())),
+                                   "orbital-health", "fra1")
     assert "ACME Logistics GmbH" in (out / "acme-logistics-oc-1-handoff.md").read_text()
 
 
@@ -384,6 +413,46 @@ def _check_gateway_manifest(docs: list[dict], customer: str, region: str) -> Non
     assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"] == {"type": "Recreate"}
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"]["port"] == container["ports"][0]["containerPort"]
+
+
+def _check_node_exporter_daemonset(docs: list[dict], customer: str, region: str) -> None:
+    """The DaemonSet Ansible applies to a Platinum cluster, joined with what expects it: the port the
+    generated discovery job (prometheus.yml node-k8s-digitalocean) scrapes and the port the cluster's
+    scrape firewall (Terraform nodes_scrape_fw_<region>) opens are the port it listens on, on the
+    node's own network (hostNetwork: the discovered address is the Droplet's). Without it every
+    discovered node target is down. Valid for the cluster's Kubernetes minor, strict."""
+    import kubernetes_validate
+    prefix = yaml.safe_load((REPO / "tiers" / "providers.yaml").read_text())["spec"]["digitalocean"]["kubernetesVersionPrefix"]
+    for doc in docs:
+        kubernetes_validate.validate(doc, prefix.rstrip("."), strict=True)
+    assert [d["kind"] for d in docs] == ["Namespace", "DaemonSet"]
+    namespace, ds = docs
+    assert ds["metadata"]["namespace"] == namespace["metadata"]["name"]
+    pod = ds["spec"]["template"]["spec"]
+    assert pod["hostNetwork"] is True and pod["hostPID"] is True
+    assert {"operator": "Exists"} in pod["tolerations"]     # every node, whatever its pool's taints
+    [container] = pod["containers"]
+    # A pinned release tag, never latest or a floating tag.
+    repo, tag = container["image"].rsplit(":", 1)
+    assert repo == "quay.io/prometheus/node-exporter" and re.fullmatch(r"v\d+\.\d+\.\d+", tag), container["image"]
+    [port] = container["ports"]
+    assert port["containerPort"] == port["hostPort"]
+    assert f"--web.listen-address=:{port['containerPort']}" in container["args"]
+    assert container["readinessProbe"]["httpGet"]["port"] == port["containerPort"]
+    assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    # Host mounts: read-only, each one backed by a hostPath.
+    host_paths = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"]}
+    assert {m["name"] for m in container["volumeMounts"]} == set(host_paths)
+    assert all(m["readOnly"] is True for m in container["volumeMounts"])
+    # The join: Prometheus's discovery job and the cluster's scrape firewall.
+    prom = yaml.safe_load((REPO / "generated" / "prometheus" / "prometheus.yml").read_text())
+    [job] = [j for j in prom["scrape_configs"] if j["job_name"] == "node-k8s-digitalocean"]
+    assert [sd["port"] for sd in job["digitalocean_sd_configs"]] == [port["containerPort"]]
+    stack = json.loads((REPO / "generated" / "terraform" / customer / "cdk.tf.json").read_text())
+    fw = stack["resource"]["digitalocean_firewall"][f"nodes_scrape_fw_{region}"]
+    assert [(r["port_range"], r["protocol"]) for r in fw["inbound_rule"]] == [(str(port["containerPort"]), port["protocol"].lower())]
 
 
 CHANNELS_PLAY = """\

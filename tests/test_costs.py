@@ -27,8 +27,10 @@ def _stack(plan, name):
 
 # Per stack: servers, volumes, loadBalancers, kubernetes, backups (USD/month), by hand from tiers/providers.yaml.
 BY_HAND = {
-    # hetzner: ccx23 28.50 + wazuh cx33 7.55; 80 GB x 0.0524 = 4.192 -> 4.19; Storage Box BX11 4.50 flat
-    "acme-logistics": ("36.05", "4.19", "0.00", "0.00", "4.50"),
+    # hetzner: ccx23 100.07 + wazuh cx33 9.88 = 109.95; 80 GB x 0.0666 = 5.328 -> 5.33; Storage Box BX11 4.50 flat
+    # (Hetzner's API prices after the 2026-06-15 repricing, re-pinned 2026-12-03: ccx23 was 28.50, cx33 7.55,
+    # volumes 0.0524; tiers/provider-facts.md "Prices")
+    "acme-logistics": ("109.95", "5.33", "0.00", "0.00", "4.50"),
     # vultr silver voc-c-2c-4gb-50s-amd 40.00; 40 GB x 0.10 = 4.00; 40 GB x 1.5 retained = 60 GB, inside the
     # 1000 GB the $18.00 Standard subscription includes (Vultr billing docs, 2025-09-15): 18.00
     "brightpath-tutors": ("40.00", "4.00", "0.00", "0.00", "18.00"),
@@ -44,7 +46,7 @@ BY_HAND = {
     "orbital-health": ("552.00", "32.00", "39.00", "248.00", "38.40"),
     # shared Bronze hosts: no backups; 70 GB volume each
     "shared-digitalocean-fra1-01": ("96.00", "7.00", "0.00", "0.00", "0.00"),    # s-8vcpu-16gb; 70 x 0.10
-    "shared-hetzner-fsn1-01": ("19.00", "3.67", "0.00", "0.00", "0.00"),         # cx43; 70 x 0.0524 = 3.668
+    "shared-hetzner-fsn1-01": ("18.61", "4.66", "0.00", "0.00", "0.00"),         # cx43; 70 x 0.0666 = 4.662
 }
 
 
@@ -61,22 +63,22 @@ def test_volumes_are_costed(plan):
 
 
 def test_shared_host_split_sums_to_the_host_price(plan):
-    # 19.00 + 3.67 = 22.67 between three tenants in id order: 7.56, 7.56, 7.55 (the odd cent to the first).
+    # 18.61 + 4.66 = 23.27 between three tenants in id order: 7.76, 7.76, 7.75 (the odd cent to the first).
     costs = customer_costs(plan)
     shared = {cid: costs[cid] for cid in ("nordic-yoga", "pixel-bakery", "tiny-legal")}
-    assert shared == {"nordic-yoga": D("7.56"), "pixel-bakery": D("7.56"), "tiny-legal": D("7.55")}
-    assert sum(shared.values()) == D("22.67")
+    assert shared == {"nordic-yoga": D("7.76"), "pixel-bakery": D("7.76"), "tiny-legal": D("7.75")}
+    assert sum(shared.values()) == D("23.27")
     assert costs["corner-garage"] == D("103.00")          # alone on its host: the whole host
 
 
 def test_fleet_total_is_the_exact_sum_of_its_lines(repo):
     report = json.loads(run_clawtex(repo, "report", "--json").stdout)
     lines = [D(str(c["infraCost"])) for c in report["customers"]]
-    # the stacks above, by hand: 44.74 + 62.00 + 146.00 + 47.20 + 909.40 + 103.00 + 22.67 = 1335.01,
+    # the stacks above, by hand: 119.78 + 62.00 + 146.00 + 47.20 + 909.40 + 103.00 + 23.27 = 1410.65,
     # plus the account's one Spaces subscription 5.00 (fleet overhead, no customer's line)
-    assert sum(lines) == D("1335.01")
+    assert sum(lines) == D("1410.65")
     assert {k: D(str(v)) for k, v in report["fleetOverhead"].items()} == {"objectStorage:digitalocean": D("5.00")}
-    assert D(str(report["infraCost"])) == D("1340.01")
+    assert D(str(report["infraCost"])) == D("1415.65")
     assert D(str(report["mrr"])) == sum(D(str(c["monthlyPrice"])) for c in report["customers"])
     for tier in report["tiers"]:
         mine = [c for c in report["customers"] if c["tier"] == tier["tier"]]
@@ -98,13 +100,13 @@ def test_exact_remainder_split(total, parties, shares):
 
 def test_a_suspended_customer_pays_for_volumes_not_servers(plan):
     # issue 28 mutation survivor: a stack whose servers are all stopped (status: suspended) costs
-    # its volumes and backups, and 0.00 of servers (acme-logistics by hand above: 4.19, 4.50)
+    # its volumes and backups, and 0.00 of servers (acme-logistics by hand above: 5.33, 4.50)
     from dataclasses import replace
     stack = _stack(plan, "acme-logistics")
     stopped = replace(stack, hosts=tuple(replace(h, running=False) for h in stack.hosts))
     items = stack_cost_items(plan, stopped)
     assert [items[k] for k in ("servers", "volumes", "loadBalancers", "kubernetes", "backups")] == \
-        [D("0.00"), D("4.19"), D("0.00"), D("0.00"), D("4.50")]
+        [D("0.00"), D("5.33"), D("0.00"), D("0.00"), D("4.50")]
 
 
 def test_a_shared_stack_pays_for_no_backup_target_even_if_a_tenant_has_one():

@@ -341,6 +341,19 @@ def test_platinum_first_apply_finds_its_load_balancers(replay):
     assert lbs and all(r["stack"] != "(cloud controller)" for r in lbs), "every load balancer is Terraform's"
 
 
+def test_platinum_clusters_are_reached_through_their_kubeconfig(replay):
+    """A Platinum cluster is a control target (no node of ours to log into): its play needs the
+    cluster's kubeconfig, a sensitive output of its stack, handed over in the outputs file."""
+    assert _errors(replay, "no kubeconfig") == [] and _errors(replay, "is not sensitive") == []
+    hosts = yaml.safe_load((REPO / "generated" / "ansible" / "inventory" / "hosts.yml").read_text().replace("!unsafe ", ""))
+    clusters = sorted(hosts["all"]["children"]["k8s"]["hosts"])
+    assert clusters, "the example fleet has Platinum clusters"
+    log = "\n".join(replay.account_data["log"])
+    for name in clusters:
+        region = hosts["all"]["children"]["k8s"]["hosts"][name]["clawtex_region"]
+        assert f"  {name}: cluster API through the kubeconfig output {region}_kubeconfig" in log, name
+
+
 def test_suspend_and_decommission_get_past_delete_protection(replay):
     """Blocker 3: hcloud deletes refused after the rDNS, records and attachments are gone."""
     assert _errors(replay, "refuses to delete a protected resource") == []

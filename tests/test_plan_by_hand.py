@@ -104,16 +104,14 @@ def test_dedicated_hosts(plan):
         ("silv-oc-1", "openclaw", "hetzner", "fsn1", "ccx13", "silv", "silver", "silv", 40, False)]
 
 
-def test_platinum_nodes_per_region_volume_on_the_first_and_the_wazuh_manager_in_the_first_region(plan):
-    assert [host_row(h) for h in plan.stacks[2].hosts] == [
-        ("plat-co-fra1-k8s-1", "k8s", "digitalocean", "fra1", "c-4", "plat-co", "platinum", "plat-co", 160, True),
-        ("plat-co-fra1-k8s-2", "k8s", "digitalocean", "fra1", "c-4", "plat-co", "platinum", "plat-co", 0, True),
-        ("plat-co-fra1-k8s-3", "k8s", "digitalocean", "fra1", "c-4", "plat-co", "platinum", "plat-co", 0, True),
-        ("plat-co-ams3-k8s-1", "k8s", "digitalocean", "ams3", "c-4", "plat-co", "platinum", "plat-co", 160, True),
-        ("plat-co-ams3-k8s-2", "k8s", "digitalocean", "ams3", "c-4", "plat-co", "platinum", "plat-co", 0, True),
-        ("plat-co-ams3-k8s-3", "k8s", "digitalocean", "ams3", "c-4", "plat-co", "platinum", "plat-co", 0, True),
-        ("plat-co-wazuh", "wazuh_manager", "digitalocean", "fra1", "s-4vcpu-8gb", "plat-co", "platinum", "plat-co", 0, True)]
-    assert plan.customer("plat-co").hosts == tuple(f"plat-co-{r}-k8s-{n}" for r in ("fra1", "ams3") for n in (1, 2, 3))
+def test_platinum_one_cluster_per_region_with_its_node_floor_and_the_wazuh_manager_in_the_first_region(plan):
+    # One entry per regional cluster (named like the DOKS cluster), its node floor (the tier's 3) billed
+    # at the plan's size each; never one entry per node: the autoscaler names the nodes.
+    assert [host_row(h) + (h.nodes,) for h in plan.stacks[2].hosts] == [
+        ("plat-co-fra1", "k8s", "digitalocean", "fra1", "c-4", "plat-co", "platinum", "plat-co", 160, True, 3),
+        ("plat-co-ams3", "k8s", "digitalocean", "ams3", "c-4", "plat-co", "platinum", "plat-co", 160, True, 3),
+        ("plat-co-wazuh", "wazuh_manager", "digitalocean", "fra1", "s-4vcpu-8gb", "plat-co", "platinum", "plat-co", 0, True, 1)]
+    assert plan.customer("plat-co").hosts == ("plat-co-fra1", "plat-co-ams3")
     assert plan.customer("plat-co").wazuh_manager == "plat-co-wazuh"
     assert plan.customer("gold-co").hosts == ("gold-co-oc-1",) and plan.customer("silv").wazuh_manager is None
 
@@ -163,7 +161,7 @@ def test_a_full_shared_host_opens_a_second_one():
 
 def test_fleet_lookups(plan):
     assert plan.scrape_sources == ["203.0.113.10/32", "2001:db8:10::10/128"]
-    assert len(plan.hosts) == 2 + 10 + 7 + 1 + 1 + 1     # gold-co, plat-b (3 regions x 3 + wazuh), plat-co, 2 shared, silv
+    assert len(plan.hosts) == 2 + 4 + 3 + 1 + 1 + 1     # gold-co, plat-b (3 clusters + wazuh), plat-co (2 + wazuh), 2 shared, silv
     assert [h.name for h in plan.hosts][:2] == ["gold-co-oc-1", "gold-co-wazuh"]
     assert plan.host("silv-oc-1").customer == "silv"
     assert [t.name for t in plan.tiers_by_rank()] == ["bronze", "silver", "gold", "platinum"]
@@ -362,7 +360,7 @@ def test_suspended_dedicated_and_platinum_hosts_stop_all_of_them():
              platinum("sp", "2025-01-01", ["gdpr"], status="suspended")]
     plan = p.build_plan(inputs(fleet))
     assert {h.name: h.running for h in plan.hosts} == {
-        "sg-oc-1": False, "sg-wazuh": False, **{f"sp-{r}-k8s-{n}": False for r in ("fra1", "ams3") for n in (1, 2, 3)},
+        "sg-oc-1": False, "sg-wazuh": False, **{f"sp-{r}": False for r in ("fra1", "ams3")},
         "sp-wazuh": False}
 
 
@@ -378,7 +376,7 @@ def test_a_location_plan_of_the_catalog_is_used_in_its_location():
     catalog = ProviderCatalog.model_validate(data)
     fleet.append(platinum("pa", "2025-01-01", ["gdpr"]))
     sizes = {h.name: h.size.slug for h in p.build_plan(dataclasses.replace(inputs(fleet), catalog=catalog)).hosts}
-    assert sizes["ga-oc-1"] == "ccx33" and sizes["pa-fra1-k8s-1"] == "c-4" and sizes["pa-ams3-k8s-2"] == "c-8"
+    assert sizes["ga-oc-1"] == "ccx33" and sizes["pa-fra1"] == "c-4" and sizes["pa-ams3"] == "c-8"
 
 
 def test_an_unapproved_request_does_not_stop_the_records_after_it():

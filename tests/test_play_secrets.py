@@ -15,7 +15,7 @@ from conftest import REPO
 
 INVENTORY = REPO / "generated" / "ansible" / "inventory"
 GOLD, GOLD_WAZUH = "acme-logistics-oc-1", "acme-logistics-wazuh"
-PLATINUM = "orbital-health-fra1-k8s-1"
+PLATINUM = "orbital-health-fra1"     # the fra1 cluster's control target
 SHARED = "shared-hetzner-fsn1-01"
 KEYS = {"CLAWTEX_BACKUP_MASTER_KEY": "backup-master", "CLAWTEX_FLEET_MASTER_KEY": "fleet-master",
         "CLAWTEX_SECRET_STORE": "s3://clawtex-secrets/fleet", "CLAWTEX_SECRET_STORE_ENDPOINT": "https://store.example",

@@ -86,8 +86,8 @@ def host_rows(plan: FleetPlan, c: CustomerPlan, outputs: dict[str, dict]) -> lis
 def _row(h: HostPlan, outputs: dict[str, dict], c: CustomerPlan) -> HostRow:
     ip = _value(outputs, h.stack, terraform_host_output(h)) or PENDING
     if h.role == ROLE_K8S and ip != PENDING:
-        # Clients reach a Kubernetes node through its region's load balancer: every node of the
-        # region shows that one address, so say whose it is (issue 27 screenshot review).
+        # Clients reach the region's cluster through its load balancer: say whose address it is
+        # (issue 27 screenshot review).
         ip = f"{ip} (region load balancer)"
     if h.tenants:       # a shared host: the customer's own share (tier resources), never the whole machine
         r = c.tier.spec.resources
@@ -95,12 +95,15 @@ def _row(h: HostPlan, outputs: dict[str, dict], c: CustomerPlan) -> HostRow:
     else:
         disk = f"{h.size.disk_gb} GB system disk" + (f" + {h.volume_gb} GB data volume" if h.volume_gb else "")
         size = f"{h.size.slug} ({h.size.vcpu:g} vCPU, {h.size.ram_gb:g} GB RAM, {disk})"
+        if h.role == ROLE_K8S:
+            # A cluster: its node floor (more with load, the autoscaler's own names), each of this size.
+            size = f"{h.nodes} × {size}"
     return HostRow(h.name, ROLE_WORDS.get(h.role, h.role), h.provider, h.region, size, bool(h.tenants), ip)
 
 
 # Host roles in words a customer reads (plan roles are ops names).
 ROLE_WORDS = {ROLE_OPENCLAW: "assistant server", ROLE_SHARED_BRONZE: "assistant (shared server)",
-              ROLE_K8S: "Kubernetes node", ROLE_WAZUH: "security monitoring (Wazuh)"}
+              ROLE_K8S: "Kubernetes cluster", ROLE_WAZUH: "security monitoring (Wazuh)"}
 
 # Direct-message policies (OpenClaw channels dmPolicy) in plain words.
 DM_WORDS = {
@@ -126,7 +129,7 @@ def capacity_lines(c: CustomerPlan) -> list[str]:
     scale = t.hosting.autoscaling
     if scale is not None:
         out.append(f"Kubernetes nodes in each region scale automatically between {scale.min_nodes} and "
-                   f"{scale.max_nodes} with load; the {scale.min_nodes} listed below are always running")
+                   f"{scale.max_nodes} with load; at least {scale.min_nodes} are always running")
     return out
 
 

@@ -18,6 +18,13 @@ ROLE_WAZUH = "wazuh_manager"
 ROLE_K8S = "k8s"
 
 
+def cluster_name(cid: str, region: str) -> str:
+    """A customer's managed Kubernetes cluster in `region`: the provider's cluster name and the Ansible
+    control target that applies the cluster's manifests through its API (one per cluster, never a
+    node: the autoscaler names the nodes, and nothing logs into them)."""
+    return f"{cid}-{region}"
+
+
 def node_pool_tag(cid: str, region: str) -> str:
     """The droplet tag of every node of a customer's DOKS pools in `region` (default and workload
     pool alike): DOKS applies a pool's tags to its worker Droplets and keeps them there
@@ -149,6 +156,10 @@ class ProviderPlugin:
 
     def lb_id_output(self, region: str) -> str:
         return f"{region}_lb_id"
+
+    def kubeconfig_output(self, region: str) -> str:
+        """The stack output holding the kubeconfig of the customer's cluster in `region` (sensitive)."""
+        return f"{region}_kubeconfig"
 
     def k8s_service_annotations(self, lb: Any) -> dict[str, str]:
         """Annotations of the gateway Service (type LoadBalancer) that make the provider's

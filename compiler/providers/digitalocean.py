@@ -13,7 +13,7 @@ import hashlib
 
 from typing import Any, Optional
 
-from .base import (ANYWHERE, node_pool_tag, OPS_KEY_NAME, PUBLIC_PORTS, ROLE_K8S, WAZUH_AGENT_PORTS, BackupDestination, InboundRule,
+from .base import (ANYWHERE, cluster_name, node_pool_tag, OPS_KEY_NAME, PUBLIC_PORTS, ROLE_K8S, WAZUH_AGENT_PORTS, BackupDestination, InboundRule,
                    ProviderPlugin, declare_provider, labels, resource_id, s3_endpoint)
 
 
@@ -285,7 +285,7 @@ def _doks(b: Any, c: Any) -> None:
         # cluster. The tier's plan is the separate workload pool below (docs/replacement.md).
         default = b.info.kubernetes_default_pool
         b.resource("digitalocean_kubernetes_cluster", f"k8s_{region}", {
-            "name": f"{c.id}-{region}", "region": region, "version": f"${{{versions}.latest_version}}", "ha": True, "auto_upgrade": True,
+            "name": cluster_name(c.id, region), "region": region, "version": f"${{{versions}.latest_version}}", "ha": True, "auto_upgrade": True,
             "surge_upgrade": True, "tags": ["managed-by:clawtex", f"customer:{c.id}"],
             "node_pool": [{"name": f"{c.id}-{region}-pool", "size": default.size, "tags": [tag], "auto_scale": True,
                            "min_nodes": default.min_nodes, "max_nodes": default.max_nodes}],
@@ -318,6 +318,10 @@ def _doks(b: Any, c: Any) -> None:
         b.output(PLUGIN.lb_id_output(region), f"${{{lb}.id}}", f"id of the load balancer of {c.id} in {region} (the gateway Service adopts it)")
         b.output(f"{region}_lb_ipv4", f"${{{lb}.ip}}", f"load balancer of {c.id} in {region} (failover target)")
         b.output(f"{region}_k8s_endpoint", f"${{digitalocean_kubernetes_cluster.k8s_{region}.endpoint}}", f"Kubernetes API of {c.id} in {region}")
+        # The cluster's credentials for the Ansible control target that applies its manifests (sensitive:
+        # kube_config is Sensitive in the schema; handed to the play in the 0600 outputs file only).
+        b.output(PLUGIN.kubeconfig_output(region), f"${{digitalocean_kubernetes_cluster.k8s_{region}.kube_config[0].raw_config}}",
+                 f"kubeconfig of {c.id}'s cluster in {region}", sensitive=True)
     # active-active: equal priority; active-passive: the first region wins until it fails.
     priorities = {r: (1 if c.ha_mode == "active-active" else p) for r, p, _ in regional}
     (port, protocol), = {(g.port, g.protocol) for g in c.load_balancers}

@@ -16,7 +16,7 @@ SCAN_CONFIG = "Full and fast"
 
 
 def target(c: CustomerPlan, plan: FleetPlan) -> dict:
-    hosts = sorted({*c.hosts, *([c.wazuh_manager] if c.wazuh_manager else []), *([c.custom_domain] if c.custom_domain else [])})
+    hosts = sorted({*plan.server_names(c), *([c.wazuh_manager] if c.wazuh_manager else []), *([c.custom_domain] if c.custom_domain else [])})
     return {
         "customer": c.id,
         "name": f"clawtex-{c.id}",

@@ -57,7 +57,7 @@ FLEET = {
                           {"discord": [(at(9, 6), at(9, 8))], "signal": []}),
     "acme-logistics": ("gold", "acme-logistics-oc-1", "nbg1", [(at(22, 2), at(22, 11))],
                        {"slack": [], "msteams": [(at(3, 0), at(3, 1)), (at(27, 9), at(27, 9, 45))], "telegram": []}),
-    "orbital-health": ("platinum", "orbital-health-fra1-k8s-1", "fra1", [(at(18, 2), at(18, 2, 10))],
+    "orbital-health": ("platinum", "orbital-health-fra1", "fra1", [(at(18, 2), at(18, 2, 10))],
                        {"slack": [], "msteams": [(at(12, 1), at(12, 1, 30))]}),
 }
 BACKUP = {"brightpath-tutors": (24, [at(12, 1, 7)]),            # daily at 01:07, the 12 Oct run failed
@@ -160,13 +160,13 @@ def openmetrics() -> tuple[str, dict[str, Truth]]:
     cid, tier, host, region, instance = PROBE_ONLY
     fam["probe_success"].extend(f"probe_success{_labels(job='openclaw-probe', instance=instance, customer=cid, tier=tier, host=host, region=region)} 1 {t}"
                                 for t in SEPTEMBER)
-    # Platinum: three nodes per region; a region is down when all its nodes are.
+    # Platinum: three discovered nodes per region; a region is down when all its nodes are.
     cid = "orbital-health"
     region_vals = {}
     for region, windows in REGION_OUTAGES.items():
         region_vals[region] = [0 if down(t, windows) else 1 for t in TIMES]
         for i in (1, 2, 3):
-            host = f"{cid}-{region}-k8s-{i}"
+            host = f"{cid}-{region}-c-4-7kq{i}x"    # a discovered node: the Droplet name DOKS gives it (<pool>-<suffix>)
             series("up", _labels(job="node", customer=cid, tier="platinum", host=host, region=region, role="k8s"),
                    region_vals[region])
     series("up", _labels(job="node", customer=cid, tier="platinum", host=f"{cid}-wazuh", region="fra1",
