@@ -37,6 +37,9 @@ Behaviour modelled (the oracle is this table, written by hand, not the compiler)
   role's own assert (or lookup) would stop the run on the host.
 - aws s3 cp from the secret store (the customers' credentials ops put there; the replay seeds
   it): the object must exist and the store's own key must be in the call's environment.
+- aws s3api on a Vultr backup bucket (compiler/gitops/bucket_history.py, run by apply-stack.sh):
+  the bucket Terraform created, its subscription's key in the environment, versioned iff created
+  with enable_versioning, keeping the lifecycle rule put on it (_vultr_bucket_call).
 - every shim: a secret value (the replay's secrets are SIMSECRET-*) on a command line
   is refused (issue 24 item 2: secrets never on a process command line).
 """
@@ -565,12 +568,47 @@ def gh(argv: list[str]) -> int:
     return 0
 
 
+def _vultr_bucket_call(acc: "Account", argv: list[str]) -> int:
+    """A Vultr backup bucket's own S3 API, as compiler/gitops/bucket_history.py calls it: the bucket
+    exists once Terraform created it (vultr_object_storage_bucket `name`), answers only its
+    subscription's key (Vultr keys are per subscription: the stack's `*_s3_access_key` output, in the
+    environment), is versioned iff it was created with `enable_versioning` (create-time only, force_new:
+    vultr v2.32.0), and keeps the lifecycle rule it is given (Vultr's S3 lifecycle policies:
+    docs.vultr.com products/storage/object-storage/archival-storage/manage-lifecycle-policies)."""
+    bucket = argv[argv.index("--bucket") + 1]
+    found = [r for r in acc.d["resources"] if r["type"] == "vultr_object_storage_bucket" and r["attrs"].get("name") == bucket]
+    if not found:
+        acc.refuse(f"aws {argv[1]}", f"{bucket}: NoSuchBucket")
+        return 1
+    r = found[0]
+    keys = {o["value"] for name, o in acc.d.get("outputs", {}).get(r["stack"], {}).items() if name.endswith("_s3_access_key")}
+    if os.environ.get("AWS_ACCESS_KEY_ID") not in keys or not os.environ.get("AWS_SECRET_ACCESS_KEY"):
+        acc.refuse(f"aws {argv[1]}", f"{bucket}: AccessDenied (not its subscription's key)")
+        return 1
+    lifecycles = acc.d.setdefault("lifecycles", {})
+    if argv[1] == "get-bucket-versioning":
+        if r["attrs"].get("enable_versioning") is True:
+            print(json.dumps({"Status": "Enabled"}))
+    elif argv[1] == "put-bucket-lifecycle-configuration":
+        lifecycles[bucket] = json.loads(argv[argv.index("--lifecycle-configuration") + 1])
+    elif argv[1] == "get-bucket-lifecycle-configuration":
+        if bucket not in lifecycles:
+            acc.refuse("aws get-bucket-lifecycle-configuration", f"{bucket}: NoSuchLifecycleConfiguration")
+            return 1
+        print(json.dumps(lifecycles[bucket]))
+    return 0
+
+
 def aws(argv: list[str]) -> int:
-    """The bootstrap script's S3 calls: create-bucket / put-bucket-versioning."""
+    """The bootstrap script's S3 calls (create-bucket / put-bucket-versioning), the secret store's
+    objects, and the Vultr backup buckets' versioning and lifecycle (_vultr_bucket_call)."""
     with account() as acc:
         acc.log("aws " + " ".join(argv))
         if refused_for_secrets(acc, "aws", "aws", argv):
             return 1
+        if argv[:1] == ["s3api"] and argv[1:2] and argv[1] in (
+                "get-bucket-versioning", "put-bucket-lifecycle-configuration", "get-bucket-lifecycle-configuration"):
+            return _vultr_bucket_call(acc, argv)
         if argv[:2] == ["s3api", "create-bucket"]:
             bucket = argv[argv.index("--bucket") + 1]
             if bucket in acc.d["buckets"]:

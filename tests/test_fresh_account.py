@@ -397,6 +397,21 @@ def test_the_backup_role_gets_every_credential_from_the_run(replay):
     assert "ssh-keyscan -p 23 -t ed25519" in log, "no Storage Box host key was read"
 
 
+def test_vultr_backup_buckets_keep_their_history_for_the_tiers_retention(replay):
+    """Issue 24 item 2, Vultr: the apply step (compiler/gitops/bucket_history.py from apply-stack.sh)
+    finds each Vultr backup bucket versioned (created so: enable_versioning) and sets a lifecycle rule
+    that keeps old versions for the tier's retention, with the subscription's key from the
+    environment. By hand: customers/brightpath-tutors.yaml (Silver, Vultr: 7 days) and
+    customers/helios-energy.yaml (Gold, Vultr: 30 days), tiers/*.yaml retentionDays. Was: no
+    versioning, no rule (the step did not exist)."""
+    assert _errors(replay, "AccessDenied") == [] and _errors(replay, "NoSuchBucket") == []
+    rules = replay.account_data.get("lifecycles", {})
+    expected = {"clawtex-brightpath-tutors-backup": 7, "clawtex-helios-energy-backup": 30}
+    assert {b: r["Rules"][0]["NoncurrentVersionExpiration"]["NoncurrentDays"] for b, r in rules.items()} == expected
+    for rule in rules.values():
+        assert rule["Rules"][0]["Status"] == "Enabled" and rule["Rules"][0]["Filter"] == {"Prefix": ""}
+
+
 def test_no_secret_on_a_command_line(replay):
     assert _errors(replay, "secret value on the command line") == []
 

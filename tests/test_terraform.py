@@ -541,15 +541,20 @@ def test_backup_storage_never_expires_live_restic_data():
                 assert "expiration" not in rule, (name, rid, "restic's config, keys/ and packs are never rewritten")
                 assert rule["noncurrent_version_expiration"], (name, rid)
         for rid, bucket in stack.get("resource", {}).get("vultr_object_storage_bucket", {}).items():
-            # no lifecycle rules on Vultr buckets: versioning would keep pruned data forever
-            assert bucket["enable_versioning"] is False, (name, rid)
+            # Versioned; old versions expire by the S3 lifecycle rule the apply step sets (no current
+            # object ever expires: compiler/gitops/bucket_history.py, tests/test_fresh_account.py).
+            assert bucket["enable_versioning"] is True, (name, rid)
+    from compiler.gitops.bucket_history import lifecycle
+    rule = lifecycle(7)["Rules"][0]
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 7}
+    assert rule["Expiration"] == {"ExpiredObjectDeleteMarker": True}, "never an expiry of current objects (Days/Date)"
 
 
 def test_vultr_bucket_history_needs_what_the_pinned_provider_lacks():
-    """Issue 25 / provider-facts row 35: history a compromised host cannot erase needs object lock
-    WITH a default retention, and an expiry of old versions. The pinned provider (schema read from
-    vultr v2.32.0 source) offers only the create-time switches, so clawtex enables neither (a lock
-    without retention protects nothing; versions without expiry are kept and billed forever).
+    """Issue 25 / provider-facts row 35: the pinned provider (schema read from vultr v2.32.0 source)
+    offers only the create-time switches. clawtex turns versioning on for new buckets (never
+    replacing an existing one: ignore_changes) and sets the expiry of old versions through the S3
+    API from the apply step (compiler/gitops/bucket_history.py); object lock stays off (row 35).
     When the pin moves and the bucket gains retention or lifecycle, this fails: revisit row 35."""
     schema = json.loads((REPO / "reference" / "terraform-providers" / "vultr.json").read_text())
     bucket = schema["resources"]["vultr_object_storage_bucket"]["attributes"]
@@ -562,7 +567,9 @@ def test_vultr_bucket_history_needs_what_the_pinned_provider_lacks():
     for name, stack in customer_stacks().items():
         for rid, b in stack.get("resource", {}).get("vultr_object_storage_bucket", {}).items():
             found += 1
-            assert not b.get("enable_lock") and b["enable_versioning"] is False, (name, rid)
+            assert not b.get("enable_lock") and b["enable_versioning"] is True, (name, rid)
+            # force_new: a bucket created before (unversioned) is never replaced for it
+            assert {"enable_versioning", "enable_lock"} & set(b["lifecycle"]["ignore_changes"]) == {"enable_versioning"}, (name, rid)
     assert found
 
 

@@ -112,11 +112,15 @@ def _build_stack(b: Any) -> None:
             for use, attr in (("access_key", "s3_access_key"), ("secret_key", "s3_secret_key")):
                 b.output(names[use], f"${{vultr_object_storage.backup_store{suffix}.{attr}}}",
                          f"{attr} of {target.name}'s subscription (backup role)", sensitive=True)
-            # Vultr buckets have no lifecycle rules here, so versions restic prunes would be
-            # kept forever: no versioning. enable_versioning forces a new bucket (schema
-            # force_new, v2.32.0): an existing versioned bucket is left as it is (ignore_changes).
+            # History a host's `restic forget --prune` (or an intruder's plain DELETE) cannot
+            # erase: a versioned bucket, whose old versions the controller expires after the
+            # tier's retention (compiler/gitops/bucket_history.py, run by apply-stack.sh:
+            # Vultr's S3 lifecycle rules, provider-facts row 35). enable_versioning is the
+            # provider's only switch for it, create-time (force_new, v2.32.0): a bucket created
+            # before stays as it is (ignore_changes; the apply step warns that it has no history).
+            # enable_lock stays off: provider-facts row 35.
             b.resource("vultr_object_storage_bucket", target.resource, {
-                "name": target.name, "enable_versioning": False,
+                "name": target.name, "enable_versioning": True,
                 "object_storage_id": f"${{vultr_object_storage.backup_store{suffix}.id}}",
                 "lifecycle": {"ignore_changes": ["enable_versioning"]}}, data=True)
             b.output(target.output, f"${{vultr_object_storage.backup_store{suffix}.s3_hostname}}", f"S3 host of {target.name}")

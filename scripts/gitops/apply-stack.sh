@@ -135,6 +135,13 @@ if [ "$action" = destroy ]; then
   exit 0
 fi
 terraform -chdir="$dir" apply -input=false tfplan
+# Vultr backup buckets: versioned at creation; their old versions expire after the tier's retention
+# (S3 lifecycle rule set from here, the runner, with the subscription's key in the environment only;
+# a bucket created unversioned is named in a warning). compiler/gitops/bucket_history.py.
+if jq -e '.resource.vultr_object_storage_bucket // empty' "$dir/cdk.tf.json" >/dev/null; then
+  write_outputs
+  python -m compiler.gitops.bucket_history generated/ansible/inventory "$stack" "$tmp/tf-outputs.json"
+fi
 # Onboarding record (the welcome job reads it): when the apply finished, the
 # stack's non-sensitive outputs (artifacts are readable by everyone with read
 # access), and when the smoke test passed.

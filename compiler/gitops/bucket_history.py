@@ -1,0 +1,116 @@
+"""Backup history a compromised host cannot erase with a plain DELETE: Vultr buckets (issue 24 item 2).
+
+    python -m compiler.gitops.bucket_history INVENTORY_DIR STACK TF_OUTPUTS_JSON
+
+Run by scripts/gitops/apply-stack.sh after the stack's `terraform apply`, on the runner (never on a
+host). For each Vultr backup bucket of the stack (host_vars `backup`, kind s3, on a host whose
+`clawtex_provider` is vultr):
+- the bucket was created versioned (compiler/providers/vultr.py `enable_versioning`, the provider's
+  only switch for it, create-time): a host's `restic forget --prune`, `rclone purge` or an intruder's
+  DELETE only adds a delete marker; the old version stays;
+- this sets the bucket's S3 lifecycle rule: noncurrent versions expire `retention_days` (the tier's)
+  after they stopped being current, delete markers with nothing left behind them go, and unfinished
+  multipart uploads after a day. So a deleted or overwritten pack can be restored for the tier's
+  retention, and versions are not kept (and billed) forever;
+- a bucket created before (no versioning: `get-bucket-versioning` says nothing) is left as it is
+  (turning versioning on would replace it, its backups with it) and named in a `::warning::`.
+What this does not stop: the host's key is its subscription's (Vultr keys are per subscription), so an
+intruder who knows S3 can delete versions by id or change the rule (tiers/provider-facts.md row 35).
+
+Calls `aws s3api` (the runner's AWS CLI, as scripts/gitops/bootstrap-account.sh does) with the
+subscription's key in the environment only (never on a command line), at the bucket's endpoint.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+RULE_ID = "clawtex-backup-history"
+SIGNING_REGION = "us-east-1"     # Vultr's S3 accepts any region name in the signature (the endpoint picks the site)
+
+
+def lifecycle(retention_days: int) -> dict:
+    return {"Rules": [{
+        "ID": RULE_ID, "Status": "Enabled", "Filter": {"Prefix": ""},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": int(retention_days)},
+        "Expiration": {"ExpiredObjectDeleteMarker": True},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]}
+
+
+def buckets(inventory: Path, stack: str) -> list[dict]:
+    """The stack's Vultr backup buckets: name, endpoint, retention, the outputs naming its key."""
+    class Loader(yaml.SafeLoader):
+        pass
+    Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+    hosts_yml = yaml.load((inventory / "hosts.yml").read_text(), Loader)["all"]
+    out: dict[str, dict] = {}
+    for group in (hosts_yml.get("children") or {}).values():
+        for name, ident in ((group or {}).get("hosts") or {}).items():
+            if not ident or ident.get("clawtex_stack") != stack or ident.get("clawtex_provider") != "vultr":
+                continue
+            path = inventory / "host_vars" / f"{name}.yml"
+            b = ((yaml.load(path.read_text(), Loader) or {}) if path.exists() else {}).get("backup")
+            if b and b["kind"] == "s3":
+                out[b["bucket"]] = {"bucket": b["bucket"], "endpoint": b["endpoint"], "retention_days": b["retention_days"],
+                                    "stack": b["outputs_stack"], "outputs": b["outputs"]}
+    return [out[k] for k in sorted(out)]
+
+
+def s3api(args: list[str], endpoint: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(["aws", "s3api", *args, "--endpoint-url", endpoint, "--output", "json"],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def protect(target: dict, outputs: dict) -> str | None:
+    """Sets the lifecycle rule on a versioned bucket; returns a warning for an unversioned one."""
+    values = outputs.get(target["stack"], {})
+    missing = [n for n in target["outputs"].values() if not values.get(n)]
+    if missing:
+        raise SystemExit(f"bucket_history: Terraform output(s) {', '.join(missing)} of stack {target['stack']} missing")
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": values[target["outputs"]["access_key"]],
+           "AWS_SECRET_ACCESS_KEY": values[target["outputs"]["secret_key"]]}
+    env.setdefault("AWS_DEFAULT_REGION", SIGNING_REGION)
+    bucket, endpoint = target["bucket"], target["endpoint"]
+    r = s3api(["get-bucket-versioning", "--bucket", bucket], endpoint, env)
+    if r.returncode != 0:
+        raise SystemExit(f"bucket_history: get-bucket-versioning {bucket} failed: {r.stderr.strip()[-500:]}")
+    status = (json.loads(r.stdout) if r.stdout.strip() else {}).get("Status")
+    if status != "Enabled":
+        return (f"backup bucket {bucket} is not versioned (versioning: {status or 'never enabled'}; created before "
+                "clawtex turned it on): a compromised host can erase its history. Versioning cannot be turned on "
+                "for it without replacing it (docs/backups.md, 'History a host cannot erase').")
+    wanted = lifecycle(target["retention_days"])
+    r = s3api(["put-bucket-lifecycle-configuration", "--bucket", bucket, "--lifecycle-configuration",
+               json.dumps(wanted, sort_keys=True)], endpoint, env)
+    if r.returncode != 0:
+        raise SystemExit(f"bucket_history: put-bucket-lifecycle-configuration {bucket} refused: {r.stderr.strip()[-500:]}")
+    r = s3api(["get-bucket-lifecycle-configuration", "--bucket", bucket], endpoint, env)
+    rules = json.loads(r.stdout).get("Rules", []) if r.returncode == 0 and r.stdout.strip() else []
+    ours = next((x for x in rules if x.get("ID") == RULE_ID), None)
+    if not ours or ours.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays") != int(target["retention_days"]):
+        raise SystemExit(f"bucket_history: {bucket}'s lifecycle rule does not read back as set "
+                         f"(NoncurrentDays {target['retention_days']}): {r.stdout.strip()[-500:] or r.stderr.strip()[-500:]}")
+    print(f"backup bucket {bucket}: versioned, old versions kept {target['retention_days']} days")
+    return None
+
+
+def main(argv: list[str]) -> int:
+    inventory, stack, outputs_file = Path(argv[0]), argv[1], Path(argv[2])
+    targets = buckets(inventory, stack)
+    if not targets:
+        return 0
+    outputs = json.loads(outputs_file.read_text())["clawtex_tf_outputs"]
+    for target in targets:
+        warning = protect(target, outputs)
+        if warning:
+            print(f"::warning::{warning}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
