@@ -1,21 +1,22 @@
-"""Backup history a compromised host cannot erase with a plain DELETE: Vultr buckets (issue 24 item 2).
+"""Backup history a compromised host cannot erase with a plain DELETE, for buckets whose provider
+has no Terraform lifecycle resource (issue 24 item 2; the provider plug-in's bucket, provider-facts row 35).
 
-    python -m compiler.gitops.bucket_history INVENTORY_DIR STACK TF_OUTPUTS_JSON
+    python -m compiler.gitops.bucket_history INVENTORY_DIR STACK TF_OUTPUTS_JSON BUCKET...
 
 Run by scripts/gitops/apply-stack.sh after the stack's `terraform apply`, on the runner (never on a
-host). For each Vultr backup bucket of the stack (host_vars `backup`, kind s3, on a host whose
-`clawtex_provider` is vultr):
-- the bucket was created versioned (compiler/providers/vultr.py `enable_versioning`, the provider's
-  only switch for it, create-time): a host's `restic forget --prune`, `rclone purge` or an intruder's
-  DELETE only adds a delete marker; the old version stays;
+host), with the names of the stack's buckets that need it (read from the stack's cdk.tf.json by the
+script: this module names no provider). For each of them that is a backup bucket of the stack
+(host_vars `backup`, kind s3, `bucket` or `copy_bucket`):
+- the bucket was created versioned (the provider plug-in's create-time switch): a host's
+  `restic forget --prune` or a plain DELETE only adds a delete marker; the old version stays;
 - this sets the bucket's S3 lifecycle rule: noncurrent versions expire `retention_days` (the tier's)
   after they stopped being current, delete markers with nothing left behind them go, and unfinished
   multipart uploads after a day. So a deleted or overwritten pack can be restored for the tier's
   retention, and versions are not kept (and billed) forever;
 - a bucket created before (no versioning: `get-bucket-versioning` says nothing) is left as it is
   (turning versioning on would replace it, its backups with it) and named in a `::warning::`.
-What this does not stop: the host's key is its subscription's (Vultr keys are per subscription), so an
-intruder who knows S3 can delete versions by id or change the rule (tiers/provider-facts.md row 35).
+What this does not stop: the host's key can delete versions by id (`rclone purge` does) or change the
+rule (tiers/provider-facts.md row 35).
 
 Calls `aws s3api` (the runner's AWS CLI, as scripts/gitops/bootstrap-account.sh does) with the
 subscription's key in the environment only (never on a command line), at the bucket's endpoint.
@@ -31,7 +32,7 @@ from pathlib import Path
 import yaml
 
 RULE_ID = "clawtex-backup-history"
-SIGNING_REGION = "us-east-1"     # Vultr's S3 accepts any region name in the signature (the endpoint picks the site)
+SIGNING_REGION = "us-east-1"     # the signature's region name; the endpoint picks the site
 
 
 def lifecycle(retention_days: int) -> dict:
@@ -42,8 +43,8 @@ def lifecycle(retention_days: int) -> dict:
         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]}
 
 
-def buckets(inventory: Path, stack: str) -> list[dict]:
-    """The stack's Vultr backup buckets: name, endpoint, retention, the outputs naming its key."""
+def buckets(inventory: Path, stack: str, names: set[str]) -> list[dict]:
+    """The stack's backup buckets among `names`: name, endpoint, retention, the outputs naming its key."""
     class Loader(yaml.SafeLoader):
         pass
     Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
@@ -51,11 +52,11 @@ def buckets(inventory: Path, stack: str) -> list[dict]:
     out: dict[str, dict] = {}
     for group in (hosts_yml.get("children") or {}).values():
         for name, ident in ((group or {}).get("hosts") or {}).items():
-            if not ident or ident.get("clawtex_stack") != stack or ident.get("clawtex_provider") != "vultr":
+            if not ident or ident.get("clawtex_stack") != stack:
                 continue
             path = inventory / "host_vars" / f"{name}.yml"
             b = ((yaml.load(path.read_text(), Loader) or {}) if path.exists() else {}).get("backup")
-            if b and b["kind"] == "s3":
+            if b and b["kind"] == "s3" and b["bucket"] in names:
                 out[b["bucket"]] = {"bucket": b["bucket"], "endpoint": b["endpoint"], "retention_days": b["retention_days"],
                                     "stack": b["outputs_stack"], "outputs": b["outputs"]}
     return [out[k] for k in sorted(out)]
@@ -101,7 +102,7 @@ def protect(target: dict, outputs: dict) -> str | None:
 
 def main(argv: list[str]) -> int:
     inventory, stack, outputs_file = Path(argv[0]), argv[1], Path(argv[2])
-    targets = buckets(inventory, stack)
+    targets = buckets(inventory, stack, set(argv[3:]))
     if not targets:
         return 0
     outputs = json.loads(outputs_file.read_text())["clawtex_tf_outputs"]

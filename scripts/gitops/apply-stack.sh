@@ -138,9 +138,10 @@ terraform -chdir="$dir" apply -input=false tfplan
 # Vultr backup buckets: versioned at creation; their old versions expire after the tier's retention
 # (S3 lifecycle rule set from here, the runner, with the subscription's key in the environment only;
 # a bucket created unversioned is named in a warning). compiler/gitops/bucket_history.py.
-if jq -e '.resource.vultr_object_storage_bucket // empty' "$dir/cdk.tf.json" >/dev/null; then
+mapfile -t history_buckets < <(jq -r '.resource.vultr_object_storage_bucket // {} | .[].name' "$dir/cdk.tf.json")
+if [ "${#history_buckets[@]}" -gt 0 ]; then
   write_outputs
-  python -m compiler.gitops.bucket_history generated/ansible/inventory "$stack" "$tmp/tf-outputs.json"
+  python -m compiler.gitops.bucket_history generated/ansible/inventory "$stack" "$tmp/tf-outputs.json" "${history_buckets[@]}"
 fi
 # Onboarding record (the welcome job reads it): when the apply finished, the
 # stack's non-sensitive outputs (artifacts are readable by everyone with read
