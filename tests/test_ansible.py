@@ -130,8 +130,10 @@ def promised_roles(host: str, hv: dict) -> set[str]:
         return {"node_exporter", "openclaw"} | ({"tls"} if tier["customDomain"] and customer.get("customDomain") else set())
     roles = {"hardening", "node_exporter"}
     if hv["clawtex_role"] == "wazuh_manager":
-        # The manager VM lays out what clawtex compiled for it (generated/wazuh/).
-        return roles | {"wazuh_manager"} | ({"openvas"} if tier["openvas"] else set())
+        # The manager VM lays out what clawtex compiled for it (generated/wazuh/); where the tier has
+        # backups, its agent registry and alert history are backed up too (docs/backups.md "The Wazuh VM").
+        return (roles | {"wazuh_manager"} | ({"openvas"} if tier["openvas"] else set())
+                | ({"backup"} if tier["backups"] else set()))
     roles |= {"openclaw", "smoke_test"}
     if hv["clawtex_role"] == "shared_bronze":      # the only hosts whose gateways run in containers
         roles.add("container_runtime")

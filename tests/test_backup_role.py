@@ -222,3 +222,48 @@ def test_platinum_copy_reaches_the_other_regions_repository(tmp_path):
         for p in servers:
             p.terminate()
             p.wait(timeout=10)
+
+
+def test_wazuh_vm_backs_up_its_agent_registry_and_alerts_into_a_repository_of_its_own(tmp_path):
+    """Gold/Platinum's Wazuh VM (docs/backups.md "The Wazuh VM"): the role's script and restic.env,
+    rendered by ansible-playbook for the VM, back up exactly the agent registry and the alert
+    history (paths by hand: Wazuh 4.x's /var/ossec layout), no database, no secret-carrying config,
+    under the VM's own host name, into `<bucket>/restic-wazuh`, never the gateway's `<bucket>/restic`
+    (restic 0.14 has no lock retry: the gateway's hourly prune would fail on the VM's locks). Was:
+    no backup at all (a lost VM lost the agent keys and, for orbital-health, 2,190 days of HIPAA alerts)."""
+    rendered = {}
+    for host in ("acme-logistics-wazuh", "orbital-health-wazuh", "acme-logistics-oc-1"):
+        out = tmp_path / host
+        out.mkdir()
+        tasks = [{"name": f"render {f}", "ansible.builtin.template": {
+            "src": str(ROLES / "backup" / "templates" / f"{f}.j2"), "dest": str(out / f), "mode": "0600"}}
+            for f in ("restic.env", "clawtex-backup.sh")]
+        # A role whose defaults ARE the backup role's: role defaults rank below host_vars, as in site.yml
+        # (a play's vars_files would rank above them and hide the host's backup_paths).
+        role = out / "roles" / "backup_render"
+        (role / "tasks").mkdir(parents=True)
+        (role / "defaults").mkdir()
+        (role / "defaults" / "main.yml").symlink_to(ROLES / "backup" / "defaults" / "main.yml")
+        (role / "tasks" / "main.yml").write_text(yaml.safe_dump(tasks))
+        play = [{"hosts": host, "connection": "local", "gather_facts": False,
+                 "vars": {"clawtex_textfile_dir": "/var/lib/prometheus/node-exporter"},     # site.yml's play var
+                 "roles": [{"role": str(role)}]}]
+        (out / "play.yml").write_text(yaml.safe_dump(play))
+        customer = hostvars()[host]["clawtex_customer"].upper().replace("-", "_")
+        env = {k: v for k, v in ansible_env(tmp_path).items() if not k.startswith("CLAWTEX_")}
+        env[f"CLAWTEX_{customer}_RESTIC_PASSWORD"] = "pw"
+        r = run("ansible-playbook", "-i", str(INVENTORY), str(out / "play.yml"), env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        rendered[host] = ((out / "restic.env").read_text(), (out / "clawtex-backup.sh").read_text())
+    for host in ("acme-logistics-wazuh", "orbital-health-wazuh"):
+        env, script = rendered[host]
+        line = next(l for l in script.splitlines() if l.startswith("restic backup "))
+        assert line.split("--host ", 1)[1].split() == [host, "/var/ossec/etc/client.keys", "/var/ossec/logs/alerts",
+                                                      "/var/ossec/logs/archives"], line
+        assert "pg_dump" not in script and "mongodump" not in script and "--exclude" not in line
+        assert '/restic-wazuh"' in next(l for l in env.splitlines() if l.startswith("RESTIC_REPOSITORY="))
+    # Platinum: its copy in the other region is its own repository too.
+    env = rendered["orbital-health-wazuh"][0]
+    assert next(l for l in env.splitlines() if l.startswith("CLAWTEX_COPY_REPOSITORY=")).endswith('-ams3/restic-wazuh"')
+    gateway_env = rendered["acme-logistics-oc-1"][0]
+    assert next(l for l in gateway_env.splitlines() if l.startswith("RESTIC_REPOSITORY=")).endswith('/restic"')

@@ -122,6 +122,10 @@ def host_roles(host: HostPlan, plan: FleetPlan) -> list[str]:
         roles.add("wazuh_manager")
         if tier.openvas:
             roles.add("openvas")
+        if tier.backups is not None:
+            # Its agent registry and the alert history the customer's regime keeps (docs/backups.md
+            # "The Wazuh VM"): into the customer's repository, under its own host name.
+            roles.add("backup")
     return [r for r in ROLE_ORDER if r in roles]
 
 
@@ -258,8 +262,23 @@ def customer_vars(c: CustomerPlan, host: HostPlan, roles: list[str], plan: Fleet
     return out
 
 
-def security_vm_vars(c: CustomerPlan, roles: list[str], plan: FleetPlan) -> dict[str, Any]:
+# What the Wazuh VM's backup holds (docs/backups.md "The Wazuh VM"): the agent registry (each agent's
+# id and key: nothing re-creates it) and the alerts and archives the customer's regime keeps
+# (generated/wazuh/managers/<customer>/retention.json). Not ossec.conf or authd.pass: they carry
+# secrets and a converge writes them again; not queue/ (live SQLite files, rebuilt by the agents).
+WAZUH_BACKUP_PATHS = ["/var/ossec/etc/client.keys", "/var/ossec/logs/alerts", "/var/ossec/logs/archives"]
+
+
+def security_vm_vars(c: CustomerPlan, roles: list[str], plan: FleetPlan, host: HostPlan) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    if "backup" in roles:
+        # Its own repository in the customer's bucket: restic 0.14 has no lock retry, and the gateway's
+        # hourly `forget --prune` (exclusive lock) would fail whenever this host's backup holds a lock in
+        # the same repository (both timers fire on the hour, 5 minutes' random delay). The customer's
+        # databases are the gateway's.
+        out["backup"] = {**backup_vars(c, host), "repository": "restic-wazuh", "databases": []}
+        out["backup_paths"] = list(WAZUH_BACKUP_PATHS)
+        out["backup_excludes"] = []
     if "wazuh_manager" in roles:
         # The same enrollment password the customer's agents present (authd.pass on the manager).
         out["wazuh_registration_password_env"] = wazuh_registration_password_env(c)
@@ -298,7 +317,7 @@ def host_vars(host: HostPlan, plan: FleetPlan) -> dict[str, Any]:
     if customer and host.role in GATEWAY_ROLES:
         out.update(customer_vars(customer, host, roles, plan))
     elif customer and host.role == ROLE_WAZUH:
-        out.update(security_vm_vars(customer, roles, plan))
+        out.update(security_vm_vars(customer, roles, plan, host))
     elif host.role == ROLE_SHARED_BRONZE:
         out["openclaw_mode"] = "containers"
         # The tier's hosting.containerRuntime (plan): the container_runtime role installs it,
