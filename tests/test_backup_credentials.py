@@ -67,8 +67,9 @@ def backup_hosts() -> dict[str, dict]:
     hv = hostvars()
     want = {cid for cid, spec in customers().items() if spec["tier"] in BACKUP_TIERS - NO_BACKUP_HOST_YET}
     gap = {cid for cid, spec in customers().items() if spec["tier"] in NO_BACKUP_HOST_YET}
-    assert gap and not [h for h, v in hv.items() if v.get("clawtex_customer") in gap and "backup" in v]
-    hosts = {h: v for h, v in hv.items() if v.get("clawtex_customer") in want and "backup" in v}
+    gateway = {h for h, v in hv.items() if "openclaw" in v.get("clawtex_roles", [])}
+    assert gap and not [h for h in gateway if hv[h].get("clawtex_customer") in gap and "backup" in hv[h]]
+    hosts = {h: v for h, v in hv.items() if h in gateway and v.get("clawtex_customer") in want and "backup" in v}
     # Not vacuous: every such customer has at least one host with the backup role.
     assert {v["clawtex_customer"] for v in hosts.values()} == want
     return hosts
