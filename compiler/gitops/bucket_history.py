@@ -29,7 +29,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
+from .artifacts import read_inventory
+from .backup_secrets import hosts_file, limited_hosts
 
 RULE_ID = "clawtex-backup-history"
 SIGNING_REGION = "us-east-1"     # the signature's region name; the endpoint picks the site
@@ -45,20 +46,13 @@ def lifecycle(retention_days: int) -> dict:
 
 def buckets(inventory: Path, stack: str, names: set[str]) -> list[dict]:
     """The stack's backup buckets among `names`: name, endpoint, retention, the outputs naming its key."""
-    class Loader(yaml.SafeLoader):
-        pass
-    Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
-    hosts_yml = yaml.load((inventory / "hosts.yml").read_text(), Loader)["all"]
+    identity, _ = read_inventory(hosts_file(inventory).read_bytes())
     out: dict[str, dict] = {}
-    for group in (hosts_yml.get("children") or {}).values():
-        for name, ident in ((group or {}).get("hosts") or {}).items():
-            if not ident or ident.get("clawtex_stack") != stack:
-                continue
-            path = inventory / "host_vars" / f"{name}.yml"
-            b = ((yaml.load(path.read_text(), Loader) or {}) if path.exists() else {}).get("backup")
-            if b and b["kind"] == "s3" and b["bucket"] in names:
-                out[b["bucket"]] = {"bucket": b["bucket"], "endpoint": b["endpoint"], "retention_days": b["retention_days"],
-                                    "stack": b["outputs_stack"], "outputs": b["outputs"]}
+    for _, _, hv in limited_hosts(inventory, [h for h, host in identity.items() if host.vars.get("clawtex_stack") == stack]):
+        b = (hv or {}).get("backup")
+        if b and b["kind"] == "s3" and b["bucket"] in names:
+            out[b["bucket"]] = {"bucket": b["bucket"], "endpoint": b["endpoint"], "retention_days": b["retention_days"],
+                                "stack": b["outputs_stack"], "outputs": b["outputs"]}
     return [out[k] for k in sorted(out)]
 
 
