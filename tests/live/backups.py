@@ -56,6 +56,24 @@ def keys() -> dict[str, str]:
             "known_hosts": f"[127.0.0.1]:{SFTP_PORT} " + " ".join((KEYS / "ssh_host_ed25519_key.pub").read_text().split()[:2])}
 
 
+def storage_box_argv(conf: Path, data: Path, read_only: bool = False) -> list[str]:
+    """sshd standing for a Storage Box: 127.0.0.1:23, SFTP only, chrooted in `data` (root-owned, not
+    group/other-writable), trusting only the public half of the key the role installs (keys());
+    its config, authorized key and pid file in `conf`."""
+    k = keys()
+    (conf / "authorized_keys").write_text(k["public"])
+    cfg = conf / "sshd_config"
+    cfg.write_text("\n".join([
+        f"Port {SFTP_PORT}", "ListenAddress 127.0.0.1", f"HostKey {KEYS / 'ssh_host_ed25519_key'}",
+        f"PidFile {conf / 'sshd.pid'}", f"AuthorizedKeysFile {conf / 'authorized_keys'}",
+        "StrictModes no", "UsePAM no", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+        "PermitRootLogin prohibit-password", f"AllowUsers {SFTP_USER}", "AuthenticationMethods publickey",
+        f"ChrootDirectory {data}", "ForceCommand internal-sftp" + (" -R" if read_only else ""),
+        "Subsystem sftp internal-sftp", "LogLevel VERBOSE", ""]))
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)   # sshd's privilege separation directory
+    return ["/usr/sbin/sshd", "-D", "-e", "-f", str(cfg)]
+
+
 def overlay(host: str, repo: Path = hosts.REPO) -> dict:
     """Extra vars: the S3 endpoint of a host's backup moved to the loopback destination."""
     hv, _ = hosts.inventory(host, repo)
@@ -99,18 +117,7 @@ class Destination:
 
     def argv(self) -> list[str]:
         if self.kind == "sftp":
-            k = keys()
-            (self.dir / "authorized_keys").write_text(k["public"])
-            cfg = self.dir / "sshd_config"
-            cfg.write_text("\n".join([
-                f"Port {SFTP_PORT}", "ListenAddress 127.0.0.1", f"HostKey {KEYS / 'ssh_host_ed25519_key'}",
-                f"PidFile {self.dir / 'sshd.pid'}", f"AuthorizedKeysFile {self.dir / 'authorized_keys'}",
-                "StrictModes no", "UsePAM no", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-                "PermitRootLogin prohibit-password", f"AllowUsers {SFTP_USER}", "AuthenticationMethods publickey",
-                f"ChrootDirectory {self.data}", "ForceCommand internal-sftp" + (" -R" if self.read_only else ""),
-                "Subsystem sftp internal-sftp", "LogLevel VERBOSE", ""]))
-            Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)   # sshd's privilege separation directory
-            return ["/usr/sbin/sshd", "-D", "-e", "-f", str(cfg)]
+            return storage_box_argv(self.dir, self.data, self.read_only)
         outputs = hosts.tf_outputs(self.h.host, self.h.repo)[self.backup["outputs_stack"]]
         keyid, secret = outputs[self.backup["outputs"]["access_key"]], outputs[self.backup["outputs"]["secret_key"]]
         return [rclone_binary(), "serve", "s3", str(self.data), "--addr", f"127.0.0.1:{S3_PORT}",
