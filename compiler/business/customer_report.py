@@ -140,7 +140,6 @@ class CustomerReport:
     in_progress: bool = False            # the period has not ended: numbers so far
     measured_until: str = ""             # YYYY-MM-DD HH:MM (UTC) the numbers run to
     missing: list[str] = field(default_factory=list)      # sections without data, said plainly on the page
-    dr_drill: dict | None = None         # last disaster-recovery drill (Gold+); filled by the DR drill record
 
 
 def _sel(*matchers: str, **labels: str) -> str:

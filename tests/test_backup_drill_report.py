@@ -1,0 +1,85 @@
+"""Issue 24 item 3: "Gold and Platinum reports show the last drill". The customer report, run as
+the reports workflow runs it (`--drills` on the dr-drills branch's records), shows the last drill's
+RPO and RTO for Gold; a Silver report has no drill section; a Gold customer never drilled is told
+so plainly. Was (before 2026-12-04): reports.yml never passed `--drills`, and the security
+section's drill line read a field nothing filled, so every Gold/Platinum report said "No
+disaster-recovery drill result is recorded" even beside a drill. Expected words by hand."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+from conftest import REPO
+from http_stub import serve
+from test_report_truth import Healthy, _report, _text
+
+# A record as `clawtex dr-drill` writes it (compiler/business/drill.py run_drill's keys), by hand.
+RECORD = {"customer": "acme-logistics", "tier": "gold", "host": "acme-logistics-oc-1", "snapshot": "ab" * 32,
+          "snapshot_time": "2026-10-30T02:00:00Z", "drill_at": "2026-10-30T02:30:00Z", "rpo_seconds": 1800.0,
+          "rpo_promise_seconds": 3600, "rpo_met": True, "rto_seconds": 114.6, "rto_promise_seconds": None,
+          "healthy": True, "databases": ["tracker"]}
+
+
+def _records(tmp_path):
+    d = tmp_path / "dr-drills"
+    d.mkdir()
+    (d / "acme-logistics.json").write_text(json.dumps(RECORD))
+    return d
+
+
+def test_a_gold_report_shows_the_last_drill(tmp_path):
+    drills = _records(tmp_path)
+    with serve(Healthy) as url:
+        rc, html = _report(["acme-logistics", "--period", "2026-10", "--prometheus", url, "--drills", str(drills)], tmp_path)
+    assert rc == 0
+    text = _text(html)
+    assert "Last disaster-recovery drill" in text
+    assert "Data at risk (RPO) 30.0 min promised at most 60 min" in text       # 1800 s of a 3600 s promise
+    assert "Restore to healthy (RTO) 1.9 min no restore time is promised by the tier" in text    # 114.6 s
+    assert "Last drill: 2026-10-30T02:30:00Z, snapshot of 2026-10-30T02:00:00Z restored, gateway healthy in 1.9 min." in text
+    assert "No disaster-recovery drill result is recorded" not in text
+
+
+def test_a_gold_customer_never_drilled_is_told_so_and_silver_has_no_drill(tmp_path):
+    drills = tmp_path / "empty"
+    drills.mkdir()
+    with serve(Healthy) as url:
+        rc, html = _report(["acme-logistics", "--period", "2026-10", "--prometheus", url, "--drills", str(drills)], tmp_path)
+        assert rc == 0
+        text = _text(html)
+        assert "No disaster-recovery drill is recorded for this customer yet" in text
+        assert "No disaster-recovery drill result is recorded for this period." in text
+        assert "Data at risk (RPO)" not in text
+        rc, html = _report(["mapleleaf-dental", "--period", "2026-10", "--prometheus", url, "--drills", str(_records(tmp_path))],
+                           tmp_path)
+    assert rc == 0 and "disaster-recovery drill" not in _text(html).lower()
+
+
+def test_the_reports_workflow_hands_the_drill_records_to_every_report(tmp_path):
+    """reports.yml's own step, run by bash in a clone whose origin has a dr-drills branch."""
+    from ruamel.yaml import YAML
+    wf = YAML(typ="safe", pure=True).load((REPO / ".github/workflows/reports.yml").read_text())
+    steps = {s.get("name"): s for s in wf["jobs"]["reports"]["steps"]}
+    fetch = steps["DR drill records (Gold and Platinum reports show the last drill)"]["run"]
+    render = steps["Render the reports (PDF by headless Chrome)"]["run"]
+    assert "--drills dr-drills" in next(line for line in render.splitlines() if "clawtex customer-report" in line)
+    git = lambda *a, cwd: subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *a], cwd=cwd, check=True,
+                                         capture_output=True, text=True)
+    origin, clone = tmp_path / "origin", tmp_path / "clone"
+    origin.mkdir()
+    git("init", "-q", "-b", "main", cwd=origin)
+    git("commit", "-q", "--allow-empty", "-m", "main", cwd=origin)
+    git("checkout", "-q", "--orphan", "dr-drills", cwd=origin)
+    (origin / "acme-logistics.json").write_text(json.dumps(RECORD))
+    git("add", "acme-logistics.json", cwd=origin)
+    git("commit", "-q", "-m", "drill", cwd=origin)
+    git("checkout", "-q", "main", cwd=origin)
+    git("clone", "-q", str(origin), str(clone), cwd=tmp_path)
+    r = subprocess.run(["bash", "-e", "-c", fetch], cwd=clone, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((clone / "dr-drills" / "acme-logistics.json").read_text()) == RECORD
+    # Without the branch: an empty directory and a warning, not a failure.
+    git("branch", "-q", "-D", "-r", "origin/dr-drills", cwd=clone)
+    (clone / "dr-drills" / "acme-logistics.json").unlink()
+    r = subprocess.run(["bash", "-e", "-c", fetch], cwd=clone, capture_output=True, text=True)
+    assert r.returncode == 0 and "::warning::no dr-drills branch" in r.stdout and not list((clone / "dr-drills").iterdir())
