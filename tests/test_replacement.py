@@ -189,6 +189,27 @@ def test_os_image_bump_replaces_no_server(repo, provider, old, new):
     assert checked >= 3
 
 
+# The finding's attributes, by hand (issue 24 "OS image bump": image, Vultr os_id and hostname ForceNew
+# and not ignored; digitalocean v2.99.1 resource_droplet.go, hcloud v1.68.0 internal/server/resource.go,
+# vultr v2.32.0 resource_vultr_instance.go).
+ROUTINE_FORCE_NEW = {"digitalocean_droplet": ("image",), "hcloud_server": ("image",), "vultr_instance": ("os_id", "hostname")}
+
+
+def test_no_server_of_the_committed_stacks_is_replaced_by_its_image_os_or_hostname():
+    """Each committed server, with each of these attributes changed, is predicted kept (its
+    `ignore_changes` covers it): a Vultr host renamed (hostname) included, which the image bump above
+    never changes."""
+    from compiler.replacement import load_facts, predict, stack_resources
+    facts, seen = load_facts(REPO), set()
+    for name, stack in _committed().items():
+        for address, body in stack_resources(stack).items():
+            for attr in ROUTINE_FORCE_NEW.get(address.split(".")[0], ()):
+                changed = {**body, attr: f"{body.get(attr)}-changed"}
+                assert predict(name, {address: body}, {address: changed}, facts) == [], (name, address, attr)
+                seen.add(address.split(".")[0])
+    assert seen == set(ROUTINE_FORCE_NEW)
+
+
 def _silver_helios(root: Path, approver: str | None) -> None:
     text = SILVER_HELIOS + (APPROVALS % (approver, approver) if approver else "")
     (root / "customers" / "helios-energy.yaml").write_text(text)
