@@ -293,7 +293,8 @@ def _kpi_report(args: argparse.Namespace) -> int:
         # --deploy-times DIR (a deploy-times checkout) is the onboarding work's flag on this same command.
         deploy_dir = getattr(args, "deploy_times", None)
         kpis = build_kpis(root, plan_repo(root), period, Prometheus(args.prometheus) if args.prometheus else None,
-                          rev=args.rev, deploy_dir=Path(deploy_dir) if deploy_dir else None, figures=bool(args.html))
+                          rev=args.rev, deploy_dir=Path(deploy_dir) if deploy_dir else None, figures=bool(args.html),
+                          drills_dir=Path(args.drills) if args.drills else None)
     except (MetricsError, ValueError) as exc:
         print(f"clawtex report: {exc}", file=sys.stderr)
         return 1
@@ -476,6 +477,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--support", action="store_true", help="instead: each tier's support terms (tiers/*.yaml spec.support)")
     r.add_argument("--deploy-times", metavar="DIR",
                    help="instead: deployment time per tier from a checkout of the deploy-times branch")
+    r.add_argument("--drills", metavar="DIR", help="KPI page: DR drill records (`clawtex dr-drill --records`, the dr-drills branch)")
     r.set_defaults(func=cmd_report)
     we = sub.add_parser("welcome", help="the welcome email with the onboarding guide (after the smoke test passed)")
     we.add_argument("customer", help="customer id (metadata.id of a file in customers/)")

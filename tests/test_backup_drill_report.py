@@ -83,3 +83,23 @@ def test_the_reports_workflow_hands_the_drill_records_to_every_report(tmp_path):
     (clone / "dr-drills" / "acme-logistics.json").unlink()
     r = subprocess.run(["bash", "-e", "-c", fetch], cwd=clone, capture_output=True, text=True)
     assert r.returncode == 0 and "::warning::no dr-drills branch" in r.stdout and not list((clone / "dr-drills").iterdir())
+
+
+def test_the_kpi_page_shows_each_gold_and_platinum_customers_last_drill(tmp_path, capsys):
+    """The KPI page reads the same records (drill.py says so; it did not read them before 2026-12-04)."""
+    from compiler.cli import main
+    drills = _records(tmp_path)
+    assert main(["--root", str(REPO), "report", "--kpis", "--period", "2026-10", "--drills", str(drills)]) == 0
+    rows = json.loads(capsys.readouterr().out)["drills"]
+    # By hand: the active Gold and Platinum customers of customers/ (acme-logistics and helios-energy
+    # Gold, orbital-health Platinum); only acme-logistics has a record.
+    assert rows == [
+        {"customer": "acme-logistics", "tier": "gold", "drillAt": "2026-10-30T02:30:00Z", "rpoSeconds": 1800.0,
+         "rpoPromiseSeconds": 3600, "rpoMet": True, "rtoSeconds": 114.6},
+        {"customer": "helios-energy", "tier": "gold", "drillAt": None},
+        {"customer": "orbital-health", "tier": "platinum", "drillAt": None}]
+    out = tmp_path / "kpis.html"
+    assert main(["--root", str(REPO), "report", "--html", "--period", "2026-10", "--drills", str(drills), "--out", str(out)]) == 0
+    text = _text(out.read_text())
+    assert "acme-logistics gold 2026-10-30T02:30:00Z 30.0 min 60 min 1.9 min" in text
+    assert "helios-energy gold no drill recorded" in text and "orbital-health platinum no drill recorded" in text

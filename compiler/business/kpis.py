@@ -246,6 +246,8 @@ class Kpis:
     sla: list[dict] | None
     finance: dict
     deployTime: list[dict] | None
+    # The last DR drill of each active Gold/Platinum customer (`clawtex dr-drill` records; None: no directory given).
+    drills: list[dict] | None = None
     figures: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -258,7 +260,7 @@ class Kpis:
 
 def build_kpis(root: Path, plan, period: Period, prom: Prometheus | None = None, rev: str = "HEAD",
                deploy_records: Iterable[dict] | None = None, deploy_dir: Path | None = None,
-               figures: bool = True) -> Kpis:
+               figures: bool = True, drills_dir: Path | None = None) -> Kpis:
     from .report import build_report
     if period.start >= datetime.now(timezone.utc):
         raise ValueError(f"period {period.label} has not begun yet: no KPIs to show")
@@ -268,7 +270,7 @@ def build_kpis(root: Path, plan, period: Period, prom: Prometheus | None = None,
     sla = sla_by_tier(plan, prom, period) if prom else None
     deploy = deploy_time_by_tier(deploy_records) if deploy_records is not None else deploy_time_rows(deploy_dir, plan)
     k = Kpis(period.label, months, [e for e in history.events if e.date < period.end.date().isoformat()],
-             sla, finance, deploy)
+             sla, finance, deploy, drill_rows(drills_dir, plan) if drills_dir is not None else None)
     if figures:
         from . import plots
         tiers = [t.name for t in plan.tiers_by_rank()]
@@ -291,6 +293,19 @@ def build_kpis(root: Path, plan, period: Period, prom: Prometheus | None = None,
                                            "target": [r["targetPercent"] for r in rows]}, "%",
                                           colors={"measured": "#2563eb", "target": "#9ca3af"}, ylim=(90, 100))
     return k
+
+
+def drill_rows(records: Path, plan) -> list[dict]:
+    """One row per active Gold/Platinum customer: its last drill's RPO/RTO against the promise, or that
+    none is recorded (never a blank that reads as a pass)."""
+    from .drill import last_drill
+    rows = []
+    for c in sorted((c for c in plan.customers if c.active and c.tier_name in ("gold", "platinum")), key=lambda c: c.id):
+        d = last_drill(records, c.id)
+        rows.append({"customer": c.id, "tier": c.tier_name, "drillAt": d["drill_at"], "rpoSeconds": d["rpo_seconds"],
+                     "rpoPromiseSeconds": d["rpo_promise_seconds"], "rpoMet": d["rpo_met"], "rtoSeconds": d["rto_seconds"]}
+                    if d else {"customer": c.id, "tier": c.tier_name, "drillAt": None})
+    return rows
 
 
 def render_kpis_html(k: Kpis) -> str:
