@@ -122,7 +122,7 @@ def test_platinum_copy_reaches_the_other_regions_repository(tmp_path):
     import subprocess
     import time
 
-    from live.backups import rclone_binary
+    from live.backups import rclone_binary, unit_environment
     from ci_rules import require_tool
     require_tool("restic", "scripts/deps/60-backups.sh")
     hv = hostvars()[PLATINUM]
@@ -183,13 +183,7 @@ def test_platinum_copy_reaches_the_other_regions_repository(tmp_path):
         r = run("ansible-playbook", "-i", str(INVENTORY), str(tmp_path / "play.yml"), "-e", f"@{tmp_path / 'overlay.json'}",
                 env=env)
         assert r.returncode == 0, r.stdout + r.stderr
-        # restic.env as systemd's EnvironmentFile= reads it: KEY="value" (no escapes in these values).
-        unit_env = {}
-        for line in (conf / "restic.env").read_text().splitlines():
-            if line and not line.startswith("#"):
-                key, _, value = line.partition("=")
-                assert value.startswith('"') and value.endswith('"') and "\\" not in value, line
-                unit_env[key] = value[1:-1]
+        unit_env = unit_environment(conf / "restic.env")
         run_env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "RESTIC_CACHE_DIR": str(tmp_path / "cache"),
                    **unit_env}
         rc = shutil.which("rclone")

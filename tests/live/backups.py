@@ -56,6 +56,17 @@ def keys() -> dict[str, str]:
             "known_hosts": f"[127.0.0.1]:{SFTP_PORT} " + " ".join((KEYS / "ssh_host_ed25519_key.pub").read_text().split()[:2])}
 
 
+def unit_environment(path: Path) -> dict[str, str]:
+    """The role's restic.env as systemd's EnvironmentFile= reads it: KEY="value" (no escapes in these values)."""
+    out = {}
+    for line in path.read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            assert value.startswith('"') and value.endswith('"') and "\\" not in value, line
+            out[key] = value[1:-1]
+    return out
+
+
 def storage_box_argv(conf: Path, data: Path, read_only: bool = False) -> list[str]:
     """sshd standing for a Storage Box: 127.0.0.1:23, SFTP only, chrooted in `data` (root-owned, not
     group/other-writable), trusting only the public half of the key the role installs (keys());

@@ -22,7 +22,7 @@ import time
 import yaml
 
 from live import backups
-from live.backups import keys, rclone_binary, storage_box_argv
+from live.backups import keys, rclone_binary, storage_box_argv, unit_environment
 
 HOST = "acme-logistics-wazuh"
 # A manager's agent registry line (id name ip key) and an alert, as Wazuh 4.x writes them.
@@ -71,14 +71,7 @@ def test_wazuh_vm_backup_restores_its_agent_registry_and_alerts(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert password not in r.stdout + r.stderr
     assert (conf / "storagebox_ed25519").read_text().strip() == k["key"].strip()
-    script = (conf / "clawtex-backup").read_text()
-    # restic.env as systemd's EnvironmentFile= reads it (KEY="value"; no escapes in these values).
-    unit_env = {}
-    for line in (conf / "restic.env").read_text().splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            assert value.startswith('"') and value.endswith('"') and "\\" not in value, line
-            unit_env[key] = value[1:-1]
+    unit_env = unit_environment(conf / "restic.env")
     assert unit_env["RESTIC_REPOSITORY"] == "rclone:backup:acme-logistics-backup/restic-wazuh"
 
     # The Storage Box: sshd in its own network namespace, its data on this machine's disk
