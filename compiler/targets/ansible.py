@@ -132,14 +132,22 @@ def host_roles(host: HostPlan, plan: FleetPlan) -> list[str]:
 # ---------------------------------------------------------------- configuration (host_vars)
 
 
-def firewall_ports(host: HostPlan) -> list[dict[str, Any]]:
+def wazuh_agent_hosts(customer: str, plan: FleetPlan) -> list[HostPlan]:
+    """The customer's hosts that run a Wazuh agent (host_roles): the only sources the manager's
+    1514-1515 admit. A Platinum cluster runs none (no agent DaemonSet), so its manager admits none."""
+    hosts = (plan.host(name) for name in plan.customer(customer).hosts)
+    return [h for h in hosts if h.customer == customer and h.running and "wazuh_agent" in host_roles(h, plan)]
+
+
+def firewall_ports(host: HostPlan, plan: FleetPlan) -> list[dict[str, Any]]:
     """UFW allow rules; `from` is ops (ssh CIDRs), prometheus (ops.prometheus.sourceCidrs),
     private (the provider network) or any."""
     ports = [{"port": 22, "proto": "tcp", "from": "ops"}] + [{"port": p, "proto": "tcp", "from": "prometheus"} for p in SCRAPE_PORTS]
     if host.role in GATEWAY_ROLES:
         ports += [{"port": p, "proto": "tcp", "from": "any"} for p in (80, 443)]
     if host.role == ROLE_WAZUH:
-        ports += [{"port": p, "proto": "tcp", "from": "private"} for p in WAZUH_AGENT_PORTS]
+        if host.customer and wazuh_agent_hosts(host.customer, plan):
+            ports += [{"port": p, "proto": "tcp", "from": "private"} for p in WAZUH_AGENT_PORTS]
         ports.append({"port": 443, "proto": "tcp", "from": "ops"})
     return ports
 
@@ -297,7 +305,7 @@ def host_vars(host: HostPlan, plan: FleetPlan) -> dict[str, Any]:
         # cluster's API with its kubeconfig (openclaw_k8s_kubeconfig).
         out["ansible_connection"] = "local"
     else:
-        out["clawtex_firewall_ports"] = firewall_ports(host)
+        out["clawtex_firewall_ports"] = firewall_ports(host, plan)
     out["openclaw_gateway_port"] = plan.runtime.gateway_port
     out["openclaw_health_path"] = plan.runtime.health_path
     scrape = plan.scrape_target(host)
