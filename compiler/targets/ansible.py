@@ -43,6 +43,7 @@ def container_entry(c: CustomerPlan, port: int) -> dict[str, Any]:
         "port": port,
         "config_file": config_file(c),
         "channels": channel_types(c),
+        "channels_unlinked": unlinked_channels(c),
         **secret_names(c),
     }
 
@@ -161,6 +162,12 @@ def channel_types(c: CustomerPlan) -> list[str]:
     return sorted(ch.type for ch in c.channels)
 
 
+def unlinked_channels(c: CustomerPlan) -> list[str]:
+    """Channels the customer file says are not linked yet (`linked: false`, models.LINKED_CHANNELS):
+    the smoke test does not wait for them to connect."""
+    return sorted(ch.type for ch in c.channels if ch.linked is False)
+
+
 def customer_env_prefix(c: CustomerPlan) -> str:
     """The prefix of a customer's controller variables: CLAWTEX_<ID upper-cased, - as _>."""
     return f"CLAWTEX_{c.id.upper().replace('-', '_')}"
@@ -248,6 +255,7 @@ def customer_vars(c: CustomerPlan, host: HostPlan, roles: list[str], plan: Fleet
         "openclaw_k8s_apply": c.kubernetes,
         "openclaw_config_file": config_file(c),
         "openclaw_channels": channel_types(c),
+        "openclaw_channels_unlinked": unlinked_channels(c),
         "openclaw_skills": custom_skills(c),
         **{f"openclaw_{k}": v for k, v in secret_names(c).items()},
     }
