@@ -58,3 +58,11 @@ def test_linked_on_a_channel_without_a_manual_link_is_refused(repo):
     result = run_clawtex(repo, "validate", str(path))
     assert result.returncode == 1
     assert "telegram channel does not take 'linked'" in result.stdout + result.stderr, result.stderr
+
+
+def test_onboarding_writes_a_new_whatsapp_or_signal_channel_as_not_linked_yet():
+    """A customer onboarded from checkout has never run a gateway, so nothing is linked: its
+    first apply must take the channel unlinked, and validate must accept the file as written."""
+    from compiler.business.onboard import channel_entry
+    assert channel_entry("new-co", "whatsapp", {})["linked"] is False
+    assert "linked" not in channel_entry("new-co", "telegram", {})
