@@ -8,6 +8,8 @@ then `signal-cli link` + QR or SMS registration with a captcha; docs.openclaw.ai
 Expected texts and lines are written here by hand from customers/*.yaml."""
 from __future__ import annotations
 
+import pytest
+
 from conftest import run_clawtex
 
 
@@ -21,24 +23,18 @@ def _drop_linked(path, channel: str) -> tuple[str, int]:
     return path.read_text(), line
 
 
-def test_a_whatsapp_channel_without_linked_names_the_qr_step_at_its_line(repo):
-    path = repo / "customers" / "mapleleaf-dental.yaml"
-    _, line = _drop_linked(path, "whatsapp")
+@pytest.mark.parametrize("customer, channel, index, step", [
+    ("mapleleaf-dental", "whatsapp", 1, ("openclaw channels login --channel whatsapp", "QR code")),
+    ("corner-garage", "signal", 0, ("signal-cli", "+447700900123", "no role installs it")),
+])
+def test_a_channel_without_linked_names_its_manual_step_at_its_line(repo, customer, channel, index, step):
+    path = repo / "customers" / f"{customer}.yaml"
+    _, line = _drop_linked(path, channel)
     result = run_clawtex(repo, "validate", str(path))
     assert result.returncode == 1, result.stdout
     err = result.stderr
-    assert f"customers/mapleleaf-dental.yaml:{line}:" in err and "spec.channels[1].type: manual step:" in err, err
-    assert "openclaw channels login --channel whatsapp" in err and "linked: false" in err and "linked: true" in err, err
-
-
-def test_a_signal_channel_without_linked_names_signal_cli_and_the_account(repo):
-    path = repo / "customers" / "corner-garage.yaml"
-    _, line = _drop_linked(path, "signal")
-    result = run_clawtex(repo, "validate", str(path))
-    assert result.returncode == 1, result.stdout
-    err = result.stderr
-    assert f"customers/corner-garage.yaml:{line}:" in err, err
-    assert "signal-cli" in err and "+447700900123" in err and "no role installs it" in err, err
+    assert f"customers/{customer}.yaml:{line}:" in err and f"spec.channels[{index}].type: manual step:" in err, err
+    assert all(s in err for s in step) and "linked: false" in err and "linked: true" in err, err
 
 
 def test_a_suspended_customer_needs_no_link(repo):
