@@ -149,6 +149,19 @@ CHANNEL_SETTINGS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Channels whose account is linked by hand on the gateway host after the first apply (issue 25 "Bad
+# input": a manual step is named at compile time). OpenClaw docs channels/whatsapp.md (QR code via
+# `openclaw channels login --channel whatsapp`) and channels/signal.md (signal-cli on the host, then
+# `signal-cli link` + QR or SMS registration with a captcha), docs.openclaw.ai, read 2026-12-04.
+LINKED_CHANNELS: dict[str, str] = {
+    "whatsapp": "the WhatsApp account is linked by scanning a QR code on the gateway host "
+                "(`openclaw channels login --channel whatsapp`), possible only once the gateway runs",
+    "signal": "Signal needs signal-cli on the gateway host (no role installs it) and the account {account} "
+              "registered or linked there (`signal-cli link -n OpenClaw` and a QR scan, or SMS registration "
+              "with a captcha)",
+}
+
+
 class Channel(Strict):
     type: ChannelType
     dm_policy: Literal["pairing", "allowlist", "open", "disabled"] = "pairing"
@@ -164,9 +177,14 @@ class Channel(Strict):
     account: Optional[Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]] = None
     app_id: Optional[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")]] = None
     tenant_id: Optional[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")]] = None
+    # WhatsApp/Signal: is the account linked on the gateway host (a manual step, LINKED_CHANNELS)?
+    # false: applied unlinked (the smoke test accepts it not connected); unset: refused by validate.
+    linked: Optional[bool] = None
 
     @model_validator(mode="after")
     def _fields_fit_type(self) -> "Channel":
+        if self.linked is not None and self.type not in LINKED_CHANNELS:
+            raise ValueError(f"{self.type} channel does not take 'linked' (only {', '.join(LINKED_CHANNELS)})")
         wanted = set(CHANNEL_SECRETS[self.type]) | set(CHANNEL_SETTINGS[self.type])
         for name in ("token", "botToken", "appToken", "appPassword", "account", "appId", "tenantId"):
             given = getattr(self, _snake(name)) is not None

@@ -21,7 +21,7 @@ from .load import Document, SourceDocument, load_document
 from .providers import PLUGINS, plugin
 from .providers.catalog import provider_problems, region_problems
 from .plain import message as plain_message
-from .models import Customer, ProviderCatalog, Settings, SloWindows, Tier, release_channel
+from .models import LINKED_CHANNELS, Customer, ProviderCatalog, Settings, SloWindows, Tier, release_channel
 from .previous import PreviousState
 
 M = TypeVar("M", bound=BaseModel)
@@ -241,6 +241,12 @@ def tier_rule_errors(c: Customer, doc: Document, tiers: dict[str, Tier], catalog
         if ch.type in seen:
             yield doc.diagnostic(at("channels", i, "type"), f"channel type '{ch.type}' appears twice")
         seen.add(ch.type)
+        if ch.type in LINKED_CHANNELS and ch.linked is None and spec.status == "active":
+            # A manual step on the host, after the gateway runs (issue 25 "Bad input"): without the file
+            # saying whether it is done, the apply's smoke test would wait for a channel that cannot connect.
+            step = LINKED_CHANNELS[ch.type].format(account=ch.account or "")
+            yield doc.diagnostic(at("channels", i, "type"), f"manual step: {step}. Set linked: false to apply the "
+                                 f"channel unlinked (the smoke test then accepts it not connected), linked: true once it is linked")
 
     n = len(spec.regions)
     if not t.hosting.regions_min <= n <= t.hosting.regions_max:

@@ -465,7 +465,7 @@ CHANNELS_PLAY = """\
   vars:
     smoke_test_channels:
       results:
-        - item: [18790, {{customer: demo, channels: [discord, telegram]}}]
+        - item: [18790, {{customer: demo, channels: [discord, telegram{extra}], channels_unlinked: [{unlinked}]}}]
           stdout: '{health}'
   tasks:
     - name: Check
@@ -478,11 +478,41 @@ def test_smoke_test_fails_when_a_channel_is_not_connected(tmp_path, telegram, ok
     # The shape of `openclaw health --json`: channels.<id>.connected.
     health = json.dumps({"ok": True, "channels": {"discord": {"connected": True}, "telegram": {"connected": telegram}}})
     play = tmp_path / "channels.yml"
-    play.write_text(CHANNELS_PLAY.format(health=health, role=ROLES / "smoke_test"))
+    play.write_text(CHANNELS_PLAY.format(health=health, role=ROLES / "smoke_test", extra="", unlinked=""))
     result = run("ansible-playbook", "-i", "localhost,", str(play), env=ansible_env(tmp_path))
     assert (result.returncode == 0) == ok, result.stdout + result.stderr
     if not ok:
         assert "demo: channels not connected: telegram" in result.stdout
+
+
+@pytest.mark.parametrize("linked_in_file, whatsapp, ok", [
+    (False, {"configured": True, "statusState": "not-linked"}, True),     # awaiting its QR code, as the file says
+    (False, {"configured": False}, False),                                 # not even loaded: refused
+    (True, {"configured": True, "statusState": "not-linked"}, False),     # the file says linked: it must connect
+    (True, {"configured": True, "connected": True}, True),
+])
+def test_smoke_test_waits_only_for_channels_the_file_says_are_linked(tmp_path, linked_in_file, whatsapp, ok):
+    """Issue 25 "Bad input": WhatsApp/Signal are linked by hand on the host after the gateway runs.
+    `linked: false` (host var channels_unlinked) lets the apply pass with the channel loaded but
+    not connected; every other channel, and a linked one, must be connected."""
+    health = json.dumps({"ok": True, "channels": {"discord": {"connected": True}, "telegram": {"connected": True},
+                                                  "whatsapp": whatsapp}})
+    play = tmp_path / "channels.yml"
+    play.write_text(CHANNELS_PLAY.format(health=health, role=ROLES / "smoke_test", extra=", whatsapp",
+                                         unlinked="" if linked_in_file else "whatsapp"))
+    result = run("ansible-playbook", "-i", "localhost,", str(play), env=ansible_env(tmp_path))
+    assert (result.returncode == 0) == ok, result.stdout + result.stderr
+    if not ok:
+        assert ("awaiting their link but not configured: whatsapp" if not linked_in_file
+                else "channels not connected: whatsapp") in result.stdout
+
+
+def test_unlinked_channels_reach_the_smoke_test_from_the_customer_file():
+    """customers/mapleleaf-dental.yaml says `linked: false` under its whatsapp channel (by hand)."""
+    hv = hostvars()["mapleleaf-dental-oc-1"]
+    assert hv["openclaw_channels"] == ["telegram", "whatsapp"] and hv["openclaw_channels_unlinked"] == ["whatsapp"]
+    main = (ROLES / "smoke_test" / "tasks" / "main.yml").read_text()
+    assert "'channels_unlinked': openclaw_channels_unlinked" in main
 
 
 def test_container_runtime_comes_from_the_tier_and_matches_the_gateways_proxy_trust():

@@ -63,11 +63,3 @@ def test_vultr_rules_read_subnet_or_the_cloudflare_source():
                                          "subnet_size": 24}) == "tcp/22 from 203.0.113.0/24"
     assert _line("vultr_firewall_rule", {"protocol": "tcp", "port": "443", "subnet": "0.0.0.0", "subnet_size": 0,
                                          "source": "cloudflare"}) == "tcp/443 from Cloudflare IP ranges"
-
-
-def test_the_generated_platinum_wazuh_firewall_is_from_node_tags_not_any():
-    doc = json.loads((REPO / "generated/terraform/orbital-health/cdk.tf.json").read_text())
-    stack = Stack("orbital-health", ("orbital-health",), {f"digitalocean_firewall.{k}": v for k, v in
-                                                          doc["resource"]["digitalocean_firewall"].items()}, ())
-    agents = [r for r in inbound_rules(stack) if r.startswith("tcp/1514-1515")]
-    assert agents and all("from tag orbital-health-" in r and " any" not in r for r in agents), agents

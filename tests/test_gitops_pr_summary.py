@@ -80,7 +80,7 @@ def test_tier_downgrade_is_a_red_flag(gitrepo):
     path = gitrepo / "customers" / "brightpath-tutors.yaml"
     edit(path, "tier: silver", "tier: bronze")
     edit(path, "monthlyPrice: 199", "monthlyPrice: 49")
-    edit(path, "    - type: signal\n      account: \"+31612345678\"\n      dmPolicy: allowlist\n"
+    edit(path, "    - type: signal\n      linked: false\n      account: \"+31612345678\"\n      dmPolicy: allowlist\n"
                "      allowFrom: [\"+31612345679\"]\n", "")
     edit(path, "  skills:\n    - {name: homework-helper, kind: custom, source: \"https://github.com/brightpath/homework-helper.git\", ref: main}\n", "")
     compile_and_commit(gitrepo, "brightpath to bronze")

@@ -117,6 +117,7 @@ spec:
     stripeCustomerId: cus_HeliosEnrg008
   channels:
     - type: whatsapp
+      linked: false
       dmPolicy: pairing
     - type: discord
       token: {source: env, id: HELIOS_DISCORD_TOKEN}

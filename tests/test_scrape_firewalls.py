@@ -252,8 +252,8 @@ def test_public_rules_open_only_what_the_internet_needs():
                     assert sources == ops, (stack, addr, port, sources)
                 elif port in scrape:
                     assert sources in (prom, private), (stack, addr, port, sources)
-                elif port == "1514-1515":    # Wazuh agents of this stack, never an address range
-                    assert sources and all(s.startswith(("$", "droplet:", "tag:")) for s in sources), (stack, addr, sources)
+                elif port == "1514-1515":    # Wazuh agents: this stack's servers, never a range or a tag
+                    assert sources and all(s.startswith(("$", "droplet:")) for s in sources), (stack, addr, sources)
                 else:
                     pytest.fail(f"{stack} {addr}: port {port} open from {sources}")
 
@@ -318,3 +318,75 @@ def test_doks_without_a_discovery_token_is_refused_at_the_customers_tier_line(tm
                                                         .replace("digitalocean-sd-token", "DO_SD_TOKEN")))
     out = run_clawtex(tmp_path, "validate")
     assert out.returncode != 0 and "must have source 'file'" in out.stdout + out.stderr, out.stdout + out.stderr
+
+
+_REF = re.compile(r"\$\{(digitalocean_droplet|hcloud_server|vultr_instance)\.([a-z0-9_]+)\.(?:id|ipv4_address|main_ip)\}")
+
+
+def _agent_rule_hosts(doc: dict) -> dict[str, set[str]]:
+    """Per manager firewall: the server names its 1514-1515 rule admits, resolved through the
+    stack's own server resources (their `name`/`hostname`), or the raw source when it is no server."""
+    res = doc["resource"]
+
+    def names(sources):
+        out = set()
+        for src in sources:
+            m = _REF.fullmatch(str(src).removesuffix("/32"))
+            body = res.get(m.group(1), {}).get(m.group(2)) if m else None
+            out.add((body.get("name") or body.get("hostname")) if body else f"not a server: {src}")
+        return out
+    found: dict[str, set[str]] = {}
+    for name, fw in res.get("digitalocean_firewall", {}).items():
+        for rule in fw["inbound_rule"]:
+            if rule["port_range"] == "1514-1515":
+                extra = {f"{k}={rule[k]}" for k in ("source_addresses", "source_tags", "source_kubernetes_ids",
+                                                     "source_load_balancer_uids") if rule.get(k)}
+                found.setdefault(name, set()).update(names(rule.get("source_droplet_ids", [])) | extra)
+    for name, fw in res.get("hcloud_firewall", {}).items():
+        for rule in fw["rule"]:
+            if rule["port"] == "1514-1515":
+                found.setdefault(name, set()).update(names(rule["source_ips"]))
+    for rule in res.get("vultr_firewall_rule", {}).values():
+        if rule["port"] == "1514:1515":
+            group = rule["firewall_group_id"].split(".")[1]
+            found.setdefault(group, set()).update(names([rule["subnet"]]))
+    return found
+
+
+def test_wazuh_agent_ports_admit_exactly_the_servers_that_run_an_agent():
+    """Issue 25 item 3: the manager's 1514-1515 are open from the stack's agents and nothing else,
+    on the cloud firewall and in UFW. Joined from two targets: the servers whose host_vars run the
+    `wazuh_agent` role, and the firewall rules resolved to those servers' own resources. A
+    Platinum cluster's nodes run no agent (no DaemonSet, docs/fresh-account.md), so its manager
+    opens the ports to nobody: no node-pool tag, no address range."""
+    generated = REPO / "generated"
+    inv = yaml.load((generated / "ansible/inventory/hosts.yml").read_text(), _Loader)
+    customer_of: dict[str, str] = {}
+
+    def walk(group):
+        for host, hvars in (group.get("hosts") or {}).items():
+            if (hvars or {}).get("clawtex_customer"):
+                customer_of[host] = hvars["clawtex_customer"]
+        for child in (group.get("children") or {}).values():
+            walk(child)
+    walk(inv["all"])
+    agents: dict[str, set[str]] = {}
+    ufw_agent_ports: dict[str, set[int]] = {}
+    for path in sorted((generated / "ansible/inventory/host_vars").glob("*.yml")):
+        hv = yaml.load(path.read_text(), _Loader)
+        if "wazuh_agent" in hv["clawtex_roles"]:
+            agents.setdefault(customer_of[path.stem], set()).add(path.stem)
+        if "wazuh_manager" in hv["clawtex_roles"]:
+            ufw_agent_ports[customer_of[path.stem]] = {r["port"] for r in hv["clawtex_firewall_ports"] if r["from"] == "private"}
+    checked = {}
+    for path in sorted((generated / "terraform").glob("*/cdk.tf.json")):
+        stack = path.parent.name
+        rules = _agent_rule_hosts(json.loads(path.read_text()))
+        if stack in ufw_agent_ports or rules:
+            admitted = set().union(*rules.values()) if rules else set()
+            assert admitted == agents.get(stack, set()), (stack, admitted)
+            assert ufw_agent_ports.get(stack) == ({1514, 1515} if admitted else set()), stack
+            checked[stack] = admitted
+    # By hand (customers/*.yaml): one Gold gateway each on Hetzner and Vultr; Platinum on DOKS has none.
+    assert checked == {"acme-logistics": {"acme-logistics-oc-1"}, "helios-energy": {"helios-energy-oc-1"},
+                       "orbital-health": set()}

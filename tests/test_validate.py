@@ -34,6 +34,7 @@ def test_bronze_with_three_channels_names_file_line_and_rule(repo):
     - type: discord
       token: {source: env, id: D_TOKEN}
     - type: signal
+      linked: false
       account: "+15555550100"
 """
     write(repo, "three.yaml", text)

@@ -82,9 +82,9 @@ def test_unknown_tier_lists_the_known_ones_and_a_close_match():
 
 
 def test_channel_count_against_the_tier_maximum():
-    assert rules(bronze(channels=[tg("A"), dc("B"), {"type": "signal", "account": "+15555550100"}])) == [
+    assert rules(bronze(channels=[tg("A"), dc("B"), {"type": "signal", "account": "+15555550100", "linked": False}])) == [
         ("spec.channels", "bronze allows 1 channel, got 3")]
-    silver = tier_of(bronze(channels=[tg("A"), dc("B"), {"type": "signal", "account": "+15555550100"}]), "silver", 250)
+    silver = tier_of(bronze(channels=[tg("A"), dc("B"), {"type": "signal", "account": "+15555550100", "linked": False}]), "silver", 250)
     assert rules(silver) == [("spec.channels", "silver allows 2 channels, got 3")]
     assert rules(tier_of(bronze(channels=[tg("A"), dc("B")]), "silver", 250)) == []          # exactly the maximum
 

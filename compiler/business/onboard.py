@@ -41,7 +41,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ..diagnostics import CompileError, Diagnostic
 from ..load import load_document
 from ..money import json_number
-from ..models import CHANNEL_SECRETS, CHANNEL_SETTINGS, ID_PATTERN, RESERVED_IDS, ProviderCatalog, Tier
+from ..models import CHANNEL_SECRETS, CHANNEL_SETTINGS, ID_PATTERN, LINKED_CHANNELS, RESERVED_IDS, ProviderCatalog, Tier
 from ..validate import load_repo_config, validate_customer_file
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../generated/schemas/customer.schema.json"
@@ -191,6 +191,10 @@ def channel_entry(customer_id: str, ctype: str, meta: dict[str, str]) -> Comment
     if ctype not in CHANNEL_SECRETS:
         raise OnboardError(f"unknown channel type {ctype!r}")
     entry = CommentedMap(type=ctype)
+    if ctype in LINKED_CHANNELS:
+        # Linked by hand on the host once the gateway runs (models.LINKED_CHANNELS): a new customer's
+        # first apply takes it unlinked; ops set `linked: true` after the link.
+        entry["linked"] = False
     for setting in CHANNEL_SETTINGS[ctype]:
         key = SETTING_METADATA[setting]
         if not meta.get(key):

@@ -29,7 +29,7 @@ def node_pool_tag(cid: str, region: str) -> str:
     """The droplet tag of every node of a customer's DOKS pools in `region` (default and workload
     pool alike): DOKS applies a pool's tags to its worker Droplets and keeps them there
     (docs.digitalocean.com/glossary/node-pool/, tiers/provider-facts.md row 40). Read by the pools
-    (digitalocean.py), the Wazuh firewall's agent sources and Prometheus's droplet discovery."""
+    (digitalocean.py) and Prometheus's droplet discovery (the nodes run no Wazuh agent)."""
     return f"{cid}-{region}-nodes"
 
 PUBLIC_PORTS = ("80", "443")

@@ -205,11 +205,12 @@ def _build_stack(b: Any) -> None:
         Firewall(b.stack, "fw", name=f"{b.sp.name}-fw", droplet_ids=[tf.Token.as_number(d.id) for d in serving],
                  inbound_rule=inbound, outbound_rule=outbound)
     if wazuh:
-        c = b.dedicated
-        node_tags = [node_pool_tag(c.id, region) for region in c.regions] if c and c.kubernetes else []
+        # 1514-1515 from the stack's agents only: its serving Droplets (source_droplet_ids covers their
+        # VPC address too, row 39). A Platinum cluster's nodes run no Wazuh agent (no DaemonSet:
+        # docs/fresh-account.md "Platinum clusters"), so no rule admits the node-pool tags: it would
+        # open the manager to every pod's traffic and to nothing of ours (provider-facts row 42).
         agents = FirewallInboundRule(protocol="tcp", port_range=WAZUH_AGENT_PORTS,
-                                     source_droplet_ids=[tf.Token.as_number(d.id) for d in serving] or None,
-                                     source_tags=node_tags or None) if (serving or node_tags) else None
+                                     source_droplet_ids=[tf.Token.as_number(d.id) for d in serving]) if serving else None
         Firewall(b.stack, "wazuh_fw", name=f"{b.sp.name}-wazuh-fw", droplet_ids=[tf.Token.as_number(droplets["wazuh"].id)],
                  inbound_rule=[ssh] + ([agents] if agents else []) + scrape([by_rid["wazuh"]]), outbound_rule=outbound)
     c = b.dedicated
@@ -277,7 +278,7 @@ def _doks(b: Any, c: Any) -> None:
     regional = []
     for priority, gateway in enumerate(c.load_balancers, start=1):
         region = gateway.region
-        tag = node_pool_tag(c.id, region)      # on every node Droplet: discovery and the Wazuh agents' source
+        tag = node_pool_tag(c.id, region)      # on every node Droplet: Prometheus discovery (plan.NodePoolScrape)
         # The version is read once at create time; DigitalOcean's patch upgrades
         # (auto_upgrade, in the maintenance window: the one place upgrades happen) then
         # change it, and a pinned version would make the next plan replace the cluster.

@@ -43,6 +43,7 @@ def container_entry(c: CustomerPlan, port: int) -> dict[str, Any]:
         "port": port,
         "config_file": config_file(c),
         "channels": channel_types(c),
+        "channels_unlinked": unlinked_channels(c),
         **secret_names(c),
     }
 
@@ -132,14 +133,22 @@ def host_roles(host: HostPlan, plan: FleetPlan) -> list[str]:
 # ---------------------------------------------------------------- configuration (host_vars)
 
 
-def firewall_ports(host: HostPlan) -> list[dict[str, Any]]:
+def wazuh_agent_hosts(customer: str, plan: FleetPlan) -> list[HostPlan]:
+    """The customer's hosts that run a Wazuh agent (host_roles): the only sources the manager's
+    1514-1515 admit. A Platinum cluster runs none (no agent DaemonSet), so its manager admits none."""
+    hosts = (plan.host(name) for name in plan.customer(customer).hosts)
+    return [h for h in hosts if h.customer == customer and h.running and "wazuh_agent" in host_roles(h, plan)]
+
+
+def firewall_ports(host: HostPlan, plan: FleetPlan) -> list[dict[str, Any]]:
     """UFW allow rules; `from` is ops (ssh CIDRs), prometheus (ops.prometheus.sourceCidrs),
     private (the provider network) or any."""
     ports = [{"port": 22, "proto": "tcp", "from": "ops"}] + [{"port": p, "proto": "tcp", "from": "prometheus"} for p in SCRAPE_PORTS]
     if host.role in GATEWAY_ROLES:
         ports += [{"port": p, "proto": "tcp", "from": "any"} for p in (80, 443)]
     if host.role == ROLE_WAZUH:
-        ports += [{"port": p, "proto": "tcp", "from": "private"} for p in WAZUH_AGENT_PORTS]
+        if host.customer and wazuh_agent_hosts(host.customer, plan):
+            ports += [{"port": p, "proto": "tcp", "from": "private"} for p in WAZUH_AGENT_PORTS]
         ports.append({"port": 443, "proto": "tcp", "from": "ops"})
     return ports
 
@@ -151,6 +160,12 @@ def config_file(c: CustomerPlan) -> str:
 
 def channel_types(c: CustomerPlan) -> list[str]:
     return sorted(ch.type for ch in c.channels)
+
+
+def unlinked_channels(c: CustomerPlan) -> list[str]:
+    """Channels the customer file says are not linked yet (`linked: false`, models.LINKED_CHANNELS):
+    the smoke test does not wait for them to connect."""
+    return sorted(ch.type for ch in c.channels if ch.linked is False)
 
 
 def customer_env_prefix(c: CustomerPlan) -> str:
@@ -240,6 +255,7 @@ def customer_vars(c: CustomerPlan, host: HostPlan, roles: list[str], plan: Fleet
         "openclaw_k8s_apply": c.kubernetes,
         "openclaw_config_file": config_file(c),
         "openclaw_channels": channel_types(c),
+        "openclaw_channels_unlinked": unlinked_channels(c),
         "openclaw_skills": custom_skills(c),
         **{f"openclaw_{k}": v for k, v in secret_names(c).items()},
     }
@@ -297,7 +313,7 @@ def host_vars(host: HostPlan, plan: FleetPlan) -> dict[str, Any]:
         # cluster's API with its kubeconfig (openclaw_k8s_kubeconfig).
         out["ansible_connection"] = "local"
     else:
-        out["clawtex_firewall_ports"] = firewall_ports(host)
+        out["clawtex_firewall_ports"] = firewall_ports(host, plan)
     out["openclaw_gateway_port"] = plan.runtime.gateway_port
     out["openclaw_health_path"] = plan.runtime.health_path
     scrape = plan.scrape_target(host)
