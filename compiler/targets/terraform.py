@@ -23,10 +23,12 @@ Data-bearing resources carry lifecycle.prevent_destroy.
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import functools
 import json
 import multiprocessing
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -353,7 +355,6 @@ class _Recorder:
         self.ops: list[tuple] = []
 
     def add_override(self, path: str, value: Any) -> None:
-        import copy
         self.ops.append(("override", path, copy.deepcopy(value)))    # jsii serializes at the call
 
 
@@ -465,14 +466,10 @@ def _by_shape(plan: FleetPlan, chosen: list[StackPlan]) -> tuple[list[StackPlan]
     return direct, groups
 
 
-_SLOT_RE = None
+_SLOT_RE = re.compile(rf"{_SLOT_PREFIX}(\d+)x")
 
 
 def _slot_index(text: str) -> int | None:
-    global _SLOT_RE
-    if _SLOT_RE is None:
-        import re
-        _SLOT_RE = re.compile(rf"{_SLOT_PREFIX}(\d+)x")
     match = _SLOT_RE.fullmatch(text)
     return int(match.group(1)) if match else None
 
