@@ -294,6 +294,8 @@ def synthesize(plan: FleetPlan, stacks: list[StackPlan] | None = None, fleet: li
     fleet = fleet_stacks(plan) if fleet is None else fleet
     if os.environ.get("CLAWTEX_TERRAFORM_SHAPES", "1") == "0":
         return _synthesize_parallel(plan, chosen, fleet, [])
+    if chosen or fleet:
+        node_for_jsii()     # no Node: the clear error, before a plug-in's binding import tries to start jsii
     direct, groups = _by_shape(plan, chosen)
     shapes = [(f"{_SHAPE}{i}", ops) for i, (ops, _) in enumerate(groups.values())]
     files = _synthesize_parallel(plan, direct, fleet, shapes)
