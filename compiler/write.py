@@ -5,8 +5,11 @@ or is killed at any point leaves generated/ either wholly old or wholly new
 once any clawtex command (or read_tree/recover here) has looked at it. The
 cost is proportional to what changed, not to the tree:
 
-1. stage: every new or changed file is written and fsynced in a staging
-   directory beside generated/ (.generated.tmp-*); nothing in generated/ moves.
+1. stage: every new or changed file is written in a staging directory beside
+   generated/ (.generated.tmp-*) and made durable: an fsync of each file and the
+   staging directory, or for SYNCFS_MIN_FILES files or more one syncfs(2) of the
+   filesystem (`_make_durable` says why that is the same guarantee); nothing in
+   generated/ moves.
    Killed here: the staging directory is a leftover, removed on the next
    recover(); generated/ is the old tree, untouched.
 2. commit: a journal (.generated.journal: the staged file for each path, the
@@ -165,9 +168,10 @@ def write_tree(root: Path, files: dict[str, bytes], use_manifest: bool = True) -
             return target       # byte-identical already: nothing to do
         staging = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=root))
         try:
-            for i, rel in enumerate(changed):
-                _write_synced(staging / str(i), files[rel])
-            _fsync_dir(staging)
+            staged = [staging / str(i) for i in range(len(changed))]
+            for path, rel in zip(staged, changed):
+                _write_plain(path, files[rel])
+            _make_durable(staging, staged)
             _fault("staged")
             journal = {"version": _JOURNAL_VERSION, "staging": staging.name, "write": changed, "delete": deleted}
             pending = root / (JOURNAL + ".tmp")
@@ -192,13 +196,15 @@ def _write_whole(root: Path, target: Path, files: dict[str, bytes]) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=root))
     try:
         made: set[Path] = {staging}
+        staged = []
         for rel, content in sorted(files.items()):
             path = staging / rel
             if path.parent not in made:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 made.update(path.parents)
-            _write_synced(path, content)
-        _fsync_dir(staging)
+            _write_plain(path, content)
+            staged.append(path)
+        _make_durable(staging, staged, sorted(made))
         _fault("staged")
         os.rename(staging, target)
         _fsync_dir(root)
@@ -286,6 +292,63 @@ def _fault(step: str) -> None:
     if os.environ.get(_FAULT_ENV, "").partition(":")[0] == step:
         import signal
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+# Staging this many files or more is made durable by one syncfs(2) of the filesystem instead
+# of an fsync(2) per file (the 10,000-customer cold write: ~31,000 fsyncs, 54 s of 445).
+SYNCFS_MIN_FILES = 64
+
+
+def _write_plain(path: Path, content: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(content)
+
+
+def _make_durable(staging: Path, staged: list[Path], directories: list[Path] | None = None) -> None:
+    """Every staged file's bytes and directory entry on disk before the commit point.
+
+    Many files: one syncfs(2) on the staging directory's filesystem. Linux man-pages sync(2):
+    "syncfs() is like sync(), but synchronizes just the filesystem containing file referred
+    to by the open file descriptor fd", and NOTES: "Linux waits for I/O completions, and thus
+    sync() or syncfs() provide the same guarantees as fsync() called on every file in the
+    system or filesystem respectively" (man7.org/linux/man-pages/man2/sync.2.html, read
+    2026-12-04); since Linux 5.8 it also reports writeback errors of the filesystem (ibid.,
+    and PostgreSQL's docs/current/syncfs.html on the same caveat). So after it returns 0 the
+    staged tree is as durable as after an fsync of each file and of each staging directory,
+    which is what the commit point (the rename of the whole tree, or of the journal) needs:
+    a crash before that rename leaves the old tree, after it the staged bytes are there.
+    Few files (a one-change compile), or no syncfs (not Linux): fsync each file and the
+    staging directories, as before: syncfs also flushes other writers' dirty data on a
+    shared filesystem, a cost a handful of fsyncs does not pay."""
+    if len(staged) >= SYNCFS_MIN_FILES and _syncfs(staging):
+        return
+    for path in staged:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    for directory in directories or [staging]:
+        _fsync_dir(directory)
+
+
+def _syncfs(path: Path) -> bool:
+    """syncfs(2) of the filesystem holding `path`; False where libc has none (not Linux).
+    Through ctypes: the os module has sync() (every filesystem) but no syncfs."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        syncfs = libc.syncfs
+    except (OSError, AttributeError):
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"syncfs: {os.strerror(err)}", str(path))
+    finally:
+        os.close(fd)
+    return True
 
 
 def _write_synced(path: Path, content: bytes) -> None:

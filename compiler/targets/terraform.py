@@ -23,10 +23,12 @@ Data-bearing resources carry lifecycle.prevent_destroy.
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import functools
 import json
 import multiprocessing
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -135,13 +137,26 @@ class StackBuilder:
     """Resources of one StackPlan in one CDKTF stack."""
 
     def __init__(self, stack: Any, plan: FleetPlan, sp: StackPlan):
-        self.cdktf = _cdktf()
         self.stack, self.plan, self.sp = stack, plan, sp
         self.info = plan.catalog.spec[sp.provider]
         self.customers = [plan.customer(cid) for cid in sp.customers]
-        self.ssh_var = self.cdktf.TerraformVariable(stack, "ops_ssh_public_key", type="string",
-                                                    description="Public SSH key of the Ansible user")
+        self._emit(("variable", "ops_ssh_public_key",
+                    {"type": "string", "description": "Public SSH key of the Ansible user"}))
         self._cloud_init: Any = None
+
+    @property
+    def cdktf(self) -> Any:
+        """CDKTF itself, for a plug-in that uses provider bindings or tokens: such a stack is
+        synthesized on its own, not from a shape (`synthesize`)."""
+        if isinstance(self.stack, _Recorder):
+            raise _NotRecordable(self.sp.name)
+        return _cdktf()
+
+    def _emit(self, op: tuple) -> None:
+        if isinstance(self.stack, _Recorder):
+            self.stack.ops.append(op)
+        else:
+            _play(self.stack, op)
 
     @property
     def dedicated(self) -> CustomerPlan | None:
@@ -150,7 +165,7 @@ class StackBuilder:
     def resource(self, rtype: str, name: str, body: dict[str, Any], data: bool = False) -> str:
         if data:  # every customer in the plan is active or suspended: their data stays
             body = {**body, "lifecycle": {**body.get("lifecycle", {}), "prevent_destroy": True}}
-        _generic_resource()(self.stack, name, rtype, body)
+        self._emit(("resource", name, rtype, dict(body)))     # as GenericResource keeps it: a top-level copy
         return f"{rtype}.{name}"
 
     def data(self, dtype: str, name: str, body: dict[str, Any]) -> str:
@@ -161,14 +176,15 @@ class StackBuilder:
     def user_data(self) -> str:
         """cloud-init that bootstraps the Ansible user, from the shared HCL module (one call per stack)."""
         if self._cloud_init is None:
-            self._cloud_init = self.cdktf.TerraformHclModule(
-                self.stack, "cloud_init", source=CLOUD_INIT_MODULE, skip_asset_creation_from_local_modules=True,
-                variables={"ansible_user": self.plan.settings.spec.ops.ansible_user,
-                           "ssh_public_key": "${var.ops_ssh_public_key}"})
+            self._cloud_init = "cloud_init"
+            self._emit(("module", "cloud_init", {
+                "source": CLOUD_INIT_MODULE, "skip_asset_creation_from_local_modules": True,
+                "variables": {"ansible_user": self.plan.settings.spec.ops.ansible_user,
+                              "ssh_public_key": "${var.ops_ssh_public_key}"}}))
         return "${module.cloud_init.user_data}"
 
     def output(self, name: str, value: str, description: str, sensitive: bool = False) -> None:
-        self.cdktf.TerraformOutput(self.stack, name, value=value, description=description, sensitive=sensitive or None)
+        self._emit(("output", name, {"value": value, "description": description, "sensitive": sensitive or None}))
 
     def servers(self) -> list[HostPlan]:
         return [h for h in self.sp.hosts if h.running]
@@ -267,38 +283,270 @@ def _jobs() -> int:
 
 
 def synthesize(plan: FleetPlan, stacks: list[StackPlan] | None = None, fleet: list[str] | None = None) -> dict[str, bytes]:
-    """Terraform JSON of `stacks` and fleet stacks `fleet` (default: all), keyed by path under generated/."""
+    """Terraform JSON of `stacks` and fleet stacks `fleet` (default: all), keyed by path under generated/.
+
+    Stacks of one shape are synthesized once (`_by_shape`): a plug-in that builds through the
+    StackBuilder alone is recorded in plain Python; the recordings that differ only in their
+    string values share one CDKTF synthesis with a slot for each string, and each stack's JSON
+    is that synthesis with its own strings put back. CLAWTEX_TERRAFORM_SHAPES=0: every stack
+    synthesized on its own (the oracle of tests/test_terraform_shapes.py)."""
     chosen = list(plan.stacks if stacks is None else stacks)
     fleet = fleet_stacks(plan) if fleet is None else fleet
-    jobs = min(_jobs(), len(chosen) // (PARALLEL_MIN_STACKS // 2) or 1)
-    if len(chosen) < PARALLEL_MIN_STACKS or jobs < 2:
-        return _synthesize_here(plan, chosen, fleet)
+    if os.environ.get("CLAWTEX_TERRAFORM_SHAPES", "1") == "0":
+        return _synthesize_parallel(plan, chosen, fleet, [])
+    if chosen or fleet:
+        node_for_jsii()     # no Node: the clear error, before a plug-in's binding import tries to start jsii
+    direct, groups = _by_shape(plan, chosen)
+    shapes = [(f"{_SHAPE}{i}", ops) for i, (ops, _) in enumerate(groups.values())]
+    files = _synthesize_parallel(plan, direct, fleet, shapes)
+    retry: list[StackPlan] = []
+    for (sid, _), (_, members) in zip(shapes, groups.values()):
+        template = json.loads(files.pop(f"terraform/{sid}/cdk.tf.json"))
+        if not _fillable(template, sid, len(members[0][1])):
+            retry.extend(sp for sp, _ in members)      # CDKTF did more than carry a string: on its own
+            continue
+        for sp, values in members:
+            files[f"terraform/{sp.name}/cdk.tf.json"] = dump_json(_fill(template, sid, sp.name, values))
+    if retry:
+        files.update(_synthesize_parallel(plan, retry, [], []))
+    return dict(sorted(files.items()))
+
+
+def _synthesize_parallel(plan: FleetPlan, chosen: list[StackPlan], fleet: list[str],
+                         shapes: list[tuple[str, list[tuple]]]) -> dict[str, bytes]:
+    count = len(chosen) + len(shapes)
+    jobs = min(_jobs(), count // (PARALLEL_MIN_STACKS // 2) or 1)
+    if count < PARALLEL_MIN_STACKS or jobs < 2:
+        return _synthesize_here(plan, chosen, fleet, shapes)
     # spawn, not fork: a forked child would share the parent's jsii pipe.
     context = multiprocessing.get_context("spawn")
     chunks = [chosen[i::jobs] for i in range(jobs)]
+    shape_chunks = [shapes[i::jobs] for i in range(jobs)]
     fleets = [fleet if i == 0 else [] for i in range(jobs)]
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        parts = list(pool.map(_synthesize_here, [plan] * jobs, chunks, fleets))
+        parts = list(pool.map(_synthesize_here, [plan] * jobs, chunks, fleets, shape_chunks))
     return dict(sorted(item for part in parts for item in part.items()))
 
 
-def _backend(tf: Any, stack: Any, plan: FleetPlan, name: str) -> None:
+# ----------------------------------------------------------------- one synthesis per stack shape
+#
+# What CDKTF adds to what the StackBuilder hands it (the "//" metadata: stack name, each
+# resource's path and unique id, the list of overridden keys, the outputs) depends on the
+# calls made (their order, kinds, construct ids, override paths, dict keys, non-string
+# values), not on the strings carried in resource bodies, override values, outputs, module
+# variables and backend settings: CDKTF passes those through. So the calls are recorded, each
+# such string is replaced by a slot (`clawtexslot<i>x`), the stacks whose recordings are then
+# equal share one synthesis under a stand-in name (`clawtexshape<n>`), and each stack's JSON
+# is that synthesis with its slots and name put back, in the parsed data (so JSON and
+# Terraform escaping are those of the strings themselves: `${` arrives escaped by the plug-in,
+# as in a synthesis of its own). Guards: a slot CDKTF did not carry as a whole string, or a
+# stand-in it did not keep, sends the shape's stacks to a synthesis of their own; a recording
+# whose fixed text holds the stand-ins' prefix, or a string holding a CDKTF token marker
+# ("Token["), is synthesized on its own. tests/test_terraform_shapes.py compares both ways on
+# the examples and on random customers (hypothesis).
+
+_SHAPE = "clawtexshape"
+_SLOT_PREFIX = "clawtexslot"
+_RESERVED = "clawtexs"           # the prefix of both: fixed text holding it is not templated
+
+
+class _Recorder:
+    """Stands in for a CDKTF stack while a plug-in builds: each call, in order."""
+
+    def __init__(self) -> None:
+        self.ops: list[tuple] = []
+
+    def add_override(self, path: str, value: Any) -> None:
+        self.ops.append(("override", path, copy.deepcopy(value)))    # jsii serializes at the call
+
+
+class _NotRecordable(Exception):
+    """The plug-in reached for CDKTF itself (provider bindings, tokens)."""
+
+
+def _play(stack: Any, op: tuple) -> None:
+    """One recorded call, made on a CDKTF stack (the same call the StackBuilder makes directly)."""
+    kind = op[0]
+    if kind == "override":
+        stack.add_override(op[1], op[2])
+    elif kind == "resource":
+        _generic_resource()(stack, op[1], op[2], op[3])
+    elif kind == "variable":
+        _cdktf().TerraformVariable(stack, op[1], **op[2])
+    elif kind == "module":
+        _cdktf().TerraformHclModule(stack, op[1], **op[2])
+    elif kind == "output":
+        _cdktf().TerraformOutput(stack, op[1], **op[2])
+    elif kind == "backend":
+        _cdktf().S3Backend(stack, **op[1])
+    else:
+        raise ValueError(kind)
+
+
+def _record(plan: FleetPlan, sp: StackPlan) -> list[tuple] | None:
+    """The calls that build `sp`'s stack, or None where the plug-in needs CDKTF itself."""
+    recorder = _Recorder()
+    recorder.ops.extend(_backend_ops(plan, sp.name))
+    try:
+        plugin(sp.provider).build_stack(StackBuilder(recorder, plan, body_view(sp)))
+    except Exception:  # noqa: BLE001 - synthesized on its own, which raises any real error again
+        return None
+    recorder.add_override("//.clawtex", _clawtex_block(sp, plan))
+    return recorder.ops
+
+
+class _Fixed(Exception):
+    """Fixed text of a recording holds the stand-ins' prefix, or a string a CDKTF token marker."""
+
+
+def _abstract(ops: list[tuple]) -> tuple[list[tuple], list[str]]:
+    """(the recording with each carried string replaced by a slot, those strings in slot order)."""
+    values: list[str] = []
+
+    def data(value: Any) -> Any:
+        kind = type(value)
+        if kind is str:
+            if "Token[" in value:
+                raise _Fixed(value)
+            if not value:
+                return value
+            values.append(value)
+            return f"{_SLOT_PREFIX}{len(values) - 1}x"
+        if kind is dict:
+            return {fixed(k): data(v) for k, v in value.items()}
+        if kind is list:
+            return [data(v) for v in value]
+        if kind is tuple:
+            return tuple(data(v) for v in value)
+        if kind in (bool, int, float, type(None)):
+            return value
+        raise _Fixed(repr(value))                   # anything else: as it is, on its own
+
+    def fixed(text: Any) -> Any:
+        if type(text) is not str or _RESERVED in text or "Token[" in text:
+            raise _Fixed(repr(text))
+        return text
+
+    out: list[tuple] = []
+    for op in ops:
+        kind = op[0]
+        if kind == "override":
+            out.append((kind, fixed(op[1]), data(op[2])))
+        elif kind == "resource":
+            out.append((kind, fixed(op[1]), fixed(op[2]), data(op[3])))
+        elif kind == "variable":
+            out.append((kind, fixed(op[1]), {fixed(k): fixed(v) if isinstance(v, str) else v for k, v in op[2].items()}))
+        elif kind == "module":
+            out.append((kind, fixed(op[1]), {fixed(k): (data(v) if k == "variables" else
+                                                        fixed(v) if isinstance(v, str) else v)
+                                             for k, v in op[2].items()}))
+        elif kind == "output":
+            out.append((kind, fixed(op[1]), {fixed(k): data(v) for k, v in op[2].items()}))
+        elif kind == "backend":
+            out.append((kind, {fixed(k): data(v) for k, v in op[1].items()}))
+        else:
+            raise _Fixed(kind)
+    return out, values
+
+
+def _by_shape(plan: FleetPlan, chosen: list[StackPlan]) -> tuple[list[StackPlan], dict[str, tuple]]:
+    """(stacks synthesized on their own, shape key -> (slotted recording, [(stack, its strings)]))."""
+    direct: list[StackPlan] = []
+    groups: dict[str, tuple[list[tuple], list]] = {}
+    for sp in chosen:
+        ops = _record(plan, sp)
+        if ops is None:
+            direct.append(sp)
+            continue
+        try:
+            skeleton, values = _abstract(ops)
+        except _Fixed:
+            direct.append(sp)
+            continue
+        key = repr(skeleton)
+        groups.setdefault(key, (skeleton, []))[1].append((sp, values))
+    return direct, groups
+
+
+_SLOT_RE = re.compile(rf"{_SLOT_PREFIX}(\d+)x")
+
+
+def _slot_index(text: str) -> int | None:
+    match = _SLOT_RE.fullmatch(text)
+    return int(match.group(1)) if match else None
+
+
+def _fillable(template: Any, sid: str, slots: int) -> bool:
+    """Every slot of the shape is in its synthesis as a whole string, none inside another string
+    or a key, and the stand-in name was kept (its metadata names it)."""
+    seen: set[int] = set()
+    ok = [True]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            if _SLOT_PREFIX in node:
+                index = _slot_index(node)
+                if index is None or index >= slots:
+                    ok[0] = False
+                else:
+                    seen.add(index)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if _SLOT_PREFIX in key:
+                    ok[0] = False
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(template)
+    named = template.get("//", {}).get("metadata", {}).get("stackName") == sid if isinstance(template, dict) else False
+    return ok[0] and named and len(seen) == slots
+
+
+def _fill(node: Any, sid: str, name: str, values: list[str]) -> Any:
+    """The shape's synthesis with this stack's strings in their slots and its name for the stand-in."""
+    if isinstance(node, str):
+        if node.startswith(_SLOT_PREFIX):
+            return values[_slot_index(node)]
+        return node.replace(sid, name) if sid in node else node
+    if isinstance(node, dict):
+        return {(k.replace(sid, name) if sid in k else k): _fill(v, sid, name, values) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_fill(v, sid, name, values) for v in node]
+    return node
+
+
+def _backend_ops(plan: FleetPlan, name: str) -> list[tuple]:
     state = plan.settings.spec.terraform_state
     # `endpoints = { s3 = ... }`: the S3 backend's `endpoint` is deprecated since Terraform 1.6
     # (developer.hashicorp.com/terraform/language/backend/s3, "endpoint (Deprecated)").
-    tf.S3Backend(stack, bucket=state.bucket, key=state_key(plan.settings, name), region=state.region,
-                 skip_credentials_validation=True, skip_region_validation=True, skip_requesting_account_id=True,
-                 skip_metadata_api_check=True, skip_s3_checksum=True, use_path_style=True)
-    stack.add_override("terraform.backend.s3.endpoints", {"s3": state.endpoint})
-    stack.add_override("terraform.backend.s3.use_lockfile", True)
-    # use_lockfile (S3-native locking) is GA from Terraform 1.11.0 (experimental in 1.10;
-    # hashicorp/terraform CHANGELOG v1.11.0); the workflows pin 1.11.4.
-    stack.add_override("terraform.required_version", ">= 1.11.0")
+    return [
+        ("backend", {"bucket": state.bucket, "key": state_key(plan.settings, name), "region": state.region,
+                     "skip_credentials_validation": True, "skip_region_validation": True,
+                     "skip_requesting_account_id": True, "skip_metadata_api_check": True,
+                     "skip_s3_checksum": True, "use_path_style": True}),
+        ("override", "terraform.backend.s3.endpoints", {"s3": state.endpoint}),
+        ("override", "terraform.backend.s3.use_lockfile", True),
+        # use_lockfile (S3-native locking) is GA from Terraform 1.11.0 (experimental in 1.10;
+        # hashicorp/terraform CHANGELOG v1.11.0); the workflows pin 1.11.4.
+        ("override", "terraform.required_version", ">= 1.11.0"),
+    ]
 
 
-def _synthesize_here(plan: FleetPlan, chosen: list[StackPlan], fleet: list[str] = ()) -> dict[str, bytes]:
+def _backend(tf: Any, stack: Any, plan: FleetPlan, name: str) -> None:
+    for op in _backend_ops(plan, name):
+        _play(stack, op)
+
+
+def _clawtex_block(sp: StackPlan, plan: FleetPlan) -> dict[str, Any]:
+    return {"stack": sp.name, "kind": sp.kind, "customers": list(sp.customers), "description": stack_comment(sp, plan)}
+
+
+def _synthesize_here(plan: FleetPlan, chosen: list[StackPlan], fleet: list[str] = (),
+                     shapes: list[tuple[str, list[tuple]]] = ()) -> dict[str, bytes]:
     tf = _cdktf()
-    if not chosen and not fleet:
+    if not chosen and not fleet and not shapes:
         return {}
     with tempfile.TemporaryDirectory(prefix="clawtex-cdktf-") as outdir:
         app = tf.App(outdir=outdir, skip_validation=True, skip_backend_validation=True)
@@ -307,8 +555,7 @@ def _synthesize_here(plan: FleetPlan, chosen: list[StackPlan], fleet: list[str] 
             _backend(tf, stack, plan, sp.name)
             # resources from body_view: a shared host's tenants reach only the "//" block below
             plugin(sp.provider).build_stack(StackBuilder(stack, plan, body_view(sp)))
-            stack.add_override("//.clawtex", {"stack": sp.name, "kind": sp.kind, "customers": list(sp.customers),
-                                              "description": stack_comment(sp, plan)})
+            stack.add_override("//.clawtex", _clawtex_block(sp, plan))
         for name in fleet:
             stack = tf.TerraformStack(app, name)
             _backend(tf, stack, plan, name)
@@ -316,8 +563,12 @@ def _synthesize_here(plan: FleetPlan, chosen: list[StackPlan], fleet: list[str] 
             plugin(provider).build_fleet(FleetBuilder(stack, plan, provider))
             stack.add_override("//.clawtex", {"stack": name, "kind": "fleet", "customers": [],
                                               "description": "account-wide resources, applied before every other stack"})
+        for sid, ops in shapes:
+            stack = tf.TerraformStack(app, sid)
+            for op in ops:
+                _play(stack, op)
         app.synth()
-        names = [sp.name for sp in chosen] + list(fleet)
+        names = [sp.name for sp in chosen] + list(fleet) + [sid for sid, _ in shapes]
         return {f"terraform/{n}/cdk.tf.json": _normalize(Path(outdir, "stacks", n, "cdk.tf.json")) for n in names}
 
 
