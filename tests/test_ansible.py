@@ -127,7 +127,9 @@ def promised_roles(host: str, hv: dict) -> set[str]:
         # A managed cluster: only what acts through its API (manifests, node_exporter's DaemonSet, the
         # certificate). Platinum's backups and Wazuh agent are NOT kept on a cluster yet: they ran on
         # invented node hosts until 2026-12-03 (docs/fresh-account.md "Platinum clusters").
-        return {"node_exporter", "openclaw"} | ({"tls"} if tier["customDomain"] and customer.get("customDomain") else set())
+        # backup: a CronJob on the gateway's volume (roles/backup tasks/kubernetes.yml).
+        return ({"node_exporter", "openclaw"} | ({"tls"} if tier["customDomain"] and customer.get("customDomain") else set())
+                | ({"backup"} if tier["backups"] else set()))
     roles = {"hardening", "node_exporter"}
     if hv["clawtex_role"] == "wazuh_manager":
         # The manager VM lays out what clawtex compiled for it (generated/wazuh/); where the tier has
@@ -154,7 +156,7 @@ def test_every_host_gets_exactly_the_roles_its_tier_promises():
         seen_tiers.add(hv["clawtex_tier"])
     assert seen_tiers == set(TIERS)
     # Spot checks that would catch a wrong reading of the tier data above.
-    assert hostvars()["orbital-health-fra1"]["clawtex_roles"] == ["node_exporter", "openclaw", "tls"]
+    assert hostvars()["orbital-health-fra1"]["clawtex_roles"] == ["node_exporter", "openclaw", "tls", "backup"]
     assert "container_runtime" not in hostvars()["mapleleaf-dental-oc-1"]["clawtex_roles"]
     assert "container_runtime" in hostvars()["shared-hetzner-fsn1-01"]["clawtex_roles"]
     assert "backup" not in hostvars()["shared-hetzner-fsn1-01"]["clawtex_roles"]
@@ -180,6 +182,13 @@ def test_backup_schedule_and_retention_follow_the_tier():
         assert hv["backup"]["retention_days"] == b["retentionDays"]
         assert hv["backup"]["on_calendar"] == ("daily" if b["intervalHours"] == 24 else "*-*-* 00/1:00:00")
         assert bool(hv["backup"]["copy_bucket"]) == b["crossRegion"], host
+        if hv.get("openclaw_mode") == "kubernetes":
+            # The CronJob's cron form of the same interval (hourly: minute 0 of every hour), by hand.
+            assert hv["backup"]["schedule"] == {1: "0 * * * *", 24: "0 0 * * *"}[b["intervalHours"]], host
+    # The other intervals, by hand: systemd `00/6:00:00` is 00, 06, 12, 18 h; `daily` is 00:00.
+    from compiler.targets.ansible import cron_schedule, on_calendar
+    assert [(on_calendar(h), cron_schedule(h)) for h in (1, 6, 24)] == [
+        ("*-*-* 00/1:00:00", "0 * * * *"), ("*-*-* 00/6:00:00", "0 */6 * * *"), ("daily", "0 0 * * *")]
     script = (ROLES / "backup" / "templates" / "clawtex-backup.sh.j2").read_text()
     assert "clawtex_backup_last_success_timestamp_seconds{" in script
 
