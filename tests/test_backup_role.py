@@ -107,6 +107,13 @@ PLATINUM = "orbital-health-fra1"     # the fra1 cluster's control target: its Cr
 
 
 def test_platinum_cronjob_backs_up_the_volume_and_the_drill_restores_it_from_the_other_region(tmp_path):
+    """Platinum: see platinum_cronjob_then_drill_restore (the live drill boots a gateway on what it restores)."""
+    out = platinum_cronjob_then_drill_restore(tmp_path)
+    print(f"platinum: CronJob script {out['backup_seconds']:.1f}s (backup + forget + copy), "
+          f"restore from the ams3 copy {out['restore_seconds']:.1f}s")
+
+
+def platinum_cronjob_then_drill_restore(tmp_path) -> dict:
     """Platinum (issue 24 items 1 and 3): the CronJob's container, run here as the cluster would run it.
     ansible-playbook renders the role's k8s templates for the fra1 cluster (script, Secret, CronJob);
     the container's environment is the CronJob's env list resolved against the Secret's stringData; the
@@ -209,7 +216,9 @@ def test_platinum_cronjob_backs_up_the_volume_and_the_drill_restores_it_from_the
         pod_sh = ("set -e; mount -t tmpfs clawtex-pod /var/lib; "
                   + "; ".join(f"mkdir -p {shlex.quote(m)}" for m in mounts)
                   + f"; echo {marker} >/var/lib/openclaw/.openclaw/marker; echo ws >/var/lib/openclaw/workspace/notes"
-                  + f"; mkdir /var/lib/openclaw/.openclaw/cache; echo junk >/var/lib/openclaw/.openclaw/cache/x"
+                  + "; mkdir /var/lib/openclaw/.openclaw/cache; echo junk >/var/lib/openclaw/.openclaw/cache/x"
+                  # the gateway's files, as its uid writes them on the volume (fsGroup = its uid)
+                  + "; chown -R 10001:10001 /var/lib/openclaw; chmod 700 /var/lib/openclaw/.openclaw"
                   + f"; bash {shlex.quote(str(out / 'clawtex-backup.sh'))}"
                   + "; cat /var/lib/prometheus/node-exporter/clawtex_backup.prom")
         t0 = time.monotonic()
@@ -241,6 +250,7 @@ def test_platinum_cronjob_backs_up_the_volume_and_the_drill_restores_it_from_the
         assert (t.host, t.from_copy, t.interval_hours) == (PLATINUM, True, 1)
         restore = tmp_path / "scratch"
         drill_env = {**run_env, "RESTIC_REPOSITORY": cenv["RESTIC_REPOSITORY"]}   # restic.env's, the primary's
+        snapshot_age_at_drill = time.time() - __import__("dateutil.parser").parser.isoparse(copy[0]["time"]).timestamp()
         t1 = time.monotonic()
         o = subprocess.run(["bash", "-c", drill.restic_in_own_uts(f"snapshots --json --latest 1 --host {PLATINUM}",
                                                                    PLATINUM + drill.LOCK_HOSTNAME_SUFFIX, from_copy=True)],
@@ -256,7 +266,9 @@ def test_platinum_cronjob_backs_up_the_volume_and_the_drill_restores_it_from_the
         assert (restore / "var/lib/openclaw/.openclaw/marker").read_text() == marker + "\n"
         assert (restore / "var/lib/openclaw/workspace/notes").read_text() == "ws\n"
         assert not (restore / "var/lib/openclaw/.openclaw/cache").exists()      # excluded, as on the hosts
-        print(f"platinum: CronJob script {backup_s:.1f}s (backup + forget + copy), restore from the ams3 copy {restore_s:.1f}s")
+        assert (restore / "var/lib/openclaw/.openclaw/marker").stat().st_uid == 10001    # owners kept
+        return {"backup_seconds": backup_s, "restore_seconds": restore_s, "restored": restore / "var/lib/openclaw",
+                "marker": marker, "rpo_seconds": snapshot_age_at_drill, "restore_started": t1}
     finally:
         for p in servers.values():
             if p.poll() is None:

@@ -139,4 +139,4 @@ def test_platinum_is_drilled_from_the_other_regions_copy():
     assert (t.host, t.tier, t.interval_hours, t.from_copy) == ("orbital-health-fra1", "platinum", 1, True)
     cmd = drill.restic("snapshots --json", t.host, t.from_copy)
     assert "-p Environment=CLAWTEX_DRILL_FROM_COPY=1" in cmd and "orbital-health-fra1-dr-drill" in cmd
-    assert "CLAWTEX_DRILL_FROM_COPY" not in drill.restic("snapshots --json", "acme-logistics-oc-1")
+    assert "CLAWTEX_DRILL_FROM_COPY=1" not in drill.restic("snapshots --json", "acme-logistics-oc-1")
