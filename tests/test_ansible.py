@@ -457,7 +457,7 @@ def _check_gateway_manifest(docs: list[dict], customer: str, region: str) -> Non
     # Skills: an emptyDir the init container fills from the ConfigMap's archive.
     assert "emptyDir" in volumes[mounts["/var/lib/openclaw/skills"]["name"]]
     [init] = pod["initContainers"]
-    assert init["command"][:2] == ["tar", "-xzf"] and init["command"][-1] == "/var/lib/openclaw/skills"
+    assert init["command"] == ["tar", "--strip-components=1", "-xzf", "/archive/skills.tar.gz", "-C", "/var/lib/openclaw/skills"]
     archive = next(m for m in init["volumeMounts"] if m["mountPath"] == "/archive")
     assert volumes[archive["name"]]["configMap"]["name"] == "openclaw-skills"
 
@@ -680,3 +680,45 @@ def test_final_backup_of_a_departing_customer_runs_with_the_tags_apply_stack_pas
     assert task["ansible.builtin.systemd_service"] == {"name": "clawtex-backup.service", "state": "started",
                                                        "daemon_reload": True}
     assert "clawtex_final_backup | default(false)) | bool" in task["when"] and "clawtex_backup_customers" in task["when"]
+
+
+def test_platinum_skills_archive_unpacks_as_the_gateways_user(tmp_path):
+    """The control target's pack step (roles/openclaw tasks/kubernetes.yml "Skills archive", its own shell)
+    and the init container's command (as the rendered Deployment has it: test_role_templates_render_...)
+    run by GNU tar as the gateway's uid into a root-owned 0777 directory, as an emptyDir is: the skill
+    tree arrives, .git stays out, and the same tree packs to the same bytes (no needless rollout).
+    Was: an archive of `.` made tar exit 2 ("Cannot utime", "Cannot change mode" on the emptyDir's root)."""
+    import shlex
+    if os.geteuid() != 0:
+        pytest.fail("needs root (setpriv to the gateway's uid)")
+    tasks = yaml.safe_load((ROLES / "openclaw" / "tasks" / "kubernetes.yml").read_text())
+    [pack] = [t for t in tasks if t["name"] == "Skills archive"]
+    k8s = tmp_path / "k8s"
+    cmd = pack["ansible.builtin.shell"]["cmd"].replace("{{ (openclaw_config_dir ~ '/k8s') | quote }}", shlex.quote(str(k8s)))
+    assert "{{" not in cmd
+    (k8s / "skills" / "fhir-bridge" / ".git").mkdir(parents=True)
+    (k8s / "skills" / "fhir-bridge" / "SKILL.md").write_text("# fhir-bridge\n")
+    (k8s / "skills" / "fhir-bridge" / ".git" / "config").write_text("[core]\n")
+    first = run("bash", "-c", cmd)
+    assert first.returncode == 0 and first.stdout.strip() == "packed", first.stdout + first.stderr
+    again = run("bash", "-c", cmd)
+    assert again.returncode == 0 and again.stdout.strip() == "unchanged", again.stdout + again.stderr
+    import shutil
+    import tempfile
+    pod = Path(tempfile.mkdtemp(prefix="clawtex-skills-"))      # pytest's tmp is 0700: the uid could not reach it
+    try:
+        os.chmod(pod, 0o755)
+        (pod / "archive").mkdir(mode=0o755)
+        shutil.copyfile(k8s / "skills.tar.gz", pod / "archive" / "skills.tar.gz")
+        os.chmod(pod / "archive" / "skills.tar.gz", 0o644)     # a ConfigMap volume's default mode
+        empty_dir = pod / "emptydir"
+        empty_dir.mkdir()
+        os.chmod(empty_dir, 0o777)                              # as the kubelet makes an emptyDir
+        uid = str(yaml.safe_load((ROLES / "openclaw" / "defaults" / "main.yml").read_text())["openclaw_uid"])
+        init = ["tar", "--strip-components=1", "-xzf", str(pod / "archive" / "skills.tar.gz"), "-C", str(empty_dir)]
+        r = run("setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *init)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert (empty_dir / "fhir-bridge" / "SKILL.md").read_text() == "# fhir-bridge\n"
+        assert not (empty_dir / "fhir-bridge" / ".git").exists()
+    finally:
+        shutil.rmtree(pod, ignore_errors=True)
