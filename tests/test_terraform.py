@@ -654,13 +654,12 @@ def test_backup_destinations_agree_across_terraform_ansible_and_costs():
         ansible = _ansible_backup_destinations(name)
         assert terraform == ansible, (name, terraform, ansible)
         if plan.customer(name).kubernetes:
-            # KNOWN GAP (docs/fresh-account.md "Platinum clusters"): only the Wazuh VM writes to Platinum's
-            # buckets (its own `restic-wazuh` repository); the gateway's state in the cluster is not backed
-            # up: restic has to run in the cluster (a CronJob on the gateway's volume), not built yet.
+            # Platinum: each regional cluster's CronJob backs up its gateway's volume (its own repository),
+            # and the Wazuh VM its own; by hand: the two clusters and the VM.
             host_vars = {p.stem: yaml_load(p) for p in (REPO / "generated" / "ansible" / "inventory" / "host_vars").glob("*.yml")}
-            assert {h for h, v in host_vars.items() if h.startswith(f"{name}-") and "backup" in v} == {f"{name}-wazuh"}
-        else:
-            assert _ansible_backup_endpoints_problems(name) == []
+            assert {h for h, v in host_vars.items() if h.startswith(f"{name}-") and "backup" in v} == \
+                {f"{name}-wazuh", f"{name}-fra1", f"{name}-ams3"}
+        assert _ansible_backup_endpoints_problems(name) == []
         sp = next(s for s in plan.stacks if s.name == name)
         prices = plan.catalog.spec[sp.provider]
         backups = plan.customer(name).tier.spec.backups

@@ -26,7 +26,8 @@ drill, keys sorted:
   {"customer", "tier", "host", "snapshot", "snapshot_time", "drill_at" (UTC, ISO 8601 Z),
    "rpo_seconds", "rpo_promise_seconds" (the tier's backup interval: tiers/*.yaml
    spec.backups.intervalHours), "rpo_met", "rto_seconds", "rto_promise_seconds" (null: no tier
-   states one; said so, never shown as met), "healthy", "databases"}
+   states one; said so, never shown as met), "healthy", "databases", "repository" ("primary", or
+   "copy": Platinum restores its first region's cluster from the other region's copy)}
 and one line per drill appended to `<records>/<customer>.jsonl` (the history). In production the
 records directory is the `dr-drills` branch of the fleet repository, as `deploy-times` is for
 onboarding times (compiler/business/deploytime.py).
@@ -70,6 +71,9 @@ class Target:
     hostvars: dict
     group_vars: dict
     interval_hours: int
+    # Platinum: restore from the other region's copy (restic.env CLAWTEX_COPY_REPOSITORY), the one a
+    # lost region leaves; the snapshots are the regional cluster's (its control target's --host).
+    from_copy: bool = False
 
 
 def target(root: Path, customer: str) -> Target:
@@ -87,12 +91,17 @@ def target(root: Path, customer: str) -> Target:
     for path in sorted((inv / "host_vars").glob("*.yml")):
         hv = {**identity.get(path.stem, {}), **(yaml.load(path.read_text(), Loader) or {})}
         if hv.get("clawtex_customer") == customer and "backup" in hv.get("clawtex_roles", []) \
-                and hv.get("openclaw_mode") == "service":
+                and (hv.get("openclaw_mode") == "service"
+                     # Platinum: the cluster in the primary bucket's region, whose copy is the other region's.
+                     or (hv.get("openclaw_mode") == "kubernetes" and hv.get("clawtex_region") == hv["backup"]["region"])):
             tier = yaml.safe_load((root / "tiers" / f"{hv['clawtex_tier']}.yaml").read_text())
+            # A Platinum cluster (the first region's, by name): its CronJob's snapshots, read from the
+            # copy in the other region's bucket (roles/backup templates/clawtex-backup-k8s.yml.j2).
             return Target(customer, hv["clawtex_tier"], path.stem, hv, hosts_yml["vars"],
-                          int(tier["spec"]["backups"]["intervalHours"]))
+                          int(tier["spec"]["backups"]["intervalHours"]),
+                          from_copy=hv["openclaw_mode"] == "kubernetes" and bool(hv["backup"].get("copy_bucket")))
     raise DrillError(f"{customer}: no gateway host with backups in generated/ansible/inventory "
-                     "(Bronze has no backups; Platinum's clusters are drilled per region, not built yet)")
+                     "(Bronze has no backups)")
 
 
 def utc(ts: float) -> str:
@@ -126,23 +135,32 @@ class Runner:
 LOCK_HOSTNAME_SUFFIX = "-dr-drill"
 
 
-def restic_in_own_uts(args: str, lock_hostname: str) -> str:
-    """restic `args` (already shell-quoted) under `lock_hostname`, in a UTS namespace of its own."""
+# Platinum's drill reads the other region's repository: the environment file's CLAWTEX_COPY_REPOSITORY
+# (same password) becomes restic's RESTIC_REPOSITORY, in the process only: no repository on a command line.
+FROM_COPY = 'if os.environ.get("CLAWTEX_DRILL_FROM_COPY"):\n    os.environ["RESTIC_REPOSITORY"] = os.environ["CLAWTEX_COPY_REPOSITORY"]\n'
+
+
+def restic_in_own_uts(args: str, lock_hostname: str, from_copy: bool = False) -> str:
+    """restic `args` (already shell-quoted) under `lock_hostname`, in a UTS namespace of its own;
+    `from_copy`: against the cross-region copy (CLAWTEX_COPY_REPOSITORY) instead of RESTIC_REPOSITORY."""
     # sethostname(2) through Python (on every host: the drill's health check uses it too), not
     # /proc/sys/kernel/hostname, which a container mounts read-only.
-    script = 'import os, socket, sys; socket.sethostname(sys.argv[1]); os.execvp("restic", ["restic", *sys.argv[2:]])'
-    return f"unshare --uts python3 -c {shlex.quote(script)} {shlex.quote(lock_hostname)} {args}"
+    script = ('import os, socket, sys\nsocket.sethostname(sys.argv[1])\n' + FROM_COPY +
+              'os.execvp("restic", ["restic", *sys.argv[2:]])')
+    copy = "env CLAWTEX_DRILL_FROM_COPY=1 " if from_copy else ""
+    return f"{copy}unshare --uts python3 -c {shlex.quote(script)} {shlex.quote(lock_hostname)} {args}"
 
 
-def restic(args: str, host: str) -> str:
-    return (f"systemd-run --quiet --wait --pipe --collect -p EnvironmentFile={ENV_FILE} "
+def restic(args: str, host: str, from_copy: bool = False) -> str:
+    copy = "-p Environment=CLAWTEX_DRILL_FROM_COPY=1 " if from_copy else ""
+    return (f"systemd-run --quiet --wait --pipe --collect -p EnvironmentFile={ENV_FILE} {copy}"
             f"-p WorkingDirectory=/root {restic_in_own_uts(args, host + LOCK_HOSTNAME_SUFFIX)}")
 
 
 def drill(root: Path, customer: str, runner: Runner, health_timeout: float = 600) -> dict:
     t = target(root, customer)
     started = time.time()
-    snaps = json.loads(runner.must(restic(f"snapshots --json --latest 1 --host {shlex.quote(t.host)}", t.host),
+    snaps = json.loads(runner.must(restic(f"snapshots --json --latest 1 --host {shlex.quote(t.host)}", t.host, t.from_copy),
                                    "listing the snapshots") or "[]")
     if not snaps:
         raise DrillError(f"{customer}: the repository has no snapshot of {t.host}: nothing to restore")
@@ -156,7 +174,7 @@ def drill(root: Path, customer: str, runner: Runner, health_timeout: float = 600
     # or it snapshots the wiped state into the customer's repository and prunes by it (seen live).
     runner.must(f"systemctl stop {BACKUP_UNITS} && systemctl stop {GATEWAY_UNIT} && rm -rf {' '.join(shlex.quote(p) for p in wipe)}",
                 "stopping the gateway and clearing its state")
-    runner.must(restic(f"restore {shlex.quote(snap['id'])} --target /", t.host), "restic restore")
+    runner.must(restic(f"restore {shlex.quote(snap['id'])} --target /", t.host, t.from_copy), "restic restore")
     for db in databases:
         dump = shlex.quote(f"{DUMP_DIR}/{db}.pgdump")     # root's 0700 directory: root opens it, postgres reads stdin
         runner.must(f"runuser -u postgres -- dropdb --if-exists {shlex.quote(db)} && "
@@ -185,7 +203,8 @@ def drill(root: Path, customer: str, runner: Runner, health_timeout: float = 600
     return {"customer": customer, "tier": t.tier, "host": t.host, "snapshot": snap["id"],
             "snapshot_time": utc(snap_time), "drill_at": utc(started), "rpo_seconds": round(rpo, 1),
             "rpo_promise_seconds": promise, "rpo_met": rpo <= promise, "rto_seconds": round(rto, 1),
-            "rto_promise_seconds": None, "healthy": True, "databases": databases}
+            "rto_promise_seconds": None, "healthy": True, "databases": databases,
+            "repository": "copy" if t.from_copy else "primary"}
 
 
 def write_record(records: Path, record: dict) -> Path:

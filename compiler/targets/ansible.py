@@ -101,6 +101,9 @@ def host_roles(host: HostPlan, plan: FleetPlan) -> list[str]:
         # login on a node (hardening, UFW, restic timers, the Wazuh agent): DOKS nodes are the
         # autoscaler's, under its names (docs/fresh-account.md "Platinum clusters").
         roles = {"node_exporter", "openclaw"}
+        if tier.backups is not None:
+            # restic in the cluster: a CronJob on the gateway's volume (roles/backup tasks/kubernetes.yml).
+            roles.add("backup")
         if tier.custom_domain and host.customer and plan.customer(host.customer).custom_domain:
             roles.add("tls")
         return [r for r in ROLE_ORDER if r in roles]
@@ -198,6 +201,15 @@ def on_calendar(interval_hours: int) -> str:
     return "daily" if interval_hours >= 24 else f"*-*-* 00/{interval_hours}:00:00"
 
 
+def cron_schedule(interval_hours: int) -> str:
+    """The same "every N hours" as on_calendar, in a Kubernetes CronJob's cron syntax (minute hour
+    day-of-month month day-of-week: kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/
+    "Schedule syntax"). systemd's `daily` is 00:00 (systemd.time(7)), `00/N:00:00` every Nth hour from 00."""
+    if interval_hours >= 24:
+        return "0 0 * * *"
+    return "0 * * * *" if interval_hours == 1 else f"0 */{interval_hours} * * *"
+
+
 def backup_vars(c: CustomerPlan, host: HostPlan) -> dict[str, Any]:
     """Where this host's restic repository lives: the plan's backup targets, the same
     ones the customer's Terraform stack creates and the cost model charges."""
@@ -264,7 +276,22 @@ def customer_vars(c: CustomerPlan, host: HostPlan, roles: list[str], plan: Fleet
         # The cluster's kubeconfig: a sensitive stack output, handed to the play by
         # scripts/gitops/apply-stack.sh as clawtex_tf_outputs[stack][output] (a 0600 file, never argv).
         out["openclaw_k8s_kubeconfig"] = {"stack": c.stack, "output": plugin(c.provider).kubeconfig_output(host.region)}
-    if "backup" in roles:
+        # The gateway's state on a volume of the tier's disk size (PersistentVolumeClaim, templates/openclaw-k8s.yml.j2).
+        out["openclaw_k8s_state"] = {"size_gb": host.volume_gb}
+    if "backup" in roles and c.kubernetes:
+        # A regional cluster's gateway state: its volume (openclaw_k8s_state) backed up by a CronJob
+        # that runs the hosts' script (docs/backups.md "Platinum: the gateway's state in the cluster").
+        # The customer's databases are not in the cluster: nothing to dump there.
+        out["backup"] = {**backup_vars(c, host), "schedule": cron_schedule(c.backups.interval_hours), "databases": [],
+                         # Its own repository per cluster, as the Wazuh VM has: both regions' CronJobs fire on
+                         # the hour, and restic 0.14 has no lock retry (a prune's exclusive lock fails the other).
+                         "repository": f"restic-{host.region}"}
+        rt = plan.runtime
+        # What lives on the volume, mounted at the hosts' own paths (a restore onto a host lands where
+        # its gateway reads); config, secrets and skills are re-created from git and the secret store.
+        out["backup_paths"] = [rt.state_dir, rt.workspace_dir]
+        out["backup_excludes"] = [f"{rt.state_dir}/tmp", f"{rt.state_dir}/cache"]
+    elif "backup" in roles:
         out["backup"] = backup_vars(c, host)
     if "tls" in roles:
         out["tls_domain"] = c.custom_domain
