@@ -679,18 +679,13 @@ def gateway_env(config: dict, secret_env: dict[str, str], rel: dict | None = Non
 @contextlib.contextmanager
 def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: bool = True,
                     keep: bool = False, secret_layout: dict | None = None,
-                    rel: dict | None = None, stop_in_background: bool = False,
-                    restored: Path | None = None) -> Iterator[Gateway]:
+                    rel: dict | None = None, stop_in_background: bool = False) -> Iterator[Gateway]:
     """Boot the gateway for config_path (see module doc) with the OpenClaw release `rel`; default: the
     release its customer's hosts install (customer_release), else stable. Stop it and remove its scratch dir after.
 
     stop_in_background: on leaving, the gateway stops serving at once (SIGTERM, forwarder closed) and a
     thread waits for its exit (SIGKILL after the grace) and removes its scratch dir, so the caller
-    does not idle through OpenClaw's shutdown (about 12 s, channels closing); join_stops() waits for all.
-
-    restored: a restore's /var/lib/openclaw tree (restic restore --target T: T/var/lib/openclaw), laid
-    at /var/lib/openclaw before boot with its owners and modes (cp -a); with plugins, its state dir
-    goes into the overlay's upper layer, over the cached install, as a restored host's files would."""
+    does not idle through OpenClaw's shutdown (about 12 s, channels closing); join_stops() waits for all."""
     config = json.loads(Path(config_path).read_text())
     rel = rel or customer_release(Path(config_path).parent.name) or release()
     uid = int(role_defaults()["openclaw_uid"])
@@ -718,11 +713,6 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
             sub.mkdir(parents=True, exist_ok=True)
             os.chown(sub, uid, uid)
             os.chmod(sub, 0o700)
-    if restored is not None:
-        state_rel = Path(gw.state_dir_inside).relative_to("/var/lib/openclaw")
-        subprocess.run(["cp", "-a", f"{restored}/.", str(root / "lib")], check=True)
-        if plugins is not None and (restored / state_rel).is_dir():
-            subprocess.run(["cp", "-a", f"{restored / state_rel}/.", str(root / "plugins-upper")], check=True)
     keys = stable_cache_keys(rel["version"], plugins, gw.state_dir_inside)
     seed_compile_cache(rel, root / "tmp", uid, keys)
     gw.outside_log = root / "gateway.stdout"
