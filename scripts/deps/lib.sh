@@ -35,10 +35,15 @@ NPM_FLAGS=(--silent --no-save --no-audit --no-fund --fetch-timeout=60000 --fetch
 # downloads are bounded and retried (apt's Acquire timeouts, then bounded);
 # the unpacking that follows needs no network and is never killed half-way.
 APT_OPTS=(-o DPkg::Lock::Timeout=600 -o Acquire::http::Timeout=60 -o Acquire::https::Timeout=60 -o Acquire::Retries=3)
+# installed PKG: dpkg says so (a string test, not `| grep -q`, which under pipefail can turn
+# dpkg-query's SIGPIPE into a wrong answer).
+installed() {
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == *"install ok installed"* ]]
+}
 apt_install() {
   local missing=()
   for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    installed "$pkg" || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "  apt: ${missing[*]}" >&2
@@ -49,8 +54,8 @@ apt_install() {
     apt-get "${APT_OPTS[@]}" install -y -qq --download-only --no-install-recommends "${missing[@]}" >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null  # unbounded-ok: unpacks what the bounded --download-only fetched (no network)
   for pkg in "${missing[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
-      || { echo "install-deps: $pkg is not installed after apt-get install" >&2; return 1; }
+    installed "$pkg" \
+      || { echo "install-deps: $pkg is still not installed after the install" >&2; return 1; }
   done
 }
 
