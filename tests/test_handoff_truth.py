@@ -73,3 +73,44 @@ def test_welcome_says_live_consistently_and_asks_nothing_we_cannot_link(plan, ci
         support = yaml.safe_load((REPO / "clawtex.yaml").read_text())["spec"]["support"]
         email = support["whiteLabel"]["email"] if c.white_label else support["email"]
         assert any(f"send that code to {email}" in b for b in bodies)
+
+
+def unlinked_channels(cid: str) -> list[dict]:
+    doc = yaml.safe_load((REPO / "customers" / f"{cid}.yaml").read_text())
+    return [ch for ch in doc["spec"]["channels"] if ch.get("linked") is False]
+
+
+# Every bundled customer that has a handoff (all but decommissioned ones), read without the code under test.
+ALL_CUSTOMERS = sorted(p.stem for p in (REPO / "customers").glob("*.yaml")
+                       if yaml.safe_load(p.read_text())["spec"].get("status", "active") != "decommissioned")
+
+
+@pytest.mark.parametrize("cid", ALL_CUSTOMERS)
+def test_a_channel_waiting_for_its_link_is_never_called_connected(plan, cid):
+    """docs/live-checks.md "WhatsApp awaits its link": a `linked: false` channel runs loaded but not
+    connected until ops and the customer link the account. Until 2026-12-04 the handoff listed it under
+    "Channels connected", its first step was to message it, and the welcome email said the assistant
+    was "connected to your channels"."""
+    from compiler.business.handoff import render_handoff
+    from compiler.business.welcome import build_message
+    unlinked = unlinked_channels(cid)
+    md = render_handoff(plan, cid)
+    html = render_handoff(plan, cid, html=True)
+    msg = build_message(plan, cid)
+    text = next(p.get_content() for p in msg.walk() if p.get_content_type() == "text/plain" and not p.get_filename())
+    steps = md.split("## Next steps", 1)[1]
+    assert "Channels connected" not in md + html
+    for ch in unlinked:
+        line = next(l for l in md.splitlines() if l.startswith(f"- {ch['type']}: "))
+        assert line.endswith("(not linked yet: see Next steps)"), line
+        name = {"whatsapp": "WhatsApp", "signal": "Signal"}[ch["type"]]
+        assert f"Link {name}" in steps and f"Link {name}" in html and f"Link {name}" in text
+        if ch["type"] == "signal":
+            assert ch["account"] in steps
+        assert f"Send a {name} message to the number" not in text
+    if unlinked:
+        assert "connected to your channels" not in text
+        assert "1. Link " in steps and "(once it is linked)" in steps
+    else:
+        assert "connected to your channels" in text and "not linked yet" not in md
+        assert steps.lstrip().startswith("1. Send the assistant a first direct message on each channel above.")

@@ -30,6 +30,25 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 CNAME_OUTPUT = "customer_dns_name"          # compiler/targets/terraform.py _dns_record
 PENDING = "pending (assigned at apply)"
 
+# The customer's part of linking a WhatsApp/Signal account that the customer file says is not linked
+# yet (`channels[].linked: false`; models.LINKED_CHANNELS is the operator's part). Until it is done the
+# gateway runs with that channel loaded but not connected (docs/live-checks.md "WhatsApp awaits its
+# link"), so no document may call the channel connected or ask the customer to message it.
+LINK_STEPS = {
+    "whatsapp": "Link WhatsApp: we book a short call with you, start the link on your assistant's server and "
+                "show you a QR code; scan it with WhatsApp on the phone whose number the assistant should use "
+                "(Settings, Linked devices, Link a device). Until then the assistant does not answer on WhatsApp.",
+    "signal": "Link Signal ({account}): we book a short call with you to link that number to your assistant's "
+              "server; you scan a QR code with Signal on that phone (Settings, Linked devices). Until then the "
+              "assistant does not answer on Signal.",
+}
+
+
+def link_steps(c: CustomerPlan) -> list[tuple[str, str]]:
+    """(channel type, what the customer does) for every channel still waiting for its account link."""
+    return [(ch.type, LINK_STEPS[ch.type].format(account=ch.account or "your number"))
+            for ch in c.channels if ch.linked is False]
+
 
 @dataclass(frozen=True)
 class HostRow:
@@ -181,7 +200,7 @@ def context(plan: FleetPlan, customer_id: str, outputs: dict[str, dict] | None =
                 runtime=plan.runtime, links=monitoring_links(plan, c), dns=dns,
                 support=support_terms(c.tier, plan.settings.spec.support, c.id, c.white_label),
                 brand=brand(plan.settings.spec, c.white_label), capacity=capacity_lines(c),
-                dm_words=DM_WORDS,
+                dm_words=DM_WORDS, to_link=link_steps(c),
                 preview=any(h.ipv4 == PENDING for h in hosts),
                 # Every host and DNS name whose value the apply has not given yet (welcome --send refuses).
                 pending=[h.name for h in hosts if h.ipv4 == PENDING] + [r.name for r in dns if r.value == PENDING])

@@ -23,7 +23,10 @@ from .handoff import _environment, context, render_handoff
 # How a customer starts using each channel. The email is sent once the assistant is
 # live: the smoke test passed readiness, which fails while a configured channel is not
 # running (clawtex.yaml openclaw.readyPath), so every channel's credentials are already
-# in place and nothing is left to send us. Each step is a plain instruction.
+# in place and nothing is left to send us. Each step is a plain instruction. The exception
+# is a WhatsApp/Signal channel the customer file marks `linked: false`: the smoke test
+# accepts it loaded but not connected, and the email gives the link step instead
+# (handoff.LINK_STEPS).
 CONNECT = {
     "telegram": "Open your bot in Telegram (search for its @name) and send it a message.",
     "discord": "Send the bot a direct message, or mention it (@name) in a channel of your server.",
@@ -66,7 +69,8 @@ def build_message(plan: FleetPlan, customer_id: str, outputs: dict[str, dict] | 
     smtp = plan.settings.spec.support.smtp if plan.settings.spec.support else None
     if smtp is None:
         raise WelcomeError("clawtex.yaml has no spec.support.smtp")
-    ctx["connect"] = [(ch.type, CONNECT[ch.type]) for ch in c.channels]
+    to_link = dict(ctx["to_link"])
+    ctx["connect"] = [(ch.type, to_link.get(ch.type, CONNECT[ch.type])) for ch in c.channels]
     ctx["dashboard"] = next((url for name, url in ctx["links"] if name == "Dashboard"), None)
     b = ctx["brand"]
     # White-label: the customer's assistant by its brand, from and answered by the unbranded team.
