@@ -130,7 +130,8 @@ def render(root: Path, customer: str, out: Path) -> dict:
     for m in module.values():
         # The module path as the production stack resolves it, relative to where this stack is written.
         src = (root / "generated" / "terraform" / stack / m["source"]).resolve()
-        m["source"] = os.path.relpath(src, out.resolve())
+        rel = os.path.relpath(src, out.resolve())
+        m["source"] = rel if rel.startswith("../") else "./" + rel     # Terraform: a local path starts ./ or ../
     tf = cfg["terraform"]
     backend = dict(tf["backend"]["s3"])
     backend["key"] = f"dr-drills/{scratch}/terraform.tfstate"
