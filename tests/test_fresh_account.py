@@ -455,7 +455,8 @@ def test_secrets_reach_steps_only_through_env():
 def test_stack_outputs_reach_ansible_in_a_private_file():
     """Backup credentials and load balancer ids (sensitive outputs included) go from
     `terraform output -json` to the play in a 0600 file outside generated/ (-e @file)."""
-    script = (REPO / "scripts" / "gitops" / "apply-stack.sh").read_text()
+    # apply-stack.sh and dr-drill.sh share write_outputs (scripts/gitops/lib.sh)
+    script = "".join((REPO / "scripts" / "gitops" / name).read_text() for name in ("apply-stack.sh", "lib.sh"))
     assert re.search(r"umask 077; terraform -chdir=\"\$dir\" output -json", script)
     assert '-e "@$tmp/tf-outputs.json"' in script and 'tmp="${RUNNER_TEMP' in script
     for stack in (REPO / "generated" / "terraform").glob("*/cdk.tf.json"):
