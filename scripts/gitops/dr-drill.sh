@@ -32,7 +32,7 @@ work="${RUNNER_TEMP:-/tmp}/dr-drill-$customer"
 mkdir -p "$work"
 # shellcheck source=scripts/gitops/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-scratch_dir="$work/stack"
+scratch_dir="$work/$customer-dr-drill"    # a directory per customer: its own .terraform and plan files
 info() { jq -r --arg k "$1" '.[$k]' "$work/stack.json"; }
 render() { clawtex dr-drill-stack "$customer" --out "$scratch_dir" > "$work/stack.json"; }
 ssh_opts=(-o BatchMode=yes -o ConnectTimeout=10)
