@@ -9,7 +9,8 @@ the gateway server's resource is copied, so provider, server type/plan/size, ima
 region/location are production's, and so is its firewall (same rules, a name of its own). What
 the copy leaves out, on purpose:
 - delete and rebuild protection and the lifecycle block: the drill destroys the server after
-  every run (`terraform destroy`), which a protected hcloud server refuses (tiers/provider-facts.md);
+  every run (`terraform destroy`), which a protected server refuses (the plug-ins'
+  `unlifted_protection`, tiers/provider-facts.md);
 - DNS records and reverse DNS: production's names keep pointing at production;
 - the data volume, private network/VPC attachments, backup stores and every other resource: the
   drill restores into the root disk, and the backup store it reads is the customer's own, reached
@@ -32,21 +33,12 @@ from pathlib import Path
 import yaml
 
 from ..business import drill
+from ..providers import plugin
 
-# The gateway server resource of each provider, the attributes that carry its name (provider docs:
-# hcloud v1.68.0 docs/resources/server.md `name`; digitalocean v2.99.1 docs/resources/droplet.md
-# `name`; vultr v2.32.0 docs/resources/instance.md `label`, `hostname`), and its public IPv4
-# attribute (server.md `ipv4_address`, droplet.md `ipv4_address`, instance.md `main_ip`).
-SERVERS = {"hcloud_server": (("name",), "ipv4_address"),
-           "digitalocean_droplet": (("name",), "ipv4_address"),
-           "vultr_instance": (("label", "hostname"), "main_ip")}
-# Attributes of the server copy that are production's alone: protection and lifecycle (the scratch
-# is destroyed after every drill), private network/VPC attachments, provider-side backups.
-DROPPED = {"//", "delete_protection", "rebuild_protection", "lifecycle", "vpc_ids", "vpc_uuid", "backups",
-           "backups_schedule", "network"}
-# The firewall the server references (copied, renamed) and the resources that attach rules to it.
-FIREWALLS = {"hcloud_firewall": "name", "vultr_firewall_group": "description", "digitalocean_firewall": "name"}
-FIREWALL_RULES = {"vultr_firewall_rule"}
+# Attributes of the server copy that are production's alone besides the plug-in's private-network
+# ones (ProviderPlugin.server_private_attrs): protection and lifecycle (the scratch is destroyed
+# after every drill), provider-side backups.
+DROPPED = {"//", "delete_protection", "rebuild_protection", "lifecycle", "backups", "backups_schedule"}
 SCRATCH_KEY = "dr_drill"          # the scratch server's resource name: never production's `oc_1` in a plan
 REF = re.compile(r"\$\{(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)")
 
@@ -64,7 +56,7 @@ def _refs(body) -> set[tuple[str, str]]:
 
 
 def _relabel(value, host: str, scratch: str, customer_stack: str):
-    if isinstance(value, dict):        # hcloud labels
+    if isinstance(value, dict):        # labels (a map); otherwise tags ("key:value" strings)
         out = dict(value)
         if "role" in out:
             out["role"] = "dr-drill"
@@ -82,46 +74,47 @@ def render(root: Path, customer: str, out: Path) -> dict:
         raise StackError(f"{customer}: a {t.tier} drill restores a cluster ({t.host}), not a server: "
                          "no scratch server path is built for it (docs/backups.md \"DR drill\")")
     inv = yaml.load((root / "generated/ansible/inventory/hosts.yml").read_text().replace("!unsafe ", ""), yaml.SafeLoader)
-    stack = next(h["clawtex_stack"] for g in inv["all"]["children"].values() for name, h in ((g or {}).get("hosts") or {}).items()
-                 if name == t.host and h)
+    stack, provider_name = next((h["clawtex_stack"], h["clawtex_provider"]) for g in inv["all"]["children"].values()
+                                for name, h in ((g or {}).get("hosts") or {}).items() if name == t.host and h)
     cfg = json.loads((root / "generated" / "terraform" / stack / "cdk.tf.json").read_text())
     resources = cfg.get("resource") or {}
-    found = [(rtype, key, body) for rtype, (names, _) in SERVERS.items() for key, body in (resources.get(rtype) or {}).items()
-             if all(body.get(n) == t.host for n in names)]
+    p = plugin(provider_name)
+    rtype = p.server_type
+    found = [(key, body) for key, body in (resources.get(rtype) or {}).items()
+             if all(body.get(n) == t.host for n in p.server_name_attrs)]
     if len(found) != 1:
         raise StackError(f"{customer}: expected one server named {t.host} in generated/terraform/{stack}, found {len(found)}")
-    rtype, key, body = found[0]
+    key, body = found[0]
     scratch = scratch_name(t.host)
-    names, ipv4 = SERVERS[rtype]
-    provider = rtype.split("_", 1)[0]
+    provider = p.terraform_provider
 
     def rename_refs(value):
         return json.loads(json.dumps(value).replace(f"${{{rtype}.{key}.", f"${{{rtype}.{SCRATCH_KEY}."))
 
-    server = {k: v for k, v in body.items() if k not in DROPPED}
-    for n in names:
+    server = {k: v for k, v in body.items() if k not in DROPPED and k not in p.server_private_attrs}
+    for n in p.server_name_attrs:
         server[n] = scratch
     for labels in ("labels", "tags"):
         if labels in server:
             server[labels] = _relabel(server[labels], t.host, scratch, stack)
     out_resources: dict[str, dict] = {rtype: {SCRATCH_KEY: server}}
     for ftype, fkey in sorted(_refs(server)):
-        if ftype not in FIREWALLS:
+        if ftype not in p.firewall_name_attrs:
             raise StackError(f"{customer}: the server references {ftype}.{fkey}, which the scratch stack does not model")
         fw = {k: v for k, v in resources[ftype][fkey].items() if k != "//"}
-        fw[FIREWALLS[ftype]] = f"{scratch}-fw"
+        fw[p.firewall_name_attrs[ftype]] = f"{scratch}-fw"
         out_resources.setdefault(ftype, {})[fkey] = fw
-    # Rules attached to a copied firewall, and a firewall that attaches itself to the server (DigitalOcean).
+    # Rules attached to a copied firewall, and a firewall that attaches itself to the server.
     for rrtype, named in resources.items():
         for rkey, rbody in named.items():
             refs = _refs(rbody)
-            if rrtype in FIREWALL_RULES and any((ft, fk) in refs for ft, named_fw in out_resources.items()
-                                               if ft in FIREWALLS for fk in named_fw):
+            if rrtype in p.firewall_rule_types and any((ft, fk) in refs for ft, named_fw in out_resources.items()
+                                                      if ft in p.firewall_name_attrs for fk in named_fw):
                 out_resources.setdefault(rrtype, {})[rkey] = {k: v for k, v in rbody.items() if k != "//"}
-            elif rrtype == "digitalocean_firewall" and (rtype, key) in refs:
+            elif rrtype in p.firewall_server_lists and (rtype, key) in refs:
                 fw = {k: v for k, v in rbody.items() if k != "//"}
-                fw["droplet_ids"] = [f"${{{rtype}.{key}.id}}"]
-                fw["name"] = f"{scratch}-fw"
+                fw[p.firewall_server_lists[rrtype]] = [f"${{{rtype}.{key}.id}}"]
+                fw[p.firewall_name_attrs[rrtype]] = f"{scratch}-fw"
                 out_resources.setdefault(rrtype, {})[rkey] = fw
     out_resources = rename_refs(out_resources)
     data = {dtype: named for dtype, named in (cfg.get("data") or {}).items() if dtype.startswith(provider + "_") and dtype.endswith("ssh_key")}
@@ -145,7 +138,8 @@ def render(root: Path, customer: str, out: Path) -> dict:
         "module": module,
         "data": data,
         "resource": out_resources,
-        "output": {"ipv4": {"description": f"public IPv4 of {scratch}", "value": f"${{{rtype}.{SCRATCH_KEY}.{ipv4}}}"}},
+        "output": {"ipv4": {"description": f"public IPv4 of {scratch}",
+                            "value": f"${{{rtype}.{SCRATCH_KEY}.{p.server_ipv4_attr}}}"}},
     }
     (out / "cdk.tf.json").write_text(json.dumps(rendered, indent=2, sort_keys=True) + "\n")
     return {"customer": customer, "tier": t.tier, "host": t.host, "scratch": scratch, "stack": stack, "provider": provider}
