@@ -203,3 +203,53 @@ exec /usr/bin/git "$@"
     assert sorted(p.name for p in final.iterdir() if p.name != ".git") == [
         "acme-logistics.json", "acme-logistics.jsonl", "helios-energy.json", "mapleleaf-dental.json", "mapleleaf-dental.jsonl"]
     assert json.loads((final / "acme-logistics.json").read_text()) == RECORD
+
+
+def test_the_due_step_reads_the_branch_and_names_platinum_as_not_built(repo, tmp_path):
+    """dr-drill.yml's due step, by bash in a clone whose origin has a dr-drills branch holding a
+    fresh Gold drill: the matrix holds the other server customers; Platinum is named in an ::error::
+    and NOT_BUILT makes the job's next step fail it. Dispatched for a Platinum customer: nothing to
+    run, the same error."""
+    wf = YAML(typ="safe", pure=True).load((REPO / ".github/workflows/dr-drill.yml").read_text())
+    steps = wf["jobs"]["due"]["steps"]
+    (due,) = [s for s in steps if s.get("id") == "due"]
+    (gate,) = [s for s in steps if s.get("if") == "env.NOT_BUILT != ''"]
+    assert gate["run"].strip() == "exit 1"
+    _git("init", "-q", "-b", "main", cwd=repo)
+    _git("add", "-A", cwd=repo)
+    _git("commit", "-q", "-m", "fleet", cwd=repo)
+    _git("checkout", "-q", "--orphan", "dr-drills", cwd=repo)
+    _git("rm", "-rq", "--cached", ".", cwd=repo)
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (tmp_path / "acme-logistics.json").write_text(json.dumps({**RECORD, "drill_at": now}))
+    blob = _git("hash-object", "-w", str(tmp_path / "acme-logistics.json"), cwd=repo).strip()
+    _git("update-index", "--add", "--cacheinfo", f"100644,{blob},acme-logistics.json", cwd=repo)
+    _git("commit", "-q", "-m", "drill", cwd=repo)
+    _git("checkout", "-q", "-f", "main", cwd=repo)
+    clone = tmp_path / "clone"
+    _git("clone", "-q", str(repo), str(clone), cwd=tmp_path)
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    (shims / "clawtex").write_text(f'#!/usr/bin/env bash\nPYTHONPATH="{REPO}" exec "{sys.executable}" -m compiler.cli "$@"\n')
+    (shims / "clawtex").chmod(0o755)
+
+    def run(customer: str) -> tuple[subprocess.CompletedProcess, dict, str]:
+        out, env_file = tmp_path / f"out-{customer}", tmp_path / f"env-{customer}"
+        for f in (out, env_file):
+            f.write_text("")
+        env = {"PATH": f"{shims}:{os.environ['PATH']}", "HOME": str(tmp_path), "INPUT_CUSTOMER": customer,
+               "GITHUB_OUTPUT": str(out), "GITHUB_ENV": str(env_file), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+        done = subprocess.run(["bash", "-eo", "pipefail", "-c", due["run"]], cwd=clone, env=env, capture_output=True, text=True)
+        return done, dict(line.split("=", 1) for line in out.read_text().splitlines()), env_file.read_text()
+
+    done, outputs, github_env = run("")
+    assert done.returncode == 0, done.stderr
+    assert [m["customer"] for m in json.loads(outputs["matrix"])["include"]] == ["brightpath-tutors", "helios-energy",
+                                                                                 "mapleleaf-dental"]
+    assert outputs["count"] == "3"
+    assert "::error::DR drill due but not built" in done.stdout and "orbital-health" in done.stdout
+    assert github_env == "NOT_BUILT=orbital-health\n"
+    done, outputs, github_env = run("orbital-health")
+    assert done.returncode == 0 and outputs["count"] == "0" and github_env == "NOT_BUILT=orbital-health\n"
+    done, outputs, github_env = run("acme-logistics")         # dispatched: drilled now, whatever the record says
+    assert json.loads(outputs["matrix"])["include"] == [{"customer": "acme-logistics", "tier": "gold"}] and github_env == ""
