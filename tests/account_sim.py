@@ -706,7 +706,7 @@ def ssh(argv: list[str]) -> int:
         server = _server_at(acc, address)
         if server is None:
             acc.refuse(f"ssh {address}", "no server of the account has that address")
-            return 255
+            return 1        # refused (recorded); not ssh's 255, which dr-drill.sh's boot wait retries for minutes
         name = _server_name(server)
         acc.log(f"ssh {user}@{name}: {command.split(chr(10))[0][:60]}")
         if not name.endswith(SCRATCH_SUFFIX):

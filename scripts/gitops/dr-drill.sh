@@ -47,8 +47,14 @@ up)
   ip=$(terraform -chdir="$scratch_dir" output -json | jq -r '.ipv4.value')
   printf '%s\n' "$ip" > "$work/ipv4"
   ssh_key
+  # ssh exits 255 on a connection or authentication failure (ssh(1) EXIT STATUS): the server is
+  # still booting or cloud-init has not installed the ops key yet, so wait; any other status is
+  # the remote command's own, and `true` failing there is no boot delay.
   for _ in $(seq 60); do
-    if ssh "${ssh_opts[@]}" -o StrictHostKeyChecking=accept-new "clawops@$ip" true; then exit 0; fi
+    rc=0
+    ssh "${ssh_opts[@]}" -o StrictHostKeyChecking=accept-new "clawops@$ip" true || rc=$?
+    if [ "$rc" -eq 0 ]; then exit 0; fi
+    if [ "$rc" -ne 255 ]; then echo "::error::$(info scratch) ($ip): ssh exited $rc"; exit 1; fi
     sleep 10
   done
   echo "::error::$(info scratch) ($ip) did not accept the ops key within 10 minutes"
