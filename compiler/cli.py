@@ -411,6 +411,46 @@ def cmd_dr_drill(args: argparse.Namespace) -> int:
     return 0 if record["rpo_met"] else 3
 
 
+def cmd_dr_drill_stack(args: argparse.Namespace) -> int:
+    import json
+    from .business.drill import DrillError
+    from .gitops import drill_stack
+    try:
+        info = drill_stack.render(_root(args), args.customer, Path(args.out))
+    except (DrillError, drill_stack.StackError) as exc:
+        print(f"clawtex dr-drill-stack: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(info, sort_keys=True))
+    return 0
+
+
+def cmd_dr_drill_due(args: argparse.Namespace) -> int:
+    import json
+    from .gitops import drill_stack
+    rows = drill_stack.due(_root(args), Path(args.records) if args.records else None)
+    if args.customer:       # a dispatched drill: that customer now, whatever the cadence says
+        rows = [r for r in drill_stack.due(_root(args), None) if r["customer"] == args.customer]
+        if not rows:
+            print(f"clawtex dr-drill-due: {args.customer} has no backed-up gateway host or no drill cadence in its tier",
+                  file=sys.stderr)
+            return 2
+    servers = [{"customer": r["customer"], "tier": r["tier"]} for r in rows if r["path"] == "server"]
+    print(json.dumps({"matrix": {"include": servers}, "count": len(servers),
+                      "not_built": [r["customer"] for r in rows if r["path"] != "server"], "due": rows}, sort_keys=True))
+    return 0
+
+
+def cmd_dr_drill_record(args: argparse.Namespace) -> int:
+    from .business import drill
+    try:
+        written = drill.push_record(args.remote, Path(args.source), args.customer)
+    except drill.DrillError as exc:
+        print(f"clawtex dr-drill-record: {exc}", file=sys.stderr)
+        return 1
+    print(f"recorded {written} drill(s) of {args.customer} on the {drill.RECORD_BRANCH} branch")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from .business import steps        # imports nothing: the parser stays cheap to build
     p = argparse.ArgumentParser(prog="clawtex", description="Compile Clawtex customer files into the fleet's infrastructure.")
@@ -533,6 +573,19 @@ def parser() -> argparse.ArgumentParser:
     dr.add_argument("--wipe-scratch", action="store_true",
                     help="confirm: the scratch host's gateway state is replaced by the snapshot")
     dr.set_defaults(func=cmd_dr_drill)
+    ds = sub.add_parser("dr-drill-stack", help="render the DR drill's scratch server stack (a copy of the gateway server)")
+    ds.add_argument("customer")
+    ds.add_argument("--out", required=True, help="directory for cdk.tf.json (outside generated/)")
+    ds.set_defaults(func=cmd_dr_drill_stack)
+    dd = sub.add_parser("dr-drill-due", help="customers due a DR drill by their tier's cadence (JSON matrix)")
+    dd.add_argument("--records", help="the dr-drills records (last drill per customer); none: every customer is due")
+    dd.add_argument("--customer", help="only this customer, due or not (a dispatched drill)")
+    dd.set_defaults(func=cmd_dr_drill_due)
+    dk = sub.add_parser("dr-drill-record", help="commit one drill's records to the dr-drills branch and push (retried)")
+    dk.add_argument("customer")
+    dk.add_argument("--from", dest="source", required=True, help="the drill's --records directory")
+    dk.add_argument("--remote", required=True, help="git URL of the fleet repository")
+    dk.set_defaults(func=cmd_dr_drill_record)
     return p
 
 

@@ -432,6 +432,9 @@ class Backups(Strict):
     # Cost estimate only: retained backup size as a multiple of the data disk
     # (full copy plus incrementals over the retention window).
     retained_size_factor: float = 1.0
+    # Disaster-recovery drill cadence (.github/workflows/dr-drill.yml, `clawtex dr-drill-due`): a
+    # customer is due when its last recorded drill is this many days old, or it never had one.
+    drill_every_days: Optional[int] = Field(default=None, gt=0)
 
 
 class SlaCredit(Strict):

@@ -40,6 +40,15 @@ Behaviour modelled (the oracle is this table, written by hand, not the compiler)
 - aws s3api on a Vultr backup bucket (compiler/gitops/bucket_history.py, run by apply-stack.sh):
   the bucket Terraform created, its subscription's key in the environment, versioned iff created
   with enable_versioning, keeping the lifecycle rule put on it (_vultr_bucket_call).
+- DR drills (.github/workflows/dr-drill.yml): a DNS record created where another stack already
+  holds the same (zone, name, type) would overwrite production's record (the providers' record
+  APIs replace or duplicate it) and is refused; the converge against a scratch server
+  (`-e ansible_host`, clawtex_running=false) must address a live scratch server (a `*-dr-drill`
+  server of the account), never production; `ssh` reaches only servers of the account, and the
+  drill's commands only a scratch server that was converged first. On a scratch server, `ssh`
+  answers what `clawtex dr-drill` asks (compiler/business/drill.py): the latest snapshot (30
+  minutes old) and the gateway's liveness answer; every other command succeeds. This models the
+  wiring, not restic or the gateway (the live suite proves the drill itself, docs/backups.md).
 - every shim: a secret value (the replay's secrets are SIMSECRET-*) on a command line
   is refused (issue 24 item 2: secrets never on a process command line).
 """
@@ -293,6 +302,13 @@ def _apply(acc: Account, stack: str, plan: dict) -> bool:
             continue
         address, attrs = change["address"], change["after"]
         rtype = address.split(".")[0]
+        if change["actions"] == ["create"] and rtype in RECORDS:
+            key = lambda a: (a.get(RECORDS[rtype]), a.get("name"), a.get("type"))
+            taken = [r for r in acc.d["resources"] if r["type"] == rtype and r["stack"] != stack and key(r["attrs"]) == key(attrs)]
+            if taken:
+                acc.refuse(f"terraform apply {stack}", f"{address}: writes DNS record {key(attrs)} that stack "
+                           f"{taken[0]['stack']} holds: it would overwrite production's DNS")
+                return False
         if change["actions"] == ["create"]:
             attr = UNIQUE.get(rtype)
             if attr and _literal(attrs.get(attr)) and acc.find(rtype, attr, attrs.get(attr)):
@@ -414,6 +430,17 @@ def ansible_playbook(argv: list[str]) -> int:
         for i, a in enumerate(argv):
             if a == "-e" and argv[i + 1].startswith("@"):
                 extra.update(json.loads(Path(argv[i + 1][1:]).read_text()))
+        scratch_run = "ansible_host" in extra or extra.get("clawtex_running") is False or extra.get("clawtex_offline") is True
+        if scratch_run:
+            address = str(extra.get("ansible_host", ""))
+            server = _server_at(acc, address)
+            name = _server_name(server) if server else None
+            if not (name and name.endswith(SCRATCH_SUFFIX)) or len(limit) != 1:
+                acc.refuse(f"ansible-playbook {','.join(limit)}", f"a DR drill converge (clawtex_running=false) would reach "
+                           f"{name or address or 'the production address'}, not a scratch server")
+                return 1
+            acc.d.setdefault("converged", {})[address] = limit[0]
+            acc.log(f"  {limit[0]}: host vars converged on scratch server {name}")
         inventory = Path(argv[argv.index("-i") + 1]) if "-i" in argv else None
         if inventory and inventory.is_dir():
             inventory = inventory / "hosts.yml"
@@ -647,7 +674,57 @@ def ssh_keyscan(argv: list[str]) -> int:
     return 0
 
 
-TOOLS = {"terraform": terraform, "ansible-playbook": ansible_playbook, "gh": gh, "aws": aws, "ssh-keyscan": ssh_keyscan}
+SCRATCH_SUFFIX = "-dr-drill"          # compiler/business/drill.py LOCK_HOSTNAME_SUFFIX: the scratch server's name
+SERVER_NAME = {"hcloud_server": "name", "digitalocean_droplet": "name", "vultr_instance": "label"}
+
+
+def _server_at(acc: "Account", address: str) -> dict | None:
+    """The live server whose public address a stack output gave: the replay's addresses are the
+    outputs' expressions, `sim(${<type>.<name>.<attribute>})`."""
+    m = re.fullmatch(r"sim\(\$\{([a-z_]+)\.([A-Za-z0-9_-]+)\.[a-z0-9_]+\}\)", address)
+    if not m or m.group(1) not in SERVER_NAME:
+        return None
+    found = [r for r in acc.d["resources"] if r["type"] == m.group(1) and r["address"] == f"{m.group(1)}.{m.group(2)}"]
+    return found[-1] if found else None
+
+
+def _server_name(server: dict) -> str:
+    return server["attrs"].get(SERVER_NAME[server["type"]], "")
+
+
+def ssh(argv: list[str]) -> int:
+    """`ssh [-o ...] user@address [command]`, as dr-drill.sh and `clawtex dr-drill --runner` call it."""
+    from datetime import datetime, timedelta, timezone
+    with account() as acc:
+        if refused_for_secrets(acc, "ssh", "ssh", argv):
+            return 1
+        i = 0
+        while i < len(argv) and argv[i].startswith("-"):
+            i += 2 if argv[i] in ("-o", "-i", "-p", "-l") else 1
+        user, _, address = argv[i].rpartition("@")
+        command = " ".join(argv[i + 1:])
+        server = _server_at(acc, address)
+        if server is None:
+            acc.refuse(f"ssh {address}", "no server of the account has that address")
+            return 1        # refused (recorded); not ssh's 255, which dr-drill.sh's boot wait retries for minutes
+        name = _server_name(server)
+        acc.log(f"ssh {user}@{name}: {command.split(chr(10))[0][:60]}")
+        if not name.endswith(SCRATCH_SUFFIX):
+            acc.refuse(f"ssh {name}", "the DR drill reached a production server")
+            return 1
+        if command != "true" and address not in acc.d.get("converged", {}):
+            acc.refuse(f"ssh {name}", "the drill ran on a scratch server that was never converged")
+            return 1
+    if "snapshots --json" in command:
+        at = datetime.now(timezone.utc) - timedelta(minutes=30)
+        print(json.dumps([{"id": "5e" * 32, "time": at.strftime("%Y-%m-%dT%H:%M:%S.123456789Z")}]))
+    elif "urllib.request" in command:
+        print('200 {"ok": true, "status": "live"}')
+    return 0
+
+
+TOOLS = {"terraform": terraform, "ansible-playbook": ansible_playbook, "gh": gh, "aws": aws, "ssh-keyscan": ssh_keyscan,
+         "ssh": ssh}
 
 if __name__ == "__main__":
     sys.exit(TOOLS[sys.argv[1]](sys.argv[2:]))

@@ -176,17 +176,17 @@ def test_deploy_times_push_backs_off_with_jitter(monkeypatch):
     recorded at time.sleep, the one place tenacity waits."""
     import time as time_module
 
-    from compiler.business import deploytime
+    from compiler.business import deploytime, recordbranch
     sleeps: list[float] = []
     monkeypatch.setattr(time_module, "sleep", lambda seconds: sleeps.append(seconds))
     calls = []
 
-    def rejected(remote, records, branch):
+    def rejected(remote, branch, apply, message):
         calls.append(1)
         if len(calls) < 5:
-            raise deploytime._PushRejected() from RuntimeError("non-fast-forward")
+            raise recordbranch._PushRejected() from RuntimeError("non-fast-forward")
         return 1
-    monkeypatch.setattr(deploytime, "_push_once", rejected)
+    monkeypatch.setattr(recordbranch, "_push_once", rejected)
     for _ in range(20):
         calls.clear()
         assert deploytime.push_records("unused", [], attempts=5) == 1
@@ -201,11 +201,11 @@ def test_deploy_times_push_backs_off_with_jitter(monkeypatch):
 def test_deploy_times_push_gives_up_after_its_attempts(monkeypatch):
     import time as time_module
 
-    from compiler.business import deploytime
+    from compiler.business import deploytime, recordbranch
     monkeypatch.setattr(time_module, "sleep", lambda seconds: None)
 
-    def rejected(remote, records, branch):
-        raise deploytime._PushRejected() from RuntimeError("non-fast-forward")
-    monkeypatch.setattr(deploytime, "_push_once", rejected)
+    def rejected(remote, branch, apply, message):
+        raise recordbranch._PushRejected() from RuntimeError("non-fast-forward")
+    monkeypatch.setattr(recordbranch, "_push_once", rejected)
     with pytest.raises(RuntimeError, match="after 3 attempts: non-fast-forward"):
         deploytime.push_records("unused", [], attempts=3)

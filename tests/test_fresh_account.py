@@ -11,8 +11,10 @@ for what is modelled and from which source). The scenario, over one account:
 2. the first push: apply.yml plan -> fleet-first -> every matrix batch -> fleet-last;
 3. drift.yml over the account just built (every shard: clean, no error);
 4. the PR plan (pr.yml changed + plan) of the change that suspends a Hetzner Gold customer;
-5. that suspension's push (apply.yml);
-6. the decommission push (apply.yml).
+5. dr-drill.yml dispatched for a Gold Hetzner, a Silver DigitalOcean and a Gold Vultr customer:
+   scratch server up, converged, drilled over ssh, record pushed to dr-drills, destroyed;
+6. that suspension's push (apply.yml);
+7. the decommission push (apply.yml).
 
 It fails when any variable or secret is missing, a data source or DNS zone finds
 nothing, a name is taken twice, a destroy cannot proceed or stops half way, or a
@@ -40,6 +42,9 @@ WORKFLOWS = REPO / ".github" / "workflows"
 EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 SECRET = "SIMSECRET-"
 SUSPENDED = "acme-logistics"        # Hetzner Gold: servers with delete protection, a Storage Box
+# DR drills replayed: Hetzner Gold (protection, rDNS, DNS zone, Storage Box), DigitalOcean Silver
+# (a firewall that attaches itself, Spaces), Vultr Gold (rDNS, firewall rules, VPC).
+DRILLED = ("acme-logistics", "mapleleaf-dental", "helios-energy")
 
 
 def evaluate(expr: str, ctx: dict) -> str:
@@ -53,6 +58,8 @@ def evaluate(expr: str, ctx: dict) -> str:
         return "simvar-" + expr.split(".", 1)[1]
     if expr.startswith("needs.") and ".outputs." in expr:
         return str(ctx["outputs"].get(expr.rsplit(".", 1)[1], ""))
+    if expr.startswith("inputs."):
+        return str(ctx.get("inputs", {}).get(expr.split(".", 1)[1], ""))
     if expr.startswith("matrix."):
         return str(ctx["matrix"].get(expr.split(".", 1)[1], ""))
     simple = {"github.event.before": ctx.get("before", ""), "github.token": SECRET + "GITHUB_TOKEN",
@@ -79,7 +86,7 @@ class Replay:
         self.failures: list[str] = []
         for d in (self.work, self.runner_temp, self.artifacts, self.shims, tmp / "home"):
             d.mkdir(parents=True)
-        for tool in ("terraform", "ansible-playbook", "gh", "aws", "ssh-keyscan"):
+        for tool in ("terraform", "ansible-playbook", "gh", "aws", "ssh-keyscan", "ssh"):
             # account_sim imports compiler.secrets: the checkout's, never an installed copy (which may
             # point at another tree, or at none: the replay failed with ModuleNotFoundError there)
             self._shim(tool, f'PYTHONPATH="{REPO}" exec "{sys.executable}" "{SIM}" {tool} "$@"')
@@ -87,6 +94,8 @@ class Replay:
         self._shim("clawtex", f'PYTHONPATH="{REPO}" exec "{sys.executable}" -m compiler.cli "$@"')
         self._shim("python", f'PYTHONPATH="{REPO}" exec "{sys.executable}" "$@"')
         self._shim("python3", f'PYTHONPATH="{REPO}" exec "{sys.executable}" "$@"')
+        # The runner's pushes to the fleet repository (dr-drill.yml's record step) reach the bare remote.
+        (tmp / "home" / ".gitconfig").write_text(f'[url "{tmp / "remote.git"}"]\n\tinsteadOf = https://github.example/clawtex/fleet.git\n')
 
     def _shim(self, name: str, line: str) -> None:
         path = self.shims / name
@@ -141,6 +150,7 @@ class Replay:
         base = {"PATH": f"{self.shims}:{os.environ['PATH']}", "HOME": str(self.tmp / "home"), "LANG": "C.UTF-8",
                 "CI": "true", "SIM_ACCOUNT": str(self.account), "SIM_KEEP_GOING": "1", "RUNNER_TEMP": str(self.runner_temp),
                 "GITHUB_REPOSITORY": "clawtex/fleet", "GITHUB_OUTPUT": str(self.tmp / "github_output"),
+                "GITHUB_ENV": str(self.tmp / "github_env"),
                 "GITHUB_STEP_SUMMARY": str(self.tmp / "step_summary"), "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
         return {**base, **extra}
 
@@ -172,7 +182,11 @@ class Replay:
         label = f"{workflow}:{job}" + (f" [{', '.join(f'{k}={v}' for k, v in ctx.get('matrix', {}).items())}]" if ctx.get("matrix") else "")
         self.sim_log(f"== {label} @ {sha[:8]}")
         tf_version = ""
+        (self.tmp / "github_env").write_text("")
+        failed = False
         for step in spec["steps"]:
+            if not self._condition(step.get("if"), failed, job_env):
+                continue
             uses = step.get("uses", "")
             if uses.startswith("hashicorp/setup-terraform"):
                 tf_version = str(step["with"]["terraform_version"])
@@ -185,7 +199,8 @@ class Replay:
             script = substitute(step["run"], ctx)
             if script.lstrip().startswith(("python -m pip install", "sudo ")):
                 continue        # installs (never here) and the test suite
-            done = self.run_step(step, job_env, ctx, {"GITHUB_SHA": sha, "SIM_TERRAFORM_VERSION": tf_version})
+            done = self.run_step(step, {**job_env, **self._github_env()}, ctx,
+                                 {"GITHUB_SHA": sha, "SIM_TERRAFORM_VERSION": tf_version})
             self.transcript.append(f"--- {label}: {step.get('name', script.splitlines()[0])} (exit {done.returncode})\n"
                                    + done.stdout[-4000:] + done.stderr[-4000:])
             if "::warning::plan failed" in done.stdout or "::error::" in done.stdout:
@@ -193,13 +208,29 @@ class Replay:
                     line for line in done.stdout.splitlines() if line.startswith(("::warning::plan failed", "::error::"))))
             if done.returncode != 0:
                 self.failures.append(f"{label}: step '{step.get('name')}' exited {done.returncode}: {done.stderr.strip()[-600:]}")
-                break
+                failed = True       # only `if: always()` steps run after a failed one, as on the runner
         outputs = {}
         for line in (self.tmp / "github_output").read_text().splitlines():
             if "=" in line:
                 key, value = line.split("=", 1)
                 outputs[key] = value
         return outputs
+
+    def _github_env(self) -> dict:
+        path = self.tmp / "github_env"
+        lines = path.read_text().splitlines() if path.exists() else []
+        return dict(line.split("=", 1) for line in lines if "=" in line)
+
+    def _condition(self, cond, failed: bool, job_env: dict) -> bool:
+        """A step's `if:` as the runner decides it, for the conditions the workflows use."""
+        if cond is None:
+            return not failed
+        if cond == "always()":
+            return True
+        m = re.fullmatch(r"env\.([A-Z_]+) != ''", cond)
+        if m:
+            return not failed and bool({**job_env, **self._github_env()}.get(m.group(1), ""))
+        raise AssertionError(f"the replay does not know the step condition {cond!r}: add it")
 
     def run_step(self, step: dict, job_env: dict, ctx: dict, extra: dict) -> subprocess.CompletedProcess:
         """One `run:` step as the runner runs it: bash -eo pipefail, the job's and the step's env."""
@@ -286,6 +317,16 @@ class Replay:
         if bad or not statuses:
             self.failures.append(f"drift.yml right after the apply: {bad or 'no stack planned'}")
 
+    def dr_drill(self, sha: str, customer: str) -> None:
+        """dr-drill.yml dispatched for `customer`: the due job, then its drill job."""
+        ctx = {"outputs": {}, "inputs": {"customer": customer}}
+        out = self.run_job("dr-drill.yml", "due", sha, ctx)
+        include = json.loads(out.get("matrix") or '{"include": []}')["include"]
+        if [m["customer"] for m in include] != [customer]:
+            self.failures.append(f"dr-drill.yml due: {customer} dispatched, matrix {include}")
+        for entry in include:
+            self.run_job("dr-drill.yml", "drill", sha, {"outputs": out, "matrix": entry})
+
     def pr_plan(self, sha: str) -> None:
         ctx = {"outputs": {}}
         out = self.run_job("pr.yml", "changed", sha, ctx)
@@ -302,6 +343,8 @@ def run_scenario(tmp: Path) -> Replay:
     r.fill_secret_store()
     r.apply(empty, full)
     r.drift(full)
+    for customer in DRILLED:
+        r.dr_drill(full, customer)
     suspended = r.change_customer(SUSPENDED, "  status: suspended\n", f"suspend {SUSPENDED}")
     r.pr_plan(suspended)
     r.apply(full, suspended)
@@ -424,8 +467,30 @@ def test_every_workflow_step_succeeds(replay):
     assert replay.failures == []
     assert replay.account_data["errors"] == []
     log = "\n".join(replay.account_data["log"])
-    for expected in ("== apply.yml:fleet-first", "== apply.yml:stack", "== drift.yml:plan", "== pr.yml:plan"):
+    for expected in ("== apply.yml:fleet-first", "== apply.yml:stack", "== drift.yml:plan", "== pr.yml:plan",
+                     "== dr-drill.yml:due", "== dr-drill.yml:drill"):
         assert expected in log, f"the replay never ran {expected}"
+
+
+def test_dr_drills_run_on_scratch_servers_and_leave_nothing_behind(replay):
+    """Issue 24 item 3: dr-drill.yml, replayed for a Hetzner Gold, a DigitalOcean Silver and a Vultr
+    Gold customer over the account the first apply built. Each scratch server gets every variable,
+    credential and data source (the plan/apply checks above), a name production does not hold, no
+    DNS record of production's, a converge with the customer's host vars and secrets on the scratch
+    address only, the drill over ssh on it, its record on the dr-drills branch, and a destroy that
+    goes through (no protection)."""
+    assert _errors(replay, "dr-drill") == [] and _errors(replay, "production") == [] and _errors(replay, "DNS record") == []
+    log = "\n".join(replay.account_data["log"])
+    remote = replay.tmp / "remote.git"
+    for customer in DRILLED:
+        host = f"{customer}-oc-1"
+        assert f"== dr-drill.yml:drill [customer={customer}," in log, customer
+        assert f"  {host}: host vars converged on scratch server {host}-dr-drill" in log
+        assert f"ssh clawops@{host}-dr-drill: sudo bash -c" in log
+        assert re.search(rf"  destroyed {customer}-dr-drill/\w+_(server|droplet|instance)\.dr_drill", log), customer
+        record = json.loads(replay.git("show", f"dr-drills:{customer}.json", cwd=remote))
+        assert (record["customer"], record["host"], record["healthy"], record["repository"]) == (customer, host, True, "primary")
+    assert not [r for r in replay.account_data["resources"] if r["stack"].endswith("-dr-drill")], "a scratch server was left"
 
 
 # ------------------------------------------------------------ credentials flow, statically
@@ -455,7 +520,8 @@ def test_secrets_reach_steps_only_through_env():
 def test_stack_outputs_reach_ansible_in_a_private_file():
     """Backup credentials and load balancer ids (sensitive outputs included) go from
     `terraform output -json` to the play in a 0600 file outside generated/ (-e @file)."""
-    script = (REPO / "scripts" / "gitops" / "apply-stack.sh").read_text()
+    # apply-stack.sh and dr-drill.sh share write_outputs (scripts/gitops/lib.sh)
+    script = "".join((REPO / "scripts" / "gitops" / name).read_text() for name in ("apply-stack.sh", "lib.sh"))
     assert re.search(r"umask 077; terraform -chdir=\"\$dir\" output -json", script)
     assert '-e "@$tmp/tf-outputs.json"' in script and 'tmp="${RUNNER_TEMP' in script
     for stack in (REPO / "generated" / "terraform").glob("*/cdk.tf.json"):

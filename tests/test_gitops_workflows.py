@@ -40,7 +40,8 @@ def steps(workflow: dict):
 
 
 def test_the_three_workflows_exist():
-    assert [p.name for p in FILES] == ["apply.yml", "drift.yml", "live.yml", "mutation.yml", "pr.yml", "reports.yml"]
+    assert [p.name for p in FILES] == ["apply.yml", "dr-drill.yml", "drift.yml", "live.yml", "mutation.yml", "pr.yml",
+                                        "reports.yml"]
 
 
 def test_check_jsonschema_accepts_the_workflows():
@@ -112,7 +113,8 @@ def test_every_clawtex_call_in_the_workflows_parses():
     # parse_args exits on an unknown flag or subcommand
     assert {parser().parse_args(args).command for args in calls} == {"validate", "compile", "changed", "check-removals",
                                                                           "pr-summary", "reports-due", "customer-report",
-                                                                          "report", "deploytime", "welcome"}
+                                                                          "report", "deploytime", "welcome",
+                                                                          "dr-drill-due"}
 
 
 def test_apply_matrix_comes_from_changed_and_is_isolated_per_stack():
@@ -225,3 +227,23 @@ def test_mutation_testing_runs_weekly_bounded_and_outside_ci():
     runs = [step.get("run", "") for _, step in steps(workflow)]
     assert any("scripts/mutation.sh --budget 3600" in r for r in runs)
     assert "mutation" not in (REPO / ".ci" / "run").read_text() and "mutation" not in (REPO / "scripts" / "test.sh").read_text()
+
+
+def test_dr_drills_run_on_a_schedule_destroy_always_and_record_on_their_branch():
+    """The DR drill workflow (issue 24 item 3): scheduled and dispatchable for one customer; per
+    customer one drill at a time; the record and the scratch server's destroy run whatever the drill
+    did, the destroy last; every clawtex call of its script parses."""
+    workflow = load(WORKFLOWS / "dr-drill.yml")
+    assert workflow["on"]["schedule"] and workflow["on"]["workflow_dispatch"]["inputs"]["customer"]["required"] is True
+    job = workflow["jobs"]["drill"]
+    assert job["strategy"]["matrix"] == "${{ fromJSON(needs.due.outputs.matrix) }}" and job["strategy"]["fail-fast"] is False
+    assert job["concurrency"] == {"group": "dr-drill-${{ matrix.customer }}", "cancel-in-progress": False}
+    assert job["permissions"] == {"contents": "write"}
+    phases = [(s.get("run", "").split("dr-drill.sh ")[-1].split()[0], s.get("if")) for s in job["steps"] if "dr-drill.sh" in s.get("run", "")]
+    assert phases == [("up", None), ("converge", None), ("drill", None), ("record", "always()"), ("down", "always()")]
+    script = (REPO / "scripts" / "gitops" / "dr-drill.sh").read_text()
+    assert subprocess.run(["bash", "-n", str(REPO / "scripts" / "gitops" / "dr-drill.sh")]).returncode == 0
+    joined = script.replace("\\\n", " ").replace('$(cat "$work/ipv4")', "IP")
+    calls = [shlex.split(line[line.index("clawtex "):].split(" > ")[0].split(";")[0]) for line in joined.splitlines()
+             if "clawtex " in line and not line.strip().startswith("#")]
+    assert {parser().parse_args(c[1:]).command for c in calls} == {"dr-drill-stack", "dr-drill", "dr-drill-record"}

@@ -45,13 +45,14 @@ def test_plugin_implements_the_interface(name):
 
 
 def _terraform_steps():
-    """Workflow steps that run terraform (directly or through scripts/gitops/apply-stack.sh)."""
+    """Workflow steps that run terraform (directly or through scripts/gitops/apply-stack.sh, or
+    dr-drill.sh up/down: the scratch server)."""
     for path in WORKFLOWS:
         workflow = yaml.safe_load(path.read_text())
         for job_id, job in workflow.get("jobs", {}).items():
             for step in job.get("steps", []):
                 run = step.get("run", "")
-                if re.search(r"^\s*(if !?\s*)?terraform -chdir|apply-stack\.sh", run, re.M):
+                if re.search(r"^\s*(if !?\s*)?terraform -chdir|apply-stack\.sh|dr-drill\.sh (up|down)", run, re.M):
                     yield f"{path.name}:{job_id}:{step.get('name', '?')}", step.get("env", {}) or {}
 
 

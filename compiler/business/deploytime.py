@@ -29,15 +29,12 @@ from __future__ import annotations
 
 import json
 import statistics
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-import git
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
-
+from . import recordbranch
 from .steps import EVENT_RECEIVED, FAILED, SMOKE_PASSED, STEPS  # noqa: F401  (STEPS: this module's record format)
 
 RECORD_BRANCH = "deploy-times"
@@ -101,49 +98,15 @@ def load(directory: Path) -> dict[str, dict[str, Record]]:
     return out
 
 
-class _PushRejected(Exception):
-    """Another writer pushed first (non-fast-forward): fetch again and re-apply on top."""
-
-
 def push_records(remote: str, records: Iterable[Record], attempts: int = 5, branch: str = RECORD_BRANCH,
                  wait: Any = None) -> int:
     """Commit the records to `branch` of `remote` and push; on a rejected push (someone
-    else pushed first) fetch again and re-apply, after a growing, jittered pause (tenacity:
-    exponential backoff with full jitter, 0.2 s doubling up to 5 s, so writers that collided
-    do not collide again in step). Returns how many lines were new."""
+    else pushed first) fetch again and re-apply (compiler/business/recordbranch.py). Returns how
+    many lines were new."""
     records = list(records)
-    retrying = Retrying(stop=stop_after_attempt(attempts), retry=retry_if_exception_type(_PushRejected),
-                        wait=wait if wait is not None else wait_random_exponential(multiplier=0.2, max=5),
-                        reraise=True)
-    try:
-        return retrying(_push_once, remote, records, branch)
-    except _PushRejected as exc:
-        raise RuntimeError(f"could not push deployment-time records after {attempts} attempts: {exc.__cause__}") from None
-
-
-def _push_once(remote: str, records: list[Record], branch: str) -> int:
-    with tempfile.TemporaryDirectory(prefix="clawtex-deploytimes-") as tmp:
-        repo = git.Repo.init(tmp)
-        with repo.config_writer() as cfg:
-            cfg.set_value("user", "name", "clawtex")
-            cfg.set_value("user", "email", "clawtex@localhost")
-        repo.create_remote("origin", remote)
-        try:
-            repo.git.fetch("origin", f"{branch}:refs/remotes/origin/{branch}")
-            repo.git.checkout("-B", branch, f"origin/{branch}")
-        except git.GitCommandError:
-            repo.git.checkout("--orphan", branch)        # first record ever: a new branch
-        written = sum(append(Path(tmp), r) for r in records)
-        if not written:
-            return 0
-        repo.git.add("--all")
-        names = ", ".join(sorted({f"{r.customer} {r.step}" for r in records}))
-        repo.index.commit(f"deploy-times: {names}")
-        try:
-            repo.git.push("origin", f"HEAD:refs/heads/{branch}")
-            return written
-        except git.GitCommandError as exc:   # non-fast-forward: another writer won; retry on top of it
-            raise _PushRejected() from exc
+    names = ", ".join(sorted({f"{r.customer} {r.step}" for r in records}))
+    return recordbranch.push(remote, branch, lambda checkout: sum(append(checkout, r) for r in records),
+                             f"deploy-times: {names}", attempts=attempts, wait=wait, what="deployment-time records")
 
 
 # ---------------------------------------------------------------- report

@@ -233,3 +233,28 @@ def summary(record: dict) -> str:
     return (f"{record['customer']} ({record['tier']}): restored snapshot {record['snapshot'][:8]} of "
             f"{record['snapshot_time']} on {record['drill_at']}; RPO {record['rpo_seconds']:.0f} s "
             f"({'within' if record['rpo_met'] else 'OVER'} the {record['rpo_promise_seconds']} s backup interval); {rto}")
+
+
+RECORD_BRANCH = "dr-drills"
+
+
+def push_record(remote: str, new_records: Path, customer: str, attempts: int = 5, wait=None) -> int:
+    """Commit one drill's records to the `dr-drills` branch of `remote`: `new_records` is the
+    directory `--records` pointed at for this drill alone (write_record: <customer>.json, and
+    <customer>.jsonl holding only this run's line), so a retry after another writer's push copies the
+    last drill and appends this run's lines on top of whatever the branch holds by then. The
+    branch is created by the first record (compiler/business/recordbranch.py)."""
+    from . import recordbranch
+    last = Path(new_records) / f"{customer}.json"
+    lines = (Path(new_records) / f"{customer}.jsonl").read_text().splitlines()
+    if not last.exists() or not lines:
+        raise DrillError(f"{customer}: no drill record in {new_records}")
+
+    def apply(checkout: Path) -> int:
+        (checkout / last.name).write_text(last.read_text())
+        with open(checkout / f"{customer}.jsonl", "a") as f:
+            f.write("".join(line + "\n" for line in lines))
+        return len(lines)
+    record = json.loads(last.read_text())
+    return recordbranch.push(remote, RECORD_BRANCH, apply, f"dr-drills: {customer} {record.get('drill_at', '')}",
+                             attempts=attempts, wait=wait, what="DR drill records")

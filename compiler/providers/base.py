@@ -126,6 +126,16 @@ class ProviderPlugin:
     # region reaches them there, so Prometheus may scrape over it (provider-facts row 39).
     # False where each stack's network is its own (hcloud network, Vultr VPC per stack).
     region_network_shared: bool = False
+    # The DR drill's scratch copy of a gateway server (compiler/gitops/drill_stack.py): the server's
+    # name attributes, its public IPv4 attribute, its attributes that attach production's private
+    # network, and its firewall: firewall type -> name attribute, rule types attached to a firewall,
+    # firewall type -> the attribute listing the servers it attaches itself to.
+    server_name_attrs: tuple[str, ...] = ("name",)
+    server_ipv4_attr: str = ""
+    server_private_attrs: tuple[str, ...] = ()
+    firewall_name_attrs: dict[str, str] = {}
+    firewall_rule_types: tuple[str, ...] = ()
+    firewall_server_lists: dict[str, str] = {}
 
     # --- Terraform ---------------------------------------------------------------
     def build_stack(self, b: Any) -> None:

@@ -29,6 +29,12 @@ class DigitalOcean(ProviderPlugin):
     # dns-registrars: "ns1.digitalocean.com, ns2.digitalocean.com, ns3.digitalocean.com"; row 33).
     name_servers = ("ns1.digitalocean.com", "ns2.digitalocean.com", "ns3.digitalocean.com")
     server_type = "digitalocean_droplet"
+    # digitalocean v2.99.1 docs/resources/droplet.md: `name`, `ipv4_address`, `vpc_uuid`; firewall.md
+    # `name`, `droplet_ids` (the firewall lists its droplets).
+    server_ipv4_attr = "ipv4_address"
+    server_private_attrs = ("vpc_uuid",)
+    firewall_name_attrs = {"digitalocean_firewall": "name"}
+    firewall_server_lists = {"digitalocean_firewall": "droplet_ids"}
     # force_new in digitalocean v2.99.1 digitalocean/droplet/resource_droplet.go
     # (tiers/replacement-facts.yaml); `image` is for new droplets only, existing ones
     # upgrade in place (docs/replacement.md "Image upgrades").

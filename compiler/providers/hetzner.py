@@ -34,6 +34,10 @@ class Hetzner(ProviderPlugin):
     # hcloud v1.68.0 docs/index.md: `token` or the HCLOUD_TOKEN environment variable.
     credential_env = ("HCLOUD_TOKEN",)
     server_type = "hcloud_server"
+    # hcloud v1.68.0 docs/resources/server.md: `name`, `ipv4_address`, `network` blocks; firewall.md `name`.
+    server_ipv4_attr = "ipv4_address"
+    server_private_attrs = ("network",)
+    firewall_name_attrs = {"hcloud_firewall": "name"}
     # force_new in hcloud v1.68.0 internal/server/resource.go (tiers/replacement-facts.yaml);
     # ssh_keys/user_data only matter at first boot; `image` too: a new image is for new
     # servers, existing ones upgrade in place (docs/replacement.md "Image upgrades").

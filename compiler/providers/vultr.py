@@ -18,6 +18,13 @@ class Vultr(ProviderPlugin):
     # vultr v2.32.0 website/docs/index.html.markdown: `api_key` from VULTR_API_KEY.
     credential_env = ("VULTR_API_KEY",)
     server_type = "vultr_instance"
+    # vultr v2.32.0 docs/resources/instance.md: `label` and `hostname`, `main_ip`, `vpc_ids`;
+    # firewall_group.md `description`; firewall_rule.md `firewall_group_id` (rules attach to a group).
+    server_name_attrs = ("label", "hostname")
+    server_ipv4_attr = "main_ip"
+    server_private_attrs = ("vpc_ids",)
+    firewall_name_attrs = {"vultr_firewall_group": "description"}
+    firewall_rule_types = ("vultr_firewall_rule",)
     # force_new in vultr v2.32.0 vultr/resource_vultr_instance.go (tiers/replacement-facts.yaml):
     # `os_id` is for new instances only (docs/replacement.md "Image upgrades"); `hostname`
     # is force_new "to prevent accidental reinstalls" (its schema description), a rename

@@ -29,19 +29,9 @@ if [ -n "$removed" ]; then
   mkdir -p "$tmp/base-inventory"
   git archive "$BASE" generated/ansible/inventory | tar -x -C "$tmp/base-inventory"
 fi
-# The stack's outputs (sensitive ones too: backup credentials, load balancer ids) as the play's
-# clawtex_tf_outputs[stack][name], in a 0600 file outside generated/: never on a command line, in a
-# log or in the repository (docs/fresh-account.md, docs/backups.md).
-write_outputs() {
-  (umask 077; terraform -chdir="$dir" output -json > "$tmp/tf-outputs.raw.json")
-  # A sensitive output is no GitHub secret: the runner hides it from the log only once told
-  # (workflow command ::add-mask::, one line at a time). printf is bash's builtin: no command line.
-  while IFS= read -r line; do
-    if [ -n "$line" ]; then printf '::add-mask::%s\n' "$line"; fi
-  done < <(jq -r '.[] | select(.sensitive) | .value | if type == "string" then . else tojson end' "$tmp/tf-outputs.raw.json")
-  (umask 077; jq --arg s "$stack" '{clawtex_tf_outputs: {($s): with_entries(.value |= .value)}}' "$tmp/tf-outputs.raw.json" > "$tmp/tf-outputs.json")
-  rm -f "$tmp/tf-outputs.raw.json"
-}
+# write_outputs (the stack's outputs, sensitive ones too, as a 0600 file) and ssh_key: scripts/gitops/lib.sh.
+# shellcheck source=scripts/gitops/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 if [ "$action" = destroy ]; then
   # A destroyed stack (a departing customer's, or a provider's fleet stack once its
   # last stack is gone) is no longer in generated/: its last configuration is in BASE.
@@ -82,11 +72,6 @@ running = {name for name, v in hosts(yaml.load(open(sys.argv[1]), Loader=yaml.Ba
            if isinstance(v, dict) and v.get("clawtex_running") == "true"}
 print(",".join(h for h in sys.argv[2].split(",") if h in running))
 PY
-}
-ssh_key() {
-  install -m 700 -d ~/.ssh
-  printf '%s\n' "$OPS_SSH_PRIVATE_KEY" > ~/.ssh/id_ed25519
-  chmod 600 ~/.ssh/id_ed25519
 }
 # Final backup of departing customers: before any destroy, apply or Ansible run.
 final=""
