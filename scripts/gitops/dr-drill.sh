@@ -69,7 +69,7 @@ converge)
   write_outputs
   ssh_key
   (umask 077; jq -n --arg ip "$(cat "$work/ipv4")" \
-    '{ansible_host: $ip, clawtex_running: false, clawtex_offline: true}' > "$work/scratch-vars.json")
+    '{ansible_host: $ip, clawtex_running: false, clawtex_offline: true, clawtex_channels_off: true}' > "$work/scratch-vars.json")
   ANSIBLE_HOST_KEY_CHECKING=True python -m compiler.gitops.play_secrets generated/ansible/inventory "$host" "$tmp/tf-outputs.json" -- \
     ansible-playbook -i generated/ansible/inventory modules/ansible/site.yml --limit "$host" \
     -e "@$tmp/tf-outputs.json" -e "@$work/scratch-vars.json"
