@@ -131,8 +131,8 @@ def _generic_resource() -> type:
 @functools.cache
 def _generic_provider() -> type:
     """A TerraformProvider of an explicit type and source, with no attributes: what a prebuilt
-    provider binding (e.g. cdktf-cdktf-provider-digitalocean's DigitaloceanProvider, all of whose
-    attributes are optional) writes when given none: `provider.<type> = [{}]` and
+    provider binding (a generated `<Name>Provider` class, all of whose attributes are optional)
+    writes when given none: `provider.<type> = [{}]` and
     `terraform.required_providers.<type>.source` (cdktf@0.21.0 lib/terraform-provider.js
     `toTerraform`; the version there is the binding's constraint, which the plug-ins override)."""
     class GenericProvider(_cdktf().TerraformProvider):
