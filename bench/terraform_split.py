@@ -6,7 +6,8 @@ Builds (or reuses) a bench fleet of N customers in /tmp/clawtex-terraform-split-
 cold, then times in this process: recording and grouping every stack by shape
 (`terraform._by_shape`), the one CDKTF synthesis per shape, filling each shaped stack with
 its strings (+ `dump_json`), and the synthesis of the stacks that must be built alone
-(plug-ins that use CDKTF's provider bindings: DigitalOcean). Prints one JSON line.
+(a stack whose strings hold CDKTF's token marker; since 2026-12-04 no plug-in uses provider
+bindings, so normally none). Prints one JSON line.
 Nothing here asserts a time: benchmarks print numbers."""
 from __future__ import annotations
 

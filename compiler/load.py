@@ -7,6 +7,8 @@ duplicate keys. Every problem becomes a Diagnostic with file:line:column.
 """
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -392,12 +394,20 @@ def _key(event: Any) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _plain_tag(value: str) -> Any:
+    """ruamel's tag for a plain scalar. A function of the text alone here (this resolver has no
+    loader, so the YAML version is always its default 1.2, and no path resolvers), asked for
+    every plain scalar of every customer file, where keys and most values repeat: memoized."""
+    return _RESOLVER.resolve(ScalarNode, value, (True, False))
+
+
 def _scalar(event: Any) -> Any:
     if event.style in ("|", ">"):
         raise _NotSimple                    # libyaml forgives block headers ruamel refuses (">#")
     if not event.implicit[0]:
         return event.value                  # quoted: always text
-    tag = _RESOLVER.resolve(ScalarNode, event.value, (True, False))
+    tag = _plain_tag(event.value)
     if tag == _STR:
         return event.value
     if tag == _NULL:

@@ -1,8 +1,9 @@
 """DigitalOcean (Terraform provider digitalocean/digitalocean; data: tiers/providers.yaml `digitalocean`).
 
-The provider and core resources use the prebuilt typed CDKTF bindings
-(cdktf-cdktf-provider-digitalocean); Spaces, DNS, DOKS and load balancers are
-generic resources. The only provider offering Platinum today: a DOKS cluster per
+Every resource is a generic one built through the StackBuilder (so stacks are
+synthesized once per shape); the provider, droplets, volumes and firewalls give
+the JSON the prebuilt typed CDKTF bindings (cdktf-cdktf-provider-digitalocean)
+gave before (`_build_stack`). The only provider offering Platinum today: a DOKS cluster per
 region whose node pool autoscales between the tier's bounds, the gateway behind
 a Service of type LoadBalancer, a global load balancer in front. Every droplet is
 already in its region's default VPC, and vpc_uuid is force_new, so no explicit
@@ -157,48 +158,62 @@ PLUGIN = DigitalOcean()
 
 
 def _build_stack(b: Any) -> None:
-    from cdktf_cdktf_provider_digitalocean.droplet import Droplet
-    from cdktf_cdktf_provider_digitalocean.firewall import Firewall, FirewallInboundRule, FirewallOutboundRule
-    from cdktf_cdktf_provider_digitalocean.provider import DigitaloceanProvider
-    from cdktf_cdktf_provider_digitalocean.volume import Volume
-    from cdktf_cdktf_provider_digitalocean.volume_attachment import VolumeAttachment
-
-    info, tf = b.info, b.cdktf
-    DigitaloceanProvider(b.stack, "digitalocean")
+    """Every resource through the StackBuilder (generic resources, explicit types), so the stack
+    is recorded and synthesized once per shape (targets/terraform.py `synthesize`). The JSON is
+    what the prebuilt typed bindings (cdktf-cdktf-provider-digitalocean: DigitaloceanProvider,
+    Droplet, Volume, VolumeAttachment, Firewall) wrote before, byte for byte: the provider is a
+    provider element with the binding's source (its block and required_providers come from the
+    element, not overrides: the "//" overrides list stays as it was), the version pinned by
+    override as before, each binding's attributes under their Terraform names, `Token.as_number`
+    references as the `${...}` strings they resolve to (tests/test_terraform_shapes.py replays
+    the recorded calls through the bindings and compares)."""
+    info = b.info
+    b.provider(PLUGIN.terraform_provider, info.terraform_source)
     b.stack.add_override("terraform.required_providers.digitalocean.version", info.terraform_version)
     key = b.data("digitalocean_ssh_key", "ops", {"name": OPS_KEY_NAME})
-    droplets: dict[str, Any] = {}
+    droplets: list[str] = []
     for host in b.sp.hosts:
         if host.role == ROLE_K8S:
             continue    # DOKS node pools, below
         rid = resource_id(host)
         if host.running:
-            droplets[rid] = Droplet(b.stack, rid, name=host.name, size=host.size.slug, image=info.image, region=host.region,
-                                    ssh_keys=[f"${{{key}.fingerprint}}"], tags=[f"{k}:{v}" for k, v in sorted(labels(host).items())],
-                                    user_data=b.user_data(), monitoring=True, ipv6=True)
+            droplets.append(rid)
             # DigitalOcean has no delete protection for droplets; lifecycle keeps routine changes from replacing them.
-            droplets[rid].add_override("lifecycle", PLUGIN.server_lifecycle()["lifecycle"])
-            b.output(f"{rid}_ipv4", droplets[rid].ipv4_address, f"public IPv4 of {host.name}")
+            b.resource("digitalocean_droplet", rid, {
+                "name": host.name, "size": host.size.slug, "image": info.image, "region": host.region,
+                "ssh_keys": [f"${{{key}.fingerprint}}"], "tags": [f"{k}:{v}" for k, v in sorted(labels(host).items())],
+                "user_data": b.user_data(), "monitoring": True, "ipv6": True, **PLUGIN.server_lifecycle()})
+            b.output(f"{rid}_ipv4", f"${{digitalocean_droplet.{rid}.ipv4_address}}", f"public IPv4 of {host.name}")
             # Every droplet is in its region's default VPC (module docstring): its VPC address.
-            b.output(PLUGIN.private_address_output(host), droplets[rid].ipv4_address_private, f"private (VPC) IPv4 of {host.name}")
+            b.output(PLUGIN.private_address_output(host), f"${{digitalocean_droplet.{rid}.ipv4_address_private}}",
+                     f"private (VPC) IPv4 of {host.name}")
         if host.volume_gb:
-            volume = Volume(b.stack, f"{rid}_data", name=f"{host.name}-data", region=host.region, size=host.volume_gb,
-                            initial_filesystem_type="ext4", description=f"data volume of {host.name}")
-            volume.add_override("lifecycle", {"prevent_destroy": True})
+            b.resource("digitalocean_volume", f"{rid}_data", {
+                "name": f"{host.name}-data", "region": host.region, "size": host.volume_gb,
+                "initial_filesystem_type": "ext4", "description": f"data volume of {host.name}"}, data=True)
             if host.running:
-                VolumeAttachment(b.stack, f"{rid}_data_attach", droplet_id=tf.Token.as_number(droplets[rid].id), volume_id=volume.id)
+                b.resource("digitalocean_volume_attachment", f"{rid}_data_attach", {
+                    "droplet_id": f"${{digitalocean_droplet.{rid}.id}}", "volume_id": f"${{digitalocean_volume.{rid}_data.id}}"})
     wazuh = [rid for rid in droplets if rid == "wazuh"]
-    serving = [d for rid, d in droplets.items() if rid not in wazuh]
+    serving = [rid for rid in droplets if rid not in wazuh]
+
+    def ids(rids: list[str]) -> list[str]:
+        return [f"${{digitalocean_droplet.{rid}.id}}" for rid in rids]
+
+    def rule(port: str, sources: list[str]) -> dict[str, Any]:
+        return {"protocol": "tcp", "port_range": port, "source_addresses": list(sources)}
+
     # Outbound ICMP too (path MTU discovery, ping): DigitalOcean firewalls drop what no rule allows.
-    outbound = [FirewallOutboundRule(protocol=p, port_range="1-65535", destination_addresses=ANYWHERE) for p in ("tcp", "udp")]
-    outbound.append(FirewallOutboundRule(protocol="icmp", destination_addresses=ANYWHERE))
-    ssh = FirewallInboundRule(protocol="tcp", port_range="22", source_addresses=b.ops_cidrs())
+    def outbound() -> list[dict[str, Any]]:
+        return [{"protocol": p, "port_range": "1-65535", "destination_addresses": list(ANYWHERE)} for p in ("tcp", "udp")] + \
+            [{"protocol": "icmp", "destination_addresses": list(ANYWHERE)}]
+
+    ssh = rule("22", b.ops_cidrs())
     # node_exporter from the Prometheus host only (clawtex.yaml ops.prometheus), over the address the
     # plan computed per host (plan.ScrapeTarget): public, or the default VPC where the ops host is a
     # Droplet of the account in the same region (row 39). Firewalls filter VPC traffic too.
-    def scrape(hosts: list[Any]) -> list[Any]:
-        return [FirewallInboundRule(protocol="tcp", port_range=port, source_addresses=sources)
-                for port, sources, _ in b.scrape_rules(hosts)]
+    def scrape(hosts: list[Any]) -> list[dict[str, Any]]:
+        return [rule(port, sources) for port, sources, _ in b.scrape_rules(hosts)]
     by_rid = {resource_id(h): h for h in b.sp.hosts}
     for host, target in b.private_scrape_targets():
         # `<host>.vpc.<fleet zone>` -> the droplet's VPC address: the name Prometheus scrapes.
@@ -206,19 +221,18 @@ def _build_stack(b: Any) -> None:
             "domain": target.zone, "name": target.record, "type": "A", "ttl": 300,
             "value": f"${{digitalocean_droplet.{resource_id(host)}.ipv4_address_private}}"})
     if serving:
-        inbound = [ssh] + [FirewallInboundRule(protocol="tcp", port_range=p, source_addresses=ANYWHERE) for p in PUBLIC_PORTS] + \
-            scrape([by_rid[rid] for rid in droplets if rid not in wazuh])
-        Firewall(b.stack, "fw", name=f"{b.sp.name}-fw", droplet_ids=[tf.Token.as_number(d.id) for d in serving],
-                 inbound_rule=inbound, outbound_rule=outbound)
+        inbound = [dict(ssh)] + [rule(p, ANYWHERE) for p in PUBLIC_PORTS] + scrape([by_rid[rid] for rid in serving])
+        b.resource("digitalocean_firewall", "fw", {"name": f"{b.sp.name}-fw", "droplet_ids": ids(serving),
+                                                   "inbound_rule": inbound, "outbound_rule": outbound()})
     if wazuh:
         # 1514-1515 from the stack's agents only: its serving Droplets (source_droplet_ids covers their
         # VPC address too, row 39). A Platinum cluster's nodes run no Wazuh agent (no DaemonSet:
         # docs/fresh-account.md "Platinum clusters"), so no rule admits the node-pool tags: it would
         # open the manager to every pod's traffic and to nothing of ours (provider-facts row 42).
-        agents = FirewallInboundRule(protocol="tcp", port_range=WAZUH_AGENT_PORTS,
-                                     source_droplet_ids=[tf.Token.as_number(d.id) for d in serving]) if serving else None
-        Firewall(b.stack, "wazuh_fw", name=f"{b.sp.name}-wazuh-fw", droplet_ids=[tf.Token.as_number(droplets["wazuh"].id)],
-                 inbound_rule=[ssh] + ([agents] if agents else []) + scrape([by_rid["wazuh"]]), outbound_rule=outbound)
+        agents = [{"protocol": "tcp", "port_range": WAZUH_AGENT_PORTS, "source_droplet_ids": ids(serving)}] if serving else []
+        b.resource("digitalocean_firewall", "wazuh_fw", {"name": f"{b.sp.name}-wazuh-fw", "droplet_ids": ids(["wazuh"]),
+                                                         "inbound_rule": [dict(ssh)] + agents + scrape([by_rid["wazuh"]]),
+                                                         "outbound_rule": outbound()})
     c = b.dedicated
     if c:
         for target in c.backup_targets:
@@ -252,11 +266,11 @@ def _build_stack(b: Any) -> None:
         # One firewall per cluster: Prometheus discovers the nodes (plan.NodePoolScrape) at their VPC
         # address in the ops host's region and at their public one elsewhere, so the sources differ.
         for region in c.regions:
-            Firewall(b.stack, f"nodes_scrape_fw_{region}", name=f"{b.sp.name}-{region}-nodes-scrape-fw",
-                     tags=[f"k8s:${{digitalocean_kubernetes_cluster.k8s_{region}.id}}"],
-                     inbound_rule=[FirewallInboundRule(protocol="tcp", port_range=port, source_addresses=sources)
-                                   for port, sources, _ in b.node_pool_scrape_rules(c.id, region)],
-                     outbound_rule=outbound)
+            b.resource("digitalocean_firewall", f"nodes_scrape_fw_{region}", {
+                "name": f"{b.sp.name}-{region}-nodes-scrape-fw",
+                "tags": [f"k8s:${{digitalocean_kubernetes_cluster.k8s_{region}.id}}"],
+                "inbound_rule": [rule(port, sources) for port, sources, _ in b.node_pool_scrape_rules(c.id, region)],
+                "outbound_rule": outbound()})
         _doks(b, c)
         return      # the global load balancer owns the customer's record (domains.is_managed)
     b.dns_record("digitalocean_record", lambda ip: {"domain": b.customer_zone(), "name": b.record_name(), "type": "A", "ttl": 300, "value": ip},

@@ -128,6 +128,19 @@ def _generic_resource() -> type:
     return GenericResource
 
 
+@functools.cache
+def _generic_provider() -> type:
+    """A TerraformProvider of an explicit type and source, with no attributes: what a prebuilt
+    provider binding (a generated `<Name>Provider` class, all of whose attributes are optional)
+    writes when given none: `provider.<type> = [{}]` and
+    `terraform.required_providers.<type>.source` (cdktf@0.21.0 lib/terraform-provider.js
+    `toTerraform`; the version there is the binding's constraint, which the plug-ins override)."""
+    class GenericProvider(_cdktf().TerraformProvider):
+        pass
+
+    return GenericProvider
+
+
 def host_output(host: HostPlan) -> str:
     """Name of the stack output holding the address clients use for `host`."""
     return plugin(host.provider).host_output(host)
@@ -167,6 +180,12 @@ class StackBuilder:
             body = {**body, "lifecycle": {**body.get("lifecycle", {}), "prevent_destroy": True}}
         self._emit(("resource", name, rtype, dict(body)))     # as GenericResource keeps it: a top-level copy
         return f"{rtype}.{name}"
+
+    def provider(self, name: str, source: str) -> None:
+        """The provider as a provider element, as a prebuilt provider binding declares it: CDKTF
+        writes its empty block and required_providers.<name>.source (no override listed in the
+        stack's "//" metadata; the plug-in pins the version by override)."""
+        self._emit(("provider", name, source))
 
     def data(self, dtype: str, name: str, body: dict[str, Any]) -> str:
         """A data source (read at plan time), written straight into the stack."""
@@ -379,6 +398,8 @@ def _play(stack: Any, op: tuple) -> None:
         _cdktf().TerraformOutput(stack, op[1], **op[2])
     elif kind == "backend":
         _cdktf().S3Backend(stack, **op[1])
+    elif kind == "provider":
+        _generic_provider()(stack, op[1], terraform_resource_type=op[1], terraform_provider_source=op[2])
     else:
         raise ValueError(kind)
 
@@ -444,6 +465,8 @@ def _abstract(ops: list[tuple]) -> tuple[list[tuple], list[str]]:
             out.append((kind, fixed(op[1]), {fixed(k): data(v) for k, v in op[2].items()}))
         elif kind == "backend":
             out.append((kind, {fixed(k): data(v) for k, v in op[1].items()}))
+        elif kind == "provider":
+            out.append((kind, fixed(op[1]), fixed(op[2])))
         else:
             raise _Fixed(kind)
     return out, values
