@@ -114,7 +114,7 @@ def test_platinum_cronjob_backs_up_the_volume_and_the_drill_restores_it_from_the
           f"restore from the ams3 copy {out['restore_seconds']:.1f}s")
 
 
-def platinum_cronjob_then_drill_restore(tmp_path) -> dict:
+def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
     """Platinum (issue 24 items 1 and 3): the CronJob's container, run here as the cluster would run it.
     ansible-playbook renders the role's k8s templates for the fra1 cluster (script, Secret, CronJob);
     the container's environment is the CronJob's env list resolved against the Secret's stringData; the
@@ -135,6 +135,8 @@ def platinum_cronjob_then_drill_restore(tmp_path) -> dict:
     import time
 
     from compiler.business import drill
+    from pathlib import Path
+
     from live.backups import rclone_binary
     from ci_rules import require_tool
     require_tool("restic", "scripts/deps/60-backups.sh")
@@ -177,8 +179,12 @@ def platinum_cronjob_then_drill_restore(tmp_path) -> dict:
         tasks = [{"name": f"render {f}", "ansible.builtin.template": {
             "src": str(ROLES / "backup" / "templates" / f"{f}.j2"), "dest": str(out / f), "mode": "0600"}}
             for f in ("clawtex-backup.sh", "clawtex-backup-k8s-secret.yml", "clawtex-backup-k8s.yml")]
+        tasks.append({"name": "render the node_exporter DaemonSet", "ansible.builtin.template": {
+            "src": str(ROLES / "node_exporter" / "templates" / "node-exporter-k8s.yml.j2"),
+            "dest": str(out / "node-exporter-k8s.yml"), "mode": "0600"}})
         play = [{"hosts": PLATINUM, "connection": "local", "gather_facts": False,
-                 "vars_files": [str(ROLES / "openclaw" / "defaults" / "main.yml"), str(ROLES / "backup" / "defaults" / "main.yml")],
+                 "vars_files": [str(ROLES / "openclaw" / "defaults" / "main.yml"), str(ROLES / "backup" / "defaults" / "main.yml"),
+                                str(ROLES / "node_exporter" / "defaults" / "main.yml")],
                  "tasks": tasks}]
         (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
         (tmp_path / "overlay.json").write_text(json.dumps(overlay))
@@ -211,11 +217,26 @@ def platinum_cronjob_then_drill_restore(tmp_path) -> dict:
                   if m["name"] in ("state", "textfile")]
         assert sorted(mounts) == ["/var/lib/openclaw/.openclaw", "/var/lib/openclaw/workspace",
                                   "/var/lib/prometheus/node-exporter"]
+        # The metric reaches Prometheus (BackupStale): the textfile volume is the node's directory (hostPath,
+        # by hand: site.yml's clawtex_textfile_dir), and the node_exporter DaemonSet mounts that same node
+        # directory and reads it with its textfile collector. Was: an emptyDir no node_exporter read.
+        textfile = "/var/lib/prometheus/node-exporter"
+        assert {"name": "textfile", "hostPath": {"path": textfile, "type": "DirectoryOrCreate"}} in pod["volumes"]
+        ds = [d for d in yaml.safe_load_all((out / "node-exporter-k8s.yml").read_text()) if d["kind"] == "DaemonSet"][0]
+        ds_pod = ds["spec"]["template"]["spec"]
+        [exporter] = ds_pod["containers"]
+        ds_mount = {m["name"]: m["mountPath"] for m in exporter["volumeMounts"]}
+        ds_host = {v["name"]: v["hostPath"]["path"] for v in ds_pod["volumes"] if "hostPath" in v}
+        [textfile_arg] = [a for a in exporter["args"] if a.startswith("--collector.textfile.directory=")]
+        [name] = [n for n, path in ds_host.items() if path == textfile]
+        assert textfile_arg == f"--collector.textfile.directory={ds_mount[name]}", (textfile_arg, ds_mount)
         marker = "platinum-marker-" + os.urandom(4).hex()
         [cmd] = [container["command"]]
         assert cmd == ["bash", "/usr/local/sbin/clawtex-backup"]
         pod_sh = ("set -e; mount -t tmpfs clawtex-pod /var/lib; "
                   + "; ".join(f"mkdir -p {shlex.quote(m)}" for m in mounts)
+                  # the node's directory behind the hostPath (the caller's stand-in for the node), if given
+                  + (f"; mount --bind {shlex.quote(str(textfile_dir))} {textfile}" if textfile_dir else "")
                   + f"; echo {marker} >/var/lib/openclaw/.openclaw/marker; echo ws >/var/lib/openclaw/workspace/notes"
                   + "; mkdir /var/lib/openclaw/.openclaw/cache; echo junk >/var/lib/openclaw/.openclaw/cache/x"
                   # the gateway's files, as its uid writes them on the volume (fsGroup = its uid)
@@ -251,7 +272,8 @@ def platinum_cronjob_then_drill_restore(tmp_path) -> dict:
         assert (t.host, t.from_copy, t.interval_hours) == (PLATINUM, True, 1)
         restore = tmp_path / "scratch"
         drill_env = {**run_env, "RESTIC_REPOSITORY": cenv["RESTIC_REPOSITORY"]}   # restic.env's, the primary's
-        snapshot_age_at_drill = time.time() - __import__("dateutil.parser").parser.isoparse(copy[0]["time"]).timestamp()
+        drill_started = time.time()          # drill.drill's `started`: RPO = this - the snapshot's time
+        snapshot_age_at_drill = drill_started - __import__("dateutil.parser").parser.isoparse(copy[0]["time"]).timestamp()
         t1 = time.monotonic()
         o = subprocess.run(["bash", "-c", drill.restic_in_own_uts(f"snapshots --json --latest 1 --host {PLATINUM}",
                                                                    PLATINUM + drill.LOCK_HOSTNAME_SUFFIX, from_copy=True)],
@@ -269,7 +291,9 @@ def platinum_cronjob_then_drill_restore(tmp_path) -> dict:
         assert not (restore / "var/lib/openclaw/.openclaw/cache").exists()      # excluded, as on the hosts
         assert (restore / "var/lib/openclaw/.openclaw/marker").stat().st_uid == 10001    # owners kept
         return {"backup_seconds": backup_s, "restore_seconds": restore_s, "restored": restore / "var/lib/openclaw",
-                "marker": marker, "rpo_seconds": snapshot_age_at_drill, "restore_started": t1}
+                "daemonset": ds, "rendered": Path(out),
+                "marker": marker, "rpo_seconds": snapshot_age_at_drill, "restore_started": t1,
+                "snapshot": latest, "drill_started": drill_started}
     finally:
         for p in servers.values():
             if p.poll() is None:
