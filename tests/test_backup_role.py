@@ -4,6 +4,7 @@ timer's unit, restored, pruned, refused) is tests/live/test_hosts.py with tests/
 from __future__ import annotations
 
 import re
+import subprocess
 
 import yaml
 
@@ -113,7 +114,7 @@ def test_platinum_cronjob_backs_up_the_volume_and_the_drill_restores_it_from_the
           f"restore from the ams3 copy {out['restore_seconds']:.1f}s")
 
 
-def platinum_cronjob_then_drill_restore(tmp_path) -> dict:
+def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
     """Platinum (issue 24 items 1 and 3): the CronJob's container, run here as the cluster would run it.
     ansible-playbook renders the role's k8s templates for the fra1 cluster (script, Secret, CronJob);
     the container's environment is the CronJob's env list resolved against the Secret's stringData; the
@@ -134,6 +135,8 @@ def platinum_cronjob_then_drill_restore(tmp_path) -> dict:
     import time
 
     from compiler.business import drill
+    from pathlib import Path
+
     from live.backups import rclone_binary
     from ci_rules import require_tool
     require_tool("restic", "scripts/deps/60-backups.sh")
@@ -176,8 +179,12 @@ def platinum_cronjob_then_drill_restore(tmp_path) -> dict:
         tasks = [{"name": f"render {f}", "ansible.builtin.template": {
             "src": str(ROLES / "backup" / "templates" / f"{f}.j2"), "dest": str(out / f), "mode": "0600"}}
             for f in ("clawtex-backup.sh", "clawtex-backup-k8s-secret.yml", "clawtex-backup-k8s.yml")]
+        tasks.append({"name": "render the node_exporter DaemonSet", "ansible.builtin.template": {
+            "src": str(ROLES / "node_exporter" / "templates" / "node-exporter-k8s.yml.j2"),
+            "dest": str(out / "node-exporter-k8s.yml"), "mode": "0600"}})
         play = [{"hosts": PLATINUM, "connection": "local", "gather_facts": False,
-                 "vars_files": [str(ROLES / "openclaw" / "defaults" / "main.yml"), str(ROLES / "backup" / "defaults" / "main.yml")],
+                 "vars_files": [str(ROLES / "openclaw" / "defaults" / "main.yml"), str(ROLES / "backup" / "defaults" / "main.yml"),
+                                str(ROLES / "node_exporter" / "defaults" / "main.yml")],
                  "tasks": tasks}]
         (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
         (tmp_path / "overlay.json").write_text(json.dumps(overlay))
@@ -210,11 +217,26 @@ def platinum_cronjob_then_drill_restore(tmp_path) -> dict:
                   if m["name"] in ("state", "textfile")]
         assert sorted(mounts) == ["/var/lib/openclaw/.openclaw", "/var/lib/openclaw/workspace",
                                   "/var/lib/prometheus/node-exporter"]
+        # The metric reaches Prometheus (BackupStale): the textfile volume is the node's directory (hostPath,
+        # by hand: site.yml's clawtex_textfile_dir), and the node_exporter DaemonSet mounts that same node
+        # directory and reads it with its textfile collector. Was: an emptyDir no node_exporter read.
+        textfile = "/var/lib/prometheus/node-exporter"
+        assert {"name": "textfile", "hostPath": {"path": textfile, "type": "DirectoryOrCreate"}} in pod["volumes"]
+        ds = [d for d in yaml.safe_load_all((out / "node-exporter-k8s.yml").read_text()) if d["kind"] == "DaemonSet"][0]
+        ds_pod = ds["spec"]["template"]["spec"]
+        [exporter] = ds_pod["containers"]
+        ds_mount = {m["name"]: m["mountPath"] for m in exporter["volumeMounts"]}
+        ds_host = {v["name"]: v["hostPath"]["path"] for v in ds_pod["volumes"] if "hostPath" in v}
+        [textfile_arg] = [a for a in exporter["args"] if a.startswith("--collector.textfile.directory=")]
+        [name] = [n for n, path in ds_host.items() if path == textfile]
+        assert textfile_arg == f"--collector.textfile.directory={ds_mount[name]}", (textfile_arg, ds_mount)
         marker = "platinum-marker-" + os.urandom(4).hex()
         [cmd] = [container["command"]]
         assert cmd == ["bash", "/usr/local/sbin/clawtex-backup"]
         pod_sh = ("set -e; mount -t tmpfs clawtex-pod /var/lib; "
                   + "; ".join(f"mkdir -p {shlex.quote(m)}" for m in mounts)
+                  # the node's directory behind the hostPath (the caller's stand-in for the node), if given
+                  + (f"; mount --bind {shlex.quote(str(textfile_dir))} {textfile}" if textfile_dir else "")
                   + f"; echo {marker} >/var/lib/openclaw/.openclaw/marker; echo ws >/var/lib/openclaw/workspace/notes"
                   + "; mkdir /var/lib/openclaw/.openclaw/cache; echo junk >/var/lib/openclaw/.openclaw/cache/x"
                   # the gateway's files, as its uid writes them on the volume (fsGroup = its uid)
@@ -250,7 +272,8 @@ def platinum_cronjob_then_drill_restore(tmp_path) -> dict:
         assert (t.host, t.from_copy, t.interval_hours) == (PLATINUM, True, 1)
         restore = tmp_path / "scratch"
         drill_env = {**run_env, "RESTIC_REPOSITORY": cenv["RESTIC_REPOSITORY"]}   # restic.env's, the primary's
-        snapshot_age_at_drill = time.time() - __import__("dateutil.parser").parser.isoparse(copy[0]["time"]).timestamp()
+        drill_started = time.time()          # drill.drill's `started`: RPO = this - the snapshot's time
+        snapshot_age_at_drill = drill_started - __import__("dateutil.parser").parser.isoparse(copy[0]["time"]).timestamp()
         t1 = time.monotonic()
         o = subprocess.run(["bash", "-c", drill.restic_in_own_uts(f"snapshots --json --latest 1 --host {PLATINUM}",
                                                                    PLATINUM + drill.LOCK_HOSTNAME_SUFFIX, from_copy=True)],
@@ -268,7 +291,9 @@ def platinum_cronjob_then_drill_restore(tmp_path) -> dict:
         assert not (restore / "var/lib/openclaw/.openclaw/cache").exists()      # excluded, as on the hosts
         assert (restore / "var/lib/openclaw/.openclaw/marker").stat().st_uid == 10001    # owners kept
         return {"backup_seconds": backup_s, "restore_seconds": restore_s, "restored": restore / "var/lib/openclaw",
-                "marker": marker, "rpo_seconds": snapshot_age_at_drill, "restore_started": t1}
+                "daemonset": ds, "rendered": Path(out),
+                "marker": marker, "rpo_seconds": snapshot_age_at_drill, "restore_started": t1,
+                "snapshot": latest, "drill_started": drill_started}
     finally:
         for p in servers.values():
             if p.poll() is None:
@@ -319,3 +344,91 @@ def test_wazuh_vm_backs_up_its_agent_registry_and_alerts_into_a_repository_of_it
     assert next(l for l in env.splitlines() if l.startswith("CLAWTEX_COPY_REPOSITORY=")).endswith('-ams3/restic-wazuh"')
     gateway_env = rendered["acme-logistics-oc-1"][0]
     assert next(l for l in gateway_env.splitlines() if l.startswith("RESTIC_REPOSITORY=")).endswith('/restic"')
+
+
+# A stand-in for kubectl, for one control-flow check only (no cluster runs here): it answers the calls
+# the final-backup task makes about a Job whose pod failed, as kubectl does against such a Job: the
+# conditions read `FailureTarget Failed` (Kubernetes >= 1.31 adds FailureTarget first; kubernetes.io/
+# docs/concepts/workloads/controllers/job/ "Terminal Job conditions"), and `wait --for=condition=complete`
+# blocks until its --timeout (kubectl wait matches one condition: kubernetes/kubectl issue 1629).
+# Any other invocation exits 1, naming itself, so a task that asks something else is not answered by accident.
+FAKE_KUBECTL = r'''#!/bin/bash
+printf '%s\n' "$*" >>"$FAKE_KUBECTL_LOG"
+args=" $* "
+case "$args" in
+  *" create job "*) echo "job.batch/${5} created"; exit 0 ;;
+  *" get job "*'-o jsonpath={range .status.conditions[?(@.status=="True")]}{.type}{" "}{end} ')
+    n=$(( $(cat "$FAKE_KUBECTL_LOG.polls" 2>/dev/null || echo 0) + 1 )); echo $n >"$FAKE_KUBECTL_LOG.polls"
+    # running on the first poll, terminal from the second on
+    if (( n > 1 )); then case $FAKE_JOB_END in
+      Failed) printf 'FailureTarget Failed ' ;; Complete) printf 'SuccessCriteriaMet Complete ' ;; esac; fi
+    exit 0 ;;
+  *" get job "*"-o jsonpath={.status.conditions} ")
+    echo '[{"type":"Failed","status":"True","reason":"BackoffLimitExceeded"}]'; exit 0 ;;
+  *" logs job/"*) echo "Fatal: wrong password or no key found"; exit 0 ;;
+  *" wait "*"--for=condition=complete"*)
+    t=${args##*--timeout=}; t=${t%%s *}
+    [[ $FAKE_JOB_END == Complete ]] && { echo "job.batch/x condition met"; exit 0; }
+    sleep "$t" & echo "$$ $!" >>"$FAKE_KUBECTL_LOG.pids"; wait; echo "error: timed out waiting for the condition on jobs/x" >&2; exit 1 ;;
+esac
+echo "fake kubectl: unknown invocation: $*" >&2
+exit 1
+'''
+
+
+def _final_backup_play(tmp_path, end: str) -> tuple[subprocess.CompletedProcess | None, float, str]:
+    """The backup role's own final-backup task (tasks/kubernetes.yml), run by ansible-playbook for the
+    Platinum cluster's control target with the kubectl stand-in first on PATH."""
+    import os
+    import time
+    from pathlib import Path
+    [task] = [t for t in yaml.safe_load((ROLES / "backup" / "tasks" / "kubernetes.yml").read_text())
+              if t["name"] == "Final backup of a departing customer, waited for"]
+    play = [{"hosts": PLATINUM, "connection": "local", "gather_facts": False,
+             "vars_files": [str(ROLES / "openclaw" / "defaults" / "main.yml")],
+             "vars": {"clawtex_final_backup": True, "clawtex_backup_customers": "orbital-health"}, "tasks": [task]}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    (bin_ / "kubectl").write_text(FAKE_KUBECTL)
+    (bin_ / "kubectl").chmod(0o755)
+    log = tmp_path / "kubectl.log"
+    env = {**ansible_env(tmp_path), "PATH": f"{bin_}:{os.environ['PATH']}", "FAKE_KUBECTL_LOG": str(log), "FAKE_JOB_END": end}
+    t0 = time.monotonic()
+    p = subprocess.Popen(["ansible-playbook", "-i", str(INVENTORY), str(tmp_path / "play.yml")], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, cwd=REPO, env=env, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=120)
+        r = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+    except subprocess.TimeoutExpired:
+        # ansible runs the task's shell in a session of its own: the stand-in's waiting pids, by id.
+        for pid in (Path(f"{log}.pids").read_text().split() if Path(f"{log}.pids").exists() else []):
+            try:
+                os.kill(int(pid), 9)
+            except ProcessLookupError:
+                pass
+        os.killpg(p.pid, 9)
+        p.communicate()
+        r = None
+    return r, time.monotonic() - t0, log.read_text() if log.exists() else ""
+
+
+def test_platinum_final_backup_that_fails_fails_the_play_at_once(tmp_path):
+    """A departing Platinum customer's final backup Job fails (wrong password, say): the play must fail
+    as soon as the Job is Failed, loudly, so the destroy never starts and nobody waits an hour. Was:
+    `kubectl wait --for=condition=complete --timeout=3600s` waited out the hour on a failed Job (with
+    the stand-in, which blocks as kubectl does, this test times out at 120 s on the old task). The
+    stand-in is acceptable only here: the control flow around kubectl; no cluster runs on this machine."""
+    r, took, calls = _final_backup_play(tmp_path, "Failed")
+    assert r is not None, f"the play still waited after the Job failed ({took:.0f} s); kubectl calls:\n{calls}"
+    assert r.returncode != 0, r.stdout
+    assert "failed: the final backup did not complete" in r.stdout + r.stderr, r.stdout
+    assert "wrong password" in r.stdout + r.stderr          # the Job's log, in the play's output
+    assert "create job clawtex-backup-final-" in calls and "--from=cronjob/clawtex-backup" in calls, calls
+    print(f"failed final backup: play failed after {took:.1f} s (was: the 3600 s timeout)")
+
+
+def test_platinum_final_backup_that_completes_passes(tmp_path):
+    r, took, calls = _final_backup_play(tmp_path, "Complete")
+    assert r is not None and r.returncode == 0, (r and r.stdout, calls)
+    assert calls.count(" get job clawtex-backup-final-") == 2, calls      # running, then Complete

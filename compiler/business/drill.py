@@ -157,7 +157,11 @@ def restic(args: str, host: str, from_copy: bool = False) -> str:
             f"-p WorkingDirectory=/root {restic_in_own_uts(args, host + LOCK_HOSTNAME_SUFFIX)}")
 
 
-def drill(root: Path, customer: str, runner: Runner, health_timeout: float = 600) -> dict:
+# How long the drill waits for the restored gateway's first healthy answer (RTO beyond it: a failed drill).
+HEALTH_TIMEOUT_SECONDS = 600
+
+
+def drill(root: Path, customer: str, runner: Runner, health_timeout: float = HEALTH_TIMEOUT_SECONDS) -> dict:
     t = target(root, customer)
     started = time.time()
     snaps = json.loads(runner.must(restic(f"snapshots --json --latest 1 --host {shlex.quote(t.host)}", t.host, t.from_copy),
@@ -165,7 +169,6 @@ def drill(root: Path, customer: str, runner: Runner, health_timeout: float = 600
     if not snaps:
         raise DrillError(f"{customer}: the repository has no snapshot of {t.host}: nothing to restore")
     snap = max(snaps, key=lambda s: s["time"])
-    snap_time = dateparser.isoparse(snap["time"]).timestamp()
     gv = t.group_vars
     wipe = [gv["openclaw_state_dir"], gv["openclaw_workspace_dir"], gv["openclaw_skills_dir"], DUMP_DIR]
     databases = [d["name"] for d in t.hostvars["backup"]["databases"] if d["engine"] == "postgres"]
@@ -198,9 +201,19 @@ def drill(root: Path, customer: str, runner: Runner, health_timeout: float = 600
     if not healthy:
         raise DrillError(f"{customer}: the gateway did not answer {url} healthy within {health_timeout:.0f}s "
                          f"after the restore (last: {last!r})")
+    return record(t, snap, started, rto, databases)
+
+
+def record(t: Target, snap: dict, started: float, rto: float, databases: list[str]) -> dict:
+    """The drill's record (module doc): `snap` the restored snapshot as `restic snapshots --json` lists
+    it, `started` the wall-clock time the drill listed it (RPO = started - its time), `rto` seconds from
+    the restore's start to the gateway's first healthy answer. One builder for every tier: Silver and Gold
+    through drill() on a scratch host, Platinum's cluster drill (restore from the other region's copy,
+    the gateway booted on the restored volume's tree) until its scratch cluster exists."""
+    snap_time = dateparser.isoparse(snap["time"]).timestamp()
     rpo = started - snap_time
     promise = t.interval_hours * 3600
-    return {"customer": customer, "tier": t.tier, "host": t.host, "snapshot": snap["id"],
+    return {"customer": t.customer, "tier": t.tier, "host": t.host, "snapshot": snap["id"],
             "snapshot_time": utc(snap_time), "drill_at": utc(started), "rpo_seconds": round(rpo, 1),
             "rpo_promise_seconds": promise, "rpo_met": rpo <= promise, "rto_seconds": round(rto, 1),
             "rto_promise_seconds": None, "healthy": True, "databases": databases,

@@ -108,8 +108,8 @@ def _customer_dashboard(slo: SloPlan, tier: Any, cid: str, sla_target_percent: f
     limits: the SLA target (its override, else the tier's), the error budget, the burn
     factors of tiers/slo-windows.yaml, the tier's backup schedule, and the disk, memory and
     TLS limits the alerts use."""
-    from .prometheus import (BACKUP_METRIC, CHANNEL_METRIC, DISK_FULL_RATIO, MEMORY_AVAILABLE_MIN_RATIO, PROBE_JOB,
-                             TLS_EXPIRY_DAYS, backup_max_age_seconds)
+    from .prometheus import (CHANNEL_METRIC, DISK_FULL_RATIO, MEMORY_AVAILABLE_MIN_RATIO, PROBE_JOB,
+                             TLS_EXPIRY_DAYS, backup_last_success, backup_max_age_seconds)
     c_sel = f'customer="{promql_string(_label_safe(cid))}"'
     probe = f'{{job="{PROBE_JOB}",{c_sel}}}'
     fs = f'{{{c_sel},fstype!~"tmpfs|overlay|squashfs"}}'
@@ -151,7 +151,7 @@ def _customer_dashboard(slo: SloPlan, tier: Any, cid: str, sla_target_percent: f
         max_age = backup_max_age_seconds(tier)
         panels.append(panel(10, f"Time since last successful backup (limit {max_age // 3600} h "
                                 f"{max_age % 3600 // 60} min)", "stat",
-                            [(f"time() - {BACKUP_METRIC}{{{c_sel}}}", "{{host}}")], 0, 32, w=6, unit="s",
+                            [(f"time() - {backup_last_success(f'{{{c_sel}}}')}", "{{host}}")], 0, 32, w=6, unit="s",
                             steps=thresholds("green", ("red", max_age))))
     if custom_domain:
         panels.append(panel(11, "TLS certificate expires in", "stat",
@@ -175,7 +175,7 @@ def kpi_dashboard(plan: FleetPlan) -> dict[str, Any]:
     """The live company KPIs (issue 21): uptime per tier against its SLA, channel
     uptime, backup freshness and alert counts. The monthly figures (churn, MRR,
     margins) are `clawtex report --html`; they come from git, not Prometheus."""
-    from .prometheus import BACKUP_MAX_AGE, BACKUP_METRIC, CHANNEL_METRIC, SLI
+    from .prometheus import BACKUP_MAX_AGE, CHANNEL_METRIC, SLI, backup_last_success
     panels: list[dict[str, Any]] = []
     period, days = plan.slo.period, plan.slo.period_days
     for i, tier in enumerate(plan.tiers_by_rank()):
@@ -195,10 +195,10 @@ def kpi_dashboard(plan: FleetPlan) -> dict[str, Any]:
         panel(n + 4, "Channels disconnected now", "stat", [(f"count({CHANNEL_METRIC} == 0) or vector(0)", "channels")],
               12, 13, w=6),
         panel(n + 5, "Backups overdue now", "stat",
-              [(f"count((time() - {BACKUP_METRIC}) > on (tier) group_left () {BACKUP_MAX_AGE}) or vector(0)", "customers")],
+              [(f"count((time() - {backup_last_success()}) > on (tier) group_left () {BACKUP_MAX_AGE}) or vector(0)", "customers")],
               18, 13, w=6),
         panel(n + 6, "Age of the newest backup, worst per tier", "timeseries",
-              [(f"max by (tier) (time() - {BACKUP_METRIC})", "{{tier}}")], 12, 18, h=8, unit="s"),
+              [(f"max by (tier) (time() - {backup_last_success()})", "{{tier}}")], 12, 18, h=8, unit="s"),
         panel(n + 7, "Firing alerts by name and severity", "table",
               [('count by (alertname, severity) (ALERTS{alertstate="firing"})', "{{alertname}}")], 0, 21, h=8),
     ]

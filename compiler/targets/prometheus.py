@@ -37,6 +37,15 @@ NODE_JOB = "node"
 # carry job NODE_JOB like every node_exporter.
 NODE_K8S_JOB = "node-k8s"
 BACKUP_METRIC = "clawtex_backup_last_success_timestamp_seconds"
+
+
+def backup_last_success(selector: str = "") -> str:
+    """The last successful backup of each backed-up host: the metric's newest value per (customer,
+    host, tier), `host` being the one the backup names (`restic --host`). A Platinum cluster's CronJob
+    writes its file on the node of the day (the gateway's volume moves with its pod), so a node the
+    gateway left keeps an old file: the newest of them is the cluster's last backup (docs/backups.md
+    "Platinum"). A host has one series, which max leaves as it is."""
+    return f"max by (customer, host, tier) ({BACKUP_METRIC}{selector})"
 # Not emitted by OpenClaw itself: 1 per connected channel, 0 when disconnected,
 # labelled channel=<type>; exported by the gateway host's textfile collector.
 CHANNEL_METRIC = "openclaw_channel_connected"
@@ -186,6 +195,7 @@ def host_alerts(plan: FleetPlan) -> list[dict[str, Any]]:
     # with the per-tier allowance already drops the others, but the matcher says so to a reader of
     # the rule (and to the PR summary, which lists a new customer's alerts from it).
     backup_tiers = "|".join(t.name for t in plan.tiers_by_rank() if t.spec.backups)
+    backup_sel = f'{{tier=~"{backup_tiers}"}}'
     node = f'job="{NODE_JOB}"'
     fs = f'{node},fstype!~"tmpfs|overlay|squashfs"'
     return [
@@ -194,7 +204,7 @@ def host_alerts(plan: FleetPlan) -> list[dict[str, Any]]:
                f" > {DISK_FULL_RATIO}", "15m", SEVERITY_TICKET, "{{ $labels.host }} {{ $labels.mountpoint }} is over 85% full"),
         _alert(ALERT_MEMORY, f"node_memory_MemAvailable_bytes{{{node}}} / node_memory_MemTotal_bytes{{{node}}}"
                f" < {MEMORY_AVAILABLE_MIN_RATIO}", "15m", SEVERITY_TICKET, "{{ $labels.host }} has under 10% memory available"),
-        _alert(ALERT_BACKUP, f'time() - {BACKUP_METRIC}{{tier=~"{backup_tiers}"}} > on (tier) group_left () {BACKUP_MAX_AGE}', "10m", SEVERITY_TICKET,
+        _alert(ALERT_BACKUP, f"time() - {backup_last_success(backup_sel)} > on (tier) group_left () {BACKUP_MAX_AGE}", "10m", SEVERITY_TICKET,
                "{{ $labels.customer }}: last successful backup is older than the tier's schedule allows"),
         _alert(ALERT_TLS_EXPIRY, f'probe_ssl_earliest_cert_expiry{{job="{PROBE_JOB}",tier=~"{tls_tiers}"}}'
                f" - time() < {TLS_EXPIRY_DAYS} * 86400", "1h", SEVERITY_TICKET,
@@ -238,10 +248,14 @@ def _probe_job(name: str, module: str, file: str) -> dict[str, Any]:
 
 # A shared Bronze host's target says customer="shared"; its textfile metrics
 # (channel status per tenant) name the real customer, which Prometheus renames
-# to exported_customer on conflict. Put it back where the rules look.
+# to exported_customer on conflict. Put it back where the rules look. Likewise
+# `host`: a Kubernetes node's target says the node (its Droplet name), the backup
+# metric a Platinum CronJob writes there says the cluster it backs up (restic's
+# --host, the drill's); on a host both are the host.
 TEXTFILE_CUSTOMER_RELABEL = [
     {"source_labels": ["exported_customer"], "regex": "(.+)", "target_label": "customer"},
-    {"regex": "exported_customer", "action": "labeldrop"},
+    {"source_labels": ["exported_host"], "regex": "(.+)", "target_label": "host"},
+    {"regex": "exported_customer|exported_host", "action": "labeldrop"},
 ]
 
 

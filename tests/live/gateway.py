@@ -316,6 +316,7 @@ class Gateway:
     proc: subprocess.Popen | None = None
     forwarder: _Forwarder | None = None
     boot_seconds: float | None = None
+    healthy_at: float | None = None          # time.monotonic() of the first healthy answer
     stop_seconds: float | None = None
     outside_log: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
@@ -679,13 +680,21 @@ def gateway_env(config: dict, secret_env: dict[str, str], rel: dict | None = Non
 @contextlib.contextmanager
 def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: bool = True,
                     keep: bool = False, secret_layout: dict | None = None,
-                    rel: dict | None = None, stop_in_background: bool = False) -> Iterator[Gateway]:
+                    rel: dict | None = None, stop_in_background: bool = False,
+                    restored: Path | None = None, boot_timeout: float = BOOT_TIMEOUT_SECONDS) -> Iterator[Gateway]:
     """Boot the gateway for config_path (see module doc) with the OpenClaw release `rel`; default: the
     release its customer's hosts install (customer_release), else stable. Stop it and remove its scratch dir after.
 
     stop_in_background: on leaving, the gateway stops serving at once (SIGTERM, forwarder closed) and a
     thread waits for its exit (SIGKILL after the grace) and removes its scratch dir, so the caller
-    does not idle through OpenClaw's shutdown (about 12 s, channels closing); join_stops() waits for all."""
+    does not idle through OpenClaw's shutdown (about 12 s, channels closing); join_stops() waits for all.
+
+    restored: a restore's /var/lib/openclaw tree (restic restore --target T: T/var/lib/openclaw), laid
+    at /var/lib/openclaw before boot with its owners and modes (cp -a); with plugins, its state dir
+    goes into the overlay's upper layer, over the cached install, as a restored host's files would.
+
+    boot_timeout: seconds from the launch to the first healthy answer (a DR drill's boot passes the
+    drill's own bound, compiler/business/drill.py HEALTH_TIMEOUT_SECONDS: its RTO is what it measures)."""
     config = json.loads(Path(config_path).read_text())
     rel = rel or customer_release(Path(config_path).parent.name) or release()
     uid = int(role_defaults()["openclaw_uid"])
@@ -713,6 +722,11 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
             sub.mkdir(parents=True, exist_ok=True)
             os.chown(sub, uid, uid)
             os.chmod(sub, 0o700)
+    if restored is not None:
+        state_rel = Path(gw.state_dir_inside).relative_to("/var/lib/openclaw")
+        subprocess.run(["cp", "-a", f"{restored}/.", str(root / "lib")], check=True)
+        if plugins is not None and (restored / state_rel).is_dir():
+            subprocess.run(["cp", "-a", f"{restored / state_rel}/.", str(root / "plugins-upper")], check=True)
     keys = stable_cache_keys(rel["version"], plugins, gw.state_dir_inside)
     seed_compile_cache(rel, root / "tmp", uid, keys)
     gw.outside_log = root / "gateway.stdout"
@@ -724,20 +738,28 @@ def running_gateway(config_path: Path, *, plugins: Path | None = None, wait: boo
     try:
         gw.forwarder = _Forwarder(gw.proc.pid, int(config["gateway"]["port"]))
         if wait:
-            deadline = started + BOOT_TIMEOUT_SECONDS
+            deadline = started + boot_timeout
             while True:
                 if gw.proc.poll() is not None:
                     raise RuntimeError(f"{gw.customer}: gateway exited {gw.proc.returncode}:\n"
                                        + gw.outside_log.read_text(errors="replace")[-3000:])
+                # Once the gateway accepts, wait for its answer (up to 30 s, never past the deadline): a
+                # request given up after 3 s missed every answer of a gateway whose event loop was stalled
+                # longer than that by its plugin start under load, and each abandoned request left it one
+                # more to serve (the Platinum drill's boot, 2026-12-04: listening at 89.5 s, event-loop
+                # delay 76 s, no answer taken by 180 s). Before it listens, the forwarder's connection is
+                # refused at once, so this does not slow the poll.
                 with contextlib.suppress(OSError, ValueError):
-                    status, body = gw.get(settings()["healthPath"], timeout=3, patience=0)
+                    wait_answer = max(3.0, min(30.0, deadline - time.monotonic()))
+                    status, body = gw.get(settings()["healthPath"], timeout=wait_answer, patience=0)
                     if status == 200:
                         break
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{gw.customer}: no /healthz within {BOOT_TIMEOUT_SECONDS}s:\n"
+                    raise TimeoutError(f"{gw.customer}: no /healthz within {boot_timeout:.0f}s:\n"
                                        + gw.outside_log.read_text(errors="replace")[-3000:])
                 time.sleep(0.5)
-            gw.boot_seconds = time.monotonic() - started
+            gw.healthy_at = time.monotonic()
+            gw.boot_seconds = gw.healthy_at - started
         yield gw
     finally:
         gw.terminate()

@@ -46,7 +46,8 @@ def group_of(nodeid: str) -> str | None:
 EXPECTED_SECONDS = (
     ("hosts-shared", 850), ("hosts-silver", 900), ("hosts-gold", 850), ("hosts-", 600),
     ("tests/live/test_gateway.py::test_gateway[", 135), ("tests/live/test_gateway.py::test_canary", 110),
-    ("tests/live/test_monitoring.py::", 40), ("tests/live/test_handoff_chromium.py::", 10),
+    ("tests/live/test_monitoring.py::", 40), ("tests/live/test_backup_platinum.py::", 60),
+    ("tests/live/test_handoff_chromium.py::", 10),
 )
 EXPECTED_DEFAULT = 20
 

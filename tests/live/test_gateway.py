@@ -38,6 +38,8 @@ from live import gateway as g
 CONFIGS = sorted((REPO / "generated" / "openclaw").glob("*/openclaw.json"))
 EXPORTER = REPO / "modules" / "ansible" / "roles" / "openclaw" / "files" / "clawtex-channel-status"
 CHANNEL_START_SECONDS = 90
+# The Platinum customer whose gateway boot also proves its drill from the other region's copy.
+PLATINUM_DRILL_CUSTOMER = "orbital-health"
 
 # Log records that mean configuration kept something from working. Each names
 # the text OpenClaw 2026.9.6 logs (found by booting the pre-fix configs).
@@ -203,16 +205,53 @@ def lts_network_crash_is_known(gw: g.Gateway):
         raise
 
 
+def platinum_drill_record(gw: g.Gateway, drill: dict, problems: list[str], tmp_path: Path) -> None:
+    """The gateway booted on the restored volume reads the marker and the workspace back (as its user,
+    inside its namespaces), and the drill is recorded by compiler/business/drill.py's own record builder
+    (the keys Silver's and Gold's `clawtex dr-drill` write), into a records directory as `--records`."""
+    from compiler.business import drill as dr
+    rto = gw.healthy_at - drill["restore_started"]
+    seen = gw.run(["cat", f"{gw.state_dir_inside}/marker", "/var/lib/openclaw/workspace/notes"], timeout=120)
+    if seen.stdout.split() != [drill["marker"], "ws"]:
+        problems.append(f"restored state not seen by the gateway: {seen.stdout!r} {seen.stderr[-300:]!r}")
+        return
+    record = dr.record(dr.target(REPO, gw.customer), drill["snapshot"], drill["drill_started"], rto, [])
+    path = dr.write_record(tmp_path / "dr-drills", record)
+    # By hand (tiers/platinum.yaml intervalHours 1; the first region's cluster, read from the ams3 copy):
+    want = {"customer": "orbital-health", "tier": "platinum", "host": "orbital-health-fra1", "repository": "copy",
+            "rpo_promise_seconds": 3600, "rpo_met": True, "rto_promise_seconds": None, "healthy": True}
+    got = {k: record[k] for k in want}
+    if got != want or not 0 <= record["rpo_seconds"] <= 3600 or record["snapshot"] != drill["snapshot"]["id"]:
+        problems.append(f"platinum drill record {record}")
+    assert dr.last_drill(path.parent, gw.customer) == record
+    print(f"\n{dr.summary(record)}\nplatinum drill from the ams3 copy: RTO {rto:.1f}s = restore {drill['restore_seconds']:.1f}s "
+          f"+ lay-out + gateway boot to healthy {gw.boot_seconds:.1f}s; CronJob script {drill['backup_seconds']:.1f}s")
+
+
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.parent.name for c in CONFIGS])
-def test_gateway(config: Path, tools: str):
+def test_gateway(config: Path, tools: str, tmp_path):
     settings = g.settings()
     problems: list[str] = []
     rel = expected_release(config.parent.name)
     assert g.customer_release(config.parent.name) == rel, "host_vars install another release than the customer runs"
     plugins = plugins_for(rel)
+    drill = None
+    if config.parent.name == PLATINUM_DRILL_CUSTOMER:
+        # Platinum's drill from the other region, on this boot (a second gateway boot would cost 2-3 min):
+        # the CronJob's script backs the volume up into fra1 and copies it to ams3, fra1 is lost, the
+        # drill's restic restores from the ams3 copy (tests/test_backup_role.py), and this gateway boots
+        # on the restored /var/lib/openclaw. RTO = restore start -> the gateway's first healthy answer.
+        from test_backup_role import platinum_cronjob_then_drill_restore
+        drill = platinum_cronjob_then_drill_restore(tmp_path)
     started = time.monotonic()
-    with g.running_gateway(config, plugins=plugins, stop_in_background=True) as gw, lts_network_crash_is_known(gw):
+    from compiler.business.drill import HEALTH_TIMEOUT_SECONDS
+    with g.running_gateway(config, plugins=plugins, stop_in_background=True,
+                           restored=drill["restored"] if drill else None,
+                           boot_timeout=HEALTH_TIMEOUT_SECONDS if drill else g.BOOT_TIMEOUT_SECONDS) as gw, \
+            lts_network_crash_is_known(gw):
         boot = gw.boot_seconds
+        if drill:
+            platinum_drill_record(gw, drill, problems, tmp_path)
         assert gw.release == rel
         version = gw.run(["openclaw", "--version"], timeout=60).stdout
         if rel["version"] not in version:
