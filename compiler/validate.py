@@ -342,8 +342,9 @@ def tier_rule_errors(c: Customer, doc: Document, tiers: dict[str, Tier], catalog
         # database the provider plug-in builds and the CronJob dumps (docs/backups.md "Platinum"), or
         # it is a promise nothing keeps.
         # (A provider that runs no cluster at all is refused at spec.provider already.)
+        priced = catalog is None or (spec.provider in catalog.spec and catalog.spec[spec.provider].managed_postgres is not None)
         builds_none = spec.provider in PLUGINS and plugin(spec.provider).managed_kubernetes \
-            and not plugin(spec.provider).managed_postgres
+            and not (plugin(spec.provider).managed_postgres and priced)
         for i, db in enumerate(spec.databases):
             if db.engine == "mongodb":
                 yield doc.diagnostic(at("databases", i, "engine"), f"{name} runs in a Kubernetes cluster, where nothing runs or "

@@ -355,15 +355,11 @@ def _doks(b: Any, c: Any) -> None:
 
 
 # The managed PostgreSQL of a Platinum customer (digitalocean v2.99.1 docs/resources/database_cluster.md,
-# schema in reference/terraform-providers/digitalocean.json): engine "pg"; `size` and `node_count`
-# change in place, nodes never shrink ("You cannot resize cluster nodes to smaller sizes":
-# docs.digitalocean.com/products/databases/postgresql/details/limits, read 2026-12-04). node_count 2 =
-# the primary and one standby that "automatically take[s] over if the primary node fails", which
-# "the smallest plan of single node clusters" cannot have (docs.digitalocean.com/products/databases/,
-# read 2026-12-04): so 1 vCPU / 2 GB, the next plan up. tiers/provider-facts.md row 43.
-MANAGED_PG = {"engine": "pg", "version": "16", "size": "db-s-1vcpu-2gb", "node_count": 2}
-
-
+# schema in reference/terraform-providers/digitalocean.json): engine "pg"; its plan (size, node_count,
+# version) is tiers/providers.yaml digitalocean.managedPostgres (one place, read by the cost report too);
+# `size` and `node_count` change in place, nodes never shrink ("You cannot resize cluster nodes to smaller
+# sizes": docs.digitalocean.com/products/databases/postgresql/details/limits, read 2026-12-04).
+# tiers/provider-facts.md row 43.
 def _managed_postgres(b: Any, c: Any) -> None:
     """One cluster per customer with a postgres database, in the primary region; a database per
     declared name, one login for the gateway and the backup, and trusted sources: the customer's
@@ -373,9 +369,10 @@ def _managed_postgres(b: Any, c: Any) -> None:
     names = [d.name for d in c.databases if d.engine == "postgres"]
     if not names:
         return
+    pg = b.info.managed_postgres      # validate refuses the databases where the catalog has none
     cluster = b.resource("digitalocean_database_cluster", "postgres", {
         "name": f"{c.id}-pg", "region": c.regions[0], "tags": ["managed-by:clawtex", f"customer:{c.id}"],
-        **MANAGED_PG}, data=True)         # the customer's data: prevent_destroy, as for the buckets
+        "engine": "pg", "version": pg.version, "size": pg.size, "node_count": pg.node_count}, data=True)         # the customer's data: prevent_destroy, as for the buckets
     for name in names:
         b.resource("digitalocean_database_db", f"postgres_{name}", {"cluster_id": f"${{{cluster}.id}}", "name": name}, data=True)
     user = b.resource("digitalocean_database_user", "postgres_gateway", {"cluster_id": f"${{{cluster}.id}}", "name": f"{c.id}-gateway"})
