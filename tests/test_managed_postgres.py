@@ -62,6 +62,9 @@ def test_the_connection_leaves_terraform_as_outputs_and_reaches_the_cluster_as_a
                                                       "PGUSER": "database_user", "PGPASSWORD": "database_password"},
                                           "env": {"PGSSLMODE": "require"}}
         assert hv["backup"]["databases"] == [{"engine": "postgres", "name": "triage"}]
+        # The dumps are in the snapshot: the role's dump directory (its defaults) is among the paths.
+        defaults = yaml.safe_load((REPO / "modules" / "ansible" / "roles" / "backup" / "defaults" / "main.yml").read_text())
+        assert defaults["backup_dump_dir"] == "/var/backups/clawtex/db" and hv["backup_paths"][-1] == "/var/backups/clawtex/db"
     # The Secret manifest is rendered on the apply runner only; nothing under generated/ carries one.
     for path in (REPO / "generated").rglob("*"):
         if path.is_file() and path.suffix in (".yml", ".yaml", ".json"):

@@ -247,6 +247,11 @@ def backup_vars(c: CustomerPlan, host: HostPlan) -> dict[str, Any]:
     }
 
 
+# Where the backup script writes database dumps: roles/backup defaults `backup_dump_dir` (a literal here:
+# a lookup of host_vars is not templated again; compiler/business/drill.py DUMP_DIR reads the same).
+BACKUP_DUMP_DIR = "/var/backups/clawtex/db"
+
+
 def k8s_service_vars(c: CustomerPlan, host: HostPlan) -> dict[str, Any]:
     """The gateway Service of type LoadBalancer in the host's cluster: the plan's load
     balancer of that region (the one Terraform looks up by name) and the provider's
@@ -296,7 +301,7 @@ def customer_vars(c: CustomerPlan, host: HostPlan, roles: list[str], plan: Fleet
         rt = plan.runtime
         # What lives on the volume, mounted at the hosts' own paths (a restore onto a host lands where
         # its gateway reads); config, secrets and skills are re-created from git and the secret store.
-        out["backup_paths"] = [rt.state_dir, rt.workspace_dir] + (["{{ backup_dump_dir }}"] if c.databases else [])
+        out["backup_paths"] = [rt.state_dir, rt.workspace_dir] + ([BACKUP_DUMP_DIR] if c.databases else [])
         out["backup_excludes"] = [f"{rt.state_dir}/tmp", f"{rt.state_dir}/cache"]
     elif "backup" in roles:
         out["backup"] = backup_vars(c, host)
