@@ -125,3 +125,23 @@ def test_dropping_the_declared_database_is_refused_without_a_human_approval(tmp_
     msg = str(err.value)
     assert "`digitalocean_database_cluster.postgres`" in msg and "`digitalocean_database_db.postgres_triage`" in msg, msg
     assert "replacementApprovals" in msg
+
+
+def test_the_apply_stops_naming_a_missing_database_output(tmp_path):
+    """The openclaw role's check before it renders the Secret (whose task is no_log: a missing output
+    would fail there censored): every output clawtex_database names must be in clawtex_tf_outputs."""
+    from test_ansible import INVENTORY, ROLES, ansible_env, run
+    tasks = [t for t in yaml.safe_load((ROLES / "openclaw" / "tasks" / "kubernetes.yml").read_text())
+             if t["name"] == "Database connection is in the stack's Terraform outputs"]
+    assert len(tasks) == 1
+    play = [{"hosts": "orbital-health-fra1", "connection": "local", "gather_facts": False, "tasks": tasks}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    # By hand: the four outputs of providers/digitalocean.py; the password left out.
+    outputs = {"database_host": "h", "database_port": 25060, "database_user": "u", "database_password": "p"}
+    env = ansible_env(tmp_path)
+    for given, ok in ((outputs, True), ({k: v for k, v in outputs.items() if k != "database_password"}, False)):
+        (tmp_path / "o.json").write_text(json.dumps({"clawtex_tf_outputs": {"orbital-health": given}}))
+        r = run("ansible-playbook", "-i", str(INVENTORY), str(tmp_path / "play.yml"), "-e", f"@{tmp_path / 'o.json'}", env=env)
+        assert (r.returncode == 0) is ok, r.stdout
+        if not ok:
+            assert "Terraform output database_password of stack orbital-health is not in clawtex_tf_outputs" in r.stdout
