@@ -145,3 +145,19 @@ def test_the_apply_stops_naming_a_missing_database_output(tmp_path):
         assert (r.returncode == 0) is ok, r.stdout
         if not ok:
             assert "Terraform output database_password of stack orbital-health is not in clawtex_tf_outputs" in r.stdout
+
+
+def test_a_database_added_to_a_platinum_customer_reaches_its_stack_through_the_incremental_compile(tmp_path):
+    """compiler/incremental.py reuses a stack whose fingerprint is unchanged: `databases` must be in it
+    now that digitalocean.py builds the managed PostgreSQL from them (was: in TERRAFORM_UNREAD, so a
+    second compile kept the stale stack without the new database)."""
+    from compiler.pipeline import compile_repo
+    from conftest import copy_repo
+    repo = copy_repo(tmp_path / "repo")
+    first = json.loads(compile_repo(repo)["terraform/orbital-health/cdk.tf.json"])
+    assert [d["name"] for d in first["resource"]["digitalocean_database_db"].values()] == ["triage"]
+    path = repo / "customers" / "orbital-health.yaml"
+    path.write_text(ORBITAL.replace("    - {engine: postgres, name: triage}\n",
+                                    "    - {engine: postgres, name: triage}\n    - {engine: postgres, name: audit}\n"))
+    second = json.loads(compile_repo(repo)["terraform/orbital-health/cdk.tf.json"])
+    assert sorted(d["name"] for d in second["resource"]["digitalocean_database_db"].values()) == ["audit", "triage"]
