@@ -57,7 +57,7 @@ def test_the_connection_leaves_terraform_as_outputs_and_reaches_the_cluster_as_a
     for region in ("fra1", "ams3"):
         hv = yaml.safe_load((REPO / "generated" / "ansible" / "inventory" / "host_vars" / f"orbital-health-{region}.yml").read_text())
         # Names only: the Secret, the stack, which output fills which libpq variable.
-        assert hv["clawtex_database"] == {"secret": "clawtex-database", "stack": "orbital-health",
+        assert hv["clawtex_database"] == {"secret_name": "clawtex-database", "stack": "orbital-health",
                                           "outputs": {"PGHOST": "database_host", "PGPORT": "database_port",
                                                       "PGUSER": "database_user", "PGPASSWORD": "database_password"},
                                           "env": {"PGSSLMODE": "require"}}
@@ -73,7 +73,7 @@ def test_the_connection_leaves_terraform_as_outputs_and_reaches_the_cluster_as_a
 
 def test_the_gateway_reads_the_database_secret():
     text = (REPO / "modules" / "ansible" / "roles" / "openclaw" / "templates" / "openclaw-k8s.yml.j2").read_text()
-    assert "{secretRef: {name: {{ clawtex_database.secret }}}}" in text
+    assert "{secretRef: {name: {{ clawtex_database.secret_name }}}}" in text
 
 
 ORBITAL = (REPO / "customers" / "orbital-health.yaml").read_text()

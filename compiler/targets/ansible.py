@@ -286,8 +286,8 @@ def customer_vars(c: CustomerPlan, host: HostPlan, roles: list[str], plan: Fleet
         if any(d.engine == "postgres" for d in c.databases):
             # The customer's managed PostgreSQL (providers/digitalocean.py _managed_postgres; validate refuses
             # databases where no plug-in builds one): its connection, the stack outputs named here, goes into
-            # the Secret `secret` that the gateway (envFrom) and the backup CronJob (pg_dump) read. TLS required.
-            out["clawtex_database"] = {"secret": "clawtex-database", "stack": c.stack,
+            # the Secret `secret_name` that the gateway (envFrom) and the backup CronJob (pg_dump) read. TLS required.
+            out["clawtex_database"] = {"secret_name": "clawtex-database", "stack": c.stack,
                                        "outputs": plugin(c.provider).database_outputs(), "env": {"PGSSLMODE": "require"}}
     if "backup" in roles and c.kubernetes:
         # A regional cluster's gateway state: its volume (openclaw_k8s_state) backed up by a CronJob
