@@ -3,7 +3,9 @@ price table in tiers/providers.yaml. Pure functions of the plan.
 
 A stack costs its servers (stopped servers only keep their volumes), data
 volumes, one load balancer per region of a multi-region stack plus its global one, one managed
-Kubernetes control plane (and the default pool's floor) per region of a Kubernetes stack, and backups: one storage subscription
+Kubernetes control plane (and the default pool's floor) per region of a Kubernetes stack, the managed
+PostgreSQL of a Kubernetes customer with a postgres database (providers.yaml managedPostgres: nodes x
+price), and backups: one storage subscription
 (bucket set or Storage Box) per backup target of the plan (the same targets
 Terraform creates and Ansible writes to) plus an estimate of their retained
 size per GB beyond what each subscription includes. A subscription billed once per account (providers.yaml objectStoragePerAccount:
@@ -19,7 +21,7 @@ from decimal import Decimal
 from .money import ZERO, exact, split_exact, to_cents
 from .plan import ROLE_K8S, BackupTarget, FleetPlan, StackPlan
 
-COST_ITEMS = ("servers", "volumes", "loadBalancers", "kubernetes", "backups")
+COST_ITEMS = ("servers", "volumes", "loadBalancers", "kubernetes", "databases", "backups")
 
 
 def stack_cost_items(plan: FleetPlan, stack: StackPlan) -> dict[str, Decimal]:
@@ -40,10 +42,22 @@ def stack_cost_items(plan: FleetPlan, stack: StackPlan) -> dict[str, Decimal]:
         if stack.kind == "multi-region" else ZERO,
         # control plane plus the fixed default pool's floor (providers.yaml kubernetesDefaultPool)
         "kubernetes": (prices.kubernetes_control_plane_monthly_usd + _default_pool_floor(prices)) * len(k8s_regions),
+        "databases": _managed_postgres(plan, stack, prices),
         "backups": len(targets) * (_billed_gb(prices, per_target_gb) * prices.object_storage_usd_per_gb
                                    + _per_target_subscription(prices)),
     }
     return {k: to_cents(v) for k, v in items.items()}
+
+
+def _managed_postgres(plan: FleetPlan, stack: StackPlan, prices) -> Decimal:
+    """The managed PostgreSQL clusters Terraform builds in this stack (providers/digitalocean.py
+    _managed_postgres): one per dedicated Kubernetes customer with a postgres database."""
+    pg = prices.managed_postgres
+    if stack.kind == "shared" or pg is None:
+        return ZERO
+    clusters = sum(1 for cid in stack.customers
+                   if plan.customer(cid).kubernetes and any(d.engine == "postgres" for d in plan.customer(cid).databases))
+    return clusters * pg.node_count * exact(pg.node_monthly_usd)
 
 
 def _per_target_subscription(prices) -> Decimal:

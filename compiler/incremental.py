@@ -51,13 +51,14 @@ from typing import Any, Callable, Iterator
 
 # CustomerPlan fields no Terraform stack reads (targets/terraform.py, providers/*.py
 # build_stack: they read id, display name, tier, provider, regions, status, HA mode,
-# custom domain, white label, backups/backup targets, load balancers, hosts, stack).
+# custom domain, white label, backups/backup targets, load balancers, hosts, stack; and databases:
+# digitalocean.py builds a Platinum customer's managed PostgreSQL from them).
 # Leaving them out of a stack's fingerprint means an edit to a customer's channels,
 # model or skills does not start jsii. A field not listed here is in the
 # fingerprint, so a field added to CustomerPlan is safe by default: a plug-in
 # that starts reading a field listed here must take it off this list.
 TERRAFORM_UNREAD = frozenset({
-    "contacts", "channels", "model", "model_endpoints", "skills", "paging", "notifications", "databases",
+    "contacts", "channels", "model", "model_endpoints", "skills", "paging", "notifications",
     "compliance", "monthly_price", "stripe_customer_id", "sla_target_percent", "sla_is_override",
     "onboarded_on", "source_file", "vulnerability_scan", "probe", "ready_probe", "release_channel",
     "openclaw_version", "node_version", "public_origin", "agent_settings", "branding",

@@ -253,6 +253,9 @@ class Notifications(Strict):
 
 
 class Database(Strict):
+    """A customer database the backup dumps (pg_dump/mongodump) into every snapshot. Silver/Gold: it
+    runs on the gateway host. Platinum: only postgres, as a managed PostgreSQL the provider plug-in
+    builds (DigitalOcean; docs/backups.md "Platinum"); MongoDB is refused there."""
     engine: Literal["postgres", "mongodb"]
     name: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
 
@@ -663,6 +666,15 @@ class KubernetesDefaultPool(Strict):
     monthly_usd: Usd                        # per node (cost report: the floor is min_nodes)
 
 
+class ManagedPostgres(Strict):
+    """A Platinum customer's managed PostgreSQL on this provider (providers/digitalocean.py
+    _managed_postgres): the cluster's plan, read by Terraform and by the cost report."""
+    size: str
+    node_count: int = Field(ge=1, le=3)     # the primary and its standby nodes (at most two)
+    version: str
+    node_monthly_usd: Usd                   # per node (cost report: times node_count)
+
+
 class ProviderInfo(Strict):
     dns_zone: str
     # The zone of white-label customers' entry records (their custom domain's CNAME target):
@@ -672,6 +684,7 @@ class ProviderInfo(Strict):
     load_balancer_type: Optional[str] = None
     kubernetes_version_prefix: Optional[str] = None   # managed Kubernetes: newest patch of this minor
     kubernetes_default_pool: Optional[KubernetesDefaultPool] = None   # managed Kubernetes: the fixed default pool
+    managed_postgres: Optional[ManagedPostgres] = None   # managed Kubernetes tiers' postgres databases (None: refused)
     platinum: bool = True                   # False: Platinum is refused on this provider (no real failover)
     terraform_source: str
     terraform_version: str

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 import yaml
 
 FACTS_FILE = "tiers/replacement-facts.yaml"
-STATEFUL = ("server", "volume", "cluster", "bucket", "storage_box")
+STATEFUL = ("server", "volume", "cluster", "bucket", "storage_box", "database")
 
 Resources = Mapping[str, Mapping[str, Any]]            # "type.name" -> attributes
 
@@ -54,7 +54,7 @@ class Prediction:
     attribute: str                   # what forces it ("" for destroy)
     before: Any = None
     after: Any = None
-    stateful: Optional[str] = None   # server | volume | cluster | bucket | storage_box | None
+    stateful: Optional[str] = None   # server | volume | cluster | bucket | storage_box | database | None
     source: str = ""                 # provider version + file the rule comes from
 
     @property

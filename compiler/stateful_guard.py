@@ -24,7 +24,7 @@ from .validate import Inputs, LoadedCustomer
 GUARDED_ACTIONS = ("replace", "shrink")
 # A server leaving its stack is a suspension (its data lives on the volume, which stays);
 # these kinds are never destroyed by a routine change.
-GUARDED_DESTROY = ("volume", "cluster", "bucket", "storage_box")
+GUARDED_DESTROY = ("volume", "cluster", "bucket", "storage_box", "database")
 HOW_TO = ("if this is intended, add to customers/{id}.yaml `replacementApprovals: [{{resource: {address}, "
           "approvedBy: <your name>, date: YYYY-MM-DD}}]` after a final backup (docs/replacement.md)")
 

@@ -337,6 +337,22 @@ def tier_rule_errors(c: Customer, doc: Document, tiers: dict[str, Tier], catalog
                              f"{', '.join(t.release_channels.allowed)}, not {spec.release_channel}")
     if spec.databases and t.backups is None:
         yield doc.diagnostic(at("databases"), f"{name} has no backups, so database dumps are not offered")
+    elif t.kubernetes:
+        # Nothing in a managed-Kubernetes cluster runs a database: a declared one must be a managed
+        # database the provider plug-in builds and the CronJob dumps (docs/backups.md "Platinum"), or
+        # it is a promise nothing keeps.
+        # (A provider that runs no cluster at all is refused at spec.provider already.)
+        priced = catalog is None or (spec.provider in catalog.spec and catalog.spec[spec.provider].managed_postgres is not None)
+        builds_none = spec.provider in PLUGINS and plugin(spec.provider).managed_kubernetes \
+            and not (plugin(spec.provider).managed_postgres and priced)
+        for i, db in enumerate(spec.databases):
+            if db.engine == "mongodb":
+                yield doc.diagnostic(at("databases", i, "engine"), f"{name} runs in a Kubernetes cluster, where nothing runs or "
+                                     f"backs up MongoDB '{db.name}' (no managed MongoDB is built, no registry here ships "
+                                     "mongodump: docs/backups.md \"MongoDB\")")
+            elif builds_none:
+                yield doc.diagnostic(at("databases", i, "engine"), f"{name} on {spec.provider} runs in a Kubernetes cluster, and "
+                                     f"no managed PostgreSQL is built there for '{db.name}': nothing would run or back it up")
     endpoints = [e.name for e in spec.model_endpoints]
     if len(set(endpoints)) != len(endpoints):
         yield doc.diagnostic(at("modelEndpoints"), "endpoint names must be distinct")

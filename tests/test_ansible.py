@@ -491,8 +491,10 @@ def _check_backup_cronjob(out: Path, gateway: list[dict], customer: str, region:
     script = (out / f"{customer}-{region}-backup.sh").read_text()
     assert run("bash", "-n", str(out / f"{customer}-{region}-backup.sh")).returncode == 0
     assert (f"--host {customer}-{region} --exclude=/var/lib/openclaw/.openclaw/tmp --exclude=/var/lib/openclaw/.openclaw/cache "
-            "/var/lib/openclaw/.openclaw /var/lib/openclaw/workspace\n") in script
-    assert "--keep-within 30d" in script and "copy --from-repo" in script and "pg_dump" not in script
+            "/var/lib/openclaw/.openclaw /var/lib/openclaw/workspace /var/backups/clawtex/db\n") in script
+    # orbital-health's `triage`, from its managed PostgreSQL (the CronJob's PG* env: the Secret clawtex-database).
+    assert "--keep-within 30d" in script and "copy --from-repo" in script
+    assert "pg_dump --format=custom triage >/var/backups/clawtex/db/triage.pgdump" in script
     assert mounts["/usr/local/sbin/clawtex-backup"]["subPath"] == "clawtex-backup"
     # Credentials: by reference to the Secret, never a value in the CronJob.
     env = {e["name"]: e for e in c["env"]}

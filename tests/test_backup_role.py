@@ -110,7 +110,7 @@ PLATINUM = "orbital-health-fra1"     # the fra1 cluster's control target: its Cr
 def test_platinum_cronjob_backs_up_the_volume_and_the_drill_restores_it_from_the_other_region(tmp_path):
     """Platinum: see platinum_cronjob_then_drill_restore (the live drill boots a gateway on what it restores)."""
     out = platinum_cronjob_then_drill_restore(tmp_path)
-    print(f"platinum: CronJob script {out['backup_seconds']:.1f}s (backup + forget + copy), "
+    print(f"platinum: CronJob script {out['backup_seconds']:.1f}s (pg_dump + backup + forget + copy), "
           f"restore from the ams3 copy {out['restore_seconds']:.1f}s")
 
 
@@ -125,18 +125,26 @@ def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
     RCLONE_CONFIG's path (the Secret's rclone.conf, written to tmp, not /etc). Then the fra1 region is
     lost (its server stopped) and `clawtex dr-drill`'s restic command (compiler/business/drill.py,
     from_copy) restores the latest snapshot from the ams3 copy: the marker comes back. Was: no backup
-    of the gateway's state at all (state in the pod, skills on a hostPath no DOKS node has)."""
+    of the gateway's state at all (state in the pod, skills on a hostPath no DOKS node has).
+    The customer's managed PostgreSQL (`triage`, customers/orbital-health.yaml) is a real PostgreSQL here
+    (tests/pg_throwaway.py: TLS, a password login for the gateway's user): its connection comes from the
+    stack outputs through the openclaw role's Secret template, the CronJob's env reads that Secret's keys,
+    the script pg_dumps it over TCP into the snapshot, and the drill's own commands (drill.py: dropdb,
+    pg_restore --create) bring the row back from the ams3 copy. Was: `databases: []` for the clusters,
+    nothing ran or backed up the declared database."""
     import json
     import os
     import shlex
     import shutil
     import socket
     import subprocess
+    import contextlib
     import time
 
     from compiler.business import drill
     from pathlib import Path
 
+    from pg_throwaway import throwaway_postgres
     from live.backups import rclone_binary
     from ci_rules import require_tool
     require_tool("restic", "scripts/deps/60-backups.sh")
@@ -156,7 +164,23 @@ def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
             s_.bind(("127.0.0.1", 0))
             return s_.getsockname()[1]
     servers, ports = {}, {}
+    stack = contextlib.ExitStack()
     try:
+        # The managed PostgreSQL: the gateway's login (digitalocean_database_user `<customer>-gateway`) owns
+        # the declared database, with a row the gateway wrote.
+        pg = stack.enter_context(throwaway_postgres())
+        db_user, db_password = "orbital-health-gateway", "db-pw-" + os.urandom(6).hex()
+        pg.superuser(f"CREATE ROLE \"{db_user}\" LOGIN PASSWORD '{db_password}'")
+        pg.superuser(f"CREATE DATABASE triage OWNER \"{db_user}\"")
+        row = "patient-" + os.urandom(4).hex()
+        w = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "triage", "-c",
+                            f"CREATE TABLE intake (id int PRIMARY KEY, note text); INSERT INTO intake VALUES (1, '{row}')"],
+                           capture_output=True, text=True, env={"PATH": os.environ["PATH"], "PGHOST": "127.0.0.1",
+                           "PGPORT": str(pg.port), "PGUSER": db_user, "PGPASSWORD": db_password, "PGSSLMODE": "require"})
+        assert w.returncode == 0, w.stderr
+        # By hand, from providers/digitalocean.py's output names (the Terraform test checks them there).
+        tf_outputs["orbital-health"].update({"database_host": "127.0.0.1", "database_port": pg.port,
+                                             "database_user": db_user, "database_password": db_password})
         for region, bucket in (("fra1", b["bucket"]), ("ams3", b["copy_bucket"])):
             (tmp_path / region / bucket).mkdir(parents=True)      # Terraform creates both buckets
             ports[region] = free_port()
@@ -182,6 +206,10 @@ def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
         tasks.append({"name": "render the node_exporter DaemonSet", "ansible.builtin.template": {
             "src": str(ROLES / "node_exporter" / "templates" / "node-exporter-k8s.yml.j2"),
             "dest": str(out / "node-exporter-k8s.yml"), "mode": "0600"}})
+        # The database Secret: the openclaw role's (it applies it before the gateway starts).
+        tasks.append({"name": "render the database Secret", "ansible.builtin.template": {
+            "src": str(ROLES / "openclaw" / "templates" / "clawtex-database-k8s-secret.yml.j2"),
+            "dest": str(out / "clawtex-database-k8s-secret.yml"), "mode": "0600"}})
         play = [{"hosts": PLATINUM, "connection": "local", "gather_facts": False,
                  "vars_files": [str(ROLES / "openclaw" / "defaults" / "main.yml"), str(ROLES / "backup" / "defaults" / "main.yml"),
                                 str(ROLES / "node_exporter" / "defaults" / "main.yml")],
@@ -193,15 +221,23 @@ def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
         r = run("ansible-playbook", "-i", str(INVENTORY), str(tmp_path / "play.yml"), "-e", f"@{tmp_path / 'overlay.json'}",
                 env=env)
         assert r.returncode == 0, r.stdout + r.stderr
-        assert password not in r.stdout + r.stderr
+        assert password not in r.stdout + r.stderr and db_password not in r.stdout + r.stderr
         secret = yaml.safe_load((out / "clawtex-backup-k8s-secret.yml").read_text())["stringData"]
+        db_secret = yaml.safe_load((out / "clawtex-database-k8s-secret.yml").read_text())
+        secrets = {"clawtex-backup": secret, db_secret["metadata"]["name"]: db_secret["stringData"]}
         [cron] = list(yaml.safe_load_all((out / "clawtex-backup-k8s.yml").read_text()))
         pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
         [container] = pod["containers"]
         # The container's environment, exactly as the kubelet builds it from the manifests.
-        cenv = {e["name"]: (secret[e["valueFrom"]["secretKeyRef"]["key"]] if "valueFrom" in e else e["value"])
-                for e in container["env"]}
+        cenv = {e["name"]: (secrets[e["valueFrom"]["secretKeyRef"]["name"]][e["valueFrom"]["secretKeyRef"]["key"]]
+                            if "valueFrom" in e else e["value"]) for e in container["env"]}
         assert cenv["RESTIC_PASSWORD"] == password
+        # By hand: libpq's variables, all from the database Secret (the password never a plain value).
+        db_env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]
+                  if e["name"].startswith("PG")}
+        assert db_env == {k: {"name": "clawtex-database", "key": k} for k in
+                          ("PGHOST", "PGPASSWORD", "PGPORT", "PGSSLMODE", "PGUSER")}
+        assert (cenv["PGUSER"], cenv["PGPASSWORD"], cenv["PGSSLMODE"]) == (db_user, db_password, "require")
         conf = tmp_path / "rclone.conf"
         conf.write_text(secret["rclone.conf"])
         cenv["RCLONE_CONFIG"] = str(conf)
@@ -214,8 +250,8 @@ def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
             run_env["PATH"] = f"{tmp_path / 'bin'}:{run_env['PATH']}"
         # The pod's mounts: the volume's subPaths at the hosts' paths, the textfile directory.
         mounts = [m["mountPath"] for m in container["volumeMounts"]
-                  if m["name"] in ("state", "textfile")]
-        assert sorted(mounts) == ["/var/lib/openclaw/.openclaw", "/var/lib/openclaw/workspace",
+                  if m["name"] in ("state", "textfile", "dumps")]
+        assert sorted(mounts) == ["/var/backups/clawtex/db", "/var/lib/openclaw/.openclaw", "/var/lib/openclaw/workspace",
                                   "/var/lib/prometheus/node-exporter"]
         # The metric reaches Prometheus (BackupStale): the textfile volume is the node's directory (hostPath,
         # by hand: site.yml's clawtex_textfile_dir), and the node_exporter DaemonSet mounts that same node
@@ -233,7 +269,7 @@ def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
         marker = "platinum-marker-" + os.urandom(4).hex()
         [cmd] = [container["command"]]
         assert cmd == ["bash", "/usr/local/sbin/clawtex-backup"]
-        pod_sh = ("set -e; mount -t tmpfs clawtex-pod /var/lib; "
+        pod_sh = ("set -e; mount -t tmpfs clawtex-pod /var/lib; mount -t tmpfs clawtex-pod-dumps /var/backups; "
                   + "; ".join(f"mkdir -p {shlex.quote(m)}" for m in mounts)
                   # the node's directory behind the hostPath (the caller's stand-in for the node), if given
                   + (f"; mount --bind {shlex.quote(str(textfile_dir))} {textfile}" if textfile_dir else "")
@@ -249,7 +285,7 @@ def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
         backup_s = time.monotonic() - t0
         assert r.returncode == 0, r.stdout + r.stderr
         assert f'clawtex_backup_last_success_timestamp_seconds{{customer="orbital-health",host="{PLATINUM}"}}' in r.stdout
-        assert password not in r.stdout + r.stderr
+        assert password not in r.stdout + r.stderr and db_password not in r.stdout + r.stderr
 
         def snaps(repo) -> list[dict]:
             o = subprocess.run(["restic", "-r", str(repo), "snapshots", "--json"], capture_output=True, text=True,
@@ -260,7 +296,8 @@ def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
         primary = snaps(tmp_path / "fra1" / b["bucket"] / "restic-fra1")
         copy = snaps(tmp_path / "ams3" / b["copy_bucket"] / "restic-fra1")
         assert len(primary) == 1 and primary[0]["hostname"] == PLATINUM
-        assert sorted(primary[0]["paths"]) == ["/var/lib/openclaw/.openclaw", "/var/lib/openclaw/workspace"]
+        assert sorted(primary[0]["paths"]) == ["/var/backups/clawtex/db", "/var/lib/openclaw/.openclaw",
+                                               "/var/lib/openclaw/workspace"]
         assert [(s["tree"], s["hostname"], s.get("original")) for s in copy] == [(primary[0]["tree"], PLATINUM, primary[0]["id"])]
         assert not (tmp_path / "fra1" / b["copy_bucket"]).exists()
 
@@ -290,6 +327,14 @@ def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
         assert (restore / "var/lib/openclaw/workspace/notes").read_text() == "ws\n"
         assert not (restore / "var/lib/openclaw/.openclaw/cache").exists()      # excluded, as on the hosts
         assert (restore / "var/lib/openclaw/.openclaw/marker").stat().st_uid == 10001    # owners kept
+        # The database, as the drill restores it (drill.py: dropdb, then pg_restore --create from the dump):
+        # the managed cluster is lost too, the row comes back from the ams3 copy's dump.
+        dump = restore / "var/backups/clawtex/db/triage.pgdump"
+        assert dump.stat().st_size > 0
+        pg.superuser("DROP DATABASE triage")
+        with open(dump) as f:
+            pg.run(["pg_restore", "--create", "-d", "postgres"], stdin=f)
+        assert pg.superuser("SELECT note FROM intake WHERE id = 1", db="triage").strip() == row
         return {"backup_seconds": backup_s, "restore_seconds": restore_s, "restored": restore / "var/lib/openclaw",
                 "daemonset": ds, "rendered": Path(out),
                 "marker": marker, "rpo_seconds": snapshot_age_at_drill, "restore_started": t1,
@@ -299,6 +344,7 @@ def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
             if p.poll() is None:
                 p.terminate()
                 p.wait(timeout=10)
+        stack.close()
 
 
 def test_wazuh_vm_backs_up_its_agent_registry_and_alerts_into_a_repository_of_its_own(tmp_path):

@@ -50,6 +50,15 @@ BY_HAND = {
 }
 
 
+def test_the_managed_postgres_of_a_platinum_database_is_costed(plan):
+    """orbital-health declares a postgres database: DigitalOcean managed PostgreSQL, 2 nodes (primary +
+    standby) x $30.00 (tiers/providers.yaml managedPostgres, provider-facts row 43, unverified price) = 60.00.
+    No other stack builds one (Silver/Gold databases run on the gateway host: no extra cost)."""
+    items = {s.name: stack_cost_items(plan, s)["databases"] for s in plan.stacks}
+    assert items.pop("orbital-health") == D("60.00")
+    assert set(items.values()) == {D("0.00")}
+
+
 @pytest.mark.parametrize("stack", sorted(BY_HAND))
 def test_stack_cost_items_from_list_prices(plan, stack):
     items = stack_cost_items(plan, _stack(plan, stack))
@@ -74,11 +83,12 @@ def test_shared_host_split_sums_to_the_host_price(plan):
 def test_fleet_total_is_the_exact_sum_of_its_lines(repo):
     report = json.loads(run_clawtex(repo, "report", "--json").stdout)
     lines = [D(str(c["infraCost"])) for c in report["customers"]]
-    # the stacks above, by hand: 119.78 + 62.00 + 146.00 + 47.20 + 909.40 + 103.00 + 23.27 = 1410.65,
-    # plus the account's one Spaces subscription 5.00 (fleet overhead, no customer's line)
-    assert sum(lines) == D("1410.65")
+    # the stacks above, by hand: 119.78 + 62.00 + 146.00 + 47.20 + 969.40 + 103.00 + 23.27 = 1470.65
+    # (orbital-health 909.40 + its managed PostgreSQL 60.00), plus the account's one Spaces
+    # subscription 5.00 (fleet overhead, no customer's line)
+    assert sum(lines) == D("1470.65")
     assert {k: D(str(v)) for k, v in report["fleetOverhead"].items()} == {"objectStorage:digitalocean": D("5.00")}
-    assert D(str(report["infraCost"])) == D("1415.65")
+    assert D(str(report["infraCost"])) == D("1475.65")
     assert D(str(report["mrr"])) == sum(D(str(c["monthlyPrice"])) for c in report["customers"])
     for tier in report["tiers"]:
         mine = [c for c in report["customers"] if c["tier"] == tier["tier"]]

@@ -35,6 +35,16 @@ ORACLE = [
     ("digitalocean_volume", {"size": 80}, {"size": 40}, "shrink size", f"{DO} digitalocean/volume/resource_volume.go CustomizeDiff"),
     ("digitalocean_volume", {"size": 40}, {"size": 80}, None, f"{DO} resource_volume.go: StorageActions.Resize"),
     ("digitalocean_spaces_bucket", {"region": "fra1"}, {"region": "ams3"}, "replace region", f"{DO} spaces/resource_spaces_bucket.go"),
+    # A Platinum customer's managed PostgreSQL: renaming the cluster or a database replaces it (data lost), a bigger
+    # plan or a standby node does not (schema: only engine/name/private_network_uuid/project_id are ForceNew).
+    ("digitalocean_database_cluster", {"name": "a-pg", "engine": "pg"}, {"name": "b-pg", "engine": "pg"}, "replace name",
+     f"{DO} digitalocean/database/resource_database_cluster.go: name ForceNew"),
+    ("digitalocean_database_cluster", {"size": "db-s-1vcpu-2gb", "node_count": 2}, {"size": "db-s-2vcpu-4gb", "node_count": 3}, None,
+     f"{DO} resource_database_cluster.go: size and node_count resized in place"),
+    ("digitalocean_database_db", {"cluster_id": "x", "name": "triage"}, {"cluster_id": "x", "name": "triage2"}, "replace name",
+     f"{DO} digitalocean/database/resource_database_db.go: name ForceNew"),
+    ("digitalocean_database_firewall", {"cluster_id": "x", "rule": [{"type": "k8s", "value": "a"}]},
+     {"cluster_id": "x", "rule": [{"type": "k8s", "value": "b"}]}, None, f"{DO} resource_database_firewall.go: rules updated in place"),
     ("vultr_instance", {"os_id": 2284}, {"os_id": 2625}, "replace os_id", f"{VU} vultr/resource_vultr_instance.go: os_id ForceNew"),
     ("vultr_instance", {"hostname": "a"}, {"hostname": "b"}, "replace hostname",
      f"{VU} resource_vultr_instance.go: hostname ForceNew 'to prevent accidental reinstalls'"),

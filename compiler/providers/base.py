@@ -171,6 +171,17 @@ class ProviderPlugin:
         """The stack output holding the kubeconfig of the customer's cluster in `region` (sensitive)."""
         return f"{region}_kubeconfig"
 
+    # A managed PostgreSQL per customer whose managed-Kubernetes tier declares a postgres database
+    # (nothing else runs one in a cluster): only providers that build it set this (validate refuses
+    # `databases` elsewhere on such a tier).
+    managed_postgres: bool = False
+
+    def database_outputs(self) -> dict[str, str]:
+        """libpq's environment variable -> the stack output holding it (the password: sensitive):
+        what the customer's database Secret carries (gateway and backup CronJob read it)."""
+        return {"PGHOST": "database_host", "PGPORT": "database_port", "PGUSER": "database_user",
+                "PGPASSWORD": "database_password"}
+
     def k8s_service_annotations(self, lb: Any) -> dict[str, str]:
         """Annotations of the gateway Service (type LoadBalancer) that make the provider's
         cloud controller create load balancer `lb` (plan.GatewayLoadBalancer) under its

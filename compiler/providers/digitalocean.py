@@ -50,6 +50,9 @@ class DigitalOcean(ProviderPlugin):
     # either must specify the public or private IP range": docs.digitalocean.com/products/
     # networking/firewalls/details/limits/, last edited 17 Jun 2025; provider-facts row 39).
     region_network_shared = True
+    # A Platinum customer's declared postgres databases live in a managed PostgreSQL cluster
+    # (_managed_postgres): nothing in a DOKS cluster runs a database (docs/backups.md "Platinum").
+    managed_postgres = True
 
     # DOKS nodes come and go with the autoscaler under names DOKS picks: Prometheus's droplet
     # discovery finds them (provider-facts row 40).
@@ -368,4 +371,37 @@ def _doks(b: Any, c: Any) -> None:
         "domains": domains,
     })
     b.output("global_lb_ip", "${digitalocean_loadbalancer.global.ip}", f"global entry point of {c.id}")
+    _managed_postgres(b, c)
+
+
+# The managed PostgreSQL of a Platinum customer (digitalocean v2.99.1 docs/resources/database_cluster.md,
+# schema in reference/terraform-providers/digitalocean.json): engine "pg"; its plan (size, node_count,
+# version) is tiers/providers.yaml digitalocean.managedPostgres (one place, read by the cost report too);
+# `size` and `node_count` change in place, nodes never shrink ("You cannot resize cluster nodes to smaller
+# sizes": docs.digitalocean.com/products/databases/postgresql/details/limits, read 2026-12-04).
+# tiers/provider-facts.md row 43.
+def _managed_postgres(b: Any, c: Any) -> None:
+    """One cluster per customer with a postgres database, in the primary region; a database per
+    declared name, one login for the gateway and the backup, and trusted sources: the customer's
+    DOKS clusters only (`type = "k8s"`, docs/resources/database_firewall.md; without a firewall the
+    cluster accepts any source). Its connection is handed over as stack outputs (the password
+    sensitive, as the schema marks it) that Ansible puts in the cluster's Secret; never in generated/."""
+    names = [d.name for d in c.databases if d.engine == "postgres"]
+    if not names:
+        return
+    pg = b.info.managed_postgres      # validate refuses the databases where the catalog has none
+    cluster = b.resource("digitalocean_database_cluster", "postgres", {
+        "name": f"{c.id}-pg", "region": c.regions[0], "tags": ["managed-by:clawtex", f"customer:{c.id}"],
+        "engine": "pg", "version": pg.version, "size": pg.size, "node_count": pg.node_count}, data=True)         # the customer's data: prevent_destroy, as for the buckets
+    for name in names:
+        b.resource("digitalocean_database_db", f"postgres_{name}", {"cluster_id": f"${{{cluster}.id}}", "name": name}, data=True)
+    user = b.resource("digitalocean_database_user", "postgres_gateway", {"cluster_id": f"${{{cluster}.id}}", "name": f"{c.id}-gateway"})
+    b.resource("digitalocean_database_firewall", "postgres_fw", {
+        "cluster_id": f"${{{cluster}.id}}",
+        "rule": [{"type": "k8s", "value": f"${{digitalocean_kubernetes_cluster.k8s_{region}.id}}"} for region in c.regions]})
+    values = {"PGHOST": f"${{{cluster}.host}}", "PGPORT": f"${{{cluster}.port}}", "PGUSER": f"${{{user}.name}}",
+              "PGPASSWORD": f"${{{user}.password}}"}
+    for env, output in PLUGIN.database_outputs().items():
+        b.output(output, values[env], f"{env} of {c.id}'s managed PostgreSQL (the cluster Secret clawtex-database)",
+                 sensitive=env == "PGPASSWORD")
     # No CNAME target: the customer delegates the name itself (handoff: NS records, plugin name_servers).

@@ -247,6 +247,11 @@ def backup_vars(c: CustomerPlan, host: HostPlan) -> dict[str, Any]:
     }
 
 
+# Where the backup script writes database dumps: roles/backup defaults `backup_dump_dir` (a literal here:
+# a lookup of host_vars is not templated again; compiler/business/drill.py DUMP_DIR reads the same).
+BACKUP_DUMP_DIR = "/var/backups/clawtex/db"
+
+
 def k8s_service_vars(c: CustomerPlan, host: HostPlan) -> dict[str, Any]:
     """The gateway Service of type LoadBalancer in the host's cluster: the plan's load
     balancer of that region (the one Terraform looks up by name) and the provider's
@@ -278,18 +283,25 @@ def customer_vars(c: CustomerPlan, host: HostPlan, roles: list[str], plan: Fleet
         out["openclaw_k8s_kubeconfig"] = {"stack": c.stack, "output": plugin(c.provider).kubeconfig_output(host.region)}
         # The gateway's state on a volume of the tier's disk size (PersistentVolumeClaim, templates/openclaw-k8s.yml.j2).
         out["openclaw_k8s_state"] = {"size_gb": host.volume_gb}
+        if any(d.engine == "postgres" for d in c.databases):
+            # The customer's managed PostgreSQL (providers/digitalocean.py _managed_postgres; validate refuses
+            # databases where no plug-in builds one): its connection, the stack outputs named here, goes into
+            # the Secret `secret_name` that the gateway (envFrom) and the backup CronJob (pg_dump) read. TLS required.
+            out["clawtex_database"] = {"secret_name": "clawtex-database", "stack": c.stack,
+                                       "outputs": plugin(c.provider).database_outputs(), "env": {"PGSSLMODE": "require"}}
     if "backup" in roles and c.kubernetes:
         # A regional cluster's gateway state: its volume (openclaw_k8s_state) backed up by a CronJob
         # that runs the hosts' script (docs/backups.md "Platinum: the gateway's state in the cluster").
-        # The customer's databases are not in the cluster: nothing to dump there.
-        out["backup"] = {**backup_vars(c, host), "schedule": cron_schedule(c.backups.interval_hours), "databases": [],
+        # The customer's databases are not in the cluster: a managed PostgreSQL (clawtex_database), dumped over the
+        # network by the same script (validate refuses any other database on a cluster tier).
+        out["backup"] = {**backup_vars(c, host), "schedule": cron_schedule(c.backups.interval_hours),
                          # Its own repository per cluster, as the Wazuh VM has: both regions' CronJobs fire on
                          # the hour, and restic 0.14 has no lock retry (a prune's exclusive lock fails the other).
                          "repository": f"restic-{host.region}"}
         rt = plan.runtime
         # What lives on the volume, mounted at the hosts' own paths (a restore onto a host lands where
         # its gateway reads); config, secrets and skills are re-created from git and the secret store.
-        out["backup_paths"] = [rt.state_dir, rt.workspace_dir]
+        out["backup_paths"] = [rt.state_dir, rt.workspace_dir] + ([BACKUP_DUMP_DIR] if c.databases else [])
         out["backup_excludes"] = [f"{rt.state_dir}/tmp", f"{rt.state_dir}/cache"]
     elif "backup" in roles:
         out["backup"] = backup_vars(c, host)

