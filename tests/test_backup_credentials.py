@@ -228,10 +228,22 @@ def test_no_workflow_or_apply_script_traces_its_commands():
 
 def test_sensitive_outputs_are_masked_before_ansible_runs():
     """A Terraform output is no GitHub secret: the runner masks it only once told (`::add-mask::`,
-    docs.github.com workflow commands, "Masking a value in a log"). apply-stack.sh masks every
-    sensitive output of the stack, line by line (a multi-line value is masked per line), before the play."""
-    script = (REPO / "scripts" / "gitops" / "apply-stack.sh").read_text()
-    mask = script.find("::add-mask::")
-    play = script.find('-e "@$tmp/tf-outputs.json"')
-    assert 0 < mask < play, "no ::add-mask:: of the sensitive outputs before the play"
-    assert re.search(r"select\(\.sensitive\) \| \.value", script[:play])
+    docs.github.com workflow commands, "Masking a value in a log"). lib.sh's write_outputs masks every
+    sensitive output of the stack, line by line (a multi-line value is masked per line), before it writes
+    the play's outputs file; every play that reads that file (apply-stack.sh, dr-drill.sh) calls it first."""
+    lib = (REPO / "scripts" / "gitops" / "lib.sh").read_text()
+    fn = lib[lib.index("write_outputs() {"):]
+    fn = fn[:fn.index("\n}\n")]
+    mask, written = fn.find("printf '::add-mask::"), fn.find('> "$tmp/tf-outputs.json"')
+    assert 0 < mask < written, "write_outputs does not mask the sensitive outputs before writing the play's file"
+    assert re.search(r"select\(\.sensitive\) \| \.value", fn[:written])
+    plays = 0
+    for name in ("apply-stack.sh", "dr-drill.sh"):
+        script = (REPO / "scripts" / "gitops" / name).read_text()
+        assert "source" in script and "lib.sh" in script, name
+        for m in re.finditer(r'-e "@\$tmp/tf-outputs\.json"', script):
+            plays += 1
+            before = script[:m.start()]
+            branch = before[before.rfind(";;") + 1:] if ";;" in before else before   # this case branch only
+            assert re.search(r"^\s*write_outputs\s*$", branch, re.M), f"{name}: a play reads the outputs before write_outputs"
+    assert plays >= 3
