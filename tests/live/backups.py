@@ -471,6 +471,20 @@ def retention(h: hosts.Host, dest: Destination) -> dict:
     return {"kept": ages(after)}
 
 
+def stale_deliveries(http_sink, smtp, customer: str, t0: float) -> dict[str, float]:
+    """Where a BackupStale notification of `customer` arrived ("<kind>:<name>" of the HTTP sink's path,
+    "email:<recipients>"), seconds after t0 (the first delivery of each)."""
+    out: dict[str, float] = {}
+    for d in http_sink.deliveries:
+        if "BackupStale" in json.dumps(d.body) and customer in json.dumps(d.body):
+            kind, name = d.path.split("/")[1:3]
+            out.setdefault(f"{kind}:{name}", d.at - t0)
+    for m in smtp.messages:
+        if "BackupStale" in m.data and customer in m.data:
+            out.setdefault(f"email:{','.join(m.recipients)}", m.at - t0)
+    return out
+
+
 def pid_namespace(h) -> str:
     """The booted host's PID namespace, as this machine names it (its processes are visible from here)."""
     return os.readlink(f"/proc/{h.leader}/ns/pid")
@@ -670,15 +684,7 @@ def stale_alert(h: hosts.Host, tmp: Path) -> dict:
         t0 = time.monotonic()
 
         def got() -> dict[str, float]:
-            out: dict[str, float] = {}
-            for d in http_sink.deliveries:
-                if "BackupStale" in json.dumps(d.body) and customer in json.dumps(d.body):
-                    kind, name = d.path.split("/")[1:3]
-                    out.setdefault(f"{kind}:{name}", d.at - t0)
-            for m in smtp.messages:
-                if "BackupStale" in m.data and customer in m.data:
-                    out.setdefault(f"email:{','.join(m.recipients)}", m.at - t0)
-            return out
+            return stale_deliveries(http_sink, smtp, customer, t0)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not want <= set(got()):
             time.sleep(1)

@@ -36,6 +36,7 @@ from urllib.parse import quote
 
 import yaml
 
+from live.backups import stale_deliveries
 from live.clock import zoneinfo_at
 from live.conftest import REPO, require_tool
 from live.sinks import HttpSink, SmtpSink, free_port, make_ca
@@ -153,15 +154,7 @@ def test_platinum_backup_stale_fires_from_the_cluster_to_its_receivers(tmp_path)
                 return json.load(r)["data"]["result"]
 
         def got(customer: str) -> dict[str, float]:
-            out: dict[str, float] = {}
-            for d in http_sink.deliveries:
-                if "BackupStale" in json.dumps(d.body) and customer in json.dumps(d.body):
-                    kind, name = d.path.split("/")[1:3]
-                    out.setdefault(f"{kind}:{name}", d.at - t0)
-            for m in smtp.messages:
-                if "BackupStale" in m.data and customer in m.data:
-                    out.setdefault(f"email:{','.join(m.recipients)}", m.at - t0)
-            return out
+            return stale_deliveries(http_sink, smtp, customer, t0)
 
         # 1. Both nodes' files are scraped, each series naming the cluster the backup is of (its --host),
         #    not the node; node A's is three hours old, node B's the CronJob's fresh one: no alert.
