@@ -50,7 +50,7 @@ def stack_cost_items(plan: FleetPlan, stack: StackPlan) -> dict[str, Decimal]:
 
 
 def _managed_postgres(plan: FleetPlan, stack: StackPlan, prices) -> Decimal:
-    """The managed PostgreSQL clusters Terraform builds in this stack (providers/digitalocean.py
+    """The managed PostgreSQL clusters Terraform builds in this stack (the provider plug-in's
     _managed_postgres): one per dedicated Kubernetes customer with a postgres database."""
     pg = prices.managed_postgres
     if stack.kind == "shared" or pg is None:

@@ -52,7 +52,7 @@ from typing import Any, Callable, Iterator
 # CustomerPlan fields no Terraform stack reads (targets/terraform.py, providers/*.py
 # build_stack: they read id, display name, tier, provider, regions, status, HA mode,
 # custom domain, white label, backups/backup targets, load balancers, hosts, stack; and databases:
-# digitalocean.py builds a Platinum customer's managed PostgreSQL from them).
+# a provider plug-in builds a Platinum customer's managed PostgreSQL from them).
 # Leaving them out of a stack's fingerprint means an edit to a customer's channels,
 # model or skills does not start jsii. A field not listed here is in the
 # fingerprint, so a field added to CustomerPlan is safe by default: a plug-in

@@ -255,7 +255,7 @@ class Notifications(Strict):
 class Database(Strict):
     """A customer database the backup dumps (pg_dump/mongodump) into every snapshot. Silver/Gold: it
     runs on the gateway host. Platinum: only postgres, as a managed PostgreSQL the provider plug-in
-    builds (DigitalOcean; docs/backups.md "Platinum"); MongoDB is refused there."""
+    builds (docs/backups.md "Platinum"); MongoDB is refused there."""
     engine: Literal["postgres", "mongodb"]
     name: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
 
@@ -667,7 +667,7 @@ class KubernetesDefaultPool(Strict):
 
 
 class ManagedPostgres(Strict):
-    """A Platinum customer's managed PostgreSQL on this provider (providers/digitalocean.py
+    """A Platinum customer's managed PostgreSQL on this provider (the plug-in's
     _managed_postgres): the cluster's plan, read by Terraform and by the cost report."""
     size: str
     node_count: int = Field(ge=1, le=3)     # the primary and its standby nodes (at most two)

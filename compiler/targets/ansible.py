@@ -284,7 +284,7 @@ def customer_vars(c: CustomerPlan, host: HostPlan, roles: list[str], plan: Fleet
         # The gateway's state on a volume of the tier's disk size (PersistentVolumeClaim, templates/openclaw-k8s.yml.j2).
         out["openclaw_k8s_state"] = {"size_gb": host.volume_gb}
         if any(d.engine == "postgres" for d in c.databases):
-            # The customer's managed PostgreSQL (providers/digitalocean.py _managed_postgres; validate refuses
+            # The customer's managed PostgreSQL (the provider plug-in's _managed_postgres; validate refuses
             # databases where no plug-in builds one): its connection, the stack outputs named here, goes into
             # the Secret `secret_name` that the gateway (envFrom) and the backup CronJob (pg_dump) read. TLS required.
             out["clawtex_database"] = {"secret_name": "clawtex-database", "stack": c.stack,
