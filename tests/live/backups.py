@@ -205,6 +205,13 @@ def run_unit(h: hosts.Host, timeout: float = 900) -> tuple[bool, str]:
     return r.returncode == 0, journal + r.stderr
 
 
+def unit_failure(journal: str) -> str:
+    """A failed run's journal for an assertion: systemd's own lines about the unit (why it stopped: a
+    timeout, a signal, who asked), which the tail alone can cut, then the last 4,000 characters."""
+    systemd = [l for l in journal.splitlines() if l.startswith("clawtex-backup.service:") or "clawtex-backup.service" in l[:60]]
+    return "systemd:\n" + "\n".join(systemd[-30:]) + "\n--- journal tail:\n" + journal[-4000:]
+
+
 def backup_command(h: hosts.Host) -> str:
     """The `restic backup ...` line of the rendered script (the same paths, tags and host)."""
     script = h.sh("cat /usr/local/sbin/clawtex-backup").stdout
@@ -357,7 +364,7 @@ def take_backup_and_restore(h: hosts.Host, dest: Destination) -> dict:
     t0 = time.time()
     ok, journal = run_unit(h)
     out["backup_seconds"] = time.time() - t0
-    assert ok, journal[-4000:] + dest.log()
+    assert ok, unit_failure(journal) + dest.log()
     after = snapshots(h)
     assert len(after) == len(before) + 1, (before, after)
     snap = max(after, key=lambda s: s["time"])
@@ -461,7 +468,7 @@ def retention(h: hosts.Host, dest: Destination) -> dict:
     say(f"{h.host}: {len(HISTORY_HOURS[days])} backdated snapshots in {time.monotonic() - t:.0f}s")
     before = snapshots(h)
     ok, journal = run_unit(h)
-    assert ok, journal[-4000:]
+    assert ok, unit_failure(journal)
     after = snapshots(h)
     ages = lambda snaps: sorted(int(tag[4:-1]) for s in snaps for tag in s.get("tags", []) if tag.startswith("age-"))
     recent = lambda snaps: {s["id"] for s in snaps if not any(tag.startswith("age-") for tag in s.get("tags", []))}
@@ -612,7 +619,7 @@ def faults(h: hosts.Host, dest: Destination) -> dict:
     # Afterwards: the next run succeeds (a killed restic's lock is stale), bumps the metric, and the repository checks.
     t = time.time()
     ok, journal = run_unit(h)
-    assert ok, journal[-4000:]
+    assert ok, unit_failure(journal)
     assert metric(h) >= int(t) and len({s["id"] for s in snapshots(h)} - before) == 1
     r = restic(h, "check")
     assert r.returncode == 0, r.stdout + r.stderr
