@@ -19,7 +19,9 @@ Phases (seconds, exclusive):
             starting jsii/CDKTF when a stack must be synthesized
   guard     the stateful guard after rendering (before 2026-12-03 it was counted
             in the last target, openvas or terraform)
-  write     write_tree (staging, links, the atomic swap)
+  write     write_tree (staging, links, the atomic swap); in the check runs, diff_tree
+  check-cold / check (--check): `compile --check` on the tree the last compile wrote,
+            without .clawtex-cache/ (a fresh CI clone), then with the cache it left
   jsii      1 when CDKTF was imported in that compile, else 0
 Each checkout's compiler/ is byte-compiled first, as an installed clawtex is
 (`--no-bytecode`: not; this machine sets PYTHONDONTWRITEBYTECODE=1, so every
@@ -74,7 +76,9 @@ def child(root: Path, mode: str) -> None:
     add("import", clock() - started)
 
     def timed(module, attr: str, name: str, exclusive_of: str | None = None):
-        original = getattr(module, attr)
+        original = getattr(module, attr, None)
+        if original is None:             # an older checkout (--code) without this step
+            return
 
         def wrapper(*args, **kwargs):
             before_inner = phases.get(exclusive_of, 0.0) if exclusive_of else 0.0
@@ -100,7 +104,7 @@ def child(root: Path, mode: str) -> None:
         current[:] = [name, now]
 
     # The stateful guard runs after the last target: its own phase, not the last target's.
-    guard = pipeline.check_replacements
+    guard = getattr(pipeline, "check_replacements", None)   # None: a checkout older than the guard
 
     def timed_guard(*args, **kwargs):
         on_target(None)
@@ -109,14 +113,20 @@ def child(root: Path, mode: str) -> None:
             return guard(*args, **kwargs)
         finally:
             add("guard", clock() - t)
-    pipeline.check_replacements = timed_guard
+    if guard is not None:
+        pipeline.check_replacements = timed_guard
 
     use_cache = mode != "nocache"
     files = pipeline.compile_repo(root, use_cache=use_cache, on_target=on_target)
     if current[0]:
         add(current[0], clock() - current[1])
     t = clock()
-    write.write_tree(root, files)
+    if mode == "check":                  # `clawtex compile --check`: compare with generated/, write nothing
+        diff = write.diff_tree(root / "generated", files)
+        if not diff.clean:
+            raise SystemExit(f"compile --check: generated/ differs ({len(diff.stale)} stale)")
+    else:
+        write.write_tree(root, files)
     add("write", clock() - t)
     phases["jsii"] = float("cdktf" in sys.modules)
     phases["files"] = float(len(files))
@@ -196,6 +206,8 @@ def main() -> None:
     ap.add_argument("--code", action="append", type=Path)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--check", action="store_true",
+                    help="also time `compile --check` (write phase = the comparison), cold and with the cache")
     ap.add_argument("--no-full", action="store_true", help="skip repeating the cold full compile")
     ap.add_argument("--no-floor", action="store_true", help="skip the floor (at 10,000 it costs minutes)")
     ap.add_argument("--no-bytecode", action="store_true",
@@ -241,8 +253,19 @@ def main() -> None:
                     for code in codes:
                         apply(scenario, roots[code], rep)
                         results.setdefault((code, scenario), []).append(run_child(code, roots[code], "compile"))
+            checks = []
+            if args.check:
+                # `compile --check` on the tree the last compile wrote: cold (no .clawtex-cache/, as
+                # in a fresh CI clone), then with the cache that cold check left (an operator's loop).
+                for name in ("check-cold", "check"):
+                    for rep in range(args.repeat):
+                        for code in codes:
+                            if name == "check-cold":
+                                shutil.rmtree(roots[code] / ".clawtex-cache", ignore_errors=True)
+                            results.setdefault((code, name), []).append(run_child(code, roots[code], "check"))
+                    checks.append(name)
             same = len({_tree_digest(r) for r in roots.values()}) == 1
-            report(n, codes, ["full", *scenarios], results, files, same)
+            report(n, codes, ["full", *scenarios, *checks], results, files, same)
 
 
 def _tree_digest(root: Path) -> str:

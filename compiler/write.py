@@ -109,11 +109,20 @@ def diff_tree(directory: Path, files: dict[str, bytes], use_manifest: bool = Tru
     stats = _scan(directory) if directory.is_dir() else {}
     known = _known(_load_manifest(directory.parent), stats) if manifest else {}
     stale = [rel for rel in files if rel in stats and not _matches(directory / rel, files[rel], known.get(rel))]
-    return TreeDiff(
+    diff = TreeDiff(
         missing=tuple(sorted(set(files) - set(stats))),
         stale=tuple(sorted(stale)),
         extra=tuple(sorted(set(stats) - set(files))),
     )
+    if manifest and diff.clean and len(known) < len(files):
+        # Every file was found to hold files[rel] under the stat key taken before reading it: record
+        # what was read, as write_tree does for an unchanged tree, so the next --check (an operator's
+        # loop, or CI after a cold one) does not read the ~3,000 files again. Under the writer lock;
+        # only the cache changes, never generated/.
+        with _lock(directory.parent):
+            if not any(directory.parent.glob(".generated.[jt]*")):    # no write in flight meanwhile
+                _save_manifest(directory.parent, files, stats)
+    return diff
 
 
 def file_digests(root: Path, rels: list[str]) -> dict[str, bytes | None]:

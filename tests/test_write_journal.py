@@ -128,6 +128,32 @@ def test_unchanged_files_are_not_read_with_a_manifest(tmp_path, monkeypatch):
     assert sorted(reads) == sorted(Path(rel).name for rel in NEW), "without the manifest every file is read"
 
 
+def test_a_clean_check_records_what_it_read_and_a_failing_one_records_nothing(tmp_path, monkeypatch):
+    """`compile --check` in a fresh clone has no manifest: it reads every file. A clean check
+    records them (the next check, an operator's loop, reads none); one that finds a difference,
+    or `--no-cache`, records nothing, and a later hand edit is still seen."""
+    root = tmp_path / "repo"
+    _lay(root, OLD)
+    _tick()
+    assert not (root / MANIFEST).exists()
+    assert diff_tree(root / GENERATED, NEW).stale == ("a.txt",)
+    assert not (root / MANIFEST).exists(), "a failing check vouches for nothing"
+    assert diff_tree(root / GENERATED, OLD, use_manifest=False).clean
+    assert not (root / MANIFEST).exists(), "--no-cache neither reads nor saves the manifest"
+    reads = _count_reads(monkeypatch)
+    assert diff_tree(root / GENERATED, OLD).clean
+    assert sorted(reads) == sorted(Path(rel).name for rel in OLD), "no manifest yet: every file read"
+    assert set(_manifest(root)) == set(OLD)
+    reads.clear()
+    assert diff_tree(root / GENERATED, OLD).clean
+    assert reads == [], "the second check takes every digest from what the first recorded"
+    path = root / GENERATED / "same.txt"
+    before = path.stat()
+    path.write_bytes(b"SAME\n")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert diff_tree(root / GENERATED, OLD).stale == ("same.txt",), "a hand edit after the record is seen"
+
+
 def test_a_hand_edit_with_size_and_mtime_put_back_is_seen(tmp_path, monkeypatch):
     root = tmp_path / "repo"
     _with_manifest(root, OLD)
