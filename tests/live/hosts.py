@@ -20,6 +20,7 @@ The recipe (what `../shared/README.md` measured on this machine kind):
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -315,7 +316,8 @@ class Host:
              # "crun: create keyring `<id>`: Operation not permitted".
              "--system-call-filter=@keyring",
              f"--bind-ro={self.repo}:/repo", *caches, "--register=no", "--keep-unit", "--console=pipe"],
-            stdin=subprocess.DEVNULL, stdout=open(self.dir / "console.log", "w"), stderr=subprocess.STDOUT)
+            stdin=subprocess.DEVNULL, stdout=open(self.dir / "console.log", "w"), stderr=subprocess.STDOUT,
+            preexec_fn=functools.partial(join_cgroups, own_cgroups(self.name)))
         self.procs.append(nspawn)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -392,12 +394,68 @@ class Host:
                     proc.kill()
                     proc.wait()
         log(f"{self.unit}: stopped in {time.monotonic() - started:.0f}s")
+        remove_cgroups(self.name)
         run(["ip", "netns", "delete", self.name])
         if self.mounted:
             subprocess.run(["umount", str(self.dir / "root")], check=True)
             self.mounted = False
         if not os.environ.get("CLAWTEX_KEEP_HOSTS"):
             remove_later([self.dir / "upper", self.dir / "work", self.dir / "containers"])
+
+
+# Each machine's own cgroup. `systemd-nspawn --keep-unit` runs the container in the cgroup of the
+# process that starts it, split into `payload` (the container's systemd and every unit it starts) and
+# `supervisor` (nspawn itself) (systemd v252 src/nspawn/nspawn-cgroup.c create_subcgroup()). This
+# machine has no systemd: every process sits in the root cgroup, so every booted host shared ONE
+# /payload, its system.slice and each unit's cgroup: two hosts running clawtex-backup.service at once
+# (the Gold and Silver backup tests on two xdist workers) saw each other's processes in the unit
+# (`State 'stop-sigterm' timed out`) and removed each other's unit cgroup when done (`status=219/CGROUP`
+# on the next start): the Gold retention failures of 2026-12-04. Before exec, nspawn's process moves
+# itself into <hierarchy>/clawtex-live/<machine> of each hierarchy systemd tracks processes in
+# (name=systemd of cgroup v1, and the cgroup2 tree: hybrid's `unified` mount or a pure v2 root).
+CGROUP_PARENT = "clawtex-live"
+
+
+def cgroup_hierarchies() -> list[Path]:
+    """The mounts of the hierarchies systemd uses to track processes, from this machine's mount table."""
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        sep = fields.index("-")
+        fstype, options = fields[sep + 1], fields[sep + 3] if len(fields) > sep + 3 else ""
+        if fstype == "cgroup2" or (fstype == "cgroup" and "name=systemd" in options.split(",")):
+            found.append(Path(fields[4]))
+    return sorted(set(found))
+
+
+def own_cgroups(name: str) -> list[Path]:
+    """Create (if missing) the machine's cgroup in each tracking hierarchy; their directories."""
+    dirs = []
+    for mount in cgroup_hierarchies():
+        d = mount / CGROUP_PARENT / name
+        d.mkdir(parents=True, exist_ok=True)
+        dirs.append(d)
+    return dirs
+
+
+def join_cgroups(dirs: list[Path]) -> None:
+    """In the child, before exec (preexec_fn): move this process into each of `dirs`."""
+    for d in dirs:
+        with open(d / "cgroup.procs", "w") as f:
+            f.write("0")
+
+
+def remove_cgroups(name: str) -> None:
+    """The stopped machine's cgroups, deepest first (rmdir of an empty cgroup; a busy one stays)."""
+    for mount in cgroup_hierarchies():
+        top = mount / CGROUP_PARENT / name
+        if not top.is_dir():
+            continue
+        for d in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True) + [top]:
+            try:
+                d.rmdir()
+            except OSError:
+                pass
 
 
 TRASH = CACHE / "trash"
