@@ -113,6 +113,11 @@ PROXY_HTTP_PORT = 80
 # plan.scrape_sources (clawtex.yaml ops.prometheus) only. The blackbox probes go through the
 # public proxy ports above, which are open to everyone anyway.
 NODE_EXPORTER_PORT = 9100
+# Where a backed-up host's backup script writes its database dumps before the snapshot (pg_dump,
+# mongodump): published to every host as the group var `backup_dump_dir` (targets/ansible.py); the
+# backup role writes and mounts it, host_vars `backup_paths` snapshot it, the DR drill
+# (compiler/business/drill.py) clears and restores from it. Written here only.
+BACKUP_DUMP_DIR = "/var/backups/clawtex/db"
 SCRAPE_PORTS = (NODE_EXPORTER_PORT,)
 PROXY_HTTPS_PORT = 443
 # The DNS label under a provider's fleet zone that holds hosts' private (VPC) addresses:

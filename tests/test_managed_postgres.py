@@ -62,13 +62,32 @@ def test_the_connection_leaves_terraform_as_outputs_and_reaches_the_cluster_as_a
                                                       "PGUSER": "database_user", "PGPASSWORD": "database_password"},
                                           "env": {"PGSSLMODE": "require"}}
         assert hv["backup"]["databases"] == [{"engine": "postgres", "name": "triage"}]
-        # The dumps are in the snapshot: the role's dump directory (its defaults) is among the paths.
-        defaults = yaml.safe_load((REPO / "modules" / "ansible" / "roles" / "backup" / "defaults" / "main.yml").read_text())
-        assert defaults["backup_dump_dir"] == "/var/backups/clawtex/db" and hv["backup_paths"][-1] == "/var/backups/clawtex/db"
+        # The dumps are in the snapshot: the inventory's dump directory (group vars) is among the paths.
+        gv = _group_vars()
+        assert gv["backup_dump_dir"] == "/var/backups/clawtex/db" and hv["backup_paths"][-1] == "/var/backups/clawtex/db"
     # The Secret manifest is rendered on the apply runner only; nothing under generated/ carries one.
     for path in (REPO / "generated").rglob("*"):
         if path.is_file() and path.suffix in (".yml", ".yaml", ".json"):
             assert "stringData" not in path.read_text(errors="replace"), path
+
+
+def _group_vars() -> dict:
+    class Loader(yaml.SafeLoader):
+        pass
+    Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+    return yaml.load((REPO / "generated" / "ansible" / "inventory" / "hosts.yml").read_text(), Loader)["all"]["vars"]
+
+
+def test_the_dump_directory_is_written_in_one_place():
+    """The backup script, the Platinum CronJob's mount, the snapshot paths and the DR drill all use the
+    inventory's backup_dump_dir; the path itself is spelled once in the product (compiler/plan.py)."""
+    spelled = [str(p.relative_to(REPO)) for top in ("compiler", "modules", "scripts", ".github")
+               for p in sorted((REPO / top).rglob("*")) if p.is_file() and "__pycache__" not in p.parts
+               and "/var/backups/clawtex/db" in p.read_text(errors="replace")]
+    assert spelled == ["compiler/plan.py"], spelled
+    assert _group_vars()["backup_dump_dir"] == "/var/backups/clawtex/db"
+    defaults = yaml.safe_load((REPO / "modules" / "ansible" / "roles" / "backup" / "defaults" / "main.yml").read_text())
+    assert "backup_dump_dir" not in defaults, "a role default would be a second place"
 
 
 def test_the_gateway_reads_the_database_secret():

@@ -48,7 +48,6 @@ import yaml
 from dateutil import parser as dateparser   # restic's RFC 3339 times with nanoseconds (fromisoformat: 6 digits max)
 
 ENV_FILE = "/etc/clawtex/backup/restic.env"      # roles/backup defaults backup_config_dir + restic.env
-DUMP_DIR = "/var/backups/clawtex/db"             # roles/backup defaults backup_dump_dir
 GATEWAY_UNIT = "openclaw-gateway.service"        # roles/openclaw tasks/service.yml
 BACKUP_UNITS = "clawtex-backup.timer clawtex-backup.service"   # roles/backup templates
 LIVE = {"ok": True, "status": "live"}            # OpenClaw's liveness answer (docs/gateway/index.md)
@@ -170,7 +169,8 @@ def drill(root: Path, customer: str, runner: Runner, health_timeout: float = HEA
         raise DrillError(f"{customer}: the repository has no snapshot of {t.host}: nothing to restore")
     snap = max(snaps, key=lambda s: s["time"])
     gv = t.group_vars
-    wipe = [gv["openclaw_state_dir"], gv["openclaw_workspace_dir"], gv["openclaw_skills_dir"], DUMP_DIR]
+    dump_dir = gv["backup_dump_dir"]                 # the inventory's group vars (compiler/plan.py BACKUP_DUMP_DIR)
+    wipe = [gv["openclaw_state_dir"], gv["openclaw_workspace_dir"], gv["openclaw_skills_dir"], dump_dir]
     databases = [d["name"] for d in t.hostvars["backup"]["databases"] if d["engine"] == "postgres"]
     t0 = time.monotonic()
     # The scratch host runs the customer's backup timer (same host vars, same --host): stopped first,
@@ -179,7 +179,7 @@ def drill(root: Path, customer: str, runner: Runner, health_timeout: float = HEA
                 "stopping the gateway and clearing its state")
     runner.must(restic(f"restore {shlex.quote(snap['id'])} --target /", t.host, t.from_copy), "restic restore")
     for db in databases:
-        dump = shlex.quote(f"{DUMP_DIR}/{db}.pgdump")     # root's 0700 directory: root opens it, postgres reads stdin
+        dump = shlex.quote(f"{dump_dir}/{db}.pgdump")     # root's 0700 directory: root opens it, postgres reads stdin
         runner.must(f"runuser -u postgres -- dropdb --if-exists {shlex.quote(db)} && "
                     f"runuser -u postgres -- pg_restore --create -d postgres <{dump}", f"restoring database {db}")
     runner.must(f"systemctl start {GATEWAY_UNIT}", "starting the gateway")

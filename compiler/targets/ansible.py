@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from ..formats import Unsafe, dump_yaml, dump_yaml_split
 from .. import secrets
-from ..plan import INVENTORY_FILE, NODE_EXPORTER_PORT, SCRAPE_PORTS
+from ..plan import BACKUP_DUMP_DIR, INVENTORY_FILE, NODE_EXPORTER_PORT, SCRAPE_PORTS
 from ..plan import (PROXY_HTTP_PORT, PROXY_HTTPS_PORT, ROLE_K8S, ROLE_OPENCLAW, ROLE_SHARED_BRONZE, ROLE_WAZUH, CustomerPlan,
                     FleetPlan, HostPlan, tenant_prefix)
 from ..providers import plugin
@@ -247,11 +247,6 @@ def backup_vars(c: CustomerPlan, host: HostPlan) -> dict[str, Any]:
     }
 
 
-# Where the backup script writes database dumps: roles/backup defaults `backup_dump_dir` (a literal here:
-# a lookup of host_vars is not templated again; compiler/business/drill.py DUMP_DIR reads the same).
-BACKUP_DUMP_DIR = "/var/backups/clawtex/db"
-
-
 def k8s_service_vars(c: CustomerPlan, host: HostPlan) -> dict[str, Any]:
     """The gateway Service of type LoadBalancer in the host's cluster: the plan's load
     balancer of that region (the one Terraform looks up by name) and the provider's
@@ -412,6 +407,7 @@ def inventory(plan: FleetPlan) -> dict[str, Any]:
                              "openclaw_secrets_dir": rt.secrets_dir,
                              "openclaw_log_file": rt.log_file,
                              "openclaw_state_dir": rt.state_dir,
+                             "backup_dump_dir": BACKUP_DUMP_DIR,
                              "clawtex_ssh_allowed_cidrs": list(plan.settings.spec.ops.ssh_allowed_cidrs),
                              "clawtex_prometheus_cidrs": plan.scrape_sources,
                              "clawtex_ops_email": plan.settings.spec.ops.alert_email},
