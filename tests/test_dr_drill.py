@@ -133,6 +133,8 @@ def test_redact_removes_credentials_and_cuts_the_reason_short():
         "Fatal: s3:https://***@h/b and rest:https://***@10.0.0.1:8000/r"
     assert drill.redact("git: AUTHORIZATION: basic eHg6eXk= denied; GH_TOKEN=ghs_abc") == \
         "git: AUTHORIZATION: *** denied; GH_TOKEN=***"
+    assert drill.redact('{"access_key_id": "AKIA1", "secret_access_key":"s3cr3t", "region": "fra1"}') == \
+        '{"access_key_id": "***", "secret_access_key":"***", "region": "fra1"}'
     long = drill.redact("head " + "x" * 1000 + " tail")
     assert len(long) <= drill.REASON_CHARS and long.startswith("head ") and long.endswith(" tail")
 

@@ -268,8 +268,8 @@ def record(t: Target, snap: dict, started: float, rto: float, databases: list[st
 _REDACT = [
     (re.compile(r"([a-z][a-z0-9+.-]*://)[^/\s@]+@", re.I), r"\1***@"),
     (re.compile(r"(authorization:?\s*)(basic|bearer|token)?\s*\S+", re.I), r"\1***"),
-    (re.compile(r"\b([\w.-]*(?:password|passwd|secret|token|key|credential)[\w.-]*)(\s*[=:]\s*)(?!\*\*\*)\S+", re.I),
-     r"\1\2***"),
+    (re.compile(r"\b([\w.-]*(?:password|passwd|secret|token|key|credential)[\w.-]*)([\"']?\s*[=:]\s*)(?!\*\*\*)([\"']?)"
+                r"[^\s\"',}]+", re.I), r"\1\2\3***"),
 ]
 REASON_CHARS = 400
 
