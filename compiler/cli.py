@@ -367,7 +367,7 @@ def cmd_customer_report(args: argparse.Namespace) -> int:
         return 1
     if args.drills is not None and report.backups is not None and plan.customer(args.customer).tier_name in ("gold", "platinum"):
         from .business import drill      # Gold/Platinum reports show the last DR drill (docs/backups.md)
-        report.backups["lastDrill"] = drill.last_drill(Path(args.drills), args.customer) or {
+        report.backups["lastDrill"] = drill.last_drill_status(Path(args.drills), args.customer) or {
             "missing": f"No disaster-recovery drill is recorded for this customer yet ({args.drills})."}
     if args.json:
         from dataclasses import asdict
@@ -402,7 +402,12 @@ def cmd_dr_drill(args: argparse.Namespace) -> int:
         return 2
     try:
         record = drill.drill(_root(args), args.customer, drill.Runner(args.runner))
-    except drill.DrillError as exc:
+    except drill.DrillFailed as exc:      # a failed drill is recorded too (docs/backups.md "DR drill")
+        path = drill.write_record(Path(args.records), exc.record)
+        print(f"clawtex dr-drill: {drill.summary(exc.record)}", file=sys.stderr)
+        print(f"recorded in {path}", file=sys.stderr)
+        return 1
+    except drill.DrillError as exc:       # no drill to run (no backed-up gateway host): nothing to record
         print(f"clawtex dr-drill: {exc}", file=sys.stderr)
         return 1
     path = drill.write_record(Path(args.records), record)
@@ -443,6 +448,12 @@ def cmd_dr_drill_due(args: argparse.Namespace) -> int:
 def cmd_dr_drill_record(args: argparse.Namespace) -> int:
     from .business import drill
     try:
+        if args.failed:    # the drill failed before `clawtex dr-drill` wrote its record (up, converge, killed)
+            if (Path(args.source) / f"{args.customer}.json").exists():
+                raise drill.DrillError(f"{args.customer}: {args.source} already holds this drill's record")
+            record = drill.failure_for(_root(args), args.customer, args.step, args.reason)
+            drill.write_record(Path(args.source), record)
+            print(drill.summary(record))
         written = drill.push_record(args.remote, Path(args.source), args.customer)
     except drill.DrillError as exc:
         print(f"clawtex dr-drill-record: {exc}", file=sys.stderr)
@@ -585,6 +596,11 @@ def parser() -> argparse.ArgumentParser:
     dk.add_argument("customer", help="customer id whose drill records are committed")
     dk.add_argument("--from", dest="source", required=True, help="the drill's --records directory")
     dk.add_argument("--remote", required=True, help="git URL of the fleet repository")
+    dk.add_argument("--failed", action="store_true",
+                    help="record a drill that failed before `clawtex dr-drill` wrote a record (with --step, --reason)")
+    dk.add_argument("--step", default="drill",
+                    help="with --failed: the workflow phase that did not finish (up, converge or drill)")
+    dk.add_argument("--reason", default="the step did not finish", help="with --failed: why (redacted, cut short)")
     dk.set_defaults(func=cmd_dr_drill_record)
     return p
 

@@ -103,3 +103,61 @@ def test_the_kpi_page_shows_each_gold_and_platinum_customers_last_drill(tmp_path
     text = _text(out.read_text())
     assert "acme-logistics gold 2026-10-30T02:30:00Z 30.0 min 60 min 1.9 min" in text
     assert "helios-energy gold no drill recorded" in text and "orbital-health platinum no drill recorded" in text
+
+
+# ------------------------------------------------------------ a failed last attempt (issue 24 gap)
+# By hand: the drill of 2026-10-31 failed at the restore; the last successful one is RECORD's (10-30).
+FAILED = {**RECORD, "drill_at": "2026-10-31T03:17:00Z", "snapshot_time": "2026-10-31T03:00:00Z", "rpo_seconds": 1020.0,
+          "rpo_met": None, "rto_seconds": None, "healthy": False, "failed_step": "restore",
+          "reason": "restic restore failed (1): Fatal: <unable> to open s3:https://***@s3.example.com/acme"}
+FAILED_LINE = ("Last drill FAILED on 2026-10-31T03:17:00Z at restore (restoring the latest backup): restic restore failed "
+               "(1): Fatal: <unable> to open s3:https://***@s3.example.com/acme; last successful drill: 2026-10-30T02:30:00Z.")
+
+
+def _failed_records(tmp_path, *lines):
+    from compiler.business import drill
+    d = tmp_path / "dr-drills"
+    for line in lines:
+        drill.write_record(d, line)
+    return d
+
+
+def test_a_gold_report_shows_a_failed_last_drill_plainly(tmp_path):
+    """Was: the failure left no record, and when one is there the report showed its RPO as a result
+    and 'gateway healthy' (the template read any record as a success)."""
+    drills = _failed_records(tmp_path, RECORD, FAILED)
+    with serve(Healthy) as url:
+        rc, html = _report(["acme-logistics", "--period", "2026-10", "--prometheus", url, "--drills", str(drills)], tmp_path)
+    assert rc == 0
+    text = _text(html)
+    assert text.count(FAILED_LINE) == 2, text          # the backups section and the drill section
+    assert "&lt;unable&gt;" in html                     # the reason is escaped
+    for word in ("Data at risk (RPO)", "Restore to healthy (RTO)", "gateway healthy", "17.0 min"):
+        assert word not in text, word
+
+
+def test_a_report_whose_customer_never_had_a_successful_drill_says_never(tmp_path):
+    drills = _failed_records(tmp_path, {**FAILED, "failed_step": "converge", "snapshot": None, "snapshot_time": None,
+                                        "rpo_seconds": None, "reason": "the converge phase did not finish"})
+    with serve(Healthy) as url:
+        rc, html = _report(["acme-logistics", "--period", "2026-10", "--prometheus", url, "--drills", str(drills)], tmp_path)
+    assert rc == 0
+    assert ("Last drill FAILED on 2026-10-31T03:17:00Z at converge (configuring the scratch server): the converge phase did "
+            "not finish; last successful drill: never.") in _text(html)
+
+
+def test_the_kpi_page_shows_a_failed_last_drill_not_its_rpo(tmp_path, capsys):
+    from compiler.cli import main
+    drills = _failed_records(tmp_path, RECORD, FAILED)
+    assert main(["--root", str(REPO), "report", "--kpis", "--period", "2026-10", "--drills", str(drills)]) == 0
+    rows = json.loads(capsys.readouterr().out)["drills"]
+    assert rows[0] == {"customer": "acme-logistics", "tier": "gold", "drillAt": "2026-10-31T03:17:00Z", "healthy": False,
+                       "failedStep": "restore", "failedStepText": "restoring the latest backup", "reason": FAILED["reason"],
+                       "lastSuccessAt": "2026-10-30T02:30:00Z"}
+    out = tmp_path / "kpis.html"
+    assert main(["--root", str(REPO), "report", "--html", "--period", "2026-10", "--drills", str(drills), "--out", str(out)]) == 0
+    text = _text(out.read_text())
+    assert ("acme-logistics gold 2026-10-31T03:17:00Z FAILED at restore (restoring the latest backup): restic restore failed "
+            "(1): Fatal: <unable> to open s3:https://***@s3.example.com/acme; last successful drill: 2026-10-30T02:30:00Z") in text
+    assert "17.0 min" not in text and "helios-energy gold no drill recorded" in text
+

@@ -39,10 +39,121 @@ def test_target_is_the_backed_up_gateway_host(customer, host, tier, hours):
     assert (t.host, t.tier, t.interval_hours) == (host, tier, hours)
 
 
-def test_a_failed_listing_is_an_error_not_a_record(tmp_path):
+def test_a_failed_listing_is_recorded_as_a_failed_drill(tmp_path):
+    """Was: no record at all, so the reports kept showing the last successful drill as the latest."""
     r = clawtex("dr-drill", "acme-logistics", "--runner", "false", "--wipe-scratch", "--records", str(tmp_path))
-    assert r.returncode == 1 and "listing the snapshots failed" in r.stderr
-    assert not (tmp_path / "acme-logistics.json").exists()
+    assert r.returncode == 1 and "listing the snapshots failed" in r.stderr and "FAILED at snapshots" in r.stderr
+    rec = json.loads((tmp_path / "acme-logistics.json").read_text())
+    assert (rec["healthy"], rec["failed_step"], rec["snapshot"], rec["rpo_seconds"], rec["rto_seconds"], rec["rpo_met"]) == (
+        False, "snapshots", None, None, None, None)
+    assert rec["reason"] == "listing the snapshots failed (1):"          # `false` says nothing
+    assert [json.loads(x) for x in (tmp_path / "acme-logistics.jsonl").read_text().splitlines()] == [rec]
+
+
+# ------------------------------------------------------------ drill() through a scratch host that fails
+# A real Runner against a host stand-in: the argv prefix runs this script with `bash -c <the drill's
+# command>`; FAIL_AT picks the step it fails. Its errors carry credentials as tools print them.
+FAKE_HOST = r"""#!/usr/bin/env bash
+script=$3
+echo "$script" >> "$LOG"
+case "$script" in
+  *"snapshots --json"*)
+    [ "$FAIL_AT" = snapshots ] && { echo "Fatal: unable to open config file: Stat: s3:https://AKIAEXAMPLE:s3cr3tKey@s3.example.com/acme: 403" >&2; exit 1; }
+    [ "$FAIL_AT" = empty ] && { echo "[]"; exit 0; }
+    echo '[{"id": "'"$SNAP"'", "time": "2026-12-04T02:00:00.5Z"}]' ;;
+  *"systemctl stop"*) [ "$FAIL_AT" = stop ] && { echo "Failed to stop openclaw-gateway.service: Unit not loaded." >&2; exit 5; } ;;
+  *pg_restore*) [ "$FAIL_AT" = databases ] && { echo 'pg_restore: error: connection failed: password=hunter2 refused' >&2; exit 1; } ;;
+  *"restore "*) [ "$FAIL_AT" = restore ] && { echo "Fatal: wrong password or no key found RESTIC_PASSWORD=hunter2" >&2; exit 1; } ;;
+  *"systemctl start"*) [ "$FAIL_AT" = start ] && { echo "Job for openclaw-gateway.service failed." >&2; exit 1; } ;;
+  *urllib*) if [ "$FAIL_AT" = health ]; then echo '503 {"ok": false}'; else echo '200 {"ok": true, "status": "live"}'; fi ;;
+esac
+exit 0
+"""
+SNAP = "5e" * 32
+T = 1796353200.0        # 2026-12-04T03:00:00Z (date -d 2026-12-04T03:00:00Z +%s), the drill's start
+
+
+@pytest.fixture
+def fake_host(tmp_path, monkeypatch):
+    import time
+    from types import SimpleNamespace
+    host = tmp_path / "host.sh"
+    host.write_text(FAKE_HOST)
+    host.chmod(0o755)
+    monkeypatch.setattr(drill, "time", SimpleNamespace(time=lambda: T, monotonic=time.monotonic, sleep=lambda s: None))
+    monkeypatch.setenv("LOG", str(tmp_path / "commands.log"))
+    monkeypatch.setenv("SNAP", SNAP)
+
+    def run(fail_at: str, health_timeout: float = 30):
+        monkeypatch.setenv("FAIL_AT", fail_at)
+        return drill.drill(REPO, "acme-logistics", drill.Runner(str(host)), health_timeout=health_timeout)
+    return run
+
+
+@pytest.mark.parametrize("fail_at,step,listed,words", [
+    # By hand: the step each stand-in failure stops the drill at; the snapshot is listed from `stop` on.
+    ("snapshots", "snapshots", False, "listing the snapshots failed (1): Fatal: unable to open config file: Stat: "
+                                      "s3:https://***@s3.example.com/acme: 403"),
+    ("empty", "snapshots", False, "acme-logistics: the repository has no snapshot of acme-logistics-oc-1: nothing to restore"),
+    ("stop", "stop", True, "stopping the gateway and clearing its state failed (5): Failed to stop openclaw-gateway.service"),
+    ("restore", "restore", True, "restic restore failed (1): Fatal: wrong password or no key found RESTIC_PASSWORD=***"),
+    ("databases", "databases", True, "restoring database tracker failed (1): pg_restore: error: connection failed: password=***"),
+    ("start", "start", True, "starting the gateway failed (1): Job for openclaw-gateway.service failed."),
+    ("health", "health", True, "acme-logistics: the gateway did not answer http://127.0.0.1/healthz healthy within 0s"),
+])
+def test_a_failed_step_is_recorded_with_what_was_measured_before_it(fake_host, fail_at, step, listed, words, tmp_path):
+    with pytest.raises(drill.DrillFailed) as info:
+        fake_host(fail_at, health_timeout=0.2)
+    rec = info.value.record
+    assert rec["reason"].startswith(words), rec["reason"]
+    assert "s3cr3tKey" not in json.dumps(rec) and "hunter2" not in json.dumps(rec) and "AKIAEXAMPLE" not in json.dumps(rec)
+    assert {k: rec[k] for k in ("customer", "tier", "host", "healthy", "failed_step", "drill_at", "rto_seconds", "rpo_met",
+                                "rpo_promise_seconds", "rto_promise_seconds", "databases", "repository")} == {
+        "customer": "acme-logistics", "tier": "gold", "host": "acme-logistics-oc-1", "healthy": False, "failed_step": step,
+        "drill_at": "2026-12-04T03:00:00Z", "rto_seconds": None, "rpo_met": None, "rpo_promise_seconds": 3600,
+        "rto_promise_seconds": None, "databases": ["tracker"], "repository": "primary"}
+    # RPO once the snapshot was listed: 03:00:00 - 02:00:00.5 = 3599.5 s; never an RTO.
+    assert (rec["snapshot"], rec["snapshot_time"], rec["rpo_seconds"]) == (
+        (SNAP, "2026-12-04T02:00:00Z", 3599.5) if listed else (None, None, None))
+    assert set(rec) == set(drill.record(drill.target(REPO, "acme-logistics"), {"id": SNAP, "time": "2026-12-04T02:00:00Z"},
+                                        T, 1.0, [])), "the same record shape as a healthy drill's"
+    drill.write_record(tmp_path / "records", rec)
+    assert drill.last_drill(tmp_path / "records", "acme-logistics") == rec
+
+
+def test_a_drill_that_reaches_a_healthy_gateway_has_no_failed_step(fake_host):
+    rec = fake_host("none")
+    assert (rec["healthy"], rec["failed_step"], rec["reason"], rec["rpo_seconds"], rec["rpo_met"]) == (
+        True, None, None, 3599.5, True)
+    assert rec["rto_seconds"] is not None and rec["rto_seconds"] >= 0
+
+
+def test_redact_removes_credentials_and_cuts_the_reason_short():
+    assert drill.redact("Fatal: s3:https://AKIA:pw@h/b  and\nrest:https://u:p@10.0.0.1:8000/r") == \
+        "Fatal: s3:https://***@h/b and rest:https://***@10.0.0.1:8000/r"
+    assert drill.redact("git: AUTHORIZATION: basic eHg6eXk= denied; GH_TOKEN=ghs_abc") == \
+        "git: AUTHORIZATION: *** denied; GH_TOKEN=***"
+    assert drill.redact('{"access_key_id": "AKIA1", "secret_access_key":"s3cr3t", "region": "fra1"}') == \
+        '{"access_key_id": "***", "secret_access_key":"***", "region": "fra1"}'
+    long = drill.redact("head " + "x" * 1000 + " tail")
+    assert len(long) <= drill.REASON_CHARS and long.startswith("head ") and long.endswith(" tail")
+
+
+def test_the_last_successful_drill_stays_findable_after_failures(tmp_path):
+    good = {"customer": "acme-logistics", "tier": "gold", "drill_at": "2026-11-04T03:20:00Z", "healthy": True}
+    bad = {"customer": "acme-logistics", "tier": "gold", "drill_at": "2026-12-04T03:20:00Z", "healthy": False,
+           "failed_step": "restore", "reason": "restic restore failed (1)"}
+    assert drill.last_success(tmp_path, "acme-logistics") is None
+    drill.write_record(tmp_path, bad)
+    assert drill.last_drill_status(tmp_path, "acme-logistics")["last_success"] is None
+    drill.write_record(tmp_path, good)
+    drill.write_record(tmp_path, bad)
+    drill.write_record(tmp_path, {**bad, "drill_at": "2026-12-05T03:20:00Z", "failed_step": "converge"})
+    status = drill.last_drill_status(tmp_path, "acme-logistics")
+    assert (status["drill_at"], status["failed_step"], status["failed_step_text"], status["last_success"]) == (
+        "2026-12-05T03:20:00Z", "converge", "configuring the scratch server", "2026-11-04T03:20:00Z")
+    assert drill.last_success(tmp_path, "acme-logistics") == good
+    assert "FAILED at converge (configuring the scratch server): restic restore failed (1)" in drill.summary(status)
 
 
 def test_record_is_written_and_read_back(tmp_path):

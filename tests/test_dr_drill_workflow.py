@@ -88,11 +88,38 @@ def test_customers_are_due_by_their_tiers_drill_cadence(tmp_path):
     now = datetime(2026, 12, 4, 3, 17, tzinfo=timezone.utc)
     records = tmp_path / "dr-drills"
     records.mkdir()
-    (records / "acme-logistics.json").write_text(json.dumps({"drill_at": "2026-11-05T03:17:00Z"}))
-    (records / "mapleleaf-dental.json").write_text(json.dumps({"drill_at": "2026-09-04T03:17:00Z"}))
+    (records / "acme-logistics.json").write_text(json.dumps({"drill_at": "2026-11-05T03:17:00Z", "healthy": True}))
+    (records / "mapleleaf-dental.json").write_text(json.dumps({"drill_at": "2026-09-04T03:17:00Z", "healthy": True}))
     rows = {r["customer"]: (r["every_days"], r["path"]) for r in drill_stack.due(REPO, records, now)}
     assert rows == {"brightpath-tutors": (90, "server"), "helios-energy": (30, "server"),
                     "mapleleaf-dental": (90, "server"), "orbital-health": (30, "none")}
+
+
+def test_a_failed_drill_is_retried_daily_until_one_succeeds(tmp_path):
+    """By hand: Gold helios-energy (every 30 days) drilled successfully on 2026-10-01, due on
+    2026-10-31; its drill failed on 2026-11-01 (restore) and on 2026-12-03 (converge). The last
+    attempt is 1 day old, but the last success is 64 days old: due again (was: the last attempt
+    restarted the cadence, so a failure put the customer off for 30 days). Silver brightpath-tutors
+    (every 90 days) succeeded on 2026-11-01, then a dispatched drill failed on 2026-12-03: not due
+    (its last success is 33 days old). Gold acme-logistics only ever failed: due, never drilled."""
+    now = datetime(2026, 12, 4, 3, 17, tzinfo=timezone.utc)
+    records = tmp_path / "dr-drills"
+    ok = {"healthy": True, "failed_step": None}
+
+    def history(customer, *lines):
+        for line in lines:
+            drill.write_record(records, {"customer": customer, **line})
+    history("helios-energy", {**ok, "drill_at": "2026-10-01T03:17:00Z"},
+            {"drill_at": "2026-11-01T03:17:00Z", "healthy": False, "failed_step": "restore"},
+            {"drill_at": "2026-12-03T03:17:00Z", "healthy": False, "failed_step": "converge"})
+    history("brightpath-tutors", {**ok, "drill_at": "2026-11-01T03:17:00Z"},
+            {"drill_at": "2026-12-03T10:00:00Z", "healthy": False, "failed_step": "health"})
+    history("acme-logistics", {"drill_at": "2026-12-03T03:17:00Z", "healthy": False, "failed_step": "up"})
+    history("mapleleaf-dental", {**ok, "drill_at": "2026-12-01T03:17:00Z"})
+    rows = {r["customer"]: (r["last_drill"], r["last_failed"]) for r in drill_stack.due(REPO, records, now)}
+    assert rows == {"acme-logistics": (None, "2026-12-03T03:17:00Z at up"),
+                    "helios-energy": ("2026-10-01T03:17:00Z", "2026-12-03T03:17:00Z at converge"),
+                    "orbital-health": (None, None)}
 
 
 # ------------------------------------------------------------ the record step, by bash, on a bare remote
@@ -163,14 +190,106 @@ def test_the_first_record_creates_the_branch_and_the_next_appends(rig):
     assert "not-a-real-token" not in done.stdout + done.stderr
 
 
-def test_a_drill_that_left_no_record_commits_nothing(rig, tmp_path):
+def _step_run(step: dict, env: dict, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("finished,step", [
+    # By hand: the phases that finished (dr-drill.sh leaves <phase>.done) -> the one that did not.
+    ((), "up"), (("up",), "converge"), (("up", "converge"), "drill")])
+def test_a_drill_that_failed_before_clawtex_dr_drill_is_recorded_by_the_record_step(rig, tmp_path, finished, step):
+    """The scratch server never came up, its converge failed, or `clawtex dr-drill` was killed: no
+    record from the drill, so the record step commits a failure record naming that phase (was: a
+    warning and nothing committed, so the reports kept showing the last successful drill)."""
     bare, run, tmp = rig
-    step = _record_step()
-    env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path / "empty-runner"), "CUSTOMER": "acme-logistics",
-           "REMOTE": str(bare), "HOME": str(tmp_path)}
-    done = subprocess.run(["bash", "-eo", "pipefail", "-c", step["run"]], cwd=REPO, env=env, capture_output=True, text=True)
-    assert done.returncode == 0 and "::warning::acme-logistics: the drill left no record" in done.stdout
-    assert _git("ls-remote", "--heads", str(bare), cwd=tmp) == ""
+    work = tmp_path / "runner" / "dr-drill-acme-logistics"
+    work.mkdir(parents=True)
+    for phase in finished:
+        (work / f"{phase}.done").write_text("")
+    env = {"PATH": f"{tmp / 'shims'}:{os.environ['PATH']}", "RUNNER_TEMP": str(tmp_path / "runner"), "CUSTOMER": "acme-logistics",
+           "REMOTE": str(bare), "HOME": str(tmp_path), "GH_TOKEN": "not-a-real-token", "GITHUB_SERVER_URL": "https://github.com",
+           "GITHUB_REPOSITORY": "example/fleet", "GITHUB_RUN_ID": "4242"}
+    done = _step_run(_record_step(), env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"::error::acme-logistics: the drill failed at {step}" in done.stdout
+    branch = _branch(bare, tmp, "failed")
+    rec = json.loads((branch / "acme-logistics.json").read_text())
+    assert {k: rec[k] for k in ("customer", "tier", "host", "healthy", "failed_step", "reason", "snapshot", "rpo_seconds",
+                                "rto_seconds", "rpo_met")} == {
+        "customer": "acme-logistics", "tier": "gold", "host": "acme-logistics-oc-1", "healthy": False, "failed_step": step,
+        "reason": f"the {step} phase did not finish; its log: https://github.com/example/fleet/actions/runs/4242",
+        "snapshot": None, "rpo_seconds": None, "rto_seconds": None, "rpo_met": None}
+    assert abs(datetime.now(timezone.utc) - datetime.fromisoformat(rec["drill_at"].replace("Z", "+00:00"))).total_seconds() < 300
+    assert [json.loads(x) for x in (branch / "acme-logistics.jsonl").read_text().splitlines()] == [rec], "exactly one line"
+    assert "not-a-real-token" not in done.stdout + done.stderr
+    # The next day's drill succeeds: the history holds both, the failure stays, the success is the last.
+    done = run(RECORD)
+    assert done.returncode == 0, done.stdout + done.stderr
+    after = _branch(bare, tmp, "after")
+    assert [json.loads(x) for x in (after / "acme-logistics.jsonl").read_text().splitlines()] == [rec, RECORD]
+
+
+# A scratch host stand-in behind `ssh ... clawops@<ip> sudo bash -c <script>` (the drill phase's --runner):
+# ssh runs the rest of its arguments as the remote shell would, sudo is the host stand-in.
+SSH = """#!/usr/bin/env bash
+while [ $# -gt 0 ] && [[ "$1" != *@* ]]; do shift; done
+shift
+exec bash -c "$*"
+"""
+SUDO = r"""#!/usr/bin/env bash
+shift 2
+case "$1" in
+  *"snapshots --json"*) echo '[{"id": "'"$(printf '7a%.0s' $(seq 32))"'", "time": "'"$(date -u -d '-10 min' +%Y-%m-%dT%H:%M:%SZ)"'"}]' ;;
+  *pg_restore*) ;;
+  *" restore "*) [ -n "$FAIL_RESTORE" ] && { echo "Fatal: unable to open repository at s3:https://AKIAEXAMPLE:s3cr3tKey@s3.example.com/acme" >&2; exit 1; } ;;
+  *urllib*) echo '200 {"ok": true, "status": "live"}' ;;
+esac
+exit 0
+"""
+
+
+def test_a_drill_phase_that_fails_is_recorded_by_the_workflow_steps(rig, tmp_path):
+    """dr-drill.yml's drill step then its record step, by bash, twice: a drill that succeeds (the
+    phase leaves drill.done, a healthy record is pushed), then `clawtex dr-drill` over the ssh runner
+    fails at the restore (the stand-in's restic refuses): the step fails, leaves no marker, and the
+    record step pushes that failure record (step, redacted reason, the snapshot's RPO) to the bare
+    remote; the history holds both, the success stays findable."""
+    bare, run, tmp = rig
+    shims = tmp / "shims"
+    for name, text in (("ssh", SSH), ("sudo", SUDO)):
+        (shims / name).write_text(text)
+        (shims / name).chmod(0o755)
+    wf = YAML(typ="safe", pure=True).load((REPO / ".github/workflows/dr-drill.yml").read_text())
+    (drill_step,) = [s for s in wf["jobs"]["drill"]["steps"] if "dr-drill.sh drill" in s.get("run", "")]
+    work = tmp_path / "runner" / "dr-drill-acme-logistics"
+    work.mkdir(parents=True)
+    (work / "ipv4").write_text("192.0.2.10\n")
+    for phase in ("up", "converge"):
+        (work / f"{phase}.done").write_text("")
+    env = {"PATH": f"{shims}:{os.environ['PATH']}", "RUNNER_TEMP": str(tmp_path / "runner"), "CUSTOMER": "acme-logistics",
+           "REMOTE": str(bare), "HOME": str(tmp_path), "GH_TOKEN": "not-a-real-token", "OPS_SSH_PRIVATE_KEY": "not-a-key"}
+    # First a drill that succeeds: the phase leaves its marker, the record step pushes a healthy record.
+    done = _step_run(drill_step, env)
+    assert done.returncode == 0 and (work / "drill.done").exists(), done.stdout + done.stderr
+    done = _step_run(_record_step(), env)
+    assert done.returncode == 0 and "::error::" not in done.stdout, done.stdout + done.stderr
+    good = json.loads((_branch(bare, tmp, "good") / "acme-logistics.json").read_text())
+    assert (good["healthy"], good["failed_step"]) == (True, None)
+    (work / "drill.done").unlink()
+    env["FAIL_RESTORE"] = "1"
+    done = _step_run(drill_step, env)
+    assert done.returncode == 1 and "FAILED at restore" in done.stderr, done.stdout + done.stderr
+    assert not (work / "drill.done").exists(), "a failed phase leaves no marker"
+    done = _step_run(_record_step(), env)
+    assert done.returncode == 0 and "::error::" not in done.stdout, done.stdout + done.stderr
+    rec = json.loads((_branch(bare, tmp, "drilled") / "acme-logistics.json").read_text())
+    assert (rec["healthy"], rec["failed_step"], rec["snapshot"], rec["rto_seconds"], rec["rpo_met"]) == (
+        False, "restore", "7a" * 32, None, None)
+    assert rec["reason"] == "restic restore failed (1): Fatal: unable to open repository at s3:https://***@s3.example.com/acme"
+    assert 599 <= rec["rpo_seconds"] < 900, rec      # the stand-in's snapshot is 10 minutes old
+    lines = [json.loads(x) for x in (_branch(bare, tmp, "history") / "acme-logistics.jsonl").read_text().splitlines()]
+    assert lines == [good, rec] and drill.last_success(_branch(bare, tmp, "last"), "acme-logistics") == good
 
 
 def test_a_concurrent_push_is_retried_and_both_records_stay(rig):

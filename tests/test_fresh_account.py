@@ -490,6 +490,10 @@ def test_dr_drills_run_on_scratch_servers_and_leave_nothing_behind(replay):
         assert re.search(rf"  destroyed {customer}-dr-drill/\w+_(server|droplet|instance)\.dr_drill", log), customer
         record = json.loads(replay.git("show", f"dr-drills:{customer}.json", cwd=remote))
         assert (record["customer"], record["host"], record["healthy"], record["repository"]) == (customer, host, True, "primary")
+        # A healthy drill names no failing step; each drilled customer's history holds exactly this one line.
+        assert (record["failed_step"], record["reason"]) == (None, None)
+        history = replay.git("show", f"dr-drills:{customer}.jsonl", cwd=remote).splitlines()
+        assert [json.loads(line) for line in history] == [record]
     assert not [r for r in replay.account_data["resources"] if r["stack"].endswith("-dr-drill")], "a scratch server was left"
 
 

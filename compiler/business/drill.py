@@ -28,14 +28,25 @@ drill, keys sorted:
    spec.backups.intervalHours), "rpo_met", "rto_seconds", "rto_promise_seconds" (null: no tier
    states one; said so, never shown as met), "healthy", "databases", "repository" ("primary", or
    "copy": Platinum restores its first region's cluster from the other region's copy)}
-and one line per drill appended to `<records>/<customer>.jsonl` (the history). In production the
+plus "failed_step" and "reason" (null for a drill that reached a healthy gateway), and one line per
+drill appended to `<records>/<customer>.jsonl` (the history). In production the
 records directory is the `dr-drills` branch of the fleet repository, as `deploy-times` is for
 onboarding times (compiler/business/deploytime.py).
+
+A failed drill is recorded too, in the same shape: "healthy": false, "failed_step" (STEPS: where it
+stopped), "reason" (the error, redacted: no credentials, no password, cut short), "drill_at", and what
+was measured before the failure: the snapshot and its RPO once the snapshot was listed ("rpo_met":
+null, a restore that did not finish proves no RPO), "rto_seconds" null (never 0). `<customer>.json` is
+the last ATTEMPT; the last successful drill is the last `"healthy": true` line of `<customer>.jsonl`
+(last_success). A drill that fails before `clawtex dr-drill` runs (the scratch server never came up,
+its converge failed) is recorded by the workflow's record step: `clawtex dr-drill-record --failed
+--step up|converge|drill` (failure_for). Every drill attempted leaves exactly one line.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import tempfile
@@ -60,6 +71,27 @@ with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
 
 class DrillError(RuntimeError):
     pass
+
+
+# Where a drill stops when it fails (the record's "failed_step"), with the words the reports show.
+STEPS = {
+    "up": "creating the scratch server",                       # dr-drill.sh up (the workflow records it)
+    "converge": "configuring the scratch server",              # dr-drill.sh converge (idem)
+    "drill": "running the drill (it ended without a record)",  # dr-drill.sh drill killed, timed out, cancelled
+    "snapshots": "finding the latest backup",
+    "stop": "stopping the scratch gateway",
+    "restore": "restoring the latest backup",
+    "databases": "restoring the databases",
+    "start": "starting the restored gateway",
+    "health": "waiting for the restored gateway to answer healthy",
+}
+
+
+class DrillFailed(DrillError):
+    """A drill that ran and failed: `record` is its failure record (failure())."""
+    def __init__(self, record: dict):
+        super().__init__(f"{record['customer']}: the drill failed at {record['failed_step']}: {record['reason']}")
+        self.record = record
 
 
 @dataclass
@@ -161,46 +193,56 @@ HEALTH_TIMEOUT_SECONDS = 600
 
 
 def drill(root: Path, customer: str, runner: Runner, health_timeout: float = HEALTH_TIMEOUT_SECONDS) -> dict:
+    """The drill's record (healthy); DrillFailed carrying a failure record when a step fails."""
     t = target(root, customer)
     started = time.time()
-    snaps = json.loads(runner.must(restic(f"snapshots --json --latest 1 --host {shlex.quote(t.host)}", t.host, t.from_copy),
-                                   "listing the snapshots") or "[]")
-    if not snaps:
-        raise DrillError(f"{customer}: the repository has no snapshot of {t.host}: nothing to restore")
-    snap = max(snaps, key=lambda s: s["time"])
-    gv = t.group_vars
-    dump_dir = gv["backup_dump_dir"]                 # the inventory's group vars (compiler/plan.py BACKUP_DUMP_DIR)
-    wipe = [gv["openclaw_state_dir"], gv["openclaw_workspace_dir"], gv["openclaw_skills_dir"], dump_dir]
     databases = [d["name"] for d in t.hostvars["backup"]["databases"] if d["engine"] == "postgres"]
-    t0 = time.monotonic()
-    # The scratch host runs the customer's backup timer (same host vars, same --host): stopped first,
-    # or it snapshots the wiped state into the customer's repository and prunes by it (seen live).
-    runner.must(f"systemctl stop {BACKUP_UNITS} && systemctl stop {GATEWAY_UNIT} && rm -rf {' '.join(shlex.quote(p) for p in wipe)}",
-                "stopping the gateway and clearing its state")
-    runner.must(restic(f"restore {shlex.quote(snap['id'])} --target /", t.host, t.from_copy), "restic restore")
-    for db in databases:
-        dump = shlex.quote(f"{dump_dir}/{db}.pgdump")     # root's 0700 directory: root opens it, postgres reads stdin
-        runner.must(f"runuser -u postgres -- dropdb --if-exists {shlex.quote(db)} && "
-                    f"runuser -u postgres -- pg_restore --create -d postgres <{dump}", f"restoring database {db}")
-    runner.must(f"systemctl start {GATEWAY_UNIT}", "starting the gateway")
-    url = f"http://127.0.0.1{t.hostvars.get('openclaw_health_path', '/healthz')}"
-    deadline = time.monotonic() + health_timeout
-    healthy, last = False, ""
-    while time.monotonic() < deadline:
-        r = runner.sh(f"python3 -c {shlex.quote(HEALTH_GET)} {shlex.quote(url)}", timeout=60)
-        last = (r.stdout + r.stderr).strip()[-300:]
-        status, _, body = r.stdout.strip().partition(" ")
-        try:
-            healthy = r.returncode == 0 and status == "200" and json.loads(body) == LIVE
-        except ValueError:
-            healthy = False
-        if healthy:
-            break
-        time.sleep(2)
-    rto = time.monotonic() - t0
-    if not healthy:
-        raise DrillError(f"{customer}: the gateway did not answer {url} healthy within {health_timeout:.0f}s "
-                         f"after the restore (last: {last!r})")
+    snap, step = None, "snapshots"
+    try:
+        snaps = json.loads(runner.must(restic(f"snapshots --json --latest 1 --host {shlex.quote(t.host)}", t.host,
+                                              t.from_copy), "listing the snapshots") or "[]")
+        if not snaps:
+            raise DrillError(f"{customer}: the repository has no snapshot of {t.host}: nothing to restore")
+        snap = max(snaps, key=lambda s: s["time"])
+        gv = t.group_vars
+        dump_dir = gv["backup_dump_dir"]             # the inventory's group vars (compiler/plan.py BACKUP_DUMP_DIR)
+        wipe = [gv["openclaw_state_dir"], gv["openclaw_workspace_dir"], gv["openclaw_skills_dir"], dump_dir]
+        t0 = time.monotonic()
+        # The scratch host runs the customer's backup timer (same host vars, same --host): stopped first,
+        # or it snapshots the wiped state into the customer's repository and prunes by it (seen live).
+        step = "stop"
+        runner.must(f"systemctl stop {BACKUP_UNITS} && systemctl stop {GATEWAY_UNIT} && "
+                    f"rm -rf {' '.join(shlex.quote(p) for p in wipe)}", "stopping the gateway and clearing its state")
+        step = "restore"
+        runner.must(restic(f"restore {shlex.quote(snap['id'])} --target /", t.host, t.from_copy), "restic restore")
+        step = "databases"
+        for db in databases:
+            dump = shlex.quote(f"{dump_dir}/{db}.pgdump")     # root's 0700 directory: root opens it, postgres reads stdin
+            runner.must(f"runuser -u postgres -- dropdb --if-exists {shlex.quote(db)} && "
+                        f"runuser -u postgres -- pg_restore --create -d postgres <{dump}", f"restoring database {db}")
+        step = "start"
+        runner.must(f"systemctl start {GATEWAY_UNIT}", "starting the gateway")
+        step = "health"
+        url = f"http://127.0.0.1{t.hostvars.get('openclaw_health_path', '/healthz')}"
+        deadline = time.monotonic() + health_timeout
+        healthy, last = False, ""
+        while time.monotonic() < deadline:
+            r = runner.sh(f"python3 -c {shlex.quote(HEALTH_GET)} {shlex.quote(url)}", timeout=60)
+            last = (r.stdout + r.stderr).strip()[-300:]
+            status, _, body = r.stdout.strip().partition(" ")
+            try:
+                healthy = r.returncode == 0 and status == "200" and json.loads(body) == LIVE
+            except ValueError:
+                healthy = False
+            if healthy:
+                break
+            time.sleep(2)
+        rto = time.monotonic() - t0
+        if not healthy:
+            raise DrillError(f"{customer}: the gateway did not answer {url} healthy within {health_timeout:.0f}s "
+                             f"after the restore (last: {last!r})")
+    except (DrillError, subprocess.TimeoutExpired, OSError) as exc:
+        raise DrillFailed(failure(t, step, str(exc), started, snap, databases)) from exc
     return record(t, snap, started, rto, databases)
 
 
@@ -217,7 +259,53 @@ def record(t: Target, snap: dict, started: float, rto: float, databases: list[st
             "snapshot_time": utc(snap_time), "drill_at": utc(started), "rpo_seconds": round(rpo, 1),
             "rpo_promise_seconds": promise, "rpo_met": rpo <= promise, "rto_seconds": round(rto, 1),
             "rto_promise_seconds": None, "healthy": True, "databases": databases,
-            "repository": "copy" if t.from_copy else "primary"}
+            "repository": "copy" if t.from_copy else "primary", "failed_step": None, "reason": None}
+
+
+# Credentials a reason could carry: a URL's user:password@ (a restic s3:/rest: repository, a git
+# remote), NAME=value and `name: value` of anything called a password, secret, token or key, an
+# Authorization header. The reason is the error's text, so a tool that echoes them stays redacted.
+_REDACT = [
+    (re.compile(r"([a-z][a-z0-9+.-]*://)[^/\s@]+@", re.I), r"\1***@"),
+    (re.compile(r"(authorization:?\s*)(basic|bearer|token)?\s*\S+", re.I), r"\1***"),
+    (re.compile(r"\b([\w.-]*(?:password|passwd|secret|token|key|credential)[\w.-]*)([\"']?\s*[=:]\s*)(?!\*\*\*)([\"']?)"
+                r"[^\s\"',}]+", re.I), r"\1\2\3***"),
+]
+REASON_CHARS = 400
+
+
+def redact(text: str) -> str:
+    """`text` on one line, credentials replaced by ***, at most REASON_CHARS (its head and its tail,
+    where a tool's last error line is)."""
+    text = " ".join(str(text).split())
+    for pattern, repl in _REDACT:
+        text = pattern.sub(repl, text)
+    if len(text) > REASON_CHARS:
+        text = text[:REASON_CHARS // 2 - 1] + " … " + text[-(REASON_CHARS // 2 - 2):]
+    return text
+
+
+def failure(t: Target, step: str, reason: str, started: float, snap: dict | None = None,
+            databases: list[str] | None = None) -> dict:
+    """The record of a drill that failed at `step` (STEPS): record()'s keys, with what was measured
+    before the failure (the snapshot and RPO once listed), never an RTO, never a promise met."""
+    if step not in STEPS:
+        raise DrillError(f"unknown drill step {step!r} (one of {', '.join(STEPS)})")
+    snap_time = dateparser.isoparse(snap["time"]).timestamp() if snap else None
+    return {"customer": t.customer, "tier": t.tier, "host": t.host, "snapshot": snap["id"] if snap else None,
+            "snapshot_time": utc(snap_time) if snap else None, "drill_at": utc(started),
+            "rpo_seconds": round(started - snap_time, 1) if snap else None,
+            "rpo_promise_seconds": t.interval_hours * 3600, "rpo_met": None, "rto_seconds": None,
+            "rto_promise_seconds": None, "healthy": False, "databases": databases or [],
+            "repository": "copy" if t.from_copy else "primary", "failed_step": step, "reason": redact(reason)}
+
+
+def failure_for(root: Path, customer: str, step: str, reason: str, now: float | None = None) -> dict:
+    """A failure before `clawtex dr-drill` ran (the workflow's record step): the customer's target
+    from the inventory, drill_at now."""
+    t = target(root, customer)
+    return failure(t, step, reason, time.time() if now is None else now,
+                   databases=[d["name"] for d in t.hostvars["backup"]["databases"] if d["engine"] == "postgres"])
 
 
 def write_record(records: Path, record: dict) -> Path:
@@ -235,12 +323,41 @@ def write_record(records: Path, record: dict) -> Path:
 
 
 def last_drill(records: Path, customer: str) -> dict | None:
-    """The last drill of a customer, for the customer report and the KPI page (None: never drilled)."""
+    """The last drill ATTEMPT of a customer, healthy or failed (None: never drilled)."""
     path = Path(records) / f"{customer}.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def last_success(records: Path, customer: str) -> dict | None:
+    """The last drill that reached a healthy gateway: the last `"healthy": true` line of the history
+    (<customer>.jsonl), or <customer>.json if it is one (None: no successful drill recorded)."""
+    last = last_drill(records, customer)
+    if last and last.get("healthy") is True:
+        return last
+    path = Path(records) / f"{customer}.jsonl"
+    for line in reversed(path.read_text().splitlines() if path.exists() else []):
+        if line.strip() and (rec := json.loads(line)).get("healthy") is True:
+            return rec
+    return None
+
+
+def last_drill_status(records: Path, customer: str) -> dict | None:
+    """What the reports show: the last attempt; a failed one (healthy not true) carries
+    "failed_step_text" (STEPS) and "last_success" (the last successful drill's drill_at, or None)."""
+    last = last_drill(records, customer)
+    if last is None or last.get("healthy") is True:
+        return last
+    good = last_success(records, customer)
+    return {**last, "healthy": False, "failed_step": last.get("failed_step") or "drill",
+            "failed_step_text": STEPS.get(last.get("failed_step") or "drill", "running the drill"),
+            "reason": last.get("reason") or "no reason recorded",
+            "last_success": good["drill_at"] if good else None}
+
+
 def summary(record: dict) -> str:
+    if record.get("healthy") is not True:
+        return (f"{record['customer']} ({record['tier']}): the drill of {record['drill_at']} FAILED at "
+                f"{record['failed_step']} ({STEPS.get(record['failed_step'], '?')}): {record['reason']}")
     rto = (f"RTO {record['rto_seconds']:.0f} s (no RTO promise in the tier)" if record["rto_promise_seconds"] is None
            else f"RTO {record['rto_seconds']:.0f} s of {record['rto_promise_seconds']} s promised")
     return (f"{record['customer']} ({record['tier']}): restored snapshot {record['snapshot'][:8]} of "

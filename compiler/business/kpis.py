@@ -297,14 +297,21 @@ def build_kpis(root: Path, plan, period: Period, prom: Prometheus | None = None,
 
 def drill_rows(records: Path, plan) -> list[dict]:
     """One row per active Gold/Platinum customer: its last drill's RPO/RTO against the promise, or that
-    none is recorded (never a blank that reads as a pass)."""
-    from .drill import last_drill
+    none is recorded (never a blank that reads as a pass). A failed last attempt is a row of its own
+    shape: where and why it failed and when the last successful drill was; no RPO/RTO."""
+    from .drill import last_drill_status
     rows = []
     for c in sorted((c for c in plan.customers if c.active and c.tier_name in ("gold", "platinum")), key=lambda c: c.id):
-        d = last_drill(records, c.id)
-        rows.append({"customer": c.id, "tier": c.tier_name, "drillAt": d["drill_at"], "rpoSeconds": d["rpo_seconds"],
-                     "rpoPromiseSeconds": d["rpo_promise_seconds"], "rpoMet": d["rpo_met"], "rtoSeconds": d["rto_seconds"]}
-                    if d else {"customer": c.id, "tier": c.tier_name, "drillAt": None})
+        d = last_drill_status(records, c.id)
+        if d is None:
+            rows.append({"customer": c.id, "tier": c.tier_name, "drillAt": None})
+        elif not d["healthy"]:
+            rows.append({"customer": c.id, "tier": c.tier_name, "drillAt": d["drill_at"], "healthy": False,
+                         "failedStep": d["failed_step"], "failedStepText": d["failed_step_text"], "reason": d["reason"],
+                         "lastSuccessAt": d["last_success"]})
+        else:
+            rows.append({"customer": c.id, "tier": c.tier_name, "drillAt": d["drill_at"], "rpoSeconds": d["rpo_seconds"],
+                         "rpoPromiseSeconds": d["rpo_promise_seconds"], "rpoMet": d["rpo_met"], "rtoSeconds": d["rto_seconds"]})
     return rows
 
 

@@ -147,9 +147,12 @@ def render(root: Path, customer: str, out: Path) -> dict:
 
 def due(root: Path, records: Path | None, now: datetime | None = None) -> list[dict]:
     """Customers whose tier has a drill cadence (tiers/*.yaml spec.backups.drillEveryDays) and whose
-    last recorded drill (records/<customer>.json) is at least that old, or who never had one.
-    Each: {customer, tier, due_since, path}; path "server" (a scratch server) or "none" (Platinum:
-    a cluster; no scratch path is built)."""
+    last SUCCESSFUL drill (drill.last_success: the last healthy line of records/<customer>.jsonl) is at
+    least that old, or who never had one. A failed attempt does not restart the cadence: the customer
+    stays due, so the daily schedule retries it every day until a drill succeeds.
+    Each: {customer, tier, every_days, last_drill (the last successful drill's drill_at, or None),
+    last_failed (the last attempt's "<drill_at> at <step>" when it failed, else None), path}; path
+    "server" (a scratch server) or "none" (Platinum: a cluster; no scratch path is built)."""
     now = now or datetime.now(timezone.utc)
     out = []
     for path in sorted((root / "customers").glob("*.yaml")):
@@ -162,16 +165,18 @@ def due(root: Path, records: Path | None, now: datetime | None = None) -> list[d
         every = backups.get("drillEveryDays")
         if not every:
             continue
-        last = drill.last_drill(records, path.stem) if records else None
-        if last:
-            next_at = datetime.fromisoformat(last["drill_at"].replace("Z", "+00:00")) + timedelta(days=every)
+        good = drill.last_success(records, path.stem) if records else None
+        if good:
+            next_at = datetime.fromisoformat(good["drill_at"].replace("Z", "+00:00")) + timedelta(days=every)
             if next_at > now:
                 continue
+        last = drill.last_drill_status(records, path.stem) if records else None
         try:
             target = drill.target(root, path.stem)
         except drill.DrillError:
             continue        # not compiled yet (no backed-up host in the inventory): nothing to restore
         out.append({"customer": path.stem, "tier": tier, "every_days": every,
-                    "last_drill": last["drill_at"] if last else None,
+                    "last_drill": good["drill_at"] if good else None,
+                    "last_failed": f"{last['drill_at']} at {last['failed_step']}" if last and not last["healthy"] else None,
                     "path": "server" if target.hostvars.get("openclaw_mode") == "service" else "none"})
     return out

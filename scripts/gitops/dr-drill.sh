@@ -20,6 +20,8 @@
 # drill     `clawtex dr-drill` over ssh (sudo as the ops user: root logins are off), records into
 #           a directory of its own: <customer>.json and this run's line of <customer>.jsonl.
 # record    those records committed to the dr-drills branch ($REMOTE), retried on a concurrent push.
+#           No record (up or converge failed, the drill was killed): a failure record naming the
+#           first phase that did not finish (each finished phase leaves $work/<phase>.done).
 # down      the scratch stack destroyed: planned, checked (compiler/gitops/protection.py: nothing
 #           protected that would stop it half-way), applied. The workflow runs it always.
 #
@@ -30,6 +32,7 @@ phase=$1
 customer=$2
 work="${RUNNER_TEMP:-/tmp}/dr-drill-$customer"
 mkdir -p "$work"
+trap 'if [ "$?" -eq 0 ]; then : > "$work/$phase.done"; fi' EXIT   # for `record`: the phases that finished
 # shellcheck source=scripts/gitops/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 scratch_dir="$work/$customer-dr-drill"    # a directory per customer: its own .terraform and plan files
@@ -81,11 +84,14 @@ drill)
     --runner "ssh ${ssh_opts[*]} -o StrictHostKeyChecking=yes clawops@$(cat "$work/ipv4") sudo"
   ;;
 record)
+  step=""
   if [ ! -s "$work/records/$customer.json" ]; then
-    # clawtex dr-drill writes a record only for a drill that reached a healthy gateway
-    # (compiler/business/drill.py); the failed step above says why this one did not.
-    echo "::warning::$customer: the drill left no record (it did not complete); nothing committed"
-    exit 0
+    # clawtex dr-drill records its own failures (compiler/business/drill.py); no record: it never ran
+    # or was killed. The first phase that did not finish is the failure, recorded all the same.
+    step=drill
+    for p in converge up; do [ -e "$work/$p.done" ] || step=$p; done
+    echo "::error::$customer: the drill failed at $step (it left no record); recording the failure"
+    reason="the $step phase did not finish${GITHUB_RUN_ID:+; its log: ${GITHUB_SERVER_URL:-}/${GITHUB_REPOSITORY:-}/actions/runs/$GITHUB_RUN_ID}"
   fi
   # The token reaches git as configuration in the environment (git config GIT_CONFIG_COUNT/KEY/VALUE,
   # as actions/checkout's http.extraheader), never in a URL or on a command line; printf is bash's builtin.
@@ -94,7 +100,11 @@ record)
     printf '::add-mask::%s\n' "$auth"
     export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=http.extraheader GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $auth"
   fi
-  clawtex dr-drill-record "$customer" --from "$work/records" --remote "$REMOTE"
+  if [ -n "$step" ]; then
+    clawtex dr-drill-record "$customer" --from "$work/records" --remote "$REMOTE" --failed --step "$step" --reason "$reason"
+  else
+    clawtex dr-drill-record "$customer" --from "$work/records" --remote "$REMOTE"
+  fi
   ;;
 down)
   if [ ! -s "$work/stack.json" ]; then

@@ -255,6 +255,38 @@ def test_the_blank_page_check_fails_on_an_empty_or_broken_page(tmp_path):
         assert nonwhite_share(png) < BLANK, name
 
 
+def test_chromium_renders_a_failed_drill(tmp_path):
+    """Issue 24 gap: a failed last DR drill (tests/test_backup_drill_report.py's records and its
+    Prometheus stub). The customer report and the KPI page as headless Chromium lays them out (its
+    DOM, --dump-dom) state the failure; their screenshots are not blank
+    (test-artifacts/reports/drill-failed-*.png)."""
+    import subprocess
+    from compiler.business.customer_report import CHROMIUM_FLAGS, screenshot
+    from compiler.cli import main
+    from http_stub import serve
+    from test_backup_drill_report import FAILED, FAILED_LINE, RECORD, _failed_records
+    from test_report_truth import Healthy, _report, _text
+    chromium = require_tool("chromium", "apt-get install chromium")
+    drills = _failed_records(tmp_path, RECORD, FAILED)
+    with serve(Healthy) as url:
+        rc, html = _report(["acme-logistics", "--period", "2026-10", "--prometheus", url, "--drills", str(drills)], tmp_path)
+    assert rc == 0
+    kpis = tmp_path / "kpis.html"
+    assert main(["--root", str(REPO), "report", "--html", "--period", "2026-10", "--drills", str(drills), "--out", str(kpis)]) == 0
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name, page, words in (("customer", html, FAILED_LINE),
+                              ("kpis", kpis.read_text(), "FAILED at restore (restoring the latest backup)")):
+        path = tmp_path / f"{name}.html"
+        path.write_text(page)
+        dom = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path}/profile-{name}", "--dump-dom",
+                              path.as_uri()], capture_output=True, text=True, timeout=120)
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        assert words in _text(dom.stdout), name
+        png = ARTIFACTS / f"drill-failed-{name}.png"
+        screenshot(page, png, size="1000,2400", chromium_bin=chromium)
+        assert nonwhite_share(png) > BLANK, f"{png} is (nearly) blank"
+
+
 def test_pdf_by_chromium(prom, tmp_path):
     from compiler.cli import main
     chromium = require_tool("chromium", "apt-get install chromium")
