@@ -251,3 +251,50 @@ def test_platinum_is_drilled_from_the_other_regions_copy():
     cmd = drill.restic("snapshots --json", t.host, t.from_copy)
     assert "-p Environment=CLAWTEX_DRILL_FROM_COPY=1" in cmd and "orbital-health-fra1-dr-drill" in cmd
     assert "CLAWTEX_DRILL_FROM_COPY=1" not in drill.restic("snapshots --json", "acme-logistics-oc-1")
+
+
+# ------------------------------------------------------------ MongoDB: restored, or the drill fails saying so
+# helios-energy (Gold) declares a MongoDB database (customers/helios-energy.yaml: telemetry). Until
+# 2026-12-04 its drill restored only PostgreSQL dumps and recorded a healthy drill without the database.
+MONGO_HOST = r"""#!/usr/bin/env bash
+script=$3
+echo "$script" >> "$LOG"
+case "$script" in
+  *"snapshots --json"*) echo '[{"id": "'"$SNAP"'", "time": "2026-12-04T02:00:00.5Z"}]' ;;
+  *mongorestore*) PATH="$STUBS:/usr/bin:/bin" exec bash -c "$script" ;;   # the drill's own shell logic, for real
+  *urllib*) echo '200 {"ok": true, "status": "live"}' ;;
+esac
+exit 0
+"""
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_a_mongodb_database_is_restored_or_the_drill_fails_saying_so(tmp_path, monkeypatch, installed):
+    import time
+    from types import SimpleNamespace
+    host = tmp_path / "host.sh"
+    host.write_text(MONGO_HOST)
+    host.chmod(0o755)
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    if installed:     # a mongorestore that records its argv, one per line
+        (stubs / "mongorestore").write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path}/argv\n')
+        (stubs / "mongorestore").chmod(0o755)
+    monkeypatch.setattr(drill, "time", SimpleNamespace(time=lambda: T, monotonic=time.monotonic, sleep=lambda s: None))
+    for k, v in {"LOG": tmp_path / "commands.log", "SNAP": SNAP, "STUBS": stubs}.items():
+        monkeypatch.setenv(k, str(v))
+    if installed:
+        rec = drill.drill(REPO, "helios-energy", drill.Runner(str(host)), health_timeout=30)
+        assert (rec["healthy"], rec["databases"]) == (True, ["telemetry"])
+        # By hand: the archive the backup script writes (roles/backup clawtex-backup.sh.j2), the one database.
+        assert (tmp_path / "argv").read_text().splitlines() == [
+            "--quiet", "--drop", "--gzip", "--archive=/var/backups/clawtex/db/telemetry.mongo.archive", "--nsInclude=telemetry.*"]
+        log = (tmp_path / "commands.log").read_text()
+        assert log.index("restore " + SNAP) < log.index("mongorestore") < log.index("systemctl start"), log
+    else:
+        with pytest.raises(drill.DrillFailed) as failed:
+            drill.drill(REPO, "helios-energy", drill.Runner(str(host)), health_timeout=30)
+        rec = failed.value.record
+        assert (rec["healthy"], rec["failed_step"], rec["databases"]) == (False, "databases", ["telemetry"])
+        assert "mongorestore (MongoDB Database Tools) is not installed on the scratch host" in rec["reason"], rec["reason"]
+        assert "systemctl start" not in (tmp_path / "commands.log").read_text(), "the gateway started without its database"
