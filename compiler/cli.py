@@ -424,6 +424,33 @@ def cmd_dr_drill_stack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dr_drill_k8s(args: argparse.Namespace) -> int:
+    import json
+    from .business.drill import DrillError
+    from .gitops import drill_k8s
+    try:
+        info = drill_k8s.render(_root(args), args.customer, Path(args.out))
+    except (DrillError, drill_k8s.DrillK8sError) as exc:
+        print(f"clawtex dr-drill-k8s: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(info, sort_keys=True))
+    return 0
+
+
+def cmd_dr_drill_k8s_record(args: argparse.Namespace) -> int:
+    from .business import drill
+    from .gitops import drill_k8s
+    try:
+        record = drill_k8s.record_from_log(_root(args), args.customer, Path(args.log).read_text())
+    except (drill.DrillError, drill_k8s.DrillK8sError, ValueError, KeyError) as exc:
+        print(f"clawtex dr-drill-k8s-record: {exc!r}", file=sys.stderr)
+        return 1
+    path = drill.write_record(Path(args.records), record)
+    print(drill.summary(record))
+    print(f"recorded in {path}")
+    return 0 if record["rpo_met"] else 3
+
+
 def cmd_dr_drill_due(args: argparse.Namespace) -> int:
     import json
     from .gitops import drill_stack
@@ -434,9 +461,11 @@ def cmd_dr_drill_due(args: argparse.Namespace) -> int:
             print(f"clawtex dr-drill-due: {args.customer} has no backed-up gateway host or no drill cadence in its tier",
                   file=sys.stderr)
             return 2
-    servers = [{"customer": r["customer"], "tier": r["tier"]} for r in rows if r["path"] == "server"]
-    print(json.dumps({"matrix": {"include": servers}, "count": len(servers),
-                      "not_built": [r["customer"] for r in rows if r["path"] != "server"], "due": rows}, sort_keys=True))
+    # A scratch server (Silver, Gold) or a scratch namespace in the other region's cluster (Platinum).
+    runs = [{"customer": r["customer"], "tier": r["tier"], "path": r["path"]} for r in rows if r["path"] in ("server", "cluster")]
+    print(json.dumps({"matrix": {"include": runs}, "count": len(runs),
+                      "not_built": [r["customer"] for r in rows if r["path"] not in ("server", "cluster")], "due": rows},
+                     sort_keys=True))
     return 0
 
 
@@ -577,6 +606,16 @@ def parser() -> argparse.ArgumentParser:
     ds.add_argument("customer", help="customer id (metadata.id of a file in customers/); Silver and Gold (a gateway server)")
     ds.add_argument("--out", required=True, help="directory for cdk.tf.json (outside generated/)")
     ds.set_defaults(func=cmd_dr_drill_stack)
+    dp = sub.add_parser("dr-drill-k8s", help="a Platinum customer's DR drill: the other region's cluster, "
+                        "the scratch namespace, the channels-off openclaw.json and the Job's variables")
+    dp.add_argument("customer", help="customer id (metadata.id of a file in customers/); Platinum (a cluster)")
+    dp.add_argument("--out", required=True, help="directory for vars.json and openclaw.json (outside generated/)")
+    dp.set_defaults(func=cmd_dr_drill_k8s)
+    dq = sub.add_parser("dr-drill-k8s-record", help="a Platinum drill's record from its Job's log (the result line)")
+    dq.add_argument("customer", help="customer id whose drill this is")
+    dq.add_argument("--log", required=True, help="the drill Job's gateway container log")
+    dq.add_argument("--records", required=True, help="directory of the drill records (<customer>.json, <customer>.jsonl)")
+    dq.set_defaults(func=cmd_dr_drill_k8s_record)
     dd = sub.add_parser("dr-drill-due", help="customers due a DR drill by their tier's cadence (JSON matrix)")
     dd.add_argument("--records", help="the dr-drills records (last drill per customer); none: every customer is due")
     dd.add_argument("--customer", help="only this customer, due or not (a dispatched drill)")

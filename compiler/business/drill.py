@@ -76,8 +76,8 @@ class Target:
     from_copy: bool = False
 
 
-def target(root: Path, customer: str) -> Target:
-    """The customer's backed-up gateway host, from the published inventory (generated/ansible)."""
+def inventory(root: Path) -> tuple[dict[str, dict], dict]:
+    """The published inventory (generated/ansible): {host: its hosts.yml identity + host_vars}, group vars."""
     inv = root / "generated" / "ansible" / "inventory"
 
     class Loader(yaml.SafeLoader):
@@ -88,8 +88,14 @@ def target(root: Path, customer: str) -> Target:
     for group in (hosts_yml.get("children") or {}).values():
         for name, values in ((group or {}).get("hosts") or {}).items():
             identity.setdefault(name, {}).update(values or {})
-    for path in sorted((inv / "host_vars").glob("*.yml")):
-        hv = {**identity.get(path.stem, {}), **(yaml.load(path.read_text(), Loader) or {})}
+    return ({path.stem: {**identity.get(path.stem, {}), **(yaml.load(path.read_text(), Loader) or {})}
+             for path in sorted((inv / "host_vars").glob("*.yml"))}, hosts_yml["vars"])
+
+
+def target(root: Path, customer: str) -> Target:
+    """The customer's backed-up gateway host, from the published inventory (generated/ansible)."""
+    hosts, group_vars = inventory(root)
+    for host, hv in hosts.items():
         if hv.get("clawtex_customer") == customer and "backup" in hv.get("clawtex_roles", []) \
                 and (hv.get("openclaw_mode") == "service"
                      # Platinum: the cluster in the primary bucket's region, whose copy is the other region's.
@@ -97,7 +103,7 @@ def target(root: Path, customer: str) -> Target:
             tier = yaml.safe_load((root / "tiers" / f"{hv['clawtex_tier']}.yaml").read_text())
             # A Platinum cluster (the first region's, by name): its CronJob's snapshots, read from the
             # copy in the other region's bucket (roles/backup templates/clawtex-backup-k8s.yml.j2).
-            return Target(customer, hv["clawtex_tier"], path.stem, hv, hosts_yml["vars"],
+            return Target(customer, hv["clawtex_tier"], host, hv, group_vars,
                           int(tier["spec"]["backups"]["intervalHours"]),
                           from_copy=hv["openclaw_mode"] == "kubernetes" and bool(hv["backup"].get("copy_bucket")))
     raise DrillError(f"{customer}: no gateway host with backups in generated/ansible/inventory "

@@ -148,8 +148,9 @@ def render(root: Path, customer: str, out: Path) -> dict:
 def due(root: Path, records: Path | None, now: datetime | None = None) -> list[dict]:
     """Customers whose tier has a drill cadence (tiers/*.yaml spec.backups.drillEveryDays) and whose
     last recorded drill (records/<customer>.json) is at least that old, or who never had one.
-    Each: {customer, tier, due_since, path}; path "server" (a scratch server) or "none" (Platinum:
-    a cluster; no scratch path is built)."""
+    Each: {customer, tier, due_since, path}; path "server" (a scratch server), "cluster" (Platinum: a
+    scratch namespace in the other region's cluster, compiler/gitops/drill_k8s.py) or "none" (no
+    scratch path is built for it)."""
     now = now or datetime.now(timezone.utc)
     out = []
     for path in sorted((root / "customers").glob("*.yaml")):
@@ -173,5 +174,6 @@ def due(root: Path, records: Path | None, now: datetime | None = None) -> list[d
             continue        # not compiled yet (no backed-up host in the inventory): nothing to restore
         out.append({"customer": path.stem, "tier": tier, "every_days": every,
                     "last_drill": last["drill_at"] if last else None,
-                    "path": "server" if target.hostvars.get("openclaw_mode") == "service" else "none"})
+                    "path": ("server" if target.hostvars.get("openclaw_mode") == "service"
+                             else "cluster" if target.from_copy else "none")})
     return out
