@@ -405,36 +405,39 @@ def cmd_dr_drill(args: argparse.Namespace) -> int:
     except drill.DrillError as exc:
         print(f"clawtex dr-drill: {exc}", file=sys.stderr)
         return 1
-    path = drill.write_record(Path(args.records), record)
+    return _write_drill(record, Path(args.records))
+
+
+def _write_drill(record: dict, records: Path) -> int:
+    """A completed drill's record written (--records); exit 3 when its RPO was over the tier's interval."""
+    from .business import drill
+    path = drill.write_record(records, record)
     print(drill.summary(record))
     print(f"recorded in {path}")
     return 0 if record["rpo_met"] else 3
 
 
-def cmd_dr_drill_stack(args: argparse.Namespace) -> int:
+def _scratch_info(args: argparse.Namespace, name: str, render, error: type[Exception]) -> int:
+    """A scratch path's files into --out and its JSON line (dr-drill-stack: a server; dr-drill-k8s: a cluster)."""
     import json
     from .business.drill import DrillError
-    from .gitops import drill_stack
     try:
-        info = drill_stack.render(_root(args), args.customer, Path(args.out))
-    except (DrillError, drill_stack.StackError) as exc:
-        print(f"clawtex dr-drill-stack: {exc}", file=sys.stderr)
+        info = render(_root(args), args.customer, Path(args.out))
+    except (DrillError, error) as exc:
+        print(f"clawtex {name}: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(info, sort_keys=True))
     return 0
+
+
+def cmd_dr_drill_stack(args: argparse.Namespace) -> int:
+    from .gitops import drill_stack
+    return _scratch_info(args, "dr-drill-stack", drill_stack.render, drill_stack.StackError)
 
 
 def cmd_dr_drill_k8s(args: argparse.Namespace) -> int:
-    import json
-    from .business.drill import DrillError
     from .gitops import drill_k8s
-    try:
-        info = drill_k8s.render(_root(args), args.customer, Path(args.out))
-    except (DrillError, drill_k8s.DrillK8sError) as exc:
-        print(f"clawtex dr-drill-k8s: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(info, sort_keys=True))
-    return 0
+    return _scratch_info(args, "dr-drill-k8s", drill_k8s.render, drill_k8s.DrillK8sError)
 
 
 def cmd_dr_drill_k8s_record(args: argparse.Namespace) -> int:
@@ -445,10 +448,7 @@ def cmd_dr_drill_k8s_record(args: argparse.Namespace) -> int:
     except (drill.DrillError, drill_k8s.DrillK8sError, ValueError, KeyError) as exc:
         print(f"clawtex dr-drill-k8s-record: {exc!r}", file=sys.stderr)
         return 1
-    path = drill.write_record(Path(args.records), record)
-    print(drill.summary(record))
-    print(f"recorded in {path}")
-    return 0 if record["rpo_met"] else 3
+    return _write_drill(record, Path(args.records))
 
 
 def cmd_dr_drill_due(args: argparse.Namespace) -> int:

@@ -754,6 +754,9 @@ def kubectl(argv: list[str]) -> int:
     backup.region), any write into the production namespace. A Job applied to a namespace holding the
     Secrets and the ConfigMap it mounts completes; its gateway log holds one result line."""
     from datetime import datetime, timedelta, timezone
+    # `apply -f -` reads its object before taking the account's lock: the writer of that pipe (`kubectl get`)
+    # takes the lock too.
+    stdin = sys.stdin.read() if "apply" in argv and "-" in argv else ""
     with account() as acc:
         if refused_for_secrets(acc, "kubectl", "kubectl", argv):
             return 1
@@ -814,7 +817,7 @@ def kubectl(argv: list[str]) -> int:
             return 0
         if args[:1] == ["apply"]:
             src = args[args.index("-f") + 1]
-            doc = json.loads(sys.stdin.read()) if src == "-" else yaml_load(Path(src))
+            doc = json.loads(stdin) if src == "-" else yaml_load(Path(src))
             where = doc["metadata"].get("namespace") or ns
             if where not in nss:
                 print(f'Error from server (NotFound): namespaces "{where}" not found', file=sys.stderr)

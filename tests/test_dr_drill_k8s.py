@@ -10,11 +10,9 @@ OpenClaw gateway in tests/live/test_gateway.py (platinum_drill_record). Expected
 from __future__ import annotations
 
 import contextlib
-import http.server
 import json
 import os
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
@@ -166,22 +164,14 @@ def test_the_drill_gateway_has_every_channel_off_as_a_scratch_server_has(tmp_pat
 
 @contextlib.contextmanager
 def _health_stub(body: dict, status: int = 200):
-    class H(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(data)
+    """The gateway's health path, answering `body` (tests/http_stub.py)."""
+    from http_stub import QuietHandler, serve
 
-        def log_message(self, *a):
-            pass
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}/healthz"
-    finally:
-        srv.shutdown()
+    class Health(QuietHandler):
+        def do_GET(self):
+            self.reply_json(status, body)
+    with serve(Health) as base:
+        yield base.rstrip("/") + "/healthz"
 
 
 RESTORE_JSON = {"snapshots": [{"id": "ab" * 32, "time": "2026-12-05T02:00:00.123456789Z", "hostname": "orbital-health-fra1"}],
