@@ -140,6 +140,12 @@ def test_the_drill_job_is_valid_scratch_only_and_joins_the_production_manifests(
     gmounts = {m["mountPath"]: m for m in gateway["volumeMounts"]}
     assert gmounts[genv["OPENCLAW_CONFIG_PATH"]]["subPath"] == "openclaw.json"
     assert pod["securityContext"]["runAsUser"] == deploy_pod["securityContext"]["runAsUser"]
+    # The script's `openclaw gateway` is the Deployment's: the image's ENTRYPOINT with the Deployment's args;
+    # node (the script's health check) is on the image's PATH (roles/openclaw templates/Containerfile.j2).
+    containerfile = (ROLES / "openclaw" / "templates" / "Containerfile.j2").read_text()
+    assert 'ENTRYPOINT ["openclaw"]' in containerfile and deploy_c["args"] == ["gateway"]
+    assert "${OPENCLAW_DRILL_GATEWAY:-openclaw gateway}" in GATEWAY_SCRIPT.read_text()
+    assert "ENV PATH={{ openclaw_node_home }}/bin:" in containerfile
     # The scripts: the ConfigMap dr-drill.sh creates holds exactly these files under the keys the Job mounts.
     script = (REPO / "scripts/gitops/dr-drill.sh").read_text()
     keys = {m["subPath"] for c in (restore, gateway) for m in c["volumeMounts"] if m["name"] == "scripts"}

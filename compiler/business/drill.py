@@ -214,8 +214,8 @@ def record(t: Target, snap: dict, started: float, rto: float, databases: list[st
     """The drill's record (module doc): `snap` the restored snapshot as `restic snapshots --json` lists
     it, `started` the wall-clock time the drill listed it (RPO = started - its time), `rto` seconds from
     the restore's start to the gateway's first healthy answer. One builder for every tier: Silver and Gold
-    through drill() on a scratch host, Platinum's cluster drill (restore from the other region's copy,
-    the gateway booted on the restored volume's tree) until its scratch cluster exists."""
+    through drill() on a scratch host, Platinum's from its drill Job's result line (compiler/gitops/drill_k8s.py:
+    restored from the other region's copy, the gateway booted on the restored tree in a scratch namespace)."""
     snap_time = dateparser.isoparse(snap["time"]).timestamp()
     rpo = started - snap_time
     promise = t.interval_hours * 3600

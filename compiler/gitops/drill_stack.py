@@ -72,7 +72,7 @@ def render(root: Path, customer: str, out: Path) -> dict:
     t = drill.target(root, customer)
     if t.hostvars.get("openclaw_mode") != "service":
         raise StackError(f"{customer}: a {t.tier} drill restores a cluster ({t.host}), not a server: "
-                         "no scratch server path is built for it (docs/backups.md \"DR drill\")")
+                         "its drill is a Job in a scratch namespace of the other region's cluster (`clawtex dr-drill-k8s`)")
     inv = yaml.load((root / "generated/ansible/inventory/hosts.yml").read_text().replace("!unsafe ", ""), yaml.SafeLoader)
     stack, provider_name = next((h["clawtex_stack"], h["clawtex_provider"]) for g in inv["all"]["children"].values()
                                 for name, h in ((g or {}).get("hosts") or {}).items() if name == t.host and h)
