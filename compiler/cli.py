@@ -410,23 +410,50 @@ def cmd_dr_drill(args: argparse.Namespace) -> int:
     except drill.DrillError as exc:       # no drill to run (no backed-up gateway host): nothing to record
         print(f"clawtex dr-drill: {exc}", file=sys.stderr)
         return 1
-    path = drill.write_record(Path(args.records), record)
+    return _write_drill(record, Path(args.records))
+
+
+def _write_drill(record: dict, records: Path) -> int:
+    """A completed drill's record written (--records); exit 3 when its RPO was over the tier's interval."""
+    from .business import drill
+    path = drill.write_record(records, record)
     print(drill.summary(record))
     print(f"recorded in {path}")
     return 0 if record["rpo_met"] else 3
 
 
-def cmd_dr_drill_stack(args: argparse.Namespace) -> int:
+def _scratch_info(args: argparse.Namespace, name: str, render, error: type[Exception]) -> int:
+    """A scratch path's files into --out and its JSON line (dr-drill-stack: a server; dr-drill-k8s: a cluster)."""
     import json
     from .business.drill import DrillError
-    from .gitops import drill_stack
     try:
-        info = drill_stack.render(_root(args), args.customer, Path(args.out))
-    except (DrillError, drill_stack.StackError) as exc:
-        print(f"clawtex dr-drill-stack: {exc}", file=sys.stderr)
+        info = render(_root(args), args.customer, Path(args.out))
+    except (DrillError, error) as exc:
+        print(f"clawtex {name}: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(info, sort_keys=True))
     return 0
+
+
+def cmd_dr_drill_stack(args: argparse.Namespace) -> int:
+    from .gitops import drill_stack
+    return _scratch_info(args, "dr-drill-stack", drill_stack.render, drill_stack.StackError)
+
+
+def cmd_dr_drill_k8s(args: argparse.Namespace) -> int:
+    from .gitops import drill_k8s
+    return _scratch_info(args, "dr-drill-k8s", drill_k8s.render, drill_k8s.DrillK8sError)
+
+
+def cmd_dr_drill_k8s_record(args: argparse.Namespace) -> int:
+    from .business import drill
+    from .gitops import drill_k8s
+    try:
+        record = drill_k8s.record_from_log(_root(args), args.customer, Path(args.log).read_text())
+    except (drill.DrillError, drill_k8s.DrillK8sError, ValueError, KeyError) as exc:
+        print(f"clawtex dr-drill-k8s-record: {exc!r}", file=sys.stderr)
+        return 1
+    return _write_drill(record, Path(args.records))
 
 
 def cmd_dr_drill_due(args: argparse.Namespace) -> int:
@@ -439,9 +466,11 @@ def cmd_dr_drill_due(args: argparse.Namespace) -> int:
             print(f"clawtex dr-drill-due: {args.customer} has no backed-up gateway host or no drill cadence in its tier",
                   file=sys.stderr)
             return 2
-    servers = [{"customer": r["customer"], "tier": r["tier"]} for r in rows if r["path"] == "server"]
-    print(json.dumps({"matrix": {"include": servers}, "count": len(servers),
-                      "not_built": [r["customer"] for r in rows if r["path"] != "server"], "due": rows}, sort_keys=True))
+    # A scratch server (Silver, Gold) or a scratch namespace in the other region's cluster (Platinum).
+    runs = [{"customer": r["customer"], "tier": r["tier"], "path": r["path"]} for r in rows if r["path"] in ("server", "cluster")]
+    print(json.dumps({"matrix": {"include": runs}, "count": len(runs),
+                      "not_built": [r["customer"] for r in rows if r["path"] not in ("server", "cluster")], "due": rows},
+                     sort_keys=True))
     return 0
 
 
@@ -588,6 +617,16 @@ def parser() -> argparse.ArgumentParser:
     ds.add_argument("customer", help="customer id (metadata.id of a file in customers/); Silver and Gold (a gateway server)")
     ds.add_argument("--out", required=True, help="directory for cdk.tf.json (outside generated/)")
     ds.set_defaults(func=cmd_dr_drill_stack)
+    dp = sub.add_parser("dr-drill-k8s", help="a Platinum customer's DR drill: the other region's cluster, "
+                        "the scratch namespace, the channels-off openclaw.json and the Job's variables")
+    dp.add_argument("customer", help="customer id (metadata.id of a file in customers/); Platinum (a cluster)")
+    dp.add_argument("--out", required=True, help="directory for vars.json and openclaw.json (outside generated/)")
+    dp.set_defaults(func=cmd_dr_drill_k8s)
+    dq = sub.add_parser("dr-drill-k8s-record", help="a Platinum drill's record from its Job's log (the result line)")
+    dq.add_argument("customer", help="customer id whose drill this is")
+    dq.add_argument("--log", required=True, help="the drill Job's gateway container log")
+    dq.add_argument("--records", required=True, help="directory of the drill records (<customer>.json, <customer>.jsonl)")
+    dq.set_defaults(func=cmd_dr_drill_k8s_record)
     dd = sub.add_parser("dr-drill-due", help="customers due a DR drill by their tier's cadence (JSON matrix)")
     dd.add_argument("--records", help="the dr-drills records (last drill per customer); none: every customer is due")
     dd.add_argument("--customer", help="only this customer, due or not (a dispatched drill)")

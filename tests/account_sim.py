@@ -54,10 +54,13 @@ Behaviour modelled (the oracle is this table, written by hand, not the compiler)
 """
 from __future__ import annotations
 
+import base64
 import fcntl
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -426,6 +429,15 @@ def ansible_playbook(argv: list[str]) -> int:
         if refused_for_secrets(acc, "ansible-playbook", "ansible-playbook", argv):
             return 1
         limit = argv[argv.index("--limit") + 1].split(",") if "--limit" in argv else []
+        if any(a.endswith("modules/ansible/dr-drill-k8s.yml") for a in argv):
+            # The Platinum drill's Job, rendered on the runner from the role variables: the real ansible-playbook.
+            acc.log(f"  {','.join(limit)}: DR drill Job rendered (modules/ansible/dr-drill-k8s.yml)")
+            real = next(str(Path(d, "ansible-playbook")) for d in os.environ["PATH"].split(os.pathsep)
+                        if Path(d, "ansible-playbook").is_file() and "account_sim" not in Path(d, "ansible-playbook").read_text(errors="replace")[:400])
+            done = subprocess.run([real, *argv], capture_output=True, text=True)
+            if done.returncode != 0:
+                acc.refuse("ansible-playbook dr-drill-k8s.yml", (done.stdout + done.stderr)[-800:])
+            return done.returncode
         extra: dict = {}
         for i, a in enumerate(argv):
             if a == "-e" and argv[i + 1].startswith("@"):
@@ -505,6 +517,12 @@ def ansible_playbook(argv: list[str]) -> int:
                     acc.refuse(f"ansible-playbook {host}", f"kubeconfig output {kube.get('output')} is not sensitive")
                     return 1
                 acc.log(f"  {host}: cluster API through the kubeconfig output {kube['output']}")
+                # What the roles apply there (roles/openclaw tasks/kubernetes.yml, roles/backup tasks/kubernetes.yml):
+                # the production namespace's Secrets, by name (kubectl below reads them).
+                cluster = acc.d.setdefault("k8s", {}).setdefault(str(value), {"host": host, "namespaces": {}})
+                cluster["namespaces"][K8S_PRODUCTION_NAMESPACE] = {
+                    "secrets": {n: {"KEY": f"{SECRET_MARK}k8s-{host}-{n}"} for n in K8S_PRODUCTION_SECRETS},
+                    "configmaps": {}, "jobs": {}}
             svc = hv.get("openclaw_k8s_service")
             if not (svc and hv.get("openclaw_k8s_apply")):
                 continue
@@ -723,8 +741,139 @@ def ssh(argv: list[str]) -> int:
     return 0
 
 
+# ----------------------------------------------------------------- kubectl (a Platinum DR drill)
+K8S_PRODUCTION_NAMESPACE = "openclaw"        # roles/openclaw defaults openclaw_k8s_namespace, by hand
+K8S_PRODUCTION_SECRETS = ("clawtex-backup", "openclaw-env", "openclaw-secret-files")   # the roles' Secrets, by hand
+
+
+def kubectl(argv: list[str]) -> int:
+    """kubectl as dr-drill.sh's cluster path calls it, against the clusters the apply's plays reached (the
+    cluster is the one KUBECONFIG's file names: the sensitive output's value). Refused: a cluster no play
+    reached, the cluster of the region whose loss the drill stands for (the first one: the host's
+    backup.region), any write into the production namespace. A Job applied to a namespace holding the
+    Secrets and the ConfigMap it mounts completes; its gateway log holds one result line."""
+    from datetime import datetime, timedelta, timezone
+    # `apply -f -` reads its object before taking the account's lock: the writer of that pipe (`kubectl get`)
+    # takes the lock too.
+    stdin = sys.stdin.read() if "apply" in argv and "-" in argv else ""
+    with account() as acc:
+        if refused_for_secrets(acc, "kubectl", "kubectl", argv):
+            return 1
+        kubeconfig = Path(os.environ.get("KUBECONFIG", "")).read_text().strip() if os.environ.get("KUBECONFIG") else ""
+        cluster = acc.d.get("k8s", {}).get(kubeconfig)
+        if cluster is None:
+            acc.refuse("kubectl " + " ".join(argv[:3]), "no cluster of the account answers KUBECONFIG")
+            return 1
+        hv = yaml_load(Path("generated/ansible/inventory/host_vars", cluster["host"] + ".yml"))
+        inventory = yaml_load(Path("generated/ansible/inventory/hosts.yml"), unsafe_tag=True)["all"]["children"]
+        region = next(g["hosts"][cluster["host"]]["clawtex_region"] for g in inventory.values()
+                      if cluster["host"] in ((g or {}).get("hosts") or {}))
+        if region == (hv.get("backup") or {}).get("region"):
+            acc.refuse(f"kubectl {cluster['host']}", "the DR drill reached the primary cluster (the region it stands for as lost)")
+            return 1
+        args = list(argv)
+        ns = None
+        if "-n" in args:
+            i = args.index("-n")
+            ns = args[i + 1]
+            del args[i:i + 2]
+        nss = cluster["namespaces"]
+        line = " ".join(args)
+        acc.log(f"kubectl {cluster['host']}{' -n ' + ns if ns else ''}: {line[:90]}")
+        writes = args[:1] in (["apply"], ["create"], ["delete"])
+        target = args[2] if args[:2] in (["create", "namespace"], ["delete", "namespace"]) else ns
+        if writes and target == K8S_PRODUCTION_NAMESPACE:
+            acc.refuse(f"kubectl {cluster['host']}", "the DR drill wrote into the production namespace")
+            return 1
+        if args[:2] == ["delete", "namespace"]:
+            if nss.pop(args[2], None) is not None:
+                acc.log(f"  deleted namespace {args[2]} of {cluster['host']}")
+            elif "--ignore-not-found" not in args:
+                return 1
+            return 0
+        if args[:2] == ["create", "namespace"]:
+            if args[2] in nss:
+                print(f'Error from server (AlreadyExists): namespaces "{args[2]}" already exists', file=sys.stderr)
+                return 1
+            nss[args[2]] = {"secrets": {}, "configmaps": {}, "jobs": {}}
+            acc.log(f"  created namespace {args[2]} in {cluster['host']}")
+            return 0
+        if ns is not None and ns not in nss:
+            print(f'Error from server (NotFound): namespaces "{ns}" not found', file=sys.stderr)
+            return 1
+        if args[:2] == ["get", "secret"]:
+            data = nss[ns]["secrets"].get(args[2])
+            if data is None:
+                return 1
+            print(json.dumps({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                              "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+                              "metadata": {"name": args[2], "namespace": ns, "uid": "u-1", "resourceVersion": "7"}}))
+            return 0
+        if args[:2] == ["create", "configmap"]:
+            keys = {}
+            for a in args[3:]:
+                if a.startswith("--from-file="):
+                    key, _, path = a.split("=", 1)[1].partition("=")
+                    keys[key] = Path(path).read_text()
+            nss[ns]["configmaps"][args[2]] = keys
+            return 0
+        if args[:1] == ["apply"]:
+            src = args[args.index("-f") + 1]
+            doc = json.loads(stdin) if src == "-" else yaml_load(Path(src))
+            where = doc["metadata"].get("namespace") or ns
+            if where not in nss:
+                print(f'Error from server (NotFound): namespaces "{where}" not found', file=sys.stderr)
+                return 1
+            if where == K8S_PRODUCTION_NAMESPACE:
+                acc.refuse(f"kubectl {cluster['host']}", "the DR drill wrote into the production namespace")
+                return 1
+            if doc["kind"] == "Secret":
+                nss[where]["secrets"][doc["metadata"]["name"]] = {
+                    k: base64.b64decode(v).decode() for k, v in (doc.get("data") or {}).items()}
+            elif doc["kind"] == "Job":
+                pod = doc["spec"]["template"]["spec"]
+                wanted = {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v} | {
+                    e["valueFrom"]["secretKeyRef"]["name"] for c in pod["initContainers"] + pod["containers"]
+                    for e in c.get("env", []) if "valueFrom" in e} | {
+                    e["secretRef"]["name"] for c in pod["containers"] for e in c.get("envFrom", [])}
+                maps = {v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v}
+                missing = sorted((wanted - set(nss[where]["secrets"])) | (maps - set(nss[where]["configmaps"])))
+                nss[where]["jobs"][doc["metadata"]["name"]] = "Failed" if missing else "Complete"
+                acc.log(f"  job {doc['metadata']['name']} in {where}: " + (f"missing {missing}" if missing else "complete"))
+                if missing:
+                    acc.refuse(f"kubectl {cluster['host']}", f"the drill Job mounts what its namespace lacks: {missing}")
+            else:
+                acc.refuse(f"kubectl {cluster['host']}", f"the drill applied a {doc['kind']}")
+                return 1
+            return 0
+        if args[:2] == ["get", "job"]:
+            state = nss[ns]["jobs"].get(args[2])
+            if state is None:
+                return 1
+            print("SuccessCriteriaMet Complete " if state == "Complete" else "FailureTarget Failed ", end="")
+            return 0
+        if args[:1] == ["logs"]:
+            if "gateway" in args:
+                at = datetime.now(timezone.utc) - timedelta(minutes=30)
+                now = datetime.now(timezone.utc).timestamp()
+                snap = {"id": "7a" * 32, "time": at.strftime("%Y-%m-%dT%H:%M:%S.123456789Z")}
+                print("gateway booted\nCLAWTEX_DR_DRILL_RESULT " + json.dumps({"healthy_at": now, "restore": {
+                    "snapshots": [snap], "snapshot_id": snap["id"], "drill_started": now - 120, "restore_started": now - 100}}))
+            else:
+                print("restored snapshot " + "7a" * 32)
+            return 0
+        acc.refuse(f"kubectl {line[:60]}", "the simulation does not model this invocation")
+        return 1
+
+
+def yaml_load(path: Path, unsafe_tag: bool = False):
+    import yaml
+    text = path.read_text()
+    return yaml.safe_load(text.replace("!unsafe ", "") if unsafe_tag else text)
+
+
 TOOLS = {"terraform": terraform, "ansible-playbook": ansible_playbook, "gh": gh, "aws": aws, "ssh-keyscan": ssh_keyscan,
-         "ssh": ssh}
+         "ssh": ssh, "kubectl": kubectl}
 
 if __name__ == "__main__":
     sys.exit(TOOLS[sys.argv[1]](sys.argv[2:]))

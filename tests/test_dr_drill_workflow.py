@@ -92,7 +92,7 @@ def test_customers_are_due_by_their_tiers_drill_cadence(tmp_path):
     (records / "mapleleaf-dental.json").write_text(json.dumps({"drill_at": "2026-09-04T03:17:00Z", "healthy": True}))
     rows = {r["customer"]: (r["every_days"], r["path"]) for r in drill_stack.due(REPO, records, now)}
     assert rows == {"brightpath-tutors": (90, "server"), "helios-energy": (30, "server"),
-                    "mapleleaf-dental": (90, "server"), "orbital-health": (30, "none")}
+                    "mapleleaf-dental": (90, "server"), "orbital-health": (30, "cluster")}
 
 
 def test_a_failed_drill_is_retried_daily_until_one_succeeds(tmp_path):
@@ -324,11 +324,12 @@ exec /usr/bin/git "$@"
     assert json.loads((final / "acme-logistics.json").read_text()) == RECORD
 
 
-def test_the_due_step_reads_the_branch_and_names_platinum_as_not_built(repo, tmp_path):
+def test_the_due_step_reads_the_branch_and_schedules_platinum_on_its_cluster_path(repo, tmp_path):
     """dr-drill.yml's due step, by bash in a clone whose origin has a dr-drills branch holding a
-    fresh Gold drill: the matrix holds the other server customers; Platinum is named in an ::error::
-    and NOT_BUILT makes the job's next step fail it. Dispatched for a Platinum customer: nothing to
-    run, the same error."""
+    fresh Gold drill: the matrix holds the other server customers and the Platinum one on the
+    cluster path; nothing is named not built and the job does not fail. Dispatched for the Platinum
+    customer: its cluster drill. Was: Platinum named in an ::error:: and NOT_BUILT failing the job
+    every day (no path for a cluster)."""
     wf = YAML(typ="safe", pure=True).load((REPO / ".github/workflows/dr-drill.yml").read_text())
     steps = wf["jobs"]["due"]["steps"]
     (due,) = [s for s in steps if s.get("id") == "due"]
@@ -363,12 +364,13 @@ def test_the_due_step_reads_the_branch_and_names_platinum_as_not_built(repo, tmp
 
     done, outputs, github_env = run("")
     assert done.returncode == 0, done.stderr
-    assert [m["customer"] for m in json.loads(outputs["matrix"])["include"]] == ["brightpath-tutors", "helios-energy",
-                                                                                 "mapleleaf-dental"]
-    assert outputs["count"] == "3"
-    assert "::error::DR drill due but not built" in done.stdout and "orbital-health" in done.stdout
-    assert github_env == "NOT_BUILT=orbital-health\n"
+    assert [(m["customer"], m["path"]) for m in json.loads(outputs["matrix"])["include"]] == [
+        ("brightpath-tutors", "server"), ("helios-energy", "server"), ("mapleleaf-dental", "server"), ("orbital-health", "cluster")]
+    assert outputs["count"] == "4"
+    assert "::error::" not in done.stdout and github_env == ""
     done, outputs, github_env = run("orbital-health")
-    assert done.returncode == 0 and outputs["count"] == "0" and github_env == "NOT_BUILT=orbital-health\n"
+    assert done.returncode == 0 and outputs["count"] == "1" and github_env == ""
+    assert json.loads(outputs["matrix"])["include"] == [{"customer": "orbital-health", "tier": "platinum", "path": "cluster"}]
     done, outputs, github_env = run("acme-logistics")         # dispatched: drilled now, whatever the record says
-    assert json.loads(outputs["matrix"])["include"] == [{"customer": "acme-logistics", "tier": "gold"}] and github_env == ""
+    assert json.loads(outputs["matrix"])["include"] == [{"customer": "acme-logistics", "tier": "gold", "path": "server"}] \
+        and github_env == ""

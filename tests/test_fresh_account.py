@@ -12,7 +12,9 @@ for what is modelled and from which source). The scenario, over one account:
 3. drift.yml over the account just built (every shard: clean, no error);
 4. the PR plan (pr.yml changed + plan) of the change that suspends a Hetzner Gold customer;
 5. dr-drill.yml dispatched for a Gold Hetzner, a Silver DigitalOcean and a Gold Vultr customer:
-   scratch server up, converged, drilled over ssh, record pushed to dr-drills, destroyed;
+   scratch server up, converged, drilled over ssh, record pushed to dr-drills, destroyed; and for the
+   Platinum customer: a scratch namespace in its second region's cluster (kubectl, modelled), the
+   drill Job, the record, the namespace deleted;
 6. that suspension's push (apply.yml);
 7. the decommission push (apply.yml).
 
@@ -45,6 +47,8 @@ SUSPENDED = "acme-logistics"        # Hetzner Gold: servers with delete protecti
 # DR drills replayed: Hetzner Gold (protection, rDNS, DNS zone, Storage Box), DigitalOcean Silver
 # (a firewall that attaches itself, Spaces), Vultr Gold (rDNS, firewall rules, VPC).
 DRILLED = ("acme-logistics", "mapleleaf-dental", "helios-energy")
+# Platinum (two DOKS clusters): drilled in a scratch namespace of the other region's cluster.
+DRILLED_CLUSTER = "orbital-health"
 
 
 def evaluate(expr: str, ctx: dict) -> str:
@@ -86,7 +90,7 @@ class Replay:
         self.failures: list[str] = []
         for d in (self.work, self.runner_temp, self.artifacts, self.shims, tmp / "home"):
             d.mkdir(parents=True)
-        for tool in ("terraform", "ansible-playbook", "gh", "aws", "ssh-keyscan", "ssh"):
+        for tool in ("terraform", "ansible-playbook", "gh", "aws", "ssh-keyscan", "ssh", "kubectl"):
             # account_sim imports compiler.secrets: the checkout's, never an installed copy (which may
             # point at another tree, or at none: the replay failed with ModuleNotFoundError there)
             self._shim(tool, f'PYTHONPATH="{REPO}" exec "{sys.executable}" "{SIM}" {tool} "$@"')
@@ -343,7 +347,7 @@ def run_scenario(tmp: Path) -> Replay:
     r.fill_secret_store()
     r.apply(empty, full)
     r.drift(full)
-    for customer in DRILLED:
+    for customer in (*DRILLED, DRILLED_CLUSTER):
         r.dr_drill(full, customer)
     suspended = r.change_customer(SUSPENDED, "  status: suspended\n", f"suspend {SUSPENDED}")
     r.pr_plan(suspended)
@@ -495,6 +499,24 @@ def test_dr_drills_run_on_scratch_servers_and_leave_nothing_behind(replay):
         history = replay.git("show", f"dr-drills:{customer}.jsonl", cwd=remote).splitlines()
         assert [json.loads(line) for line in history] == [record]
     assert not [r for r in replay.account_data["resources"] if r["stack"].endswith("-dr-drill")], "a scratch server was left"
+    # Platinum: the namespace in the ams3 cluster (the one a lost fra1 leaves; by hand, customers/orbital-health.yaml),
+    # the Secrets copied into it from production's namespace there, the Job complete, the namespace deleted, the
+    # record of the fra1 cluster's snapshot read from the copy. Was: `::error::DR drill due but not built`, nothing run.
+    assert _errors(replay, "kubectl") == []
+    customer = DRILLED_CLUSTER
+    for line in (f"  created namespace {customer}-dr-drill in {customer}-ams3",
+                 f"  job clawtex-dr-drill in {customer}-dr-drill: complete",
+                 f"  deleted namespace {customer}-dr-drill of {customer}-ams3",
+                 f"  {customer}-fra1: DR drill Job rendered (modules/ansible/dr-drill-k8s.yml)"):
+        assert line in log, line
+    assert log.index(f"created namespace {customer}-dr-drill") < log.index("job clawtex-dr-drill in") \
+        < log.index(f"deleted namespace {customer}-dr-drill")
+    assert not [line for line in log.splitlines() if line.startswith(f"kubectl {customer}-fra1")], "the primary cluster was used"
+    left = {c["host"]: sorted(c["namespaces"]) for c in replay.account_data["k8s"].values()}
+    assert left == {f"{customer}-fra1": ["openclaw"], f"{customer}-ams3": ["openclaw"]}, left
+    record = json.loads(replay.git("show", f"dr-drills:{customer}.json", cwd=remote))
+    assert (record["customer"], record["host"], record["healthy"], record["repository"], record["tier"]) == (
+        customer, f"{customer}-fra1", True, "copy", "platinum")
 
 
 # ------------------------------------------------------------ credentials flow, statically

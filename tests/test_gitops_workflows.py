@@ -246,4 +246,5 @@ def test_dr_drills_run_on_a_schedule_destroy_always_and_record_on_their_branch()
     joined = script.replace("\\\n", " ").replace('$(cat "$work/ipv4")', "IP")
     calls = [shlex.split(line[line.index("clawtex "):].split(" > ")[0].split(";")[0]) for line in joined.splitlines()
              if "clawtex " in line and not line.strip().startswith("#")]
-    assert {parser().parse_args(c[1:]).command for c in calls} == {"dr-drill-stack", "dr-drill", "dr-drill-record"}
+    assert {parser().parse_args(c[1:]).command for c in calls} == {"dr-drill-stack", "dr-drill", "dr-drill-record",
+                                                                         "dr-drill-k8s", "dr-drill-k8s-record"}

@@ -107,8 +107,8 @@ class Target:
     from_copy: bool = False
 
 
-def target(root: Path, customer: str) -> Target:
-    """The customer's backed-up gateway host, from the published inventory (generated/ansible)."""
+def inventory(root: Path) -> tuple[dict[str, dict], dict]:
+    """The published inventory (generated/ansible): {host: its hosts.yml identity + host_vars}, group vars."""
     inv = root / "generated" / "ansible" / "inventory"
 
     class Loader(yaml.SafeLoader):
@@ -119,8 +119,14 @@ def target(root: Path, customer: str) -> Target:
     for group in (hosts_yml.get("children") or {}).values():
         for name, values in ((group or {}).get("hosts") or {}).items():
             identity.setdefault(name, {}).update(values or {})
-    for path in sorted((inv / "host_vars").glob("*.yml")):
-        hv = {**identity.get(path.stem, {}), **(yaml.load(path.read_text(), Loader) or {})}
+    return ({path.stem: {**identity.get(path.stem, {}), **(yaml.load(path.read_text(), Loader) or {})}
+             for path in sorted((inv / "host_vars").glob("*.yml"))}, hosts_yml["vars"])
+
+
+def target(root: Path, customer: str) -> Target:
+    """The customer's backed-up gateway host, from the published inventory (generated/ansible)."""
+    hosts, group_vars = inventory(root)
+    for host, hv in hosts.items():
         if hv.get("clawtex_customer") == customer and "backup" in hv.get("clawtex_roles", []) \
                 and (hv.get("openclaw_mode") == "service"
                      # Platinum: the cluster in the primary bucket's region, whose copy is the other region's.
@@ -128,7 +134,7 @@ def target(root: Path, customer: str) -> Target:
             tier = yaml.safe_load((root / "tiers" / f"{hv['clawtex_tier']}.yaml").read_text())
             # A Platinum cluster (the first region's, by name): its CronJob's snapshots, read from the
             # copy in the other region's bucket (roles/backup templates/clawtex-backup-k8s.yml.j2).
-            return Target(customer, hv["clawtex_tier"], path.stem, hv, hosts_yml["vars"],
+            return Target(customer, hv["clawtex_tier"], host, hv, group_vars,
                           int(tier["spec"]["backups"]["intervalHours"]),
                           from_copy=hv["openclaw_mode"] == "kubernetes" and bool(hv["backup"].get("copy_bucket")))
     raise DrillError(f"{customer}: no gateway host with backups in generated/ansible/inventory "
@@ -264,8 +270,8 @@ def record(t: Target, snap: dict, started: float, rto: float, databases: list[st
     """The drill's record (module doc): `snap` the restored snapshot as `restic snapshots --json` lists
     it, `started` the wall-clock time the drill listed it (RPO = started - its time), `rto` seconds from
     the restore's start to the gateway's first healthy answer. One builder for every tier: Silver and Gold
-    through drill() on a scratch host, Platinum's cluster drill (restore from the other region's copy,
-    the gateway booted on the restored volume's tree) until its scratch cluster exists."""
+    through drill() on a scratch host, Platinum's from its drill Job's result line (compiler/gitops/drill_k8s.py:
+    restored from the other region's copy, the gateway booted on the restored tree in a scratch namespace)."""
     snap_time = dateparser.isoparse(snap["time"]).timestamp()
     rpo = started - snap_time
     promise = t.interval_hours * 3600

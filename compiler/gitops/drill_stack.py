@@ -72,7 +72,7 @@ def render(root: Path, customer: str, out: Path) -> dict:
     t = drill.target(root, customer)
     if t.hostvars.get("openclaw_mode") != "service":
         raise StackError(f"{customer}: a {t.tier} drill restores a cluster ({t.host}), not a server: "
-                         "no scratch server path is built for it (docs/backups.md \"DR drill\")")
+                         "its drill is a Job in a scratch namespace of the other region's cluster (`clawtex dr-drill-k8s`)")
     inv = yaml.load((root / "generated/ansible/inventory/hosts.yml").read_text().replace("!unsafe ", ""), yaml.SafeLoader)
     stack, provider_name = next((h["clawtex_stack"], h["clawtex_provider"]) for g in inv["all"]["children"].values()
                                 for name, h in ((g or {}).get("hosts") or {}).items() if name == t.host and h)
@@ -152,7 +152,8 @@ def due(root: Path, records: Path | None, now: datetime | None = None) -> list[d
     stays due, so the daily schedule retries it every day until a drill succeeds.
     Each: {customer, tier, every_days, last_drill (the last successful drill's drill_at, or None),
     last_failed (the last attempt's "<drill_at> at <step>" when it failed, else None), path}; path
-    "server" (a scratch server) or "none" (Platinum: a cluster; no scratch path is built)."""
+    "server" (a scratch server), "cluster" (Platinum: a scratch namespace in the other region's
+    cluster, compiler/gitops/drill_k8s.py) or "none" (no scratch path is built for it)."""
     now = now or datetime.now(timezone.utc)
     out = []
     for path in sorted((root / "customers").glob("*.yaml")):
@@ -178,5 +179,6 @@ def due(root: Path, records: Path | None, now: datetime | None = None) -> list[d
         out.append({"customer": path.stem, "tier": tier, "every_days": every,
                     "last_drill": good["drill_at"] if good else None,
                     "last_failed": f"{last['drill_at']} at {last['failed_step']}" if last and not last["healthy"] else None,
-                    "path": "server" if target.hostvars.get("openclaw_mode") == "service" else "none"})
+                    "path": ("server" if target.hostvars.get("openclaw_mode") == "service"
+                             else "cluster" if target.from_copy else "none")})
     return out

@@ -27,6 +27,21 @@
 #
 # Environment: RUNNER_TEMP, the cloud and state credentials, TF_VAR_ops_ssh_public_key,
 # OPS_SSH_PRIVATE_KEY (up, converge, drill), play_secrets.py's (converge), REMOTE and GH_TOKEN (record).
+#
+# DRILL_PATH=cluster (the matrix's `path`, `clawtex dr-drill-due`): a Platinum customer, whose gateway runs
+# in two regional clusters. No scratch server: a scratch namespace <customer>-dr-drill in the cluster of the
+# region the copy is in (the one a loss of the first region leaves; `clawtex dr-drill-k8s`,
+# compiler/gitops/drill_k8s.py), reached with that cluster's kubeconfig (a sensitive stack output, read
+# with `terraform output` into a 0600 file, never planned or applied here):
+# up        the namespace (a dead run's deleted first); the Secrets clawtex-backup, openclaw-env and
+#           openclaw-secret-files copied from the production namespace of the same cluster, by a pipe
+#           (kubectl get -o json | jq | kubectl apply -f -: values never in argv or a log); the ConfigMap
+#           clawtex-dr-drill (the two scripts, openclaw.json with every channel off); the Job rendered by
+#           modules/ansible/dr-drill-k8s.yml from the first cluster's role variables.
+# converge  nothing (the Job is the whole drill).
+# drill     the Job applied and waited for (Complete or Failed); its gateway container's result line
+#           becomes the record (`clawtex dr-drill-k8s-record`, drill.record()).
+# down      `kubectl delete namespace`, always; nothing in production's namespace or the first cluster.
 set -euo pipefail
 phase=$1
 customer=$2
@@ -35,6 +50,90 @@ mkdir -p "$work"
 trap 'if [ "$?" -eq 0 ]; then : > "$work/$phase.done"; fi' EXIT   # for `record`: the phases that finished
 # shellcheck source=scripts/gitops/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+if [ "${DRILL_PATH:-server}" = cluster ]; then
+  k8s="$work/k8s"
+  kinfo() { jq -r --arg k "$1" '.[$k]' "$work/k8s.json"; }
+  kubeconfig() {
+    clawtex dr-drill-k8s "$customer" --out "$k8s" > "$work/k8s.json"
+    stack=$(kinfo stack)
+    dir="generated/terraform/$stack"
+    tmp="$work"
+    terraform -chdir="$dir" init -input=false
+    write_outputs
+    (umask 077; jq -r --arg s "$stack" --arg o "$(kinfo kubeconfig_output)" '.clawtex_tf_outputs[$s][$o]' \
+      "$tmp/tf-outputs.json" > "$work/kubeconfig")
+    rm -f "$tmp/tf-outputs.json"
+  }
+  export KUBECONFIG="$work/kubeconfig"
+  case "$phase" in
+  up)
+    kubeconfig
+    ns=$(kinfo namespace)
+    echo "== DR drill of $customer ($(kinfo tier)): $(kinfo host)'s snapshots from the $(kinfo region) copy, in namespace $ns of $(kinfo cluster)"
+    ANSIBLE_PYTHON_INTERPRETER="$(command -v python3)" ansible-playbook -i generated/ansible/inventory \
+      modules/ansible/dr-drill-k8s.yml --limit "$(kinfo host)" -e "@$k8s/vars.json"
+    prod=$(jq -r .production_namespace "$k8s/names.json")
+    kubectl delete namespace "$ns" --ignore-not-found --wait=true
+    kubectl create namespace "$ns"
+    for secret in clawtex-backup openclaw-env openclaw-secret-files; do
+      kubectl -n "$prod" get secret "$secret" -o json \
+        | jq --arg ns "$ns" '{apiVersion, kind, type, data, metadata: {name: .metadata.name, namespace: $ns}}' \
+        | kubectl apply -f - >/dev/null
+      echo "secret $secret copied from namespace $prod"
+    done
+    kubectl -n "$ns" create configmap clawtex-dr-drill \
+      --from-file=restore=modules/ansible/roles/backup/files/clawtex-dr-drill-restore.sh \
+      --from-file=gateway=modules/ansible/roles/openclaw/files/clawtex-dr-drill-gateway.sh \
+      --from-file=openclaw.json="$k8s/openclaw.json"
+    ;;
+  converge)
+    echo "$customer: a cluster drill has nothing to converge (the Job is the drill)"
+    ;;
+  drill)
+    ns=$(kinfo namespace)
+    rm -rf "$work/records"
+    kubectl -n "$ns" apply -f "$k8s/drill.yml"
+    job=clawtex-dr-drill
+    # Complete or Failed, whichever comes first (roles/backup tasks/kubernetes.yml: kubectl wait matches one
+    # condition only); the Job's own activeDeadlineSeconds (3600) fails it before this gives up.
+    deadline=$((SECONDS + 3900))
+    while :; do
+      conditions=$(kubectl -n "$ns" get job "$job" \
+        -o 'jsonpath={range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}') || conditions=""
+      case " $conditions " in
+        *" Complete "*) break ;;
+        *" Failed "*)
+          echo "::error::$customer: the drill Job failed"
+          kubectl -n "$ns" get job "$job" -o 'jsonpath={.status.conditions}' || true
+          kubectl -n "$ns" logs "job/$job" -c restore --tail=50 || true
+          kubectl -n "$ns" logs "job/$job" -c gateway --tail=50 || true
+          exit 1 ;;
+      esac
+      if (( SECONDS >= deadline )); then echo "::error::$customer: the drill Job neither completed nor failed"; exit 1; fi
+      sleep 5
+    done
+    kubectl -n "$ns" logs "job/$job" -c restore
+    kubectl -n "$ns" logs "job/$job" -c gateway > "$work/gateway.log"
+    grep '^CLAWTEX_DR_DRILL_RESULT ' "$work/gateway.log" || true
+    clawtex dr-drill-k8s-record "$customer" --log "$work/gateway.log" --records "$work/records"
+    ;;
+  down)
+    if [ ! -s "$work/kubeconfig" ]; then
+      kubeconfig || { echo "::warning::$customer: no cluster credentials: no scratch namespace to delete"; exit 0; }
+    fi
+    [ -s "$work/k8s.json" ] || clawtex dr-drill-k8s "$customer" --out "$k8s" > "$work/k8s.json"
+    kubectl delete namespace "$(kinfo namespace)" --ignore-not-found --wait=true --timeout=15m
+    rm -f "$work/kubeconfig"
+    ;;
+  record) ;;   # as a server's, below
+  *)
+    echo "usage: $0 up|converge|drill|record|down CUSTOMER" >&2
+    exit 2
+    ;;
+  esac
+  [ "$phase" = record ] || exit 0
+fi
 scratch_dir="$work/$customer-dr-drill"    # a directory per customer: its own .terraform and plan files
 info() { jq -r --arg k "$1" '.[$k]' "$work/stack.json"; }
 render() { clawtex dr-drill-stack "$customer" --out "$scratch_dir" > "$work/stack.json"; }

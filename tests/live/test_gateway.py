@@ -207,25 +207,40 @@ def lts_network_crash_is_known(gw: g.Gateway):
 
 def platinum_drill_record(gw: g.Gateway, drill: dict, problems: list[str], tmp_path: Path) -> None:
     """The gateway booted on the restored volume reads the marker and the workspace back (as its user,
-    inside its namespaces), and the drill is recorded by compiler/business/drill.py's own record builder
-    (the keys Silver's and Gold's `clawtex dr-drill` write), into a records directory as `--records`."""
-    from compiler.business import drill as dr
-    rto = gw.healthy_at - drill["restore_started"]
+    inside its namespaces); the drill Job's gateway script (roles/openclaw files/clawtex-dr-drill-gateway.sh,
+    bash and node) polls this real gateway's health path, prints its one result line, and
+    `clawtex dr-drill-k8s-record` turns it into drill.record()'s record (the keys Silver's and Gold's
+    `clawtex dr-drill` write). The script's own `openclaw gateway` is this boot (OPENCLAW_DRILL_GATEWAY:
+    a stand-in process), so its RTO runs from the restore's start to the script's first live answer."""
+    from test_dr_drill_k8s import run_gateway_script
     seen = gw.run(["cat", f"{gw.state_dir_inside}/marker", "/var/lib/openclaw/workspace/notes"], timeout=120)
     if seen.stdout.split() != [drill["marker"], "ws"]:
         problems.append(f"restored state not seen by the gateway: {seen.stdout!r} {seen.stderr[-300:]!r}")
         return
-    record = dr.record(dr.target(REPO, gw.customer), drill["snapshot"], drill["drill_started"], rto, [])
-    path = dr.write_record(tmp_path / "dr-drills", record)
+    settings = g.settings()
+    done = run_gateway_script(drill["restore_json"].parent, gw.url + settings["healthPath"], "sleep 600", timeout=120)
+    if done.returncode != 0:
+        problems.append(f"the drill's gateway script: exit {done.returncode}: {(done.stdout + done.stderr)[-600:]}")
+        return
+    (tmp_path / "gateway.log").write_text(done.stdout)
+    rec = subprocess.run([sys.executable, "-m", "compiler.cli", "dr-drill-k8s-record", gw.customer, "--log",
+                          str(tmp_path / "gateway.log"), "--records", str(tmp_path / "dr-drills")], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    from compiler.business import drill as dr
+    record = dr.last_drill(tmp_path / "dr-drills", gw.customer)
+    if rec.returncode != 0 or record is None:
+        problems.append(f"clawtex dr-drill-k8s-record: exit {rec.returncode}: {rec.stdout + rec.stderr}")
+        return
     # By hand (tiers/platinum.yaml intervalHours 1; the first region's cluster, read from the ams3 copy):
     want = {"customer": "orbital-health", "tier": "platinum", "host": "orbital-health-fra1", "repository": "copy",
             "rpo_promise_seconds": 3600, "rpo_met": True, "rto_promise_seconds": None, "healthy": True}
     got = {k: record[k] for k in want}
-    if got != want or not 0 <= record["rpo_seconds"] <= 3600 or record["snapshot"] != drill["snapshot"]["id"]:
+    if got != want or not 0 <= record["rpo_seconds"] <= 3600 or record["snapshot"] != drill["snapshot"]["id"] \
+            or not 0 < record["rto_seconds"] < dr.HEALTH_TIMEOUT_SECONDS:
         problems.append(f"platinum drill record {record}")
-    assert dr.last_drill(path.parent, gw.customer) == record
-    print(f"\n{dr.summary(record)}\nplatinum drill from the ams3 copy: RTO {rto:.1f}s = restore {drill['restore_seconds']:.1f}s "
-          f"+ lay-out + gateway boot to healthy {gw.boot_seconds:.1f}s; CronJob script {drill['backup_seconds']:.1f}s")
+    print(f"\n{dr.summary(record)}\nplatinum drill from the ams3 copy: RTO {record['rto_seconds']:.1f}s = restore "
+          f"{drill['restore_seconds']:.1f}s + lay-out + gateway boot to healthy {gw.boot_seconds:.1f}s; "
+          f"CronJob script {drill['backup_seconds']:.1f}s")
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.parent.name for c in CONFIGS])
