@@ -120,7 +120,7 @@ def diff_tree(directory: Path, files: dict[str, bytes], use_manifest: bool = Tru
         # loop, or CI after a cold one) does not read the ~3,000 files again. Under the writer lock;
         # only the cache changes, never generated/.
         with _lock(directory.parent):
-            if not any(directory.parent.glob(".generated.[jt]*")):    # no write in flight meanwhile
+            if not _in_flight(directory.parent):    # no write in flight meanwhile
                 _save_manifest(directory.parent, files, stats)
     return diff
 
@@ -145,9 +145,14 @@ def file_digests(root: Path, rels: list[str]) -> dict[str, bytes | None]:
     return out
 
 
+def _in_flight(root: Path) -> bool:
+    """A write's traces: JOURNAL, JOURNAL.tmp or a staging directory (_TMP_PREFIX*)."""
+    return any(root.glob(".generated.[jt]*"))
+
+
 def recover(root: Path) -> None:
     """Roll a committed journal forward; drop staging a killed compile left before committing."""
-    if not any(root.glob(".generated.[jt]*")):      # JOURNAL, JOURNAL.tmp, _TMP_PREFIX*
+    if not _in_flight(root):
         return
     with _lock(root):
         _recover_locked(root)
